@@ -235,21 +235,25 @@ def exact_gradient(result: Result, values: dict[str, Any]) -> np.ndarray:
     exact = {q: (w if q in prob.params else
                  np.vectorize(sp.Rational, otypes=[object])(np.asarray(w)) if np.ndim(w) else sp.Rational(w))
              for q, w in values.items()}
+    out = np.empty(shape, dtype=object)
     if prob.polynomial:
         R, *gens = ring(",".join(f"g{q}" for q in range(len(entries))), sp.QQ)
-    else:
-        gens = [sp.Symbol(f"g{q}", real=True) for q in range(len(entries))]
-    var = np.array(gens, dtype=object).reshape(shape) if shape else gens[0]
-    L = prob.loss(prob.run({**exact, wrt: var}), exact["delta"])
-    point = {g: (exact[wrt][ix] if shape else exact[wrt]) for g, ix in zip(gens, entries)}
-    out = np.empty(shape, dtype=object)
-    for g, ix in zip(gens, entries):
-        if prob.polynomial:
-            deriv = R(L).diff(g)
-            out[ix] = deriv.as_expr().subs({sp.Symbol(str(h)): point[h] for h in gens}) \
-                if not deriv.is_ground else R.domain.to_sympy(deriv.LC if deriv else R.domain.zero)
-        else:
-            out[ix] = sp.diff(L, g).subs(point)
+        var = np.array(gens, dtype=object).reshape(shape) if shape else gens[0]
+        L = R(prob.loss(prob.run({**exact, wrt: var}), exact["delta"]))
+        point = [(g, exact[wrt][ix] if shape else exact[wrt]) for g, ix in zip(gens, entries)]
+        for g, ix in zip(gens, entries):
+            deriv = L.diff(g)
+            out[ix] = R.domain.to_sympy(deriv.evaluate(point)) if not deriv.is_ground else \
+                R.domain.to_sympy(deriv.LC if deriv else R.domain.zero)
+        return out
+    g = sp.Symbol("g", real=True)
+    for ix in entries:
+        # one entry symbolic, the others at their values: differentiating Max of d symbols is slow
+        var = exact[wrt].copy() if shape else g
+        if shape:
+            var[ix] = g
+        L = prob.loss(prob.run({**exact, wrt: var}), exact["delta"])
+        out[ix] = sp.diff(L, g).subs(g, exact[wrt][ix] if shape else exact[wrt])
     return out
 
 

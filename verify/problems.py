@@ -49,6 +49,7 @@ class Problem:
     scalar_delta: bool = False
     params: frozenset[str] = frozenset()   # integer settings (stride, padding): never differentiated
     third_derivative: float = 0.0          # bound on |f'''| of the scalar map, for central differences
+    step_shapes: tuple[tuple[int, ...], ...] | None = None  # exact shapes for steps (default: exact_shapes)
 
     # ---- forward and loss --------------------------------------------------------------
     def run(self, values: dict[str, Any]):
@@ -127,36 +128,51 @@ class Problem:
         return env, lambda a, b_: R(a) == R(b_)
 
     def _sympy_env(self, values):
-        sym = {q: values[q] for q in self.params}
-        for q, w in values.items():
-            if q in self.params:
-                continue
-            if np.ndim(w):
-                sym[q] = np.array([sp.Symbol(f"{q}_{'_'.join(map(str, ix))}", real=True)
-                                   for ix in np.ndindex(np.shape(w))], dtype=object).reshape(np.shape(w))
-            else:
-                sym[q] = sp.Symbol(q, real=True)
-        out = self.run(sym)
-        L = self.loss(out, sym["delta"])
-        # Non-smooth problems are evaluated at the rational point `values`;
-        # smooth ones stay symbolic, so that an equality is an identity.
-        point = {} if self.smooth else {
-            sym[q][ix] if np.ndim(w) else sym[q]: sp.Rational(w[ix] if np.ndim(w) else w)
-            for q, w in values.items() if q != "delta" and q not in self.params
-            for ix in (np.ndindex(np.shape(w)) if np.ndim(w) else [()])}
-        named = {q: w if q == "delta" or q in self.params else
-                 np.vectorize(lambda e: e.subs(point), otypes=[object])(w) if np.ndim(w) else w.subs(point)
-                 for q, w in sym.items()}
+        """Smooth problems: every entry a symbol, so equalities are identities.  Non-smooth
+        ones (max): the rational point `values`, each derivative taken with only the
+        differentiated entry symbolic (Max has no derivative at a tie anyway)."""
+        g = sp.Symbol("g", real=True)
+        if self.smooth:
+            point = {q: values[q] if q in self.params else
+                     np.array([sp.Symbol(f"{q}_{'_'.join(map(str, ix))}", real=True)
+                               for ix in np.ndindex(np.shape(w))], dtype=object).reshape(np.shape(w))
+                     if np.ndim(w) else sp.Symbol(q, real=True)
+                     for q, w in values.items()}
+        else:
+            point = {q: values[q] if q in self.params else
+                     np.vectorize(sp.Rational, otypes=[object])(np.asarray(w)) if np.ndim(w) else sp.Rational(w)
+                     for q, w in values.items()}
+            point["delta"] = (np.array([sp.Symbol(f"delta_{'_'.join(map(str, ix))}", real=True)
+                                        for ix in np.ndindex(np.shape(values["delta"]))],
+                                       dtype=object).reshape(np.shape(values["delta"]))
+                              if np.ndim(values["delta"]) else sp.Symbol("delta", real=True))
 
         def partial_at(var, idx):
-            gen = sym[var][idx] if idx != () else sym[var]
-            outs = np.asarray(out, dtype=object)
-            deriv = np.vectorize(lambda e: sp.diff(e, gen).subs(point), otypes=[object])(outs)
-            return {self.output: deriv if np.ndim(out) else deriv[()], "L": sp.diff(L, gen).subs(point)}
+            mixed = dict(point)
+            at = (point[var][idx] if idx != () else point[var])
+            if self.smooth:
+                gen, sub = at, {}
+            else:
+                arr = np.array(point[var], dtype=object) if idx != () else None
+                if arr is not None:
+                    arr[idx] = g
+                mixed[var] = arr if arr is not None else g
+                gen, sub = g, {g: at}
+            out = self.run(mixed)
+            L = self.loss(out, mixed["delta"])
+            deriv = np.vectorize(lambda e: sp.diff(e, gen).subs(sub), otypes=[object])(np.asarray(out, dtype=object))
+            return {self.output: deriv if np.ndim(out) else deriv[()], "L": sp.diff(L, gen).subs(sub)}
 
-        env = Env(self._names(named), offsets=self.offsets, zero_outside=self.zero_outside,
-                  partial=self._partial(partial_at, sym, zero=sp.Integer(0)), number=lambda q: q)
-        return env, lambda a, b_: sp.simplify(sp.expand(sp.sympify(a) - sp.sympify(b_))) == 0
+        cache: dict = {}
+
+        def cached(var, idx):
+            if (var, idx) not in cache:
+                cache[(var, idx)] = partial_at(var, idx)
+            return cache[(var, idx)]
+
+        env = Env(self._names(point), offsets=self.offsets, zero_outside=self.zero_outside,
+                  partial=self._partial(cached, point, zero=sp.Integer(0)), number=lambda q: q)
+        return env, _sympy_equal
 
     def _names(self, values):
         """Inputs, forward output and derived arrays under the names formulas use."""
@@ -186,6 +202,11 @@ class Problem:
             fvar, fidx = _target(F, env, self.offsets)
             return table[self.output][fidx]
         return partial
+
+
+def _sympy_equal(a, b_) -> bool:
+    difference = sp.expand(sp.sympify(a) - sp.sympify(b_))
+    return difference == 0 or sp.simplify(difference) == 0
 
 
 def _target(V, env, offsets):
@@ -247,6 +268,8 @@ CONV = Problem(
     # non-square, p = 1, p = m, p = n, a 1x1 output
     exact_shapes=((2, 2, 1), (2, 3, 2), (3, 2, 2), (3, 3, 3), (3, 4, 2), (4, 3, 1), (4, 5, 3)),
     float_shapes=((5, 7, 3), (8, 8, 8), (16, 11, 4), (33, 20, 5), (64, 64, 3)),
+    # steps hold symbolically on: non-square with p = 2, p = m = n, p = 1, and n > m
+    step_shapes=((2, 3, 2), (3, 3, 3), (4, 3, 1), (3, 4, 2)),
     draw=_draw_conv, derived=_conv_derived, affine_in=frozenset({"X", "W", "b"}),
     zero_outside=frozenset({"deltaext"}))
 
@@ -310,9 +333,11 @@ BATCH = Problem(
     draw=_draw_batch, affine_in=frozenset({"X", "W", "b"}))
 
 
-def cases(problem: Problem, exact: bool, seed: int = 0):
+def cases(problem: Problem, exact: bool, seed: int = 0, steps: bool = False):
     """Deterministic inputs at every checked shape, smallest first."""
     shapes = problem.exact_shapes if exact else problem.float_shapes
+    if steps and exact and problem.step_shapes is not None:
+        shapes = problem.step_shapes
     for number, shape in enumerate(sorted(shapes, key=lambda sh: (int(np.prod(sh)), sh))):
         rng = np.random.default_rng([seed, number, int(exact), len(problem.name)])
         yield shape, problem.draw(shape, rng, exact)

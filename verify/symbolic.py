@@ -8,6 +8,7 @@ the environment: polynomial-ring or sympy elements (exact) and floats.
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -197,93 +198,9 @@ def as_index(value) -> int:
     raise TypeError(f"an index evaluated to a non-integer: {value!r}")
 
 
-def evaluate(expr, env: Env):
-    """The value of `expr` in `env` (a scalar, an array or a truth value)."""
-    if isinstance(expr, (int, float)):
-        return expr
-    if expr.is_Integer:
-        return int(expr)  # integers index arrays; every number domain accepts Python ints
-    if expr.is_Number:
-        return env.number(expr)
-    if isinstance(expr, (sp.Symbol, sp.IndexedBase)):
-        try:
-            return env.values[_name(expr)]
-        except KeyError:
-            raise KeyError(f"no value for '{_name(expr)}' in this check") from None
-    if isinstance(expr, sp.Indexed):
-        name = _name(expr.base)
-        idx = tuple(as_index(evaluate(q, env)) - env.offsets.get(name, 0) for q in expr.indices)
-        array = env.values[name]
-        if any(q < 0 or q >= size for q, size in zip(idx, np.shape(array))):
-            if name in env.zero_outside:
-                return env.number(sp.Integer(0))
-            raise IndexError(f"{expr} reads outside the array (index {idx}, shape {np.shape(array)})")
-        return array[idx]
-    if isinstance(expr, sp.Add):
-        total = None
-        for term in expr.args:
-            value = evaluate(term, env)
-            total = value if total is None else _combine(total, value, lambda p_, q_: p_ + q_)
-        return total
-    if isinstance(expr, sp.Mul):
-        prod = None
-        for factor in expr.args:
-            value = evaluate(factor, env)
-            prod = value if prod is None else _combine(prod, value, lambda p_, q_: p_ * q_)
-        return prod
-    if isinstance(expr, sp.Pow):
-        base = evaluate(expr.base, env)
-        exponent = int(expr.exp) if expr.exp.is_Integer else evaluate(expr.exp, env)
-        if isinstance(base, int) and isinstance(exponent, int) and exponent < 0:
-            return env.number(sp.Rational(1, base ** -exponent))  # keep 1/d exact
-        return base ** exponent
-    if isinstance(expr, sp.Sum):
-        return _evaluate_sum(expr.function, list(expr.limits), env)
-    if isinstance(expr, sp.Piecewise):
-        for value, cond in expr.args:
-            if cond is sp.true or evaluate(cond, env):
-                return evaluate(value, env)
-        raise ValueError(f"no branch of {expr} applies")
-    if isinstance(expr, sp.KroneckerDelta):
-        return env.number(sp.Integer(int(as_index(evaluate(expr.args[0], env)) ==
-                                         as_index(evaluate(expr.args[1], env)))))
-    if isinstance(expr, (sp.Max, sp.Min)):
-        args = [as_index(evaluate(q, env)) for q in expr.args]
-        return sp.Integer(max(args) if isinstance(expr, sp.Max) else min(args))
-    if isinstance(expr, sp.floor):
-        return sp.Integer(sp.floor(evaluate(expr.args[0], env)))
-    if isinstance(expr, sp.Rel):
-        lhs, rhs = evaluate(expr.lhs, env), evaluate(expr.rhs, env)
-        return bool(expr.func(lhs, rhs))
-    if isinstance(expr, sp.And):
-        return all(evaluate(q, env) for q in expr.args)
-    if isinstance(expr, sp.Or):
-        return any(evaluate(q, env) for q in expr.args)
-    if expr is sp.true:
-        return True
-    if isinstance(expr, sp.tanh):
-        return _apply(expr.args[0], env, np.tanh, sp.tanh)
-    if isinstance(expr, sp.exp):
-        return _apply(expr.args[0], env, np.exp, sp.exp)
-    if isinstance(expr, Partial):
-        if env.partial is None:
-            raise ValueError("this formula takes a derivative but the check has no model")
-        return env.partial(expr.args[0], expr.args[1], env)
-    if isinstance(expr, MaxOver):
-        body, index, lo, hi = expr.args
-        best = None
-        for q in range(as_index(evaluate(lo, env)), as_index(evaluate(hi, env)) + 1):
-            env.values[index.name] = q
-            value = evaluate(body, env)
-            best = value if best is None or value > best else best
-        env.values.pop(index.name, None)
-        return best
-    if isinstance(expr, Iverson):
-        return env.number(sp.Integer(int(bool(evaluate(expr.args[0], env)))))
-    handler = _ARRAY_NODES.get(type(expr))
-    if handler is not None:
-        return handler(*[evaluate(q, env) for q in expr.args])
-    raise TypeError(f"cannot evaluate {type(expr).__name__}: {expr}")
+# Conditions compare integers: Python's operators, not sympy relationals (far slower).
+_RELATIONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
+              "==": operator.eq, "!=": operator.ne}
 
 
 def _combine(left, right, op):
@@ -366,6 +283,133 @@ _ARRAY_NODES: dict[type, Callable] = {
     OneHot: _one_hot,
     ArgMax: _argmax,
     SumAll: lambda a: np.asarray(a).sum(),
+}
+
+
+def evaluate(expr, env: Env):
+    """The value of `expr` in `env` (a scalar, an array or a truth value)."""
+    kind = type(expr)
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        handler = _handler_for(kind)
+    return handler(expr, env)
+
+
+def _handler_for(kind):
+    """The handler of the nearest class in the MRO (cached per class, as sympy's printers do)."""
+    for cls in kind.__mro__:
+        if cls in _HANDLERS:
+            _HANDLERS[kind] = _HANDLERS[cls]
+            return _HANDLERS[kind]
+    if kind in _ARRAY_NODES:
+        array_op = _ARRAY_NODES[kind]
+        _HANDLERS[kind] = lambda expr, env: array_op(*[evaluate(q, env) for q in expr.args])
+        return _HANDLERS[kind]
+    raise TypeError(f"cannot evaluate a {kind.__name__}")
+
+
+def _number(expr, env):
+    if expr.is_Integer:
+        return int(expr)  # integers index arrays; every number domain accepts Python ints
+    return env.number(expr)
+
+
+def _lookup(expr, env):
+    try:
+        return env.values[_name(expr)]
+    except KeyError:
+        raise KeyError(f"no value for '{_name(expr)}' in this check") from None
+
+
+def _indexed(expr, env):
+    name = _name(expr.base)
+    offset = env.offsets.get(name, 0)
+    idx = tuple(as_index(evaluate(q, env)) - offset for q in expr.indices)
+    array = env.values[name]
+    if any(q < 0 or q >= size for q, size in zip(idx, np.shape(array))):
+        if name in env.zero_outside:
+            return env.number(sp.Integer(0))
+        raise IndexError(f"{expr} reads outside the array (index {idx}, shape {np.shape(array)})")
+    return array[idx]
+
+
+def _add(expr, env):
+    total = None
+    for term in expr.args:
+        value = evaluate(term, env)
+        total = value if total is None else _combine(total, value, operator.add)
+    return total
+
+
+def _mul(expr, env):
+    prod = None
+    for factor in expr.args:
+        value = evaluate(factor, env)
+        prod = value if prod is None else _combine(prod, value, operator.mul)
+    return prod
+
+
+def _pow(expr, env):
+    base = evaluate(expr.base, env)
+    exponent = int(expr.exp) if expr.exp.is_Integer else evaluate(expr.exp, env)
+    if isinstance(base, int) and isinstance(exponent, int) and exponent < 0:
+        return env.number(sp.Rational(1, base ** -exponent))  # keep 1/d exact
+    return base ** exponent
+
+
+def _piecewise(expr, env):
+    for value, cond in expr.args:
+        if cond is sp.true or evaluate(cond, env):
+            return evaluate(value, env)
+    raise ValueError(f"no branch of {expr} applies")
+
+
+def _kronecker(expr, env):
+    same = as_index(evaluate(expr.args[0], env)) == as_index(evaluate(expr.args[1], env))
+    return env.number(sp.Integer(int(same)))
+
+
+def _partial(expr, env):
+    if env.partial is None:
+        raise ValueError("this formula takes a derivative but the check has no model")
+    return env.partial(expr.args[0], expr.args[1], env)
+
+
+def _max_over(expr, env):
+    body, index, lo, hi = expr.args
+    best = None
+    for q in range(as_index(evaluate(lo, env)), as_index(evaluate(hi, env)) + 1):
+        env.values[index.name] = q
+        value = evaluate(body, env)
+        best = value if best is None or value > best else best
+    env.values.pop(index.name, None)
+    return best
+
+
+_HANDLERS: dict[type, Callable] = {
+    int: lambda expr, env: expr,
+    float: lambda expr, env: expr,
+    sp.Number: _number,
+    sp.Symbol: _lookup,
+    sp.IndexedBase: _lookup,
+    sp.Indexed: _indexed,
+    sp.Add: _add,
+    sp.Mul: _mul,
+    sp.Pow: _pow,
+    sp.Sum: lambda expr, env: _evaluate_sum(expr.function, list(expr.limits), env),
+    sp.Piecewise: _piecewise,
+    sp.KroneckerDelta: _kronecker,
+    sp.Max: lambda expr, env: max(as_index(evaluate(q, env)) for q in expr.args),
+    sp.Min: lambda expr, env: min(as_index(evaluate(q, env)) for q in expr.args),
+    sp.Rel: lambda expr, env: _RELATIONS[expr.rel_op](evaluate(expr.lhs, env), evaluate(expr.rhs, env)),
+    sp.And: lambda expr, env: all(evaluate(q, env) for q in expr.args),
+    sp.Or: lambda expr, env: any(evaluate(q, env) for q in expr.args),
+    type(sp.true): lambda expr, env: True,
+    sp.tanh: lambda expr, env: _apply(expr.args[0], env, np.tanh, sp.tanh),
+    sp.exp: lambda expr, env: _apply(expr.args[0], env, np.exp, sp.exp),
+    Partial: _partial,
+    MaxOver: _max_over,
+    Iverson: lambda expr, env: env.number(sp.Integer(int(bool(evaluate(expr.args[0], env))))),
 }
 
 

@@ -1,0 +1,99 @@
+"""Running every check of this project: the steps of `solutions` and their results.
+
+Used by `python -m verify` and by the build's verify stage.  Checks run on
+every core (they are independent); a cache, when given, skips the checks whose
+inputs have not changed since they last passed.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Iterable
+
+import sympy as sp
+
+from .steps import Step, StepReport, check_step
+
+_VERIFY_DIR = Path(__file__).resolve().parent
+
+
+def _source_fingerprint() -> str:
+    """Any change to the checking code invalidates every cached verdict."""
+    digest = hashlib.sha256()
+    for path in sorted(_VERIFY_DIR.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def step_key(step: Step, fingerprint: str) -> str:
+    """The content a step's verdict depends on: its formulas, ranges, problem and claim code."""
+    parts = [fingerprint, step.id, step.kind, str(step.result), step.problem.name if step.problem else "",
+             repr([sp.srepr(q) for q in step.sides]), repr([tuple(map(sp.srepr, o)) for o in step.over]),
+             repr([sp.srepr(q) for q in step.variables]),
+             inspect.getsource(step.claim) if step.claim else ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _check_by_id(step_id: str) -> StepReport:
+    from solutions import STEPS
+    return check_step(STEPS[step_id])
+
+
+def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: int | None = None) -> list[StepReport]:
+    """Check every step (on all cores), reusing passed verdicts from `cache_file` when their key matches."""
+    steps = list(steps)
+    cache: dict[str, dict] = {}
+    fingerprint = _source_fingerprint()
+    if cache_file is not None and cache_file.exists():
+        try:
+            cache = json.loads(cache_file.read_text())
+        except (OSError, ValueError):
+            cache = {}  # an unreadable cache only costs time
+    keys = {s.id: step_key(s, fingerprint) for s in steps}
+    reports: dict[str, StepReport] = {}
+    todo = []
+    for s in steps:
+        hit = cache.get(keys[s.id])
+        if hit is not None:
+            reports[s.id] = StepReport(**hit)
+        else:
+            todo.append(s)
+    # heaviest first (more free indices, a result check), so that no core idles at the end
+    todo.sort(key=lambda s: (-len(s.over) - 2 * (s.result is not None) - 3 * (s.problem is None)))
+    workers = workers or min(len(todo), os.cpu_count() or 1)
+    if workers > 1 and len(todo) > 1:
+        # fork: the workers inherit the imported modules instead of importing sympy again
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for report in pool.imap_unordered(_check_by_id, [s.id for s in todo]):
+                reports[report.id] = report
+    else:
+        for s in todo:
+            reports[s.id] = check_step(s)
+    if cache_file is not None:
+        fresh = {keys[r.id]: _cacheable(r) for r in reports.values() if r.passed}
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(fresh, indent=0, sort_keys=True))
+    return [reports[s.id] for s in steps]
+
+
+def _cacheable(report: StepReport) -> dict:
+    return {"id": report.id, "question": report.question, "kind": report.kind, "passed": report.passed,
+            "methods": report.methods, "cases": report.cases, "worst_error": report.worst_error,
+            "counterexample": report.counterexample, "seconds": report.seconds}
+
+
+def table(reports: list[StepReport]) -> str:
+    """A plain-text table of what was checked."""
+    rows = [("question", "step", "kind", "status", "cases", "worst error", "methods")]
+    for r in reports:
+        rows.append((r.question, r.id, r.kind, "ok" if r.passed else "FAILED", str(r.cases),
+                     f"{r.worst_error:.1e}", ", ".join(r.methods)))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
+    passed = sum(r.passed for r in reports)
+    lines.append(f"{passed} of {len(reports)} checks passed")
+    return "\n".join(lines)
