@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from verify.steps import Step
 
-from . import remarks, t1, t2
+from . import examples, remarks, t1, t2
 from .common_errors import WRONG_ANSWERS, WrongAnswer
 
-STEPS: dict[str, Step] = {s.id: s for s in [*t1.STEPS, *t2.STEPS, *remarks.STEPS]}
+STEPS: dict[str, Step] = {s.id: s for s in [*t1.STEPS, *t2.STEPS, *remarks.STEPS, *examples.STEPS]}
 
 __all__ = ["STEPS", "Step", "WRONG_ANSWERS", "WrongAnswer"]

@@ -6,7 +6,9 @@ for T1 (as in NumPy), 1-based for T2 (as in the question).
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
+from pylatex import Matrix
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -94,6 +96,11 @@ class HouseLatexPrinter(LatexPrinter):
     def _print_KroneckerDelta(self, expr, exp=None):
         a, b = expr.args
         return rf"[{self._print(a)} = {self._print(b)}]"
+
+    def _print_ImmutableDenseMatrix(self, expr):
+        return numeric_matrix(np.array(expr.tolist(), dtype=object))
+
+    _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
 
     def _print_Subdifferential(self, expr):
         return rf"\partial {self._print(expr.args[0])}\!\left({self._print(expr.args[1])}\right)"
@@ -206,6 +213,22 @@ class HouseLatexPrinter(LatexPrinter):
 
 
 _PRINTER = HouseLatexPrinter()
+
+
+def number(value, digits: int = 4) -> str:
+    """A number as the key prints it: integers without decimals, others with 4 significant digits."""
+    value = float(value)
+    if value == round(value):
+        return f"{int(round(value))}"
+    return f"{value:.{digits}g}"
+
+
+def numeric_matrix(values, digits: int = 4) -> str:
+    """A NumPy array as a bracketed matrix (PyLaTeX); a vector is a column."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr.reshape(-1, 1) if arr.ndim == 1 else np.atleast_2d(arr)
+    cells = np.vectorize(lambda q: number(q, digits), otypes=[object])(arr)
+    return Matrix(cells, mtype="b").dumps().replace("%\n", "\n")
 
 
 def latex(expr) -> str:

@@ -83,7 +83,7 @@ def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: i
 def _cacheable(report: StepReport) -> dict:
     return {"id": report.id, "question": report.question, "kind": report.kind, "passed": report.passed,
             "methods": report.methods, "cases": report.cases, "worst_error": report.worst_error,
-            "counterexample": report.counterexample, "seconds": report.seconds}
+            "counterexample": report.counterexample, "seconds": report.seconds, "result": report.result}
 
 
 def table(reports: list[StepReport]) -> str:

@@ -45,6 +45,7 @@ class Step:
     variables: tuple[sp.Symbol, ...] = ()  # identities: the symbols they hold for
     claim: Callable[[], "StepReport"] | None = None
     note: str = ""                         # typeset after the display, e.g. "(unique maximiser)"
+    relation: str = "="                    # "=" or "approx" (numbers rounded for display)
 
     def __post_init__(self):
         if self.kind not in ("verified", "definition"):
@@ -64,7 +65,7 @@ class StepReport:
     worst_error: float
     counterexample: str = ""
     seconds: float = 0.0
-    result: engine.CheckResult | None = None
+    result: dict | None = None      # the result check this step carries: id, passed, methods, cases, worst_error
 
     def __str__(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
@@ -90,7 +91,8 @@ def check_step(step: Step) -> StepReport:
         # the independent methods of verify.check as well.
         from .reference import formula
         outcome = engine.check(step.result, formula(step.result))
-        report.result = outcome
+        report.result = {"id": step.result, "passed": outcome.passed, "methods": outcome.methods,
+                         "cases": outcome.cases, "worst_error": outcome.worst_error}
         report.methods += [f"check({step.result})"]
         report.cases += outcome.cases
         report.worst_error = max(report.worst_error, outcome.worst_error)
