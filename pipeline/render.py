@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import numpy as np
+
 from solutions.notation import index_range, latex, number, numeric_matrix
 
 from .errors import CoverageError, TemplateError
@@ -25,7 +27,8 @@ KEY_ONLY = ("remarks", "notes")
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-_DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign)\*?\}|\\\[|\$\$")
+_DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign)\*?\}"
+                      r"|(?<!\\)\\\[|\$\$")  # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
 
 
@@ -98,7 +101,8 @@ def environment(templates: Path, printer: _StepPrinter | None = None) -> jinja2.
         comment_start_string="((=", comment_end_string="=))",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(tex=escape_tex, matrix=numeric_matrix, number=number, latex=latex)
+    env.filters.update(tex=escape_tex, matrix=numeric_matrix, number=number, latex=latex,
+                       size=np.size, ndim=np.ndim)
     if printer is not None:
         env.globals.update(step=printer.display, inline=printer.inline)
     return env

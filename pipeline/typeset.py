@@ -18,9 +18,10 @@ from pathlib import Path
 from .errors import LatexFailed, MissingTool
 
 TEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended "
-                "texlive-latex-extra texlive-pictures latexmk")
+                "texlive-latex-extra texlive-pictures lmodern latexmk")
 _ERROR = re.compile(r"^(.*?\.tex):(\d+): (.*)$", re.M)
 _OVERFULL = re.compile(r"^(Overfull \\[hv]box .*)$", re.M)
+_OPENED = re.compile(r"\((?:\./)?([\w-]+\.tex)")  # where LaTeX opened an \input file
 
 
 @dataclass
@@ -65,10 +66,22 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) ->
         if proc.returncode != 0:
             failures.append(LatexFailed(explain_error(log or output, documents[name].parent, name), log or output))
             continue
-        warnings += [f"{name}.pdf: {w}" for w in _OVERFULL.findall(log)]
+        warnings += [f"{name}.pdf: {w}" for w in overfull_boxes(log)]
     if failures:
-        raise LatexFailed("\n\n".join(str(f) for f in failures), "\n".join(f.log for f in failures))
+        # both documents \input the same question files, so one mistake often fails both
+        messages = list(dict.fromkeys(str(f) for f in failures))
+        raise LatexFailed("\n\n".join(messages), "\n".join(f.log for f in failures))
     return Typeset({name: outdir / f"{name}.pdf" for name in documents}, warnings)
+
+
+def overfull_boxes(log: str) -> list[str]:
+    """Overfull-box warnings, each with the generated file it (most likely) came from."""
+    found = []
+    for match in _OVERFULL.finditer(log):
+        opened = _OPENED.findall(log[:match.start()])
+        where = f"{opened[-1]}: " if opened else ""
+        found.append(f"{where}{match.group(1)}")
+    return found
 
 
 def explain_error(log: str, tex_dir: Path, document: str) -> str:

@@ -2,7 +2,7 @@
 # Make sure TeX Live and latexmk (and, with --test, poppler's pdftotext) are installed.
 # As root on Debian/Ubuntu they are installed with apt-get; elsewhere one message names them.
 set -eu
-packages="texlive-latex-base texlive-latex-recommended texlive-fonts-recommended texlive-latex-extra texlive-pictures latexmk"
+packages="texlive-latex-base texlive-latex-recommended texlive-fonts-recommended texlive-latex-extra texlive-pictures lmodern latexmk"
 need=""
 for tool in latexmk pdflatex kpsewhich; do
   command -v "$tool" >/dev/null 2>&1 || need="$packages"

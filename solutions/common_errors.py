@@ -22,7 +22,7 @@ class WrongAnswer:
     id: str
     result: str
     title: str
-    why: str
+    why: str            # LaTeX (inline math allowed), shown in the grader's notes
     formula: sp.Expr
     from_sample: bool = False
 
@@ -44,31 +44,31 @@ WRONG_ANSWERS = [
                 "residuals times the whole input: the result has the image's shape instead of the kernel's",
                 _mul(SumAll(delta), X), from_sample=True),
     WrongAnswer("sample.db", "t1.db", "The sample's squared-loss factor",
-                "the factor 2/N of a squared loss that the question does not have",
+                r"the factor $2/N$ of a squared loss that the question does not have",
                 _mul(2 / ((m - p + 1) * (n - p + 1)), SumAll(delta)), from_sample=True),
     WrongAnswer("sample.tanh", "t2.tanh", "The sample's dense-layer weights",
-                "every output k feeds every input j through weights w_kj the question does not have "
-                "(here all 1): the entries of delta are summed instead of matched",
+                r"every output $k$ feeds every input $j$ through weights $w_{kj}$ that the question does not have "
+                r"(here all $1$): the entries of $\delta$ are summed instead of matched",
                 Hadamard(_tanh_prime, _mul(SumAll(delta_v), Ones(x))), from_sample=True),
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample's dense-layer weights",
-                "summing delta over d outputs through unit weights w_kj cancels the 1/d",
+                r"summing $\delta$ over $d$ outputs through unit weights $w_{kj}$ cancels the $1/d$",
                 _mul(delta_s, Ones(x)), from_sample=True),
     WrongAnswer("no-flip", "t1.dX", "Kernel not rotated",
-                "the full correlation needs the kernel turned by 180 degrees",
+                r"the full correlation needs the kernel turned by $180^\circ$",
                 Correlate(Pad(delta, p - 1), W)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of rotated",
                 "a transpose mirrors across the diagonal; the rotation reverses rows and columns",
                 Correlate(Pad(delta, p - 1), Transposed(W))),
     WrongAnswer("valid-not-full", "t1.dX", "Valid instead of full correlation",
-                "without padding delta by p - 1 the result is too small",
+                r"without padding $\delta$ by $p - 1$ the result is smaller than $X$",
                 Correlate(delta, Rot180(W))),
     WrongAnswer("dW-rotated", "t1.dW", "Rotated kernel gradient",
-                "dL/dW is a plain correlation of X with delta: nothing is rotated",
+                r"$\partial L/\partial W$ is a plain correlation of $X$ with $\delta$: nothing is rotated",
                 Rot180(Correlate(X, delta))),
     WrongAnswer("tanh-prime", "t2.tanh", "tanh' = 1 - tanh",
-                "the derivative of tanh is 1 - tanh squared",
+                r"the derivative of $\tanh$ is $1 - \tanh^2$",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x))),
     WrongAnswer("max-all-ties", "t2.maxpool", "All of delta to every tied maximiser",
-                "the weights on the maximisers must sum to 1; this gives delta to each of them",
+                r"the weights on the maximisers must add up to $1$; this gives all of $\delta$ to each of them",
                 _mul(delta_s, MaxMask(x))),
 ]

@@ -105,6 +105,18 @@ def _subgradient_claim(step_id: str, values: dict):
     return claim
 
 
+def _same_claim(step_id: str, question: str, kind: str, shown: list, truth: list, what: str):
+    """The printed arrays are exactly `truth` (the arrays the other checks of the example used)."""
+    def claim() -> StepReport:
+        for a_, t_ in zip(shown, truth):
+            printed, exact = _shown(a_), np.atleast_1d(np.vectorize(Fraction, otypes=[object])(np.asarray(t_)))
+            if printed.shape != exact.shape or any(p_ != e_ for p_, e_ in zip(printed.ravel(), exact.ravel())):
+                return StepReport(step_id, question, kind, False, ["exact"], 1, 0.0,
+                                  f"counterexample (exact): the printed {what} differ from the example's")
+        return StepReport(step_id, question, kind, True, ["exact"], sum(np.size(q) for q in shown), 0.0)
+    return claim
+
+
 def _steps() -> list[Step]:
     e1, e2 = t1_example(), t2_example()
     t1_in = {q: e1[q] for q in ("X", "W", "b", "delta")}
@@ -114,7 +126,16 @@ def _steps() -> list[Step]:
     def step(id_, question, *sides, claim, kind="verified", relation="="):
         return Step(id_, question, tuple(sides), kind=kind, claim=claim, relation=relation)
 
+    inputs = [e1["X"], e1["W"], e1["delta"]]
+    padded = [e1["delta_pad"], e1["W_rot"]]
     return [
+        step("t1.example.inputs", "T1", sp.Tuple(X, W, b, delta), sp.Tuple(*map(_matrix, inputs[:2]),
+             sp.Integer(int(e1["b"])), _matrix(inputs[2])), kind="definition",
+             claim=_same_claim("t1.example.inputs", "T1", "definition", [*inputs[:2], e1["b"], inputs[2]],
+                               [t1_in["X"], t1_in["W"], t1_in["b"], t1_in["delta"]], "inputs")),
+        step("t1.example.padded", "T1", sp.Tuple(delta_pad, W_rot), sp.Tuple(*map(_matrix, padded)),
+             claim=_same_claim("t1.example.padded", "T1", "verified", padded,
+                               [np.pad(t1_in["delta"], 1), t1_in["W"][::-1, ::-1]], "padded delta and turned kernel")),
         step("t1.example.forward", "T1", Y, sp.Add(Correlate(X, W), b, evaluate=False), _matrix(e1["Y"]),
              claim=_forward_claim("t1.example.forward", e1), kind="definition"),
         step("t1.example.dX", "T1", Partial(L, X), Correlate(delta_pad, W_rot), _matrix(e1["dX"]),

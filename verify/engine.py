@@ -121,7 +121,8 @@ class CheckResult:
                 f"worst relative error {self.worst_error:.1e})")
         if self.passed:
             return head
-        return "\n".join(q for q in [head, f"  reason: {self.reason}",
+        method = self.counterexample.method if self.counterexample else "contract"
+        return "\n".join(q for q in [head, f"  reason ({method}): {self.reason}",
                                      str(self.counterexample) if self.counterexample else ""] if q)
 
 
@@ -177,7 +178,8 @@ class _Run:
         bad = err > tol
         if np.any(bad):
             differing = [tuple(int(q) for q in ix) for ix in np.argwhere(bad)] if np.ndim(bad) else []
-            raise _Failed(f"{method}: the candidate's gradient is wrong",
+            raise _Failed(f"the candidate's gradient differs from the exact one in {int(np.sum(bad))} "
+                          f"of {np.size(bad)} entries",
                           Counterexample(method, _shown_inputs(self.result.problem, values),
                                          expected=expected, got=got, differing=differing))
 
@@ -291,7 +293,7 @@ def _subdifferential_case(run: _Run, values):
     if np.any(off > tol) or np.any(weights < -tol) or abs(weights.sum() - 1.0) > tol:
         members = ", ".join(str(int(q)) for q in np.flatnonzero(tied))
         raise _Failed(
-            "subdifferential: at a tie the gradient must be delta times a convex combination "
+            "at a tie the gradient must be delta times a convex combination "
             f"of the one-hot vectors of the maximisers (entries {members}): weights >= 0 summing to 1, "
             "zero elsewhere",
             Counterexample("subdifferential", shown, got=got,
@@ -327,7 +329,7 @@ def _float_case(run: _Run, values, rng):
         run.worst = max(run.worst, err / max(scale, 1e-300))
         if err > tol(scale):
             raise _Failed(
-                f"{method}: <g, V> = {got_dir:.17g} but the forward operation gives {want_dir:.17g} "
+                f"<g, V> = {got_dir:.17g} but the forward operation gives {want_dir:.17g} "
                 f"(difference {err:.3g}, tolerance {tol(scale):.3g})",
                 Counterexample(method, _shown_inputs(prob, values), got=g,
                                detail=f"along a random direction V of shape {np.shape(w)}"))
@@ -373,7 +375,7 @@ def _float_case(run: _Run, values, rng):
     run.worst = max(run.worst, err / max(gscale + Lscale, 1e-300))
     if err > bound:
         raise _Failed(
-            f"central-difference: <g, V> = {gv:.17g} but (L(w+hV) - L(w-hV))/2h = {want:.17g} "
+            f"<g, V> = {gv:.17g} but (L(w+hV) - L(w-hV))/2h = {want:.17g} "
             f"with h = {h:.3g} (difference {err:.3g}, tolerance {bound:.3g})",
             Counterexample("central-difference", _shown_inputs(prob, values), got=g,
                            detail=f"along a random direction V of shape {np.shape(w)}"))
