@@ -83,7 +83,7 @@ def _tie_claim() -> StepReport:
             g = [Fraction(0)] * len(x_)
             for q, w in zip(tied, raw):
                 g[q] = w / sum(raw)
-            for _ in range(60):
+            for _ in range(30):
                 y_ = [v + Fraction(int(rng.integers(-20, 21)), int(rng.integers(1, 9))) for v in x_]
                 count += 1
                 if max(y_) < top + sum(gq * (yq - xq) for gq, yq, xq in zip(g, y_, x_)):

@@ -34,10 +34,10 @@ EXACT_RTOL = 1e-9
 # Directional methods compare <g, V> with a number computed from the forward
 # operation.  Both sides are sums of n rounded products; rounding errors add up
 # like a random walk, so the error floor is about sqrt(n) * eps times the sum of
-# absolute values.  64 * sqrt(n) * eps leaves a 64x margin over that floor
-# (the measured worst ratio is in the README), and still rejects a 64x64 image
-# whose gradient is off by one part in a million in a single pixel.
-DIRECTIONAL_FACTOR = 64.0
+# absolute values.  16 * sqrt(n) * eps sits 16x above that floor (the largest
+# error measured on correct formulas, in the README, is far below it) and still
+# rejects a 64x64 image whose gradient is off by one part in a million in one pixel.
+DIRECTIONAL_FACTOR = 16.0
 
 
 @dataclass(frozen=True)
@@ -305,81 +305,68 @@ def _subdifferential_case(run: _Run, values):
 
 # ---- float64 directional methods ----------------------------------------------------------
 def _float_case(run: _Run, values, rng):
+    """One float64 instance: methods chosen per operation, each along its own random direction.
+
+    Affine maps get the adjoint test (a complex step would only recompute the same J V);
+    analytic non-affine maps the complex step; every map central differences.  One
+    magnitude bound serves all: the forward operation is monotone on non-negative
+    inputs, so <|delta|, F(|w| + c)> bounds every sum the methods form (c >= |V|, h <= 1).
+    """
     run.cases += 1
     result, prob = run.result, run.result.problem
     wrt = result.wrt
     g = run.call(values)
     w = np.asarray(values[wrt], dtype=float)
-    delta_ = values["delta"]
-    n = w.size + np.size(delta_)
+    delta_ = np.asarray(values["delta"])
+    n = w.size + delta_.size
+    tol_factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS
+    directions = [_direction(rng, w) for _ in range(2)]
+    c = max(float(np.max(np.abs(V))) for V in directions)
     absvals = {q: (v if q in prob.params else np.abs(v)) for q, v in values.items()}
+    bound = float(np.sum(np.abs(delta_) * np.abs(prob.run({**absvals, wrt: np.abs(w) + c}))))
 
-    def L(**override):
-        return prob.loss(prob.run({**values, **override}), delta_)
+    def L(at):
+        return prob.loss(prob.run({**values, wrt: at}), values["delta"])
 
-    def directional(V):
-        return float(np.sum(g * V)), float(np.sum(np.abs(g) * np.abs(V)))
-
-    def tol(scale):
-        return DIRECTIONAL_FACTOR * np.sqrt(n) * EPS * scale
-
-    def verdict(method, got_dir, want_dir, scale):
-        err = abs(got_dir - want_dir)
+    def verdict(method, V, want, scale, extra_tol=0.0, h=None):
+        got = float(np.sum(g * V))
+        scale += float(np.sum(np.abs(g) * np.abs(V)))
+        err = abs(got - want)
+        tol = tol_factor * scale + extra_tol
         run.used(method)
         run.worst = max(run.worst, err / max(scale, 1e-300))
-        if err > tol(scale):
+        if err > tol:
+            step = f" with h = {h:.3g}" if h is not None else ""
             raise _Failed(
-                f"<g, V> = {got_dir:.17g} but the forward operation gives {want_dir:.17g} "
-                f"(difference {err:.3g}, tolerance {tol(scale):.3g})",
+                f"<g, V> = {got:.17g} but the forward operation gives {want:.17g}{step} "
+                f"(difference {err:.3g}, tolerance {tol:.3g})",
                 Counterexample(method, _shown_inputs(prob, values), got=g,
                                detail=f"along a random direction V of shape {np.shape(w)}"))
 
+    V = directions[0]
     if wrt in prob.affine_in:
-        V = _direction(rng, w, prob, values)
-        gv, gscale = directional(V)
-        change = prob.run({**values, wrt: V}) - prob.run({**values, wrt: np.zeros_like(w) if w.ndim else 0.0})
-        want = float(np.sum(np.asarray(delta_) * change))
-        abs_change = prob.run({**absvals, wrt: np.abs(V)}) - prob.run({**absvals, wrt: np.zeros_like(w) if w.ndim else 0.0})
-        verdict("adjoint", gv, want, gscale + float(np.sum(np.abs(delta_) * abs_change)))
-
-    if prob.smooth:
-        V = _direction(rng, w, prob, values)
-        gv, gscale = directional(V)
+        change = prob.run({**values, wrt: V}) - prob.run({**values, wrt: np.zeros_like(w)})
+        verdict("adjoint", V, float(np.sum(delta_ * change)), bound)
+    elif prob.smooth:
         h = pb.COMPLEX_STEP
-        bumped = prob.run({**values, wrt: w + 1j * h * V})
-        want = float(np.imag(np.sum(np.asarray(delta_) * bumped)) / h)
-        scale = gscale + float(np.sum(np.abs(delta_) * np.abs(prob.run({**absvals, wrt: np.abs(w) + np.abs(V)}))))
-        verdict("complex-step", gv, want, scale)
+        verdict("complex-step", V, float(np.imag(L(w + 1j * h * V))) / h, bound)
 
-    V = _direction(rng, w, prob, values)
-    gv, gscale = directional(V)
-    if prob.smooth and wrt not in prob.affine_in:
-        # truncation error h^2/6 |f'''| |V|^3 per entry against rounding eps |L| / h:
-        # h = eps^(1/3) balances the two.
+    V = directions[1]
+    trunc = 0.0
+    if wrt in prob.affine_in:
+        h = 1.0  # affine in the variable: the difference quotient is exact up to rounding
+    elif prob.smooth:
+        # truncation h^2/6 |f'''| |V|^3 per entry against rounding eps |L| / h: h = eps^(1/3) balances them
         h = EPS ** (1 / 3)
         trunc = h * h / 6 * prob.third_derivative * float(np.sum(np.abs(delta_) * np.abs(V) ** 3))
-    elif not prob.smooth:
-        # max pooling is linear while no step crosses a tie: stay within a quarter of the gap.
+    else:
+        # max pooling is linear while no step crosses a tie: stay within a quarter of the gap
         srt = np.sort(w.ravel())
         gap = srt[-1] - srt[-2] if srt.size > 1 else 1.0
         h = min(1.0, gap / (4 * np.max(np.abs(V))))
-        trunc = 0.0
-    else:
-        h, trunc = 1.0, 0.0  # affine in the variable: the difference quotient is exact
-    want = float((L(**{wrt: w + h * V}) - L(**{wrt: w - h * V})) / (2 * h))
-    Lscale = float(np.sum(np.abs(np.asarray(delta_)) *
-                          np.abs(prob.run({**absvals, wrt: np.abs(w) + h * np.abs(V)})))) / h
-    run.used("central-difference")
-    err = abs(gv - want)
-    bound = tol(gscale + Lscale) + trunc
-    run.worst = max(run.worst, err / max(gscale + Lscale, 1e-300))
-    if err > bound:
-        raise _Failed(
-            f"<g, V> = {gv:.17g} but (L(w+hV) - L(w-hV))/2h = {want:.17g} "
-            f"with h = {h:.3g} (difference {err:.3g}, tolerance {bound:.3g})",
-            Counterexample("central-difference", _shown_inputs(prob, values), got=g,
-                           detail=f"along a random direction V of shape {np.shape(w)}"))
+    want = float((L(w + h * V) - L(w - h * V)) / (2 * h))
+    verdict("central-difference", V, want, bound / h, extra_tol=trunc, h=h)
 
 
-def _direction(rng, w, prob, values):
+def _direction(rng, w):
     return rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())

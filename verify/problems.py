@@ -268,8 +268,9 @@ CONV = Problem(
     # non-square, p = 1, p = m, p = n, a 1x1 output
     exact_shapes=((2, 2, 1), (2, 3, 2), (3, 2, 2), (3, 3, 3), (3, 4, 2), (4, 3, 1), (4, 5, 3)),
     float_shapes=((5, 7, 3), (8, 8, 8), (16, 11, 4), (33, 20, 5), (64, 64, 3)),
-    # steps hold symbolically on: non-square with p = 2, p = m = n, p = 1, and n > m
-    step_shapes=((2, 3, 2), (3, 3, 3), (4, 3, 1), (3, 4, 2)),
+    # steps must hold symbolically on: p = m = n, p = 1 with m > n, and n > m with interior
+    # pixels that p^2 outputs see (3 x 4 image, 2 x 2 kernel)
+    step_shapes=((3, 3, 3), (4, 3, 1), (3, 4, 2)),
     draw=_draw_conv, derived=_conv_derived, affine_in=frozenset({"X", "W", "b"}),
     zero_outside=frozenset({"deltaext"}))
 

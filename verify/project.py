@@ -38,9 +38,19 @@ def step_key(step: Step, fingerprint: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-def _check_by_id(step_id: str) -> StepReport:
+def _check_group(step_ids: list[str]) -> list[StepReport]:
     from solutions import STEPS
-    return check_step(STEPS[step_id])
+    return [check_step(STEPS[q]) for q in step_ids]
+
+
+def _groups(steps: list[Step]) -> list[list[str]]:
+    """Steps grouped by problem, largest group first: a worker then builds each exact
+    environment once, and the groups keep both cores busy until the end."""
+    groups: dict[str, list[str]] = {}
+    for s in steps:
+        key = s.problem.name if s.problem else ("claims" if s.claim else "identities")
+        groups.setdefault(key, []).append(s.id)
+    return sorted(groups.values(), key=len, reverse=True)
 
 
 def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: int | None = None) -> list[StepReport]:
@@ -62,14 +72,13 @@ def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: i
             reports[s.id] = StepReport(**hit)
         else:
             todo.append(s)
-    # heaviest first (more free indices, a result check), so that no core idles at the end
-    todo.sort(key=lambda s: (-len(s.over) - 2 * (s.result is not None) - 3 * (s.problem is None)))
-    workers = workers or min(len(todo), os.cpu_count() or 1)
-    if workers > 1 and len(todo) > 1:
+    groups = _groups(todo)
+    workers = workers or min(len(groups), os.cpu_count() or 1)
+    if workers > 1 and len(groups) > 1:
         # fork: the workers inherit the imported modules instead of importing sympy again
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for report in pool.imap_unordered(_check_by_id, [s.id for s in todo]):
-                reports[report.id] = report
+            for group in pool.imap_unordered(_check_group, groups):
+                reports.update((r.id, r) for r in group)
     else:
         for s in todo:
             reports[s.id] = check_step(s)

@@ -30,7 +30,7 @@ from .symbolic import evaluate
 # 1e-13 relative.  A wrong step (a sign, a bound, a flip) is off by O(1).
 FLOAT_RTOL = 1e-10
 FLOAT_INDEX_SAMPLE = 40
-FLOAT_MAX_ENTRIES = 200   # float checks use the float shapes of at most this many input entries
+FLOAT_MAX_ENTRIES = 100   # float checks use the float shapes of at most this many input entries
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,34 @@ def _report(step, passed, methods, cases_, worst, counterexample=""):
 
 
 # ---- steps about a problem --------------------------------------------------------------
+# Exact environments are costly (a polynomial ring, a symbolic forward pass, derivatives), and
+# every step of a problem is checked at the same instances: build each once per process.
+_EXACT_ENVS: dict[str, list] = {}
+
+
+def _exact_instances(prob: Problem) -> list:
+    if prob.name not in _EXACT_ENVS:
+        _EXACT_ENVS[prob.name] = [(shape, values, *prob.exact_env(values))
+                                  for shape, values in cases(prob, exact=True, steps=True)]
+    return _EXACT_ENVS[prob.name]
+
+
 def _check_model(step: Step) -> StepReport:
     prob = step.problem
     count, worst = 0, 0.0
     try:
-        for shape, values in cases(prob, exact=True, steps=True):
-            env, equal = prob.exact_env(values)
-            for idx in index_tuples(_ranges(step, env)):
-                count += 1
-                sides = _sides(step, env, idx)
-                for q in range(len(sides) - 1):
-                    if not _all(equal, sides[q], sides[q + 1]):
-                        raise _StepFailed(_describe(step, "exact", shape, idx, q, sides, values))
+        for shape, values, env, equal in _exact_instances(prob):
+            names = set(env.values)
+            try:
+                for idx in index_tuples(_ranges(step, env)):
+                    count += 1
+                    sides = _sides(step, env, idx)
+                    for q in range(len(sides) - 1):
+                        if not _all(equal, sides[q], sides[q + 1]):
+                            raise _StepFailed(_describe(step, "exact", shape, idx, q, sides, values))
+            finally:
+                for name in set(env.values) - names:  # this step's indices must not leak into the next
+                    del env.values[name]
         rng = np.random.default_rng(len(step.id))
         for shape, values in cases(prob, exact=False):
             if sum(np.size(w) for w in values.values()) > FLOAT_MAX_ENTRIES:

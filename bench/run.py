@@ -1,0 +1,153 @@
+"""make bench: the speed and memory targets of the issues, measured in one run and printed as ratios.
+
+Runs in a temporary copy of the project (the working tree's output/ is not touched) with the
+project's .venv.  Timings are wall-clock seconds of one run each (the median of 3 where a run
+is short); on a shared machine expect some noise, which is why the tests assert no timings.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(cmd, cwd, env=None) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def median_of(n, fn) -> float:
+    return statistics.median(fn() for _ in range(n))
+
+
+def copy_project(dst: Path) -> Path:
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dst / name)
+    return dst
+
+
+def bare_latexmk(tex_dir: Path, work: Path, parallel: bool) -> float:
+    """latexmk alone on the generated .tex files, from a clean folder (no aux files)."""
+    from pipeline.typeset import latex_environment, latexmk_command
+    if work.exists():
+        shutil.rmtree(work)
+    shutil.copytree(tex_dir, work)
+    env = latex_environment(0)
+    commands = [latexmk_command(work / f"{name}.tex", work / "out") for name in ("hw4", "hw4-solutions")]
+    started = time.perf_counter()
+    if parallel:
+        procs = [subprocess.Popen(c, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for c in commands]
+        assert all(p.wait() == 0 for p in procs)
+    else:
+        for c in commands:
+            subprocess.run(c, cwd=work, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    venv = ROOT / ".venv"
+    rows = []
+
+    def report(name, value, target=""):
+        rows.append((name, value, target))
+        print(f"{name:<62} {value:<14} {target}", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = copy_project(Path(tmp) / "project")
+        env = dict(os.environ, PYTHONPATH=str(project))
+        make = ["make", f"VENV={venv}"]
+
+        cold = timed(make, project, env)
+        seq = bare_latexmk(project / "build" / "tex", Path(tmp) / "bare", parallel=False)
+        par = bare_latexmk(project / "build" / "tex", Path(tmp) / "bare", parallel=True)
+        report("cold make (deps installed) / bare latexmk, both in parallel", f"{cold / par:.2f}x", "target <= 1.5x")
+        report("cold make / bare latexmk, one document after the other", f"{cold / seq:.2f}x", "")
+        report("  (seconds: cold make / parallel latexmk / sequential latexmk)",
+               f"{cold:.2f} / {par:.2f} / {seq:.2f}", "")
+
+        noop = median_of(3, lambda: timed(make, project, env))
+        report("make with nothing changed", f"{noop:.3f} s", "target < 0.2 s")
+
+        t2 = project / "templates" / "t2.tex.j2"
+        words = ["Every entry receives the same share", "Each entry receives the same share"]
+
+        def prose_edit():
+            text = t2.read_text()
+            old, new = (words if words[0] in text else words[::-1])
+            t2.write_text(text.replace(old, new))
+            return timed(make, project, env)
+        prose = median_of(3, prose_edit)
+        report("make after a prose-only edit / bare latexmk (parallel)", f"{prose / par:.2f}x", "target <= 1.2x")
+        report("  (seconds: prose rebuild)", f"{prose:.2f}", "")
+
+    verify_s = median_of(3, lambda: timed([str(venv / "bin" / "python"), "-m", "verify"], ROOT))
+    report("python -m verify (every check, exact ones included)", f"{verify_s:.2f} s", "target < 2 s")
+
+    import numpy as np
+
+    import verify
+    reference = verify.formula("t1.dX")
+    rng = np.random.default_rng(0)
+    X, W, b, delta = rng.standard_normal((256, 256)), rng.standard_normal((7, 7)), 0.5, rng.standard_normal((250, 250))
+    one_call = median_of(5, lambda: _seconds(lambda: reference(X, W, b, delta)))
+    big = median_of(3, lambda: _seconds(lambda: verify.check("t1.dX", reference, exact=False,
+                                                               float_shapes=[(256, 256, 7)])))
+    report("check('t1.dX') on 256x256, 7x7 kernel / one reference call", f"{big / one_call:.1f}x",
+           "target: a few times")
+    tracemalloc.start()
+    verify.check("t1.dX", reference, exact=False, float_shapes=[(256, 256, 7)])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    report("  peak memory of that check / one 256x256 float64 image", f"{peak / X.nbytes:.0f}x",
+           "O(image): a dense Jacobian would be 65536x")
+    for result_id in verify.RESULTS:
+        seconds = median_of(3, lambda: _seconds(lambda: verify.check(result_id, verify.formula(result_id))))
+        report(f"verify.check('{result_id}') with every default case", f"{seconds * 1000:.0f} ms", "")
+    _torch_comparison(report)
+    return 0
+
+
+def _seconds(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _torch_comparison(report) -> None:
+    """torch.autograd.gradcheck on the same convolution, for comparison only (torch is no dependency)."""
+    try:
+        import torch
+    except ImportError:
+        report("torch.autograd.gradcheck comparison", "skipped", "pip install torch==2.13.0 to include it")
+        return
+    import verify
+    for m, p in ((16, 3), (64, 3)):
+        X = torch.randn(1, 1, m, m, dtype=torch.float64, requires_grad=True)
+        W = torch.randn(1, 1, p, p, dtype=torch.float64)
+        conv = lambda X_: torch.nn.functional.conv2d(X_, W)
+        for fast in (True, False):
+            seconds = _seconds(lambda: torch.autograd.gradcheck(conv, (X,), fast_mode=fast))
+            report(f"torch gradcheck dL/dX {m}x{m}, {p}x{p} ({'fast' if fast else 'slow'} mode)",
+                   f"{seconds * 1000:.0f} ms", "")
+        seconds = _seconds(lambda: verify.check("t1.dX", verify.formula("t1.dX"), exact=False,
+                                                float_shapes=[(m, m, p)]))
+        report(f"verify.check dL/dX {m}x{m}, {p}x{p} (float methods only)", f"{seconds * 1000:.0f} ms", "")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
