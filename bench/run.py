@@ -129,24 +129,67 @@ def _seconds(fn) -> float:
 
 
 def _torch_comparison(report) -> None:
-    """torch.autograd.gradcheck on the same convolution, for comparison only (torch is no dependency)."""
+    """torch.autograd.gradcheck on the same candidate formulas, for comparison (torch is no dependency).
+
+    Each candidate becomes the backward of a torch.autograd.Function whose forward is
+    the convolution, so gradcheck and verify.check judge the same formula.
+    """
     try:
         import torch
     except ImportError:
         report("torch.autograd.gradcheck comparison", "skipped", "pip install torch==2.13.0 to include it")
         return
+    import numpy as np
+
     import verify
-    for m, p in ((16, 3), (64, 3)):
-        X = torch.randn(1, 1, m, m, dtype=torch.float64, requires_grad=True)
-        W = torch.randn(1, 1, p, p, dtype=torch.float64)
-        conv = lambda X_: torch.nn.functional.conv2d(X_, W)
-        for fast in (True, False):
-            seconds = _seconds(lambda: torch.autograd.gradcheck(conv, (X,), fast_mode=fast))
-            report(f"torch gradcheck dL/dX {m}x{m}, {p}x{p} ({'fast' if fast else 'slow'} mode)",
-                   f"{seconds * 1000:.0f} ms", "")
-        seconds = _seconds(lambda: verify.check("t1.dX", verify.formula("t1.dX"), exact=False,
-                                                float_shapes=[(m, m, p)]))
-        report(f"verify.check dL/dX {m}x{m}, {p}x{p} (float methods only)", f"{seconds * 1000:.0f} ms", "")
+    from verify import ops
+
+    reference = verify.formula("t1.dX")
+
+    def one_pixel_off(X, W, b, delta):
+        g = reference(X, W, b, delta)
+        g[g.shape[0] // 2, g.shape[1] // 3] *= 1 + 1e-6
+        return g
+
+    def no_flip(X, W, b, delta):
+        return ops.correlate_valid(ops.pad(delta, W.shape[0] - 1), W)
+
+    def as_function(candidate, W):
+        class Conv(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, X):
+                ctx.save_for_backward(X)
+                return torch.from_numpy(ops.conv2d(X.detach().numpy(), W, 0.0))
+
+            @staticmethod
+            def backward(ctx, grad):
+                (X,) = ctx.saved_tensors
+                return torch.from_numpy(candidate(X.detach().numpy(), W, 0.0, grad.detach().numpy()))
+        return Conv.apply
+
+    def gradcheck_verdict(fn, X, fast):
+        try:
+            return torch.autograd.gradcheck(fn, (X,), fast_mode=fast, raise_exception=True)
+        except RuntimeError:
+            return False
+
+    rng = np.random.default_rng(0)
+    for m, p, slow in ((16, 3, True), (64, 3, True), (256, 7, False)):
+        W = rng.standard_normal((p, p))
+        X = torch.from_numpy(rng.standard_normal((m, m))).requires_grad_(True)
+        for name, candidate in (("reference", reference), ("one pixel off by 1e-6", one_pixel_off),
+                                ("no kernel flip", no_flip)):
+            fn = as_function(candidate, W)
+            gradcheck_verdict(fn, X, True)  # warm-up: torch's first call pays for its set-up
+            for fast in ((True, False) if slow else (True,)):
+                seconds = _seconds(lambda: gradcheck_verdict(fn, X, fast))
+                verdict = "accepts" if gradcheck_verdict(fn, X, fast) else "rejects"
+                report(f"gradcheck {'fast' if fast else 'slow'} {m}x{m}, {p}x{p}: {name}",
+                       f"{seconds * 1000:.0f} ms", verdict)
+            seconds = _seconds(lambda: verify.check("t1.dX", candidate, exact=False, float_shapes=[(m, m, p)]))
+            verdict = "accepts" if verify.check("t1.dX", candidate, exact=False,
+                                                float_shapes=[(m, m, p)]).passed else "rejects"
+            report(f"verify.check (float methods) {m}x{m}, {p}x{p}: {name}", f"{seconds * 1000:.0f} ms", verdict)
 
 
 if __name__ == "__main__":
