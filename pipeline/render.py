@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from solutions.notation import index_range, latex, number, numeric_matrix
+from solutions.notation import index_range, latex, number, numeric_matrix, row_vector
 
 from .errors import CoverageError, TemplateError
 
@@ -101,7 +101,7 @@ def environment(templates: Path, printer: _StepPrinter | None = None) -> jinja2.
         comment_start_string="((=", comment_end_string="=))",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(tex=escape_tex, matrix=numeric_matrix, number=number, latex=latex,
+    env.filters.update(tex=escape_tex, matrix=numeric_matrix, row=row_vector, number=number, latex=latex,
                        size=np.size, ndim=np.ndim)
     if printer is not None:
         env.globals.update(step=printer.display, inline=printer.inline)

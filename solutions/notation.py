@@ -223,6 +223,12 @@ def number(value, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def row_vector(values, digits: int = 4) -> str:
+    """A vector for running text: a transposed row, one line high."""
+    entries = ", ".join(number(q, digits) for q in np.ravel(values))
+    return rf"({entries})^{{\mathsf{{T}}}}"
+
+
 def numeric_matrix(values, digits: int = 4) -> str:
     """A NumPy array as a bracketed matrix (PyLaTeX); a vector is a column."""
     arr = np.asarray(values, dtype=float)
