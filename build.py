@@ -91,7 +91,8 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
     watched = [paths.templates, ROOT / "solutions", ROOT / "verify", ROOT / "pipeline"]
 
     def stamp():
-        return {p: p.stat().st_mtime for d in watched for p in d.rglob("*") if p.is_file()}
+        # sources only: the build itself rewrites __pycache__
+        return {p: p.stat().st_mtime for d in watched for p in d.rglob("*") if p.suffix in (".py", ".j2")}
 
     seen = None
     while True:

@@ -149,9 +149,7 @@ class _Run:
     def call(self, values: dict[str, Any]) -> np.ndarray:
         """Call the candidate with float64 copies of the inputs and enforce its contract."""
         prob, wrt = self.result.problem, self.result.wrt
-        names = prob.inputs[:prob.inputs.index("b") + 1] + ("delta",) + prob.inputs[prob.inputs.index("b") + 1:] \
-            if "b" in prob.inputs else prob.inputs + ("delta",)
-        args = [values[q] if q in prob.params else np.array(values[q], dtype=np.float64) for q in names]
+        args = [values[q] if q in prob.params else np.array(values[q], dtype=np.float64) for q in prob.arguments]
         shown = _shown_inputs(prob, values)
         self.used("contract")
         try:

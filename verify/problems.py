@@ -13,6 +13,7 @@ differentiating the forward operation itself:
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -51,6 +52,12 @@ class Problem:
     third_derivative: float = 0.0          # bound on |f'''| of the scalar map, for central differences
     step_shapes: tuple[tuple[int, ...], ...] | None = None  # exact shapes for steps (default: exact_shapes)
 
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The order in which a candidate formula takes its arguments: inputs, delta, settings."""
+        return tuple(q for q in self.inputs if q not in self.params) + ("delta",) + \
+            tuple(q for q in self.inputs if q in self.params)
+
     # ---- forward and loss --------------------------------------------------------------
     def run(self, values: dict[str, Any]):
         return self.forward(*[values[q] for q in self.inputs])
@@ -66,21 +73,17 @@ class Problem:
         values = {q: w if q in self.params else np.asarray(w, dtype=float) if np.ndim(w) else float(w)
                   for q, w in values.items()}
         base = self._names(values)
-        cache: dict[tuple, dict[str, Any]] = {}
-
+        @functools.cache
         def partial_at(var, idx):
-            key = (var, idx)
-            if key not in cache:
-                bumped = {q: w if q in self.params else np.array(w, dtype=complex) if np.ndim(w) else complex(w)
-                          for q, w in values.items()}
-                if idx == ():
-                    bumped[var] = bumped[var] + 1j * COMPLEX_STEP
-                else:
-                    bumped[var][idx] += 1j * COMPLEX_STEP
-                out = self.run(bumped)
-                cache[key] = {self.output: np.imag(out) / COMPLEX_STEP,
-                              "L": np.imag(self.loss(out, values["delta"])) / COMPLEX_STEP}
-            return cache[key]
+            bumped = {q: w if q in self.params else np.array(w, dtype=complex) if np.ndim(w) else complex(w)
+                      for q, w in values.items()}
+            if idx == ():
+                bumped[var] = bumped[var] + 1j * COMPLEX_STEP
+            else:
+                bumped[var][idx] += 1j * COMPLEX_STEP
+            out = self.run(bumped)
+            return {self.output: np.imag(out) / COMPLEX_STEP,
+                    "L": np.imag(self.loss(out, values["delta"])) / COMPLEX_STEP}
 
         return Env(base, offsets=self.offsets, zero_outside=self.zero_outside,
                    partial=self._partial(partial_at, values, zero=0.0), number=float)
@@ -110,21 +113,15 @@ class Problem:
         out = self.run(sym)
         L = self.loss(out, sym["delta"])
 
+        @functools.cache
         def partial_at(var, idx):
             gen = sym[var][idx] if idx != () else sym[var]
             outs = np.asarray(out, dtype=object)
             deriv = np.vectorize(lambda e: R(e).diff(gen), otypes=[object])(outs)
             return {self.output: deriv if np.ndim(out) else deriv[()], "L": R(L).diff(gen)}
 
-        cache: dict = {}
-
-        def cached(var, idx):
-            if (var, idx) not in cache:
-                cache[(var, idx)] = partial_at(var, idx)
-            return cache[(var, idx)]
-
         env = Env(self._names(sym), offsets=self.offsets, zero_outside=self.zero_outside,
-                  partial=self._partial(cached, sym, zero=R(0)), number=lambda q: R(q))
+                  partial=self._partial(partial_at, sym, zero=R(0)), number=lambda q: R(q))
         return env, lambda a, b_: R(a) == R(b_)
 
     def _sympy_env(self, values):
@@ -147,6 +144,7 @@ class Problem:
                                        dtype=object).reshape(np.shape(values["delta"]))
                               if np.ndim(values["delta"]) else sp.Symbol("delta", real=True))
 
+        @functools.cache
         def partial_at(var, idx):
             mixed = dict(point)
             at = (point[var][idx] if idx != () else point[var])
@@ -163,15 +161,8 @@ class Problem:
             deriv = np.vectorize(lambda e: sp.diff(e, gen).subs(sub), otypes=[object])(np.asarray(out, dtype=object))
             return {self.output: deriv if np.ndim(out) else deriv[()], "L": sp.diff(L, gen).subs(sub)}
 
-        cache: dict = {}
-
-        def cached(var, idx):
-            if (var, idx) not in cache:
-                cache[(var, idx)] = partial_at(var, idx)
-            return cache[(var, idx)]
-
         env = Env(self._names(point), offsets=self.offsets, zero_outside=self.zero_outside,
-                  partial=self._partial(cached, point, zero=sp.Integer(0)), number=lambda q: q)
+                  partial=self._partial(partial_at, point, zero=sp.Integer(0)), number=lambda q: q)
         return env, _sympy_equal
 
     def _names(self, values):
@@ -193,7 +184,7 @@ class Problem:
                 grad = np.empty(np.shape(arr), dtype=object)
                 for ix in np.ndindex(np.shape(arr)):
                     grad[ix] = partial_at(var, ix)["L" if F == sp.Symbol("L") else self.output]
-                return grad if grad.dtype == object and not isinstance(zero, float) else grad.astype(float)
+                return grad.astype(float) if isinstance(zero, float) else grad
             if idx != () and any(q < 0 or q >= size for q, size in zip(idx, np.shape(values[var]))):
                 return zero
             table = partial_at(var, idx)

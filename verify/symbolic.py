@@ -228,10 +228,10 @@ def _evaluate_sum(body, limits, env: Env):
 
 
 def _apply(arg, env, numeric, symbolic):
+    """A function of one argument: NumPy's for numbers and numeric arrays, sympy's for the exact domains."""
     value = evaluate(arg, env)
     if isinstance(value, np.ndarray):
-        return ops.tanh(value) if numeric is np.tanh else (
-            np.vectorize(symbolic, otypes=[object])(value) if value.dtype == object else numeric(value))
+        return np.vectorize(symbolic, otypes=[object])(value) if value.dtype == object else numeric(value)
     if isinstance(value, (float, complex, np.floating, np.complexfloating)):
         return numeric(value)
     return symbolic(value)
@@ -333,20 +333,15 @@ def _indexed(expr, env):
     return array[idx]
 
 
-def _add(expr, env):
-    total = None
-    for term in expr.args:
-        value = evaluate(term, env)
-        total = value if total is None else _combine(total, value, operator.add)
-    return total
-
-
-def _mul(expr, env):
-    prod = None
-    for factor in expr.args:
-        value = evaluate(factor, env)
-        prod = value if prod is None else _combine(prod, value, operator.mul)
-    return prod
+def _fold(op):
+    """Add and Mul: combine the values of the arguments with op, left to right."""
+    def handler(expr, env):
+        result = None
+        for arg in expr.args:
+            value = evaluate(arg, env)
+            result = value if result is None else _combine(result, value, op)
+        return result
+    return handler
 
 
 def _pow(expr, env):
@@ -393,8 +388,8 @@ _HANDLERS: dict[type, Callable] = {
     sp.Symbol: _lookup,
     sp.IndexedBase: _lookup,
     sp.Indexed: _indexed,
-    sp.Add: _add,
-    sp.Mul: _mul,
+    sp.Add: _fold(operator.add),
+    sp.Mul: _fold(operator.mul),
     sp.Pow: _pow,
     sp.Sum: lambda expr, env: _evaluate_sum(expr.function, list(expr.limits), env),
     sp.Piecewise: _piecewise,

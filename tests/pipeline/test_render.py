@@ -77,3 +77,10 @@ def test_unchanged_files_are_not_rewritten(paths, loaded, context):
     before = {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
     render.render(loaded, context, paths.templates, paths.tex)
     assert before == {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
+
+
+def test_inline_shows_one_side_of_a_step(paths, loaded, context):
+    edit(paths.templates / "t1.tex.j2", "\\stephead{Shape check.}",
+         "So $\\partial L / \\partial X = ((( inline(\"t1.dX.vectorized\") )))$. \\stephead{Shape check.}")
+    render.render(loaded, context, paths.templates, paths.tex)
+    assert r"\operatorname{pad}_{p - 1}\!\left(\delta\right) \star" in (paths.tex / "t1.tex").read_text()
