@@ -3,16 +3,21 @@
 A failure stops the build with the question, the step and the counterexample.
 The grader's notes show wrong answers with the counterexample verify finds;
 a wrong answer that verify accepts would make its note false, so it stops the
-build too.
+build too.  Both kinds of verdict are cached by the content they depend on.
 """
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+import sympy as sp
+
 import verify
-from verify.project import run_checks
+from verify.project import run_checks, source_fingerprint
 
 from .errors import CheckFailed
 
@@ -53,13 +58,59 @@ def run(solutions, cache_file: Path | None) -> Verification:
     if failed:
         raise CheckFailed("\n\n".join(
             f"check failed: question {r.question}, step {r.id}\n{r.counterexample}" for r in failed))
-    wrong = [(answer, verify.check(answer.result, answer.function())) for answer in solutions.wrong_answers]
+    wrong = _reject_wrong_answers(solutions.wrong_answers,
+                                  cache_file.with_name("wrong-answers-cache.json") if cache_file else None)
     accepted = [answer for answer, outcome in wrong if outcome.passed]
     if accepted:
         raise CheckFailed("\n".join(
             f"check failed: grader's note '{a.id}' ({a.result}): verify accepts this wrong answer, "
             f"so the note would be false" for a in accepted))
     return Verification(reports, wrong)
+
+
+def _reject_wrong_answers(answers, cache_file: Path | None) -> list:
+    """verify.check of every wrong answer, reusing verdicts whose formula and checking code are unchanged."""
+    cache = _read(cache_file)
+    fingerprint = source_fingerprint()
+    outcomes, fresh = [], {}
+    for answer in answers:
+        key = hashlib.sha256(f"{fingerprint}\x1f{answer.result}\x1f{sp.srepr(answer.formula)}".encode()).hexdigest()
+        outcome = _from_json(cache[key]) if key in cache else verify.check(answer.result, answer.function())
+        outcomes.append((answer, outcome))
+        fresh[key] = _to_json(outcome)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(fresh, sort_keys=True))
+    return outcomes
+
+
+def _read(cache_file: Path | None) -> dict:
+    try:
+        return json.loads(cache_file.read_text()) if cache_file and cache_file.exists() else {}
+    except (OSError, ValueError):
+        return {}  # an unreadable cache only costs time
+
+
+def _to_json(outcome: verify.CheckResult) -> dict:
+    data = asdict(outcome)
+    ce = data["counterexample"]
+    if ce is not None:
+        for field in ("expected", "got"):
+            ce[field] = None if ce[field] is None else np.asarray(ce[field], dtype=float).tolist()
+        ce["inputs"] = {k: np.asarray(v, dtype=float).tolist() for k, v in ce["inputs"].items()}
+        ce["differing"] = [list(q) for q in ce["differing"]]
+    return data
+
+
+def _from_json(data: dict) -> verify.CheckResult:
+    ce = data.pop("counterexample")
+    if ce is not None:
+        ce = verify.Counterexample(
+            method=ce["method"], inputs={k: np.asarray(v) for k, v in ce["inputs"].items()},
+            expected=None if ce["expected"] is None else np.asarray(ce["expected"]),
+            got=None if ce["got"] is None else np.asarray(ce["got"]),
+            differing=[tuple(q) for q in ce["differing"]], detail=ce["detail"])
+    return verify.CheckResult(**data, counterexample=ce)
 
 
 def report(verification: Verification, commit: str) -> dict:

@@ -124,3 +124,17 @@ def test_make_twice_does_no_work_the_second_time(tmp_path):
     second = subprocess.run(["make", f"VENV={venv}"], cwd=copy, capture_output=True, text=True, env=env)
     assert second.returncode == 0 and "build.py" not in second.stdout, second.stdout
     assert subprocess.run(["make", "-q", f"VENV={venv}"], cwd=copy, env=env).returncode == 0
+
+
+def test_a_prose_only_edit_reruns_no_check(paths, monkeypatch):
+    build.build(paths)
+    (paths.templates / "t2.tex.j2").write_text(
+        (paths.templates / "t2.tex.j2").read_text().replace("Every entry receives", "Each entry receives"))
+
+    def no_check(*args, **kwargs):
+        raise AssertionError("a check ran although nothing it depends on changed")
+    import verify.project
+    monkeypatch.setattr(verify.project, "check_step", no_check)
+    monkeypatch.setattr(verify, "check", no_check)
+    build.build(paths)
+    assert "Each entry receives" in pdf_text(paths.output / "hw4-solutions.pdf")

@@ -21,7 +21,7 @@ from .steps import Step, StepReport, check_step
 _VERIFY_DIR = Path(__file__).resolve().parent
 
 
-def _source_fingerprint() -> str:
+def source_fingerprint() -> str:
     """Any change to the checking code invalidates every cached verdict."""
     digest = hashlib.sha256()
     for path in sorted(_VERIFY_DIR.glob("*.py")):
@@ -57,7 +57,7 @@ def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: i
     """Check every step (on all cores), reusing passed verdicts from `cache_file` when their key matches."""
     steps = list(steps)
     cache: dict[str, dict] = {}
-    fingerprint = _source_fingerprint()
+    fingerprint = source_fingerprint()
     if cache_file is not None and cache_file.exists():
         try:
             cache = json.loads(cache_file.read_text())
