@@ -23,7 +23,6 @@ from .errors import CoverageError, TemplateError
 # Each question is rendered to its own file and \input by both documents.
 PARTS = {"t1": "t1.tex.j2", "t2": "t2.tex.j2", "remarks": "remarks.tex.j2", "notes": "notes.tex.j2"}
 DOCUMENTS = {"hw4": "handout.tex.j2", "hw4-solutions": "key.tex.j2"}
-KEY_ONLY = ("remarks", "notes")
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
@@ -93,7 +92,7 @@ def render_step(step) -> str:
     return f"% {step.kind}: {step.id}\n\\begin{{align*}}\n{body}\n\\end{{align*}}"
 
 
-def environment(templates: Path, printer: _StepPrinter | None = None) -> jinja2.Environment:
+def environment(templates: Path, printer: _StepPrinter) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         block_start_string="((*", block_end_string="*))",
@@ -103,8 +102,7 @@ def environment(templates: Path, printer: _StepPrinter | None = None) -> jinja2.
         undefined=jinja2.StrictUndefined, autoescape=False)
     env.filters.update(tex=escape_tex, matrix=numeric_matrix, row=row_vector, number=number, latex=latex,
                        size=np.size, ndim=np.ndim)
-    if printer is not None:
-        env.globals.update(step=printer.display, inline=printer.inline)
+    env.globals.update(step=printer.display, inline=printer.inline)
     return env
 
 
@@ -115,12 +113,12 @@ def render(solutions, context: dict, templates: Path, tex_dir: Path) -> Rendered
     tex_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name, template in {**PARTS, **DOCUMENTS}.items():
-        text = _render_one(env, template, templates, {**context, "parts": PARTS, "key_only": KEY_ONLY})
+        text = _render_one(env, template, templates, context)
         path = tex_dir / f"{name}.tex"
         header = f"% generated from templates/{template} -- edit the template, not this file\n"
         _write_if_changed(path, header + text)
         written[name] = path
-    _check_coverage([written[q] for q in PARTS], solutions.steps, printer.shown, templates)
+    _check_coverage(list(written.values()), solutions.steps, printer.shown, templates)
     return Rendered(tex_dir, {q: written[q] for q in DOCUMENTS}, printer.shown)
 
 

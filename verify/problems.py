@@ -6,9 +6,9 @@ draw inputs, and how to give the names of a formula concrete values (an
 differentiating the forward operation itself:
 - exact, polynomial problems: every input entry is a generator of a sympy
   polynomial ring, so an equality that holds is a polynomial identity;
-- exact, other problems: sympy symbols, differentiated by sympy, and for
-  max pooling substituted by rational points afterwards (Max has no symbolic
-  derivative at a tie);
+- exact, other problems: sympy symbols differentiated by sympy; max pooling is
+  taken at a rational point with only the differentiated entry symbolic (Max
+  has no derivative at a tie, and all-symbolic Max is slow);
 - float64: complex-step derivatives of the same forward code.
 """
 from __future__ import annotations
@@ -73,6 +73,7 @@ class Problem:
         values = {q: w if q in self.params else np.asarray(w, dtype=float) if np.ndim(w) else float(w)
                   for q, w in values.items()}
         base = self._names(values)
+
         @functools.cache
         def partial_at(var, idx):
             bumped = {q: w if q in self.params else np.array(w, dtype=complex) if np.ndim(w) else complex(w)
