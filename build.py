@@ -40,27 +40,42 @@ class Paths:
 
 
 def build(paths: Paths = Paths()) -> list[Path]:
-    """The pipeline: load solutions -> verify -> render -> typeset -> publish."""
-    from pipeline import checks, load, publish, render, typeset
+    """The pipeline: load solutions -> verify -> render -> typeset -> publish.
+
+    The checks run on worker processes; meanwhile this process renders what needs no
+    verdict.  Nothing is typeset before every check has passed.
+    """
+    from pipeline import checks, load, publish, typeset
 
     publish.clear(paths.output)
     typeset.require_latex()
     solutions = load.load_solutions()
-    verification = checks.run(solutions, paths.cache)
+    with checks.start(solutions, paths.cache) as pending:
+        from pipeline import render  # jinja2 and PyLaTeX load while the workers check
+        renderer = render.Renderer(solutions, paths.templates, paths.tex)
+        renderer.render(render.NEEDS_NO_VERDICT, examples_context(solutions))
+        verification = pending.result()  # a failed check stops the build here
     commit = git_commit()
-    context = render_context(solutions, verification, commit)
-    rendered = render.render(solutions, context, paths.templates, paths.tex)
-    result = typeset.typeset(rendered.documents, paths.latex, source_date_epoch())
+    renderer.render(render.NEEDS_VERDICT, verdict_context(verification, commit))
+    result = typeset.typeset(renderer.finish().documents, paths.latex, source_date_epoch())
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return publish.publish(paths.output, result.pdfs, checks.report(verification, commit))
 
 
-def render_context(solutions, verification, commit: str) -> dict:
+def examples_context(solutions) -> dict:
+    """What the questions' templates show besides steps: the worked examples' numbers."""
+    return {"t1": solutions.examples.t1_example(), "t2": solutions.examples.t2_example()}
+
+
+def verdict_context(verification, commit: str) -> dict:
+    """What the key's footer and the grader's notes show: the outcome of the checks."""
     passed, total = verification.summary
-    return {"commit": commit, "checks_passed": passed, "checks_total": total,
-            "t1": solutions.examples.t1_example(), "t2": solutions.examples.t2_example(),
-            "wrong_answers": verification.wrong}
+    return {"commit": commit, "checks_passed": passed, "checks_total": total, "wrong_answers": verification.wrong}
+
+
+def render_context(solutions, verification, commit: str) -> dict:
+    return {**examples_context(solutions), **verdict_context(verification, commit)}
 
 
 def git_commit() -> str:

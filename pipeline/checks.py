@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 import verify
-from verify.project import run_checks, source_fingerprint
+from verify.project import Checks, read_cache, source_fingerprint
 
 from .errors import CheckFailed
 
@@ -52,43 +52,65 @@ class Verification:
         return sum(row["status"] == "passed" for row in rows), len(rows)
 
 
+class Pending:
+    """The checks of a build, running on worker processes; `result()` waits for the verdicts."""
+
+    def __init__(self, solutions, cache_file: Path | None):
+        self.solutions = solutions
+        self.checks = Checks(solutions.steps.values(), cache_file)
+        self.wrong_cache_file = cache_file.with_name("wrong-answers-cache.json") if cache_file else None
+        cached = read_cache(self.wrong_cache_file)
+        fingerprint = source_fingerprint()
+        self.wrong_keys = {a.id: _wrong_answer_key(a, fingerprint) for a in solutions.wrong_answers}
+        self.wrong_cached = {a.id: _from_json(cached[self.wrong_keys[a.id]])
+                             for a in solutions.wrong_answers if self.wrong_keys[a.id] in cached}
+        todo = [a.id for a in solutions.wrong_answers if a.id not in self.wrong_cached]
+        self.wrong_job = self.checks.submit(_check_wrong_answers, todo)
+
+    def result(self) -> Verification:
+        """The verification, or CheckFailed with the question, the step and the counterexample."""
+        reports = self.checks.reports()
+        failed = [r for r in reports if not r.passed]
+        if failed:
+            raise CheckFailed("\n\n".join(
+                f"check failed: question {r.question}, step {r.id}\n{r.counterexample}" for r in failed))
+        outcomes = {**self.wrong_cached, **self.wrong_job()}
+        wrong = [(a, outcomes[a.id]) for a in self.solutions.wrong_answers]
+        if self.wrong_cache_file is not None:
+            self.wrong_cache_file.write_text(json.dumps(
+                {self.wrong_keys[a.id]: _to_json(outcome) for a, outcome in wrong}, sort_keys=True))
+        accepted = [answer for answer, outcome in wrong if outcome.passed]
+        if accepted:
+            raise CheckFailed("\n".join(
+                f"check failed: grader's note '{a.id}' ({a.result}): verify accepts this wrong answer, "
+                f"so the note would be false" for a in accepted))
+        return Verification(reports, wrong)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.checks.__exit__(*exc)
+
+
+def start(solutions, cache_file: Path | None) -> Pending:
+    """Start every check of the key on the worker processes."""
+    return Pending(solutions, cache_file)
+
+
 def run(solutions, cache_file: Path | None) -> Verification:
-    reports = run_checks(solutions.steps.values(), cache_file)
-    failed = [r for r in reports if not r.passed]
-    if failed:
-        raise CheckFailed("\n\n".join(
-            f"check failed: question {r.question}, step {r.id}\n{r.counterexample}" for r in failed))
-    wrong = _reject_wrong_answers(solutions.wrong_answers,
-                                  cache_file.with_name("wrong-answers-cache.json") if cache_file else None)
-    accepted = [answer for answer, outcome in wrong if outcome.passed]
-    if accepted:
-        raise CheckFailed("\n".join(
-            f"check failed: grader's note '{a.id}' ({a.result}): verify accepts this wrong answer, "
-            f"so the note would be false" for a in accepted))
-    return Verification(reports, wrong)
+    with start(solutions, cache_file) as pending:
+        return pending.result()
 
 
-def _reject_wrong_answers(answers, cache_file: Path | None) -> list:
-    """verify.check of every wrong answer, reusing verdicts whose formula and checking code are unchanged."""
-    cache = _read(cache_file)
-    fingerprint = source_fingerprint()
-    outcomes, fresh = [], {}
-    for answer in answers:
-        key = hashlib.sha256(f"{fingerprint}\x1f{answer.result}\x1f{sp.srepr(answer.formula)}".encode()).hexdigest()
-        outcome = _from_json(cache[key]) if key in cache else verify.check(answer.result, answer.function())
-        outcomes.append((answer, outcome))
-        fresh[key] = _to_json(outcome)
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(fresh, sort_keys=True))
-    return outcomes
+def _check_wrong_answers(ids: list[str]) -> dict:
+    """verify.check of the wrong answers named (on a worker process: they are found by id)."""
+    from solutions import WRONG_ANSWERS
+    return {a.id: verify.check(a.result, a.function()) for a in WRONG_ANSWERS if a.id in ids}
 
 
-def _read(cache_file: Path | None) -> dict:
-    try:
-        return json.loads(cache_file.read_text()) if cache_file and cache_file.exists() else {}
-    except (OSError, ValueError):
-        return {}  # an unreadable cache only costs time
+def _wrong_answer_key(answer, fingerprint: str) -> str:
+    return hashlib.sha256(f"{fingerprint}\x1f{answer.result}\x1f{sp.srepr(answer.formula)}".encode()).hexdigest()
 
 
 def _to_json(outcome: verify.CheckResult) -> dict:

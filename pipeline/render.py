@@ -20,9 +20,11 @@ from solutions.notation import index_range, latex, number, numeric_matrix, row_v
 
 from .errors import CoverageError, TemplateError
 
-# Each question is rendered to its own file and \input by both documents.
-PARTS = {"t1": "t1.tex.j2", "t2": "t2.tex.j2", "remarks": "remarks.tex.j2", "notes": "notes.tex.j2"}
-DOCUMENTS = {"hw4": "handout.tex.j2", "hw4-solutions": "key.tex.j2"}
+# Each question is rendered to its own file and \input by both documents (generated file -> template).
+# The notes and the key's footer show the checks' outcome; everything else can be rendered before it.
+NEEDS_NO_VERDICT = {"t1": "t1.tex.j2", "t2": "t2.tex.j2", "remarks": "remarks.tex.j2", "hw4": "handout.tex.j2"}
+NEEDS_VERDICT = {"notes": "notes.tex.j2", "hw4-solutions": "key.tex.j2"}
+DOCUMENTS = ("hw4", "hw4-solutions")
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
@@ -106,20 +108,38 @@ def environment(templates: Path, printer: _StepPrinter) -> jinja2.Environment:
     return env
 
 
+class Renderer:
+    """Renders templates into tex_dir in two steps: what needs no verdict can be rendered
+    while the checks run; the notes and the key's main file need the verification."""
+
+    def __init__(self, solutions, templates: Path, tex_dir: Path):
+        self.steps = solutions.steps
+        self.templates, self.tex_dir = templates, tex_dir
+        self.printer = _StepPrinter(solutions.steps)
+        self.env = environment(templates, self.printer)
+        self.written: dict[str, Path] = {}
+        tex_dir.mkdir(parents=True, exist_ok=True)
+
+    def render(self, files: dict[str, str], context: dict | None = None) -> None:
+        for name, template in files.items():
+            text = _render_one(self.env, template, self.templates, context or {})
+            path = self.tex_dir / f"{name}.tex"
+            header = f"% generated from templates/{template} -- edit the template, not this file\n"
+            _write_if_changed(path, header + text)
+            self.written[name] = path
+
+    def finish(self) -> Rendered:
+        """Check every display of the generated files, then name the documents to typeset."""
+        _check_coverage(list(self.written.values()), self.steps, self.printer.shown, self.templates)
+        return Rendered(self.tex_dir, {q: self.written[q] for q in DOCUMENTS}, self.printer.shown)
+
+
 def render(solutions, context: dict, templates: Path, tex_dir: Path) -> Rendered:
     """Render every part and both documents into tex_dir; check the key's displays."""
-    printer = _StepPrinter(solutions.steps)
-    env = environment(templates, printer)
-    tex_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    for name, template in {**PARTS, **DOCUMENTS}.items():
-        text = _render_one(env, template, templates, context)
-        path = tex_dir / f"{name}.tex"
-        header = f"% generated from templates/{template} -- edit the template, not this file\n"
-        _write_if_changed(path, header + text)
-        written[name] = path
-    _check_coverage(list(written.values()), solutions.steps, printer.shown, templates)
-    return Rendered(tex_dir, {q: written[q] for q in DOCUMENTS}, printer.shown)
+    renderer = Renderer(solutions, templates, tex_dir)
+    renderer.render(NEEDS_NO_VERDICT, context)
+    renderer.render(NEEDS_VERDICT, context)
+    return renderer.finish()
 
 
 def _render_one(env, template: str, templates: Path, context: dict) -> str:

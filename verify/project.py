@@ -53,40 +53,67 @@ def _groups(steps: list[Step]) -> list[list[str]]:
     return sorted(groups.values(), key=len, reverse=True)
 
 
+class Checks:
+    """The checks of some steps, running on worker processes (every core) while the caller works.
+
+    Verdicts whose key is in `cache_file` are reused.  `submit` runs another job on the
+    same workers; `reports()` waits, writes the cache and returns one report per step,
+    in order.  Use it as a context manager so that the workers end with the block.
+    """
+
+    def __init__(self, steps: Iterable[Step], cache_file: Path | None = None, workers: int | None = None):
+        self.steps = list(steps)
+        self.cache_file = cache_file
+        cache = read_cache(cache_file)
+        fingerprint = source_fingerprint()
+        self.keys = {s.id: step_key(s, fingerprint) for s in self.steps}
+        self.done = {s.id: StepReport(**cache[self.keys[s.id]]) for s in self.steps if self.keys[s.id] in cache}
+        self.groups = _groups([s for s in self.steps if s.id not in self.done])
+        workers = workers or os.cpu_count() or 1
+        # fork: the workers inherit the imported modules instead of importing sympy again
+        self.pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 and self.groups else None
+        self.jobs = [self.pool.apply_async(_check_group, (g,)) for g in self.groups] if self.pool else []
+
+    def submit(self, function, *args):
+        """Run function(*args) on the workers; returns a function that waits for its value."""
+        if self.pool is None:
+            value = function(*args)
+            return lambda: value
+        return self.pool.apply_async(function, args).get
+
+    def reports(self) -> list[StepReport]:
+        if self.pool is not None:
+            for job in self.jobs:
+                self.done.update((r.id, r) for r in job.get())
+        else:
+            by_id = {s.id: s for s in self.steps}
+            self.done.update((q, check_step(by_id[q])) for group in self.groups for q in group)
+        if self.cache_file is not None:
+            fresh = {self.keys[r.id]: _cacheable(r) for r in self.done.values() if r.passed}
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            self.cache_file.write_text(json.dumps(fresh, indent=0, sort_keys=True))
+        return [self.done[s.id] for s in self.steps]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
 def run_checks(steps: Iterable[Step], cache_file: Path | None = None, workers: int | None = None) -> list[StepReport]:
     """Check every step (on all cores), reusing passed verdicts from `cache_file` when their key matches."""
-    steps = list(steps)
-    cache: dict[str, dict] = {}
-    fingerprint = source_fingerprint()
-    if cache_file is not None and cache_file.exists():
-        try:
-            cache = json.loads(cache_file.read_text())
-        except (OSError, ValueError):
-            cache = {}  # an unreadable cache only costs time
-    keys = {s.id: step_key(s, fingerprint) for s in steps}
-    reports: dict[str, StepReport] = {}
-    todo = []
-    for s in steps:
-        hit = cache.get(keys[s.id])
-        if hit is not None:
-            reports[s.id] = StepReport(**hit)
-        else:
-            todo.append(s)
-    groups = _groups(todo)
-    workers = workers or min(len(groups), os.cpu_count() or 1)
-    if workers > 1 and len(groups) > 1:
-        # fork: the workers inherit the imported modules instead of importing sympy again
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for group in pool.imap_unordered(_check_group, groups):
-                reports.update((r.id, r) for r in group)
-    else:
-        for s in todo:
-            reports[s.id] = check_step(s)
-    if cache_file is not None:
-        fresh = {keys[r.id]: _cacheable(r) for r in reports.values() if r.passed}
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(fresh, indent=0, sort_keys=True))
-    return [reports[s.id] for s in steps]
+    with Checks(steps, cache_file, workers) as checks:
+        return checks.reports()
+
+
+def read_cache(cache_file: Path | None) -> dict:
+    try:
+        return json.loads(cache_file.read_text()) if cache_file is not None and cache_file.exists() else {}
+    except (OSError, ValueError):
+        return {}  # an unreadable cache only costs time
 
 
 def _cacheable(report: StepReport) -> dict:
