@@ -83,7 +83,7 @@ def render_step(step) -> str:
     if where:
         tail.append(r"\text{for } " + r",\ ".join(where))
     if step.note:
-        tail.append(rf"\text{{{escape_tex(step.note)}}}")
+        tail.append(rf"\text{{{step.note}}}")  # LaTeX written in solutions/, like the equations
     if tail:
         condition = r" \quad ".join(tail)
         if len(lines[-1]) > 60:  # a long line: the conditions get a row of their own

@@ -53,7 +53,7 @@ TANH_RESULT = _step("t2.tanh.vectorized", pb.TANH, Partial(L, x), ref.T2_TANH, r
 
 # ---- max pooling -----------------------------------------------------------------------------
 MAX_FORWARD = _step("t2.maxpool.forward", pb.MAXPOOL, f, MaxOver(x[i], i, 1, d), kind="definition")
-_UNIQUE = "(i* the only maximiser)"
+_UNIQUE = r"($i^*$ the only maximiser)"
 MAX_LOCAL = _step("t2.maxpool.local", pb.MAXPOOL, Partial(f, x[k]), KroneckerDelta(k, istar), over=_ALL_K,
                   note=_UNIQUE)
 MAX_CHAIN = _step("t2.maxpool.chain_rule", pb.MAXPOOL, Partial(L, x[k]), _mul(delta_s, Partial(f, x[k])),

@@ -43,7 +43,7 @@ class Step:
     result: str | None = None              # a verify result id: the last side is its formula
     variables: tuple[sp.Symbol, ...] = ()  # identities: the symbols they hold for
     claim: Callable[[], "StepReport"] | None = None
-    note: str = ""                         # typeset after the display, e.g. "(unique maximiser)"
+    note: str = ""                         # LaTeX text after the display, e.g. r"($i^*$ unique)"
     relation: str = "="                    # "=" or "approx" (numbers rounded for display)
 
     def __post_init__(self):
