@@ -21,7 +21,6 @@ def clear(output: Path) -> None:
 def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
     """Copy each file next to its destination, then rename it into place (atomic on one filesystem)."""
     output.mkdir(parents=True, exist_ok=True)
-    placed = []
     staged = {}
     for name, pdf in pdfs.items():
         tmp = output / f".{name}.pdf.partial"
@@ -32,5 +31,4 @@ def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
     staged[tmp] = output / "verify-report.json"
     for tmp, final in staged.items():
         os.replace(tmp, final)
-        placed.append(final)
-    return placed
+    return list(staged.values())

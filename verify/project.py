@@ -30,11 +30,12 @@ def source_fingerprint() -> str:
 
 
 def step_key(step: Step, fingerprint: str) -> str:
-    """The content a step's verdict depends on: its formulas, ranges, problem and claim code."""
+    """The content a step's verdict depends on: its formulas, ranges, problem and claim code
+    (the claim's whole module: a claim calls helpers written beside it)."""
     parts = [fingerprint, step.id, step.kind, str(step.result), step.problem.name if step.problem else "",
              repr([sp.srepr(q) for q in step.sides]), repr([tuple(map(sp.srepr, o)) for o in step.over]),
              repr([sp.srepr(q) for q in step.variables]),
-             inspect.getsource(step.claim) if step.claim else ""]
+             inspect.getsource(inspect.getmodule(step.claim)) if step.claim else ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 

@@ -256,14 +256,6 @@ def _argmax(a):
     return int(np.argmax(np.real(a)))
 
 
-def _sum_all(a):
-    a = np.asarray(a)
-    total = None
-    for q in a.ravel():  # object arrays: keep exact; numeric arrays take np.sum below
-        total = q if total is None else total + q
-    return total if a.dtype == object else a.sum()
-
-
 _ARRAY_NODES: dict[type, Callable] = {
     Correlate: ops.correlate_valid,
     Pad: lambda a, w: ops.pad(a, as_index(w)) if np.ndim(a) == 2 else ops.pad_last2(a, as_index(w)),
