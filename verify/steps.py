@@ -79,12 +79,16 @@ class _StepFailed(Exception):
 def check_step(step: Step) -> StepReport:
     """Check one step; the report carries a counterexample when it fails."""
     started = time.perf_counter()
-    if step.claim is not None:
-        report = step.claim()
-    elif step.problem is None:
-        report = _check_identity(step)
-    else:
-        report = _check_model(step)
+    try:
+        if step.claim is not None:
+            report = step.claim()
+        elif step.problem is None:
+            report = _check_identity(step)
+        else:
+            report = _check_model(step)
+    except Exception as exc:  # a step that breaks its check has failed it, with the reason
+        report = _report(step, False, ["claim" if step.claim else "sympy"], 0, 0.0,
+                         f"the check could not run: {type(exc).__name__}: {exc}")
     if report.passed and step.result is not None:
         # The last side is a result's formula: test it, compiled to NumPy, by
         # the independent methods of verify.check as well.

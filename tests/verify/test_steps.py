@@ -55,3 +55,10 @@ def test_result_steps_also_run_the_independent_result_check():
 def test_a_step_whose_formula_cannot_be_evaluated_fails_instead_of_crashing():
     report = check_step(mutate(t1.DW_LOCAL, Partial(Y[i, j], W[u, v]), X[i + u + m, j + v]))
     assert not report.passed and "cannot be evaluated" in report.counterexample
+
+
+def test_a_claim_that_raises_fails_with_its_reason():
+    def broken():
+        raise ZeroDivisionError("division by zero in the claim")
+    report = check_step(dataclasses.replace(solutions.STEPS["t2.maxpool.ties"], claim=broken))
+    assert not report.passed and "ZeroDivisionError" in report.counterexample
