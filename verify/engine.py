@@ -158,6 +158,8 @@ class _Run:
                           Counterexample("contract", shown)) from None
         arr = np.asarray(got)
         want = np.shape(values[wrt])
+        if want == () and arr.size == 1:
+            arr = arr.reshape(())  # a one-element array holds a scalar result as well (keepdims=True)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
             raise _Failed(f"the candidate returned dtype {arr.dtype}, not a real float array",
                           Counterexample("contract", shown))

@@ -118,6 +118,8 @@ RIGHT = [
     ("t1.dW", "scipy correlate2d", lambda X, W, b, d: signal.correlate2d(X, d, mode="valid")),
     ("t1.dW", "einsum over windows", lambda X, W, b, d: np.einsum("uvij,ij->uv", sliding_window_view(X, d.shape), d)),
     ("t1.db", "einsum", lambda X, W, b, d: np.einsum("ij->", d)),
+    ("t1.db", "sum with keepdims", lambda X, W, b, d: d.sum(keepdims=True)),
+    ("t1.db", "a Python float", lambda X, W, b, d: float(np.sum(d))),
     ("t2.tanh", "sech^2", lambda x, d: d / np.cosh(x) ** 2),
     ("t2.tanh", "exponentials", lambda x, d: d * 4 / (np.exp(x) + np.exp(-x)) ** 2),
     ("t2.maxpool", "first maximiser", lambda x, d: d * (np.arange(x.size) == np.argmax(x))),
