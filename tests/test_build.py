@@ -138,3 +138,31 @@ def test_a_prose_only_edit_reruns_no_check(paths, monkeypatch):
     monkeypatch.setattr(verify, "check", no_check)
     build.build(paths)
     assert "Each entry receives" in pdf_text(paths.output / "hw4-solutions.pdf")
+
+
+def test_an_interrupted_build_leaves_no_pdf(tmp_path):
+    """Ctrl-C in the middle of a build: the earlier PDFs are gone and no partial one appears."""
+    import signal
+    import sys
+    import time
+    output = tmp_path / "output"
+    output.mkdir()
+    for name in ("hw4.pdf", "hw4-solutions.pdf"):
+        (output / name).write_text("stale")
+    script = (f"import build, pathlib; build.build(build.Paths(build=pathlib.Path({str(tmp_path / 'build')!r}), "
+              f"output=pathlib.Path({str(output)!r})))")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "build" / "latex").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert not list(output.glob("*.pdf")) and not list(output.glob(".*partial"))
+
+
+def test_a_missing_python_is_one_message_naming_it(tmp_path):
+    out = subprocess.run(["scripts/ensure-venv.sh", str(tmp_path / "venv")], cwd=ROOT, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHON="python3-that-does-not-exist"))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and "python3-that-does-not-exist not found" in out.stderr
