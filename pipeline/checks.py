@@ -40,8 +40,10 @@ class Verification:
                              "methods": r.result["methods"], "cases": r.result["cases"],
                              "worst_error": r.result["worst_error"]})
         for answer, outcome in self.wrong:
+            # this check passes when verify rejects the wrong answer
             rows.append({"id": f"wrong.{answer.id}", "question": verify.RESULTS[answer.result].question,
                          "kind": "wrong answer", "status": "passed" if not outcome.passed else "failed",
+                         "verdict_on_the_answer": "rejected" if not outcome.passed else "accepted",
                          "methods": outcome.methods, "cases": outcome.cases, "worst_error": outcome.worst_error,
                          "rejected_by": outcome.counterexample.method if outcome.counterexample else None})
         return rows
