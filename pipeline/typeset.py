@@ -59,14 +59,20 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) ->
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                for name, main in documents.items()}
     failures, warnings = [], []
-    for name, proc in running.items():
-        output, _ = proc.communicate()
-        log_file = outdir / f"{name}.log"
-        log = log_file.read_text(errors="replace") if log_file.exists() else ""
-        if proc.returncode != 0:
-            failures.append(LatexFailed(explain_error(log or output, documents[name].parent, name), log or output))
-            continue
-        warnings += [f"{name}.pdf: {w}" for w in overfull_boxes(log)]
+    try:
+        for name, proc in running.items():
+            output, _ = proc.communicate()
+            log_file = outdir / f"{name}.log"
+            log = log_file.read_text(errors="replace") if log_file.exists() else ""
+            if proc.returncode != 0:
+                failures.append(LatexFailed(explain_error(log or output, documents[name].parent, name), log or output))
+                continue
+            warnings += [f"{name}.pdf: {w}" for w in overfull_boxes(log)]
+    finally:
+        for proc in running.values():  # an interrupted build leaves no LaTeX running
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     if failures:
         # both documents \input the same question files, so one mistake often fails both
         messages = list(dict.fromkeys(str(f) for f in failures))
