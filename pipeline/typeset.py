@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,10 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) ->
     require_latex()
     outdir.mkdir(parents=True, exist_ok=True)
     env = latex_environment(source_date_epoch)
+    # each latexmk leads its own process group, so that stopping it stops its pdflatex too
     running = {name: subprocess.Popen(latexmk_command(main, outdir), cwd=main.parent, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True)
                for name, main in documents.items()}
     failures, warnings = [], []
     try:
@@ -71,7 +74,7 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) ->
     finally:
         for proc in running.values():  # an interrupted build leaves no LaTeX running
             if proc.poll() is None:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
     if failures:
         # both documents \input the same question files, so one mistake often fails both
