@@ -11,7 +11,7 @@ from sympy import Sum
 from verify import problems as pb
 from verify import reference as ref
 from verify.steps import Step
-from verify.symbolic import (L, BatchCorrelate, C, Correlate, K, N, P, Pad, Partial, Subsample, W, X, Y, a, b,
+from verify.symbolic import (L, C, Correlate, K, N, P, Pad, Partial, Subsample, W, X, Y, a, b,
                              b_vec, c, delta, q, s)
 
 _Q = "T1"

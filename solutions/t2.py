@@ -6,7 +6,6 @@ delta = dL/df is a scalar.
 """
 from __future__ import annotations
 
-import itertools
 from fractions import Fraction
 
 import numpy as np

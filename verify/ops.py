@@ -29,23 +29,21 @@ def correlate_valid(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
+def _zero(x: np.ndarray):
+    """The fill value of x's domain: a Python 0 for exact (object) arrays."""
+    return 0 if x.dtype == object else x.dtype.type(0)
+
+
 def pad(x: np.ndarray, width: int) -> np.ndarray:
-    """Zero padding of `width` rows and columns on every side of a matrix."""
+    """Zero padding of `width` rows and columns on every side of the last two axes (images, or batches of them)."""
     x = np.asarray(x)
-    zero = 0 if x.dtype == object else x.dtype.type(0)
-    return np.pad(x, int(width), mode="constant", constant_values=zero)
-
-
-def pad_last2(x: np.ndarray, width: int) -> np.ndarray:
-    """Zero padding of the last two axes (images inside a batch)."""
-    x = np.asarray(x)
-    spec = [(0, 0)] * (x.ndim - 2) + [(width, width)] * 2
-    return np.pad(x, spec, mode="constant", constant_values=0 if x.dtype == object else x.dtype.type(0))
+    spec = [(0, 0)] * (x.ndim - 2) + [(int(width), int(width))] * 2
+    return np.pad(x, spec, mode="constant", constant_values=_zero(x))
 
 
 def rot180(k: np.ndarray) -> np.ndarray:
-    """The kernel turned by 180 degrees: rot180(k)[u, v] = k[p-1-u, q-1-v]."""
-    return np.asarray(k)[::-1, ::-1]
+    """The kernel turned by 180 degrees: rot180(k)[u, v] = k[p-1-u, q-1-v] (on the last two axes)."""
+    return np.asarray(k)[..., ::-1, ::-1]
 
 
 def dilate(delta: np.ndarray, stride: int) -> np.ndarray:
@@ -60,8 +58,7 @@ def dilate(delta: np.ndarray, stride: int) -> np.ndarray:
 def fit(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Crop to, or zero-extend at the bottom/right to, exactly rows x cols."""
     x = np.asarray(x)[:rows, :cols]
-    return np.pad(x, ((0, rows - x.shape[0]), (0, cols - x.shape[1])), mode="constant",
-                  constant_values=0 if x.dtype == object else x.dtype.type(0))
+    return np.pad(x, ((0, rows - x.shape[0]), (0, cols - x.shape[1])), mode="constant", constant_values=_zero(x))
 
 
 def tanh(x: np.ndarray) -> np.ndarray:
@@ -69,14 +66,6 @@ def tanh(x: np.ndarray) -> np.ndarray:
     if x.dtype == object:
         return np.vectorize(sp.tanh, otypes=[object])(x)
     return np.tanh(x)
-
-
-def one_hot_argmax(x: np.ndarray) -> np.ndarray:
-    """The one-hot vector of the first maximiser of x (real part for complex x)."""
-    x = np.asarray(x)
-    out = np.zeros(x.shape)
-    out[np.argmax(np.real(x))] = 1.0
-    return out
 
 
 # ---- forward operations -------------------------------------------------------------------
@@ -106,11 +95,6 @@ def conv2d_batch(X, W, b):
             term = np.tensordot(X[:, :, u:u + rows, v:v + cols], W[:, :, u, v], axes=([1], [1]))
             out = term if out is None else out + term
     return np.moveaxis(out, -1, 1) + b[None, :, None, None]
-
-
-def tanh_forward(x):
-    """T2: elementwise tanh."""
-    return tanh(x)
 
 
 def maxpool(x):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .symbolic import (ArgMax, BatchCorrelate, Correlate, Crop, Dilate, Fit, Hadamard, OneHot, Ones, P,
-                       Pad, Rot180, SumAll, SumAxes, SwapAxes, W, X, b, d, delta, delta_s, delta_v, m, n, p, s,
+                       Pad, Rot180, SumAll, SumAxes, SwapAxes, W, X, d, delta, delta_s, delta_v, m, n, p, s,
                        to_numpy, x)
 
 # T1: Y = X star W + b (valid cross-correlation, stride 1)

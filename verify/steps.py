@@ -14,7 +14,7 @@ one variable or the arithmetic of shapes), proved by sympy for all values.  A St
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np

@@ -258,8 +258,8 @@ def _argmax(a):
 
 _ARRAY_NODES: dict[type, Callable] = {
     Correlate: ops.correlate_valid,
-    Pad: lambda a, w: ops.pad(a, as_index(w)) if np.ndim(a) == 2 else ops.pad_last2(a, as_index(w)),
-    Rot180: lambda a: np.asarray(a)[..., ::-1, ::-1],
+    Pad: lambda a, w: ops.pad(a, as_index(w)),
+    Rot180: ops.rot180,
     Dilate: lambda a, st: ops.dilate(a, as_index(st)),
     Fit: lambda a, r, c_: ops.fit(a, as_index(r), as_index(c_)),
     Subsample: lambda a, st: np.asarray(a)[::as_index(st), ::as_index(st)],
