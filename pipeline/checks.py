@@ -121,7 +121,8 @@ def _to_json(outcome: verify.CheckResult) -> dict:
     if ce is not None:
         for field in ("expected", "got"):
             ce[field] = None if ce[field] is None else np.asarray(ce[field], dtype=float).tolist()
-        ce["inputs"] = {k: np.asarray(v, dtype=float).tolist() for k, v in ce["inputs"].items()}
+        # a list of pairs: the cache file's sorted keys must not reorder the inputs as printed
+        ce["inputs"] = [[k, np.asarray(v, dtype=float).tolist()] for k, v in ce["inputs"].items()]
         ce["differing"] = [list(q) for q in ce["differing"]]
     return data
 
@@ -130,7 +131,7 @@ def _from_json(data: dict) -> verify.CheckResult:
     ce = data.pop("counterexample")
     if ce is not None:
         ce = verify.Counterexample(
-            method=ce["method"], inputs={k: np.asarray(v) for k, v in ce["inputs"].items()},
+            method=ce["method"], inputs={k: np.asarray(v) for k, v in ce["inputs"]},
             expected=None if ce["expected"] is None else np.asarray(ce["expected"]),
             got=None if ce["got"] is None else np.asarray(ce["got"]),
             differing=[tuple(q) for q in ce["differing"]], detail=ce["detail"])

@@ -166,3 +166,14 @@ def test_a_missing_python_is_one_message_naming_it(tmp_path):
                          text=True, env=dict(os.environ, PYTHON="python3-that-does-not-exist"))
     assert out.returncode == 1
     assert out.stderr.strip().count("\n") == 0 and "python3-that-does-not-exist not found" in out.stderr
+
+
+def test_cached_verdicts_render_exactly_like_fresh_ones(paths):
+    """A warm build (every verdict from the cache) writes the same LaTeX as a cold one."""
+    for cache in paths.build.glob("*-cache.json"):
+        cache.unlink()
+    build.build(paths)
+    cold = {f.name: f.read_text() for f in paths.tex.iterdir()}
+    shutil.rmtree(paths.tex)
+    build.build(paths)
+    assert {f.name: f.read_text() for f in paths.tex.iterdir()} == cold
