@@ -25,8 +25,6 @@ NAMES = {
 
 
 class HouseLatexPrinter(LatexPrinter):
-    printmethod = "_house_latex"
-
     @staticmethod
     def _written(expr) -> bool:
         """True for an Add or Mul built with evaluate=False, whose order the author chose."""
@@ -59,12 +57,12 @@ class HouseLatexPrinter(LatexPrinter):
         return pos + neg + const
 
     def _print_Mul(self, expr):
-        # Products without a numeric factor keep their stored order: the
-        # printer's own ordering would put a derivative before delta_{i,j}.
-        if not self._written(expr) and any(q.is_Number or (q.is_Pow and q.exp.is_negative) for q in expr.args):
+        # Quotients, and products sympy built with a numeric factor, print the sympy way;
+        # other products keep their stored order: sympy's own would put a derivative
+        # before delta_{i,j}.
+        quotient = any(q.is_Pow and q.exp.is_negative for q in expr.args)
+        if quotient or (not self._written(expr) and any(q.is_Number for q in expr.args)):
             return super()._print_Mul(expr)
-        if any(q.is_Pow and q.exp.is_negative for q in expr.args):
-            return super()._print_Mul(expr)  # a quotient: let sympy build the fraction
         factors = list(expr.args)
         sign = ""
         if factors[0] == -1:
