@@ -112,7 +112,12 @@ def _check_wrong_answers(ids: list[str]) -> dict:
 
 
 def _wrong_answer_key(answer, fingerprint: str) -> str:
-    return hashlib.sha256(f"{fingerprint}\x1f{answer.result}\x1f{sp.srepr(answer.formula)}".encode()).hexdigest()
+    """The checking code, this module (it writes the cache entries) and the answer's formula."""
+    return hashlib.sha256(f"{fingerprint}\x1f{_THIS_MODULE}\x1f{answer.result}\x1f"
+                          f"{sp.srepr(answer.formula)}".encode()).hexdigest()
+
+
+_THIS_MODULE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def _to_json(outcome: verify.CheckResult) -> dict:

@@ -14,7 +14,7 @@ import sympy as sp
 
 from verify.reference import compile_formula
 from verify.symbolic import (Correlate, Hadamard, MaxMask, Ones, Pad, Rot180, SumAll, Transposed, W, X, delta,
-                             delta_s, delta_v, m, n, p, x)
+                             delta_s, delta_v, m, n, p, product, x)
 
 
 @dataclass(frozen=True)
@@ -30,29 +30,26 @@ class WrongAnswer:
         return compile_formula(self.result, self.formula)
 
 
-def _mul(*factors):
-    return sp.Mul(*factors, evaluate=False)
-
 
 _tanh_prime = Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x))
 
 WRONG_ANSWERS = [
     WrongAnswer("sample.dX", "t1.dX", "The sample's dense-layer answer",
                 "the sliding kernel never appears, and the result has the kernel's shape instead of the image's",
-                _mul(SumAll(delta), W), from_sample=True),
+                product(SumAll(delta), W), from_sample=True),
     WrongAnswer("sample.dW", "t1.dW", "The sample's dense-layer answer",
                 "residuals times the whole input: the result has the image's shape instead of the kernel's",
-                _mul(SumAll(delta), X), from_sample=True),
+                product(SumAll(delta), X), from_sample=True),
     WrongAnswer("sample.db", "t1.db", "The sample's squared-loss factor",
                 r"the factor $2/N$ of a squared loss that the question does not have",
-                _mul(2 / ((m - p + 1) * (n - p + 1)), SumAll(delta)), from_sample=True),
+                product(2 / ((m - p + 1) * (n - p + 1)), SumAll(delta)), from_sample=True),
     WrongAnswer("sample.tanh", "t2.tanh", "The sample's dense-layer weights",
                 r"every output $k$ feeds every input $j$ through weights $w_{kj}$ that the question does not have "
                 r"(here all $1$): the entries of $\delta$ are summed instead of matched",
-                Hadamard(_tanh_prime, _mul(SumAll(delta_v), Ones(x))), from_sample=True),
+                Hadamard(_tanh_prime, product(SumAll(delta_v), Ones(x))), from_sample=True),
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample's dense-layer weights",
                 r"summing $\delta$ over $d$ outputs through unit weights $w_{kj}$ cancels the $1/d$",
-                _mul(delta_s, Ones(x)), from_sample=True),
+                product(delta_s, Ones(x)), from_sample=True),
     WrongAnswer("no-flip", "t1.dX", "Kernel not rotated",
                 r"the full correlation needs the kernel turned by $180^\circ$",
                 Correlate(Pad(delta, p - 1), W)),
@@ -70,5 +67,5 @@ WRONG_ANSWERS = [
                 Hadamard(delta_v, Ones(x) - sp.tanh(x))),
     WrongAnswer("max-all-ties", "t2.maxpool", "All of delta to every tied maximiser",
                 r"the weights on the maximisers must add up to $1$; this gives all of $\delta$ to each of them",
-                _mul(delta_s, MaxMask(x))),
+                product(delta_s, MaxMask(x))),
 ]

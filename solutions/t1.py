@@ -12,7 +12,7 @@ from verify import problems as pb
 from verify import reference as ref
 from verify.steps import Step
 from verify.symbolic import (L, Correlate, Partial, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j,
-                             k, l, m, n, p, u, v)
+                             k, l, m, n, p, product, u, v)
 
 _Q = "T1"
 _OUT = ((i, 0, m - p), (j, 0, n - p))      # every output entry
@@ -38,52 +38,48 @@ def _step(id_, *sides, over=(), kind="verified", result=None, problem=pb.CONV, *
     return Step(id_, _Q, tuple(sides), tuple(over), problem, kind, result, **extra)
 
 
-def _mul(*factors):
-    """A product in the order written (sympy would sort the factors)."""
-    return sp.Mul(*factors, evaluate=False)
 
-
-FORWARD = _step("t1.forward", Y[i, j], sp.Add(_sum_ker(_mul(X[i + u, j + v], W[u, v])), b, evaluate=False),
+FORWARD = _step("t1.forward", Y[i, j], sp.Add(_sum_ker(product(X[i + u, j + v], W[u, v])), b, evaluate=False),
                 over=_OUT, kind="definition")
 
 # ---- dL/dX ------------------------------------------------------------------------------
-DX_CHAIN = _step("t1.dX.chain_rule", Partial(L, X[k, l]), _sum_out(_mul(delta[i, j], Partial(Y[i, j], X[k, l]))),
+DX_CHAIN = _step("t1.dX.chain_rule", Partial(L, X[k, l]), _sum_out(product(delta[i, j], Partial(Y[i, j], X[k, l]))),
                  over=_IN)
 DX_LOCAL = _step(
     "t1.dX.local",
     Partial(Y[i, j], X[k, l]),
-    _sum_ker(_mul(W[u, v], KroneckerDelta(i + u, k), KroneckerDelta(j + v, l))),
+    _sum_ker(product(W[u, v], KroneckerDelta(i + u, k), KroneckerDelta(j + v, l))),
     Piecewise((W[k - i, l - j], _within(k - i, p - 1, l - j, p - 1)), (0, True), evaluate=False),
     over=_OUT + _IN)
 DX_BOUNDS = _step(
     "t1.dX.bounds",
     Partial(L, X[k, l]),
-    Sum(_mul(delta[i, j], W[k - i, l - j]), (j, Max(0, l - p + 1), Min(n - p, l)), (i, Max(0, k - p + 1), Min(m - p, k))),
+    Sum(product(delta[i, j], W[k - i, l - j]), (j, Max(0, l - p + 1), Min(n - p, l)), (i, Max(0, k - p + 1), Min(m - p, k))),
     over=_IN)
 DELTA_EXT = _step(
     "t1.delta_ext", delta_ext[a, c],
     Piecewise((delta[a, c], _within(a, m - p, c, n - p)), (0, True), evaluate=False),
     over=((a, 1 - p, m - 1), (c, 1 - p, n - 1)), kind="definition")
-DX_SHIFT = _step("t1.dX.shift", Partial(L, X[k, l]), _sum_ker(_mul(delta_ext[k - u, l - v], W[u, v])), over=_IN)
+DX_SHIFT = _step("t1.dX.shift", Partial(L, X[k, l]), _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN)
 DELTA_PAD = _step("t1.delta_pad", delta_pad[a, c], delta_ext[a - p + 1, c - p + 1],
                   over=((a, 0, m + p - 2), (c, 0, n + p - 2)), kind="definition")
 W_ROT = _step("t1.W_rot", W_rot[u, v], W[p - 1 - u, p - 1 - v], over=_KER, kind="definition")
-DX_FLIP = _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(_mul(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN)
+DX_FLIP = _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN)
 DX_RESULT = _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), ref.T1_DX, result="t1.dX")
 DX_SHAPE = _step("t1.dX.shape",
-                 sp.Add(m - p + 1, _mul(2, p - 1), -p, 1, evaluate=False), m,
+                 sp.Add(m - p + 1, product(2, p - 1), -p, 1, evaluate=False), m,
                  problem=None, variables=(m, p))
 
 # ---- dL/dW ------------------------------------------------------------------------------
-DW_CHAIN = _step("t1.dW.chain_rule", Partial(L, W[u, v]), _sum_out(_mul(delta[i, j], Partial(Y[i, j], W[u, v]))),
+DW_CHAIN = _step("t1.dW.chain_rule", Partial(L, W[u, v]), _sum_out(product(delta[i, j], Partial(Y[i, j], W[u, v]))),
                  over=_KER)
 DW_LOCAL = _step("t1.dW.local", Partial(Y[i, j], W[u, v]), X[i + u, j + v], over=_OUT + _KER)
-DW_ELEMENT = _step("t1.dW.elementwise", Partial(L, W[u, v]), _sum_out(_mul(delta[i, j], X[i + u, j + v])), over=_KER)
+DW_ELEMENT = _step("t1.dW.elementwise", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u, j + v])), over=_KER)
 DW_RESULT = _step("t1.dW.vectorized", Partial(L, W), ref.T1_DW, result="t1.dW")
-DW_SHAPE = _step("t1.dW.shape", sp.Add(m, _mul(-1, m - p + 1), 1, evaluate=False), p, problem=None, variables=(m, p))
+DW_SHAPE = _step("t1.dW.shape", sp.Add(m, product(-1, m - p + 1), 1, evaluate=False), p, problem=None, variables=(m, p))
 
 # ---- dL/db ------------------------------------------------------------------------------
-DB_CHAIN = _step("t1.db.chain_rule", Partial(L, b), _sum_out(_mul(delta[i, j], Partial(Y[i, j], b))))
+DB_CHAIN = _step("t1.db.chain_rule", Partial(L, b), _sum_out(product(delta[i, j], Partial(Y[i, j], b))))
 DB_LOCAL = _step("t1.db.local", Partial(Y[i, j], b), sp.Integer(1), over=_OUT)
 DB_RESULT = _step("t1.db.vectorized", Partial(L, b), _sum_out(delta[i, j]), ref.T1_DB, result="t1.db")
 

@@ -15,16 +15,13 @@ from sympy import KroneckerDelta, Sum
 from verify import problems as pb
 from verify import reference as ref
 from verify.steps import Step, StepReport
-from verify.symbolic import (L, ConvexHull, MaxOver, OneHot, Partial, Subdifferential, d, delta_s, f,
+from verify.symbolic import (L, ConvexHull, MaxOver, OneHot, Partial, Subdifferential, d, delta_s, f, product,
                              i, istar, k, t, x, z)
 from verify.symbolic import delta_v as delta
 
 _Q = "T2"
 _ALL_K = ((k, 1, d),)
 
-
-def _mul(*factors):
-    return sp.Mul(*factors, evaluate=False)
 
 
 def _step(id_, problem, *sides, over=(), kind="verified", result=None, **extra):
@@ -38,16 +35,16 @@ TANH_FORWARD = _step("t2.tanh.forward", pb.TANH, z[i], sp.tanh(x[i]), over=((i, 
 TANH_DERIVATIVE = _step(
     "t2.tanh.derivative", None,
     sp.Derivative(sp.tanh(t), t),
-    sp.Derivative(_mul(_e_t - _e_mt, sp.Pow(_e_t + _e_mt, -1)), t),
-    _mul(sp.Add((_e_t + _e_mt) ** 2, _mul(-1, (_e_t - _e_mt) ** 2), evaluate=False), sp.Pow((_e_t + _e_mt) ** 2, -1)),
+    sp.Derivative(product(_e_t - _e_mt, sp.Pow(_e_t + _e_mt, -1)), t),
+    product(sp.Add((_e_t + _e_mt) ** 2, product(-1, (_e_t - _e_mt) ** 2), evaluate=False), sp.Pow((_e_t + _e_mt) ** 2, -1)),
     1 - sp.tanh(t) ** 2,
     variables=(t,))
-TANH_CHAIN = _step("t2.tanh.chain_rule", pb.TANH, Partial(L, x[k]), Sum(_mul(delta[i], Partial(z[i], x[k])), (i, 1, d)),
+TANH_CHAIN = _step("t2.tanh.chain_rule", pb.TANH, Partial(L, x[k]), Sum(product(delta[i], Partial(z[i], x[k])), (i, 1, d)),
                    over=_ALL_K)
-TANH_LOCAL = _step("t2.tanh.local", pb.TANH, Partial(z[i], x[k]), _mul(KroneckerDelta(i, k), 1 - sp.tanh(x[k]) ** 2),
+TANH_LOCAL = _step("t2.tanh.local", pb.TANH, Partial(z[i], x[k]), product(KroneckerDelta(i, k), 1 - sp.tanh(x[k]) ** 2),
                    over=((i, 1, d),) + _ALL_K)
-TANH_ELEMENT = _step("t2.tanh.elementwise", pb.TANH, Partial(L, x[k]), _mul(delta[k], 1 - sp.tanh(x[k]) ** 2),
-                     _mul(delta[k], 1 - z[k] ** 2), over=_ALL_K)
+TANH_ELEMENT = _step("t2.tanh.elementwise", pb.TANH, Partial(L, x[k]), product(delta[k], 1 - sp.tanh(x[k]) ** 2),
+                     product(delta[k], 1 - z[k] ** 2), over=_ALL_K)
 TANH_RESULT = _step("t2.tanh.vectorized", pb.TANH, Partial(L, x), ref.T2_TANH, result="t2.tanh")
 
 # ---- max pooling -----------------------------------------------------------------------------
@@ -55,8 +52,8 @@ MAX_FORWARD = _step("t2.maxpool.forward", pb.MAXPOOL, f, MaxOver(x[i], i, 1, d),
 _UNIQUE = r"($i^*$ the only maximiser)"
 MAX_LOCAL = _step("t2.maxpool.local", pb.MAXPOOL, Partial(f, x[k]), KroneckerDelta(k, istar), over=_ALL_K,
                   note=_UNIQUE)
-MAX_CHAIN = _step("t2.maxpool.chain_rule", pb.MAXPOOL, Partial(L, x[k]), _mul(delta_s, Partial(f, x[k])),
-                  _mul(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=_UNIQUE)
+MAX_CHAIN = _step("t2.maxpool.chain_rule", pb.MAXPOOL, Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
+                  product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=_UNIQUE)
 MAX_RESULT = _step("t2.maxpool.vectorized", pb.MAXPOOL, Partial(L, x), ref.T2_MAXPOOL, result="t2.maxpool")
 
 
@@ -114,9 +111,9 @@ MAX_TIES = _step("t2.maxpool.ties", None, Subdifferential(f, x), ConvexHull(OneH
                  claim=_tie_claim)
 
 # ---- average pooling -------------------------------------------------------------------------
-AVG_FORWARD = _step("t2.avgpool.forward", pb.AVGPOOL, f, _mul(1 / d, Sum(x[i], (i, 1, d))), kind="definition")
-AVG_CHAIN = _step("t2.avgpool.chain_rule", pb.AVGPOOL, Partial(L, x[k]), _mul(delta_s, Partial(f, x[k])), over=_ALL_K)
-AVG_LOCAL = _step("t2.avgpool.local", pb.AVGPOOL, Partial(f, x[k]), _mul(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))),
+AVG_FORWARD = _step("t2.avgpool.forward", pb.AVGPOOL, f, product(1 / d, Sum(x[i], (i, 1, d))), kind="definition")
+AVG_CHAIN = _step("t2.avgpool.chain_rule", pb.AVGPOOL, Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K)
+AVG_LOCAL = _step("t2.avgpool.local", pb.AVGPOOL, Partial(f, x[k]), product(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))),
                   1 / d, over=_ALL_K)
 AVG_RESULT = _step("t2.avgpool.vectorized", pb.AVGPOOL, Partial(L, x), ref.T2_AVGPOOL, result="t2.avgpool")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .symbolic import (ArgMax, BatchCorrelate, Correlate, Crop, Dilate, Fit, Hadamard, OneHot, Ones, P,
-                       Pad, Rot180, SumAll, SumAxes, SwapAxes, W, X, d, delta, delta_s, delta_v, m, n, p, s,
+                       Pad, Rot180, SumAll, SumAxes, SwapAxes, W, X, d, delta, delta_s, delta_v, m, n, p, product, s,
                        to_numpy, x)
 
 # T1: Y = X star W + b (valid cross-correlation, stride 1)
@@ -20,7 +20,7 @@ T1_DB = SumAll(delta)
 # T2 (tanh elementwise; max and average pooling give a scalar, so delta is a scalar)
 T2_TANH = Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))
 T2_MAXPOOL = delta_s * OneHot(x, ArgMax(x))   # the first maximiser takes all of delta at a tie
-T2_AVGPOOL = sp.Mul(delta_s / d, Ones(x), evaluate=False)
+T2_AVGPOOL = product(delta_s / d, Ones(x))
 
 # Remarks: stride s and zero padding P.  Z = pad_P(X) star W has
 # (m + 2P - p + 1) rows; Y keeps every s-th of them, so dL/dZ is delta dilated

@@ -43,6 +43,11 @@ delta_s = sp.Symbol("delta")             # the scalar dL/df of the pooling quest
 t = sp.Symbol("t", real=True)            # a real variable for one-variable identities
 
 
+def product(*factors):
+    """A product in the order written: sympy would sort the factors (and the key would print them so)."""
+    return sp.Mul(*factors, evaluate=False)
+
+
 # ---- node classes -----------------------------------------------------------------------
 class Node(sp.Function):
     """A named operation: printed by the house printer, evaluated by `evaluate`."""
