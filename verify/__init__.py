@@ -1,14 +1,46 @@
-"""verify: machine checks of the gradient formulas of Homework 4.
+"""verify: machine checks of gradient formulas, and the library of a verified homework.
 
     >>> import verify
     >>> verify.check("t1.db", lambda X, W, b, delta: delta.sum()).passed
     True
 
-`check(result_id, candidate)` tests a NumPy gradient formula against the
-forward operation by independent methods (see `verify.engine`);
-`check_step(step)` tests one equality of a derivation (see `verify.steps`).
+`check(result, candidate)` tests a NumPy gradient formula, in this process,
+against the forward operation by independent methods (see `verify.engine`);
+use it for trusted code such as a key's own formulas.  Students' files go
+through `python -m verify`, which runs them in a separate, limited process
+(see `verify.sandbox`).  `check_step(step)` tests one displayed step of a
+derivation (see `verify.steps`).  A homework is a package of question and
+part modules (see `verify.homework`).
 """
-from .engine import RESULTS, CheckResult, Counterexample, check
-from .reference import formula
+from __future__ import annotations
 
-__all__ = ["RESULTS", "CheckResult", "Counterexample", "check", "formula"]
+from collections.abc import Callable
+
+from .engine import Counterexample, Gradient, Verdict
+from .engine import check as check_gradient
+from .homework import Homework, HomeworkError, Result
+from .homework import load as load_homework
+from .operation import Operation
+from .steps import Kind, Step, check_step
+
+
+def check(result: str | Result | Gradient, candidate: Callable, *, convention: str | None = None,
+          seed: int | None = None, exact: bool = True, float_sizes=None, homework: Homework | None = None) -> Verdict:
+    """Check a candidate gradient formula for a result of the installed homework (e.g. "t1.dX").
+
+    `convention` picks the forward pass the candidate is judged against (e.g.
+    "convolution" for t1.dX, t1.dW, t1.db); by default the result's first.
+    `seed` repeats the random case of an earlier run.  In-process: for
+    trusted code only.
+    """
+    if isinstance(result, Gradient):
+        if convention is not None:
+            raise ValueError("a convention applies to a result, not to a single gradient")
+        return check_gradient(result, candidate, exact=exact, seed=seed, float_sizes=float_sizes)
+    found = result if isinstance(result, Result) else (homework or load_homework()).result(result)
+    return check_gradient(found.gradient(convention), candidate, exact=exact, seed=seed, float_sizes=float_sizes,
+                          subject=found.id)
+
+
+__all__ = ["Counterexample", "Gradient", "Homework", "HomeworkError", "Kind", "Operation", "Result", "Step",
+           "Verdict", "check", "check_gradient", "check_step", "load_homework"]

@@ -1,164 +1,218 @@
-"""Checking the displayed steps of a derivation.
+"""Steps of a derivation: what a document displays, and the check that reads exactly that.
 
-A Step is a chain of equalities, `sides[0] = sides[1] = ...`, that holds for
-every index in `over` (a free index and its inclusive bounds).  Its names
-stand for the problem's inputs, its forward output and derived arrays, and
-Partial nodes are derivatives of the forward operation.  A step is checked:
-- exactly, at every index of every exact shape of its problem, with every
-  input entry a free symbol (so the equality is an identity), zero tolerance;
-- in float64 at sampled indices (every corner included) of larger shapes,
-  with complex-step derivatives.
-A Step without a problem is an identity in its `variables` (e.g. calculus in
-one variable or the arithmetic of shapes), proved by sympy for all values.  A Step with `claim` is checked by that function instead.
+A Step is a chain `sides[0] = sides[1] = ...` (or `~`, or `in` a set) that
+holds for every index in `over` (a free index and its inclusive bounds).  Its
+names stand for the operation's inputs, its output and the notation the
+operation defines; Partial nodes are derivatives of the forward operation.
+Every kind of step is checked by evaluating the very sides that are shown:
+
+- definition, derivation, result: exactly at every index of small instances,
+  with every input entry a free symbol where the operation is polynomial or
+  analytic (so the equality is an identity), and in float64 at sampled
+  indices (every corner included) with complex-step derivatives; a result's
+  last side is a gradient's reference formula, which `verify.engine.check`
+  also tests by its independent methods;
+- identity: sympy proves it for all values of its variables;
+- example: every side evaluated exactly at one instance (the worked
+  example), the displayed numbers included; `approx` allows only the
+  rounding of the digits shown;
+- subdifferential: a set, compared with the generalized gradient of the
+  operation at its kinks (ties) and away from them.
 """
 from __future__ import annotations
 
-import time
+import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from . import engine
-from .problems import Problem, cases, index_tuples
-from .symbolic import evaluate
+from .engine import Counterexample, Gradient, Verdict
+from .operation import Operation
+from .symbolic import Hull, evaluate, name_of
 
 # Float step checks sum at most a few hundred O(1) products and take
 # complex-step derivatives (exact to one rounding): their error stays below
 # 1e-13 relative.  A wrong step (a sign, a bound, a flip) is off by O(1).
 FLOAT_RTOL = 1e-10
 FLOAT_INDEX_SAMPLE = 40
-FLOAT_MAX_ENTRIES = 100   # float checks use the float shapes of at most this many input entries
+FLOAT_MAX_ENTRIES = 100   # float checks use the float sizes of at most this many input entries
 
 
-@dataclass(frozen=True)
+class Kind(str, enum.Enum):
+    DEFINITION = "definition"
+    DERIVATION = "derivation"
+    RESULT = "result"
+    IDENTITY = "identity"
+    EXAMPLE = "example"
+    SUBDIFFERENTIAL = "subdifferential"
+
+
+RELATIONS = ("=", "approx", "in", "notin")
+
+
+@dataclass(frozen=True, eq=False)
 class Step:
+    """One displayed equation (or chain of them) and what it is about.
+
+    id: a unique dotted id ("t1.dX.flip"); templates show the step by it.
+    sides: sympy expressions, each printed and each evaluated.
+    kind: how it is checked (see the module docstring).
+    operation: what its names refer to (not for identities).
+    over: (index symbol, lowest, highest) for each free index.
+    gradient: for a result, the gradient whose reference formula is the last side.
+    variables: for an identity, the symbols it holds for.
+    at: for an example, the instance: values of the inputs and delta.
+    relation: "=", "approx" (the last side shows rounded numbers), "in" or "notin" (the last side is a set).
+    note: LaTeX shown after the display (a condition such as "$i^*$ unique").
+    index_base: first index of the arrays when it differs from the operation's.
+    digits: decimals shown for rounded numbers (relation "approx").
+    sizes: exact sizes to check a derivation at, when not the operation's own.
+    names: further notation (e.g. a sample solution's y_j and t_j) defined from the operation's
+        quantities, indexed from 1.
+    """
     id: str
-    question: str
     sides: tuple[Any, ...]
-    over: tuple[tuple[sp.Symbol, Any, Any], ...] = ()
-    problem: Problem | None = None
-    kind: str = "verified"                 # "verified" or "definition"
-    result: str | None = None              # a verify result id: the last side is its formula
-    variables: tuple[sp.Symbol, ...] = ()  # identities: the symbols they hold for
-    claim: Callable[[], "StepReport"] | None = None
-    note: str = ""                         # LaTeX text after the display, e.g. r"($i^*$ unique)"
-    relation: str = "="                    # "=" or "approx" (numbers rounded for display)
+    kind: Kind
+    operation: Operation | None = None
+    over: tuple[tuple[Any, Any, Any], ...] = ()
+    gradient: Gradient | None = None
+    variables: tuple[sp.Symbol, ...] = ()
+    at: Mapping[str, Any] | None = None
+    relation: str = "="
+    note: str = ""
+    index_base: int | None = None
+    digits: int = 4
+    sizes: tuple[Mapping[str, int], ...] | None = None
+    names: Mapping[Any, Any] | None = None   # further notation, defined from the operation's quantities
 
     def __post_init__(self):
-        if self.kind not in ("verified", "definition"):
-            raise ValueError(f"step {self.id}: kind must be 'verified' or 'definition'")
+        problems = []
         if len(self.sides) < 2:
-            raise ValueError(f"step {self.id}: an equality needs at least two sides")
+            problems.append("an equation needs at least two sides")
+        if self.relation not in RELATIONS:
+            problems.append(f"relation must be one of {RELATIONS}")
+        if self.kind is Kind.IDENTITY and not self.variables:
+            problems.append("an identity names the variables it holds for")
+        if self.kind is not Kind.IDENTITY and self.operation is None:
+            problems.append(f"a {self.kind.value} step names its operation")
+        if self.kind is Kind.RESULT and (self.gradient is None or self.sides[-1] is not self.gradient.formula):
+            problems.append("a result's last side must be its gradient's reference formula (the same object)")
+        if self.kind is Kind.EXAMPLE and self.at is None:
+            problems.append("an example gives its instance (at=...)")
+        if problems:
+            raise ValueError(f"step {self.id}: " + "; ".join(problems))
 
-
-@dataclass
-class StepReport:
-    id: str
-    question: str
-    kind: str
-    passed: bool
-    methods: list[str]
-    cases: int
-    worst_error: float
-    counterexample: str = ""
-    seconds: float = 0.0
-    result: dict | None = None      # the result check this step carries: id, passed, methods, cases, worst_error
-
-    def __str__(self) -> str:
-        verdict = "ok" if self.passed else "FAILED"
-        head = f"{self.question} {self.id}: {verdict} ({self.cases} cases; {', '.join(self.methods)})"
-        return head if self.passed else f"{head}\n{self.counterexample}"
+    @property
+    def marker(self) -> str:
+        """The comment line put above the step's display in generated LaTeX."""
+        return f"% {'definition' if self.kind is Kind.DEFINITION else 'verified'}: {self.id}"
 
 
 class _StepFailed(Exception):
-    pass
+    def __init__(self, method: str, detail: str, inputs: Mapping[str, Any] | None = None):
+        super().__init__(detail)
+        self.method, self.detail, self.inputs = method, detail, dict(inputs or {})
 
 
-def check_step(step: Step) -> StepReport:
-    """Check one step; the report carries a counterexample when it fails."""
-    started = time.perf_counter()
+def check_step(step: Step) -> Verdict:
+    """Check one step; a failure carries a counterexample that says where and why."""
+    checker = {Kind.IDENTITY: _check_identity, Kind.EXAMPLE: _check_example,
+               Kind.SUBDIFFERENTIAL: _check_subdifferential}.get(step.kind, _check_model)
     try:
-        if step.claim is not None:
-            report = step.claim()
-        elif step.problem is None:
-            report = _check_identity(step)
-        else:
-            report = _check_model(step)
-    except Exception as exc:  # a step that breaks its check has failed it, with the reason
-        report = _report(step, False, ["claim" if step.claim else "sympy"], 0, 0.0,
-                         f"the check could not run: {type(exc).__name__}: {exc}")
-    if report.passed and step.result is not None:
-        # The last side is a result's formula: test it, compiled to NumPy, by
-        # the independent methods of verify.check as well.
-        from .reference import formula
-        outcome = engine.check(step.result, formula(step.result))
-        report.result = {"id": step.result, "passed": outcome.passed, "methods": outcome.methods,
-                         "cases": outcome.cases, "worst_error": outcome.worst_error}
-        report.methods += [f"check({step.result})"]
-        report.cases += outcome.cases
-        report.worst_error = max(report.worst_error, outcome.worst_error)
-        if not outcome.passed:
-            report.passed = False
-            report.counterexample = str(outcome)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _report(step, passed, methods, cases_, worst, counterexample=""):
-    return StepReport(step.id, step.question, step.kind, passed, methods, cases_, worst, counterexample)
-
-
-# ---- steps about a problem --------------------------------------------------------------
-# Exact environments are costly (a polynomial ring, a symbolic forward pass, derivatives), and
-# every step of a problem is checked at the same instances: build each once per process.
-_EXACT_ENVS: dict[str, list] = {}
-
-
-def _exact_instances(prob: Problem) -> list:
-    if prob.name not in _EXACT_ENVS:
-        _EXACT_ENVS[prob.name] = [(shape, values, *prob.exact_env(values))
-                                  for shape, values in cases(prob, exact=True, steps=True)]
-    return _EXACT_ENVS[prob.name]
-
-
-def _check_model(step: Step) -> StepReport:
-    prob = step.problem
-    count, worst = 0, 0.0
-    try:
-        for shape, values, env, equal in _exact_instances(prob):
-            names = set(env.values)
-            try:
-                for idx in index_tuples(_ranges(step, env)):
-                    count += 1
-                    sides = _sides(step, env, idx)
-                    for q in range(len(sides) - 1):
-                        if not _all(equal, sides[q], sides[q + 1]):
-                            raise _StepFailed(_describe(step, "exact", shape, idx, q, sides, values))
-            finally:
-                for name in set(env.values) - names:  # this step's indices must not leak into the next
-                    del env.values[name]
-        rng = np.random.default_rng(len(step.id))
-        for shape, values in cases(prob, exact=False):
-            if sum(np.size(w) for w in values.values()) > FLOAT_MAX_ENTRIES:
-                continue
-            env = prob.float_env(values)
-            for idx in index_tuples(_ranges(step, env), FLOAT_INDEX_SAMPLE, rng):
-                count += 1
-                sides = [np.asarray(np.real(q), dtype=float) for q in _sides(step, env, idx)]
-                for q in range(len(sides) - 1):
-                    err = np.abs(sides[q] - sides[q + 1])
-                    scale = np.maximum(1.0, np.maximum(np.abs(sides[q]), np.abs(sides[q + 1])))
-                    worst = max(worst, float(np.max(err / scale)))
-                    if np.any(err > FLOAT_RTOL * scale):
-                        raise _StepFailed(_describe(step, "float64", shape, idx, q, sides, values))
+        verdict = checker(step)
     except _StepFailed as failure:
-        return _report(step, False, ["exact", "float64"], count, worst, str(failure))
-    except (IndexError, KeyError, TypeError, ValueError) as exc:
-        return _report(step, False, ["exact", "float64"], count, worst,
-                       f"the step cannot be evaluated: {type(exc).__name__}: {exc}")
-    return _report(step, True, ["exact", "float64"], count, worst)
+        return Verdict(step.id, False, [failure.method], 0, 0.0,
+                       Counterexample(failure.method, failure.inputs, detail=failure.detail), failure.detail)
+    except (IndexError, KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        reason = f"the step cannot be evaluated: {type(exc).__name__}: {exc}"
+        return Verdict(step.id, False, ["evaluation"], 0, 0.0, Counterexample("evaluation", {}, detail=reason), reason)
+    if verdict.passed and step.kind is Kind.RESULT:
+        assert step.gradient is not None
+        outcome = engine.check(step.gradient, step.gradient.compiled(), seed=0, subject=step.id)
+        verdict.methods += [f"result: {m}" for m in outcome.methods]
+        verdict.cases += outcome.cases
+        verdict.worst_error = max(verdict.worst_error, outcome.worst_error)
+        if not outcome.passed:
+            verdict.passed = False
+            verdict.reason = f"the result's formula fails its own check: {outcome.reason}"
+            verdict.counterexample = outcome.counterexample
+    return verdict
+
+
+# ---- steps about an operation ---------------------------------------------------------------
+_EXACT_ENVS: dict[tuple, list] = {}
+
+
+def _exact_instances(op: Operation, sizes, base) -> list:
+    """Exact environments of the operation, built once per process (each costs a symbolic forward pass)."""
+    key = (id(op), repr(sizes), base)
+    if key not in _EXACT_ENVS:
+        chosen = [dict(s) for s in (sizes or op.exact_sizes)]
+        cases = [c for c in engine.exact_cases(op) if c.sizes in chosen]
+        first = {repr(c.sizes): c for c in reversed(cases)}     # one instance per size
+        _EXACT_ENVS[key] = [(c.sizes, c.values, *op.exact_env(c.values, base)) for c in first.values()]
+    return _EXACT_ENVS[key]
+
+
+def _check_model(step: Step) -> Verdict:
+    op = step.operation
+    assert op is not None
+    count, worst = 0, 0.0
+    for sizes, values, env, equal in _exact_instances(op, step.sizes, step.index_base):
+        names = set(env.values)
+        _bind_names(step, env)
+        try:
+            for idx in index_tuples(_ranges(step, env)):
+                count += 1
+                sides = _sides(step, env, idx)
+                for q in range(len(sides) - 1):
+                    if not _all(equal, sides[q], sides[q + 1]):
+                        raise _StepFailed("exact", _describe(step, sizes, idx, q, sides, op), values)
+        finally:
+            for name in set(env.values) - names:   # this step's indices must not leak into the next
+                del env.values[name]
+    rng = np.random.default_rng(len(step.id))
+    for case in engine.float_cases(op, 0, None):
+        if case.kind != "float" or sum(np.size(w) for w in case.values.values()) > FLOAT_MAX_ENTRIES:
+            continue
+        env = op.float_env(case.values, step.index_base)
+        _bind_names(step, env)
+        for idx in index_tuples(_ranges(step, env), FLOAT_INDEX_SAMPLE, rng):
+            count += 1
+            sides = [np.asarray(np.real(q), dtype=float) for q in _sides(step, env, idx)]
+            for q in range(len(sides) - 1):
+                err = np.abs(sides[q] - sides[q + 1])
+                scale = np.maximum(1.0, np.maximum(np.abs(sides[q]), np.abs(sides[q + 1])))
+                worst = max(worst, float(np.max(err / scale)))
+                if np.any(err > FLOAT_RTOL * scale):
+                    raise _StepFailed("float64", _describe(step, case.sizes, idx, q, sides, op), case.values)
+    return Verdict(step.id, True, ["exact", "float64"], count, worst)
+
+
+def _bind_names(step: Step, env) -> None:
+    for key, definition in (step.names or {}).items():
+        name = name_of(key)
+        if name in env.values:
+            raise ValueError(f"'{name}' already names a quantity of the operation; give the new notation "
+                             "its own name")
+        env.offsets[name] = 1
+        env.values[name] = evaluate(definition, env)
+
+
+def index_tuples(ranges, limit=None, rng=None):
+    """All tuples of a product of integer ranges, or a sample that keeps every corner."""
+    import itertools
+    spaces = [range(lo, hi + 1) for lo, hi in ranges]
+    total = int(np.prod([len(q) for q in spaces])) if spaces else 1
+    if limit is None or total <= limit:
+        return list(itertools.product(*spaces))
+    corners = list(itertools.product(*[(q[0], q[-1]) for q in spaces]))
+    picks = [tuple(int(rng.integers(q.start, q.stop)) for q in spaces) for _ in range(limit)]
+    return list(dict.fromkeys(corners + picks))
 
 
 def _ranges(step, env):
@@ -178,16 +232,13 @@ def _all(equal, a, b) -> bool:
     return equal(a, b)
 
 
-def _describe(step, method, shape, idx, q, sides, values) -> str:
+def _describe(step, sizes, idx, q, sides, op) -> str:
     where = ", ".join(f"{sym} = {value}" for (sym, _, _), value in zip(step.over, idx))
-    sizes = ", ".join(f"{name} = {value}" for name, value in
-                      step.problem.dims(*[values[k] for k in step.problem.inputs]).items())
-    lines = [f"counterexample ({method}): at {sizes}" + (f" and {where}" if where else ""),
+    shown = ", ".join(f"{name} = {value}" for name, value in sizes.items())
+    lines = [f"at {shown}" + (f" and {where}" if where else ""),
              f"  side {q + 1} = {_short(sides[q])}", f"  side {q + 2} = {_short(sides[q + 1])}"]
-    if method == "exact" and step.problem.polynomial:
+    if op.kind.polynomial:
         lines.append("  (every input entry is a free symbol: the two sides are different polynomials)")
-    if method == "exact" and not step.problem.polynomial:
-        lines.append("  at " + ", ".join(f"{k} = {engine._show(v)}" for k, v in values.items()))
     return "\n".join(lines)
 
 
@@ -196,9 +247,10 @@ def _short(value) -> str:
     return text if len(text) <= 400 else text[:400] + " ..."
 
 
-# ---- identities in free variables ----------------------------------------------------------
+# ---- identities in free variables ---------------------------------------------------------
 def _zero_or_residue(expr):
     """0 when sympy proves expr == 0, else what is left: cheap normal forms before simplify."""
+    residue = expr
     for normal in (sp.expand, lambda e: sp.cancel(e.rewrite(sp.exp)), lambda e: sp.simplify(e.rewrite(sp.exp))):
         residue = normal(expr)
         if residue == 0:
@@ -206,13 +258,94 @@ def _zero_or_residue(expr):
     return residue
 
 
-def _check_identity(step: Step) -> StepReport:
+def _check_identity(step: Step) -> Verdict:
     """sympy proves each equality for all values of the variables: no sampling can add to that."""
     sides = [sp.sympify(q).doit() for q in step.sides]
     for q in range(len(sides) - 1):
         difference = _zero_or_residue(sides[q] - sides[q + 1])
         if difference != 0:
-            return _report(step, False, ["sympy"], q + 1, 0.0,
-                           f"counterexample (sympy): side {q + 1} - side {q + 2} simplifies to {difference}, "
-                           f"not 0")
-    return _report(step, True, ["sympy"], len(sides) - 1, 0.0)
+            raise _StepFailed("sympy", f"side {q + 1} - side {q + 2} simplifies to {difference}, not 0")
+    return Verdict(step.id, True, ["sympy"], len(sides) - 1, 0.0)
+
+
+# ---- examples ----------------------------------------------------------------------------------
+def _check_example(step: Step) -> Verdict:
+    """Every side evaluated exactly at the example's instance; the shown numbers must agree."""
+    op = step.operation
+    assert op is not None and step.at is not None
+    env = op.point_env(step.at, step.index_base)
+    _bind_names(step, env)
+    sides = [evaluate(side, env) for side in step.sides]
+    last = len(sides) - 1
+    worst = 0.0
+    for q in range(last):
+        right = sides[q + 1]
+        if step.relation in ("in", "notin") and q + 1 == last:
+            if not isinstance(right, Hull):
+                raise _StepFailed("exact", f"the last side of an '{step.relation}' step must be a set", step.at)
+            if _member(sides[q], right) != (step.relation == "in"):
+                raise _StepFailed("exact", f"{_short(_plain(sides[q]))} is {'not ' if step.relation == 'in' else ''}"
+                                           f"in the set {right!r}", step.at)
+            continue
+        tolerance = sp.Rational(1, 2 * 10 ** step.digits) if step.relation == "approx" and q + 1 == last else 0
+        difference = _max_difference(sides[q], right)
+        worst = max(worst, float(difference))
+        if difference > tolerance:
+            raise _StepFailed("exact", f"side {q + 1} = {_short(_plain(sides[q]))} but side {q + 2} = "
+                                       f"{_short(_plain(right))} (they differ by {float(difference):.3g}"
+                                       + (f", more than the rounding {float(tolerance):.0e}" if tolerance else "")
+                                       + ")", step.at)
+    return Verdict(step.id, True, ["exact"], len(sides) - 1, worst)
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return np.vectorize(lambda e: sp.nsimplify(e) if isinstance(e, float) else e, otypes=[object])(value).tolist()
+    if isinstance(value, tuple):
+        return tuple(_plain(q) for q in value)
+    return value
+
+
+def _max_difference(a, b):
+    """The largest |a - b| over entries, exactly (a and b numbers, arrays or tuples of them)."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        if not (isinstance(a, tuple) and isinstance(b, tuple)) or len(a) != len(b):
+            return sp.oo
+        return max((_max_difference(p_, q_) for p_, q_ in zip(a, b)), default=sp.Integer(0))
+    if isinstance(a, Hull) or isinstance(b, Hull):
+        raise TypeError("a set can only be on the right of 'in'")
+    a_arr, b_arr = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if a_arr.shape != b_arr.shape and a_arr.size == b_arr.size and 1 in (a_arr.ndim, b_arr.ndim):
+        a_arr, b_arr = a_arr.ravel(), b_arr.ravel()     # a vector shown as a column
+    if a_arr.shape != b_arr.shape:
+        return sp.oo
+    return max((abs(sp.sympify(p_) - sp.sympify(q_)) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())),
+               default=sp.Integer(0))
+
+
+def _member(value, hull: Hull, tol: float = 1e-12) -> bool:
+    points = np.array([np.asarray(q, dtype=float).ravel() for q in hull.points])
+    target = np.asarray(value, dtype=float).ravel()
+    if points.shape[1] != target.size:
+        return False
+    return engine.hull_distance(points, target) <= tol * max(1.0, float(np.max(np.abs(points))))
+
+
+# ---- sets at the kinks ---------------------------------------------------------------------------
+def _check_subdifferential(step: Step) -> Verdict:
+    """The displayed set equals the generalized gradient at ties of every size, and at plain points."""
+    op = step.operation
+    assert op is not None
+    cases = [c for c in engine.kink_cases(op) if c.kind == "kink"] + engine.exact_cases(op)[:4]
+    count = 0
+    for case in cases:
+        env = op.point_env(case.values, step.index_base)
+        sets = [evaluate(side, env) for side in step.sides]
+        for q in range(len(sets) - 1):
+            count += 1
+            a, b = sets[q], sets[q + 1]
+            if not (isinstance(a, Hull) and isinstance(b, Hull)):
+                raise _StepFailed("exact", "both sides of a subdifferential step must be sets", case.values)
+            if not (all(_member(p_, b) for p_ in a.points) and all(_member(p_, a) for p_ in b.points)):
+                raise _StepFailed("exact", f"side {q + 1} is {a!r} but side {q + 2} is {b!r}", case.values)
+    return Verdict(step.id, True, ["exact", "generalized gradient"], count, 0.0)

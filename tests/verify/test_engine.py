@@ -1,182 +1,229 @@
-"""verify.check: wrong formulas are rejected with a small counterexample, right ones accepted."""
+"""verify.check: every kind of wrong formula is rejected with a counterexample; right ones are accepted."""
+from __future__ import annotations
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import verify
-from solutions import WRONG_ANSWERS
+from verify import engine
+from verify.homework import load
 
-from .formulas import RIGHT, WRONG, dX, max_ref
+from .candidates import RIGHT, WRONG, dX, max_ref
+
+HW = load("solutions")
 
 
-@pytest.mark.parametrize("result_id, name, fn", WRONG, ids=[f"{r}:{n}" for r, n, _ in WRONG])
-def test_wrong_formula_is_rejected_with_a_counterexample(result_id, name, fn):
+@pytest.mark.parametrize("result_id, kind, name, fn", WRONG, ids=[f"{r}:{k}:{n}" for r, k, n, _ in WRONG])
+def test_every_kind_of_wrong_formula_is_rejected(result_id, kind, name, fn):
     outcome = verify.check(result_id, fn)
     assert not outcome.passed, f"{name} was accepted"
-    assert outcome.counterexample is not None
-    assert outcome.reason
+    assert outcome.counterexample is not None and outcome.reason
 
 
-@pytest.mark.parametrize("result_id, name, fn", RIGHT, ids=[f"{r}:{n}" for r, n, _ in RIGHT])
-def test_correct_formula_written_differently_is_accepted(result_id, name, fn):
+@pytest.mark.parametrize("result_id, kind, name, fn", RIGHT, ids=[f"{r}:{k}:{n}" for r, k, n, _ in RIGHT])
+def test_correct_formulas_written_differently_are_accepted(result_id, kind, name, fn):
     outcome = verify.check(result_id, fn)
     assert outcome.passed, str(outcome)
-    assert outcome.worst_error < 1e-12
 
 
-def test_catalogue_sizes_meet_the_issue():
-    assert len([w for w in WRONG if not w[1].startswith("key's")]) >= 20
-    assert len(RIGHT) >= 8
+def test_the_catalogue_has_every_kind_of_bug():
+    kinds = {k for _, k, _, _ in WRONG}
+    assert {"formula", "state", "size", "value", "pattern", "relative", "float32"} <= kinds
 
 
-def test_every_flawed_sample_answer_is_rejected():
-    samples = {w.id: w for w in WRONG_ANSWERS if w.from_sample}
-    assert {"sample.dX", "sample.dW", "sample.db", "sample.tanh", "sample.avgpool"} <= set(samples)
-    for answer in samples.values():
-        assert not verify.check(answer.result, answer.function()).passed, answer.id
+@pytest.mark.parametrize("seed", range(5))
+def test_a_stateful_candidate_is_caught_whatever_the_seed(seed):
+    cache = {}
+
+    def cached(X, W, b, d):
+        cache.setdefault(X.shape, dX(X, W, b, d))
+        return cache[X.shape]
+    assert not verify.check("t1.dX", cached, seed=seed).passed
 
 
-def test_the_samples_dense_layer_dX_fails_on_shape():
-    outcome = verify.check("t1.dX", next(w for w in WRONG_ANSWERS if w.id == "sample.dX").function())
-    assert outcome.counterexample.method == "contract"
-    assert "shape" in outcome.reason
+def test_each_size_is_called_twice_and_the_first_call_again_at_the_end():
+    seen = []
+
+    def spy(X, W, b, d):
+        seen.append((X.shape, X.tobytes()))
+        return dX(X, W, b, d)
+    assert verify.check("t1.dX", spy, seed=1).passed
+    shapes = [shape for shape, _ in seen]
+    assert all(shapes.count(shape) >= 2 for shape in set(shapes))
+    assert seen[-1][1] in {data for _, data in seen[:-1]}, "the last call repeats an earlier one"
 
 
-def test_counterexample_is_the_smallest_instance_with_small_integers():
-    outcome = verify.check("t1.dX", WRONG[0][2])  # no kernel flip
-    ce = outcome.counterexample
-    assert ce.method == "exact"
-    # (2, 2, 1) passes (a 1x1 kernel needs no flip); the next smallest shape fails
-    assert ce.inputs["X"].shape == (2, 3) and ce.inputs["W"].shape == (2, 2)
-    assert all(np.all(np.abs(v) <= 3) and np.all(v == np.round(v)) for v in ce.inputs.values())
-    assert ce.differing and ce.expected.shape == ce.got.shape == (2, 3)
-    text = str(outcome)
-    assert "WRONG" in text and "expected gradient" in text and "entries that differ" in text
+def test_cases_reach_the_sizes_and_values_of_the_issue():
+    seen = {"side": 0, "entries": 0, "p": 0, "delta": [], "tanh_x": 0.0, "avg_d": 0}
+
+    def conv(X, W, b, d):
+        seen["side"] = max(seen["side"], *X.shape)
+        seen["entries"] = max(seen["entries"], X.size)
+        seen["p"] = max(seen["p"], W.shape[0])
+        seen["delta"].append(float(np.max(np.abs(d))))
+        return dX(X, W, b, d)
+
+    def tanh(x, d):
+        seen["tanh_x"] = max(seen["tanh_x"], float(np.max(np.abs(x))))
+        return d * (1 - np.tanh(x) ** 2)
+
+    def avg(x, d):
+        seen["avg_d"] = max(seen["avg_d"], x.size)
+        return np.full_like(x, d / x.size)
+    assert verify.check("t1.dX", conv, seed=0).passed
+    assert verify.check("t2.tanh", tanh, seed=0).passed
+    assert verify.check("t2.avgpool", avg, seed=0).passed
+    assert seen["side"] >= 128 and seen["entries"] >= 20000 and seen["p"] >= 11
+    assert min(seen["delta"]) < 1e-2 and max(seen["delta"]) > 1e3
+    assert seen["tanh_x"] >= 19.0
+    assert seen["avg_d"] >= 100000
 
 
-def test_a_single_pixel_of_a_64x64_image_off_by_one_part_in_a_million_fails():
-    def almost(X, W, b, delta):
-        g = dX(X, W, b, delta)
-        if X.shape == (64, 64):
-            g[37, 21] *= 1 + 1e-6
+def test_max_pooling_cases_cover_the_value_patterns():
+    inputs = []
+
+    def spy(x, d):
+        inputs.append(np.array(x))
+        return max_ref(x, d)
+    assert verify.check("t2.maxpool", spy, seed=0).passed
+    assert any(x.size >= 2 and np.all(x < 0) and np.argmax(x) != 0 for x in inputs), "all negative"
+    assert any(x.size >= 2 and np.argmax(x) == x.size - 1 for x in inputs), "maximum last"
+    assert any(x.size == 2 for x in inputs), "two entries"
+    ties = {int(np.sum(x == x.max())) for x in inputs}
+    assert set(range(2, 9)) <= ties, f"ties of 2 to 8 entries, found {sorted(ties)}"
+    gaps = [np.sort(x)[-1] - np.sort(x)[-2] for x in inputs if x.size > 1]
+    relative = [g / max(1.0, abs(x.max())) for g, x in zip(gaps, [x for x in inputs if x.size > 1]) if g > 0]
+    assert min(relative) <= 1.01e-13 and any(1e-7 <= r <= 1e-5 for r in relative), "near-ties from 1e-13 to 1e-6"
+
+
+def test_batches_with_large_kernels_and_strides_with_wide_padding_are_checked():
+    from solutions.t1_remarks import BATCH_DX, STRIDED_DX
+    batch, strided = BATCH_DX.compiled(), STRIDED_DX.compiled()
+
+    def batch_bug(X, W, b, d):
+        g = batch(X, W, b, d)
+        return g * 1.001 if W.shape[-1] >= 4 and W.shape[1] >= 4 else g
+
+    def strided_bug(X, W, b, d, s, P):
+        g = strided(X, W, b, d, s, P)
+        return g * 1.001 if P >= W.shape[0] else g
+
+    def strided_remainder_bug(X, W, b, d, s, P):
+        g = strided(X, W, b, d, s, P)
+        return g * 1.001 if (X.shape[0] + 2 * P - W.shape[0]) % s else g
+    assert verify.check(BATCH_DX, batch).passed and verify.check(STRIDED_DX, strided).passed
+    assert not verify.check(BATCH_DX, batch_bug).passed
+    assert not verify.check(STRIDED_DX, strided_bug).passed
+    assert not verify.check(STRIDED_DX, strided_remainder_bug).passed
+
+
+def test_a_float32_answer_is_judged_at_that_precision_and_says_so():
+    outcome = verify.check("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2)).astype(np.float32))
+    assert outcome.passed and outcome.precision == "float32"
+    assert "computed in float32" in str(outcome)
+    stored = verify.check("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2)).astype(np.float32).astype(float))
+    assert stored.passed and stored.precision == "float32"
+    assert verify.check("t2.tanh", lambda x, d: d / np.cosh(x) ** 2).precision == "float64"
+
+
+def test_a_counterexample_shows_enough_digits_and_the_difference():
+    def tiny(X, W, b, d):
+        g = dX(X, W, b, d)
+        g[0, 0] += 1e-7
         return g
-    outcome = verify.check("t1.dX", almost)
-    assert not outcome.passed
-    assert outcome.counterexample.inputs["X"].shape == (64, 64)
+    outcome = verify.check("t1.dX", tiny, seed=0)
+    text = str(outcome.counterexample)
+    assert not outcome.passed and "difference" in text
+    assert "3.0000001" in text and "9.99999" in text
+
+
+def test_the_fresh_seed_is_printed_and_repeats_the_run():
+    calls = []
+
+    def only_fresh_sizes(X, W, b, d):
+        calls.append(X.shape)
+        return dX(X, W, b, d) * (1.5 if X.shape not in [(s["m"], s["n"]) for s in HW.result("t1.dX").gradient()
+                                                         .operation.float_sizes + HW.result("t1.dX").gradient()
+                                                         .operation.exact_sizes] else 1.0)
+    first = verify.check("t1.dX", only_fresh_sizes)
+    assert first.seed is not None
+    if not first.passed:
+        assert f"seed {first.seed}" in str(first.counterexample)
+    again = verify.check("t1.dX", only_fresh_sizes, seed=first.seed)
+    assert again.passed == first.passed and again.cases == first.cases
 
 
 @pytest.mark.parametrize("bad, reason", [
-    (lambda X, W, b, d: 1 / 0, "raised ZeroDivisionError"),
     (lambda X, W, b, d: np.zeros((1, 1)), "shape"),
-    (lambda X, W, b, d: np.full_like(X, np.nan), "NaN or inf"),
-    (lambda X, W, b, d: np.full_like(X, np.inf), "NaN or inf"),
+    (lambda X, W, b, d: np.full(X.shape, np.nan), "NaN"),
+    (lambda X, W, b, d: 1 / 0, "ZeroDivisionError"),
     (lambda X, W, b, d: X.astype(complex), "dtype"),
     (lambda X, W, b, d: "not an array", "dtype"),
 ])
 def test_a_broken_candidate_fails_with_its_reason_instead_of_crashing(bad, reason):
     outcome = verify.check("t1.dX", bad)
-    assert not outcome.passed
-    assert reason in outcome.reason
+    assert not outcome.passed and reason in outcome.reason
     assert outcome.counterexample.method == "contract"
 
 
-def test_candidates_get_float64_arrays_and_cannot_corrupt_the_checks():
-    seen = []
-
-    def mutating(X, W, b, delta):
-        seen.append({type(q) for q in (X, W, b, delta)})
-        assert X.dtype == W.dtype == delta.dtype == np.float64 and np.asarray(b).dtype == np.float64
-        g = dX(X, W, b, delta)
+def test_candidates_get_fresh_float64_arrays_and_cannot_corrupt_the_checks():
+    def mutating(X, W, b, d):
+        assert X.dtype == W.dtype == d.dtype == np.float64 and np.asarray(b).dtype == np.float64
+        g = dX(X, W, b, d)
         X[...] = 0.0
-        delta[...] = 0.0
+        d[...] = 0.0
         return g
     assert verify.check("t1.dX", mutating).passed
-    assert seen and all(s == {np.ndarray} for s in seen)
 
 
-def test_unknown_result_id_names_the_known_ones():
-    with pytest.raises(KeyError, match="t1.dX"):
-        verify.check("t3.dQ", lambda: None)
+def test_an_unknown_result_suggests_the_nearest():
+    with pytest.raises(KeyError, match="did you mean .*'t1.dX'"):
+        verify.check("t1.dx", lambda: None)
 
 
-# ---- max pooling at ties ------------------------------------------------------------------
-def _first(x, d):
-    return max_ref(x, np.array(d))
+def test_a_convention_chooses_the_forward_pass():
+    from scipy import signal
+    unturned = lambda X, W, b, d: signal.correlate2d(d, W, mode="full")  # noqa: E731
+    turned = lambda X, W, b, d: signal.convolve2d(d, W, mode="full")  # noqa: E731
+    assert verify.check("t1.dX", turned).passed and not verify.check("t1.dX", unturned).passed
+    assert verify.check("t1.dX", unturned, convention="convolution").passed
+    assert not verify.check("t1.dX", turned, convention="convolution").passed
+    with pytest.raises(KeyError, match="no convention 'convolution'"):
+        verify.check("t2.tanh", lambda x, d: d, convention="convolution")
 
 
-def _last(x, d):
-    g = np.zeros_like(x)
-    g[x.size - 1 - np.argmax(x[::-1])] = d
-    return g
+def test_the_smallest_counterexample_is_the_first_size_that_exposes_the_answer():
+    gradient = HW.result("t1.db").gradient()
+    search = engine.smallest_counterexample(gradient, lambda X, W, b, d: d.mean())
+    assert not search.passed
+    assert np.shape(search.counterexample.inputs["X"]) in [(1, 2), (2, 1)], "a 1 x 1 image has one output"
+    ties = engine.smallest_counterexample(HW.result("t2.maxpool").gradient(), lambda x, d: d * (x == x.max()))
+    assert np.size(ties.counterexample.inputs["x"]) == 2
 
 
-def _split(x, d):
-    tied = x == x.max()
-    return d * tied / tied.sum()
-
-
-def _uneven(x, d):
-    """Weights 1/4 and 3/4 (then 0) on the first two tied entries: still a convex combination."""
-    tied = np.flatnonzero(x == x.max())
-    g = np.zeros_like(x)
-    if tied.size == 1:
-        g[tied[0]] = d
-    else:
-        g[tied[0]], g[tied[1]] = 0.25 * d, 0.75 * d
-    return g
-
-
-@pytest.mark.parametrize("fn", [_first, _last, _split, _uneven])
-def test_every_element_of_the_subdifferential_is_accepted_at_ties(fn):
-    assert verify.check("t2.maxpool", fn).passed
-
-
-@pytest.mark.parametrize("x", [[1.0, 3.0, 3.0], [3.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0],
-                               [5.0, 5.0 - 1e-12, 0.0]])
-def test_full_delta_to_every_tied_maximiser_is_rejected(x):
-    x = np.array(x)
-    both = lambda x_, d: d * (x_ == x_.max()) if not np.array_equal(x_, x) else d * (x_ >= x_.max() - 1e-9)
-    assert not verify.check("t2.maxpool", both).passed
-
-
-def test_near_ties_have_a_unique_gradient():
-    """x = (1, 1 + 2^-30, 0): the maximiser is unique, so splitting delta is wrong there."""
-    def split_near_ties(x, d):
-        near = x >= x.max() - 1e-6
-        return d * near / near.sum()
-    outcome = verify.check("t2.maxpool", split_near_ties)
-    assert not outcome.passed
-
-
-# ---- shapes from hypothesis ---------------------------------------------------------------
 @st.composite
-def conv_shapes(draw):
-    m = draw(st.integers(1, 12))
-    n = draw(st.integers(1, 12))
-    p = draw(st.integers(1, min(m, n)))
-    return m, n, p
+def conv_sizes(draw):
+    m = draw(st.integers(1, 14))
+    n = draw(st.integers(1, 14))
+    return {"m": m, "n": n, "p": draw(st.integers(1, min(m, n)))}
 
 
 @settings(max_examples=25, deadline=None)
-@given(conv_shapes())
-def test_reference_formulas_pass_at_any_shape(shape):
+@given(conv_sizes())
+def test_the_reference_formulas_pass_at_any_size(sizes):
     for result_id in ("t1.dX", "t1.dW", "t1.db"):
-        outcome = verify.check(result_id, verify.formula(result_id), exact=False, float_shapes=[shape])
+        gradient = HW.result(result_id).gradient()
+        outcome = engine.check(gradient, gradient.compiled(), exact=False, float_sizes=[sizes])
         assert outcome.passed, str(outcome)
 
 
 @settings(max_examples=25, deadline=None)
-@given(conv_shapes().filter(lambda s: s[2] >= 2))
-def test_a_missing_flip_fails_at_any_shape_with_a_real_kernel(shape):
-    flip = WRONG[0][2]
-    assert not verify.check("t1.dX", flip, exact=False, float_shapes=[shape]).passed
-
-
-@settings(max_examples=20, deadline=None)
-@given(st.integers(1, 300), st.floats(-5, 5).filter(lambda q: abs(q) > 1e-3))
-def test_pooling_references_pass_for_any_size_and_delta(d, delta):
-    rng = np.random.default_rng(d)
-    x = rng.standard_normal(d)
-    assert np.isclose(verify.formula("t2.avgpool")(x, np.array(delta)).sum(), delta)
-    g = verify.formula("t2.maxpool")(x, np.array(delta))
-    assert g[np.argmax(x)] == delta and np.count_nonzero(g) == 1
+@given(conv_sizes().filter(lambda s: s["p"] >= 2))
+def test_a_kernel_not_turned_fails_at_any_size_with_a_real_kernel(sizes):
+    from scipy import signal
+    gradient = HW.result("t1.dX").gradient()
+    outcome = engine.check(gradient, lambda X, W, b, d: signal.correlate2d(d, W, mode="full"), exact=False,
+                           float_sizes=[sizes])
+    assert not outcome.passed

@@ -1,64 +1,107 @@
-"""Steps of a derivation: correct ones pass, mutated ones fail with a counterexample."""
+"""Steps: each kind is checked by reading what it displays; a wrong display fails with a counterexample."""
+from __future__ import annotations
+
 import dataclasses
 
+import numpy as np
 import pytest
 import sympy as sp
 from sympy import Min, Sum
 
-import solutions
-from solutions import t1, t2
-from verify.steps import check_step
-from verify.symbolic import L, Partial, W, X, Y, delta, delta_pad, i, j, k, l, m, n, p, u, v, x
+from verify.homework import load
+from verify.steps import Kind, Step, check_step
+from verify.symbolic import Hull, Partial, shown
+
+from solutions.symbols import L, W, X, Y, delta, delta_pad, i, j, k, l, m, n, p, u, v, x
+
+HW = load("solutions")
 
 
-def mutate(step, *sides):
-    return dataclasses.replace(step, sides=tuple(sides))
+def mutate(step, *sides, **changes):
+    return dataclasses.replace(step, sides=tuple(sides) if sides else step.sides, **changes)
 
 
-MUTATIONS = {
-    "flipped sign": mutate(t1.DX_CHAIN, Partial(L, X[k, l]),
-                           -Sum(delta[i, j] * Partial(Y[i, j], X[k, l]), (j, 0, n - p), (i, 0, m - p))),
-    "missing rotation": mutate(t1.DX_FLIP, Partial(L, X[k, l]),
-                               Sum(delta_pad[k + u, l + v] * W[u, v], (v, 0, p - 1), (u, 0, p - 1))),
-    "wrong bound": mutate(t1.DX_BOUNDS, Partial(L, X[k, l]),
-                          Sum(delta[i, j] * W[k - i, l - j], (j, sp.Max(0, l - p + 1), Min(n - p, l)),
-                              (i, sp.Max(0, k - p + 1), Min(m - p, k - 1)))),
-    "tanh' = 1 - tanh": mutate(t2.TANH_LOCAL, Partial(t2.z[i], x[k]), sp.KroneckerDelta(i, k) * (1 - sp.tanh(x[k]))),
-    "shape off by one": mutate(t1.DW_SHAPE, m - (m - p + 1), p),
-    "wrong tanh derivative": mutate(t2.TANH_DERIVATIVE, sp.Derivative(sp.tanh(t2.t), t2.t), 1 - sp.tanh(t2.t)),
-}
-
-
-@pytest.mark.parametrize("name", MUTATIONS)
-def test_a_mutated_step_fails_with_a_counterexample(name):
-    report = check_step(MUTATIONS[name])
-    assert not report.passed, name
-    assert "counterexample" in report.counterexample
-
-
-def test_a_wrong_bound_is_caught_exactly_at_the_border_pixel():
-    report = check_step(MUTATIONS["wrong bound"])
-    assert "exact" in report.counterexample and "k = " in report.counterexample
-
-
-def test_every_step_of_the_key_passes():
-    failures = [str(r) for r in map(check_step, solutions.STEPS.values()) if not r.passed]
+def test_every_step_of_the_homework_passes():
+    failures = [f"{sid}: {v.reason}" for sid, v in ((sid, check_step(s)) for sid, s in HW.steps.items())
+                if not v.passed]
     assert not failures, "\n".join(failures)
 
 
-def test_result_steps_also_run_the_independent_result_check():
-    report = check_step(solutions.STEPS["t1.dX.vectorized"])
-    assert report.result["id"] == "t1.dX" and report.result["passed"]
-    assert "check(t1.dX)" in report.methods
+def test_a_wrong_bound_is_caught_exactly_at_the_border_pixel():
+    step = HW.steps["t1.dX.bounds"]
+    wrong = mutate(step, step.sides[0], Sum(delta[i, j] * W[k - i, l - j], (j, sp.Max(0, l - p + 1), Min(n - p, l)),
+                                           (i, sp.Max(0, k - p + 1), Min(m - p, k - 1))))
+    verdict = check_step(wrong)
+    assert not verdict.passed and verdict.counterexample.method == "exact" and "k = " in verdict.reason
 
 
-def test_a_step_whose_formula_cannot_be_evaluated_fails_instead_of_crashing():
-    report = check_step(mutate(t1.DW_LOCAL, Partial(Y[i, j], W[u, v]), X[i + u + m, j + v]))
-    assert not report.passed and "cannot be evaluated" in report.counterexample
+def test_a_missing_turn_of_the_kernel_is_caught():
+    step = HW.steps["t1.dX.flip"]
+    wrong = mutate(step, step.sides[0], Sum(delta_pad[k + u, l + v] * W[u, v], (v, 0, p - 1), (u, 0, p - 1)))
+    assert not check_step(wrong).passed
 
 
-def test_a_claim_that_raises_fails_with_its_reason():
-    def broken():
-        raise ZeroDivisionError("division by zero in the claim")
-    report = check_step(dataclasses.replace(solutions.STEPS["t2.maxpool.ties"], claim=broken))
-    assert not report.passed and "ZeroDivisionError" in report.counterexample
+def test_an_identity_is_proved_for_all_values_or_fails_with_its_residue():
+    step = HW.steps["t2.tanh.derivative"]
+    t = step.variables[0]
+    verdict = check_step(mutate(step, sp.Derivative(sp.tanh(t), t), 1 - sp.tanh(t)))
+    assert not verdict.passed and "simplifies to" in verdict.reason
+
+
+def test_an_example_reads_the_numbers_it_shows():
+    step = HW.steps["t1.example.dX"]
+    matrix = step.sides[-1]
+    changed = matrix.as_mutable()
+    changed[0, 0] = shown(int(matrix[0, 0].args[0]) + 1)
+    verdict = check_step(mutate(step, *step.sides[:-1], sp.ImmutableMatrix(changed)))
+    assert not verdict.passed and "differ" in verdict.reason
+
+
+def test_rounded_numbers_need_approx_and_stay_within_the_rounding():
+    step = HW.steps["t2.tanh.example.slope"]
+    assert check_step(step).passed
+    assert not check_step(mutate(step, relation="=")).passed
+    off = step.sides[-1].as_mutable()
+    off[2, 0] = shown(sp.Rational(off[2, 0].args[0]) + sp.Rational(1, 10 ** 4))
+    assert not check_step(mutate(step, *step.sides[:-1], sp.ImmutableMatrix(off))).passed
+
+
+def test_membership_in_the_generalized_gradient_is_checked_both_ways():
+    step = HW.steps["t2.maxpool.example.split"]
+    assert check_step(step).passed
+    all_of_delta = sp.ImmutableMatrix([[shown(0)], [shown(3)], [shown(0)], [shown(3)]])
+    assert not check_step(mutate(step, all_of_delta, step.sides[-1])).passed
+    assert check_step(mutate(step, all_of_delta, step.sides[-1], relation="notin")).passed
+
+
+def test_a_subdifferential_with_another_condition_fails():
+    step = HW.steps["t2.maxpool.ties"]
+    hull = step.sides[1]
+    wider = type(hull)(hull.args[0], sp.Ge(x[hull.args[2]], step.sides[0].args[0] - 1), *hull.args[2:])
+    verdict = check_step(mutate(step, step.sides[0], wider))
+    assert not verdict.passed
+
+
+def test_a_result_step_also_runs_the_independent_check_of_its_formula():
+    verdict = check_step(HW.steps["t1.dX.vectorized"])
+    assert verdict.passed and any(m.startswith("result: adjoint") for m in verdict.methods)
+
+
+def test_a_result_whose_last_side_is_not_its_formula_is_refused_at_once():
+    step = HW.steps["t1.dW.vectorized"]
+    with pytest.raises(ValueError, match="reference formula"):
+        mutate(step, step.sides[0], sp.Mul(step.gradient.formula, 1, evaluate=False))
+
+
+def test_a_step_that_cannot_be_evaluated_fails_instead_of_crashing():
+    step = HW.steps["t1.dW.local"]
+    verdict = check_step(mutate(step, Partial(Y[i, j], W[u, v]), X[i + u + m, j + v]))
+    assert not verdict.passed and "cannot be evaluated" in verdict.reason
+
+
+def test_a_step_needs_what_its_kind_checks():
+    with pytest.raises(ValueError, match="names the variables"):
+        Step("s", (1, 1), Kind.IDENTITY)
+    with pytest.raises(ValueError, match="gives its instance"):
+        Step("s", (1, 1), Kind.EXAMPLE, HW.result("t1.dX").gradient().operation)
+    assert isinstance(Hull([np.zeros(2)]), Hull)

@@ -1,0 +1,224 @@
+"""Candidate gradient formulas for the tests, written the way students and libraries write them.
+
+WRONG holds one or more candidates for every kind of bug that slipped past
+earlier versions of verify (state kept between calls, sizes and values beyond
+the tested ones, max-pooling value patterns, errors that show only at large
+sizes); RIGHT holds correct formulas written in many other ways.  Each entry is
+(result id, kind of bug or style, name, function).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import signal
+
+from verify.homework import load
+
+_HW = load("solutions")
+dX, dW, db, tanh_ref, max_ref, avg_ref = (_HW.result(r).gradient().compiled() for r in (
+    "t1.dX", "t1.dW", "t1.db", "t2.tanh", "t2.maxpool", "t2.avgpool"))
+
+
+def _full_dX(X, W, b, d):
+    return signal.convolve2d(d, W, mode="full")
+
+
+# ---- state carried between calls ---------------------------------------------------------------
+def _cached_by_shape():
+    cache = {}
+
+    def f(X, W, b, d):
+        if X.shape not in cache:
+            cache[X.shape] = _full_dX(X, W, b, d)
+        return cache[X.shape].copy()
+    return f
+
+
+def _buffer_never_zeroed():
+    buffers = {}
+
+    def f(x, d):
+        g = buffers.setdefault(x.shape, np.zeros(x.shape))
+        g[np.argmax(x)] = d          # earlier winners keep their share
+        return g.copy()
+    return f
+
+
+def _counter_after_first_call():
+    calls = [0]
+
+    def f(X, W, b, d):
+        calls[0] += 1
+        return _full_dX(X, W, b, d) * (1.0 if calls[0] == 1 else 1.0 + 1e-3 * (calls[0] % 2))
+    return f
+
+
+# ---- beyond the tested sizes ---------------------------------------------------------------------
+def _off_for(condition):
+    def f(X, W, b, d):
+        g = _full_dX(X, W, b, d)
+        return g * 1.001 if condition(X, W, d) else g
+    return f
+
+
+# ---- max pooling value patterns ---------------------------------------------------------------------
+def _running_max_from_zero(x, d):
+    best, where = 0.0, 0
+    for i, value in enumerate(x):
+        if value > best:
+            best, where = value, i
+    g = np.zeros_like(x)
+    g[where] = d
+    return g
+
+
+def _ignores_last(x, d):
+    g = np.zeros_like(x)
+    g[int(np.argmax(x[:-1])) if x.size > 1 else 0] = d
+    return g
+
+
+def _splits_near_ties(x, d):
+    near = x >= x.max() - 1e-12 * max(1.0, abs(x.max()))
+    return d * near / near.sum()
+
+
+def _all_of_delta_to_big_ties(x, d):
+    tied = x == x.max()
+    return d * tied / tied.sum() if tied.sum() < 5 else d * tied
+
+
+def _first_half_only(x, d):
+    g = np.zeros_like(x)
+    half = max(1, x.size // 2)
+    g[int(np.argmax(x[:half]))] = d
+    return g
+
+
+# ---- correct formulas written differently -----------------------------------------------------------
+def _scatter_dX(X, W, b, d):
+    g = np.zeros_like(X)
+    p = W.shape[0]
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            g[i:i + p, j:j + p] += d[i, j] * W
+    return g
+
+
+def _einsum_dX(X, W, b, d):
+    p = W.shape[0]
+    return np.einsum("ijuv,uv->ij", sliding_window_view(np.pad(d, p - 1), (p, p)), W[::-1, ::-1])
+
+
+def _im2col_dX(X, W, b, d):
+    p = W.shape[0]
+    cols = sliding_window_view(np.pad(d, p - 1), (p, p)).reshape(X.size, p * p)
+    return (cols @ np.rot90(W, 2).ravel()).reshape(X.shape)
+
+
+def _loops_dW(X, W, b, d):
+    p = W.shape[0]
+    rows, cols = d.shape
+    return np.array([[np.sum(d * X[u:u + rows, v:v + cols]) for v in range(p)] for u in range(p)])
+
+
+def _as_lists(X, W, b, d):
+    return signal.convolve2d(d, W, mode="full").tolist()
+
+
+def _even_split(x, d):
+    tied = x == x.max()
+    return d * tied / tied.sum()
+
+
+def _last_maximizer(x, d):
+    g = np.zeros_like(x)
+    g[x.size - 1 - int(np.argmax(x[::-1]))] = d
+    return g
+
+
+def _float32_tanh(x, d):
+    x32, d32 = x.astype(np.float32), d.astype(np.float32)
+    return d32 * (1 - np.tanh(x32) ** 2)
+
+
+WRONG = [
+    # the flipped kernel and its relatives
+    ("t1.dX", "formula", "kernel not turned", lambda X, W, b, d: signal.correlate2d(d, W, mode="full")),
+    ("t1.dX", "formula", "kernel transposed", lambda X, W, b, d: signal.correlate2d(d, W.T, mode="full")),
+    ("t1.dX", "formula", "rows turned only", lambda X, W, b, d: signal.correlate2d(d, W[::-1, :], mode="full")),
+    ("t1.dX", "formula", "valid instead of full", lambda X, W, b, d: signal.convolve2d(d, W, mode="valid")),
+    ("t1.dX", "formula", "same instead of full", lambda X, W, b, d: signal.convolve2d(d, W, mode="same")),
+    ("t1.dX", "formula", "one row off", lambda X, W, b, d: np.roll(_full_dX(X, W, b, d), 1, axis=0)),
+    ("t1.dX", "formula", "bias added", lambda X, W, b, d: _full_dX(X, W, b, d) + b),
+    ("t1.dW", "formula", "delta turned", lambda X, W, b, d: signal.convolve2d(X, d, mode="valid")),
+    ("t1.dW", "formula", "result transposed", lambda X, W, b, d: signal.correlate2d(X, d, mode="valid").T),
+    ("t1.db", "formula", "mean instead of sum", lambda X, W, b, d: d.mean()),
+    ("t1.db", "formula", "not summed", lambda X, W, b, d: d),
+    ("t2.tanh", "formula", "1 - tanh", lambda x, d: d * (1 - np.tanh(x))),
+    ("t2.tanh", "formula", "(1 - tanh)^2", lambda x, d: d * (1 - np.tanh(x)) ** 2),
+    ("t2.tanh", "formula", "without delta", lambda x, d: 1 - np.tanh(x) ** 2),
+    ("t2.maxpool", "formula", "delta to every tied entry", lambda x, d: d * (x == x.max())),
+    ("t2.avgpool", "formula", "1/d left out", lambda x, d: d * np.ones_like(x)),
+    # state carried between calls
+    ("t1.dX", "state", "kernel cached by input shape", _cached_by_shape()),
+    ("t1.dX", "state", "changes after the first call", _counter_after_first_call()),
+    ("t2.maxpool", "state", "buffer never zeroed", _buffer_never_zeroed()),
+    # beyond the tested sizes
+    ("t1.dX", "size", "wrong for images wider than 70", _off_for(lambda X, W, d: X.shape[1] > 70)),
+    ("t1.dX", "size", "wrong beyond 5,000 pixels", _off_for(lambda X, W, d: X.size > 5000)),
+    ("t1.dX", "size", "wrong for kernels of 9 and more", _off_for(lambda X, W, d: W.shape[0] >= 9)),
+    ("t2.avgpool", "size", "wrong beyond 5,000 entries",
+     lambda x, d: np.full_like(x, d / x.size if x.size <= 5000 else d / (x.size - 1))),
+    # beyond the tested values
+    ("t1.dX", "value", "delta clipped to +-4", lambda X, W, b, d: _full_dX(X, W, b, np.clip(d, -4, 4))),
+    ("t2.tanh", "value", "tanh' set to 0 for |x| > 4.5",
+     lambda x, d: d * np.where(np.abs(x) > 4.5, 0.0, 1 - np.tanh(x) ** 2)),
+    ("t2.tanh", "value", "delta clipped to +-4", lambda x, d: np.clip(d, -4, 4) * (1 - np.tanh(x) ** 2)),
+    # max-pooling value patterns
+    ("t2.maxpool", "pattern", "running maximum that starts at 0", _running_max_from_zero),
+    ("t2.maxpool", "pattern", "loop that ignores the last entry", _ignores_last),
+    ("t2.maxpool", "pattern", "near-ties within 1e-12 split", _splits_near_ties),
+    ("t2.maxpool", "pattern", "ties of 5 or more all get delta", _all_of_delta_to_big_ties),
+    ("t2.maxpool", "pattern", "looks at the first half only", _first_half_only),
+    # an error that hides in the sum: uniform and relative
+    ("t1.dX", "relative", "uniform relative error 1e-10 at large sizes",
+     lambda X, W, b, d: _full_dX(X, W, b, d) * (1 + 1e-10 if X.size > 5000 else 1)),
+    ("t1.dW", "relative", "uniform relative error 1e-10",
+     lambda X, W, b, d: signal.correlate2d(X, d, mode="valid") * (1 + 1e-10)),
+    ("t2.avgpool", "relative", "uniform relative error 1e-10",
+     lambda x, d: np.full_like(x, d / x.size) * (1 + 1e-10)),
+    # float32 does not excuse a wrong formula
+    ("t1.dX", "float32", "kernel not turned, in float32",
+     lambda X, W, b, d: signal.correlate2d(d.astype(np.float32), W.astype(np.float32), mode="full")),
+    ("t2.tanh", "float32", "1 - tanh, in float32",
+     lambda x, d: d.astype(np.float32) * (1 - np.tanh(x.astype(np.float32)))),
+]
+
+RIGHT = [
+    ("t1.dX", "loops", "scatter loops", _scatter_dX),
+    ("t1.dX", "scipy", "convolve2d full", _full_dX),
+    ("t1.dX", "scipy", "correlate2d with rot90", lambda X, W, b, d: signal.correlate2d(d, np.rot90(W, 2), mode="full")),
+    ("t1.dX", "fft", "FFT convolution", lambda X, W, b, d: signal.fftconvolve(d, W, mode="full")),
+    ("t1.dX", "einsum", "einsum over windows", _einsum_dX),
+    ("t1.dX", "im2col", "im2col", _im2col_dX),
+    ("t1.dX", "lists", "nested lists", _as_lists),
+    ("t1.dX", "float32", "convolve2d in float32",
+     lambda X, W, b, d: signal.convolve2d(d.astype(np.float32), W.astype(np.float32), mode="full")),
+    ("t1.dW", "loops", "loops over the kernel", _loops_dW),
+    ("t1.dW", "scipy", "correlate2d", lambda X, W, b, d: signal.correlate2d(X, d, mode="valid")),
+    ("t1.dW", "einsum", "einsum over windows",
+     lambda X, W, b, d: np.einsum("uvij,ij->uv", sliding_window_view(X, d.shape), d)),
+    ("t1.db", "einsum", "einsum", lambda X, W, b, d: np.einsum("ij->", d)),
+    ("t1.db", "keepdims", "sum with keepdims", lambda X, W, b, d: d.sum(keepdims=True)),
+    ("t1.db", "python", "a Python float", lambda X, W, b, d: float(np.sum(d))),
+    ("t2.tanh", "sech", "sech^2", lambda x, d: d / np.cosh(x) ** 2),
+    ("t2.tanh", "exponentials", "exponentials", lambda x, d: d * 4 / (np.exp(x) + np.exp(-x)) ** 2),
+    ("t2.tanh", "float32", "in float32", _float32_tanh),
+    ("t2.maxpool", "ties", "first maximizer", lambda x, d: d * (np.arange(x.size) == np.argmax(x))),
+    ("t2.maxpool", "ties", "last maximizer", _last_maximizer),
+    ("t2.maxpool", "ties", "even split at ties", _even_split),
+    ("t2.maxpool", "lists", "a list", lambda x, d: list(d * (np.arange(x.size) == np.argmax(x)))),
+    ("t2.avgpool", "numpy", "full_like", lambda x, d: np.full_like(x, d / x.size)),
+    ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
+]

@@ -1,0 +1,343 @@
+"""A verified homework: questions, parts, gradable results, rubrics and common wrong answers.
+
+A homework is a package of modules, one per question or part (a "unit"),
+each with a template of the same name.  A module declares what it holds:
+
+    QUESTION = Question(...)   a question (with the parts it writes itself), or
+    PART = Part(..., question="T2", number=4)   a part added to a question, or
+    REMARK = Remark(question="T1", ...)          remarks that go beyond a question (no points);
+    STEPS = [...]              the displayed, checked steps of its solution;
+    CONTEXT = {...}            data its template needs besides steps (never mathematics to show).
+
+`Homework.discover("solutions")` imports every module of the package and
+builds the one registry that the build, the grader and the documents read:
+the order of questions and parts, points, results, rubrics and steps.
+Nothing has to be listed twice.
+
+The grader finds the homework installed next to it through the entry point
+group "verify.homework" (see `default`), so this library never imports a
+particular homework.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import pkgutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import Gradient
+from .steps import Step
+
+
+class HomeworkError(Exception):
+    """A homework package that does not make sense; the message names the module to fix."""
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A gradable result: its gradient under each accepted convention (the first is the default).
+
+    Candidates for it are functions named after the id ("t1.dX" -> t1_dX).
+    """
+    id: str
+    conventions: Mapping[str, Gradient]
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.conventions))
+
+    def gradient(self, convention: str | None = None) -> Gradient:
+        name = convention or self.default
+        if name not in self.conventions:
+            known = ", ".join(self.conventions)
+            raise KeyError(f"{self.id} has no convention {name!r}" + (f"; it has {known}" if len(self.conventions) > 1
+                                                                     else f"; only its default ({known})"))
+        return self.conventions[name]
+
+    @property
+    def function_name(self) -> str:
+        return self.id.replace(".", "_")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A share of a part's points and what earns it (LaTeX)."""
+    points: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """A common error and what it costs (LaTeX); `cap` limits the part's score instead."""
+    text: str
+    points: int = 0
+    cap: int | None = None
+
+
+@dataclass(frozen=True)
+class Rubric:
+    criteria: tuple[Criterion, ...]
+    deductions: tuple[Deduction, ...] = ()
+    full_credit: tuple[str, ...] = ()   # equivalent forms that earn full credit (LaTeX)
+
+
+@dataclass(frozen=True, eq=False)
+class WrongAnswer:
+    """A wrong answer graders meet, in the key's vocabulary: shown in the notes, rejected by the checks.
+
+    formula: the answer as a formula (compiled and checked like a student's function).
+    convention: the forward pass the answer is judged against (a convention of the result).
+    quote: for answers from a sample solution, the formula as the sample writes it, and
+        `reading`, how its symbols map onto the question's (name -> formula); the quote is
+        what is compiled and checked then, so what is shown is what is judged.
+    decision: LaTeX, how to grade it; `award` the points it earns at most.
+    """
+    id: str
+    result: str
+    title: str
+    why: str
+    formula: Any
+    decision: str = ""
+    award: int | None = None
+    convention: str | None = None
+    quote: Any = None
+    reading: Mapping[Any, Any] = field(default_factory=dict)
+    accepted: bool = False        # True when the note explains why an answer that looks wrong is right
+
+    @property
+    def shown(self):
+        """The formula the notes display: the quote when there is one."""
+        return self.quote if self.quote is not None else self.formula
+
+    def function(self, result: Result) -> Any:
+        """The displayed formula as a NumPy function with the candidate's signature (judged like a student's)."""
+        return result.gradient(self.convention).compiled(self.shown, names=self.reading)
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """A part of a question: its points, the results it asks for, its rubric and common errors.
+
+    id: the part's id (the id of its result when it has one: "t1.dX").
+    title: plain text for bookmarks and tables ("Gradient with respect to X").
+    question, number: for a part in a module of its own, the question it belongs to and its
+        place there (1-based); parts a question writes itself get them from the question.
+    """
+    id: str
+    title: str
+    points: int
+    results: tuple[Result, ...]
+    rubric: Rubric
+    wrong_answers: tuple[WrongAnswer, ...] = ()
+    question: str = ""
+    number: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.question}.{self.number}"
+
+
+@dataclass(frozen=True, eq=False)
+class Question:
+    id: str
+    number: int
+    title: str
+    parts: tuple[Part, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Remark:
+    """Solution material beyond a question (no points), shown after the question's solution."""
+    question: str
+    number: int
+    title: str
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """One module of the homework package and the template of the same name."""
+    module: str
+    question: Question | None
+    part: Part | None
+    steps: tuple[Step, ...]
+    remark: Remark | None = None
+    results: tuple[Result, ...] = ()       # every Result the module defines (each must be graded by a part)
+    context: Mapping[str, Any] = field(default_factory=dict)   # data its template shows besides steps
+
+    @property
+    def template(self) -> str:
+        return f"{self.module}.tex.j2"
+
+
+@dataclass
+class Homework:
+    package: str
+    units: list[Unit]
+    questions: list[Question]                 # in order, each with all its parts in order
+    steps: dict[str, Step]
+
+    @property
+    def parts(self) -> list[Part]:
+        return [p for q in self.questions for p in q.parts]
+
+    @property
+    def results(self) -> dict[str, Result]:
+        return {r.id: r for p in self.parts for r in p.results}
+
+    @property
+    def points(self) -> int:
+        return sum(p.points for p in self.parts)
+
+    def part_of(self, result_id: str) -> Part:
+        return next(p for p in self.parts if any(r.id == result_id for r in p.results))
+
+    def unit_of(self, step_id: str) -> Unit:
+        return next(u for u in self.units if any(s.id == step_id for s in u.steps))
+
+    def question_of(self, step_id: str) -> str:
+        unit = self.unit_of(step_id)
+        if unit.question is not None:
+            return unit.question.id
+        return unit.part.question if unit.part is not None else unit.remark.question if unit.remark else ""
+
+    def attached(self, question: str) -> tuple[list[Unit], list[Unit]]:
+        """The part units and remark units of a question, in order."""
+        parts = sorted((u for u in self.units if u.part is not None and u.part.question == question),
+                       key=lambda u: u.part.number)
+        remarks = sorted((u for u in self.units if u.remark is not None and u.remark.question == question),
+                         key=lambda u: u.remark.number)
+        return parts, remarks
+
+    def result(self, result_id: str) -> Result:
+        try:
+            return self.results[result_id]
+        except KeyError:
+            raise KeyError(f"unknown result {result_id!r}" + suggest(result_id, self.results)) from None
+
+    @classmethod
+    def discover(cls, package: str) -> Homework:
+        """Import every module of the package and build the registry (HomeworkError if inconsistent)."""
+        root = importlib.import_module(package)
+        units = []
+        for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+            module = importlib.import_module(f"{package}.{info.name}")
+            question, part = getattr(module, "QUESTION", None), getattr(module, "PART", None)
+            remark = getattr(module, "REMARK", None)
+            steps = tuple(getattr(module, "STEPS", ()))
+            declared_kinds = [k for k, v in (("QUESTION", question), ("PART", part), ("REMARK", remark)) if v is not None]
+            if not declared_kinds:
+                if steps:
+                    raise HomeworkError(f"{package}/{info.name}.py: has STEPS but no QUESTION, PART or REMARK")
+                continue
+            if len(declared_kinds) > 1:
+                raise HomeworkError(f"{package}/{info.name}.py: declares {' and '.join(declared_kinds)}; "
+                                    "a module is one unit")
+            declared = tuple(v for v in vars(module).values() if isinstance(v, Result))
+            units.append(Unit(info.name, question, part, steps, remark, declared, dict(getattr(module, "CONTEXT", {}))))
+        return cls.assemble(package, units)
+
+    @classmethod
+    def assemble(cls, package: str, units: list[Unit]) -> Homework:
+        questions = {}
+        for unit in units:
+            if unit.question is not None:
+                if unit.question.id in questions:
+                    raise HomeworkError(f"{package}/{unit.module}.py: question {unit.question.id} is declared twice")
+                questions[unit.question.id] = unit
+        attached: dict[str, list[Part]] = {q: [] for q in questions}
+        for unit in units:
+            if unit.part is not None:
+                if unit.part.question not in questions:
+                    raise HomeworkError(f"{package}/{unit.module}.py: part {unit.part.id} names question "
+                                        f"{unit.part.question!r}, which no module declares"
+                                        + suggest(unit.part.question, questions))
+                attached[unit.part.question].append(unit.part)
+        ordered = []
+        for qid, unit in sorted(questions.items(), key=lambda item: item[1].question.number):
+            question = unit.question
+            own = [_numbered(p, qid, n) for n, p in enumerate(question.parts, start=1)]
+            extra = sorted(attached[qid], key=lambda p: p.number)
+            numbers = [p.number for p in own + extra]
+            if len(set(numbers)) != len(numbers):
+                raise HomeworkError(f"{package}/{unit.module}.py: two parts of {qid} share a number ({numbers})")
+            ordered.append(Question(question.id, question.number, question.title,
+                                    tuple(sorted(own + extra, key=lambda p: p.number))))
+        for unit in units:
+            if unit.remark is not None and unit.remark.question not in questions:
+                raise HomeworkError(f"{package}/{unit.module}.py: remark names question {unit.remark.question!r}, "
+                                    "which no module declares" + suggest(unit.remark.question, questions))
+        homework = cls(package, units, ordered, {})
+        homework.steps = _steps(package, units)
+        _validate(package, homework)
+        return homework
+
+
+def _numbered(part: Part, question: str, number: int) -> Part:
+    return Part(part.id, part.title, part.points, part.results, part.rubric, part.wrong_answers, question, number)
+
+
+def _steps(package: str, units: list[Unit]) -> dict[str, Step]:
+    steps: dict[str, Step] = {}
+    for unit in units:
+        for step in unit.steps:
+            if step.id in steps:
+                raise HomeworkError(f"{package}/{unit.module}.py: step id {step.id!r} is used twice")
+            steps[step.id] = step
+    return steps
+
+
+def _validate(package: str, homework: Homework) -> None:
+    problems = []
+    results: dict[str, str] = {}
+    for unit in homework.units:
+        parts = [unit.part] if unit.part else list(unit.question.parts if unit.question else ())
+        for part in parts:
+            where = f"{package}/{unit.module}.py: part {part.id}"
+            if part.points <= 0:
+                problems.append(f"{where} has no points")
+            if not part.results:
+                problems.append(f"{where} has points but no gradable result")
+            rubric_total = sum(c.points for c in part.rubric.criteria)
+            if rubric_total != part.points:
+                problems.append(f"{where}: its rubric gives {rubric_total} points, the part is worth {part.points}")
+            for result in part.results:
+                if result.id in results:
+                    problems.append(f"{where}: result {result.id} is also graded in {results[result.id]}")
+                results[result.id] = unit.module
+            for answer in part.wrong_answers:
+                if answer.result not in {r.id for r in part.results}:
+                    problems.append(f"{where}: wrong answer {answer.id} is for {answer.result}, not a result of "
+                                    f"this part")
+        for result in unit.results:
+            if result.id not in homework.results:
+                problems.append(f"{package}/{unit.module}.py: result {result.id} has no points (no part grades it)")
+    if problems:
+        raise HomeworkError("\n".join(problems))
+
+
+def suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def default() -> Homework:
+    """The homework installed with this library (entry point group "verify.homework")."""
+    found = list(importlib.metadata.entry_points(group="verify.homework"))
+    if not found:
+        raise HomeworkError("no homework is installed: a package must register one under the entry point "
+                            "group 'verify.homework'")
+    return Homework.discover(found[0].value.split(":")[0])
+
+
+_LOADED: dict[str, Homework] = {}
+
+
+def load(package: str | None = None) -> Homework:
+    """The homework of a package (the installed default if None), discovered once per process."""
+    key = package or ""
+    if key not in _LOADED:
+        _LOADED[key] = Homework.discover(package) if package else default()
+    return _LOADED[key]

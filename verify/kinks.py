@@ -1,0 +1,257 @@
+"""Kinks of piecewise-smooth forward operations, found from the operation itself.
+
+Run on sympy symbols, a forward operation written with `verify.ops` shows its
+kinks as Max, Min and Abs nodes ("atoms").  At a point where an atom has
+several tied branches (a tie of Max, a zero of Abs) the operation has no
+derivative; its generalized (Clarke) gradient is the convex hull of the
+gradients of the pieces that meet there.  This module finds the atoms, the
+pieces active at a point, that hull, and points where atoms are tied, so that
+max, ReLU, abs and max pooling are all checked by one method.
+
+Ties are constructed for atoms whose branches are constants or affine in one
+input entry (max(0, x), max_i x_i, |x - c|, ...).  Other atoms are still
+handled at any point given to `generalized_gradient`; only the search for
+their tie points skips them.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+ATOMS = (sp.Max, sp.Min, sp.Abs)
+MAX_PIECES = 256
+
+
+def atoms_of(expressions: Sequence) -> list:
+    """Every Max, Min and Abs node in the expressions, innermost first, each once."""
+    found: dict = {}
+    for expr in expressions:
+        for node in sp.postorder_traversal(sp.sympify(expr)):
+            if isinstance(node, ATOMS):
+                found.setdefault(node, None)
+    return list(found)
+
+
+def branches(atom) -> list:
+    """The smooth expressions an atom can select."""
+    if isinstance(atom, sp.Abs):
+        return [atom.args[0], -atom.args[0]]
+    return list(atom.args)
+
+
+def _value(expr, point: Mapping):
+    return sp.sympify(expr).xreplace(point)
+
+
+def winners(atom, point: Mapping) -> list:
+    """The branches of an atom that attain its value at `point` (one unless the atom is tied there)."""
+    if isinstance(atom, sp.Abs):
+        arg = _value(atom.args[0], point)
+        if arg == 0:
+            return branches(atom)
+        return [atom.args[0] if arg > 0 else -atom.args[0]]
+    values = [_value(b, point) for b in atom.args]
+    best = max(values) if isinstance(atom, sp.Max) else min(values)
+    return [b for b, v in zip(atom.args, values) if v == best]
+
+
+def gap(atom, point: Mapping):
+    """How far the point is from this atom's kink: the margin of its winner (0 at a tie)."""
+    if isinstance(atom, sp.Abs):
+        return abs(_value(atom.args[0], point))
+    values = sorted((_value(b, point) for b in atom.args), reverse=isinstance(atom, sp.Max))
+    return abs(values[0] - values[1]) if len(values) > 1 else sp.oo
+
+
+def is_kink(expressions: Sequence, point: Mapping) -> bool:
+    return any(len(winners(a, point)) > 1 for a in atoms_of(expressions))
+
+
+def _select(expr, selection: Mapping):
+    """expr with every atom replaced by its selected branch (inner atoms first)."""
+    out = sp.sympify(expr)
+    for _ in range(8):  # nested atoms need a few rounds; eight levels is far beyond any operation here
+        replaced = out.xreplace(dict(selection))
+        if replaced == out:
+            return out
+        out = replaced
+    return out
+
+
+def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dict]:
+    """The selections (atom -> branch) of the pieces of the operation that meet at `point`.
+
+    Every combination of tied branches is tried by stepping a little in a
+    direction that favors it; the selection found there is kept, so only
+    pieces that really exist near the point count.
+    """
+    atoms = atoms_of(expressions)
+    tied = {a: winners(a, point) for a in atoms}
+    active = [a for a in atoms if len(tied[a]) > 1]
+    if not active:
+        return [{a: tied[a][0] for a in atoms}]
+    margins = [gap(a, point) for a in atoms if a not in active]
+    room = min([sp.Rational(1)] + [g for g in margins if g != 0])
+    found: dict[tuple, dict] = {}
+    for combo in itertools.islice(itertools.product(*[tied[a] for a in active]), MAX_PIECES):
+        direction = {s: sp.Integer(0) for s in symbols}
+        for atom, chosen in zip(active, combo):
+            sign = -1 if isinstance(atom, sp.Min) else 1
+            mean = sum((b for b in tied[atom]), sp.Integer(0)) / len(tied[atom])
+            push = sign * (chosen - mean)
+            for s in symbols:
+                direction[s] += sp.diff(push, s)
+        size = max([abs(q) for q in direction.values()] + [sp.Integer(1)])
+        step = room / (8 * size * max(1, len(symbols)))
+        moved = {s: point[s] + step * direction[s] for s in symbols}
+        selection = {}
+        for atom in atoms:
+            options = winners(atom, moved)
+            selection[atom] = options[0]
+        key = tuple(selection[a] for a in atoms)
+        found.setdefault(key, selection)
+    return list(found.values())
+
+
+def gradient_of_piece(loss, symbols: np.ndarray, point: Mapping, selection: Mapping) -> np.ndarray:
+    """The exact gradient of one piece of `loss` with respect to the array of symbols, at `point`."""
+    smooth = _select(loss, selection)
+    grad = np.empty(symbols.shape, dtype=object)
+    for ix in np.ndindex(symbols.shape):
+        grad[ix] = sp.diff(smooth, symbols[ix]).xreplace(point)
+    return grad
+
+
+def generalized_gradient(loss, outputs: Sequence, symbols: np.ndarray, point: Mapping) -> list[np.ndarray]:
+    """The generating points of the Clarke gradient of `loss` w.r.t. `symbols` at `point`.
+
+    `outputs` are the expressions in which the atoms are looked for (the forward
+    output); `loss` is built from them.  One point when `point` is not a kink.
+    """
+    flat = [s for s in np.asarray(symbols).ravel()]
+    known = [s for s in point if s not in flat]
+    everything = flat + known
+    grads = [gradient_of_piece(loss, np.asarray(symbols), point, sel)
+             for sel in pieces(list(outputs), everything, point)]
+    unique: dict[tuple, np.ndarray] = {}
+    for g in grads:
+        unique.setdefault(tuple(g.ravel()), g)
+    return list(unique.values())
+
+
+# ---- constructing tie points ----------------------------------------------------------------
+def _affine_in_one(expr):
+    """(symbol, slope, intercept) when expr = slope * symbol + intercept; (None, 0, expr) for constants."""
+    expr = sp.sympify(expr)
+    free = list(expr.free_symbols)
+    if not free:
+        return None, sp.Integer(0), expr
+    if len(free) != 1:
+        return None
+    s = free[0]
+    slope = sp.diff(expr, s)
+    if slope.free_symbols or slope == 0 or sp.diff(slope, s) != 0:
+        return None
+    return s, slope, sp.expand(expr - slope * s)
+
+
+def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=(2, 3, 4, 5, 6, 7, 8),
+               values=(0, 2, -3), per_size: int = 1) -> list[tuple[dict, str]]:
+    """Points near `base` at which one atom is tied, with a description of each tie.
+
+    For a Max or Min atom: ties of every size in `sizes` that the atom allows,
+    including one that takes its last branch and one that takes its first; for
+    an Abs atom: its argument at 0.  For atoms with several siblings (ReLU on a
+    vector) also ties of two and three atoms at once.
+    """
+    atoms = [a for a in atoms_of(expressions) if all(_affine_in_one(b) is not None for b in a.args)]
+    out = []
+    for atom in atoms[:1] if len(atoms) > 8 else atoms:
+        out += _atom_ties(atom, base, rng, sizes, values, per_size)
+    if len(atoms) > 1:
+        for count in (2, 3):
+            chosen = [atoms[int(q)] for q in rng.choice(len(atoms), size=min(count, len(atoms)), replace=False)]
+            point = dict(base)
+            ok = True
+            for atom in chosen:
+                tied = _tie(atom, list(range(len(branches(atom)) if isinstance(atom, sp.Abs) else len(atom.args))),
+                            point, rng, value=0)
+                if tied is None:
+                    ok = False
+                    break
+                point = tied
+            if ok and all(len(winners(a, point)) > 1 for a in chosen):
+                out.append((point, f"{len(chosen)} kinks at once"))
+    return out
+
+
+def _atom_ties(atom, base, rng, sizes, values, per_size):
+    out = []
+    if isinstance(atom, sp.Abs):
+        tied = _tie(atom, [0, 1], dict(base), rng, value=0)
+        return [(tied, "|.| at 0")] if tied is not None else []
+    k = len(atom.args)
+    for t in sizes:
+        if t > k:
+            break
+        layouts = [sorted(rng.choice(k, size=t, replace=False).tolist()) for _ in range(per_size)]
+        layouts.append(list(range(k - t, k)))   # the tie ends with the last branch
+        layouts.append(list(range(t)))          # and starts with the first
+        for layout, value in zip(layouts, itertools.cycle(values)):
+            tied = _tie(atom, layout, dict(base), rng, value=value)
+            if tied is not None and sorted(atom.args.index(b) for b in winners(atom, tied)) == layout:
+                out.append((tied, f"{t}-way tie"))
+    return out
+
+
+def _tie(atom, layout: list[int], point: dict, rng, value):
+    """Set the branches in `layout` equal to `value` and keep the other branches strictly behind."""
+    if isinstance(atom, sp.Abs):
+        solved = _affine_in_one(atom.args[0])
+        if solved is None or solved[0] is None:
+            return None
+        s, slope, intercept = solved
+        point[s] = -intercept / slope
+        return point
+    args = list(atom.args)
+    constants = {sp.sympify(args[q]) for q in layout if not sp.sympify(args[q]).free_symbols}
+    if len(constants) > 1:
+        return None
+    target = sp.Integer(value) if not constants else constants.pop()
+    behind = -1 if isinstance(atom, sp.Max) else 1
+    for q, arg in enumerate(args):
+        solved = _affine_in_one(arg)
+        if solved is None:
+            return None
+        s, slope, intercept = solved
+        want = target if q in layout else target + behind * int(rng.integers(1, 4))
+        if s is None:
+            if (q in layout and intercept != target) or (q not in layout and (intercept - target) * behind <= 0):
+                return None
+            continue
+        point[s] = (want - intercept) / slope
+    return point
+
+
+def near_tie(atom_point: Mapping, expressions: Sequence, relative_gap: float) -> dict | None:
+    """A float point next to a tie: one tied branch moved ahead by `relative_gap` (its maximizer is unique)."""
+    for atom in atoms_of(expressions):
+        tied = winners(atom, atom_point)
+        if len(tied) < 2 or isinstance(atom, sp.Abs):
+            continue
+        solved = _affine_in_one(tied[-1])
+        if solved is None or solved[0] is None:
+            continue
+        s, slope, _ = solved
+        value = float(atom_point[s])
+        ahead = 1 if isinstance(atom, sp.Max) else -1
+        bump = relative_gap * max(abs(value), 1.0) * ahead * (1 if slope > 0 else -1)
+        point = {q: float(v) for q, v in atom_point.items()}
+        point[s] = value + bump
+        if point[s] == value:
+            continue
+        return point
+    return None
