@@ -1,15 +1,7 @@
-"""The mathematics of the key: every displayed step, as objects verify checks.
+"""Homework 4 of CSCI-UA.473: its questions, parts and checked solutions, one module per unit.
 
-Templates show a step by its id (`step("t1.dX.chain_rule")`); the prose and
-layout live in templates/, the formulas only here.
+Each module holds one question or one part (its forward operation, points,
+steps, results, rubric and common wrong answers), next to the template of the
+same name in templates/.  `verify.homework.Homework.discover("solutions")`
+builds the registry from whatever modules are here; nothing lists them.
 """
-from __future__ import annotations
-
-from verify.steps import Step
-
-from . import examples, remarks, t1, t2
-from .common_errors import WRONG_ANSWERS, WrongAnswer
-
-STEPS: dict[str, Step] = {s.id: s for s in [*t1.STEPS, *t2.STEPS, *remarks.STEPS, *examples.STEPS]}
-
-__all__ = ["STEPS", "Step", "WRONG_ANSWERS", "WrongAnswer"]

@@ -1,87 +1,383 @@
-"""T1: back propagation through a 2D convolution, step by step.
+"""Question T1: back propagation through a 2D convolution, step by step.
 
-Convention: Y = X star W + b, the cross-correlation of deep learning, 'valid',
-stride 1, indices from 0.  Every step is an equality that verify checks.
+The key reads "convolution" as deep learning does: a cross-correlation,
+Y = X star W + b, valid, stride 1, indices from 0.  It also gives the results
+for a true convolution (the kernel turned by 180 degrees in the forward pass)
+and with indices from 1, each checked; the grader judges an answer against
+the forward pass its author wrote down.
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from sympy import And, KroneckerDelta, Max, Min, Piecewise, Sum
 
-from verify import problems as pb
-from verify import reference as ref
-from verify.steps import Step
-from verify.symbolic import (L, Correlate, Partial, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j,
-                             k, l, m, n, p, product, u, v)
+from verify import ops
+from verify.engine import Gradient
+from verify.homework import Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
+from verify.operation import Operation
+from verify.steps import Kind, Step
+from verify.symbolic import (ConvMatrix, Correlate, Count, Crop, Entries, Fit, MatVec, Mean, Ones, Pad, Partial,
+                             Patches, Place, Rot180, SumAll, Times, Transposed, Vec, ZeroExtend, product, shown, total)
 
-_Q = "T1"
-_OUT = ((i, 0, m - p), (j, 0, n - p))      # every output entry
-_IN = ((k, 0, m - 1), (l, 0, n - 1))       # every input pixel
-_KER = ((u, 0, p - 1), (v, 0, p - 1))      # every kernel weight
+from .symbols import L, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
 
-
-def _sum_out(body):
-    return Sum(body, (j, 0, n - p), (i, 0, m - p))
+# ---- the forward passes ------------------------------------------------------------------------
 
 
-def _sum_ker(body):
-    return Sum(body, (v, 0, p - 1), (u, 0, p - 1))
+def cross_correlation(X, W, b):
+    """Y = X star W + b: what deep-learning libraries call a convolution."""
+    return ops.correlate_valid(X, W) + b
+
+
+def true_convolution(X, W, b):
+    """Y = X * W + b: the kernel turned by 180 degrees, as in the textbook definition."""
+    return ops.correlate_valid(X, ops.rot180(W)) + b
+
+
+def _sizes(*triples):
+    return tuple({"m": m_, "n": n_, "p": p_} for m_, n_, p_ in triples)
+
+
+_SHAPES = {"X": (m, n), "W": (p, p), "b": ()}
+_EXACT = _sizes((2, 2, 1), (2, 3, 2), (3, 2, 2), (3, 3, 3), (3, 4, 2), (4, 3, 1), (4, 5, 3))
+# up to 128 x 160 (20,480 pixels) with an 11 x 11 kernel, and kernels of 8 and 9
+_FLOAT = _sizes((5, 7, 3), (8, 8, 8), (16, 11, 4), (33, 20, 5), (40, 37, 9), (64, 64, 3), (128, 160, 11))
+_RANGES = {"m": (1, 96), "n": (1, 96), "p": (1, 11)}
+
+
+def _kernel_fits(sizes) -> bool:
+    return sizes["p"] <= min(sizes["m"], sizes["n"])
+
+
+CORRELATION = Operation(
+    "t1.correlation", cross_correlation, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
+    names={delta_ext: ZeroExtend(delta), delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
+CONVOLUTION = Operation(
+    "t1.convolution", true_convolution, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
+    names={delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
+
+# Steps hold symbolically on: p = m = n, p = 1 with m > n, and n > m with interior
+# pixels that p^2 outputs see (a 3 x 4 image with a 2 x 2 kernel).
+_STEP_SIZES = _sizes((3, 3, 3), (4, 3, 1), (3, 4, 2))
+
+# ---- the results -----------------------------------------------------------------------------------
+DX_FORMULA = Correlate(Pad(delta, p - 1), Rot180(W))
+DW_FORMULA = Correlate(X, delta)
+DB_FORMULA = SumAll(delta)
+DX_CONVOLUTION = Correlate(Pad(delta, p - 1), W)
+DW_CONVOLUTION = Rot180(Correlate(X, delta))
+
+DX = Result("t1.dX", {"correlation": Gradient(CORRELATION, "X", DX_FORMULA),
+                      "convolution": Gradient(CONVOLUTION, "X", DX_CONVOLUTION)})
+DW = Result("t1.dW", {"correlation": Gradient(CORRELATION, "W", DW_FORMULA),
+                      "convolution": Gradient(CONVOLUTION, "W", DW_CONVOLUTION)})
+DB = Result("t1.db", {"correlation": Gradient(CORRELATION, "b", DB_FORMULA),
+                      "convolution": Gradient(CONVOLUTION, "b", DB_FORMULA)})
+
+
+def _step(id_, *sides, kind=Kind.DERIVATION, operation=CORRELATION, sizes=_STEP_SIZES, **extra):
+    return Step(id_, tuple(sides), kind, operation, sizes=sizes, **extra)
+
+
+def _sum_out(body, base=0):
+    return Sum(body, (j, base, n - p + base), (i, base, m - p + base))
+
+
+def _sum_ker(body, base=0):
+    return Sum(body, (v, base, p - 1 + base), (u, base, p - 1 + base))
 
 
 def _within(row, last_row, col, last_col):
-    """0 <= row <= last_row and 0 <= col <= last_col, kept as written for the key."""
+    """0 <= row <= last_row and 0 <= col <= last_col, kept as written."""
     return And(sp.Le(0, row, evaluate=False), sp.Le(row, last_row, evaluate=False),
                sp.Le(0, col, evaluate=False), sp.Le(col, last_col, evaluate=False), evaluate=False)
 
 
-def _step(id_, *sides, over=(), kind="verified", result=None, problem=pb.CONV, **extra):
-    return Step(id_, _Q, tuple(sides), tuple(over), problem, kind, result, **extra)
+_OUT = ((i, 0, m - p), (j, 0, n - p))      # every output entry
+_IN = ((k, 0, m - 1), (l, 0, n - 1))       # every input pixel
+_KER = ((u, 0, p - 1), (v, 0, p - 1))      # every kernel weight
+
+FORWARD = _step("t1.forward", Y[i, j], total(_sum_ker(product(X[i + u, j + v], W[u, v])), b), over=_OUT,
+                kind=Kind.DEFINITION)
+
+# ---- dL/dX ------------------------------------------------------------------------------------------------
+DX_STEPS = [
+    _step("t1.dX.chain_rule", Partial(L, X[k, l]), _sum_out(product(delta[i, j], Partial(Y[i, j], X[k, l]))),
+          over=_IN),
+    _step("t1.dX.local", Partial(Y[i, j], X[k, l]),
+          _sum_ker(product(W[u, v], KroneckerDelta(i + u, k), KroneckerDelta(j + v, l))),
+          Piecewise((W[k - i, l - j], _within(k - i, p - 1, l - j, p - 1)), (0, True), evaluate=False),
+          over=_OUT + _IN),
+    _step("t1.dX.bounds", Partial(L, X[k, l]),
+          Sum(product(delta[i, j], W[k - i, l - j]), (j, Max(0, l - p + 1), Min(n - p, l)),
+              (i, Max(0, k - p + 1), Min(m - p, k))), over=_IN),
+    _step("t1.delta_ext", delta_ext[a, c], Piecewise((delta[a, c], _within(a, m - p, c, n - p)), (0, True),
+                                                     evaluate=False),
+          over=((a, 1 - p, m - 1), (c, 1 - p, n - 1)), kind=Kind.DEFINITION),
+    _step("t1.dX.shift", Partial(L, X[k, l]), _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN),
+    _step("t1.delta_pad", delta_pad[a, c], delta_ext[a - p + 1, c - p + 1],
+          over=((a, 0, m + p - 2), (c, 0, n + p - 2)), kind=Kind.DEFINITION),
+    _step("t1.W_rot", W_rot[u, v], W[p - 1 - u, p - 1 - v], over=_KER, kind=Kind.DEFINITION),
+    _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
+    _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,
+          gradient=DX.conventions["correlation"]),
+    Step("t1.dX.shape", (total(m - p + 1, product(2, p - 1), -p, 1), m), Kind.IDENTITY, variables=(m, p)),
+    _step("t1.dX.scatter", Partial(L, X), _sum_out(product(delta[i, j], Place(W, i, j, m, n)))),
+    _step("t1.matrix.forward", Vec(Y), total(MatVec(ConvMatrix(W, m, n), Vec(X)), product(b, Ones(Vec(Y))))),
+    _step("t1.matrix.dX", Vec(Partial(L, X)), MatVec(Transposed(ConvMatrix(W, m, n)), Vec(delta))),
+]
+
+# ---- dL/dW ------------------------------------------------------------------------------------------------
+DW_STEPS = [
+    _step("t1.dW.chain_rule", Partial(L, W[u, v]), _sum_out(product(delta[i, j], Partial(Y[i, j], W[u, v]))),
+          over=_KER),
+    _step("t1.dW.local", Partial(Y[i, j], W[u, v]), X[i + u, j + v], over=_OUT + _KER),
+    _step("t1.dW.elementwise", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u, j + v])), over=_KER),
+    _step("t1.dW.vectorized", Partial(L, W), DW_FORMULA, kind=Kind.RESULT, gradient=DW.conventions["correlation"]),
+    Step("t1.dW.shape", (total(m, product(-1, m - p + 1), 1), p), Kind.IDENTITY, variables=(m, p)),
+]
+
+# ---- dL/db ------------------------------------------------------------------------------------------------
+DB_STEPS = [
+    _step("t1.db.chain_rule", Partial(L, b), _sum_out(product(delta[i, j], Partial(Y[i, j], b)))),
+    _step("t1.db.local", Partial(Y[i, j], b), sp.Integer(1), over=_OUT),
+    _step("t1.db.vectorized", Partial(L, b), _sum_out(delta[i, j]), DB_FORMULA, kind=Kind.RESULT,
+          gradient=DB.conventions["correlation"]),
+]
+
+# ---- the other conventions: a true convolution, and indices from 1 -----------------------------------------
+CONVOLUTION_STEPS = [
+    _step("t1.convolution.forward", Y[i, j], total(_sum_ker(product(X[i + u, j + v], W[p - 1 - u, p - 1 - v])), b),
+          over=_OUT, kind=Kind.DEFINITION, operation=CONVOLUTION),
+    _step("t1.convolution.dX", Partial(L, X), DX_CONVOLUTION, kind=Kind.RESULT, operation=CONVOLUTION,
+          gradient=DX.conventions["convolution"]),
+    _step("t1.convolution.dW", Partial(L, W), DW_CONVOLUTION, kind=Kind.RESULT, operation=CONVOLUTION,
+          gradient=DW.conventions["convolution"]),
+    _step("t1.convolution.db", Partial(L, b), DB_FORMULA, kind=Kind.RESULT, operation=CONVOLUTION,
+          gradient=DB.conventions["convolution"]),
+]
+
+_OUT1 = ((i, 1, m - p + 1), (j, 1, n - p + 1))
+ONE_BASED_STEPS = [
+    _step("t1.from1.forward", Y[i, j], total(_sum_ker(product(X[i + u - 1, j + v - 1], W[u, v]), base=1), b),
+          over=_OUT1, kind=Kind.DEFINITION, index_base=1),
+    _step("t1.from1.dX", Partial(L, X[k, l]),
+          Sum(product(delta[i, j], W[k - i + 1, l - j + 1]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
+              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), index_base=1),
+    _step("t1.from1.dW", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u - 1, j + v - 1]), base=1),
+          over=((u, 1, p), (v, 1, p)), index_base=1),
+    _step("t1.from1.db", Partial(L, b), _sum_out(delta[i, j], base=1), index_base=1),
+]
+
+# ---- the worked example ------------------------------------------------------------------------------------
+EXAMPLE = {
+    "X": np.array([[1, 2, 0, -1], [0, 1, 3, 1], [2, -1, 1, 0], [1, 0, 2, 2]], dtype=float),
+    "W": np.array([[1, -2], [3, 0]], dtype=float),
+    "b": 1.0,
+    "delta": np.array([[1, 0, -1], [2, 1, 0], [0, -1, 1]], dtype=float),
+}
+FIGURE_ENTRY = (1, 2)     # the entry of dL/dX that the figure works out
+DW_ENTRY = (0, 1)         # the entry of dL/dW worked by hand
 
 
+def _matrix(values) -> sp.ImmutableMatrix:
+    """The numbers of an array as displayed (exact: the example's numbers are integers)."""
+    arr = np.asarray(values, dtype=object)
+    arr = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+    return sp.ImmutableMatrix([[shown(entry) for entry in row] for row in arr.tolist()])
 
-FORWARD = _step("t1.forward", Y[i, j], sp.Add(_sum_ker(product(X[i + u, j + v], W[u, v])), b, evaluate=False),
-                over=_OUT, kind="definition")
 
-# ---- dL/dX ------------------------------------------------------------------------------
-DX_CHAIN = _step("t1.dX.chain_rule", Partial(L, X[k, l]), _sum_out(product(delta[i, j], Partial(Y[i, j], X[k, l]))),
-                 over=_IN)
-DX_LOCAL = _step(
-    "t1.dX.local",
-    Partial(Y[i, j], X[k, l]),
-    _sum_ker(product(W[u, v], KroneckerDelta(i + u, k), KroneckerDelta(j + v, l))),
-    Piecewise((W[k - i, l - j], _within(k - i, p - 1, l - j, p - 1)), (0, True), evaluate=False),
-    over=_OUT + _IN)
-DX_BOUNDS = _step(
-    "t1.dX.bounds",
-    Partial(L, X[k, l]),
-    Sum(product(delta[i, j], W[k - i, l - j]), (j, Max(0, l - p + 1), Min(n - p, l)), (i, Max(0, k - p + 1), Min(m - p, k))),
-    over=_IN)
-DELTA_EXT = _step(
-    "t1.delta_ext", delta_ext[a, c],
-    Piecewise((delta[a, c], _within(a, m - p, c, n - p)), (0, True), evaluate=False),
-    over=((a, 1 - p, m - 1), (c, 1 - p, n - 1)), kind="definition")
-DX_SHIFT = _step("t1.dX.shift", Partial(L, X[k, l]), _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN)
-DELTA_PAD = _step("t1.delta_pad", delta_pad[a, c], delta_ext[a - p + 1, c - p + 1],
-                  over=((a, 0, m + p - 2), (c, 0, n + p - 2)), kind="definition")
-W_ROT = _step("t1.W_rot", W_rot[u, v], W[p - 1 - u, p - 1 - v], over=_KER, kind="definition")
-DX_FLIP = _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN)
-DX_RESULT = _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), ref.T1_DX, result="t1.dX")
-DX_SHAPE = _step("t1.dX.shape",
-                 sp.Add(m - p + 1, product(2, p - 1), -p, 1, evaluate=False), m,
-                 problem=None, variables=(m, p))
+def _example_values():
+    e = EXAMPLE
+    X_, W_, b_, d_ = e["X"], e["W"], e["b"], e["delta"]
+    dX = DX.gradient().compiled()(X_, W_, b_, d_)
+    dW = DW.gradient().compiled()(X_, W_, b_, d_)
+    return {"Y": cross_correlation(X_, W_, b_), "deltapad": ops.pad(d_, W_.shape[0] - 1), "Wrot": ops.rot180(W_),
+            "dX": dX, "dW": dW, "db": float(np.sum(d_))}
 
-# ---- dL/dW ------------------------------------------------------------------------------
-DW_CHAIN = _step("t1.dW.chain_rule", Partial(L, W[u, v]), _sum_out(product(delta[i, j], Partial(Y[i, j], W[u, v]))),
-                 over=_KER)
-DW_LOCAL = _step("t1.dW.local", Partial(Y[i, j], W[u, v]), X[i + u, j + v], over=_OUT + _KER)
-DW_ELEMENT = _step("t1.dW.elementwise", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u, j + v])), over=_KER)
-DW_RESULT = _step("t1.dW.vectorized", Partial(L, W), ref.T1_DW, result="t1.dW")
-DW_SHAPE = _step("t1.dW.shape", sp.Add(m, product(-1, m - p + 1), 1, evaluate=False), p, problem=None, variables=(m, p))
 
-# ---- dL/db ------------------------------------------------------------------------------
-DB_CHAIN = _step("t1.db.chain_rule", Partial(L, b), _sum_out(product(delta[i, j], Partial(Y[i, j], b))))
-DB_LOCAL = _step("t1.db.local", Partial(Y[i, j], b), sp.Integer(1), over=_OUT)
-DB_RESULT = _step("t1.db.vectorized", Partial(L, b), _sum_out(delta[i, j]), ref.T1_DB, result="t1.db")
+def _worked_sum(left, right, index_pairs):
+    """sum of products written out with the numbers of the example: left[...] * right[...]."""
+    return total(*[Times(shown(left[r]), shown(right[q])) for r, q in index_pairs])
 
-STEPS = [FORWARD, DX_CHAIN, DX_LOCAL, DX_BOUNDS, DELTA_EXT, DX_SHIFT, DELTA_PAD, W_ROT, DX_FLIP, DX_RESULT,
-         DX_SHAPE, DW_CHAIN, DW_LOCAL, DW_ELEMENT, DW_RESULT, DW_SHAPE, DB_CHAIN, DB_LOCAL, DB_RESULT]
+
+def _example_steps() -> list[Step]:
+    e, values = EXAMPLE, _example_values()
+    at = dict(EXAMPLE)
+
+    def example(id_, *sides, relation="="):
+        return Step(id_, tuple(sides), Kind.EXAMPLE, CORRELATION, at=at, relation=relation)
+    k_, l_ = FIGURE_ENTRY
+    u_, v_ = DW_ENTRY
+    p_ = e["W"].shape[0]
+    rows, cols = e["delta"].shape
+    figure_pairs = [((k_ + r, l_ + q), (r, q)) for r in range(p_) for q in range(p_)]
+    return [
+        example("t1.example.inputs", sp.Tuple(X, W, b, delta),
+                sp.Tuple(_matrix(e["X"]), _matrix(e["W"]), shown(e["b"]), _matrix(e["delta"]))),
+        example("t1.example.forward", Y, total(Correlate(X, W), b), _matrix(values["Y"])),
+        example("t1.example.padded", sp.Tuple(delta_pad, W_rot),
+                sp.Tuple(_matrix(values["deltapad"]), _matrix(values["Wrot"]))),
+        example("t1.example.dX", Partial(L, X), Correlate(delta_pad, W_rot), _matrix(values["dX"])),
+        example("t1.example.dX_entry", Partial(L, X[k_, l_]),
+                _sum_ker(product(delta_pad[k_ + u, l_ + v], W_rot[u, v])),
+                _worked_sum(values["deltapad"], values["Wrot"], figure_pairs), shown(values["dX"][k_, l_])),
+        example("t1.example.dW", Partial(L, W), DW_FORMULA, _matrix(values["dW"])),
+        example("t1.example.dW_entry", Partial(L, W[u_, v_]), _sum_out(product(delta[i, j], X[i + u_, j + v_])),
+                _worked_sum(e["delta"], e["X"], [((r, q), (r + u_, q + v_)) for r in range(rows)
+                                                 for q in range(cols)]),
+                shown(values["dW"][u_, v_])),
+        example("t1.example.db", Partial(L, b), DB_FORMULA, shown(values["db"])),
+    ]
+
+
+# ---- the sample solution the course received, and other common wrong answers ---------------------------------
+# The sample reads the layer as y = W . X + b with a squared loss L = (1/N) sum_j (y_j - t_j)^2 over N
+# outputs, so its residual (2/N)(y_j - t_j) is exactly dL/dy_j: the question's delta.  Its answers are
+# quoted as written and judged with that reading.
+_yj, _tj, _Nn, _xj = sp.IndexedBase("y"), sp.IndexedBase("t"), sp.Symbol("N"), sp.IndexedBase("x")
+_js = sp.Symbol("j", integer=True)
+_SAMPLE_READING = {
+    _Nn: Count(delta),                                     # one output per entry of delta
+    _yj: product(Count(delta) / 2, Vec(delta)),            # only y_j - t_j = (N/2) delta_j matters:
+    _tj: product(0, Vec(delta)),                           # this choice keeps it free of rounding
+}
+_RESIDUALS = Sum(_yj[_js] - _tj[_js], (_js, 1, _Nn))
+
+SAMPLE_DX = product(2 / _Nn, _RESIDUALS, W)
+SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1, _Nn)))
+SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
+
+_DENSE = (r"The sample treats the convolution as a dense layer $y = W \cdot X + b$ with a squared loss. "
+          r"Its residual $\frac{2}{N}(y_j - t_j)$ is exactly $\partial L/\partial y_j$, the question's "
+          r"$\delta_j$, so the answer is judged with that reading.")
+
+DX_WRONG = (
+    WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
+                _DENSE + r" Read so, it is $\bigl(\sum_j \delta_j\bigr) W$: one weighted copy of the kernel, "
+                r"with the kernel's shape, where the gradient must have the image's shape and place a copy of "
+                r"$W$ at every output position.",
+                product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
+                decision=r"A dense-layer answer: at most 1 of 5 points, for the chain rule if it is written "
+                         r"as a sum over the outputs.", award=1),
+    WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
+                r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
+                r"For a true convolution this answer is exactly right (see the other conventions), so "
+                r"check which forward pass the student wrote down first.",
+                Correlate(Pad(delta, p - 1), W),
+                decision=r"With a cross-correlation forward pass: lose the point for the final form. "
+                         r"With a true convolution forward pass: full credit."),
+    WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
+                r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
+                r"its rows and its columns. The two agree only for kernels with special symmetry.",
+                Correlate(Pad(delta, p - 1), Transposed(W)),
+                decision=r"Lose the point for the final form."),
+    WrongAnswer("valid-not-full", "t1.dX", "Valid instead of full correlation",
+                r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
+                r"not the shape of $X$: the pixels near the border are lost.",
+                Correlate(delta, Rot180(W)),
+                decision=r"Lose the points for the border and for the shape."),
+    WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
+                r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
+                r"pixel within $p - 1$ of the border at $0$, though each of them reaches some outputs.",
+                Pad(Crop(DX_FORMULA, p - 1), p - 1),
+                decision=r"Lose the point for the border."),
+    WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
+                r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
+                r"of $\delta$ are dropped and the result is one row and one column short.",
+                Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
+                decision=r"Lose the point for the border (the range of the outputs)."),
+)
+
+DW_WRONG = (
+    WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
+                _DENSE + r" With $y = W \cdot X + b$, the $x_j$ can only be the input itself: the sum is "
+                r"$\bigl(\sum_j \delta_j\bigr) X$, with the image's shape instead of the kernel's.",
+                product(SumAll(delta), X), quote=SAMPLE_DW,
+                reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
+                decision=r"A dense-layer answer: at most 1 of 5 points.", award=1),
+    WrongAnswer("sample.dW.patches", "t1.dW", "The same answer, with $x_j$ the patch under output $j$",
+                r"If the student defines $x_j$ as the $p \times p$ patch of $X$ that output $j$ sees, "
+                r"$\sum_j \delta_j x_j$ is exactly $X \star \delta$: every output adds its patch, weighted "
+                r"by its $\delta$. This reading is right.",
+                DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
+                decision=r"Full credit for the result when the patches are defined; still lose a point if "
+                         r"a squared loss is assumed instead of using $\delta$.", accepted=True),
+    WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
+                r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
+                r"$\delta$: nothing is turned. For a true convolution this answer is right.",
+                Rot180(Correlate(X, delta)),
+                decision=r"With a cross-correlation forward pass: lose the point for the final form. "
+                         r"With a true convolution forward pass: full credit."),
+    WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
+                r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
+                r"forward pass.",
+                Correlate(X, Rot180(delta)),
+                decision=r"Lose the point for the final form."),
+)
+
+DB_WRONG = (
+    WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
+                _DENSE + r" Read so, $\frac{2}{N} \sum_j (y_j - t_j) = \sum_j \delta_j$: the sum of all "
+                r"entries of $\delta$, which is right.",
+                DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
+                decision=r"The result is right, but it holds only for the squared loss it assumes, while "
+                         r"the question gives $\delta$ for any loss: 4 of 5 points.", award=4, accepted=True),
+    WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
+                r"$b$ is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
+                delta, decision=r"Lose the 2 points for the result."),
+    WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
+                r"Each output depends on $b$ with weight $1$, so the contributions add up; nothing divides "
+                r"them by the number of outputs.",
+                Mean(delta),
+                decision=r"Lose the 2 points for the result."),
+)
+
+_DENSE_CAP = Deduction(r"A dense-layer answer (a single product such as $\bigl(\sum_j \delta_j\bigr) W$, or a "
+                       r"result with the wrong shape for that reason)", cap=1)
+_LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
+                  points=-1)
+_EITHER = (r"either convention, judged against the forward pass the student wrote down: for a "
+           r"cross-correlation the kernel is turned in $\partial L/\partial X$, for a true convolution it "
+           r"is turned in the forward pass instead")
+
+QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
+    Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
+        criteria=(Criterion(1, r"The chain rule as a sum over every output: $\frac{\partial L}{\partial X_{k,l}} = "
+                               r"\sum_{i,j} \delta_{i,j} \frac{\partial Y_{i,j}}{\partial X_{k,l}}$."),
+                  Criterion(1, r"The local derivative with its range: $W_{k-i,l-j}$ when the kernel position "
+                               r"$(k - i, l - j)$ exists, $0$ otherwise."),
+                  Criterion(1, r"The border: the bounds of the sums near the edges, or $\delta$ padded with "
+                               r"$p - 1$ zeros."),
+                  Criterion(1, r"The final form: the full correlation of $\delta$ with the kernel turned by "
+                               r"$180^\circ$, or the same sum written entry by entry."),
+                  Criterion(1, r"The shape: $m \times n$, like $X$.")),
+        deductions=(_DENSE_CAP, _LOSS),
+        full_credit=(r"element-wise answers with correct bounds", _EITHER, r"indices from $1$ (bounds shifted "
+                     r"by one)", r"the scatter view or the matrix view $C(W)^{\mathsf{T}} \operatorname{vec}(\delta)$",
+                     r"``full convolution of $\delta$ with $W$'' for the cross-correlation")),
+        DX_WRONG),
+    Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
+        criteria=(Criterion(1, r"The chain rule as a sum over every output."),
+                  Criterion(1, r"The local derivative: $\partial Y_{i,j}/\partial W_{u,v} = X_{i+u,j+v}$."),
+                  Criterion(1, r"The element-wise result, summed over all outputs with the right ranges."),
+                  Criterion(1, r"The vectorized form $X \star \delta$."),
+                  Criterion(1, r"The shape: $p \times p$, like $W$.")),
+        deductions=(_DENSE_CAP, _LOSS),
+        full_credit=(r"element-wise answers", _EITHER, r"indices from $1$",
+                     r"$\sum_j \delta_j x_j$ with $x_j$ defined as the patch under output $j$"))
+        , DW_WRONG),
+    Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
+        criteria=(Criterion(2, r"The chain rule as a sum over every output (the bias enters each one)."),
+                  Criterion(1, r"The local derivative $\partial Y_{i,j}/\partial b = 1$."),
+                  Criterion(2, r"The result $\sum_{i,j} \delta_{i,j}$, a scalar like $b$.")),
+        deductions=(Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2), _DENSE_CAP, _LOSS),
+        full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
+        DB_WRONG),
+))
+
+# what the template's figure needs besides steps: the entry of dL/dX it works out
+CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
+
+STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *_example_steps()]

@@ -1,0 +1,43 @@
+"""The symbols of Homework 4, shared by its modules: one name, one meaning.
+
+Sizes are positive integers; indices are integers.  An IndexedBase is an
+array: the same object is printed in the documents and bound to values in
+the checks (by its name).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+_size = dict(integer=True, positive=True)
+_index = dict(integer=True)
+
+# sizes: image m x n, kernel p x p, vector length d; stride s and zero padding P (remarks);
+# batch N, channels C, filters K (remarks)
+m, n, p, d = sp.symbols("m n p d", **_size)
+s, P = sp.symbols("s P", **_size)
+N, C, K = sp.symbols("N C K", **_size)
+
+# indices: outputs (i, j), pixels (k, l), kernel taps (u, v), padded positions (a, c), filters q
+i, j, k, l, u, v, a, c, q = sp.symbols("i j k l u v a c q", **_index)
+istar = sp.Symbol("istar", integer=True)      # the maximizer in max pooling
+
+# T1: the image, the kernel, the output and the gradient of the loss with respect to it
+X = sp.IndexedBase("X")
+W = sp.IndexedBase("W")
+Y = sp.IndexedBase("Y")
+b = sp.Symbol("b")
+delta = sp.IndexedBase("delta", shape=(m - p + 1, n - p + 1))
+delta_ext = sp.IndexedBase("deltaext")     # delta extended by zeros outside its range
+delta_pad = sp.IndexedBase("deltapad")     # delta padded by p-1 zeros on every side
+W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
+b_vec = sp.IndexedBase("b")                # one bias per filter (remarks)
+
+# T2: the input vector, tanh's output, the scalar output of a pooling
+x = sp.IndexedBase("x")
+z = sp.IndexedBase("z")
+f = sp.Symbol("f")
+delta_v = sp.IndexedBase("delta", shape=(d,))   # dL/dz, a vector (tanh)
+delta_s = sp.Symbol("delta")                     # dL/df, a scalar (pooling)
+
+L = sp.Symbol("L")
+t = sp.Symbol("t", real=True)                    # a real variable for one-variable identities

@@ -1,0 +1,80 @@
+"""Remarks after T1 (no points): stride and zero padding; several channels and a batch.
+
+The generalized forward passes are definitions checked against their NumPy
+code; their gradients are checked like the homework's own results.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy import Sum
+
+from verify import ops
+from verify.engine import Gradient
+from verify.homework import Remark
+from verify.operation import Operation
+from verify.steps import Kind, Step
+from verify.symbolic import (BatchCorrelate, Correlate, Crop, Dilate, Fit, Pad, Partial, Rot180, SizeOf, Subsample,
+                             SumAxes, SwapAxes, total)
+
+from .symbols import C, K, L, N, P, W, X, Y, a, b, b_vec, c, delta, m, n, p, q, s
+
+REMARK = Remark("T1", 1, "Stride, zero padding, channels and batches")
+
+
+def strided(X, W, b, s, P):
+    """The cross-correlation of the image padded with P zeros, moving s pixels at a time."""
+    return ops.correlate_valid(ops.pad(X, P), W)[::s, ::s] + b
+
+
+def batched(X, W, b):
+    """A batch of images with channels, and several filters: Y[a, q] = sum_c X[a, c] star W[q, c] + b[q]."""
+    return ops.correlate_batch(X, W) + np.asarray(b)[None, :, None, None]
+
+
+def _sizes(names, *rows):
+    return tuple(dict(zip(names, row)) for row in rows)
+
+
+_MNPSP = ("m", "n", "p", "s", "P")
+STRIDED = Operation(
+    "t1.strided", strided, ("X", "W", "b", "s", "P"), {"X": (m, n), "W": (p, p), "b": ()}, "Y",
+    # strides that do and do not divide m + 2P - p; padding as wide as the kernel and wider
+    exact_sizes=_sizes(_MNPSP, (3, 3, 2, 1, 1), (3, 3, 2, 2, 2), (4, 5, 2, 2, 0), (5, 4, 3, 2, 1), (5, 6, 2, 3, 1)),
+    float_sizes=_sizes(_MNPSP, (9, 8, 3, 2, 1), (7, 6, 2, 3, 3), (17, 13, 4, 3, 5), (32, 32, 5, 2, 2)),
+    size_ranges={"m": (1, 40), "n": (1, 40), "p": (1, 7), "s": (1, 4), "P": (0, 6)},
+    allowed=lambda z: z["p"] <= min(z["m"], z["n"]) + 2 * z["P"])
+
+_NCKMNP = ("N", "C", "K", "m", "n", "p")
+BATCH = Operation(
+    "t1.batch", batched, ("X", "W", "b"), {"X": (N, C, m, n), "W": (K, C, p, p), "b": (K,)}, "Y",
+    exact_sizes=_sizes(_NCKMNP, (1, 2, 1, 2, 3, 2), (2, 1, 2, 3, 3, 2), (2, 2, 3, 3, 2, 1)),
+    # four channels and more with kernels of 4 and 5
+    float_sizes=_sizes(_NCKMNP, (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5)),
+    size_ranges={"N": (1, 4), "C": (1, 5), "K": (1, 5), "m": (1, 16), "n": (1, 16), "p": (1, 5)},
+    allowed=lambda z: z["p"] <= min(z["m"], z["n"]))
+
+# dL/dZ for the stride-1 output Z = pad_P(X) star W: delta dilated by s, zero-extended to Z's size
+_DZ = Fit(Dilate(delta, s), m + 2 * P - p + 1, n + 2 * P - p + 1)
+STRIDED_DX = Gradient(STRIDED, "X", Crop(Correlate(Pad(_DZ, p - 1), Rot180(W)), P))
+STRIDED_DW = Gradient(STRIDED, "W", Correlate(Pad(X, P), _DZ))
+BATCH_DX = Gradient(BATCH, "X", BatchCorrelate(Pad(delta, p - 1), SwapAxes(Rot180(W))))
+BATCH_DW = Gradient(BATCH, "W", SwapAxes(BatchCorrelate(SwapAxes(X), SwapAxes(delta))))
+BATCH_DB = Gradient(BATCH, "b", SumAxes(delta, 1))
+
+
+def _result(id_, gradient, name):
+    return Step(id_, (Partial(L, name), gradient.formula), Kind.RESULT, gradient.operation, gradient=gradient)
+
+
+STEPS = [
+    Step("t1.strided.forward", (Y, total(Subsample(Correlate(Pad(X, P), W), s), b)), Kind.DEFINITION, STRIDED),
+    Step("t1.strided.size", (SizeOf(Y, 0), sp.floor((m + 2 * P - p) / s) + 1), Kind.DERIVATION, STRIDED),
+    _result("t1.strided.dX", STRIDED_DX, X),
+    _result("t1.strided.dW", STRIDED_DW, W),
+    Step("t1.batch.forward", (Y[a, q], total(Sum(Correlate(X[a, c], W[q, c]), (c, 0, C - 1)), b_vec[q])),
+         Kind.DEFINITION, BATCH, over=((a, 0, N - 1), (q, 0, K - 1))),
+    _result("t1.batch.dX", BATCH_DX, X),
+    _result("t1.batch.dW", BATCH_DW, W),
+    _result("t1.batch.db", BATCH_DB, b_vec),
+]

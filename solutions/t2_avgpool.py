@@ -1,0 +1,92 @@
+"""T2, part 3: average pooling, f(x) = (1/d) sum_i x_i."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy import KroneckerDelta, Sum
+
+from verify.engine import Gradient
+from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
+from verify.operation import Operation
+from verify.steps import Kind, Step
+from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
+
+from .symbols import L, d, delta_s, f, i, k, x
+from .t2 import NO_DELTA, OTHER_SETTING
+
+
+def forward(x):
+    """f = (1/d) sum_i x_i, one number."""
+    x = np.asarray(x)
+    if x.dtype == object:
+        return x.sum() * sp.Rational(1, x.size)
+    return x.sum() / x.size
+
+
+def _sizes(*ds):
+    return tuple({"d": q} for q in ds)
+
+
+AVGPOOL = Operation("t2.avgpool", forward, ("x",), {"x": (d,)}, "f",
+                    exact_sizes=_sizes(1, 2, 3, 5), float_sizes=_sizes(2, 5, 100, 4096, 100000),
+                    size_ranges={"d": (1, 100000)}, index_base=1)
+
+FORMULA = product(delta_s / d, Ones(x))
+RESULT = Result("t2.avgpool", {"default": Gradient(AVGPOOL, "x", FORMULA)})
+
+_ALL_K = ((k, 1, d),)
+
+
+def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
+    return Step(id_, tuple(sides), kind, AVGPOOL, **extra)
+
+
+EXAMPLE = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
+
+STEPS = [
+    _step("t2.avgpool.forward", f, product(1 / d, Sum(x[i], (i, 1, d))), kind=Kind.DEFINITION),
+    _step("t2.avgpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K),
+    _step("t2.avgpool.local", Partial(f, x[k]), product(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))), 1 / d,
+          over=_ALL_K),
+    _step("t2.avgpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
+    Step("t2.avgpool.example.inputs", (sp.Tuple(x, delta_s), sp.Tuple(
+        sp.ImmutableMatrix([[shown(q)] for q in EXAMPLE["x"]]), shown(EXAMPLE["delta"]))), Kind.EXAMPLE, AVGPOOL,
+         at=EXAMPLE),
+    Step("t2.avgpool.example", (Partial(L, x), FORMULA,
+                                sp.ImmutableMatrix([[shown(EXAMPLE["delta"] / EXAMPLE["x"].size)]] * EXAMPLE["x"].size)),
+         Kind.EXAMPLE, AVGPOOL, at=EXAMPLE),
+]
+
+# ---- the sample solution and other common wrong answers ---------------------------------------------------
+_w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
+_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
+SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
+
+WRONG = (
+    WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
+                r"The sample writes average pooling inside a network with weights $w_{kj}$. Average pooling "
+                r"has a single output $k$, which sees every $x_j$ with weight $1$ (the $\frac{1}{d}$ is written "
+                r"separately), so $\sum_k w_{kj} \delta_k = \delta$ and the answer is $\delta/d$ for every "
+                r"entry: right.",
+                FORMULA, quote=SAMPLE,
+                reading={_w: Entries(Ones(x), _ks, 1, 1),      # one output, weight 1 on every entry
+                         _ds: Entries(delta_s, _ks, 1, 1)},    # and its gradient delta
+                decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
+                award=4, accepted=True),
+    WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
+                r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
+                product(delta_s, Ones(x)),
+                decision=r"Lose the 2 points for the local derivative."),
+    WrongAnswer("avg-no-delta", "t2.avgpool", r"$f'$ without $\delta$",
+                r"$\frac{1}{d}\mathbf{1}$ is the gradient of $f$; the gradient of $L$ is $\delta$ times it.",
+                product(1 / d, Ones(x)),
+                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+)
+
+PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
+    criteria=(Criterion(2, r"The local derivative: $\partial f/\partial x_k = \frac{1}{d}$ for every $k$."),
+              Criterion(2, r"The chain rule with $\delta$ (one output, one term)."),
+              Criterion(1, r"The vectorized result $\frac{\delta}{d} \mathbf{1}$, with the shape of $x$.")),
+    deductions=(NO_DELTA, OTHER_SETTING),
+    full_credit=(r"element-wise answers ($\delta/d$ for every entry)",)),
+    WRONG, question="T2", number=3)

@@ -1,0 +1,116 @@
+"""T2, part 2: max pooling, f(x) = max_i x_i, and what happens at ties."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy import KroneckerDelta
+
+from verify import ops
+from verify.engine import Gradient
+from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
+from verify.operation import Operation
+from verify.steps import Kind, Step
+from verify.symbolic import (ArgMax, ConvexHull, Entries, Identity, MaxMask, MaxOver, OneHot, Partial,
+                             Subdifferential, SumOver, product, shown)
+
+from .symbols import L, d, delta_s, f, i, istar, k, x
+from .t2 import NO_DELTA, OTHER_SETTING
+
+
+def forward(x):
+    """f = max_i x_i, one number."""
+    return ops.max_all(x)
+
+
+def _sizes(*ds):
+    return tuple({"d": q} for q in ds)
+
+
+# exact checks up to d = 9, so that ties of 2 to 8 entries occur among the kinks
+MAXPOOL = Operation("t2.maxpool", forward, ("x",), {"x": (d,)}, "f",
+                    exact_sizes=_sizes(1, 2, 3, 5, 9), float_sizes=_sizes(2, 5, 16, 100, 4096, 20000),
+                    size_ranges={"d": (1, 5000)}, index_base=1, names={istar: ArgMax(x)})
+
+FORMULA = product(delta_s, OneHot(x, ArgMax(x)))     # at a tie the first maximizer takes all of delta
+RESULT = Result("t2.maxpool", {"default": Gradient(MAXPOOL, "x", FORMULA)})
+
+_ALL_K = ((k, 1, d),)
+UNIQUE = r"($i^*$ the only maximizer)"
+
+
+def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
+    return Step(id_, tuple(sides), kind, MAXPOOL, **extra)
+
+
+STEPS = [
+    _step("t2.maxpool.forward", f, MaxOver(x[i], i, 1, d), kind=Kind.DEFINITION),
+    _step("t2.maxpool.local", Partial(f, x[k]), KroneckerDelta(k, istar), over=_ALL_K, note=UNIQUE),
+    _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
+          product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
+    _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
+    _step("t2.maxpool.ties", Subdifferential(f, x), ConvexHull(OneHot(x, i), sp.Eq(x[i], f), i, 1, d),
+          kind=Kind.SUBDIFFERENTIAL),
+]
+
+# ---- the worked example: a tie -------------------------------------------------------------------------------
+EXAMPLE = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
+
+
+def _column(values):
+    return sp.ImmutableMatrix([[shown(q)] for q in values])
+
+
+def _example_steps():
+    x_, delta_ = EXAMPLE["x"], EXAMPLE["delta"]
+    first = np.zeros_like(x_)
+    first[np.argmax(x_)] = delta_
+    tied = x_ == x_.max()
+    split = delta_ * tied / tied.sum()
+
+    def example(id_, *sides, relation="="):
+        return Step(id_, tuple(sides), Kind.EXAMPLE, MAXPOOL, at=EXAMPLE, relation=relation)
+    return [
+        example("t2.maxpool.example.inputs", sp.Tuple(x, delta_s), sp.Tuple(_column(x_), shown(delta_))),
+        example("t2.maxpool.example.first", FORMULA, _column(first), Subdifferential(L, x), relation="in"),
+        example("t2.maxpool.example.split", _column(split), Subdifferential(L, x), relation="in"),
+    ]
+
+
+STEPS += _example_steps()
+
+# ---- the sample solution and other common wrong answers ---------------------------------------------------
+_w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
+_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
+SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d),
+                                                     sp.Eq(_ks, _js)), evaluate=False), _js, 1, d)
+
+WRONG = (
+    WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
+                r"The sample sends the gradient to the maximizer $k$ and $0$ elsewhere, written inside a "
+                r"network with weights $w_{kj}$. With the question's single output its "
+                r"$\sum_k w_{kj} \delta_k$ is $\delta$, and the rule is right. It says nothing about ties.",
+                FORMULA, quote=SAMPLE, reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
+                decision=r"The rule is right, written for another setting ($-1$), and ties are not discussed "
+                         r"($-1$): 3 of 5 points.", award=3, accepted=True),
+    WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
+                r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
+                r"them all of $\delta$, so they add up to the number of tied entries.",
+                product(delta_s, MaxMask(x)),
+                decision=r"Lose the point for ties."),
+    WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
+                r"$\mathbf{e}_{i^*}$ is the gradient of $f$; the gradient of $L$ is $\delta$ times it.",
+                OneHot(x, ArgMax(x)),
+                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+)
+
+PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
+    criteria=(Criterion(2, r"The local derivative: $1$ at the maximizer, $0$ elsewhere."),
+              Criterion(1, r"The chain rule with $\delta$ (one output, one term)."),
+              Criterion(1, r"The vectorized result $\delta \, \mathbf{e}_{i^*}$, with the shape of $x$."),
+              Criterion(1, r"Ties: no gradient exists there; any convex combination of the tied one-hot vectors, "
+                           r"times $\delta$, is a valid choice (one entry, or an even split).")),
+    deductions=(NO_DELTA, OTHER_SETTING,
+                Deduction(r"All of $\delta$ to every tied entry", points=-1)),
+    full_credit=(r"either tie convention: the first (or any single) maximizer, or an even split",
+                 r"the ``switch'' description (remember the position of the maximum, send $\delta$ there)")),
+    WRONG, question="T2", number=2)

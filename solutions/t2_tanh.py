@@ -1,0 +1,124 @@
+"""T2, part 1: tanh, applied to every entry of x."""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy import KroneckerDelta, Sum
+
+from verify import ops
+from verify.engine import Gradient
+from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
+from verify.operation import Operation
+from verify.steps import Kind, Step
+from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
+
+from .symbols import L, d, delta_v, i, k, t, x, z
+from .t2 import NO_DELTA, OTHER_SETTING
+
+
+def forward(x):
+    """z = tanh(x), entry by entry."""
+    return ops.tanh(x)
+
+
+def _sizes(*ds):
+    return tuple({"d": q} for q in ds)
+
+
+TANH = Operation("t2.tanh", forward, ("x",), {"x": (d,)}, "z",
+                 exact_sizes=_sizes(1, 2, 3, 5), float_sizes=_sizes(5, 16, 100, 4096, 20000),
+                 size_ranges={"d": (1, 5000)}, index_base=1)
+
+FORMULA = Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))
+RESULT = Result("t2.tanh", {"default": Gradient(TANH, "x", FORMULA)})
+
+_ALL_K = ((k, 1, d),)
+_et, _emt = sp.exp(t), sp.exp(-t)
+
+
+def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
+    return Step(id_, tuple(sides), kind, TANH, **extra)
+
+
+STEPS = [
+    _step("t2.tanh.forward", z[i], sp.tanh(x[i]), over=((i, 1, d),), kind=Kind.DEFINITION),
+    Step("t2.tanh.derivative", (
+        sp.Derivative(sp.tanh(t), t),
+        sp.Derivative(product(_et - _emt, sp.Pow(_et + _emt, -1)), t),
+        product(sp.Add((_et + _emt) ** 2, product(-1, (_et - _emt) ** 2), evaluate=False), sp.Pow((_et + _emt) ** 2, -1)),
+        product(4, sp.Pow((_et + _emt) ** 2, -1)),
+        1 - sp.tanh(t) ** 2), Kind.IDENTITY, variables=(t,)),
+    _step("t2.tanh.chain_rule", Partial(L, x[k]), Sum(product(delta_v[i], Partial(z[i], x[k])), (i, 1, d)),
+          over=_ALL_K),
+    _step("t2.tanh.local", Partial(z[i], x[k]), product(KroneckerDelta(i, k), 1 - sp.tanh(x[k]) ** 2),
+          over=((i, 1, d),) + _ALL_K),
+    _step("t2.tanh.elementwise", Partial(L, x[k]), product(delta_v[k], 1 - sp.tanh(x[k]) ** 2),
+          product(delta_v[k], 1 - z[k] ** 2), over=_ALL_K),
+    _step("t2.tanh.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
+]
+
+# ---- the worked example: saturation ---------------------------------------------------------------------
+EXAMPLE = {"x": np.array([0.0, 0.5, 2.0, -3.0]), "delta": np.array([1.0, -2.0, 0.5, 1.0])}
+
+
+def _column(values):
+    return sp.ImmutableMatrix([[shown(q)] for q in values])
+
+
+def _example_steps():
+    x_, delta_ = EXAMPLE["x"], EXAMPLE["delta"]
+    slope = 1 - np.tanh(x_) ** 2
+    grad = delta_ * slope
+
+    def example(id_, *sides, relation="="):
+        return Step(id_, tuple(sides), Kind.EXAMPLE, TANH, at=EXAMPLE, relation=relation)
+    return [
+        example("t2.tanh.example.inputs", sp.Tuple(x, delta_v), sp.Tuple(_column(x_), _column(delta_))),
+        example("t2.tanh.example.slope", Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)), _column(slope),
+                relation="approx"),
+        example("t2.tanh.example.gradient", Partial(L, x), FORMULA, _column(grad), relation="approx"),
+    ]
+
+
+STEPS += _example_steps()
+
+# ---- the sample solution and other common wrong answers ---------------------------------------------------
+_a, _w, _ds = sp.IndexedBase("a"), sp.IndexedBase("w"), sp.IndexedBase("deltasample")
+_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
+SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d)),
+                 _js, 1, d)
+
+WRONG = (
+    WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
+                r"The sample derives tanh inside a network, $z_k = f(a_k)$ with $a_k = w_{kj} z_j + b_j$, so "
+                r"its $\sum_k w_{kj} \delta_k$ is the gradient that reaches the output $z_j$ from the next "
+                r"layer. In the question that gradient is given: it is $\delta_j$ (and $a_j$ is $x_j$). Read "
+                r"so, the answer is right.",
+                FORMULA, quote=SAMPLE, reading={_a: x, _w: Identity(d), _ds: delta_v},
+                decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
+                award=4, accepted=True),
+    WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
+                r"$1 - \tanh^2(x)$ is the local derivative $\partial z_k/\partial x_k$; the gradient of $L$ "
+                r"multiplies it by $\delta_k$.",
+                Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
+                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+    WrongAnswer("tanh-prime", "t2.tanh", r"$1 - \tanh$ instead of $1 - \tanh^2$",
+                r"The derivative of $\tanh$ is $1 - \tanh^2$; the square is missing.",
+                Hadamard(delta_v, Ones(x) - sp.tanh(x)),
+                decision=r"Lose the 2 points for the derivative of $\tanh$."),
+    WrongAnswer("tanh-squared", "t2.tanh", r"$(1 - \tanh)^2$",
+                r"$(1 - \tanh x)^2$ is not $1 - \tanh^2 x$: the square belongs to $\tanh$ alone.",
+                Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
+                decision=r"Lose the 2 points for the derivative of $\tanh$."),
+)
+
+PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
+    criteria=(Criterion(2, r"The derivative of $\tanh$: $1 - \tanh^2$, by the quotient rule or from the "
+                           r"exponentials."),
+              Criterion(2, r"The chain rule with $\delta$: $z_i$ depends on $x_i$ alone, so "
+                           r"$\partial L/\partial x_k = \delta_k \, \partial z_k/\partial x_k$."),
+              Criterion(1, r"The vectorized result $\delta \odot (\mathbf{1} - \tanh^2(x))$, with the shape of $x$.")),
+    deductions=(NO_DELTA, OTHER_SETTING),
+    full_credit=(r"$\operatorname{sech}^2$, $1/\cosh^2$ or $4/(e^x + e^{-x})^2$ for $1 - \tanh^2$",
+                 r"$1 - z^2$ with $z$ the forward output", r"element-wise answers")),
+    WRONG, question="T2", number=1)
