@@ -1,37 +1,59 @@
-# Homework 4: the student handout and its machine-verified solution key.
-# `make` sets everything up (a .venv, TeX via apt-get when run as root) and builds output/.
+# Homework 4 of CSCI-UA.473: the handout, the solutions and the grading key, every formula checked by machine.
+# `make` sets everything up (a .venv, TeX Live via apt-get when run as root) and builds output/.
+# Tests build copies of the project with `make PY=<their python> SETUP=`, so they never touch .venv.
 
 PYTHON ?= python3
 VENV ?= .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PY ?= $(VENV)/bin/python
+SETUP ?= $(VENV)/.installed
+COMMIT := build/.commit
 SOURCES := build.py $(wildcard templates/*.j2 solutions/*.py verify/*.py pipeline/*.py)
-OUTPUTS := output/hw4.pdf output/hw4-solutions.pdf output/verify-report.json
+OUTPUTS := output/hw4.pdf output/hw4-solutions.pdf output/hw4-grading.pdf output/verify-report.json
 
-.PHONY: all verify test bench watch clean help
+.PHONY: all verify test test-fast lint bench autograder golden watch clean help FORCE
 
-all: $(OUTPUTS) ## Build the handout, the solution key and the check report (default)
+all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the check report (default)
 
-$(OUTPUTS) &: $(SOURCES) $(STAMP)
+$(OUTPUTS) &: $(SOURCES) $(COMMIT) $(SETUP)
+	@rm -f $(OUTPUTS)
 	@scripts/ensure-tex.sh
 	$(PY) build.py
 
-$(STAMP): pyproject.toml
+# the commit the documents name: rewritten only when HEAD (or the sources' clean state) changes
+$(COMMIT): FORCE
+	@scripts/commit-stamp.sh $@
+
+$(VENV)/.installed: pyproject.toml
 	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
 	@touch $@
 
-verify: $(STAMP) ## Run every check of the key and print what was checked (exit 1 on a failure)
-	$(PY) -m verify
+verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
+	$(PY) build.py verify
 
-test: $(STAMP) ## Run the test suite (includes a real LaTeX build)
+test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test
 	$(PY) -m pytest
 
-bench: $(STAMP) ## Measure the speed targets of the issues and print ratios
+test-fast: $(SETUP) ## Run the tests that need no LaTeX
+	$(PY) -m pytest -m "not latex"
+
+lint: $(SETUP) ## ruff and mypy, configured in pyproject.toml
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+bench: $(SETUP) ## Measure the speed targets and print them as ratios
 	@scripts/ensure-tex.sh
 	$(PY) bench/run.py
 
-watch: $(STAMP) ## Rebuild whenever a template or a solution changes (Ctrl-C stops)
+autograder: output/autograder.zip ## Build the Gradescope autograder bundle
+
+output/autograder.zip: $(SOURCES) pyproject.toml autograder/setup.sh autograder/run_autograder scripts/build-autograder.sh
+	scripts/build-autograder.sh $@
+
+golden: $(SETUP) ## Rewrite tests/pipeline/golden/steps.tex after an intended change of notation
+	$(PY) -m tests.pipeline.golden
+
+watch: $(SETUP) ## Rebuild whenever a template or a solution changes (Ctrl-C stops)
 	@scripts/ensure-tex.sh
 	$(PY) build.py watch
 
@@ -40,4 +62,4 @@ clean: ## Remove build/ and output/ (keeps .venv)
 	find output -mindepth 1 ! -name .gitkeep -delete
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Build the Homework 4 handout and its machine-verified solution key.
+"""Build Homework 4: the handout, the solutions and the grading key, every formula checked first.
 
-    python build.py            load solutions -> verify -> render -> typeset -> output/
-    python build.py verify     the checks only, as a table (exit 1 on any failure)
+    python build.py            load -> check -> render -> typeset -> publish into output/
+    python build.py verify     every check, as a table (exit 5 on a failure)
     python build.py watch      rebuild whenever a template or a solution changes
 
-Outputs: output/hw4.pdf (handout), output/hw4-solutions.pdf (key) and
+Outputs: output/hw4.pdf, output/hw4-solutions.pdf, output/hw4-grading.pdf and
 output/verify-report.json.  Intermediate files go to build/.
+
+Exit codes: 0 built; 1 other build error; 3 a missing tool; 4 the homework
+package; 5 a failed check; 6 a template; 7 unchecked or missing mathematics;
+8 LaTeX; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM or SIGHUP).
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +30,7 @@ class Paths:
     templates: Path = ROOT / "templates"
     build: Path = ROOT / "build"
     output: Path = ROOT / "output"
+    package: str = "solutions"
 
     @property
     def tex(self) -> Path:
@@ -40,65 +46,43 @@ class Paths:
 
 
 def build(paths: Paths = Paths()) -> list[Path]:
-    """The pipeline: load solutions -> verify -> render -> typeset -> publish.
+    """The pipeline: load -> check -> render -> typeset -> publish.
 
-    The checks run on worker processes; meanwhile this process renders what needs no
-    verdict.  Nothing is typeset before every check has passed.
+    The checks run on worker processes while the documents are rendered and
+    typeset; nothing reaches output/ before every check has passed.
     """
-    from pipeline import checks, load, publish, typeset
+    from pipeline import checks, load, provenance, publish, render, typeset
 
     publish.clear(paths.output)
     typeset.require_latex()
-    solutions = load.load_solutions()
-    with checks.start(solutions, paths.cache) as pending:
-        from pipeline import render  # jinja2 and PyLaTeX load while the workers check
-        renderer = render.Renderer(solutions, paths.templates, paths.tex)
-        renderer.render(render.NEEDS_NO_VERDICT, examples_context(solutions))
-        verification = pending.result()  # a failed check stops the build here
-    commit = git_commit()
-    renderer.render(render.NEEDS_VERDICT, verdict_context(verification, commit))
-    result = typeset.typeset(renderer.finish().documents, paths.latex, source_date_epoch())
-    for warning in result.warnings:
+    homework = load.load(paths.package)
+    origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
+    with checks.start(homework, paths.cache) as running:
+        renderer = render.Renderer(homework, paths.templates, paths.tex)
+        renderer.units()
+        documents = renderer.documents(origin)
+        renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
+        renderer.finish()
+        with typeset.start(documents, paths.latex, provenance.source_date_epoch(ROOT)) as latex:
+            verification = running.wait()   # a failed check stops the build here, and LaTeX with it
+            typeset_ = latex.wait()
+    for warning in typeset_.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return publish.publish(paths.output, result.pdfs, checks.report(verification, commit))
+    return publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))
 
 
-def examples_context(solutions) -> dict:
-    """What the questions' templates show besides steps: the worked examples' numbers."""
-    return {"t1": solutions.examples.t1_example(), "t2": solutions.examples.t2_example()}
-
-
-def verdict_context(verification, commit: str) -> dict:
-    """What the key's footer and the grader's notes show: the outcome of the checks."""
-    passed, total = verification.summary
-    return {"commit": commit, "checks_passed": passed, "checks_total": total, "wrong_answers": verification.wrong}
-
-
-def render_context(solutions, verification, commit: str) -> dict:
-    return {**examples_context(solutions), **verdict_context(verification, commit)}
-
-
-def git_commit() -> str:
-    """The short commit of the sources, marked when the work tree has uncommitted changes."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-    head = git("rev-parse", "--short=10", "HEAD")
-    if head.returncode != 0:
-        return "no commit"
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "templates", "solutions", "verify",
-                "pipeline", "build.py").stdout.strip()
-    return head.stdout.strip() + (" with uncommitted changes" if dirty else "")
-
-
-def source_date_epoch() -> int:
-    """The commit's time, so that two builds of one commit give byte-identical PDFs."""
-    out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True)
-    return int(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else 0
-
-
-def verify_only() -> int:
-    from verify.__main__ import main as verify_main
-    return verify_main([])
+def verify_only(paths: Paths = Paths()) -> int:
+    """Every check of the homework, as a table; exit 5 when one fails."""
+    from pipeline import checks, load
+    from pipeline.errors import CheckFailed
+    homework = load.load(paths.package)
+    try:
+        verification = checks.run(homework, paths.cache)
+    except CheckFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return CheckFailed.exit_code
+    print(checks.table(verification))
+    return 0
 
 
 def watch(paths: Paths, interval: float = 1.0) -> None:
@@ -120,29 +104,57 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
         time.sleep(interval)
 
 
+def _terminate_on_signals() -> None:
+    """SIGTERM and SIGHUP end the build like Ctrl-C does: cleanup runs, LaTeX is stopped.
+
+    And if make (our parent) is killed, the kernel sends us SIGTERM, so an orphaned
+    build never goes on to publish.
+    """
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                            # not Linux: a killed make may leave this build running
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
     args = parser.parse_args(argv)
-    if args.command == "verify":
-        return verify_only()
+    paths = Paths()
+    _terminate_on_signals()
     if args.command == "watch":
         try:
-            watch(Paths())
+            watch(paths)
         except KeyboardInterrupt:
             return 0
+    if args.command == "all":
+        # before the slow imports: a build that has started leaves no earlier PDF behind
+        from pipeline import publish
+        publish.clear(paths.output)
     from pipeline.errors import BuildError
     started = time.perf_counter()
     try:
-        placed = build()
+        if args.command == "verify":
+            return verify_only(paths)
+        placed = build(paths)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted; output/ holds no PDF of this build", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
+            print("error: terminated; output/ holds no PDF of this build", file=sys.stderr)
+        raise
     for path in placed:
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(f"built in {time.perf_counter() - started:.1f} s")
     return 0
 

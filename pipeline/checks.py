@@ -1,150 +1,376 @@
-"""Stage 2: verify every step and result of the key before anything is rendered.
+"""Stage 2: every check of the homework, run before anything is published.
 
-A failure stops the build with the question, the step and the counterexample.
-The grader's notes show wrong answers with the counterexample verify finds;
-a wrong answer that verify accepts would make its note false, so it stops the
-build too.  Both kinds of verdict are cached by the content they depend on.
+The checks are the steps of the solutions (each checked by reading what it
+displays, see `verify.steps`), the results they carry, and the common wrong
+answers of the grading key: each must be judged as its note says (rejected,
+or accepted under the stated reading), with the smallest counterexample a
+search over sizes finds, and the numbers the note displays are example steps
+checked like any other.  A failure stops the build with the question, the
+step and the counterexample.
+
+Steps run on worker processes (every core) while the caller goes on; their
+verdicts are cached by the content they depend on.
 """
 from __future__ import annotations
 
 import datetime
 import hashlib
+import inspect
 import json
-from dataclasses import asdict, dataclass
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-import verify
-from verify.project import Checks, read_cache, source_fingerprint
+from verify import engine
+from verify.engine import Verdict
+from verify.homework import Homework, Part, WrongAnswer
+from verify.steps import Kind, Step, check_step
+from verify.symbolic import Hull, Partial, Subdifferential, evaluate, name_of, shown
 
 from .errors import CheckFailed
 
+_VERIFY_DIR = Path(engine.__file__).resolve().parent
 
+
+# ---- the list of checks -------------------------------------------------------------------------------
+def count(homework: Homework) -> int:
+    """The number of checks of a build: one per step and one per wrong answer.  Every report uses it."""
+    return len(homework.steps) + len(wrong_answers(homework))
+
+
+def wrong_answers(homework: Homework) -> list[tuple[Part, WrongAnswer]]:
+    return [(part, answer) for part in homework.parts for answer in part.wrong_answers]
+
+
+# ---- the notes of wrong answers --------------------------------------------------------------------------
 @dataclass
-class Verification:
-    steps: list          # verify.steps.StepReport, in the order of solutions/
-    wrong: list          # (WrongAnswer, verify.CheckResult), each rejected
-
-    def rows(self) -> list[dict]:
-        """One row per check: steps, the results they carry, the rejected wrong answers."""
-        rows = []
-        for r in self.steps:
-            rows.append({"id": r.id, "question": r.question, "kind": r.kind,
-                         "status": "passed" if r.passed else "failed", "methods": r.methods,
-                         "cases": r.cases, "worst_error": r.worst_error})
-            if r.result is not None:
-                rows.append({"id": r.result["id"], "question": r.question, "kind": "result",
-                             "status": "passed" if r.result["passed"] else "failed",
-                             "methods": r.result["methods"], "cases": r.result["cases"],
-                             "worst_error": r.result["worst_error"]})
-        for answer, outcome in self.wrong:
-            # this check passes when verify rejects the wrong answer
-            rows.append({"id": f"wrong.{answer.id}", "question": verify.RESULTS[answer.result].question,
-                         "kind": "wrong answer", "status": "passed" if not outcome.passed else "failed",
-                         "verdict_on_the_answer": "rejected" if not outcome.passed else "accepted",
-                         "methods": outcome.methods, "cases": outcome.cases, "worst_error": outcome.worst_error,
-                         "rejected_by": outcome.counterexample.method if outcome.counterexample else None})
-        return rows
+class Note:
+    """A wrong answer of the grading key, judged, with the checked steps its note displays."""
+    part: Part
+    answer: WrongAnswer
+    verdict: Verdict                      # of verify.check on the displayed formula
+    smallest: bool = False                # the counterexample is the smallest of a search over sizes
+    steps: dict[str, Step] = field(default_factory=dict)   # "reading", "inputs", "expected", "returned", "accepted"
 
     @property
-    def summary(self) -> tuple[int, int]:
-        rows = self.rows()
-        return sum(row["status"] == "passed" for row in rows), len(rows)
+    def id(self) -> str:
+        return f"note.{self.answer.id}"
 
 
-class Pending:
-    """The checks of a build, running on worker processes; `result()` waits for the verdicts."""
+def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | None = None) -> tuple[Note, dict]:
+    """Check a wrong answer as a grader would check a student's, and build the steps its note shows.
 
-    def __init__(self, solutions, cache_file: Path | None):
-        self.solutions = solutions
-        self.checks = Checks(solutions.steps.values(), cache_file)
-        self.wrong_cache_file = cache_file.with_name("wrong-answers-cache.json") if cache_file else None
-        cached = read_cache(self.wrong_cache_file)
-        fingerprint = source_fingerprint()
-        self.wrong_keys = {a.id: _wrong_answer_key(a, fingerprint) for a in solutions.wrong_answers}
-        self.wrong_cached = {a.id: _from_json(cached[self.wrong_keys[a.id]])
-                             for a in solutions.wrong_answers if self.wrong_keys[a.id] in cached}
-        todo = [a.id for a in solutions.wrong_answers if a.id not in self.wrong_cached]
-        self.wrong_job = self.checks.submit(_check_wrong_answers, todo)
+    The expensive part (verify.check and the search for the smallest
+    counterexample) gives a small record that `known` may hold from an earlier
+    build; the displayed steps are rebuilt from it and checked every time.
+    """
+    result = homework.result(answer.result)
+    gradient = result.gradient(answer.convention)
+    if known is None:
+        function = answer.function(result)
+        # a quoted answer is evaluated entry by entry in Python: large sizes would take minutes
+        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 2000]
+        verdict = engine.check(gradient, function, seed=0, subject=answer.id,
+                               float_sizes=small if answer.quote is not None else None)
+        at, smallest = None, False
+        if not verdict.passed:
+            search = engine.smallest_counterexample(gradient, function)
+            ce = search.counterexample if not search.passed else verdict.counterexample
+            smallest = not search.passed
+            assert ce is not None
+            at = {name: np.asarray(ce.inputs[name]).tolist() for name in ce.inputs}
+        known = {"verdict": _to_json(verdict), "smallest": smallest, "at": at}
+    note = Note(part, answer, _from_json(known["verdict"]), known["smallest"])
+    op = gradient.operation
+    if answer.quote is not None:
+        note.steps["reading"] = Step(f"{note.id}.reading", (answer.quote, answer.formula), Kind.DERIVATION, op,
+                                     names=answer.reading, sizes=tuple(engine._sorted_sizes(op, op.exact_sizes))[:3])
+    if known["at"] is None:
+        return note, known
+    at = {name: (int(value) if name in op.settings else np.asarray(value, dtype=float) if np.ndim(value)
+                 else float(value)) for name, value in known["at"].items()}
+    variable = _variable(op, gradient.wrt)
+    note.steps["inputs"] = Step(f"{note.id}.inputs", (sp.Tuple(*_symbols(op, answer)), sp.Tuple(*[
+        _display(at[name]) for name in (*op.inputs, "delta")])), Kind.EXAMPLE, op, at=at)
+    env = op.point_env(at)
+    expected = _expected(env, variable)
+    returned = _evaluate_named(env, answer)
+    L = sp.Symbol("L")
+    if isinstance(expected, Hull):
+        note.steps["accepted"] = Step(f"{note.id}.accepted", (_display(expected.points[0]), Subdifferential(L, variable)),
+                                      Kind.EXAMPLE, op, at=at, relation="in")
+        note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned),
+                                      Subdifferential(L, variable)), Kind.EXAMPLE, op, at=at,
+                                      relation="notin", names=answer.reading)
+        return note, known
+    note.steps["expected"] = Step(f"{note.id}.expected", (Partial(L, variable), _display(expected)),
+                                  Kind.EXAMPLE, op, at=at, relation=_relation(expected))
+    note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned)), Kind.EXAMPLE, op,
+                                  at=at, relation=_relation(returned), names=answer.reading)
+    return note, known
 
-    def result(self) -> Verification:
-        """The verification, or CheckFailed with the question, the step and the counterexample."""
-        reports = self.checks.reports()
-        failed = [r for r in reports if not r.passed]
+
+def _symbols(op, answer):
+    """The symbols of the inputs as the formulas name them (an IndexedBase for arrays)."""
+    found = {name_of(q): q for q in sp.sympify(answer.formula).atoms(sp.IndexedBase, sp.Symbol)}
+    out = []
+    for name in (*op.inputs, "delta"):
+        out.append(found.get(name, sp.IndexedBase(name) if name in op.inputs and op.inputs[name] or name == "delta"
+                             and not op.scalar_output else sp.Symbol(name)))
+    return out
+
+
+def _variable(op, wrt):
+    return sp.IndexedBase(wrt) if op.inputs[wrt] else sp.Symbol(wrt)
+
+
+def _expected(env, variable):
+    try:
+        return evaluate(Partial(sp.Symbol("L"), variable), env)
+    except ValueError:
+        return evaluate(Subdifferential(sp.Symbol("L"), variable), env)
+
+
+def _evaluate_named(env, answer: WrongAnswer):
+    for key, definition in (answer.reading or {}).items():
+        env.offsets[name_of(key)] = 1
+        env.values[name_of(key)] = evaluate(definition, env)
+    return evaluate(answer.shown, env)
+
+
+def _exact(value) -> bool:
+    arr = np.asarray(value, dtype=object)
+    return all(sp.sympify(q).is_Rational and (sp.sympify(q) * 10 ** 4).is_integer for q in arr.ravel())
+
+
+def _relation(value) -> str:
+    return "=" if _exact(value) else "approx"
+
+
+def _display(value):
+    """Numbers as the notes show them: a column for a vector, a matrix, or one number."""
+    arr = np.asarray(value, dtype=object)
+    if arr.ndim == 0:
+        return shown(sp.sympify(arr[()]))
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    return sp.ImmutableMatrix([[shown(sp.sympify(q)) for q in row] for row in arr.tolist()])
+
+
+# ---- running the checks ---------------------------------------------------------------------------------
+@dataclass
+class Verification:
+    """The verdicts of a build: every step, and every wrong answer with its note."""
+    homework: Homework
+    steps: dict[str, Verdict]
+    notes: list[Note]
+
+    def rows(self) -> list[dict]:
+        """One row per check, for verify-report.json and `make verify`."""
+        rows = []
+        for step_id, verdict in self.steps.items():
+            step = self.homework.steps.get(step_id)
+            rows.append({"id": step_id, "question": self.homework.question_of(step_id) if step else "",
+                         "kind": step.kind.value if step else "note", "status": "passed" if verdict.passed else "failed",
+                         "methods": verdict.methods, "cases": verdict.cases, "worst_error": verdict.worst_error})
+        for note in self.notes:
+            rows.append({"id": note.id, "question": note.part.question, "kind": "wrong answer",
+                         "status": "passed", "verdict_on_the_answer": "accepted" if note.verdict.passed else "rejected",
+                         "methods": note.verdict.methods, "cases": note.verdict.cases,
+                         "worst_error": note.verdict.worst_error, "smallest_counterexample": note.smallest})
+        return rows
+
+
+class Running:
+    """The checks of a build under way on worker processes; `wait()` returns the Verification."""
+
+    def __init__(self, homework: Homework, cache_file: Path | None, workers: int | None = None):
+        self.homework = homework
+        self.cache_file = cache_file
+        self.cache = _read_cache(cache_file)
+        self.fingerprint = _fingerprint()
+        self.keys = {sid: _step_key(step, self.fingerprint) for sid, step in homework.steps.items()}
+        self.done: dict[str, Verdict] = {sid: _from_json(self.cache[key]) for sid, key in self.keys.items()
+                                         if key in self.cache}
+        todo = [sid for sid in homework.steps if sid not in self.done]
+        workers = workers or os.cpu_count() or 1
+        global _HOMEWORK
+        _HOMEWORK = homework   # the workers are forked: they inherit it instead of importing it again
+        self.pool = multiprocessing.get_context("fork").Pool(workers) if todo and workers > 1 else None
+        groups = _groups(homework, todo)
+        self.jobs = [self.pool.apply_async(_check_steps, (g,)) for g in groups] if self.pool else []
+        self.serial = groups if self.pool is None else []
+        self._notes: list[Note] | None = None
+        self.fresh_notes: dict[str, dict] = {}
+
+    def notes(self) -> list[Note]:
+        """The wrong answers judged (the grading key shows them); the steps their notes display checked too."""
+        if self._notes is None:
+            notes = []
+            for part, answer in wrong_answers(self.homework):
+                key = _note_key(answer, self.fingerprint)
+                note, known = judge(self.homework, part, answer, self.cache.get(key))
+                self.fresh_notes[key] = known
+                _require_judgment(note)
+                for step in note.steps.values():
+                    verdict = check_step(step)
+                    if not verdict.passed:
+                        raise CheckFailed(f"check failed: grader's note {answer.id} ({note.part.label}), "
+                                          f"step {step.id}\n{verdict.reason}\n{verdict.counterexample}")
+                notes.append(note)
+            self._notes = notes
+        return self._notes
+
+    def wait(self) -> Verification:
+        """Every verdict, or CheckFailed naming the question, the step and the counterexample."""
+        for group in self.serial:
+            self.done.update(_check_steps(group))
+        for job in self.jobs:
+            self.done.update(job.get())
+        failed = [sid for sid in self.homework.steps if not self.done[sid].passed]
         if failed:
-            raise CheckFailed("\n\n".join(
-                f"check failed: question {r.question}, step {r.id}\n{r.counterexample}" for r in failed))
-        outcomes = {**self.wrong_cached, **self.wrong_job()}
-        wrong = [(a, outcomes[a.id]) for a in self.solutions.wrong_answers]
-        if self.wrong_cache_file is not None:
-            self.wrong_cache_file.write_text(json.dumps(
-                {self.wrong_keys[a.id]: _to_json(outcome) for a, outcome in wrong}, sort_keys=True))
-        accepted = [answer for answer, outcome in wrong if outcome.passed]
-        if accepted:
-            raise CheckFailed("\n".join(
-                f"check failed: grader's note '{a.id}' ({a.result}): verify accepts this wrong answer, "
-                f"so the note would be false" for a in accepted))
-        return Verification(reports, wrong)
+            raise CheckFailed("\n\n".join(self._failure(sid) for sid in failed))
+        steps = {sid: self.done[sid] for sid in self.homework.steps}
+        notes = self.notes()
+        self._write_cache()
+        return Verification(self.homework, steps, notes)
+
+    def _failure(self, step_id: str) -> str:
+        verdict = self.done[step_id]
+        unit = self.homework.unit_of(step_id)
+        return (f"check failed: question {self.homework.question_of(step_id)}, step {step_id} "
+                f"(solutions/{unit.module}.py)\n{verdict.reason}\n{verdict.counterexample or ''}").rstrip()
+
+    def _write_cache(self) -> None:
+        if self.cache_file is None:
+            return
+        fresh: dict[str, Any] = {self.keys[sid]: _to_json(v) for sid, v in self.done.items()
+                                 if v.passed and sid in self.keys}
+        fresh.update(self.fresh_notes)
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        self.cache_file.write_text(json.dumps(fresh, sort_keys=True))
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.checks.__exit__(*exc)
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
 
 
-def start(solutions, cache_file: Path | None) -> Pending:
-    """Start every check of the key on the worker processes."""
-    return Pending(solutions, cache_file)
+def _require_judgment(note: Note) -> None:
+    accepted = note.verdict.passed
+    if accepted != note.answer.accepted:
+        what = "accepts" if accepted else "rejects"
+        says = "right" if note.answer.accepted else "wrong"
+        raise CheckFailed(f"check failed: grader's note {note.answer.id} ({note.part.label}) says the answer is "
+                          f"{says}, but verify {what} it\n{note.verdict}")
 
 
-def run(solutions, cache_file: Path | None) -> Verification:
-    with start(solutions, cache_file) as pending:
-        return pending.result()
+def start(homework: Homework, cache_file: Path | None, workers: int | None = None) -> Running:
+    return Running(homework, cache_file, workers)
 
 
-def _check_wrong_answers(ids: list[str]) -> dict:
-    """verify.check of the wrong answers named (on a worker process: they are found by id)."""
-    from solutions import WRONG_ANSWERS
-    return {a.id: verify.check(a.result, a.function()) for a in WRONG_ANSWERS if a.id in ids}
+def run(homework: Homework, cache_file: Path | None = None, workers: int | None = None) -> Verification:
+    with start(homework, cache_file, workers) as running:
+        return running.wait()
 
 
-def _wrong_answer_key(answer, fingerprint: str) -> str:
-    """The checking code, this module (it writes the cache entries) and the answer's formula."""
-    return hashlib.sha256(f"{fingerprint}\x1f{_THIS_MODULE}\x1f{answer.result}\x1f"
-                          f"{sp.srepr(answer.formula)}".encode()).hexdigest()
+_HOMEWORK: Homework | None = None
 
 
-_THIS_MODULE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+def _check_steps(step_ids: list[str]) -> dict[str, Verdict]:
+    assert _HOMEWORK is not None
+    return {sid: check_step(_HOMEWORK.steps[sid]) for sid in step_ids}
 
 
-def _to_json(outcome: verify.CheckResult) -> dict:
-    data = asdict(outcome)
-    ce = data["counterexample"]
-    if ce is not None:
-        for field in ("expected", "got"):
-            ce[field] = None if ce[field] is None else np.asarray(ce[field], dtype=float).tolist()
-        # a list of pairs: the cache file's sorted keys must not reorder the inputs as printed
-        ce["inputs"] = [[k, np.asarray(v, dtype=float).tolist()] for k, v in ce["inputs"].items()]
-        ce["differing"] = [list(q) for q in ce["differing"]]
-    return data
+def _groups(homework: Homework, step_ids: list[str]) -> list[list[str]]:
+    """Steps grouped by operation, most expensive first: a worker then builds each operation's exact
+    instances once, and the groups keep every core busy until the end."""
+    groups: dict[str, list[str]] = {}
+    for sid in step_ids:
+        step = homework.steps[sid]
+        key = step.operation.name if step.operation is not None else "identities"
+        groups.setdefault(key, []).append(sid)
+    weight: Callable[[list[str]], int] = lambda ids: sum(4 if homework.steps[q].kind is Kind.RESULT else 1
+                                                         for q in ids)
+    return sorted(groups.values(), key=weight, reverse=True)
 
 
-def _from_json(data: dict) -> verify.CheckResult:
-    ce = data.pop("counterexample")
-    if ce is not None:
-        ce = verify.Counterexample(
-            method=ce["method"], inputs={k: np.asarray(v) for k, v in ce["inputs"]},
-            expected=None if ce["expected"] is None else np.asarray(ce["expected"]),
-            got=None if ce["got"] is None else np.asarray(ce["got"]),
-            differing=[tuple(q) for q in ce["differing"]], detail=ce["detail"])
-    return verify.CheckResult(**data, counterexample=ce)
+# ---- the cache ------------------------------------------------------------------------------------------------
+def _fingerprint() -> str:
+    """The checking code: any change to it invalidates every cached verdict."""
+    digest = hashlib.sha256()
+    for path in sorted(_VERIFY_DIR.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
 
 
-def report(verification: Verification, commit: str) -> dict:
-    passed, total = verification.summary
-    return {"commit": commit,
-            "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "passed": passed, "total": total, "checks": verification.rows()}
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(inspect.getmodule(obj) or obj)
+    except (OSError, TypeError):
+        return repr(obj)
+
+
+def _step_key(step: Step, fingerprint: str) -> str:
+    """What a step's verdict depends on: the checking code, the module that defines the step and its
+    operation (their whole source: helpers and data sit beside them), and the step itself."""
+    op = step.operation
+    parts = [fingerprint, step.id, step.kind.value, step.relation,
+             repr([sp.srepr(q) for q in step.sides]), repr([tuple(map(sp.srepr, o)) for o in step.over]),
+             repr(step.index_base), repr(step.sizes), repr(sorted((str(k), repr(v)) for k, v in (step.at or {}).items())),
+             _source(op.forward) if op is not None else "",
+             sp.srepr(step.gradient.formula) if step.gradient is not None else ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _note_key(answer: WrongAnswer, fingerprint: str) -> str:
+    """A note's record depends on the checking code, the answer and the module that defines it."""
+    return hashlib.sha256(f"{fingerprint}\x1fnote\x1f{answer.id}\x1f{sp.srepr(answer.shown)}\x1f"
+                          f"{answer.result}\x1f{answer.convention}\x1f"
+                          f"{sorted((str(k), sp.srepr(v)) for k, v in answer.reading.items())}".encode()).hexdigest()
+
+
+def _read_cache(cache_file: Path | None) -> dict:
+    try:
+        return json.loads(cache_file.read_text()) if cache_file is not None and cache_file.exists() else {}
+    except (OSError, ValueError):
+        return {}  # an unreadable cache only costs time
+
+
+def _to_json(verdict: Verdict) -> dict:
+    return {"subject": verdict.subject, "passed": verdict.passed, "methods": verdict.methods,
+            "cases": verdict.cases, "worst_error": verdict.worst_error}
+
+
+def _from_json(data: dict) -> Verdict:
+    return Verdict(data["subject"], data["passed"], list(data["methods"]), int(data["cases"]),
+                   float(data["worst_error"]))
+
+
+def report(verification: Verification, provenance: dict[str, Any]) -> dict:
+    rows = verification.rows()
+    return {**provenance, "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "checks": len(rows), "passed": sum(row["status"] == "passed" for row in rows), "rows": rows}
+
+
+def table(verification: Verification) -> str:
+    """A plain-text table of every check, and the one count of checks."""
+    rows = [("question", "check", "kind", "status", "cases", "worst error")]
+    for row in verification.rows():
+        rows.append((row["question"], row["id"], row["kind"], "ok" if row["status"] == "passed" else "FAILED",
+                     str(row["cases"]), f"{row['worst_error']:.1e}"))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    passed = sum(row[3] == "ok" for row in rows[1:])
+    lines.append(f"{passed} of {len(rows) - 1} checks passed")
+    return "\n".join(lines)

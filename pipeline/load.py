@@ -1,27 +1,47 @@
-"""Stage 1: load the solutions (the checked mathematics of the key)."""
+"""Stage 1: load the homework (the checked mathematics) and make sure it can be checked at all."""
 from __future__ import annotations
 
 import importlib
 import traceback
-from dataclasses import dataclass
+
+from verify.homework import Homework, HomeworkError
 
 from .errors import SolutionError
 
 
-@dataclass(frozen=True)
-class Solutions:
-    steps: dict          # step id -> verify.steps.Step, in the order of solutions/
-    wrong_answers: list  # solutions.common_errors.WrongAnswer
-    examples: object     # the solutions.examples module
-
-
-def load_solutions(package: str = "solutions") -> Solutions:
-    """Import the solutions package; a broken one is reported with its file and line."""
+def load(package: str = "solutions") -> Homework:
+    """Import the homework package; a broken module is reported with its file and line."""
     try:
-        module = importlib.import_module(package)
-        examples = importlib.import_module(f"{package}.examples")
+        importlib.invalidate_caches()
+        homework = Homework.discover(package)
+    except HomeworkError as exc:
+        raise SolutionError(str(exc)) from None
     except Exception as exc:
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        raise SolutionError(f"{frame.filename}:{frame.lineno}: cannot load the solutions: "
-                            f"{type(exc).__name__}: {exc}") from exc
-    return Solutions(steps=dict(module.STEPS), wrong_answers=list(module.WRONG_ANSWERS), examples=examples)
+        frame = _innermost_own_frame(exc)
+        raise SolutionError(f"{frame}: cannot load the homework: {type(exc).__name__}: {exc}") from None
+    problems = [problem for unit in homework.units for problem in _domains(package, unit)]
+    if problems:
+        raise SolutionError("\n".join(problems))
+    return homework
+
+
+def _innermost_own_frame(exc: BaseException) -> str:
+    """The deepest frame in the homework's own files (not in the libraries it calls)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if "/site-packages/" not in f.filename and "/lib/python" not in f.filename]
+    frame = (own or frames)[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def _domains(package: str, unit) -> list[str]:
+    """Every operation of a unit must run on floats, complex numbers and sympy values."""
+    operations = {id(s.operation): s.operation for s in unit.steps if s.operation is not None}
+    for part in [unit.part] if unit.part else (unit.question.parts if unit.question else ()):
+        for result in part.results:
+            operations.update({id(g.operation): g.operation for g in result.conventions.values()})
+    problems = []
+    for op in operations.values():
+        for domain, reason in op.domain_failures():
+            problems.append(f"{package}/{unit.module}.py: operation {op.name} cannot be evaluated on {domain}: "
+                            f"{reason}")
+    return problems

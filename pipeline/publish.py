@@ -1,7 +1,7 @@
-"""Moving finished outputs into output/ only when the whole build passed.
+"""Stage 5: move the finished outputs into output/, only when the whole build has passed.
 
-Stale outputs are removed before a build starts, so a failed or interrupted
-build never leaves an earlier PDF that looks current.
+The previous outputs are removed as soon as a build starts, so a failed or
+interrupted build never leaves a PDF that looks current.
 """
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import os
 import shutil
 from pathlib import Path
 
-OUTPUTS = ("hw4.pdf", "hw4-solutions.pdf", "verify-report.json")
+from .documents import REPORT, outputs
 
 
 def clear(output: Path) -> None:
-    for name in OUTPUTS:
+    """Remove every output of an earlier build, and any half-copied file."""
+    for name in outputs():
         (output / name).unlink(missing_ok=True)
+    for partial in output.glob(".*.partial") if output.exists() else ():
+        partial.unlink(missing_ok=True)
 
 
 def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
@@ -26,9 +29,9 @@ def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
         tmp = output / f".{name}.pdf.partial"
         shutil.copyfile(pdf, tmp)
         staged[tmp] = output / f"{name}.pdf"
-    tmp = output / ".verify-report.json.partial"
+    tmp = output / f".{REPORT}.partial"
     tmp.write_text(json.dumps(report, indent=2) + "\n")
-    staged[tmp] = output / "verify-report.json"
+    staged[tmp] = output / REPORT
     for tmp, final in staged.items():
         os.replace(tmp, final)
     return list(staged.values())

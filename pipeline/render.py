@@ -1,100 +1,161 @@
-"""Stage 3: render the Jinja2 templates into LaTeX files under build/tex/.
+"""Stage 3: render the templates into LaTeX under build/tex/, with line maps back to the templates.
 
-Templates use LaTeX-safe delimiters (nbconvert's): ((* statements *)),
-((( expressions ))), ((= comments =)).  A checked equation is shown only
-through `step("id")`, which typesets the step's own formulas and puts the line
-`% verified: id` (or `% definition: id`) directly above the display.  After
-rendering, every display of the key must carry such a line, match its step,
-and every step of solutions/ must be shown somewhere.
+Every unit of the homework (a question, a part, remarks) has a template of
+its module's name; each renders to its own .tex file, which the documents
+`\\input`.  The documents and the order of questions and parts come from the
+homework's registry, so no list of files is kept by hand.
+
+Templates only interpolate.  Mathematics reaches them in one way: a step,
+shown with `((( step("id") )))`, which prints the step's own formulas (the
+objects its check evaluates) under a `% verified: id` line.  Afterwards the
+generated files are scanned: a display without its marker, a marker over a
+formula that is not its step's, computed mathematics outside a display, a
+step shown nowhere, a part not written where the registry puts it: each stops
+the build with the template's file and line.
 """
 from __future__ import annotations
 
+import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jinja2
-import numpy as np
+import sympy as sp
 
-from solutions.notation import index_range, latex, number, numeric_matrix, row_vector
+from solutions.notation import index_range, latex
+from verify.homework import Homework, Part
+from verify.steps import Step
 
+from . import linemap
+from .documents import DOCUMENTS, Document
 from .errors import CoverageError, TemplateError
 
-# Each question is rendered to its own file and \input by both documents (generated file -> template).
-# The notes and the key's footer show the checks' outcome; everything else can be rendered before it.
-NEEDS_NO_VERDICT = {"t1": "t1.tex.j2", "t2": "t2.tex.j2", "remarks": "remarks.tex.j2", "hw4": "handout.tex.j2"}
-NEEDS_VERDICT = {"notes": "notes.tex.j2", "hw4-solutions": "key.tex.j2"}
-DOCUMENTS = ("hw4", "hw4-solutions")
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
-_DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign)\*?\}"
-                      r"|(?<!\\)\\\[|\$\$")  # \[ opens a display; \\[6pt] is a line break
+_DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign|empheq)\*?\}"
+                      r"|(?<!\\)\\\[|\$\$")   # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
+# mathematics set apart from the text without a display environment: a paragraph, a centred
+# line or a table cell that is nothing but math
+_CENTERED = re.compile(r"\\begin\{(center|flushleft|flushright)\}")
+
+
+def _lone_math(code: str) -> bool:
+    """True when a line is one inline formula and nothing else (punctuation and a line break aside)."""
+    text = re.sub(r"\s*[.,;:]?\s*(\\\\(\[[^]]*\])?)?\s*$", "", code.strip())
+    if text.startswith("$") and not text.startswith("$$"):
+        closing = re.search(r"(?<!\\)\$", text[1:])
+        return closing is not None and closing.end() == len(text) - 1
+    if text.startswith("\\("):
+        return text.find("\\)") == len(text) - 2
+    return False
 
 
 def escape_tex(text) -> str:
-    """Plain text (not LaTeX) made safe to print: the explicit filter `tex`."""
+    """Plain text made safe for LaTeX: the explicit filter `tex`."""
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-@dataclass
-class Rendered:
-    tex_dir: Path
-    documents: dict[str, Path]   # document name -> main .tex file
-    shown_steps: set[str]
-
-
-class _StepPrinter:
-    """The template global `step(id)`; remembers which steps were shown."""
-
-    def __init__(self, steps):
-        self.steps = steps
-        self.shown: set[str] = set()
-
-    def display(self, step_id: str) -> str:
-        step = self._get(step_id)
-        self.shown.add(step_id)
-        return render_step(step)
-
-    def inline(self, step_id: str, side: int = -1) -> str:
-        """One side of a step for inline math (shows the step's formula; the display is elsewhere)."""
-        return latex(self._get(step_id).sides[side])
-
-    def _get(self, step_id):
-        try:
-            return self.steps[step_id]
-        except KeyError:
-            known = ", ".join(sorted(self.steps))
-            raise KeyError(f"unknown step '{step_id}' (known steps: {known})") from None
-
-
-def render_step(step) -> str:
-    """The display of a step: its marker line, then an align* of its chain of equalities."""
-    sides = [latex(q) for q in step.sides]
-    rel = {"=": "=", "approx": r"\approx"}[step.relation]
-    lines = [f"{sides[0]} &= {sides[1]}"] + [f"&= {q}" for q in sides[2:-1]]
-    if len(sides) > 2:
-        lines.append(f"&{rel} {sides[-1]}")
-    elif rel != "=":
-        lines[0] = f"{sides[0]} &{rel} {sides[1]}"
-    where = [index_range(sym, lo, hi) for sym, lo, hi in step.over]
+def render_step(step: Step) -> str:
+    """A step's display: its marker line, then its chain of relations (boxed when it is a result)."""
+    sides = [latex(side) for side in step.sides]
+    relation = {"=": "=", "approx": r"\approx", "in": r"\in", "notin": r"\notin"}[step.relation]
+    last = len(sides) - 1
+    lines = [f"{sides[0]} &{relation if last == 1 else '='} {sides[1]}"]
+    for position in range(2, len(sides)):
+        lines.append(f"&{relation if position == last else '='} {sides[position]}")
     tail = []
-    if where:
-        tail.append(r"\text{for } " + r",\ ".join(where))
+    if step.over:
+        tail.append(r"\text{for } " + r",\ ".join(index_range(sym, lo, hi) for sym, lo, hi in step.over))
     if step.note:
-        tail.append(rf"\text{{{step.note}}}")  # LaTeX written in solutions/, like the equations
+        tail.append(rf"\text{{{step.note}}}")
     if tail:
         condition = r" \quad ".join(tail)
-        if len(lines[-1]) > 60:  # a long line: the conditions get a row of their own
+        if len(lines[-1]) > 60:     # a long line: the conditions get a row of their own
             lines.append(r"&\phantom{=}\ " + condition)
         else:
             lines[-1] += r" \qquad " + condition
     body = " \\\\\n".join(lines)
-    return f"% {step.kind}: {step.id}\n\\begin{{align*}}\n{body}\n\\end{{align*}}"
+    environment = ("empheq", "[box=\\fbox]{align*}") if step.kind.value == "result" else ("align*", "")
+    return (f"{step.marker}\n\\begin{{{environment[0]}}}{environment[1]}\n{body}\n"
+            f"\\end{{{environment[0]}}}")
 
 
-def environment(templates: Path, printer: _StepPrinter) -> jinja2.Environment:
+@dataclass
+class Rendered:
+    documents: dict[str, Path]                  # document name -> main .tex file
+    files: list[Path] = field(default_factory=list)
+
+
+class _Globals:
+    """What templates may call: steps, parts, and the files of attached units."""
+
+    def __init__(self, homework: Homework, extra_steps: dict[str, Step]):
+        self.homework = homework
+        self.steps = {**homework.steps, **extra_steps}
+        self.shown: set[str] = set()
+        self.parts_written: list[str] = []
+        self.template = ""
+        self.parts_by_template: dict[str, list[str]] = {}
+        self.grading_written: list[str] = []
+
+    def step(self, step_id: str) -> str:
+        step = self._get(step_id)
+        self.shown.add(step_id)
+        return render_step(step)
+
+    def _get(self, step_id: str) -> Step:
+        try:
+            return self.steps[step_id]
+        except KeyError:
+            close = difflib.get_close_matches(step_id, list(self.steps), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise KeyError(f"unknown step '{step_id}'{hint}") from None
+
+    def part(self, part_id: str) -> str:
+        """Start a part: exam's \\part with its points from the registry, and a PDF bookmark."""
+        found = {p.id: p for p in self.homework.parts}
+        if part_id not in found:
+            close = difflib.get_close_matches(part_id, list(found), n=3, cutoff=0.5)
+            raise KeyError(f"unknown part '{part_id}'" + (f"; did you mean {', '.join(map(repr, close))}?"
+                                                         if close else ""))
+        part = found[part_id]
+        self.parts_written.append(part_id)
+        self.parts_by_template.setdefault(self.template, []).append(part_id)
+        return (f"\\part[{part.points}]\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}"
+                f"{{part-{part.label}}}")
+
+    def parts(self, question: str) -> str:
+        """\\input lines for the parts of `question` that are units of their own, in order."""
+        units, _ = self.homework.attached(question)
+        return "\n".join(f"\\input{{{unit.module}}}" for unit in units)
+
+    def remarks(self, question: str) -> str:
+        _, units = self.homework.attached(question)
+        return "\n".join(f"\\input{{{unit.module}}}" for unit in units)
+
+    def grading(self, part_id: str) -> str:
+        """The grading key's rubric and notes for a part (read by the grading key only)."""
+        self.grading_written.append(part_id)
+        return f"\\ifgrading\\input{{grading-{part_id}}}\\fi"
+
+    def entries(self, step_id: str, side: int) -> list[list[str]]:
+        """The printed entries of a matrix on one side of a step (for figures drawn from a checked step)."""
+        value = self._get(step_id).sides[side]
+        if isinstance(value, sp.Tuple):
+            raise TypeError(f"side {side} of step {step_id} is a tuple; name one of its matrices")
+        return [[latex(entry) for entry in row] for row in value.tolist()]
+
+    def entries_of(self, step_id: str, side: int, item: int) -> list[list[str]]:
+        """Like entries, for one matrix of a tuple side."""
+        value = self._get(step_id).sides[side].args[item]
+        return [[latex(entry) for entry in row] for row in value.tolist()]
+
+
+def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         block_start_string="((*", block_end_string="*))",
@@ -102,77 +163,156 @@ def environment(templates: Path, printer: _StepPrinter) -> jinja2.Environment:
         comment_start_string="((=", comment_end_string="=))",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(tex=escape_tex, matrix=numeric_matrix, row=row_vector, number=number, latex=latex,
-                       size=np.size, ndim=np.ndim)
-    env.globals.update(step=printer.display, inline=printer.inline)
-    return env
+    env.filters.update(tex=escape_tex)
+    env.globals.update(step=calls.step, part=calls.part, parts=calls.parts, remarks=calls.remarks,
+                       grading=calls.grading, entries=calls.entries, entries_of=calls.entries_of)
+    return linemap.tracking_environment(env)
 
 
 class Renderer:
-    """Renders templates into tex_dir in two steps: what needs no verdict can be rendered
-    while the checks run; the notes and the key's main file need the verification."""
+    """Renders the homework's templates into `tex_dir`; `finish()` checks what was rendered."""
 
-    def __init__(self, solutions, templates: Path, tex_dir: Path):
-        self.steps = solutions.steps
-        self.templates, self.tex_dir = templates, tex_dir
-        self.printer = _StepPrinter(solutions.steps)
-        self.env = environment(templates, self.printer)
-        self.written: dict[str, Path] = {}
+    def __init__(self, homework: Homework, templates: Path, tex_dir: Path, extra_steps: dict[str, Step] | None = None):
+        self.homework, self.templates, self.tex_dir = homework, templates, tex_dir
+        self.calls = _Globals(homework, extra_steps or {})
+        self.env = environment(templates, self.calls)
+        self.written: list[tuple[Path, str]] = []
         tex_dir.mkdir(parents=True, exist_ok=True)
 
-    def render(self, files: dict[str, str], context: dict | None = None) -> None:
-        for name, template in files.items():
-            text = _render_one(self.env, template, self.templates, context or {})
-            path = self.tex_dir / f"{name}.tex"
-            header = f"% generated from templates/{template} -- edit the template, not this file\n"
-            _write_if_changed(path, header + text)
-            self.written[name] = path
+    def units(self) -> None:
+        """One .tex file per unit of the homework (questions, parts, remarks)."""
+        questions = {q.id: q for q in self.homework.questions}
+        for unit in self.homework.units:
+            context: dict[str, Any] = {"homework": _homework_context(self.homework), **unit.context}
+            if unit.question is not None:
+                context["question"] = _question_context(questions[unit.question.id])
+            self._render(unit.template, unit.module, context)
 
-    def finish(self) -> Rendered:
-        """Check every display of the generated files, then name the documents to typeset."""
-        _check_coverage(list(self.written.values()), self.steps, self.printer.shown, self.templates)
-        return Rendered(self.tex_dir, {q: self.written[q] for q in DOCUMENTS}, self.printer.shown)
+    def documents(self, provenance: dict[str, Any]) -> dict[str, Path]:
+        paths = {}
+        for document in DOCUMENTS:
+            context = {"homework": _homework_context(self.homework), "document": document,
+                       "pdf": _pdf_info(document, provenance)}
+            paths[document.name] = self._render(document.template, document.name, context)
+        return paths
+
+    def grading(self, notes: list, template: str = "grading-part.tex.j2") -> None:
+        """The rubric and grader's notes of every part (these need the verdicts on the wrong answers)."""
+        for note in notes:
+            self.calls.steps.update({step.id: step for step in note.steps.values()})
+        for part in self.homework.parts:
+            mine = [_note_context(note) for note in notes if note.part.id == part.id]
+            self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine})
+
+    def _render(self, template: str, name: str, context: dict) -> Path:
+        header = f"% generated from templates/{template} -- edit the template, not this file\n"
+        self.calls.template = template
+        try:
+            marked = header + self.env.get_template(template).render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"{_relative(exc.filename, template)}:{exc.lineno}: {exc.message}") from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(f"templates/{template}: template not found: {exc.name}") from None
+        except Exception as exc:
+            filename, line = _template_frame(exc)
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            where = f"{_relative(filename, template)}:{line}" if filename else f"templates/{template}"
+            raise TemplateError(f"{where}: {message}") from None
+        text, lines = linemap.strip(marked)
+        path = self.tex_dir / f"{name}.tex"
+        _write_if_changed(path, text)
+        lines.save(linemap.map_path(path))
+        self.written.append((path, template))
+        return path
+
+    def finish(self) -> None:
+        """Check every generated file: displays, markers, loose mathematics, steps and parts shown."""
+        problems = []
+        for path, template in self.written:
+            problems += _scan(path, template, self.calls.steps)
+        missing = [sid for sid in self.homework.steps if sid not in self.calls.shown]
+        if missing:
+            problems.append("steps of solutions/ shown nowhere (show each with ((( step(\"id\") ))) or remove it): "
+                            + ", ".join(missing))
+        order = [p.id for p in self.homework.parts]
+        if sorted(self.calls.parts_written) != sorted(order) or len(set(self.calls.parts_written)) != len(order):
+            problems.append(f"the templates start the parts {self.calls.parts_written}; the homework has {order} "
+                            "(each exactly once, with ((( part(\"id\") ))))")
+        for template, written in self.calls.parts_by_template.items():
+            if written != sorted(written, key=order.index):
+                problems.append(f"templates/{template}: the parts appear in the order {written}, but their numbers "
+                                f"give {sorted(written, key=order.index)}")
+        if sorted(set(self.calls.grading_written)) != sorted(order):
+            lacking = sorted(set(order) - set(self.calls.grading_written))
+            problems.append("parts without their grading material (add ((( grading(\"id\") ))) after the part's "
+                            "solution): " + ", ".join(lacking))
+        if problems:
+            raise CoverageError("\n".join(problems))
 
 
-def render(solutions, context: dict, templates: Path, tex_dir: Path) -> Rendered:
-    """Render every part and both documents into tex_dir; check the key's displays."""
-    renderer = Renderer(solutions, templates, tex_dir)
-    renderer.render(NEEDS_NO_VERDICT, context)
-    renderer.render(NEEDS_VERDICT, context)
-    return renderer.finish()
+def _homework_context(homework: Homework) -> dict:
+    """What the documents show of the registry, shaped for the templates."""
+    return {"questions": [_question_context(q) for q in homework.questions], "points": homework.points,
+            "files": [_question_file(homework, q.id) for q in homework.questions]}
 
 
-def _render_one(env, template: str, templates: Path, context: dict) -> str:
-    try:
-        return env.get_template(template).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        where = _relative(exc.filename or str(templates / (exc.name or template)))
-        raise TemplateError(f"{where}:{exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"templates/{template}: template not found: {exc.name}") from None
-    except Exception as exc:
-        filename, line = _template_frame(exc)
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        where = f"{_relative(filename)}:{line}" if filename else f"templates/{template}"
-        raise TemplateError(f"{where}: {message}") from None
+def _question_file(homework: Homework, question: str) -> str:
+    return next(u.module for u in homework.units if u.question is not None and u.question.id == question)
+
+
+def _question_context(question) -> dict:
+    return {"id": question.id, "number": question.number, "title": question.title,
+            "points": sum(p.points for p in question.parts), "parts": [_part_context(p) for p in question.parts]}
+
+
+def _part_context(part: Part) -> dict:
+    rubric = part.rubric
+    return {"id": part.id, "label": part.label, "title": part.title, "points": part.points,
+            "criteria": rubric.criteria, "full_credit": rubric.full_credit,
+            "deductions": [{"text": d.text, "rule": _rule(d)} for d in rubric.deductions]}
+
+
+def _rule(deduction) -> str:
+    if deduction.cap is not None:
+        return f"at most {deduction.cap} of the part's points"
+    lost = -deduction.points
+    return f"{lost} point{'s' if lost != 1 else ''} off"
+
+
+def _note_context(note) -> dict:
+    """A judged wrong answer, shaped for the grading template: its prose and the ids of its checked steps."""
+    steps = {name: step.id for name, step in note.steps.items()}
+    return {"label": note.part.label, "title": note.answer.title, "why": note.answer.why,
+            "decision": note.answer.decision, "smallest": note.smallest, **{name: steps.get(name) for name in
+                                                                            ("reading", "inputs", "expected",
+                                                                             "returned", "accepted")}}
+
+
+def _pdf_info(document: Document, provenance: dict[str, Any]) -> dict[str, str]:
+    info = {"Title": f"{document.title}: Introduction to Machine Learning (CSCI-UA.473)",
+            "Author": "CSCI-UA.473, Instructor: Sumit Chopra",
+            "Subject": document.title,
+            "Keywords": f"commit {provenance['commit']}"}
+    if document.answers:
+        info["Subject"] = (f"{document.title}; every formula checked by machine "
+                           f"({provenance['checks']} checks); commit {provenance['commit']}")
+    return info
 
 
 def _template_frame(exc) -> tuple[str | None, int | None]:
     """The innermost template frame of a rendering error (Jinja rewrites frames to template lines)."""
-    found = (None, None)
-    for frame in _walk(exc.__traceback__):
-        if frame.tb_frame.f_code.co_filename.endswith(".j2"):
-            found = (frame.tb_frame.f_code.co_filename, frame.tb_lineno)
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
     return found
 
 
-def _walk(tb):
-    while tb is not None:
-        yield tb
-        tb = tb.tb_next
-
-
-def _relative(filename: str) -> str:
+def _relative(filename: str | None, template: str) -> str:
+    if not filename:
+        return f"templates/{template}"
     path = Path(filename)
     return f"templates/{path.name}" if path.parent.name == "templates" else str(path)
 
@@ -183,43 +323,35 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _check_coverage(files: list[Path], steps: dict, shown: set[str], templates: Path) -> None:
+def _scan(path: Path, template: str, steps: dict[str, Step]) -> list[str]:
+    lines = path.read_text().splitlines()
+    origins = linemap.LineMap.load(linemap.map_path(path))
     problems = []
-    for path in files:
-        lines = path.read_text().splitlines()
-        template = lines[0].split("templates/")[1].split(" ")[0] if "templates/" in lines[0] else "?"
-        for number_, line in enumerate(lines, start=1):
-            if not _DISPLAY.search(line.split("%")[0] if not line.startswith("%") else ""):
-                continue
-            above = lines[number_ - 2] if number_ >= 2 else ""
+    centered = 0
+
+    def where(number: int) -> str:
+        origin = origins.lookup(number)
+        return f"templates/{origin.template}:{origin.line}" if origin else f"{path}:{number}"
+    for number, line in enumerate(lines, start=1):
+        code = line.split("%")[0] if not line.startswith("%") else ""
+        if _CENTERED.search(code):
+            centered += 1
+        if re.search(r"\\end\{(center|flushleft|flushright)\}", code):
+            centered = max(0, centered - 1)
+        above = lines[number - 2] if number >= 2 else ""
+        if _DISPLAY.search(code):
             mark = _MARKER.match(above)
             if not mark:
-                hint = _template_line(templates / template, line.strip())
-                problems.append(f"{path}:{number_}: a display without a '% verified: <step>' line above it "
-                                f"(from templates/{template}{hint}); show equations with "
-                                f"((( step(\"<step id>\") ))) so that they are checked")
+                problems.append(f"{where(number)}: a display without a '% verified: <step>' line above it; show "
+                                "equations with ((( step(\"<step id>\") ))) so that they are checked")
                 continue
             step = steps.get(mark.group(2))
             expected = render_step(step).splitlines() if step else None
-            actual = lines[number_ - 2:number_ - 2 + len(expected)] if expected else None
+            actual = lines[number - 2:number - 2 + len(expected)] if expected else None
             if step is None or actual != expected:
-                problems.append(f"{path}:{number_ - 1}: the display marked '{mark.group(2)}' is not that step's "
-                                f"checked formula (from templates/{template}); use ((( step(\"{mark.group(2)}\") )))")
-    missing = [s for s in steps if s not in shown]
-    if missing:
-        problems.append("steps of solutions/ shown nowhere in the key (show each with ((( step(\"id\") ))) "
-                        "or remove it): " + ", ".join(missing))
-    if problems:
-        raise CoverageError("\n".join(problems))
-
-
-def _template_line(template: Path, text: str) -> str:
-    try:
-        for number_, line in enumerate(template.read_text().splitlines(), start=1):
-            if text and text in line:
-                return f":{number_}"
-    except OSError:
-        pass
-    return ""
-
-
+                problems.append(f"{where(number)}: the display marked '{mark.group(2)}' is not that step's checked "
+                                f"formula; use ((( step(\"{mark.group(2)}\") )))")
+        elif (centered or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
+            problems.append(f"{where(number)}: mathematics set apart from the text without a checked step; "
+                                "show it with ((( step(\"<step id>\") )))")
+    return problems

@@ -1,0 +1,74 @@
+"""Shared fixtures: the homework, a warm check cache, and copies of the project to break.
+
+Nothing here touches the developer's .venv, build/ or output/: builds go to
+temporary folders, and a copy of the project is made for anything that runs make.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def homework():
+    from pipeline import load
+    return load.load("solutions")
+
+
+@pytest.fixture(scope="session")
+def warm_cache(tmp_path_factory, homework):
+    """A check cache filled once, so that each test build does not run every check again."""
+    from pipeline import checks
+    cache = tmp_path_factory.mktemp("cache") / "verify-cache.json"
+    checks.run(homework, cache)
+    return cache
+
+
+@pytest.fixture
+def paths(tmp_path, warm_cache):
+    """Build paths under tmp_path, with their own copy of the templates and the warm cache."""
+    import build
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    p = build.Paths(templates=templates, build=tmp_path / "build", output=tmp_path / "output")
+    p.build.mkdir()
+    shutil.copy(warm_cache, p.cache)
+    return p
+
+
+def edit(path: Path, old: str, new: str) -> int:
+    """Replace the first `old` in a file by `new`; returns the 1-based line of the change."""
+    text = path.read_text()
+    at = text.index(old)
+    path.write_text(text[:at] + new + text[at + len(old):])
+    return text[:at].count("\n") + 1
+
+
+def copy_project(destination: Path) -> Path:
+    """The project's tracked and new files (no .venv, build/, output/) copied to `destination`."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def make_env(project: Path) -> dict[str, str]:
+    """An environment in which `make PY=<this python> SETUP=` builds the copy with the running interpreter.
+
+    The copy comes first on the import path; the developer's .venv is never used or touched.
+    """
+    return dict(os.environ, PYTHONPATH=str(project))
+
+
+def make_args() -> list[str]:
+    return [f"PY={sys.executable}", "SETUP="]
