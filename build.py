@@ -14,15 +14,30 @@ package; 5 a failed check; 6 a template; 7 unchecked or missing mathematics;
 """
 from __future__ import annotations
 
-import argparse
 import signal
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+if __name__ == "__main__":
+    # First of all, before the slow imports: SIGTERM and SIGHUP end the build like Ctrl-C (its
+    # cleanup runs), and a build that has started leaves no earlier output behind.
+    for _signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_signal, _terminate)
+    if sys.argv[1:] in ([], ["all"]):
+        from pipeline import publish
+        publish.clear(ROOT / "output")
+
+import argparse  # noqa: E402 - after the handlers above, on purpose
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -110,10 +125,8 @@ def _terminate_on_signals() -> None:
     And if make (our parent) is killed, the kernel sends us SIGTERM, so an orphaned
     build never goes on to publish.
     """
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, stop)
+        signal.signal(sig, _terminate)
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -133,10 +146,6 @@ def main(argv=None) -> int:
             watch(paths)
         except KeyboardInterrupt:
             return 0
-    if args.command == "all":
-        # before the slow imports: a build that has started leaves no earlier PDF behind
-        from pipeline import publish
-        publish.clear(paths.output)
     from pipeline.errors import BuildError
     started = time.perf_counter()
     try:

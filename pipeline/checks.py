@@ -202,7 +202,8 @@ class Running:
         workers = workers or os.cpu_count() or 1
         global _HOMEWORK
         _HOMEWORK = homework   # the workers are forked: they inherit it instead of importing it again
-        self.pool = multiprocessing.get_context("fork").Pool(workers) if todo and workers > 1 else None
+        self.pool = (multiprocessing.get_context("fork").Pool(workers, initializer=_quiet_worker)
+                     if todo and workers > 1 else None)
         groups = _groups(homework, todo)
         self.jobs = [self.pool.apply_async(_check_steps, (g,)) for g in groups] if self.pool else []
         self.serial = groups if self.pool is None else []
@@ -219,7 +220,9 @@ class Running:
                 self.fresh_notes[key] = known
                 _require_judgment(note)
                 for step in note.steps.values():
-                    verdict = check_step(step)
+                    step_key = _step_key(step, self.fingerprint)
+                    verdict = (_from_json(self.cache[step_key]) if step_key in self.cache else check_step(step))
+                    self.fresh_notes[step_key] = _to_json(verdict)
                     if not verdict.passed:
                         raise CheckFailed(f"check failed: grader's note {answer.id} ({note.part.label}), "
                                           f"step {step.id}\n{verdict.reason}\n{verdict.counterexample}")
@@ -286,6 +289,13 @@ def run(homework: Homework, cache_file: Path | None = None, workers: int | None 
 _HOMEWORK: Homework | None = None
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C and a closed terminal reach the whole process group: the build stops its workers itself."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def _check_steps(step_ids: list[str]) -> dict[str, Verdict]:
     assert _HOMEWORK is not None
     return {sid: check_step(_HOMEWORK.steps[sid]) for sid in step_ids}
@@ -328,6 +338,7 @@ def _step_key(step: Step, fingerprint: str) -> str:
     parts = [fingerprint, step.id, step.kind.value, step.relation,
              repr([sp.srepr(q) for q in step.sides]), repr([tuple(map(sp.srepr, o)) for o in step.over]),
              repr(step.index_base), repr(step.sizes), repr(sorted((str(k), repr(v)) for k, v in (step.at or {}).items())),
+             repr(sorted((sp.srepr(k), sp.srepr(v)) for k, v in (step.names or {}).items())),
              _source(op.forward) if op is not None else "",
              sp.srepr(step.gradient.formula) if step.gradient is not None else ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -334,10 +334,9 @@ def _scan(path: Path, template: str, steps: dict[str, Step]) -> list[str]:
         return f"templates/{origin.template}:{origin.line}" if origin else f"{path}:{number}"
     for number, line in enumerate(lines, start=1):
         code = line.split("%")[0] if not line.startswith("%") else ""
-        if _CENTERED.search(code):
-            centered += 1
-        if re.search(r"\\end\{(center|flushleft|flushright)\}", code):
-            centered = max(0, centered - 1)
+        opened = len(_CENTERED.findall(code))
+        in_center = centered > 0 or opened > 0
+        centered = max(0, centered + opened - len(re.findall(r"\\end\{(?:center|flushleft|flushright)\}", code)))
         above = lines[number - 2] if number >= 2 else ""
         if _DISPLAY.search(code):
             mark = _MARKER.match(above)
@@ -351,7 +350,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step]) -> list[str]:
             if step is None or actual != expected:
                 problems.append(f"{where(number)}: the display marked '{mark.group(2)}' is not that step's checked "
                                 f"formula; use ((( step(\"{mark.group(2)}\") )))")
-        elif (centered or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
+        elif (in_center or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
             problems.append(f"{where(number)}: mathematics set apart from the text without a checked step; "
                                 "show it with ((( step(\"<step id>\") )))")
     return problems

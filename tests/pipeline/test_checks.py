@@ -1,0 +1,74 @@
+"""The checks of a build: one count, a failure named by question, step and module, a cache that is honest."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+
+from pipeline import checks
+from pipeline.errors import CheckFailed
+from verify.homework import Homework
+
+
+def test_one_count_of_checks_everywhere(homework, warm_cache):
+    verification = checks.run(homework, warm_cache, workers=1)
+    rows = verification.rows()
+    assert len(rows) == checks.count(homework) == len(homework.steps) + len(checks.wrong_answers(homework))
+    report = checks.report(verification, {"commit": "c", "checks": checks.count(homework)})
+    assert report["checks"] == report["passed"] == len(report["rows"]) == checks.count(homework)
+    assert checks.table(verification).endswith(f"{len(rows)} of {len(rows)} checks passed")
+
+
+def _with_step(homework, step_id, **changes) -> Homework:
+    units = []
+    for unit in homework.units:
+        steps = tuple(dataclasses.replace(s, **changes) if s.id == step_id else s for s in unit.steps)
+        units.append(dataclasses.replace(unit, steps=steps))
+    return Homework.assemble(homework.package, units)
+
+
+def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexample(homework):
+    step = homework.steps["t2.avgpool.local"]
+    broken = _with_step(homework, "t2.avgpool.local", sides=(step.sides[0], 2 / step.sides[-1].args[0] ** 1))
+    with pytest.raises(CheckFailed) as failure:
+        checks.run(broken, None, workers=1)
+    message = str(failure.value)
+    assert message.startswith("check failed: question T2, step t2.avgpool.local (solutions/t2_avgpool.py)")
+    assert "at d = " in message
+
+
+def test_a_note_that_contradicts_its_verdict_stops_the_build(homework):
+    part = homework.parts[2]
+    answer = next(a for a in part.wrong_answers if a.id == "db-mean")
+    flipped = dataclasses.replace(answer, accepted=True)
+    with pytest.raises(CheckFailed, match="note db-mean .* says the answer is right, but verify rejects it"):
+        checks._require_judgment(checks.judge(homework, part, flipped)[0])
+
+
+def test_a_second_run_reuses_every_verdict_and_a_changed_step_is_checked_again(homework, warm_cache, tmp_path,
+                                                                                monkeypatch):
+    cache = tmp_path / "cache.json"
+    cache.write_bytes(warm_cache.read_bytes())
+
+    def refuse(step):
+        raise AssertionError(f"{step.id} was checked again although nothing it depends on changed")
+    monkeypatch.setattr(checks, "check_step", refuse)
+    monkeypatch.setattr(checks.engine, "check", refuse)
+    checks.run(homework, cache, workers=1)
+    step = homework.steps["t2.tanh.local"]
+    changed = _with_step(homework, "t2.tanh.local", sides=(step.sides[0], sp.Add(step.sides[1], 0, evaluate=False)))
+    with pytest.raises(AssertionError, match="t2.tanh.local was checked again"):
+        checks.run(changed, cache, workers=1)
+
+
+def test_every_wrong_answer_is_judged_as_its_note_says(homework, warm_cache):
+    verification = checks.run(homework, warm_cache, workers=1)
+    for note in verification.notes:
+        assert note.verdict.passed == note.answer.accepted, note.answer.id
+        if not note.answer.accepted:
+            assert {"inputs", "returned"} <= set(note.steps), note.answer.id
+        if note.answer.quote is not None:
+            assert "reading" in note.steps
+    smallest = [n for n in verification.notes if n.smallest]
+    assert smallest, "the notes call a counterexample smallest only when the search found it"

@@ -1,0 +1,137 @@
+"""Rendering: template mistakes name their file and line; unchecked mathematics stops the build."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline import checks, render
+from pipeline.errors import CoverageError, TemplateError
+
+from ..conftest import edit
+
+ORIGIN = {"commit": "abc1234", "checks": 1}
+
+
+@pytest.fixture(scope="module")
+def notes(homework, warm_cache):
+    with checks.start(homework, warm_cache, workers=1) as running:
+        return running.notes()
+
+
+def render_all(homework, paths, notes):
+    renderer = render.Renderer(homework, paths.templates, paths.tex)
+    renderer.units()
+    renderer.documents(ORIGIN)
+    renderer.grading(notes)
+    renderer.finish()
+    return renderer
+
+
+def test_every_display_carries_the_marker_of_its_step(homework, paths, notes):
+    render_all(homework, paths, notes)
+    for tex in paths.tex.glob("*.tex"):
+        lines = tex.read_text().splitlines()
+        starts = [n for n, line in enumerate(lines) if line.startswith((r"\begin{align*}", r"\begin{empheq}"))]
+        assert all(lines[n - 1].startswith(("% verified: ", "% definition: ")) for n in starts), tex.name
+
+
+def test_an_undefined_name_is_reported_at_the_template_line(homework, paths, notes):
+    line = edit(paths.templates / "t1.tex.j2", r"\stephead{Step 2: the local derivative.}",
+                r"((( delta_hat ))) \stephead{Step 2: the local derivative.}")
+    with pytest.raises(TemplateError, match=rf"templates/t1.tex.j2:{line}: 'delta_hat' is undefined"):
+        render_all(homework, paths, notes)
+
+
+def test_a_syntax_error_is_reported_at_the_template_line(homework, paths, notes):
+    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 3: the chain rule}",
+                r"((* if *)) \stephead{Step 3: the chain rule}")
+    with pytest.raises(TemplateError, match=rf"templates/t2_tanh.tex.j2:{line}:"):
+        render_all(homework, paths, notes)
+
+
+def test_an_unknown_step_suggests_the_nearest_ids_not_all_of_them(homework, paths, notes):
+    line = edit(paths.templates / "t1.tex.j2", 'step("t1.dW.local")', 'step("t1.dW.locl")')
+    with pytest.raises(TemplateError) as failure:
+        render_all(homework, paths, notes)
+    message = str(failure.value)
+    assert message.startswith(f"templates/t1.tex.j2:{line}: unknown step 't1.dW.locl'")
+    assert "'t1.dW.local'" in message and message.count("'t1.") <= 4
+
+
+def test_a_display_typed_by_hand_is_refused_at_its_template_line(homework, paths, notes):
+    line = edit(paths.templates / "t2_avgpool.tex.j2", r"\stephead{Step 3: the local derivative.}",
+                "\\begin{equation} f = 0 \\end{equation}\n\\stephead{Step 3: the local derivative.}")
+    with pytest.raises(CoverageError, match=rf"templates/t2_avgpool.tex.j2:{line}: a display without"):
+        render_all(homework, paths, notes)
+
+
+def test_a_marker_over_another_formula_is_refused(homework, paths, notes):
+    edit(paths.templates / "t1.tex.j2", '((( step("t1.db.local") )))',
+         '% verified: t1.db.local\n\\begin{align*}\n\\frac{\\partial Y}{\\partial b} &= 2\n\\end{align*}')
+    with pytest.raises(CoverageError, match="is not that step's checked formula"):
+        render_all(homework, paths, notes)
+
+
+@pytest.mark.parametrize("typed", ["$a = b$", "\\begin{center}$a = b$\\end{center}",
+                                   "\\begin{center}\n$(0, 3, 0, 0)^T$\n\\end{center}", "\\(x = 2\\)."])
+def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes, typed):
+    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+                f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: mathematics set apart") as failure:
+        render_all(homework, paths, notes)
+    assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
+
+
+def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 4: the local derivative.}")
+    render_all(homework, paths, notes)
+
+
+def test_a_step_shown_nowhere_is_reported(homework, paths, notes):
+    edit(paths.templates / "t1.tex.j2", '((( step("t1.dW.shape") )))', "")
+    with pytest.raises(CoverageError, match="shown nowhere.*t1.dW.shape"):
+        render_all(homework, paths, notes)
+
+
+def test_a_part_written_twice_or_out_of_order_is_reported(homework, paths, notes):
+    text = (paths.templates / "t1.tex.j2").read_text()
+    swapped = text.replace('part("t1.dW")', "PLACEHOLDER").replace('part("t1.db")', 'part("t1.dW")') \
+        .replace("PLACEHOLDER", 'part("t1.db")')
+    (paths.templates / "t1.tex.j2").write_text(swapped)
+    with pytest.raises(CoverageError, match="their numbers give"):
+        render_all(homework, paths, notes)
+
+
+def test_a_part_without_its_grading_material_is_reported(homework, paths, notes):
+    edit(paths.templates / "t2_avgpool.tex.j2", '((( grading("t2.avgpool") )))', "")
+    with pytest.raises(CoverageError, match="without their grading material.*t2.avgpool"):
+        render_all(homework, paths, notes)
+
+
+def test_the_questions_and_parts_follow_the_registry(homework, paths, notes):
+    render_all(homework, paths, notes)
+    main = (paths.tex / "hw4.tex").read_text()
+    assert main.index(r"\input{t1}") < main.index(r"\input{t2}")
+    t2 = (paths.tex / "t2.tex").read_text()
+    assert t2.index(r"\input{t2_tanh}") < t2.index(r"\input{t2_maxpool}") < t2.index(r"\input{t2_avgpool}")
+    assert (paths.tex / "t2_tanh.tex").read_text().count(r"\part[5]") == 1
+
+
+def test_plain_text_is_escaped_explicitly():
+    assert render.escape_tex("50% of a_b & {c} #1 $") == r"50\% of a\_b \& \{c\} \#1 \$"
+
+
+def test_unchanged_files_are_not_rewritten(homework, paths, notes):
+    render_all(homework, paths, notes)
+    before = {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
+    render_all(homework, paths, notes)
+    assert before == {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
+
+
+def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, notes):
+    render_all(homework, paths, notes)
+    for name in ("hw4", "hw4-solutions", "hw4-grading"):
+        text = (paths.tex / f"{name}.tex").read_text()
+        preamble, body = text.split(r"\begin{document}")
+        assert "pdftitle={" in preamble and "abc1234" in preamble
+        assert "abc1234" not in body and "checks" not in body

@@ -1,0 +1,298 @@
+"""End to end, with real LaTeX: three PDFs, and no PDF that looks good after a failure or an interruption."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import build
+from pipeline import load
+from pipeline.errors import CheckFailed, LatexFailed
+
+from .conftest import ROOT, copy_project, edit, make_args, make_env
+
+pytestmark = pytest.mark.latex
+
+QUESTION_TEXT = [
+    "Introduction to Machine Learning (CSCI-UA.473): Homework 4",
+    "Instructor: Sumit Chopra",
+    "Question T1: Back propagation of a 2D Convolution Operation (15 points)",
+    "Gradient of the loss function L with respect to the inputs X",
+    "Gradient of the loss function L with respect to the weights W",
+    "Gradient of the loss function L with respect to the bias b",
+    "No points will be given if only the final expression is provided without the steps",
+    "Question T2: Back propagation of other functions (15 points)",
+    "Max pooling", "Average pooling", "Tanh",
+]
+SOLUTION_TEXT = ["Solution", "chain rule", "worked example", "cross-correlation", "true convolution",
+                 "Indices from 1"]
+GRADING_TEXT = ["Rubric for", "Deductions", "Full credit also for", "Grading:"]
+
+
+def pdf_text(path: Path) -> str:
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(text.split())
+
+
+def pdf_info(path: Path) -> dict[str, str]:
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in out.splitlines())}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, warm_cache):
+    base = tmp_path_factory.mktemp("e2e")
+    paths = build.Paths(build=base / "build", output=base / "output")
+    paths.build.mkdir()
+    shutil.copy(warm_cache, paths.cache)
+    build.build(paths)
+    return paths
+
+
+def test_the_handout_has_every_question_and_nothing_else(built, homework):
+    text = pdf_text(built.output / "hw4.pdf")
+    for phrase in QUESTION_TEXT:
+        assert phrase in text, phrase
+    for phrase in SOLUTION_TEXT + GRADING_TEXT:
+        assert phrase not in text, phrase
+    points = " ".join(str(sum(p.points for p in q.parts)) for q in homework.questions)
+    assert f"Points {points} {homework.points}" in text
+
+
+def test_the_solutions_have_both_conventions_and_no_grading_material(built):
+    text = pdf_text(built.output / "hw4-solutions.pdf")
+    for phrase in QUESTION_TEXT + SOLUTION_TEXT:
+        assert phrase in text, phrase
+    for phrase in GRADING_TEXT:
+        assert phrase not in text, phrase
+    assert text.count("Solution.") == len(load.load().parts)
+
+
+def test_the_grading_key_has_a_rubric_and_notes_for_every_part(built, homework):
+    text = pdf_text(built.output / "hw4-grading.pdf")
+    for phrase in SOLUTION_TEXT + GRADING_TEXT:
+        assert phrase in text, phrase
+    for part in homework.parts:
+        assert f"Rubric for {part.label}: {part.title}, {part.points} points" in text
+    assert text.count("Grading:") == sum(len(p.wrong_answers) for p in homework.parts)
+
+
+def test_provenance_is_in_the_metadata_and_never_on_a_page(built, homework):
+    report = json.loads((built.output / "verify-report.json").read_text())
+    assert report["checks"] == report["passed"] and report["commit"] and report["built_at"]
+    for name in ("hw4", "hw4-solutions", "hw4-grading"):
+        info = pdf_info(built.output / f"{name}.pdf")
+        assert info["Title"].startswith("Homework 4") and info["Author"]
+        assert report["commit"].split()[0] in info["Keywords"]
+        text = pdf_text(built.output / f"{name}.pdf")
+        assert report["commit"].split()[0] not in text and "checks passed" not in text
+    assert str(report["checks"]) in pdf_info(built.output / "hw4-solutions.pdf")["Subject"]
+
+
+def test_the_logs_have_no_overfull_or_underfull_box(built):
+    for log in built.latex.glob("*.log"):
+        text = log.read_text(errors="replace")
+        boxes = re.findall(r"^(?:Overfull|Underfull) \\[hv]box.*$", text, re.M)
+        assert not boxes, f"{log.name}: {boxes[:3]}"
+
+
+def test_the_pdfs_have_bookmarks_for_questions_and_parts(built, homework):
+    for name in ("hw4", "hw4-solutions", "hw4-grading"):
+        out = subprocess.run(["pdfinfo", "-dests", str(built.output / f"{name}.pdf")], capture_output=True, text=True,
+                             check=True).stdout
+        for question in homework.questions:
+            assert f'"question-{question.id}' in out, (name, question.id)
+        for part in homework.parts:
+            assert f'"part-{part.label}' in out, (name, part.label)
+
+
+def test_two_clean_builds_give_byte_identical_pdfs(built, tmp_path, warm_cache):
+    again = build.Paths(build=tmp_path / "build", output=tmp_path / "output")
+    again.build.mkdir()
+    shutil.copy(warm_cache, again.cache)
+    build.build(again)
+    for name in ("hw4.pdf", "hw4-solutions.pdf", "hw4-grading.pdf"):
+        assert (again.output / name).read_bytes() == (built.output / name).read_bytes(), name
+
+
+def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch):
+    paths.output.mkdir()
+    for name in ("hw4.pdf", "hw4-solutions.pdf", "hw4-grading.pdf", "verify-report.json"):
+        (paths.output / name).write_text("stale")
+    homework = load.load()
+    step = homework.steps["t1.dX.flip"]
+    body = step.sides[1]
+    wrong = dataclasses.replace(step, sides=(step.sides[0], body.xreplace({body.function.args[0]: 1})))
+    units = [dataclasses.replace(u, steps=tuple(wrong if s.id == step.id else s for s in u.steps)) for u in homework.units]
+    monkeypatch.setattr(load, "load", lambda package="solutions": type(homework).assemble("solutions", units))
+    with pytest.raises(CheckFailed, match=r"question T1, step t1.dX.flip \(solutions/t1.py\)"):
+        build.build(paths)
+    assert not list(paths.output.iterdir())
+
+
+def test_a_mistake_typed_into_prose_is_reported_at_the_template_line(paths):
+    line = edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
+                r"\foo Compute the back propagation expression")
+    with pytest.raises(LatexFailed, match=rf"templates/t2.tex.j2:{line}: LaTeX error: Undefined control sequence"):
+        build.build(paths)
+    assert not list(paths.output.glob("*.pdf"))
+
+
+def test_a_mistake_in_the_base_template_names_the_base_template(paths):
+    line = edit(paths.templates / "base.tex.j2", r"\section*{Theory}", r"\section*{Theory}\foo")
+    with pytest.raises(LatexFailed, match=rf"templates/base.tex.j2:{line}:"):
+        build.build(paths)
+
+
+def test_shell_escape_is_off(paths):
+    edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
+         r"\immediate\write18{touch pwned} Compute the back propagation expression")
+    build.build(paths)
+    assert not list(paths.build.rglob("pwned"))
+
+
+def _latex_processes(under: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if ("latexmk" in cmd or "pdflatex" in cmd) and str(under) in (cmd + cwd):
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return copy_project(tmp_path_factory.mktemp("project"))
+
+
+def _wait_for(condition, timeout=60.0):
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.02)
+
+
+MOMENTS = {
+    "start": lambda project: time.sleep(0.05),
+    "checks": lambda project: _wait_for(lambda: (project / "build" / "tex").exists()),
+    "latex": lambda project: _wait_for(lambda: any((project / "build" / "latex").glob("*.running"))),
+}
+
+
+@pytest.mark.parametrize("sig, moment, whom", [
+    (signal.SIGINT, "start", "group"),       # Ctrl-C in the terminal reaches make and the build
+    (signal.SIGTERM, "start", "make"),       # kill or timeout reach make alone
+    (signal.SIGTERM, "checks", "make"), (signal.SIGHUP, "checks", "group"),
+    (signal.SIGINT, "latex", "group"), (signal.SIGTERM, "latex", "make")])
+def test_make_stopped_at_any_moment_leaves_no_pdf_and_no_latex_and_the_next_make_succeeds(project, sig, moment, whom):
+    shutil.rmtree(project / "build", ignore_errors=True)   # a cold build: every phase takes its time
+    output = project / "output"
+    output.mkdir(exist_ok=True)
+    for name in ("hw4.pdf", "hw4-solutions.pdf", "hw4-grading.pdf"):
+        (output / name).write_text("stale")
+    for source in (project / "templates").glob("*.j2"):
+        source.touch()                                      # make must decide to rebuild
+    proc = subprocess.Popen(["make", *make_args()], cwd=project, env=make_env(project), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    MOMENTS[moment](project)
+    if whom == "group":
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0, "make finished before the signal"
+    _wait_for(lambda: not _latex_processes(project) and not _builds(project), timeout=10)
+    assert not _latex_processes(project), "LaTeX survived the build"
+    assert not _builds(project), "build.py went on without make"
+    assert not list(output.glob("*.pdf")) and not list(output.glob(".*partial"))
+    assert "Traceback" not in err, err
+    again = subprocess.run(["make", *make_args()], cwd=project, env=make_env(project), capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
+def _builds(project: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.readlink(proc / "cwd") == str(project) and \
+                    b"build.py" in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_make_twice_does_no_work_the_second_time(project):
+    first = subprocess.run(["make", *make_args()], cwd=project, capture_output=True, text=True, env=make_env(project))
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = subprocess.run(["make", *make_args()], cwd=project, capture_output=True, text=True, env=make_env(project))
+    assert second.returncode == 0 and "build.py" not in second.stdout, second.stdout
+
+
+def test_after_a_commit_make_rebuilds_and_the_metadata_names_the_new_commit(tmp_path):
+    project = copy_project(tmp_path / "repo")
+    env = {**make_env(project), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, env=env, check=True).stdout
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    assert subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True).returncode == 0
+    first = git("rev-parse", "--short=10", "HEAD").strip()
+    assert first in pdf_info(project / "output" / "hw4-grading.pdf")["Keywords"]
+    (project / "NOTES").write_text("a commit that changes no source\n")
+    git("add", "NOTES")
+    git("commit", "-q", "-m", "second")
+    second = git("rev-parse", "--short=10", "HEAD").strip()
+    made = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert made.returncode == 0 and "build.py" in made.stdout
+    for name in ("hw4-solutions.pdf", "hw4-grading.pdf"):
+        assert second in pdf_info(project / "output" / name)["Keywords"]
+
+
+def test_a_missing_python_is_one_message_naming_it(tmp_path):
+    out = subprocess.run(["scripts/ensure-venv.sh", str(tmp_path / "venv")], cwd=ROOT, capture_output=True,
+                         text=True, env=dict(os.environ, PYTHON="python3-that-does-not-exist"))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and "python3-that-does-not-exist not found" in out.stderr
+
+
+def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path):
+    """The README's recipe: ReLU as T2.4, without touching verify/ or pipeline/."""
+    project = copy_project(tmp_path / "relu")
+    fixture = ROOT / "tests" / "fixtures" / "relu"
+    shutil.copy(fixture / "t2_relu.py", project / "solutions")
+    shutil.copy(fixture / "t2_relu.tex.j2", project / "templates")
+    env = make_env(project)
+    made = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    handout = pdf_text(project / "output" / "hw4.pdf")
+    assert "Question T2: Back propagation of other functions (20 points)" in handout
+    assert "Points 15 20 35" in handout and "ReLU: f (x) = max(0, x)" in handout
+    assert "Rubric for T2.4: ReLU, 5 points" in pdf_text(project / "output" / "hw4-grading.pdf")
+    report = json.loads((project / "output" / "verify-report.json").read_text())
+    assert {"t2.relu.vectorized", "note.relu-no-delta"} <= {row["id"] for row in report["rows"]}
+    student = tmp_path / "student.py"
+    student.write_text("import numpy as np\n\ndef grad(x, delta):\n    return delta * (x > 0)\n")
+    graded = subprocess.run([sys.executable, "-m", "verify", "check", "t2.relu", f"{student}:grad"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True)
+    assert graded.returncode == 0 and "correct" in graded.stdout, graded.stdout + graded.stderr
+    assert (ROOT / "solutions" / "t2_relu.py").exists() is False
