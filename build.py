@@ -79,7 +79,7 @@ def build(paths: Paths = Paths()) -> list[Path]:
         renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
         renderer.finish()
         with typeset.start(documents, paths.latex, provenance.source_date_epoch(ROOT)) as latex:
-            verification = running.wait()   # a failed check stops the build here, and LaTeX with it
+            verification = running.wait(renderer.locations)   # a failure stops the build here, and LaTeX
             typeset_ = latex.wait()
     for warning in typeset_.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -208,6 +208,7 @@ class Running:
         self.jobs = [self.pool.apply_async(_check_steps, (g,)) for g in groups] if self.pool else []
         self.serial = groups if self.pool is None else []
         self._notes: list[Note] | None = None
+        self.locations: dict[str, str] = {}
         self.fresh_notes: dict[str, dict] = {}
 
     def notes(self) -> list[Note]:
@@ -230,8 +231,10 @@ class Running:
             self._notes = notes
         return self._notes
 
-    def wait(self) -> Verification:
-        """Every verdict, or CheckFailed naming the question, the step and the counterexample."""
+    def wait(self, locations: dict[str, str] | None = None) -> Verification:
+        """Every verdict, or CheckFailed naming the question, the step (and the template line that
+        shows it, from `locations`) and the counterexample."""
+        self.locations = locations or {}
         for group in self.serial:
             self.done.update(_check_steps(group))
         for job in self.jobs:
@@ -247,8 +250,9 @@ class Running:
     def _failure(self, step_id: str) -> str:
         verdict = self.done[step_id]
         unit = self.homework.unit_of(step_id)
+        shown = f", shown at {self.locations[step_id]}" if step_id in self.locations else ""
         return (f"check failed: question {self.homework.question_of(step_id)}, step {step_id} "
-                f"(solutions/{unit.module}.py)\n{verdict.reason}\n{verdict.counterexample or ''}").rstrip()
+                f"(solutions/{unit.module}.py{shown})\n{verdict.reason}\n{verdict.counterexample or ''}").rstrip()
 
     def _write_cache(self) -> None:
         if self.cache_file is None:

@@ -38,7 +38,7 @@ _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
 _DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign|empheq)\*?\}"
                       r"|(?<!\\)\\\[|\$\$")   # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
-# mathematics set apart from the text without a display environment: a paragraph, a centred
+# mathematics set apart from the text without a display environment: a paragraph, a centered
 # line or a table cell that is nothing but math
 _CENTERED = re.compile(r"\\begin\{(center|flushleft|flushright)\}")
 
@@ -177,6 +177,7 @@ class Renderer:
         self.calls = _Globals(homework, extra_steps or {})
         self.env = environment(templates, self.calls)
         self.written: list[tuple[Path, str]] = []
+        self.locations: dict[str, str] = {}   # step id -> the template line that shows it
         tex_dir.mkdir(parents=True, exist_ok=True)
 
     def units(self) -> None:
@@ -229,7 +230,7 @@ class Renderer:
         """Check every generated file: displays, markers, loose mathematics, steps and parts shown."""
         problems = []
         for path, template in self.written:
-            problems += _scan(path, template, self.calls.steps)
+            problems += _scan(path, template, self.calls.steps, self.locations)
         missing = [sid for sid in self.homework.steps if sid not in self.calls.shown]
         if missing:
             problems.append("steps of solutions/ shown nowhere (show each with ((( step(\"id\") ))) or remove it): "
@@ -323,7 +324,7 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def _scan(path: Path, template: str, steps: dict[str, Step]) -> list[str]:
+def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str, str]) -> list[str]:
     lines = path.read_text().splitlines()
     origins = linemap.LineMap.load(linemap.map_path(path))
     problems = []
@@ -345,6 +346,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step]) -> list[str]:
                                 "equations with ((( step(\"<step id>\") ))) so that they are checked")
                 continue
             step = steps.get(mark.group(2))
+            locations.setdefault(mark.group(2), where(number - 1))
             expected = render_step(step).splitlines() if step else None
             actual = lines[number - 2:number - 2 + len(expected)] if expected else None
             if step is None or actual != expected:

@@ -13,6 +13,8 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from verify import symbolic as sy
+
 from verify.symbolic import decimal_text
 
 NAMES = {
@@ -58,13 +60,22 @@ class HouseLatexPrinter(LatexPrinter):
         return pos + neg + const
 
     def _print_Mul(self, expr):
-        # Quotients, and products sympy built with a numeric factor, print the sympy way;
-        # other products keep their stored order: sympy's own would put a derivative
-        # before delta_{i,j}.
-        quotient = any(factor.is_Pow and factor.exp.is_negative for factor in expr.args)
-        if quotient or (not self._written(expr) and any(factor.is_Number for factor in expr.args)):
-            return super()._print_Mul(expr)
+        # A coefficient in front of a large factor (a sum, an array operation) prints as one
+        # fraction before it, as the question writes (1/d) sum_i x_i.  Products sympy built
+        # print the sympy way when they are quotients or have a numeric factor; others keep
+        # their stored order (sympy's own would put a derivative before delta_{i,j}).
         factors = list(expr.args)
+        reciprocal = [factor.base for factor in factors if factor.is_Pow and factor.exp == -1]
+        if reciprocal and any(isinstance(factor, (sp.Sum, sp.Add, sy.Node)) for factor in factors):
+            numbers = [factor for factor in factors if factor.is_Number]
+            rest = [factor for factor in factors if not factor.is_Number and not (factor.is_Pow and factor.exp == -1)]
+            numerator = self._print(sp.Mul(*numbers)) if numbers else "1"
+            denominator = " ".join(self.parenthesize(q, PRECEDENCE["Mul"], strict=True) for q in reciprocal)
+            return rf"\frac{{{numerator}}}{{{denominator}}} " + " ".join(
+                self.parenthesize(factor, PRECEDENCE["Mul"], strict=True) for factor in rest)
+        quotient = any(factor.is_Pow and factor.exp.is_negative for factor in factors)
+        if quotient or (not self._written(expr) and any(factor.is_Number for factor in factors)):
+            return super()._print_Mul(expr)
         sign = ""
         if factors[0] == -1:
             sign, factors = "-", factors[1:]

@@ -17,7 +17,7 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import (ConvMatrix, Correlate, Count, Crop, Entries, Fit, MatVec, Mean, Ones, Pad, Partial,
+from verify.symbolic import (Brackets, ConvMatrix, Correlate, Count, Crop, Entries, Fit, MatVec, Mean, Ones, Pad, Partial,
                              Patches, Place, Rot180, SumAll, Times, Transposed, Vec, ZeroExtend, product, shown, total)
 
 from .symbols import L, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
@@ -245,19 +245,18 @@ _SAMPLE_READING = {
 }
 _RESIDUALS = Sum(_yj[_js] - _tj[_js], (_js, 1, _Nn))
 
-SAMPLE_DX = product(2 / _Nn, _RESIDUALS, W)
+SAMPLE_DX = product(2 / _Nn, Brackets(_RESIDUALS), W)
 SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1, _Nn)))
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
-_DENSE = (r"The sample treats the convolution as a dense layer $y = W \cdot X + b$ with a squared loss. "
-          r"Its residual $\frac{2}{N}(y_j - t_j)$ is exactly $\partial L/\partial y_j$, the question's "
-          r"$\delta_j$, so the answer is judged with that reading.")
+_DENSE = (r"The sample treats the convolution as a dense layer $y = W \cdot X + b$ with a squared loss over $N$ "
+          r"outputs. For that loss $\frac{2}{N}(y_j - t_j)$ is $\partial L/\partial y_j$, which the question calls "
+          r"$\delta_j$, so the answer is read with that substitution.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
-                _DENSE + r" Read so, it is $\bigl(\sum_j \delta_j\bigr) W$: one weighted copy of the kernel, "
-                r"with the kernel's shape, where the gradient must have the image's shape and place a copy of "
-                r"$W$ at every output position.",
+                _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
+                r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"A dense-layer answer: at most 1 of 5 points, for the chain rule if it is written "
                          r"as a sum over the outputs.", award=1),
@@ -292,15 +291,14 @@ DX_WRONG = (
 
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
-                _DENSE + r" With $y = W \cdot X + b$, the $x_j$ can only be the input itself: the sum is "
-                r"$\bigl(\sum_j \delta_j\bigr) X$, with the image's shape instead of the kernel's.",
+                _DENSE + r" With $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the sum then "
+                r"has the image's shape instead of the kernel's.",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"A dense-layer answer: at most 1 of 5 points.", award=1),
     WrongAnswer("sample.dW.patches", "t1.dW", "The same answer, with $x_j$ the patch under output $j$",
-                r"If the student defines $x_j$ as the $p \times p$ patch of $X$ that output $j$ sees, "
-                r"$\sum_j \delta_j x_j$ is exactly $X \star \delta$: every output adds its patch, weighted "
-                r"by its $\delta$. This reading is right.",
+                r"If the student defines $x_j$ as the $p \times p$ patch of $X$ that output $j$ sees, every "
+                r"output adds its patch, weighted by its $\delta$: this reading is right.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"Full credit for the result when the patches are defined; still lose a point if "
                          r"a squared loss is assumed instead of using $\delta$.", accepted=True),
@@ -319,8 +317,7 @@ DW_WRONG = (
 
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
-                _DENSE + r" Read so, $\frac{2}{N} \sum_j (y_j - t_j) = \sum_j \delta_j$: the sum of all "
-                r"entries of $\delta$, which is right.",
+                _DENSE + r" Read so, it is the sum of all entries of $\delta$, which is right.",
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
                 decision=r"The result is right, but it holds only for the squared loss it assumes, while "
                          r"the question gives $\delta$ for any loss: 4 of 5 points.", award=4, accepted=True),
@@ -334,44 +331,45 @@ DB_WRONG = (
                 decision=r"Lose the 2 points for the result."),
 )
 
-_DENSE_CAP = Deduction(r"A dense-layer answer (a single product such as $\bigl(\sum_j \delta_j\bigr) W$, or a "
-                       r"result with the wrong shape for that reason)", cap=1)
+_DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, with the wrong "
+                       r"shape for that reason)", cap=1)
 _LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
                   points=-1)
 _EITHER = (r"either convention, judged against the forward pass the student wrote down: for a "
-           r"cross-correlation the kernel is turned in $\partial L/\partial X$, for a true convolution it "
-           r"is turned in the forward pass instead")
+           r"cross-correlation the kernel is turned in the gradient, for a true convolution it is not")
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
-        criteria=(Criterion(1, r"The chain rule as a sum over every output: $\frac{\partial L}{\partial X_{k,l}} = "
-                               r"\sum_{i,j} \delta_{i,j} \frac{\partial Y_{i,j}}{\partial X_{k,l}}$."),
-                  Criterion(1, r"The local derivative with its range: $W_{k-i,l-j}$ when the kernel position "
-                               r"$(k - i, l - j)$ exists, $0$ otherwise."),
-                  Criterion(1, r"The border: the bounds of the sums near the edges, or $\delta$ padded with "
-                               r"$p - 1$ zeros."),
+        criteria=(Criterion(1, r"The chain rule: a sum over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ "
+                               r"(Step 1)."),
+                  Criterion(1, r"The local derivative: the kernel weight where pixel and output overlap, $0$ "
+                               r"elsewhere, with the range stated (Step 2)."),
+                  Criterion(1, r"The border: the bounds of the sums (Step 3), or $\delta$ padded with $p - 1$ zeros "
+                               r"(Step 5)."),
                   Criterion(1, r"The final form: the full correlation of $\delta$ with the kernel turned by "
-                               r"$180^\circ$, or the same sum written entry by entry."),
+                               r"$180^\circ$ (Step 6), or the same sum written entry by entry."),
                   Criterion(1, r"The shape: $m \times n$, like $X$.")),
         deductions=(_DENSE_CAP, _LOSS),
-        full_credit=(r"element-wise answers with correct bounds", _EITHER, r"indices from $1$ (bounds shifted "
-                     r"by one)", r"the scatter view or the matrix view $C(W)^{\mathsf{T}} \operatorname{vec}(\delta)$",
-                     r"``full convolution of $\delta$ with $W$'' for the cross-correlation")),
+        full_credit=(r"answers written entry by entry, with correct bounds", _EITHER,
+                     r"indices from $1$, with every bound shifted by one", r"the scatter view or the matrix view",
+                     r"``the full convolution of $\delta$ with $W$'' for the cross-correlation")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
-        criteria=(Criterion(1, r"The chain rule as a sum over every output."),
-                  Criterion(1, r"The local derivative: $\partial Y_{i,j}/\partial W_{u,v} = X_{i+u,j+v}$."),
-                  Criterion(1, r"The element-wise result, summed over all outputs with the right ranges."),
-                  Criterion(1, r"The vectorized form $X \star \delta$."),
+        criteria=(Criterion(1, r"The chain rule: a sum over every output (Step 1)."),
+                  Criterion(1, r"The local derivative: the pixel under kernel position $(u, v)$ (Step 2)."),
+                  Criterion(1, r"The entry-wise result, summed over all outputs with the right ranges (Step 3)."),
+                  Criterion(1, r"The vectorized form: the correlation of $X$ with $\delta$ (Step 4)."),
                   Criterion(1, r"The shape: $p \times p$, like $W$.")),
         deductions=(_DENSE_CAP, _LOSS),
-        full_credit=(r"element-wise answers", _EITHER, r"indices from $1$",
-                     r"$\sum_j \delta_j x_j$ with $x_j$ defined as the patch under output $j$"))
-        , DW_WRONG),
+        full_credit=(r"answers written entry by entry", _EITHER, r"indices from $1$",
+                     r"the sum over outputs of $\delta_j$ times the patch under output $j$, with the patches "
+                     r"defined")),
+        DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
-        criteria=(Criterion(2, r"The chain rule as a sum over every output (the bias enters each one)."),
-                  Criterion(1, r"The local derivative $\partial Y_{i,j}/\partial b = 1$."),
-                  Criterion(2, r"The result $\sum_{i,j} \delta_{i,j}$, a scalar like $b$.")),
+        criteria=(Criterion(2, r"The chain rule: $b$ enters every output, so the sum runs over all of them "
+                               r"(Step 1)."),
+                  Criterion(1, r"The local derivative: $1$ (Step 2)."),
+                  Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step 3).")),
         deductions=(Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2), _DENSE_CAP, _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
         DB_WRONG),

@@ -65,9 +65,8 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$. Average pooling "
-                r"has a single output $k$, which sees every $x_j$ with weight $1$ (the $\frac{1}{d}$ is written "
-                r"separately), so $\sum_k w_{kj} \delta_k = \delta$ and the answer is $\delta/d$ for every "
-                r"entry: right.",
+                r"has a single output, which sees every $x_j$ with weight $1$ (the $\frac{1}{d}$ is written "
+                r"separately); read so, the answer is right.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Entries(Ones(x), _ks, 1, 1),      # one output, weight 1 on every entry
                          _ds: Entries(delta_s, _ks, 1, 1)},    # and its gradient delta
@@ -78,15 +77,15 @@ WRONG = (
                 product(delta_s, Ones(x)),
                 decision=r"Lose the 2 points for the local derivative."),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"$f'$ without $\delta$",
-                r"$\frac{1}{d}\mathbf{1}$ is the gradient of $f$; the gradient of $L$ is $\delta$ times it.",
+                r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 product(1 / d, Ones(x)),
                 decision=r"Lose 2 points (the chain rule with $\delta$)."),
 )
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The local derivative: $\partial f/\partial x_k = \frac{1}{d}$ for every $k$."),
-              Criterion(2, r"The chain rule with $\delta$ (one output, one term)."),
-              Criterion(1, r"The vectorized result $\frac{\delta}{d} \mathbf{1}$, with the shape of $x$.")),
+    criteria=(Criterion(2, r"The local derivative: $1/d$ for every entry (Step 3)."),
+              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step 2)."),
+              Criterion(1, r"The result: $\delta/d$ in every entry, with the shape of $x$ (Step 4).")),
     deductions=(NO_DELTA, OTHER_SETTING),
-    full_credit=(r"element-wise answers ($\delta/d$ for every entry)",)),
+    full_credit=(r"answers written entry by entry",)),
     WRONG, question="T2", number=3)

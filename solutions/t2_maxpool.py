@@ -98,19 +98,19 @@ WRONG = (
                 product(delta_s, MaxMask(x)),
                 decision=r"Lose the point for ties."),
     WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
-                r"$\mathbf{e}_{i^*}$ is the gradient of $f$; the gradient of $L$ is $\delta$ times it.",
+                r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),
                 decision=r"Lose 2 points (the chain rule with $\delta$)."),
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The local derivative: $1$ at the maximizer, $0$ elsewhere."),
-              Criterion(1, r"The chain rule with $\delta$ (one output, one term)."),
-              Criterion(1, r"The vectorized result $\delta \, \mathbf{e}_{i^*}$, with the shape of $x$."),
-              Criterion(1, r"Ties: no gradient exists there; any convex combination of the tied one-hot vectors, "
-                           r"times $\delta$, is a valid choice (one entry, or an even split).")),
+    criteria=(Criterion(2, r"The local derivative: $1$ at the maximizer, $0$ elsewhere (Step 2)."),
+              Criterion(1, r"The chain rule with $\delta$: one output, one term (Step 3)."),
+              Criterion(1, r"The result: all of $\delta$ to the maximizer, with the shape of $x$ (Step 4)."),
+              Criterion(1, r"Ties: there is no gradient; sharing $\delta$ among the tied entries with weights "
+                           r"$\ge 0$ that add up to $1$ is a valid choice (Step 5).")),
     deductions=(NO_DELTA, OTHER_SETTING,
                 Deduction(r"All of $\delta$ to every tied entry", points=-1)),
-    full_credit=(r"either tie convention: the first (or any single) maximizer, or an even split",
-                 r"the ``switch'' description (remember the position of the maximum, send $\delta$ there)")),
+    full_credit=(r"any tie convention in Step 5: one maximizer (the first, the last, any), or an even split",
+                 r"the switch description: remember where the maximum was, send $\delta$ there")),
     WRONG, question="T2", number=2)

@@ -47,6 +47,7 @@ STEPS = [
         sp.Derivative(product(_et - _emt, sp.Pow(_et + _emt, -1)), t),
         product(sp.Add((_et + _emt) ** 2, product(-1, (_et - _emt) ** 2), evaluate=False), sp.Pow((_et + _emt) ** 2, -1)),
         product(4, sp.Pow((_et + _emt) ** 2, -1)),
+        sp.sech(t) ** 2,
         1 - sp.tanh(t) ** 2), Kind.IDENTITY, variables=(t,)),
     _step("t2.tanh.chain_rule", Partial(L, x[k]), Sum(product(delta_v[i], Partial(z[i], x[k])), (i, 1, d)),
           over=_ALL_K),
@@ -98,27 +99,27 @@ WRONG = (
                 decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
                 award=4, accepted=True),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
-                r"$1 - \tanh^2(x)$ is the local derivative $\partial z_k/\partial x_k$; the gradient of $L$ "
+                r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
                 decision=r"Lose 2 points (the chain rule with $\delta$)."),
     WrongAnswer("tanh-prime", "t2.tanh", r"$1 - \tanh$ instead of $1 - \tanh^2$",
-                r"The derivative of $\tanh$ is $1 - \tanh^2$; the square is missing.",
+                r"The square of $\tanh$ is missing from the derivative (Step 2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
                 decision=r"Lose the 2 points for the derivative of $\tanh$."),
     WrongAnswer("tanh-squared", "t2.tanh", r"$(1 - \tanh)^2$",
-                r"$(1 - \tanh x)^2$ is not $1 - \tanh^2 x$: the square belongs to $\tanh$ alone.",
+                r"The square belongs to $\tanh$ alone, not to the whole difference (Step 2).",
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
                 decision=r"Lose the 2 points for the derivative of $\tanh$."),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The derivative of $\tanh$: $1 - \tanh^2$, by the quotient rule or from the "
-                           r"exponentials."),
-              Criterion(2, r"The chain rule with $\delta$: $z_i$ depends on $x_i$ alone, so "
-                           r"$\partial L/\partial x_k = \delta_k \, \partial z_k/\partial x_k$."),
-              Criterion(1, r"The vectorized result $\delta \odot (\mathbf{1} - \tanh^2(x))$, with the shape of $x$.")),
+    criteria=(Criterion(2, r"The derivative of $\tanh$, by the quotient rule or from the exponentials (Step 2)."),
+              Criterion(2, r"The chain rule with $\delta$: each $z_i$ depends on $x_i$ alone, so one term "
+                           r"survives (Steps 3 and 4)."),
+              Criterion(1, r"The result: $\delta$ times the derivative, entry by entry, with the shape of $x$ "
+                           r"(Steps 5 and 6).")),
     deductions=(NO_DELTA, OTHER_SETTING),
-    full_credit=(r"$\operatorname{sech}^2$, $1/\cosh^2$ or $4/(e^x + e^{-x})^2$ for $1 - \tanh^2$",
-                 r"$1 - z^2$ with $z$ the forward output", r"element-wise answers")),
+    full_credit=(r"any of the equal forms of the derivative in Step 2, such as $\operatorname{sech}^2$",
+                 r"the derivative written with the forward output $z$ (Step 5)", r"answers written entry by entry")),
     WRONG, question="T2", number=1)

@@ -134,7 +134,10 @@ def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch
     wrong = dataclasses.replace(step, sides=(step.sides[0], body.xreplace({body.function.args[0]: 1})))
     units = [dataclasses.replace(u, steps=tuple(wrong if s.id == step.id else s for s in u.steps)) for u in homework.units]
     monkeypatch.setattr(load, "load", lambda package="solutions": type(homework).assemble("solutions", units))
-    with pytest.raises(CheckFailed, match=r"question T1, step t1.dX.flip \(solutions/t1.py\)"):
+    line = next(n for n, text in enumerate((ROOT / "templates" / "t1.tex.j2").read_text().splitlines(), start=1)
+                if 'step("t1.dX.flip")' in text)
+    with pytest.raises(CheckFailed, match=rf"question T1, step t1.dX.flip \(solutions/t1.py, shown at "
+                                          rf"templates/t1.tex.j2:{line}\)"):
         build.build(paths)
     assert not list(paths.output.iterdir())
 
