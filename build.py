@@ -72,15 +72,20 @@ def build(paths: Paths = Paths()) -> list[Path]:
     typeset.require_latex()
     homework = load.load(paths.package)
     origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
+    epoch = provenance.source_date_epoch(ROOT)
     with checks.start(homework, paths.cache) as running:
         renderer = render.Renderer(homework, paths.templates, paths.tex)
         renderer.units()
         documents = renderer.documents(origin)
-        renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
-        renderer.finish()
-        with typeset.start(documents, paths.latex, provenance.source_date_epoch(ROOT)) as latex:
-            verification = running.wait(renderer.locations)   # a failure stops the build here, and LaTeX
-            typeset_ = latex.wait()
+        # the handout and the solutions need no verdict: they are typeset while the checks run
+        needless = {name: path for name, path in documents.items() if not render.needs_notes(name)}
+        with typeset.start(needless, paths.latex, epoch) as first:
+            renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
+            renderer.finish()
+            rest = {name: path for name, path in documents.items() if name not in needless}
+            with typeset.start(rest, paths.latex, epoch) as second:
+                verification = running.wait(renderer.locations)   # a failure stops the build, and LaTeX
+                typeset_ = first.wait().merged(second.wait())
     for warning in typeset_.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))

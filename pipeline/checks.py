@@ -74,8 +74,9 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
     gradient = result.gradient(answer.convention)
     if known is None:
         function = answer.function(result)
-        # a quoted answer is evaluated entry by entry in Python: large sizes would take minutes
-        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 2000]
+        # a quoted answer is evaluated entry by entry in Python, so it is judged at the smaller
+        # float sizes; its reading step proves it equal to the formula it stands for
+        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 100]
         verdict = engine.check(gradient, function, seed=0, subject=answer.id,
                                float_sizes=small if answer.quote is not None else None)
         at, smallest = None, False
@@ -103,7 +104,8 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
     returned = _evaluate_named(env, answer)
     L = sp.Symbol("L")
     if isinstance(expected, Hull):
-        note.steps["accepted"] = Step(f"{note.id}.accepted", (_display(expected.points[0]), Subdifferential(L, variable)),
+        note.steps["accepted"] = Step(f"{note.id}.accepted",
+                                      (_display(expected.points[0]), Subdifferential(L, variable)),
                                       Kind.EXAMPLE, op, at=at, relation="in")
         note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned),
                                       Subdifferential(L, variable)), Kind.EXAMPLE, op, at=at,
@@ -177,7 +179,8 @@ class Verification:
         for step_id, verdict in self.steps.items():
             step = self.homework.steps.get(step_id)
             rows.append({"id": step_id, "question": self.homework.question_of(step_id) if step else "",
-                         "kind": step.kind.value if step else "note", "status": "passed" if verdict.passed else "failed",
+                         "kind": step.kind.value if step else "note",
+                         "status": "passed" if verdict.passed else "failed",
                          "methods": verdict.methods, "cases": verdict.cases, "worst_error": verdict.worst_error})
         for note in self.notes:
             rows.append({"id": note.id, "question": note.part.question, "kind": "wrong answer",
@@ -341,7 +344,8 @@ def _step_key(step: Step, fingerprint: str) -> str:
     op = step.operation
     parts = [fingerprint, step.id, step.kind.value, step.relation,
              repr([sp.srepr(q) for q in step.sides]), repr([tuple(map(sp.srepr, o)) for o in step.over]),
-             repr(step.index_base), repr(step.sizes), repr(sorted((str(k), repr(v)) for k, v in (step.at or {}).items())),
+             repr(step.index_base), repr(step.sizes),
+             repr(sorted((str(k), repr(v)) for k, v in (step.at or {}).items())),
              repr(sorted((sp.srepr(k), sp.srepr(v)) for k, v in (step.names or {}).items())),
              _source(op.forward) if op is not None else "",
              sp.srepr(step.gradient.formula) if step.gradient is not None else ""]

@@ -67,9 +67,10 @@ import re
 import threading
 import warnings
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import jinja2
 
@@ -148,7 +149,7 @@ class LineMap:
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> "LineMap":
+    def from_json(cls, text: str) -> LineMap:
         data = json.loads(text)
         if data.get("format") != _FORMAT:
             raise ValueError(f"not a line map ({_FORMAT}): format {data.get('format')!r}")
@@ -167,7 +168,7 @@ class LineMap:
         path.write_text(text)
 
     @classmethod
-    def load(cls, path: Path) -> "LineMap":
+    def load(cls, path: Path) -> LineMap:
         return cls.from_json(path.read_text())
 
 
@@ -355,7 +356,7 @@ def _scan(source: str, env: jinja2.Environment) -> list[_Tag]:
         if kind == "block":
             word = re.match(r"\s*([A-Za-z_]\w*)", body)
             keyword = word.group(1) if word else ""
-        tags.append(_Tag(kind, m.start(), end, lstrip, rstrip, keyword, body))
+        tags.append(_Tag(kind or "", m.start(), end, lstrip, rstrip, keyword, body))
         pos = end
 
 

@@ -32,7 +32,6 @@ from . import linemap
 from .documents import DOCUMENTS, Document
 from .errors import CoverageError, TemplateError
 
-
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
                   "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 _DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign|empheq)\*?\}"
@@ -52,6 +51,11 @@ def _lone_math(code: str) -> bool:
     if text.startswith("\\("):
         return text.find("\\)") == len(text) - 2
     return False
+
+
+def needs_notes(document: str) -> bool:
+    """Whether a document shows the judged wrong answers (so it waits for them before typesetting)."""
+    return next(d for d in DOCUMENTS if d.name == document).grading
 
 
 def escape_tex(text) -> str:

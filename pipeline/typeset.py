@@ -31,6 +31,7 @@ file:line, followed by the generated lines around it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -42,7 +43,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import BuildError, LatexFailed, MissingTool
 
@@ -82,6 +83,10 @@ class BoxWarning:
 class Typeset:
     pdfs: dict[str, Path]          # document name -> PDF in the output folder
     warnings: list[BoxWarning]     # overfull and underfull boxes, each once, in log order
+
+    def merged(self, other: Typeset) -> Typeset:
+        """The documents of two typesettings (started at different moments of one build)."""
+        return Typeset({**self.pdfs, **other.pdfs}, self.warnings + other.warnings)
 
 
 def require_latex() -> None:
@@ -141,7 +146,7 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
 
 
 def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
-          pdf_info: dict[str, dict[str, str]] | None = None) -> "Typesetting":
+          pdf_info: dict[str, dict[str, str]] | None = None) -> Typesetting:
     """Start one latexmk per document (name -> main .tex file), in parallel, and return at once.
 
     The PDFs go to `outdir` as <name>.pdf; `pdf_info` gives a document's Title, Author,
@@ -193,7 +198,7 @@ class Typesetting:
         with _live_lock:
             _live.add(self)
 
-    def __enter__(self) -> "Typesetting":
+    def __enter__(self) -> Typesetting:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -266,8 +271,8 @@ class _Job:
         self.finished = False
 
     @classmethod
-    def launch(cls, name, main, outdir, command, env, config) -> "_Job":
-        output = open(outdir / f"{name}{_OUTPUT}", "wb")
+    def launch(cls, name, main, outdir, command, env, config) -> _Job:
+        output = open(outdir / f"{name}{_OUTPUT}", "wb")  # noqa: SIM115 - the job closes it when latexmk ends
         log_before = _signature(outdir / f"{name}.log")
         try:
             proc = subprocess.Popen(command, cwd=main.parent, env=env, stdin=subprocess.DEVNULL, stdout=output,
@@ -288,10 +293,8 @@ class _Job:
         """SIGKILL the job's process group, unless latexmk has already finished by itself."""
         if self.proc.poll() is None:
             # not reaped, so the group id is still ours even if latexmk exits right now
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.killed = True
 
     def finish(self) -> None:
@@ -356,7 +359,7 @@ def _outcome(jobs: list[_Job]) -> Typeset | LatexFailed:
     return Typeset({job.name: job.pdf for job in jobs}, warnings)
 
 
-def _failure_message(job: _Job, log: str | None, maps: "_MapCache") -> str:
+def _failure_message(job: _Job, log: str | None, maps: _MapCache) -> str:
     if log is None:
         return (f"latexmk failed on {job.name}.tex before pdflatex wrote a log "
                 f"(exit status {job.proc.returncode}); latexmk's output ends:\n"
@@ -371,7 +374,7 @@ def _failure_message(job: _Job, log: str | None, maps: "_MapCache") -> str:
             + (f"\nlatexmk: {summary}" if summary else ""))
 
 
-def explain_error(log: str, tex_dir: Path, maps: "_MapCache | None" = None) -> str:
+def explain_error(log: str, tex_dir: Path, maps: _MapCache | None = None) -> str:
     """The first `file:line:` error of a log: at its template line when the file has a line
     map (else at the generated file's line), then LaTeX's context and the generated lines."""
     maps = maps or _MapCache()
@@ -411,7 +414,7 @@ def _tex_context(after: str) -> list[str]:
     return shown[:6]
 
 
-def box_warnings(log: str, tex_dir: Path, document: str, maps: "_MapCache | None" = None) -> list[BoxWarning]:
+def box_warnings(log: str, tex_dir: Path, document: str, maps: _MapCache | None = None) -> list[BoxWarning]:
     """Overfull and underfull \\hbox/\\vbox warnings of a log, each with the file LaTeX was
     reading (tracked through the log's `(./file.tex ... )` nesting) and the line it names."""
     maps = maps or _MapCache()
@@ -451,7 +454,7 @@ class _MapCache:
     """Line maps of generated files, each read once."""
 
     def __init__(self):
-        self._maps: dict[Path, object] = {}
+        self._maps: dict[Path, Any] = {}   # a LineMap, or None where the file has none
 
     def origin(self, path: Path, line: int) -> str | None:
         """'templates/t2.tex.j2:41' for a line of a generated file with a map, else None."""
@@ -576,7 +579,7 @@ def _start_time(pid: int, zombie: bool = False) -> int | None:
 
 def _group_members(pgid: int) -> list[tuple[int, int]]:
     """(pid, start time) of the group's processes that are not zombies."""
-    members = []
+    members: list[tuple[int, int]] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -613,7 +616,7 @@ def _cwd(pid: int) -> str | None:
 
 _live: set[Typesetting] = set()
 _live_lock = threading.Lock()
-_replaced: dict[int, object] = {}
+_replaced: dict[int, Any] = {}
 _handler_pid = os.getpid()
 
 
@@ -655,17 +658,17 @@ def _deferred_signals():
     pending: list[int] = []
     # a handler not installed from Python (None) cannot be put back, so that signal is not held
     signals = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) is not None]
-    previous = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in signals}
+    previous: dict[int, Any] = {s: signal.signal(s, lambda signum, frame: pending.append(signum)) for s in signals}
     try:
         yield
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
         for s in pending:
-            handler = previous[s]
-            if callable(handler):
-                handler(s, None)         # KeyboardInterrupt, or SystemExit from _exit_on_signal
-            elif handler == signal.SIG_DFL:
+            held = previous[s]
+            if callable(held):
+                held(s, None)         # KeyboardInterrupt, or SystemExit from _exit_on_signal
+            elif held == signal.SIG_DFL:
                 os.kill(os.getpid(), s)  # the default action (terminate) that was held back
 
 

@@ -14,7 +14,6 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from verify import symbolic as sy
-
 from verify.symbolic import decimal_text
 
 NAMES = {

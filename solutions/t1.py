@@ -8,6 +8,8 @@ the forward pass its author wrote down.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from sympy import And, KroneckerDelta, Max, Min, Piecewise, Sum
@@ -17,8 +19,31 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import (Brackets, ConvMatrix, Correlate, Count, Crop, Entries, Fit, MatVec, Mean, Ones, Pad, Partial,
-                             Patches, Place, Rot180, SumAll, Times, Transposed, Vec, ZeroExtend, product, shown, total)
+from verify.symbolic import (
+    Brackets,
+    ConvMatrix,
+    Correlate,
+    Count,
+    Crop,
+    Entries,
+    Fit,
+    MatVec,
+    Mean,
+    Ones,
+    Pad,
+    Partial,
+    Patches,
+    Place,
+    Rot180,
+    SumAll,
+    Times,
+    Transposed,
+    Vec,
+    ZeroExtend,
+    product,
+    shown,
+    total,
+)
 
 from .symbols import L, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
 
@@ -171,7 +196,7 @@ ONE_BASED_STEPS = [
 ]
 
 # ---- the worked example ------------------------------------------------------------------------------------
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "X": np.array([[1, 2, 0, -1], [0, 1, 3, 1], [2, -1, 1, 0], [1, 0, 2, 2]], dtype=float),
     "W": np.array([[1, -2], [3, 0]], dtype=float),
     "b": 1.0,

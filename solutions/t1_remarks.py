@@ -14,8 +14,21 @@ from verify.engine import Gradient
 from verify.homework import Remark
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import (BatchCorrelate, Correlate, Crop, Dilate, Fit, Pad, Partial, Rot180, SizeOf, Subsample,
-                             SumAxes, SwapAxes, total)
+from verify.symbolic import (
+    BatchCorrelate,
+    Correlate,
+    Crop,
+    Dilate,
+    Fit,
+    Pad,
+    Partial,
+    Rot180,
+    SizeOf,
+    Subsample,
+    SumAxes,
+    SwapAxes,
+    total,
+)
 
 from .symbols import C, K, L, N, P, W, X, Y, a, b, b_vec, c, delta, m, n, p, q, s
 

@@ -1,6 +1,8 @@
 """T2, part 3: average pooling, f(x) = (1/d) sum_i x_i."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from sympy import KroneckerDelta, Sum
@@ -41,7 +43,7 @@ def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
     return Step(id_, tuple(sides), kind, AVGPOOL, **extra)
 
 
-EXAMPLE = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
+EXAMPLE: dict[str, Any] = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
 
 STEPS = [
     _step("t2.avgpool.forward", f, product(1 / d, Sum(x[i], (i, 1, d))), kind=Kind.DEFINITION),
@@ -53,7 +55,8 @@ STEPS = [
         sp.ImmutableMatrix([[shown(q)] for q in EXAMPLE["x"]]), shown(EXAMPLE["delta"]))), Kind.EXAMPLE, AVGPOOL,
          at=EXAMPLE),
     Step("t2.avgpool.example", (Partial(L, x), FORMULA,
-                                sp.ImmutableMatrix([[shown(EXAMPLE["delta"] / EXAMPLE["x"].size)]] * EXAMPLE["x"].size)),
+                                sp.ImmutableMatrix([[shown(EXAMPLE["delta"] / EXAMPLE["x"].size)]]
+                                                   * EXAMPLE["x"].size)),
          Kind.EXAMPLE, AVGPOOL, at=EXAMPLE),
 ]
 

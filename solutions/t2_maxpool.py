@@ -1,6 +1,8 @@
 """T2, part 2: max pooling, f(x) = max_i x_i, and what happens at ties."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from sympy import KroneckerDelta
@@ -10,8 +12,20 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import (ArgMax, ConvexHull, Entries, Identity, MaxMask, MaxOver, OneHot, Partial,
-                             Subdifferential, SumOver, product, shown)
+from verify.symbolic import (
+    ArgMax,
+    ConvexHull,
+    Entries,
+    Identity,
+    MaxMask,
+    MaxOver,
+    OneHot,
+    Partial,
+    Subdifferential,
+    SumOver,
+    product,
+    shown,
+)
 
 from .symbols import L, d, delta_s, f, i, istar, k, x
 from .t2 import NO_DELTA, OTHER_SETTING
@@ -53,7 +67,7 @@ STEPS = [
 ]
 
 # ---- the worked example: a tie -------------------------------------------------------------------------------
-EXAMPLE = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
+EXAMPLE: dict[str, Any] = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
 
 
 def _column(values):
@@ -89,7 +103,8 @@ WRONG = (
                 r"The sample sends the gradient to the maximizer $k$ and $0$ elsewhere, written inside a "
                 r"network with weights $w_{kj}$. With the question's single output its "
                 r"$\sum_k w_{kj} \delta_k$ is $\delta$, and the rule is right. It says nothing about ties.",
-                FORMULA, quote=SAMPLE, reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
+                FORMULA, quote=SAMPLE,
+                reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The rule is right, written for another setting ($-1$), and ties are not discussed "
                          r"($-1$): 3 of 5 points.", award=3, accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",

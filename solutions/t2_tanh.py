@@ -1,6 +1,8 @@
 """T2, part 1: tanh, applied to every entry of x."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import sympy as sp
 from sympy import KroneckerDelta, Sum
@@ -45,7 +47,8 @@ STEPS = [
     Step("t2.tanh.derivative", (
         sp.Derivative(sp.tanh(t), t),
         sp.Derivative(product(_et - _emt, sp.Pow(_et + _emt, -1)), t),
-        product(sp.Add((_et + _emt) ** 2, product(-1, (_et - _emt) ** 2), evaluate=False), sp.Pow((_et + _emt) ** 2, -1)),
+        product(sp.Add((_et + _emt) ** 2, product(-1, (_et - _emt) ** 2), evaluate=False),
+                sp.Pow((_et + _emt) ** 2, -1)),
         product(4, sp.Pow((_et + _emt) ** 2, -1)),
         sp.sech(t) ** 2,
         1 - sp.tanh(t) ** 2), Kind.IDENTITY, variables=(t,)),
@@ -59,7 +62,7 @@ STEPS = [
 ]
 
 # ---- the worked example: saturation ---------------------------------------------------------------------
-EXAMPLE = {"x": np.array([0.0, 0.5, 2.0, -3.0]), "delta": np.array([1.0, -2.0, 0.5, 1.0])}
+EXAMPLE: dict[str, Any] = {"x": np.array([0.0, 0.5, 2.0, -3.0]), "delta": np.array([1.0, -2.0, 0.5, 1.0])}
 
 
 def _column(values):

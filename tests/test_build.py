@@ -132,7 +132,8 @@ def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch
     step = homework.steps["t1.dX.flip"]
     body = step.sides[1]
     wrong = dataclasses.replace(step, sides=(step.sides[0], body.xreplace({body.function.args[0]: 1})))
-    units = [dataclasses.replace(u, steps=tuple(wrong if s.id == step.id else s for s in u.steps)) for u in homework.units]
+    units = [dataclasses.replace(u, steps=tuple(wrong if s.id == step.id else s for s in u.steps))
+             for u in homework.units]
     monkeypatch.setattr(load, "load", lambda package="solutions": type(homework).assemble("solutions", units))
     line = next(n for n, text in enumerate((ROOT / "templates" / "t1.tex.j2").read_text().splitlines(), start=1)
                 if 'step("t1.dX.flip")' in text)

@@ -176,6 +176,9 @@ def _load_candidate(channel: _Channel, path: str):
         _fail_load(channel, f"{name}: {type(exc).__name__}: {_text(exc)}")
     import importlib.util
     spec = importlib.util.spec_from_file_location(MODULE_NAME, path)
+    if spec is None or spec.loader is None:
+        _fail_load(channel, f"{name}: not a Python module")
+        return
     module = importlib.util.module_from_spec(spec)
     sys.modules[MODULE_NAME] = module  # dataclasses and typing look their module up there
     try:

@@ -302,9 +302,9 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
         cases.append(Case("kink", values, sizes))
     for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, values=(-5,))[:3] if near else []):
         for gap in NEAR_TIE_GAPS:
-            near = kinks.near_tie(tied, outputs, gap)
-            if near is not None:
-                values = _values_from_point(op, sym, near, base, exact=False)
+            close = kinks.near_tie(tied, outputs, gap)
+            if close is not None:
+                values = _values_from_point(op, sym, close, base, exact=False)
                 values["delta"] = _signed_delta(base["delta"], number)
                 cases.append(Case("near-tie", values, sizes))
     return cases
@@ -380,11 +380,11 @@ def _exact_gradient(gradient: Gradient, values: Mapping[str, Any]):
         R, *gens = ring(",".join(f"g{q}" for q in range(len(entries))), sp.QQ)
         var = np.array(gens, dtype=object).reshape(shape) if shape else gens[0]
         L = R(op.loss(op.run({**exact, wrt: var}), exact["delta"]))
-        point = [(g, exact[wrt][ix] if shape else exact[wrt]) for g, ix in zip(gens, entries)]
+        at = [(g, exact[wrt][ix] if shape else exact[wrt]) for g, ix in zip(gens, entries)]
         out = np.empty(shape, dtype=object)
         for g, ix in zip(gens, entries):
             deriv = L.diff(g)
-            out[ix] = R.domain.to_sympy(deriv.evaluate(point) if not deriv.is_ground else
+            out[ix] = R.domain.to_sympy(deriv.evaluate(at) if not deriv.is_ground else
                                         (deriv.LC if deriv else R.domain.zero))
         return out
     sizes = op.sizes_of(values)
@@ -423,7 +423,7 @@ def _loss_gradient(op: Operation, sizes, wrt, exact, point):
         if d_out.ndim:
             grad[ix] = sum((d.xreplace(point) * dl for d, dl in zip(d_out.ravel(), delta.ravel())), sp.Integer(0))
         else:
-            grad[ix] = d_out[()].xreplace(point) * delta[()]
+            grad[ix] = sp.sympify(d_out[()]).xreplace(point) * delta[()]
     return grad
 
 
@@ -619,7 +619,8 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
 def hull_distance(points: np.ndarray, target: np.ndarray) -> float:
     """The largest entry of (nearest convex combination of the rows of `points`) - target.
 
-    Non-negative least squares with a row for "weights add up to 1" finds the weights; they are then normalized and the distance measured in
+    Non-negative least squares with a row for "weights add up to 1" finds the weights;
+    they are then normalized and the distance measured in
     the units of the entries, so the tolerance means what it says.
     """
     # a weight of the entries' own size: heavier rows make the solve ill-conditioned, and the
@@ -669,14 +670,14 @@ def _float_case(run: _Run, case: Case):
     if wrt in op.kind.affine_in:
         # J V = f(V) - f(0): the other inputs' part cancels, so rounding scales with all of f(|.|)
         base = op.run({**values, wrt: np.zeros_like(w) if np.ndim(w) else 0.0})
-        for label, V in directions:
+        for _, V in directions:
             change = op.run({**values, wrt: V}) - base
             rounding = float(np.sum(np.abs(delta) * np.abs(op.run({**absolute, wrt: np.abs(V)}))))
             verdict("adjoint", V, float(np.sum(delta * change)), rounding)
         return
     c = max(float(np.max(np.abs(V))) for _, V in directions)
     bound = float(np.sum(np.abs(delta) * np.abs(op.run({**absolute, wrt: np.abs(w) + c}))))
-    for label, V in directions:
+    for _, V in directions:
         h = 1e-30
         verdict("complex step", V, float(np.imag(L(w + 1j * h * V))) / h, bound)
     # central differences along the random direction; the truncation error is estimated

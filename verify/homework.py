@@ -205,11 +205,10 @@ class Homework:
 
     def attached(self, question: str) -> tuple[list[Unit], list[Unit]]:
         """The part units and remark units of a question, in order."""
-        parts = sorted((u for u in self.units if u.part is not None and u.part.question == question),
-                       key=lambda u: u.part.number)
-        remarks = sorted((u for u in self.units if u.remark is not None and u.remark.question == question),
-                         key=lambda u: u.remark.number)
-        return parts, remarks
+        parts = [u for u in self.units if u.part is not None and u.part.question == question]
+        remarks = [u for u in self.units if u.remark is not None and u.remark.question == question]
+        return (sorted(parts, key=lambda u: u.part.number if u.part else 0),
+                sorted(remarks, key=lambda u: u.remark.number if u.remark else 0))
 
     def result(self, result_id: str) -> Result:
         try:
@@ -227,7 +226,8 @@ class Homework:
             question, part = getattr(module, "QUESTION", None), getattr(module, "PART", None)
             remark = getattr(module, "REMARK", None)
             steps = tuple(getattr(module, "STEPS", ()))
-            declared_kinds = [k for k, v in (("QUESTION", question), ("PART", part), ("REMARK", remark)) if v is not None]
+            declared_kinds = [kind for kind, value in (("QUESTION", question), ("PART", part), ("REMARK", remark))
+                              if value is not None]
             if not declared_kinds:
                 if steps:
                     raise HomeworkError(f"{package}/{info.name}.py: has STEPS but no QUESTION, PART or REMARK")
@@ -241,12 +241,14 @@ class Homework:
 
     @classmethod
     def assemble(cls, package: str, units: list[Unit]) -> Homework:
-        questions = {}
+        questions: dict[str, Unit] = {}
+        declared: dict[str, Question] = {}
         for unit in units:
             if unit.question is not None:
                 if unit.question.id in questions:
                     raise HomeworkError(f"{package}/{unit.module}.py: question {unit.question.id} is declared twice")
                 questions[unit.question.id] = unit
+                declared[unit.question.id] = unit.question
         attached: dict[str, list[Part]] = {q: [] for q in questions}
         for unit in units:
             if unit.part is not None:
@@ -256,8 +258,8 @@ class Homework:
                                         + suggest(unit.part.question, questions))
                 attached[unit.part.question].append(unit.part)
         ordered = []
-        for qid, unit in sorted(questions.items(), key=lambda item: item[1].question.number):
-            question = unit.question
+        for qid, question in sorted(declared.items(), key=lambda item: item[1].number):
+            unit = questions[qid]
             own = [_numbered(p, qid, n) for n, p in enumerate(question.parts, start=1)]
             extra = sorted(attached[qid], key=lambda p: p.number)
             numbers = [p.number for p in own + extra]

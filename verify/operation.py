@@ -221,8 +221,8 @@ class Operation:
 
         @functools.cache
         def partial_at(var, idx):
-            bumped = {q: w if q in self.settings else np.array(w, dtype=complex) if np.ndim(w) else complex(w)
-                      for q, w in values.items()}
+            bumped: dict[str, Any] = {q: w if q in self.settings else np.array(w, dtype=complex) if np.ndim(w)
+                                      else complex(w) for q, w in values.items()}
             if idx == ():
                 bumped[var] = bumped[var] + 1j * COMPLEX_STEP
             else:
@@ -348,7 +348,7 @@ class Operation:
 
         def partial(F, V, env, generalized):
             var, idx = _target(V, env)
-            which = "L" if F == sp.Symbol("L") else output
+            which = "L" if sp.Symbol("L") == F else output
             if generalized:
                 found = hull(which, var)
                 if found is not None:

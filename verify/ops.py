@@ -152,6 +152,7 @@ def correlate_batch(x, k):
             # (N, C, r, c) x (K, C) summed over C -> (N, r, c, K)
             term = np.tensordot(x[:, :, u:u + rows, v:v + cols], k[:, :, u, v], axes=([1], [1]))
             out = term if out is None else out + term
+    assert out is not None   # a kernel has at least one tap
     return np.moveaxis(out, -1, 1)
 
 

@@ -375,6 +375,15 @@ class SumOver(Node):
         return rf"\sum_{{{printer._print(index)}}} {text}"
 
 
+class Brackets(Node):
+    """Brackets(A): A itself, written in square brackets (as a quoted solution writes it)."""
+    nargs = 1
+    numeric = staticmethod(lambda a: a)
+
+    def _latex(self, printer):
+        return rf"\left[{printer._print(self.args[0])}\right]"
+
+
 class Subdifferential(Node):
     """Subdifferential(F, V): the generalized (Clarke) gradient of F with respect to V, a convex set."""
     nargs = 2

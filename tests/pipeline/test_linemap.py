@@ -138,7 +138,7 @@ def test_included_and_inherited_templates_map_to_their_own_files():
 
 
 def test_lines_before_any_sentinel_map_to_nothing():
-    text, lines = linemap.strip("% a header written by the renderer\nplain\n")
+    text, lines = linemap.strip("% a header written by the renderer\nplain\n")  # noqa: B005 - linemap.strip, not str.strip
     assert text == "% a header written by the renderer\nplain\n"
     assert len(lines) == 2 and lines.lookup(1) is None and lines.lookup(2) is None and lines.lookup(3) is None
 

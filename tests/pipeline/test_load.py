@@ -27,7 +27,8 @@ def test_a_module_that_raises_is_reported_with_its_file_and_line(package):
     text = (package / "t2_tanh.py").read_text()
     (package / "t2_tanh.py").write_text(text.replace("def forward(x):", "1 / 0\n\n\ndef forward(x):"))
     line = text[:text.index("def forward(x):")].count("\n") + 1
-    with pytest.raises(SolutionError, match=rf"brokenhw/t2_tanh.py:{line}: cannot load the homework: ZeroDivisionError"):
+    with pytest.raises(SolutionError,
+                       match=rf"brokenhw/t2_tanh.py:{line}: cannot load the homework: ZeroDivisionError"):
         load.load("brokenhw")
 
 
@@ -44,5 +45,6 @@ def test_a_part_without_a_result_names_its_module(package):
     text = (package / "t2_avgpool.py").read_text()
     (package / "t2_avgpool.py").write_text(text.replace('PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,)',
                                                         'PART = Part("t2.avgpool", "Average pooling", 5, ()'))
-    with pytest.raises(SolutionError, match="brokenhw/t2_avgpool.py: part t2.avgpool has points but no gradable result"):
+    with pytest.raises(SolutionError,
+                       match="brokenhw/t2_avgpool.py: part t2.avgpool has points but no gradable result"):
         load.load("brokenhw")

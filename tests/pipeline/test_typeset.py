@@ -167,11 +167,10 @@ def test_stop_kills_latexmk_and_pdflatex(tmp_path):
 
 @pytest.mark.latex
 def test_leaving_the_block_by_keyboard_interrupt_kills_everything(tmp_path):
-    with pytest.raises(KeyboardInterrupt):
-        with typeset.start({"slow": write(tmp_path / "tex" / "slow.tex", SLOW),
-                            "busy": write(tmp_path / "tex" / "busy.tex", SLOW)}, tmp_path / "latex", 0):
-            eventually(lambda: pdflatex_running(tmp_path))
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), typeset.start({"slow": write(tmp_path / "tex" / "slow.tex", SLOW),
+                        "busy": write(tmp_path / "tex" / "busy.tex", SLOW)}, tmp_path / "latex", 0):
+        eventually(lambda: pdflatex_running(tmp_path))
+        raise KeyboardInterrupt
     assert latex_processes(tmp_path) == []
 
 
