@@ -124,13 +124,21 @@ def ones_like(a):
 def correlate_valid(x, k):
     """'Valid' 2D cross-correlation: out[i, j] = sum_{u,v} x[i+u, j+v] k[u, v].
 
-    Loops run over kernel taps (p*p slices of the whole image), never over pixels.
+    Python loops run over whichever is fewer, kernel taps or outputs; NumPy does the rest.
     """
     x, k = np.asarray(x), np.asarray(k)
     (m, n), (p, q) = x.shape, k.shape
     rows, cols = m - p + 1, n - q + 1
     if rows < 1 or cols < 1:
         raise ValueError(f"kernel {k.shape} is larger than the input {x.shape}")
+    if rows * cols < p * q:
+        # a kernel larger than the output (dL/dW = X star delta): loop over the few outputs instead
+        out = np.empty((rows, cols), dtype=np.result_type(x, k) if x.dtype != object and k.dtype != object
+                       else object)
+        for i in range(rows):
+            for j in range(cols):
+                out[i, j] = (x[i:i + p, j:j + q] * k).sum()
+        return out
     out = None
     for u in range(p):
         for v in range(q):
