@@ -81,7 +81,8 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
                                float_sizes=small if answer.quote is not None else None)
         at, smallest = None, False
         if not verdict.passed:
-            search = engine.smallest_counterexample(gradient, function)
+            search = engine.smallest_counterexample(gradient, function,
+                                                    informative=_informative(result, answer, gradient))
             ce = search.counterexample if not search.passed else verdict.counterexample
             smallest = not search.passed
             assert ce is not None
@@ -116,6 +117,32 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
     note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned)), Kind.EXAMPLE, op,
                                   at=at, relation=_relation(returned), names=answer.reading)
     return note, known
+
+
+def _informative(result, answer: WrongAnswer, gradient):
+    """A counterexample worth printing: a gradient that is not all zeros, and wrong under every convention where the answer
+    is wrong (a symmetric kernel, say, would make a transposed kernel look like the other convention's
+    right answer)."""
+    others = []
+    for name, other in result.conventions.items():
+        if other is gradient:
+            continue
+        if not engine.check(other, answer.function_for(other), exact=True, seed=0, float_sizes=[]).passed:
+            others.append(other)
+
+    def informative(ce) -> bool:
+        got = np.asarray(ce.got, dtype=float)
+        values = dict(ce.inputs)
+        truth = engine.expected_at(gradient, values)
+        if not isinstance(truth, Hull) and not np.any(engine._to_float(truth)):
+            return False
+        for other in others:
+            truth = engine.expected_at(other, values)
+            if not isinstance(truth, Hull) and np.shape(truth) == got.shape and \
+                    np.allclose(engine._to_float(truth), got):
+                return False
+        return True
+    return informative
 
 
 def _symbols(op, answer):

@@ -16,8 +16,8 @@ class Document:
 
 DOCUMENTS = (
     Document("hw4", "handout.tex.j2", "Homework 4", answers=False, grading=False),
-    Document("hw4-solutions", "solutions.tex.j2", "Homework 4: Solutions", answers=True, grading=False),
-    Document("hw4-grading", "grading.tex.j2", "Homework 4: Grading Key", answers=True, grading=True),
+    Document("hw4-solutions", "solutions.tex.j2", "Homework 4 Solutions", answers=True, grading=False),
+    Document("hw4-grading", "grading.tex.j2", "Homework 4 Grading Key", answers=True, grading=True),
 )
 REPORT = "verify-report.json"
 

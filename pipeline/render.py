@@ -83,7 +83,8 @@ def render_step(step: Step) -> str:
         else:
             lines[-1] += r" \qquad " + condition
     body = " \\\\\n".join(lines)
-    environment = ("empheq", "[box=\\fbox]{align*}") if step.kind.value == "result" else ("align*", "")
+    boxed = step.boxed or step.kind.value == "result"
+    environment = ("empheq", "[box=\\fbox]{align*}") if boxed else ("align*", "")
     return (f"{step.marker}\n\\begin{{{environment[0]}}}{environment[1]}\n{body}\n"
             f"\\end{{{environment[0]}}}")
 
@@ -129,8 +130,9 @@ class _Globals:
         part = found[part_id]
         self.parts_written.append(part_id)
         self.parts_by_template.setdefault(self.template, []).append(part_id)
-        return (f"\\part[{part.points}]\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}"
-                f"{{part-{part.label}}}")
+        # a part's heading never ends a page: it needs room for its first lines
+        return (f"\\needspace{{8\\baselineskip}}\\part[{part.points}]"
+                f"\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}{{part-{part.label}}}")
 
     def parts(self, question: str) -> str:
         """\\input lines for the parts of `question` that are units of their own, in order."""
@@ -278,6 +280,8 @@ def _part_context(part: Part) -> dict:
 
 
 def _rule(deduction) -> str:
+    if deduction.cap == 0:
+        return "no points for the part"
     if deduction.cap is not None:
         return f"at most {deduction.cap} of the part's points"
     lost = -deduction.points
@@ -293,14 +297,19 @@ def _note_context(note) -> dict:
                                                                              "returned", "accepted")}}
 
 
+_KEYWORDS = "backpropagation, convolution, cross-correlation, tanh, max pooling, average pooling"
+
+
 def _pdf_info(document: Document, provenance: dict[str, Any]) -> dict[str, str]:
-    info = {"Title": f"{document.title}: Introduction to Machine Learning (CSCI-UA.473)",
-            "Author": "CSCI-UA.473, Instructor: Sumit Chopra",
-            "Subject": document.title,
-            "Keywords": f"commit {provenance['commit']}"}
+    """The PDF's metadata: where the provenance goes (never onto a page)."""
+    info = {"Title": f"Introduction to Machine Learning (CSCI-UA.473), {document.title}",
+            "Author": "Sumit Chopra",
+            "Subject": f"{document.title}, CSCI-UA.473",
+            "Keywords": _KEYWORDS}
     if document.answers:
-        info["Subject"] = (f"{document.title}; every formula checked by machine "
-                           f"({provenance['checks']} checks); commit {provenance['commit']}")
+        info["Subject"] = (f"{document.title}, CSCI-UA.473; every formula checked by machine "
+                           f"({provenance['checks']} checks)")
+        info["Keywords"] = f"{_KEYWORDS}; source commit {provenance['commit']}"
     return info
 
 

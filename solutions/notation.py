@@ -26,6 +26,10 @@ NAMES = {
 }
 
 
+# names of a quoted sample solution, whose indices it writes run together (w_{kj})
+QUOTED = {"w"}
+
+
 class HouseLatexPrinter(LatexPrinter):
     @staticmethod
     def _written(expr) -> bool:
@@ -87,7 +91,8 @@ class HouseLatexPrinter(LatexPrinter):
         return NAMES.get(expr.label.name, self._print(expr.label))
 
     def _print_Indexed(self, expr):
-        indices = ",".join(self._print(index) for index in expr.indices)
+        separator = "" if expr.base.label.name in QUOTED else ","
+        indices = separator.join(self._print(index) for index in expr.indices)
         return f"{self._print(expr.base)}_{{{indices}}}"
 
     def _print_Sum(self, expr):
@@ -149,7 +154,7 @@ class HouseLatexPrinter(LatexPrinter):
         return super()._print_Rational(expr)
 
     def _print_Float(self, expr):
-        return decimal_text(sp.Rational(expr))
+        return decimal_text(sp.Rational(expr), exact=True)
 
 
 _PRINTER = HouseLatexPrinter()

@@ -65,9 +65,11 @@ def _sizes(*triples):
 
 
 _SHAPES = {"X": (m, n), "W": (p, p), "b": ()}
-_EXACT = _sizes((2, 2, 1), (2, 3, 2), (3, 2, 2), (3, 3, 3), (3, 4, 2), (4, 3, 1), (4, 5, 3))
-# up to 128 x 160 (20,480 pixels) with an 11 x 11 kernel, and kernels of 8 and 9
-_FLOAT = _sizes((5, 7, 3), (8, 8, 8), (16, 11, 4), (33, 20, 5), (40, 37, 9), (64, 64, 3), (128, 160, 11))
+# non-square, thin (one row or one column), p = 1, p = m, p = n, a 1 x 1 output
+_EXACT = _sizes((1, 3, 1), (3, 1, 1), (2, 2, 1), (2, 3, 2), (3, 2, 2), (3, 3, 3), (3, 4, 2), (4, 3, 1), (4, 5, 3))
+# up to 128 x 160 (20,480 pixels) with an 11 x 11 kernel, kernels of 8 and 9, thin images
+_FLOAT = _sizes((1, 97, 1), (70, 1, 1), (5, 7, 3), (8, 8, 8), (16, 11, 4), (33, 20, 5), (40, 37, 9), (64, 64, 3),
+                (128, 160, 11))
 _RANGES = {"m": (1, 96), "n": (1, 96), "p": (1, 11)}
 
 
@@ -189,10 +191,10 @@ ONE_BASED_STEPS = [
           over=_OUT1, kind=Kind.DEFINITION, index_base=1),
     _step("t1.from1.dX", Partial(L, X[k, l]),
           Sum(product(delta[i, j], W[k - i + 1, l - j + 1]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
-              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), index_base=1),
+              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), index_base=1, boxed=True),
     _step("t1.from1.dW", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u - 1, j + v - 1]), base=1),
-          over=((u, 1, p), (v, 1, p)), index_base=1),
-    _step("t1.from1.db", Partial(L, b), _sum_out(delta[i, j], base=1), index_base=1),
+          over=((u, 1, p), (v, 1, p)), index_base=1, boxed=True),
+    _step("t1.from1.db", Partial(L, b), _sum_out(delta[i, j], base=1), index_base=1, boxed=True),
 ]
 
 # ---- the worked example ------------------------------------------------------------------------------------
@@ -220,6 +222,22 @@ def _example_values():
     dW = DW.gradient().compiled()(X_, W_, b_, d_)
     return {"Y": cross_correlation(X_, W_, b_), "deltapad": ops.pad(d_, W_.shape[0] - 1), "Wrot": ops.rot180(W_),
             "dX": dX, "dW": dW, "db": float(np.sum(d_))}
+
+
+def _convolution_example_steps() -> list[Step]:
+    """The worked example's numbers for a true convolution, for TAs grading such scripts."""
+    e = EXAMPLE
+    X_, W_, b_, d_ = e["X"], e["W"], e["b"], e["delta"]
+
+    def example(id_, *sides):
+        return Step(id_, tuple(sides), Kind.EXAMPLE, CONVOLUTION, at=dict(EXAMPLE))
+    dX = DX.gradient("convolution").compiled()(X_, W_, b_, d_)
+    dW = DW.gradient("convolution").compiled()(X_, W_, b_, d_)
+    return [
+        example("t1.convolution.example.forward", Y, _matrix(true_convolution(X_, W_, b_))),
+        example("t1.convolution.example.dX", Partial(L, X), DX_CONVOLUTION, _matrix(dX)),
+        example("t1.convolution.example.dW", Partial(L, W), DW_CONVOLUTION, _matrix(dW)),
+    ]
 
 
 def _worked_sum(left, right, index_pairs):
@@ -283,12 +301,12 @@ DX_WRONG = (
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
-                decision=r"A dense-layer answer: at most 1 of 5 points, for the chain rule if it is written "
-                         r"as a sum over the outputs.", award=1),
+                decision=r"A dense-layer answer: 1 of 5 points, for the chain rule (the cap already covers the "
+                         r"assumed loss).", award=1),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
-                r"For a true convolution this answer is exactly right (see the other conventions), so "
-                r"check which forward pass the student wrote down first.",
+                r"For a true convolution this answer is exactly right (Other conventions, "
+                r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
                 Correlate(Pad(delta, p - 1), W),
                 decision=r"With a cross-correlation forward pass: lose the point for the final form. "
                          r"With a true convolution forward pass: full credit."),
@@ -301,15 +319,19 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"Lose the points for the border and for the shape."),
+                decision=r"Lose the point for the border (the wrong shape follows from it and is not charged "
+                         r"again)."),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
-                r"pixel within $p - 1$ of the border at $0$, though each of them reaches some outputs.",
+                r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
+                r"(Written as a formula: $\operatorname{crop}_{p-1}$ drops those rows and columns, "
+                r"$\operatorname{pad}_{p-1}$ puts zeros back.)",
                 Pad(Crop(DX_FORMULA, p - 1), p - 1),
                 decision=r"Lose the point for the border."),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
-                r"of $\delta$ are dropped and the result is one row and one column short.",
+                r"of $\delta$ are dropped and the result is one row and one column short. (Written as a "
+                r"formula: $\operatorname{fit}$ keeps the first $m - p$ rows and $n - p$ columns of $\delta$.)",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
                 decision=r"Lose the point for the border (the range of the outputs)."),
 )
@@ -320,16 +342,18 @@ DW_WRONG = (
                 r"has the image's shape instead of the kernel's.",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
-                decision=r"A dense-layer answer: at most 1 of 5 points.", award=1),
+                decision=r"A dense-layer answer: 1 of 5 points, for the chain rule (the cap already covers the "
+                         r"assumed loss).", award=1),
     WrongAnswer("sample.dW.patches", "t1.dW", "The same answer, with $x_j$ the patch under output $j$",
                 r"If the student defines $x_j$ as the $p \times p$ patch of $X$ that output $j$ sees, every "
                 r"output adds its patch, weighted by its $\delta$: this reading is right.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"Full credit for the result when the patches are defined; still lose a point if "
-                         r"a squared loss is assumed instead of using $\delta$.", accepted=True),
+                decision=r"With the patches defined: 4 of 5 points (the result is right; the assumed squared "
+                         r"loss costs 1).", award=4, accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
-                r"$\delta$: nothing is turned. For a true convolution this answer is right.",
+                r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
+                r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
                 decision=r"With a cross-correlation forward pass: lose the point for the final form. "
                          r"With a true convolution forward pass: full credit."),
@@ -357,45 +381,56 @@ DB_WRONG = (
 )
 
 _DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, with the wrong "
-                       r"shape for that reason)", cap=1)
+                       r"shape for that reason): 1 point, for the chain rule, and no further deduction", cap=1)
 _LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
                   points=-1)
-_EITHER = (r"either convention, judged against the forward pass the student wrote down: for a "
-           r"cross-correlation the kernel is turned in the gradient, for a true convolution it is not")
+_NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)
+
+
+def _either(turned: str) -> str:
+    return (r"either convention, judged against the forward pass the student wrote down (if none is written, "
+            rf"accept either): {turned}")
+
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion(1, r"The chain rule: a sum over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ "
-                               r"(Step 1)."),
+                               r"(Step~1)."),
                   Criterion(1, r"The local derivative: the kernel weight where pixel and output overlap, $0$ "
-                               r"elsewhere, with the range stated (Step 2)."),
-                  Criterion(1, r"The border: the bounds of the sums (Step 3), or $\delta$ padded with $p - 1$ zeros "
-                               r"(Step 5)."),
+                               r"elsewhere, with the range stated (Step~2)."),
+                  Criterion(1, r"The border: the bounds of the sums (Step~3), or $\delta$ padded with $p - 1$ zeros "
+                               r"(Step~5)."),
                   Criterion(1, r"The final form: the full correlation of $\delta$ with the kernel turned by "
-                               r"$180^\circ$ (Step 6), or the same sum written entry by entry."),
+                               r"$180^\circ$ (Step~6), or the same sum written entry by entry (Step~4 or~5)."),
                   Criterion(1, r"The shape: $m \times n$, like $X$.")),
-        deductions=(_DENSE_CAP, _LOSS),
-        full_credit=(r"answers written entry by entry, with correct bounds", _EITHER,
-                     r"indices from $1$, with every bound shifted by one", r"the scatter view or the matrix view",
-                     r"``the full convolution of $\delta$ with $W$'' for the cross-correlation")),
+        deductions=(_NO_STEPS, _DENSE_CAP, _LOSS),
+        full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
+                             r"true convolution it is not"),
+                     r"indices from $1$, with every bound shifted by one",
+                     r"the scatter view or the matrix view",
+                     r"``the full convolution of $\delta$ with $W$'', for the cross-correlation")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
-        criteria=(Criterion(1, r"The chain rule: a sum over every output (Step 1)."),
-                  Criterion(1, r"The local derivative: the pixel under kernel position $(u, v)$ (Step 2)."),
-                  Criterion(1, r"The entry-wise result, summed over all outputs with the right ranges (Step 3)."),
-                  Criterion(1, r"The vectorized form: the correlation of $X$ with $\delta$ (Step 4)."),
+        criteria=(Criterion(1, r"The chain rule: a sum over every output (Step~1)."),
+                  Criterion(1, r"The local derivative: the pixel under kernel position $(u, v)$ (Step~2)."),
+                  Criterion(1, r"The ranges of the sums: all outputs, with no bound changing (Step~3)."),
+                  Criterion(1, r"The final form: the correlation of $X$ with $\delta$ (Step~4), or the same sum "
+                               r"written entry by entry (Step~3)."),
                   Criterion(1, r"The shape: $p \times p$, like $W$.")),
-        deductions=(_DENSE_CAP, _LOSS),
-        full_credit=(r"answers written entry by entry", _EITHER, r"indices from $1$",
+        deductions=(_NO_STEPS, _DENSE_CAP, _LOSS),
+        full_credit=(_either(r"for a cross-correlation $\partial L/\partial W$ is $X \star \delta$, not turned; "
+                             r"for a true convolution it is turned by $180^\circ$"),
+                     r"indices from $1$, with every bound shifted by one",
                      r"the sum over outputs of $\delta_j$ times the patch under output $j$, with the patches "
                      r"defined")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion(2, r"The chain rule: $b$ enters every output, so the sum runs over all of them "
-                               r"(Step 1)."),
-                  Criterion(1, r"The local derivative: $1$ (Step 2)."),
-                  Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step 3).")),
-        deductions=(Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2), _DENSE_CAP, _LOSS),
+                               r"(Step~1)."),
+                  Criterion(1, r"The local derivative: $1$ (Step~2)."),
+                  Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
+        deductions=(_NO_STEPS, Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2),
+                    _DENSE_CAP, _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
         DB_WRONG),
 ))
@@ -403,4 +438,5 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
 # what the template's figure needs besides steps: the entry of dL/dX it works out
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
 
-STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *_example_steps()]
+STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *_example_steps(),
+         *_convolution_example_steps()]

@@ -13,5 +13,6 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # Shared by the parts' rubrics: the sample solution answers in the setting of a dense layer.
 OTHER_SETTING = Deduction(r"An answer written for another setting (weights $w_{kj}$ of a dense layer, a squared "
                           r"loss) that is right once read in the question's terms", points=-1)
-NO_DELTA = Deduction(r"$f'$ given without $\delta$ (the local derivative instead of the gradient of $L$)",
-                     points=-2)
+NO_DELTA = Deduction(r"$f'$ given without $\delta$ (the local derivative instead of the gradient of $L$): the two "
+                     r"points of the chain rule", points=-2)
+NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)

@@ -14,7 +14,7 @@ from verify.steps import Kind, Step
 from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import NO_DELTA, OTHER_SETTING
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -69,7 +69,7 @@ WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$. Average pooling "
                 r"has a single output, which sees every $x_j$ with weight $1$ (the $\frac{1}{d}$ is written "
-                r"separately); read so, the answer is right.",
+                r"separately), and the gradient reaching it is $\delta$; read so, the answer is right.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Entries(Ones(x), _ks, 1, 1),      # one output, weight 1 on every entry
                          _ds: Entries(delta_s, _ks, 1, 1)},    # and its gradient delta
@@ -86,9 +86,9 @@ WRONG = (
 )
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The local derivative: $1/d$ for every entry (Step 3)."),
-              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step 2)."),
-              Criterion(1, r"The result: $\delta/d$ in every entry, with the shape of $x$ (Step 4).")),
-    deductions=(NO_DELTA, OTHER_SETTING),
+    criteria=(Criterion(2, r"The local derivative: $1/d$ for every entry (Step~3)."),
+              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step~2)."),
+              Criterion(1, r"The result: $\delta/d$ in every entry, with the shape of $x$ (Step~4).")),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"answers written entry by entry",)),
     WRONG, question="T2", number=3)

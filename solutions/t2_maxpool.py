@@ -28,7 +28,7 @@ from verify.symbolic import (
 )
 
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import NO_DELTA, OTHER_SETTING
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -63,7 +63,7 @@ STEPS = [
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
     _step("t2.maxpool.ties", Subdifferential(f, x), ConvexHull(OneHot(x, i), sp.Eq(x[i], f), i, 1, d),
-          kind=Kind.SUBDIFFERENTIAL),
+          kind=Kind.SUBDIFFERENTIAL, boxed=True),
 ]
 
 # ---- the worked example: a tie -------------------------------------------------------------------------------
@@ -100,13 +100,14 @@ SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_ks, _js
 
 WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
-                r"The sample sends the gradient to the maximizer $k$ and $0$ elsewhere, written inside a "
-                r"network with weights $w_{kj}$. With the question's single output its "
-                r"$\sum_k w_{kj} \delta_k$ is $\delta$, and the rule is right. It says nothing about ties.",
+                r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
+                r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum). "
+                r"With the question's single output, the gradient reaching it is $\delta$, and the rule is "
+                r"right. It says nothing about ties, which the question does not ask about.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The rule is right, written for another setting ($-1$), and ties are not discussed "
-                         r"($-1$): 3 of 5 points.", award=3, accepted=True),
+                decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
+                award=4, accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries.",
@@ -119,13 +120,14 @@ WRONG = (
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The local derivative: $1$ at the maximizer, $0$ elsewhere (Step 2)."),
-              Criterion(1, r"The chain rule with $\delta$: one output, one term (Step 3)."),
-              Criterion(1, r"The result: all of $\delta$ to the maximizer, with the shape of $x$ (Step 4)."),
-              Criterion(1, r"Ties: there is no gradient; sharing $\delta$ among the tied entries with weights "
-                           r"$\ge 0$ that add up to $1$ is a valid choice (Step 5).")),
-    deductions=(NO_DELTA, OTHER_SETTING,
-                Deduction(r"All of $\delta$ to every tied entry", points=-1)),
-    full_credit=(r"any tie convention in Step 5: one maximizer (the first, the last, any), or an even split",
+    criteria=(Criterion(1, r"The local derivative: $1$ at the maximizer, $0$ elsewhere (Step~2)."),
+              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step~3)."),
+              Criterion(1, r"The result: all of $\delta$ to the maximizer, with the shape of $x$ (Step~4)."),
+              Criterion(1, r"A valid rule at ties: one maximizer (as an argmax picks it), or weights $\ge 0$ "
+                           r"on the tied entries that add up to $1$ (Step~5). Discussing ties is not "
+                           r"required; an answer that sends $\delta$ to the maximizer earns this point.")),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
+                Deduction(r"All of $\delta$ to every tied entry (the tie point)", points=-1)),
+    full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there")),
     WRONG, question="T2", number=2)

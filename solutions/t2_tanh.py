@@ -15,7 +15,7 @@ from verify.steps import Kind, Step
 from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
 
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import NO_DELTA, OTHER_SETTING
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -94,10 +94,10 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
-                r"The sample derives tanh inside a network, $z_k = f(a_k)$ with $a_k = w_{kj} z_j + b_j$, so "
-                r"its $\sum_k w_{kj} \delta_k$ is the gradient that reaches the output $z_j$ from the next "
-                r"layer. In the question that gradient is given: it is $\delta_j$ (and $a_j$ is $x_j$). Read "
-                r"so, the answer is right.",
+                r"The sample derives tanh inside a network: its units compute $z_k = f(a_k)$ from "
+                r"pre-activations $a_k$, and its $\delta_k$ is the gradient with respect to $a_k$ in the next "
+                r"layer, so its sum over $k$ is the gradient that reaches the output $z_j$. In the question "
+                r"that gradient is given, and called $\delta_j$; $a_j$ is $x_j$. Read so, the answer is right.",
                 FORMULA, quote=SAMPLE, reading={_a: x, _w: Identity(d), _ds: delta_v},
                 decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
                 award=4, accepted=True),
@@ -107,22 +107,22 @@ WRONG = (
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
                 decision=r"Lose 2 points (the chain rule with $\delta$)."),
     WrongAnswer("tanh-prime", "t2.tanh", r"$1 - \tanh$ instead of $1 - \tanh^2$",
-                r"The square of $\tanh$ is missing from the derivative (Step 2).",
+                r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
                 decision=r"Lose the 2 points for the derivative of $\tanh$."),
     WrongAnswer("tanh-squared", "t2.tanh", r"$(1 - \tanh)^2$",
-                r"The square belongs to $\tanh$ alone, not to the whole difference (Step 2).",
+                r"The square belongs to $\tanh$ alone, not to the whole difference (Step~2).",
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
                 decision=r"Lose the 2 points for the derivative of $\tanh$."),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The derivative of $\tanh$, by the quotient rule or from the exponentials (Step 2)."),
+    criteria=(Criterion(2, r"The derivative of $\tanh$, by the quotient rule or from the exponentials (Step~2)."),
               Criterion(2, r"The chain rule with $\delta$: each $z_i$ depends on $x_i$ alone, so one term "
-                           r"survives (Steps 3 and 4)."),
+                           r"survives (Steps~3 and~4)."),
               Criterion(1, r"The result: $\delta$ times the derivative, entry by entry, with the shape of $x$ "
-                           r"(Steps 5 and 6).")),
-    deductions=(NO_DELTA, OTHER_SETTING),
+                           r"(Steps~5 and~6).")),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"any of the equal forms of the derivative in Step 2, such as $\operatorname{sech}^2$",
-                 r"the derivative written with the forward output $z$ (Step 5)", r"answers written entry by entry")),
+                 r"the derivative written with the forward output $z$ (Step~5)", r"answers written entry by entry")),
     WRONG, question="T2", number=1)

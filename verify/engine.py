@@ -58,6 +58,13 @@ EXACT_RTOL = 1e-9
 # 20,000 entries.
 DIRECTIONAL_FACTOR = 16.0
 
+# An answer computed in float32 or float16 is judged at that precision: a correct one is off by a
+# few units of it (its inputs rounded, its sums rounded), so 4 units of the last place bound it in
+# exact cases, and 8 units of the magnitudes involved along a direction.  A wrong formula is off
+# by far more; a uniformly scaled answer, 5% off, fails in float16 as well.
+EXACT_ULPS = 4
+LOW_PRECISION_FACTOR = 8.0
+
 NEAR_TIE_GAPS = (1e-13, 1e-10, 1e-6)
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
@@ -124,9 +131,11 @@ class Counterexample:
     def __str__(self) -> str:
         lines = [f"counterexample ({self.method}):"]
         digits = _digits_needed(self.expected, self.got)
-        with np.printoptions(precision=digits, suppress=False, threshold=64, linewidth=100, floatmode="maxprec"):
+        # inputs with every digit that matters (a near-tie must not print as a tie)
+        with np.printoptions(threshold=64, linewidth=100, floatmode="unique"):
             for name, value in self.inputs.items():
                 lines.append(f"  {name} = {_show(value)}")
+        with np.printoptions(precision=digits, suppress=False, threshold=64, linewidth=100, floatmode="maxprec"):
             if isinstance(self.expected, Hull):
                 points = "; ".join(_show(q) for q in self.expected.points)
                 lines.append(f"  expected: a point of the hull of  {points}")
@@ -218,13 +227,18 @@ def _draw(op: Operation, sizes, rng, *, exact: bool, regime: int, delta_scale: f
         shape = op.shape_of(name, sizes)
         if exact:
             high = (3, 12)[regime % 2] if not op.kind.piecewise else max(3, 3 * int(np.prod(shape) or 1))
-            arr = rng.integers(1, high + 1, size=shape).astype(float)
-            arr *= sign if sign else rng.choice([-1.0, 1.0], size=shape)
+            if sign:
+                arr = sign * rng.integers(1, high + 1, size=shape).astype(float)
+            else:   # mixed signs, zeros included: an answer may not divide by an input or test it for 0
+                arr = rng.integers(-high, high + 1, size=shape).astype(float)
         else:
             scale = VALUE_SCALES[regime % len(VALUE_SCALES)]
             arr = rng.uniform(-scale, scale, size=shape) if regime % len(VALUE_SCALES) else rng.standard_normal(shape)
             if sign:
                 arr = sign * np.abs(arr)
+            if regime % 2 and not op.kind.piecewise:
+                # exact zeros among random values (where zeros would be kinks, the kink cases have them)
+                arr = np.where(rng.random(shape) < 0.1, 0.0, arr)
         values[name] = arr if shape else float(arr)
     values.update({name: int(sizes[name]) for name in op.settings})
     out_shape = op.output_shape(sizes)
@@ -253,8 +267,30 @@ def random_sizes(op: Operation, rng) -> dict[str, int]:
     return dict(op.float_sizes[0])
 
 
+_CASES: dict[tuple, list[Case]] = {}
+
+
+def _memo(kind: str, op: Operation, *key) -> list[Case] | None:
+    return _CASES.get((kind, id(op), repr(key)))
+
+
+def _keep(kind: str, op: Operation, cases: list[Case], *key) -> list[Case]:
+    _CASES[(kind, id(op), repr(key))] = cases
+    return cases
+
+
 def exact_cases(op: Operation, seed: int = 0) -> list[Case]:
-    """Integer points at every exact size (two each); for piecewise operations none at a kink."""
+    """Integer points at every exact size (two each); for piecewise operations none at a kink.
+
+    The fixed cases of an operation are the same for every candidate: built once per process.
+    """
+    known = _memo("exact", op, seed)
+    if known is not None:
+        return known
+    return _keep("exact", op, _exact_cases(op, seed), seed)
+
+
+def _exact_cases(op: Operation, seed: int) -> list[Case]:
     out = []
     for number, sizes in enumerate(_sorted_sizes(op, op.exact_sizes)):
         for draw in range(2):
@@ -289,6 +325,13 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
     """
     if not op.kind.piecewise:
         return []
+    known = _memo("kink", op, seed, sizes, near)
+    if known is not None:
+        return known
+    return _keep("kink", op, _kink_cases(op, seed, sizes, near), seed, sizes, near)
+
+
+def _kink_cases(op: Operation, seed: int, sizes, near: bool) -> list[Case]:
     sizes = dict(sizes) if sizes is not None else _sorted_sizes(op, op.exact_sizes)[-1]
     rng = np.random.default_rng([seed, 23])
     base = _draw(op, sizes, rng, exact=True, regime=0)
@@ -466,15 +509,16 @@ class _Run:
                 for q in op.candidate_arguments]
         self.used("contract")
         try:
-            got = self.candidate(*args)
-            arr = np.asarray(got)
-        except LimitExceeded:
+            with np.errstate(all="ignore"):
+                got = self.candidate(*args)
+                arr = np.asarray(got)
+        except (LimitExceeded, KeyboardInterrupt):
             raise
-        except Exception as exc:  # the candidate's failure is a verdict, not a crash
+        except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash
             raise self.fail(_raised(exc), "contract", values) from None
         want = np.shape(values[wrt])
-        if want == () and arr.size == 1:
-            arr = arr.reshape(())  # a one-element array holds a scalar result as well (keepdims=True)
+        if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
+            arr = arr.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
                                        or arr.dtype == np.bool_):
             raise self.fail(f"the candidate returned dtype {arr.dtype}, not an array of real numbers",
@@ -493,14 +537,16 @@ class _Run:
     def compare(self, method, values, expected, got, precision):
         expected_f = np.asarray(expected, dtype=float)
         scale = max(1.0, float(np.max(np.abs(expected_f))) if expected_f.size else 1.0)
-        tol = max(EXACT_RTOL, 64 * EPS[precision]) * scale
+        tol = max(EXACT_RTOL, EXACT_ULPS * EPS[precision]) * scale
         err = np.abs(got - expected_f)
         self.worst = max(self.worst, float(np.max(err, initial=0.0)) / scale)
         bad = err > tol
         if np.any(bad):
             differing = [tuple(int(q) for q in ix) for ix in np.argwhere(bad)] if np.ndim(bad) else []
+            hint = (" (a difference this small often means that part of the computation ran in float32 "
+                    "or float16)" if float(np.max(err)) < 1e-4 * scale else "")
             raise self.fail(f"the candidate's gradient differs from the exact one in {int(np.sum(bad))} "
-                            f"of {np.size(bad)} entries", method, values, expected=expected_f, got=got,
+                            f"of {np.size(bad)} entries{hint}", method, values, expected=expected_f, got=got,
                             differing=differing)
 
 
@@ -520,7 +566,8 @@ def _precision_from_exact(got: np.ndarray, expected, precision: str) -> str:
     exact = np.asarray(expected, dtype=object).ravel()
     answer = np.asarray(got, dtype=np.float64).ravel()
     for name, dtype in (("float16", np.float16), ("float32", np.float32)):
-        telling = [q for q, e in enumerate(exact) if not _representable(e, dtype)]
+        telling = [q for q, e in enumerate(exact) if not _representable(e, dtype)
+                   and answer[q] != np.round(answer[q])]
         with np.errstate(over="ignore"):
             if telling and all(float(dtype(answer[q])) == answer[q] for q in telling):
                 return name
@@ -560,7 +607,10 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     raises, returns a wrong shape, NaN or inf fails with that reason.
     `seed=None` draws a fresh seed for the extra random case; give one to repeat it.
     """
-    fresh = secrets.randbits(32) if seed is None else seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= int(seed) < 2 ** 32):
+        raise ValueError(f"a seed is an integer from 0 to {2 ** 32 - 1}, not {seed!r}")
+    fresh = secrets.randbits(32) if seed is None else int(seed)
     run = _Run(gradient, candidate, fresh)
     subject = subject or f"d{gradient.wrt}"
     try:
@@ -644,7 +694,11 @@ def _float_case(run: _Run, case: Case):
     w = np.asarray(values[wrt], dtype=float)
     delta = np.asarray(values["delta"], dtype=float)
     n = w.size + delta.size
-    factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS[precision]
+    # the numbers computed here from the forward pass round like float64 sums of n terms; an answer
+    # computed at a lower precision adds its own rounding, at most a few units of that precision on
+    # the magnitudes involved (no sqrt(n): those errors do not pile up in one direction)
+    factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS["float64"]
+    own = LOW_PRECISION_FACTOR * EPS[precision] if precision != "float64" else 0.0
     rng = np.random.default_rng([run.cases, n])
     random_v = rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())
     peak = float(np.max(np.abs(g))) if np.size(g) else 0.0
@@ -655,10 +709,13 @@ def _float_case(run: _Run, case: Case):
         return op.loss(op.run({**values, wrt: at}), values["delta"])
 
     def verdict(method, V, want, rounding, extra=0.0, note=""):
-        got = float(np.sum(g * V))
-        scale = rounding + float(np.sum(np.abs(g) * np.abs(V)))
+        with np.errstate(all="ignore"):
+            got = float(np.sum(g * V))
+            scale = rounding + float(np.sum(np.abs(g) * np.abs(V)))
+        if not (np.isfinite(got) and np.isfinite(scale)):
+            raise run.fail("the answer is so large that <g, V> overflows float64", "contract", values, got=g)
         err = abs(got - want)
-        tol = factor * scale + extra
+        tol = (factor + own) * scale + extra
         run.used(method)
         run.worst = max(run.worst, err / max(scale, 1e-300))
         if err > tol:
@@ -700,12 +757,15 @@ def small_sizes(op: Operation, per_size: int = 4, limit: int = 60) -> list[dict[
     return _sorted_sizes(op, [q for q in found if op.allowed(q)])[:limit]
 
 
-def smallest_counterexample(gradient: Gradient, candidate: Callable, sizes=None) -> Verdict:
+def smallest_counterexample(gradient: Gradient, candidate: Callable, sizes=None,
+                            informative: Callable[[Counterexample], bool] | None = None) -> Verdict:
     """Search sizes from the smallest up; the first instance that exposes the candidate.
 
     Used for the grader's notes, where a counterexample called smallest must be
     the smallest of a search over sizes.  Each size gets two exact draws and,
-    for a piecewise operation, its ties.  `passed` means no size exposed it.
+    for a piecewise operation, its ties.  `informative` may pass over instances
+    that expose the candidate but would teach a reader nothing (all zeros, say).
+    `passed` means no size exposed it.
     """
     op = gradient.operation
     run = _Run(gradient, candidate, None)
@@ -714,7 +774,8 @@ def smallest_counterexample(gradient: Gradient, candidate: Callable, sizes=None)
         for draw in range(2):
             rng = np.random.default_rng([number, draw, 41])
             for _ in range(100):
-                values = _draw(op, size, rng, exact=True, regime=draw)
+                # small values, mixed signs then positive: a counterexample a reader checks by hand
+                values = _draw(op, size, rng, exact=True, regime=(0, 2)[draw])
                 if not op.kind.piecewise or not _at_kink(op, values):
                     break
             cases.append(Case("exact", values, size))
@@ -726,6 +787,8 @@ def smallest_counterexample(gradient: Gradient, candidate: Callable, sizes=None)
             except _Failed as failure:
                 if failure.counterexample.got is None and failure.reason.startswith("the candidate raised"):
                     continue  # a note needs an answer to show next to the expected one
+                if informative is not None and not informative(failure.counterexample):
+                    continue
                 return Verdict("search", False, run.methods, run.cases, run.worst, failure.counterexample,
                                failure.reason, run.precision)
     return Verdict("search", True, run.methods, run.cases, run.worst)

@@ -114,7 +114,11 @@ class WrongAnswer:
 
     def function(self, result: Result) -> Any:
         """The displayed formula as a NumPy function with the candidate's signature (judged like a student's)."""
-        return result.gradient(self.convention).compiled(self.shown, names=self.reading)
+        return self.function_for(result.gradient(self.convention))
+
+    def function_for(self, gradient: Gradient) -> Any:
+        """The displayed formula compiled against one convention's forward pass."""
+        return gradient.compiled(self.shown, names=self.reading)
 
 
 @dataclass(frozen=True, eq=False)

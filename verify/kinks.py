@@ -15,6 +15,7 @@ their tie points skips them.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping, Sequence
 
@@ -101,9 +102,9 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
         for atom, chosen in zip(active, combo):
             sign = -1 if isinstance(atom, sp.Min) else 1
             mean = sum((b for b in tied[atom]), sp.Integer(0)) / len(tied[atom])
-            push = sign * (chosen - mean)
-            for s in symbols:
-                direction[s] += sp.diff(push, s)
+            for s, slope in _slopes(sign * (chosen - mean)).items():
+                if s in direction:
+                    direction[s] += slope
         size = max([abs(q) for q in direction.values()] + [sp.Integer(1)])
         step = room / (8 * size * max(1, len(symbols)))
         moved = {s: point[s] + step * direction[s] for s in symbols}
@@ -114,6 +115,12 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
         key = tuple(selection[a] for a in atoms)
         found.setdefault(key, selection)
     return list(found.values())
+
+
+@functools.lru_cache(maxsize=4096)
+def _slopes(expr) -> dict:
+    """The constant slopes of an expression affine in its symbols (the branches of max, ReLU, abs)."""
+    return {s: sp.diff(expr, s) for s in sp.sympify(expr).free_symbols}
 
 
 def gradient_of_piece(loss, symbols: np.ndarray, point: Mapping, selection: Mapping) -> np.ndarray:
@@ -143,6 +150,7 @@ def generalized_gradient(loss, outputs: Sequence, symbols: np.ndarray, point: Ma
 
 
 # ---- constructing tie points ----------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
 def _affine_in_one(expr):
     """(symbol, slope, intercept) when expr = slope * symbol + intercept; (None, 0, expr) for constants."""
     expr = sp.sympify(expr)

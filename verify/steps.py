@@ -73,6 +73,7 @@ class Step:
     sizes: exact sizes to check a derivation at, when not the operation's own.
     names: further notation (e.g. a sample solution's y_j and t_j) defined from the operation's
         quantities, indexed from 1.
+    boxed: a final answer, framed in the documents (a result always is).
     """
     id: str
     sides: tuple[Any, ...]
@@ -88,6 +89,7 @@ class Step:
     digits: int = 4
     sizes: tuple[Mapping[str, int], ...] | None = None
     names: Mapping[Any, Any] | None = None   # further notation, defined from the operation's quantities
+    boxed: bool = False                      # a final answer (results are always boxed)
 
     def __post_init__(self):
         problems = []

@@ -176,7 +176,8 @@ class SumAxes(Node):
         axis=tuple(q for q in range(np.ndim(a)) if q != ops.as_index(keep))))
 
     def _latex(self, printer):
-        return rf"\textstyle\sum_{{a,i,j}} {printer._print(self.args[0])}_{{a,\cdot,i,j}}"
+        name = printer._print(self.args[0])
+        return rf"\left(\textstyle\sum_{{a,i,j}} {name}_{{a,q,i,j}}\right)_{{q}}"
 
 
 class SumAll(Node):
@@ -281,7 +282,7 @@ class ConvMatrix(Node):
     numeric = staticmethod(lambda w, m, n: ops.correlation_matrix(w, ops.as_index(m), ops.as_index(n)))
 
     def _latex(self, printer):
-        return rf"C\!\left({printer._print(self.args[0])}\right)"
+        return rf"\mathcal{{C}}\!\left({printer._print(self.args[0])}\right)"
 
 
 class Place(Node):
@@ -319,11 +320,13 @@ class SizeOf(Node):
 
 
 class Entries(Node):
-    """Entries(body, j, lo, hi): the vector whose j-th entry is body, for lo <= j <= hi (printed as body)."""
+    """Entries(body, j, lo, hi): the vector whose j-th entry is body, for lo <= j <= hi."""
     nargs = 4
 
     def _latex(self, printer):
-        return printer._print(self.args[0])
+        body, index, lo, hi = self.args
+        return (rf"\left({printer._print(body)}\right)_{{{printer._print(index)}={printer._print(lo)}}}"
+                rf"^{{{printer._print(hi)}}}")
 
 
 class Patches(Node):
@@ -402,25 +405,28 @@ class ConvexHull(Node):
 
 
 class Shown(Node):
-    """Shown(value, digits): a number as a document shows it, an exact decimal with `digits` decimals.
+    """Shown(value, digits, exact): a number as a document shows it, a decimal of at most `digits` decimals.
 
-    Integers print without decimals.  The value is the decimal shown, so a check
-    compares exactly what the reader sees (rounding is allowed only where a step
-    says "approx").
+    Integers print without decimals; a number that is exactly its decimal (exact = 1)
+    without trailing zeros; a rounded one with all `digits` decimals.  The value is
+    the decimal shown, so a check compares exactly what the reader sees (rounding is
+    allowed only where a step says "approx").
     """
-    nargs = 2
-    numeric = staticmethod(lambda value, digits: value)
+    nargs = 3
+    numeric = staticmethod(lambda value, digits, exact: value)
 
     def _latex(self, printer):
-        return decimal_text(self.args[0], int(self.args[1]))
+        return decimal_text(self.args[0], int(self.args[1]), exact=bool(self.args[2]))
 
 
-def decimal_text(value, digits: int = 4) -> str:
-    """The fixed-decimal text of a number: integers without decimals, others with `digits` decimals."""
+def decimal_text(value, digits: int = 4, exact: bool = False) -> str:
+    """The text of a number shown with at most `digits` decimals: integers without decimals, a value
+    that those decimals hold exactly (0.5, 1.5, 0.75) as it is, a rounded one with all `digits`."""
     value = sp.Rational(value)
     if value.q == 1:
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    text = f"{float(value):.{digits}f}"
+    return text.rstrip("0") if exact else text
 
 
 def shown(value, digits: int = 4) -> Shown:
@@ -434,7 +440,8 @@ def shown(value, digits: int = 4) -> Shown:
         exact = value if value.is_Rational else sp.Rational(sp.N(value, 40))
     scaled = exact * 10 ** digits
     rounded = sp.sign(scaled) * sp.floor(abs(scaled) + sp.Rational(1, 2))
-    return Shown(sp.Rational(rounded, 10 ** digits), sp.Integer(digits))
+    decimal = sp.Rational(rounded, 10 ** digits)
+    return Shown(decimal, sp.Integer(digits), sp.Integer(int(decimal == exact)))
 
 
 # ---- values that are sets ----------------------------------------------------------------

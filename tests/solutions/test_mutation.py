@@ -24,7 +24,7 @@ HW = load("solutions")
 def _bumped_number(value: Shown, relation: str) -> Shown:
     # past the rounding an "approx" step allows, and by one unit otherwise
     step = sp.Rational(1, 10 ** int(value.args[1])) if relation == "approx" else 1
-    return Shown(value.args[0] + step, value.args[1])
+    return Shown(value.args[0] + step, *value.args[1:])
 
 
 def _mutate_side(side, relation: str):

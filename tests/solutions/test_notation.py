@@ -99,7 +99,7 @@ CASES = {
                    (sp.Sum(x[i] + 1, (i, 1, d)), r"\sum_{i=1}^{d} \left(x_{i} + 1\right)")],
     "_print_KroneckerDelta": [(sp.KroneckerDelta(i + u, k), "[k = i + u]")],
     "_print_ImmutableDenseMatrix": [(sp.ImmutableMatrix([[shown(1), shown(-2)], [shown(0.5), shown(3)]]),
-                                     r"\begin{bmatrix} 1 & -2 \\ 0.5000 & 3 \end{bmatrix}")],
+                                     r"\begin{bmatrix} 1 & -2 \\ 0.5 & 3 \end{bmatrix}")],
     "_print_MutableDenseMatrix": [(sp.Matrix([[1], [2]]), r"\begin{bmatrix} 1 \\ 2 \end{bmatrix}")],
     "_print_Tuple": [(sp.Tuple(X, W, b), r"\left(X,\ W,\ b\right)")],
     "_print_tanh": [(sp.tanh(x[k]), r"\tanh\!\left(x_{k}\right)"), (sp.tanh(x[k]) ** 2, r"\tanh^{2}\!\left(x_{k}\right)")],
@@ -113,11 +113,11 @@ CASES = {
                           r"\end{cases}")],
     "_print_Relational": [(sp.Eq(x[i], f), "x_{i} = f"), (sp.Le(0, k, evaluate=False), r"0 \le k")],
     "_print_Rational": [(sp.Rational(3, 4), r"\frac{3}{4}"), (sp.Integer(5), "5")],
-    "_print_Float": [(sp.Float(0.5), "0.5000"), (sp.Float(2.0), "2")],
+    "_print_Float": [(sp.Float(0.5), "0.5"), (sp.Float(2.0), "2")],
     "ArgMax": [(ArgMax(x), r"\operatorname{arg\,max}_i x_i")],
     "Brackets": [(sy.Brackets(m - p), r"\left[m - p\right]")],
     "BatchCorrelate": [(BatchCorrelate(X, W), r"X \circledast W")],
-    "ConvMatrix": [(ConvMatrix(W, m, n), r"C\!\left(W\right)")],
+    "ConvMatrix": [(ConvMatrix(W, m, n), r"\mathcal{C}\!\left(W\right)")],
     "ConvexHull": [(ConvexHull(OneHot(x, i), sp.Eq(x[i], f), i, 1, d),
                     r"\operatorname{conv}\left\{ \mathbf{e}_{i} : x_{i} = f \right\}")],
     "Correlate": [(Correlate(Pad(delta, p - 1), Rot180(W)),
@@ -126,12 +126,12 @@ CASES = {
     "Count": [(Count(delta), r"\lvert \delta \rvert")],
     "Crop": [(Crop(X, P), r"\operatorname{crop}_{P}\!\left(X\right)")],
     "Dilate": [(Dilate(delta, s), r"\operatorname{dil}_{s}\!\left(\delta\right)")],
-    "Entries": [(Entries(x[i], i, 1, d), "x_{i}")],
+    "Entries": [(Entries(x[i], i, 1, d), r"\left(x_{i}\right)_{i=1}^{d}")],
     "Fit": [(Fit(delta, m - p + 1, n - p + 1), r"\operatorname{fit}_{(m - p + 1) \times (n - p + 1)}\!\left(\delta\right)")],
     "Hadamard": [(Hadamard(delta_v, Ones(x) - sp.tanh(x)), r"\delta \odot \left(\mathbf{1} - \tanh\!\left(x\right)\right)")],
     "Identity": [(Identity(d), "I_{d}")],
     "MatVec": [(MatVec(Transposed(ConvMatrix(W, m, n)), Vec(delta)),
-                r"C\!\left(W\right)^{\mathsf{T}} \, \operatorname{vec}\!\left(\delta\right)")],
+                r"\mathcal{C}\!\left(W\right)^{\mathsf{T}} \, \operatorname{vec}\!\left(\delta\right)")],
     "MaxMask": [(MaxMask(x), r"\left[x = \max x\right]")],
     "MaxOver": [(MaxOver(x[i], i, 1, d), r"\max_{1 \le i \le d} x_{i}")],
     "Mean": [(Mean(delta), r"\operatorname{mean}\!\left(\delta\right)")],
@@ -142,14 +142,14 @@ CASES = {
     "Patches": [(Patches(X, p), r"\operatorname{patches}_{p}\!\left(X\right)")],
     "Place": [(Place(W, i, j, m, n), r"\operatorname{place}_{i,j}\!\left(W\right)")],
     "Rot180": [(Rot180(W), r"\operatorname{rot}_{180^\circ}\!\left(W\right)")],
-    "Shown": [(shown(0.0707), "0.0707"), (shown(3), "3"), (shown(-1.5), "-1.5000"), (shown(sp.Rational(2, 3)), "0.6667")],
+    "Shown": [(shown(0.0707), "0.0707"), (shown(3), "3"), (shown(-1.5), "-1.5"), (shown(sp.Rational(2, 3)), "0.6667")],
     "SizeOf": [(SizeOf(Y, 0), r"\operatorname{rows}\!\left(Y\right)"), (SizeOf(Y, 1), r"\operatorname{cols}\!\left(Y\right)")],
     "Subdifferential": [(Subdifferential(f, x), r"\partial f\!\left(x\right)")],
     "Subsample": [(Subsample(X, s), r"\left[X\right]_{\downarrow s}")],
     "SumAll": [(SumAll(delta), r"\textstyle\sum_{i,j} \delta_{i,j}"), (SumAll(delta_v), r"\textstyle\sum_{i} \delta_{i}"),
                (SumAll(Y), r"\textstyle\sum Y")],
-    "SumAxes": [(SumAxes(delta, 1), r"\textstyle\sum_{a,i,j} \delta_{a,\cdot,i,j}")],
-    "SumOver": [(SumOver(product(_w[k, j], delta_v[k]), k, 1, d), r"\sum_{k} w_{k,j} \delta_{k}")],
+    "SumAxes": [(SumAxes(delta, 1), r"\left(\textstyle\sum_{a,i,j} \delta_{a,q,i,j}\right)_{q}")],
+    "SumOver": [(SumOver(product(_w[k, j], delta_v[k]), k, 1, d), r"\sum_{k} w_{kj} \delta_{k}")],
     "SwapAxes": [(SwapAxes(X), r"X^{\mathsf{T}_{12}}")],
     "Times": [(Times(shown(2), shown(-3)), r"2 \cdot (-3)")],
     "Transposed": [(Transposed(W), r"W^{\mathsf{T}}")],
@@ -176,8 +176,10 @@ def test_exact_latex(expr, expected):
     assert latex(expr) == expected
 
 
-def test_numbers_print_integers_bare_and_others_with_four_decimals():
-    assert [number(q) for q in (3.0, -2.0, 0.5, 0.070650824, 1 / 3)] == ["3", "-2", "0.5000", "0.0707", "0.3333"]
+def test_numbers_print_integers_bare_exact_decimals_as_they_are_and_rounded_ones_with_four_decimals():
+    assert [number(q) for q in (3.0, -2.0, 0.070650824, 1 / 3)] == ["3", "-2", "0.0707", "0.3333"]
+    assert [latex(shown(q)) for q in (0.5, 0.75, 1.5, sp.Rational(21, 50), 2 / 3, 0.42)] == \
+        ["0.5", "0.75", "1.5", "0.42", "0.6667", "0.4200"]   # the float 0.42 is not 21/50: it is rounded
 
 
 def test_used_symbols_print_as_the_documents_write_them():
