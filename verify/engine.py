@@ -36,7 +36,7 @@ from sympy.polys.rings import ring
 
 from . import kinks
 from .operation import Operation, to_rational
-from .sandbox import LimitExceeded
+from .sandbox import CandidateRaised, LimitExceeded
 from .symbolic import Env, Hull, evaluate, name_of, to_numpy
 
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps),
@@ -551,6 +551,8 @@ class _Run:
 
 
 def _raised(exc: BaseException) -> str:
+    if isinstance(exc, CandidateRaised):
+        return str(exc)   # the sandbox has already said what the candidate raised, with its line
     text = str(exc).strip().splitlines()
     return f"the candidate raised {type(exc).__name__}" + (f": {text[0]}" if text else "")
 

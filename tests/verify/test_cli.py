@@ -1,0 +1,550 @@
+"""python -m verify check / list: the grader's command line, run on students' files.
+
+Every invocation of the table RUNS is made once: the subprocesses all at the same time (each costs
+~1.2 s of importing sympy and scipy before it reads an argument), the in-process ones meanwhile;
+the tests read their exit codes and output.  Limits are 1 s where a test waits for one; no test
+asserts a timing except coarse bounds.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from verify import cli
+from verify.homework import load
+
+ROOT = Path(__file__).resolve().parents[2]
+HW = load("solutions")
+
+# A correct answer for every result, in numpy alone (a child importing scipy.signal costs ~0.8 s).
+NUMPY_HEADER = """\
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def correlate_valid(A, K):
+    return np.einsum("ijkl,kl->ij", sliding_window_view(A, K.shape), K)
+
+
+def full_dX(X, W, b, delta):
+    p, q = W.shape
+    return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W[::-1, ::-1])
+"""
+
+FILES = {
+    "conv.py": """
+        import numpy as np
+        from scipy import signal
+
+        def rotated(X, W, b, delta):
+            return signal.convolve2d(delta, W, mode="full")
+
+        def unrotated(X, W, b, delta):
+            return signal.correlate2d(delta, W, mode="full")
+    """,
+    "answers.py": NUMPY_HEADER + """
+def tanh(x, delta):
+    return delta * (1 - np.tanh(x) ** 2)
+
+
+def float32_dX(X, W, b, delta):
+    return full_dX(X.astype(np.float32), W.astype(np.float32), b, delta.astype(np.float32))
+
+
+def float32_unrotated(X, W, b, delta):
+    p, q = W.shape
+    padded = np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))).astype(np.float32)
+    return correlate_valid(padded, W.astype(np.float32))
+
+
+def chatty(x, delta):
+    print("x has", x.size, "entries")
+    return delta * (1 - np.tanh(x) ** 2)
+
+
+def loud(x, delta):
+    print("#" * 5000)
+    return delta * (1 - np.tanh(x) ** 2)
+
+
+def two(X, W):
+    return X
+
+
+def three(x, delta, extra):
+    open("called-three", "w").close()
+    return x
+
+
+not_a_function = 3
+
+
+def sys_exit(X, W, b, delta):
+    import sys
+    sys.exit(0)
+
+
+def keyboard_interrupt(X, W, b, delta):
+    raise KeyboardInterrupt("stop grading")
+
+
+def fake_verdict_then_exit(X, W, b, delta):
+    import os
+    import sys
+    print("t1.dX: correct (31 cases; methods: contract, exact, adjoint; worst relative error 0.0e+00)")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def kill_itself(X, W, b, delta):
+    import os
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def endless(X, W, b, delta):
+    while True:
+        pass
+
+
+def memory_bomb(X, W, b, delta):
+    hoard = []
+    while True:
+        hoard.append(np.ones(1 << 20))
+
+
+def ragged(X, W, b, delta):
+    return [[1.0, 2.0], [3.0]]
+
+
+class Tensor:
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad.")
+
+
+def tensor(X, W, b, delta):
+    return Tensor()
+""",
+    "closes_stdout.py": NUMPY_HEADER + """
+import os
+import sys
+
+sys.stdout.close()
+os.close(1)
+os.close(2)
+
+
+def t1_dX(X, W, b, delta):
+    sys.stderr.close()
+    return full_dX(X, W, b, delta)
+""",
+    "patches_engine.py": f"""
+        import sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import verify
+        import verify.engine
+
+        def accept(gradient, candidate, **options):
+            return verify.engine.Verdict("t1.dX", True, ["contract"], 1, 0.0)
+
+        verify.engine.check = accept
+        verify.check = accept
+
+        def t1_dX(X, W, b, delta):
+            return delta   # wrong: the engine of the grader's process judges it
+    """,
+    "uses_helper.py": """
+        from helper import gradient
+
+        def t1_dX(X, W, b, delta):
+            return gradient(X, W, b, delta)
+    """,
+    "helper.py": NUMPY_HEADER + """
+def gradient(X, W, b, delta):
+    return full_dX(X, W, b, delta)
+""",
+    "syntax_error.py": """
+        import numpy as np
+
+        def t1_dX(X, W, b, delta)
+            return X
+    """,
+    "import_error.py": "import torch_that_is_not_installed\n",
+    "raises_at_import.py": """
+        print("loading...")
+        ratio = 1 / 0
+    """,
+    "exits_at_import.py": """
+        import sys
+        print("t1.dX: correct")
+        sys.exit(0)
+    """,
+    "interrupts_at_import.py": "raise KeyboardInterrupt\n",
+    "os_exit_at_import.py": """
+        import os
+        import sys
+        print("t1.dX: correct (31 cases; methods: contract, exact, adjoint; worst relative error 0.0e+00)")
+        sys.stdout.flush()
+        os._exit(0)
+    """,
+    "notes.txt": "def t1_dX(X, W, b, delta): return X\n",
+}
+
+
+@dataclass
+class Run:
+    args: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+# name: (arguments after `python -m verify`, expected exit code, how it runs).  "process": a real
+# `python -m verify` subprocess, for every exit code and everything a candidate does to its process;
+# "inline": cli.main() in this process, for the other variants (each subprocess pays ~1.2 s to import
+# sympy and scipy before it parses an argument; main() is the same code after that).
+RUNS = {
+    "correct": (["check", "t1.dX", "files/conv.py:rotated"], 0, "process"),
+    "wrong": (["check", "t1.dX", "files/conv.py:unrotated"], 1, "process"),
+    "convolution accepts the unrotated": (["check", "t1.dX", "files/conv.py:unrotated", "--convention",
+                                           "convolution"], 0, "inline"),
+    "convolution rejects the rotated": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "convolution"],
+                                        1, "inline"),
+    "convention of another result": (["check", "t2.tanh", "files/answers.py:tanh", "--convention", "convolution"],
+                                     2, "process"),
+    "unknown convention": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "rotated"], 2, "inline"),
+    "unknown result": (["check", "t1.dx", "files/conv.py:rotated"], 2, "process"),
+    "missing file": (["check", "t1.dX", "files/nowhere.py:t1_dX"], 2, "inline"),
+    "not a .py file": (["check", "t1.dX", "files/notes.txt:t1_dX"], 2, "inline"),
+    "syntax error": (["check", "t1.dX", "files/syntax_error.py:t1_dX"], 2, "process"),
+    "import error": (["check", "t1.dX", "files/import_error.py:t1_dX"], 2, "inline"),
+    "exception at import": (["check", "t1.dX", "files/raises_at_import.py:t1_dX"], 2, "inline"),
+    "no such function": (["check", "t1.dX", "files/answers.py:t1_dX"], 2, "inline"),
+    "not callable": (["check", "t1.dX", "files/answers.py:not_a_function"], 2, "inline"),
+    "too few parameters": (["check", "t1.dX", "files/answers.py:two"], 2, "inline"),
+    "too many required parameters": (["check", "t2.tanh", "files/answers.py:three"], 2, "inline"),
+    "no function named": (["check", "t1.dX", "files/answers.py"], 2, "inline"),
+    "bad timeout": (["check", "t1.dX", "files/conv.py:rotated", "--timeout", "0"], 2, "inline"),
+    "bad memory": (["check", "t1.dX", "files/conv.py:rotated", "--memory", "lots"], 2, "inline"),
+    "bad seed": (["check", "t1.dX", "files/conv.py:rotated", "--seed", "one"], 2, "inline"),
+    "unknown command": (["grade-all"], 2, "inline"),
+    "sys.exit in the function": (["check", "t1.dX", "files/answers.py:sys_exit"], 1, "process"),
+    "sys.exit at import": (["check", "t1.dX", "files/exits_at_import.py:t1_dX"], 2, "process"),
+    "KeyboardInterrupt in the function": (["check", "t1.dX", "files/answers.py:keyboard_interrupt"], 1, "process"),
+    "KeyboardInterrupt at import": (["check", "t1.dX", "files/interrupts_at_import.py:t1_dX"], 2, "process"),
+    "fake verdict then os._exit": (["check", "t1.dX", "files/answers.py:fake_verdict_then_exit"], 3, "process"),
+    "fake verdict then os._exit at import": (["check", "t1.dX", "files/os_exit_at_import.py:t1_dX"], 3, "process"),
+    "kills itself": (["check", "t1.dX", "files/answers.py:kill_itself"], 3, "process"),
+    "patches verify.engine": (["check", "t1.dX", "files/patches_engine.py:t1_dX"], 1, "process"),
+    "closes stdout": (["check", "t1.dX", "files/closes_stdout.py:t1_dX"], 0, "process"),
+    "endless loop": (["check", "t1.dX", "files/answers.py:endless", "--timeout", "1"], 3, "process"),
+    "memory bomb": (["check", "t1.dX", "files/answers.py:memory_bomb", "--memory", "256M"], 3, "process"),
+    "ragged list": (["check", "t1.dX", "files/answers.py:ragged"], 1, "process"),
+    "__array__ raises": (["check", "t1.dX", "files/answers.py:tensor"], 1, "process"),
+    "prints": (["check", "t2.tanh", "files/answers.py:chatty"], 0, "inline"),
+    "prints a lot": (["check", "t2.tanh", "files/answers.py:loud"], 0, "inline"),
+    "imports a sibling module": (["check", "t1.dX", "files/uses_helper.py:t1_dX"], 0, "inline"),
+    "float32 correct": (["check", "t1.dX", "files/answers.py:float32_dX"], 0, "inline"),
+    "float32 wrong": (["check", "t1.dX", "files/answers.py:float32_unrotated"], 1, "inline"),
+    "seed": (["check", "t1.dX", "files/answers.py:sys_exit", "--seed", "1234"], 1, "inline"),
+    "no arguments": ([], 2, "process"),
+    "list": (["list"], 0, "process"),
+}
+
+
+def environment() -> dict[str, str]:
+    # the working tree's verify, whatever is installed; no colour or width surprises from the terminal
+    return dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 180) -> Run:
+    """`python -m verify ARGS` in a subprocess."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "verify", *args], cwd=cwd, env=environment(),
+                          capture_output=True, text=True, timeout=timeout)
+    return Run(args, done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+def run_inline(args: list[str], cwd: Path) -> Run:
+    """cli.main(ARGS) in this process, with the same working folder; SystemExit counts as an exit."""
+    out, err = io.StringIO(), io.StringIO()
+    started, before = time.monotonic(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(args)
+            except SystemExit as stop:  # argparse's own exit, e.g. for --help
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(before)
+    return Run(args, code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    # Candidates in files/, the grader started from the folder above: `python -m` imports from the
+    # current folder first, and a grader is never started from inside a student's folder.
+    root = tmp_path_factory.mktemp("cli")
+    (root / "files").mkdir()
+    for name, source in FILES.items():
+        (root / "files" / name).write_text(textwrap.dedent(source))
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(workdir) -> dict[str, Run]:
+    """Every run of RUNS: the subprocesses all started at once, the inline ones meanwhile."""
+    with ThreadPoolExecutor(max_workers=max(2, 2 * (os.cpu_count() or 1))) as pool:
+        futures = {name: pool.submit(run_cli, args, workdir) for name, (args, _, how) in RUNS.items()
+                   if how == "process"}
+        done = {name: run_inline(args, workdir) for name, (args, _, how) in RUNS.items() if how == "inline"}
+        done.update((name, future.result()) for name, future in futures.items())
+    return done
+
+
+def error_line(run: Run) -> str:
+    """The one line of stderr, which must be an error line."""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: "), run.stderr
+    return lines[0]
+
+
+# ---- every run: its exit code, and the shape of its errors ------------------------------------------
+@pytest.mark.parametrize("name", list(RUNS))
+def test_exit_code(runs, name):
+    run = runs[name]
+    assert run.code == RUNS[name][1], f"{name}: exit {run.code}\n{run.stdout}\n{run.stderr}"
+    assert "Traceback" not in run.stdout + run.stderr
+    if run.code in (0, 1):
+        assert run.stderr == ""
+    else:
+        error_line(run)
+
+
+def test_the_exit_codes_are_documented_in_the_help():
+    text = cli.parser().format_help()
+    for code, words in [(0, "correct"), (1, "wrong"), (2, "usage or load error"), (3, "time limit"),
+                        (130, "interrupted")]:
+        assert f"    {code} " in text and words in text
+
+
+# ---- verdicts ------------------------------------------------------------------------------------
+def test_a_correct_formula_prints_the_signature_then_the_verdict(runs):
+    lines = runs["correct"].stdout.splitlines()
+    assert lines[0] == f"signature: {HW.result('t1.dX').gradient().signature}"
+    assert lines[1].startswith("t1.dX: correct (")
+    assert "output of the candidate" not in runs["correct"].stdout
+
+
+def test_a_wrong_formula_gets_a_counterexample_with_the_expected_gradient(runs):
+    out = runs["wrong"].stdout
+    assert "t1.dX: WRONG" in out and "counterexample" in out
+    assert "expected gradient" in out and "candidate returned" in out
+
+
+@pytest.mark.parametrize("accepted, rejected, convention", [
+    ("correct", "wrong", "correlation (the default)"),
+    ("convolution accepts the unrotated", "convolution rejects the rotated", "convolution"),
+])
+def test_each_convention_accepts_its_own_formula_and_rejects_the_other(runs, accepted, rejected, convention):
+    assert runs[accepted].code == 0 and "t1.dX: correct" in runs[accepted].stdout
+    assert runs[rejected].code == 1 and "t1.dX: WRONG" in runs[rejected].stdout
+
+
+def test_a_convention_of_another_result_is_one_line(runs):
+    line = error_line(runs["convention of another result"])
+    assert "t2.tanh has no convention 'convolution'" in line
+    assert "has no convention 'rotated'" in error_line(runs["unknown convention"])
+    assert "correlation, convolution" in error_line(runs["unknown convention"])
+
+
+def test_an_unknown_result_suggests_the_nearest(runs):
+    line = error_line(runs["unknown result"])
+    assert "unknown result 't1.dx'" in line and "did you mean" in line and "'t1.dX'" in line
+
+
+# ---- load errors ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, words", [
+    ("missing file", "nowhere.py: no such file"),
+    ("not a .py file", "notes.txt: not a Python file"),
+    ("syntax error", "syntax_error.py:4: SyntaxError"),
+    ("import error", "import_error.py: ImportError: No module named 'torch_that_is_not_installed'"),
+    ("exception at import", "raises_at_import.py:3: ZeroDivisionError at import"),
+    ("no such function", "answers.py has no function 't1_dX'"),
+    ("not callable", "'not_a_function' is not a function (it is an int)"),
+    ("too few parameters", "two(X, W) takes 2 positional arguments, but it is called with 4"),
+    ("too many required parameters", "three(x, delta, extra) requires 3 positional arguments"),
+    ("no function named", "expected FILE.py:FUNC"),
+    ("sys.exit at import", "exits_at_import.py:4: SystemExit at import"),
+    ("KeyboardInterrupt at import", "KeyboardInterrupt at import"),
+])
+def test_a_load_error_is_one_line_naming_the_problem(runs, name, words):
+    assert words in error_line(runs[name])
+
+
+def test_the_arity_is_checked_before_any_case_runs(runs, workdir):
+    # called with 2 arguments, three() would raise TypeError: a wrong answer (exit 1) after a case ran
+    assert runs["too many required parameters"].code == 2
+    assert "cases" not in runs["too many required parameters"].stdout
+    assert not (workdir / "files" / "called-three").exists()
+
+
+@pytest.mark.parametrize("name, option", [("bad timeout", "--timeout"), ("bad memory", "--memory"),
+                                          ("bad seed", "--seed"), ("unknown command", "invalid choice")])
+def test_a_bad_option_is_one_error_line(runs, name, option):
+    assert option in error_line(runs[name])
+    assert runs[name].stdout == ""
+
+
+def test_no_arguments_prints_the_help(runs):
+    run = runs["no arguments"]
+    assert "usage: python -m verify" in run.stdout and "Exit codes:" in run.stdout
+    assert "make verify" in error_line(run)
+
+
+def test_list_shows_every_result_with_its_signature_conventions_and_points(runs):
+    out = runs["list"].stdout
+    for result in HW.results.values():
+        part = HW.part_of(result.id)
+        assert f"{result.id}  ({part.label} {result.id}: {part.title}; {part.points} points)" in out
+        assert result.gradient().signature in out
+        assert ", ".join(list(result.conventions)[1:]) in out
+    assert f"{HW.points} points" in out.splitlines()[-1]
+
+
+# ---- what the candidate does to its process cannot change the verdict -------------------------------------
+def test_sys_exit_or_keyboard_interrupt_in_the_function_is_a_wrong_answer(runs):
+    assert "the candidate raised SystemExit" in runs["sys.exit in the function"].stdout
+    out = runs["KeyboardInterrupt in the function"].stdout
+    assert "reason (contract): the candidate raised KeyboardInterrupt: stop grading (answers.py:" in out
+    assert "CandidateRaised" not in out
+
+
+@pytest.mark.parametrize("name", ["fake verdict then os._exit", "fake verdict then os._exit at import",
+                                  "sys.exit at import"])
+def test_a_verdict_printed_by_the_candidate_shows_only_inside_its_output_block(runs, name):
+    run = runs[name]
+    lines = run.stdout.splitlines()
+    assert not any(line.startswith("t1.dX:") for line in lines)
+    assert any(line.startswith("  | t1.dX: correct") for line in lines)
+    assert "output of the candidate" in run.stdout
+
+
+def test_os_exit_and_signals_are_crashes(runs):
+    assert "exited with status 0 during a call of fake_verdict_then_exit" in error_line(
+        runs["fake verdict then os._exit"])
+    assert "exited with status 0 while loading" in error_line(runs["fake verdict then os._exit at import"])
+    assert "killed by signal 9" in error_line(runs["kills itself"])
+
+
+def test_patching_verify_engine_in_the_candidate_changes_nothing(runs):
+    assert "t1.dX: WRONG" in runs["patches verify.engine"].stdout
+
+
+def test_a_candidate_closing_its_stdout_is_still_graded(runs):
+    assert "t1.dX: correct" in runs["closes stdout"].stdout
+
+
+def test_an_endless_loop_hits_the_time_limit_quickly(runs):
+    run = runs["endless loop"]
+    assert error_line(run) == "error: t1.dX: time limit of 1 s exceeded"
+    assert run.seconds < 30  # 1 s of the candidate's time, plus starting python on a busy machine
+
+
+def test_a_memory_bomb_hits_the_memory_limit(runs):
+    assert error_line(runs["memory bomb"]) == "error: t1.dX: memory limit of 256 MiB exceeded"
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("ragged list", "reason (contract): the candidate returned a ragged nested list that is not an array"),
+    ("__array__ raises", "reason (contract): the candidate returned a Tensor that cannot be converted to an "
+                         "array: RuntimeError: Can't call numpy() on Tensor that requires grad."),
+])
+def test_an_answer_that_is_no_array_is_wrong_with_its_reason(runs, name, reason):
+    assert reason in runs[name].stdout
+
+
+# ---- output, helpers, precision -----------------------------------------------------------------------
+def test_the_candidates_output_is_shown_in_a_block_of_its_own(runs):
+    out = runs["prints"].stdout
+    verdict, block = out.split("\noutput of the candidate:\n")
+    assert "t2.tanh: correct" in verdict
+    lines = block.splitlines()
+    assert lines[0].startswith("  | x has ") and lines[0].endswith(" entries")
+    assert all(line.startswith("  | ") or line.startswith("  (the line above") for line in lines)
+
+
+def test_a_long_output_is_truncated(runs):
+    out = runs["prints a lot"].stdout
+    assert "output of the candidate (truncated):" in out
+    block = out.split("(truncated):\n")[1]
+    assert len(block) < 3000 and "more characters)" in block
+
+
+def test_a_candidate_can_import_a_module_next_to_it(runs):
+    assert "t1.dX: correct" in runs["imports a sibling module"].stdout
+
+
+def test_a_float32_answer_is_judged_at_float32(runs):
+    assert "t1.dX: correct (computed in float32;" in runs["float32 correct"].stdout
+    assert "t1.dX: WRONG (computed in float32;" in runs["float32 wrong"].stdout
+
+
+def test_the_seed_repeats_the_random_case(runs):
+    assert "(random seed 1234; repeat with --seed 1234)" in runs["seed"].stdout
+
+
+# ---- Ctrl-C ----------------------------------------------------------------------------------------
+def gone(pid: int, within: float = 5.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_ctrl_c_is_one_line_exit_130_and_kills_the_candidate(tmp_path):
+    marker = tmp_path / "pid"
+    (tmp_path / "spin.py").write_text(textwrap.dedent(f"""
+        import os
+
+        def t1_dX(X, W, b, delta):
+            with open({str(marker)!r}, "w") as file:
+                file.write(str(os.getpid()))
+            while True:
+                pass
+    """))
+    grader = subprocess.Popen([sys.executable, "-m", "verify", "check", "t1.dX", "spin.py:t1_dX", "--timeout", "60"],
+                              cwd=tmp_path, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        end = time.monotonic() + 60
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < end:
+            time.sleep(0.05)
+        pid = int(marker.read_text())
+        grader.send_signal(signal.SIGINT)
+        stdout, stderr = grader.communicate(timeout=30)
+    finally:
+        grader.kill()
+    assert grader.returncode == 130
+    assert stderr == "error: interrupted\n" and "Traceback" not in stdout
+    assert gone(pid)

@@ -1,0 +1,132 @@
+"""Gradescope's autograder: autograder/run_autograder on a fake /autograder, and the zip that carries it."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.verify.test_grade import CORRECT, replace_function
+from verify.homework import load
+
+ROOT = Path(__file__).resolve().parents[2]
+HW = load("solutions")
+RESULTS = list(HW.results)
+
+
+def run_autograder(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """autograder/run_autograder with AUTOGRADER_ROOT=root and this interpreter; returns the process."""
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, PYTHONPATH=str(ROOT))
+    return subprocess.run([str(ROOT / "autograder" / "run_autograder"), *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def fake_root(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "autograder"
+    for name, text in files.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_text(text)
+    (root / "submission").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def results_of(root: Path) -> dict:
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def title(result_id: str) -> str:
+    part = HW.part_of(result_id)
+    return f"{part.label} {result_id}: {part.title}"
+
+
+def test_a_correct_submission_gets_every_point(tmp_path):
+    root = fake_root(tmp_path, {"hw4.py": CORRECT})
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr
+    results = results_of(root)
+    assert results["score"] == HW.points
+    assert [t["name"] for t in results["tests"]] == [title(r) for r in RESULTS]
+    for test, result in zip(results["tests"], RESULTS):
+        assert test["score"] == test["max_score"] == HW.part_of(result).points
+        assert f"{result}: correct" in test["output"] and test["status"] == "passed"
+
+
+def test_a_partly_wrong_submission_gets_counterexamples_and_its_output(tmp_path):
+    wrong = replace_function(CORRECT, "t1_dX", "return delta")
+    wrong = replace_function(wrong, "t2_tanh", 'print("tanh here")\nraise ValueError("not done yet")')
+    root = fake_root(tmp_path, {"hw4.py": wrong})
+    done = run_autograder(root, "--timeout", "5", "--seed", "77")
+    assert done.returncode == 0, done.stderr
+    results = results_of(root)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert len(tests) == len(RESULTS) and all(t["max_score"] == HW.part_of(r).points
+                                              for t, r in zip(results["tests"], RESULTS))
+    lost = HW.part_of("t1.dX").points + HW.part_of("t2.tanh").points
+    assert results["score"] == HW.points - lost == sum(t["score"] for t in results["tests"])
+    dX, tanh = tests[title("t1.dX")], tests[title("t2.tanh")]
+    assert dX["score"] == 0 and "counterexample" in dX["output"] and "expected" in dX["output"]
+    assert tanh["score"] == 0 and "the candidate raised ValueError: not done yet" in tanh["output"]
+    assert "  | tanh here" in tanh["output"]
+    assert "random seed 77" in results["output"]
+
+
+def test_no_hw4_py_gives_every_test_0_with_a_clear_output(tmp_path):
+    root = fake_root(tmp_path, {"homework4.py": CORRECT})
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr
+    results = results_of(root)
+    assert results["score"] == 0 and len(results["tests"]) == len(RESULTS)
+    assert all(t["score"] == 0 and "no hw4.py" in t["output"] for t in results["tests"])
+    assert "No hw4.py was found in your submission" in results["output"]
+
+
+def test_hw4_py_in_an_uploaded_folder_is_found(tmp_path):
+    root = fake_root(tmp_path, {"my-homework/hw4.py": replace_function(CORRECT, "t1_db", "return 0.0")})
+    assert run_autograder(root).returncode == 0
+    results = results_of(root)
+    assert results["score"] == HW.points - HW.part_of("t1.db").points
+
+
+def test_the_zip_has_the_scripts_at_its_root_executable_and_the_source_to_install(tmp_path):
+    target = tmp_path / "out" / "autograder.zip"
+    done = subprocess.run([str(ROOT / "scripts" / "build-autograder.sh"), str(target)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(target) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+    for script in ("setup.sh", "run_autograder"):
+        assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755
+        assert (infos[script].external_attr >> 16) & stat.S_IFREG
+    tops = {name.split("/")[0] for name in infos}
+    assert tops == {"setup.sh", "run_autograder", "pyproject.toml", "README.md", "verify", "solutions", "pipeline"}
+    for needed in ("verify/_sandbox_child.py", "verify/gradescope.py", "verify/__main__.py", "solutions/__init__.py"):
+        assert needed in infos
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in infos)
+    assert stat.S_IMODE(infos["pyproject.toml"].external_attr >> 16) == 0o644
+
+
+def test_the_scripts_are_executable_and_parse():
+    for script, shell in (("autograder/setup.sh", "bash"), ("autograder/run_autograder", "sh"),
+                          ("scripts/build-autograder.sh", "bash")):
+        assert os.access(ROOT / script, os.X_OK), script
+        assert subprocess.run([shell, "-n", str(ROOT / script)]).returncode == 0, script
+
+
+def test_the_build_script_needs_an_output(tmp_path):
+    done = subprocess.run([str(ROOT / "scripts" / "build-autograder.sh")], capture_output=True, text=True)
+    assert done.returncode == 2 and "usage:" in done.stderr
+
+
+@pytest.mark.parametrize("script", ["autograder/setup.sh", "autograder/run_autograder"])
+def test_the_scripts_follow_gradescopes_layout(script):
+    text = (ROOT / script).read_text()
+    assert text.startswith("#!")
+    if script.endswith("setup.sh"):
+        assert "apt-get install -y -qq python3 python3-venv python3-pip" in text and '"$root/venv"' in text
+    else:
+        assert '-m verify gradescope --root "$root"' in text and "AUTOGRADER_ROOT:-/autograder" in text

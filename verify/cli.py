@@ -1,0 +1,342 @@
+"""The grader's tool: students' gradient formulas checked in a sandbox, one at a time or by the hundred.
+
+    python -m verify check RESULT FILE.py:FUNC [--convention NAME] [--timeout S] [--memory SIZE] [--seed N]
+    python -m verify list
+    python -m verify grade DIR --csv FILE [--feedback DIR] [--jobs N] [--timeout S] [--memory SIZE] [--seed N]
+    python -m verify gradescope --root ROOT [--timeout S] [--memory SIZE] [--seed N]
+
+check       one function of one file against one result (e.g. t1.dX): its signature, then the verdict
+            (and its counterexample), then what the candidate printed, in a block of its own whose
+            every line starts with "  | ".
+list        the results of the installed homework: signature, conventions, points.
+grade       every submission folder of DIR (each with hw4.py): a CSV of verdicts and points, a
+            feedback file per submission, a summary (see verify.grade).
+gradescope  the autograder of Gradescope: ROOT/submission/hw4.py graded into ROOT/results/results.json
+            (see verify.gradescope).
+
+Students' files are only ever run in a `verify.sandbox.Sandbox`: a separate process, with a time
+limit (--timeout, seconds, default 10: for loading the file, then for each result's check) and a
+memory limit (--memory, e.g. 512M or 2G, default 2G).  Whatever the candidate does there, it can
+only make its answer wrong, fail or time out; it cannot change what this process prints or returns.
+`--seed` repeats the random case of an earlier run (each run draws a fresh seed otherwise).
+
+Exit codes:
+    0    check: the candidate is correct; grade, gradescope: grading ran (whatever the verdicts); list, help
+    1    check: the candidate is wrong (a counterexample, or it raised, or it returned no numeric array)
+    2    usage or load error: bad options, unknown result or convention, missing file, not a .py
+         file, syntax error, import error, exception at import, no such function, not callable,
+         wrong number of arguments (checked before any case runs)
+    3    check: the time limit, the memory limit, or the candidate's process crashed
+    4    an internal error of the grader (a bug to report, never the student's fault)
+    130  interrupted (Ctrl-C); the candidate's process is killed
+Every error is one line on stderr, starting with "error:".  No arguments prints this help (exit 2);
+the key's own checks, which `python -m verify` used to run, are `make verify`.
+
+Run it from any folder but a student's: `python -m` puts the current folder first on the import
+path, so a numpy.py lying there would be imported by the grader itself (`python -P -m verify`, on
+Python 3.11 and later, avoids that).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+class Failure(Exception):
+    """A one-line error for the grader, and the exit code it means."""
+
+    def __init__(self, message: str, code: int = USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+# ---- option values ---------------------------------------------------------------------------------------
+def memory_size(text: str) -> int:
+    """Bytes from '2G', '512M', '1.5GiB', '100k' or '1048576' (units are powers of 1024)."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (e.g. 2G, 512M or a number of bytes)")
+    value = int(float(match[1]) * _UNITS[match[2].lower()])
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"the memory limit must be positive, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"the time limit must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r} (a whole number)") from None
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"the seed must be between 0 and 2**64 - 1, not {text!r}")
+    return value
+
+
+def jobs_value(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of jobs {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be at least 1, not {text!r}")
+    return value
+
+
+# ---- the parser ------------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is the one line 'error: ...' (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"error: {message} (see {self.prog} --help)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m verify`."""
+    from .grade import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+
+    docstring = __doc__ or ""
+    epilog = docstring[docstring.index("Exit codes:"):]
+    top = _Parser(prog="python -m verify", description="Check students' gradient formulas, in a sandbox.",
+                  epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def limits(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT, metavar="S",
+                       help=f"seconds to load the file, then for each result's check (default {DEFAULT_TIMEOUT:g})")
+        p.add_argument("--memory", type=memory_size, default=DEFAULT_MEMORY, metavar="SIZE",
+                       help="memory the candidate may use on top of python and numpy, e.g. 512M or 2G (default 2G)")
+        p.add_argument("--seed", type=seed_value, default=None, metavar="N",
+                       help="repeat the random case of an earlier run (default: a fresh seed)")
+
+    check = sub.add_parser("check", help="check one function of a student's file against one result",
+                           description="Check one candidate gradient formula, run in a sandbox.", epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("result", metavar="RESULT", help="a result id, e.g. t1.dX (python -m verify list)")
+    check.add_argument("candidate", metavar="FILE.py:FUNC", help="the student's file and the function in it")
+    check.add_argument("--convention", metavar="NAME", default=None,
+                       help="the forward pass to judge against, e.g. convolution for t1.dX (default: the "
+                            "result's first)")
+    limits(check)
+
+    sub.add_parser("list", help="the results of the homework: signature, conventions, points",
+                   description="List the results of the installed homework.")
+
+    grade = sub.add_parser("grade", help="grade every submission folder of DIR into a CSV and feedback files",
+                           description="Grade every submission folder of DIR (each holding hw4.py) in "
+                                       "parallel, each in its own sandbox.", epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    grade.add_argument("directory", metavar="DIR", help="a folder holding one folder per submission")
+    grade.add_argument("--csv", required=True, metavar="FILE",
+                       help="the grades: submission,result,verdict,points,max_points")
+    grade.add_argument("--feedback", metavar="DIR", default=None,
+                       help="where to write <submission>.txt for each student (default: feedback/ next to the CSV)")
+    grade.add_argument("--jobs", type=jobs_value, default=None, metavar="N",
+                       help=f"worker processes (default: one per core, here {os.cpu_count()})")
+    limits(grade)
+
+    gradescope = sub.add_parser("gradescope", help="Gradescope's autograder: ROOT/submission -> "
+                                                   "ROOT/results/results.json",
+                                description="Grade ROOT/submission/hw4.py and write ROOT/results/results.json "
+                                            "in Gradescope's format.", epilog=epilog,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    gradescope.add_argument("--root", type=Path, default=Path("/autograder"), metavar="ROOT",
+                            help="the autograder's folder (default /autograder)")
+    limits(gradescope)
+    return top
+
+
+# ---- commands --------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        p = parser()
+        if not args_list:
+            emit(p.format_help().rstrip("\n"))
+            print("error: no command given (the key's own checks are `make verify`)", file=sys.stderr)
+            return USAGE
+        try:
+            args = p.parse_args(args_list)
+        except SystemExit as stop:  # --help (0) or a usage error (2), already printed
+            return stop.code if isinstance(stop.code, int) else USAGE
+        command = {"check": _check, "list": _list, "grade": _grade, "gradescope": _gradescope}[args.command]
+        return command(args)
+    except Failure as failure:
+        print(f"error: {_line(str(failure))}", file=sys.stderr)
+        return failure.code
+    except KeyboardInterrupt:
+        # The sandbox's `with` has already killed the candidate's process on the way out.
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("VERIFY_DEBUG"):
+            traceback.print_exc()
+        print(f"error: internal error of the grader: {type(exc).__name__}: {_line(str(exc))} "
+              "(set VERIFY_DEBUG=1 for the traceback)", file=sys.stderr)
+        return INTERNAL
+
+
+def emit(*parts: object) -> None:
+    """print() to stdout, where a reader that went away (`| head`) changes nothing: not the exit code."""
+    try:
+        print(*parts, flush=True)
+    except BrokenPipeError:
+        # Python's own advice: point stdout at /dev/null, or flushing it at exit fails again.
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), sys.stdout.fileno())
+
+
+def _line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _homework():
+    from .homework import HomeworkError, load
+    try:
+        return load()
+    except HomeworkError as exc:
+        raise Failure(f"the homework cannot be loaded: {_line(str(exc))}", INTERNAL) from None
+
+
+def _result(homework, result_id: str):
+    try:
+        return homework.result(result_id)
+    except KeyError as exc:
+        known = ", ".join(homework.results)
+        raise Failure(f"{exc.args[0]}; the results are {known}") from None
+
+
+def _candidate(spec: str) -> tuple[Path, str]:
+    path, colon, name = spec.rpartition(":")
+    if not colon or not path or not name:
+        raise Failure(f"expected FILE.py:FUNC (a file and the function in it), not {spec!r}")
+    if not name.isidentifier():
+        raise Failure(f"{name!r} is not a Python function name (expected FILE.py:FUNC)")
+    return Path(path), name
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .grade import Candidate, quoted
+    from .sandbox import FunctionError, LimitExceeded, LoadError, Sandbox
+
+    homework = _homework()
+    result = _result(homework, args.result)
+    try:
+        gradient = result.gradient(args.convention)
+    except KeyError as exc:
+        raise Failure(str(exc.args[0])) from None
+    path, name = _candidate(args.candidate)
+    emit(f"signature: {gradient.signature}")
+    box = Sandbox(path, timeout=args.timeout, memory=args.memory)
+    try:
+        with box:
+            box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
+            verdict = Candidate(box, name).check(gradient, seed=args.seed, subject=result.id)
+        emit(verdict)
+        code = OK if verdict.passed else WRONG
+    except (LoadError, FunctionError) as exc:
+        _show_output(box.output, quoted)
+        raise Failure(str(exc), USAGE) from None
+    except LimitExceeded as exc:
+        _show_output(box.output, quoted)
+        raise Failure(f"{result.id}: {exc}", LIMIT) from None
+    _show_output(box.output, quoted)
+    return code
+
+
+def _show_output(text: str, quoted) -> None:
+    if not text:
+        return
+    cut = re.search(r"\.\.\. \(\d+ more characters\)\Z", text) is not None
+    emit(f"\noutput of the candidate{' (truncated)' if cut else ''}:")
+    emit(quoted(text))
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .grade import points_of, result_title
+
+    homework = _homework()
+    for result in homework.results.values():
+        emit(f"{result.id}  ({result_title(homework, result)}; {points_of(homework, result.id)} points)")
+        emit(f"    function {result.function_name}, signature {result.gradient().signature}")
+        first, *others = result.conventions
+        emit(f"    conventions: {first} (default), {', '.join(others)} (--convention)" if others
+              else f"    convention: {first} (the only one)")
+    emit(f"{len(homework.results)} results, {homework.points} points")
+    return OK
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from . import grade
+
+    homework = _homework()
+    directory = Path(args.directory)
+    try:
+        folders = grade.submissions_in(directory)
+    except NotADirectoryError as exc:
+        raise Failure(str(exc)) from None
+    if not folders:
+        raise Failure(f"{directory}: no submission folders (expected one folder per submission, each with "
+                      f"{grade.SUBMISSION_FILE})")
+    csv_path = Path(args.csv)
+    feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
+    try:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        feedback.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Failure(f"cannot write the results: {exc}") from None
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with grade.progress_bar(len(folders)) as progress:
+            report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
+                                     seed=args.seed, homework=homework, progress=progress)
+    except BrokenProcessPool:
+        raise Failure("a grading worker died (killed by the system? out of memory?); nothing was written",
+                      INTERNAL) from None
+    try:
+        grade.write_csv(report.rows, csv_path)
+        written = grade.write_feedback(homework, report, feedback)
+    except OSError as exc:
+        raise Failure(f"cannot write the results: {exc}") from None
+    emit(grade.summary(report))
+    emit(f"\nwrote {csv_path} ({len(report.rows)} rows) and {len(written)} feedback files in {feedback}")
+    if report.internal_errors:
+        raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",
+                      INTERNAL)
+    return OK
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from . import gradescope
+
+    homework = _homework()
+    try:
+        results = gradescope.run(args.root, homework=homework, timeout=args.timeout, memory=args.memory,
+                                 seed=args.seed)
+    except OSError as exc:
+        raise Failure(f"cannot write {args.root / 'results' / 'results.json'}: {exc}") from None
+    emit(gradescope.log(results))
+    return OK

@@ -1,0 +1,119 @@
+"""Gradescope's autograder: one submission graded into results.json, in Gradescope's own format.
+
+    python -m verify gradescope --root /autograder        # what autograder/run_autograder runs
+
+Gradescope's layout (https://gradescope-autograders.readthedocs.io/en/latest/specs/): the zip built
+by scripts/build-autograder.sh holds setup.sh and run_autograder at its root and is unpacked into
+ROOT/source, where setup.sh installs this project into ROOT/venv once, when Gradescope builds the
+image.  For each submission Gradescope puts the student's files in ROOT/submission/ and runs
+run_autograder, which must write ROOT/results/results.json:
+
+    {"score": 25, "execution_time": 4.2, "output": "...",
+     "tests": [{"name": "T1.1 t1.dX: Gradient with respect to X", "score": 5, "max_score": 5,
+                "status": "passed", "output": "<verdict, counterexample, what the function printed>"}, ...]}
+
+One test per graded result of the homework (names, points and order from the homework itself),
+graded exactly as `python -m verify grade` grades a submission folder: hw4.py is loaded once in a
+sandbox, every result checked with the same fresh seed.  A submission without hw4.py (also looked
+for one folder down, for students who upload a folder) gets every test 0 with an output saying so.
+
+Scale: Gradescope runs every submission in a container of its own, on as many machines as it
+likes, so grading a class scales past one machine there; `python -m verify grade` is the
+one-machine way (every core, one sandbox per submission).
+
+On Gradescope the grader runs as root, and the sandbox does not hide the file system: a candidate
+can read what root can read (the key's formulas included) and print it into its output, which
+students see.  Keeping the key out of reach needs the sandbox to run the candidate as another user.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .grade import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    SUBMISSION_FILE,
+    Submission,
+    _number,
+    grade_file,
+    quoted,
+    result_text,
+    result_title,
+)
+from .homework import Homework
+from .homework import load as load_homework
+
+__all__ = ["find_submission", "results_json", "run", "log"]
+
+
+def find_submission(folder: Path) -> Path | None:
+    """ROOT/submission/hw4.py, or the only hw4.py one folder down (an uploaded folder); else None."""
+    direct = folder / SUBMISSION_FILE
+    if direct.is_file():
+        return direct
+    if not folder.is_dir():
+        return None
+    nested = [p for p in folder.glob(f"*/{SUBMISSION_FILE}") if p.is_file() and not p.parent.name.startswith(
+        ("__MACOSX", "."))]
+    return nested[0] if len(nested) == 1 else None
+
+
+def results_json(homework: Homework, submission: Submission, seconds: float) -> dict[str, Any]:
+    """Gradescope's results.json of a graded submission."""
+    tests = []
+    for graded in submission.results:
+        result = homework.result(graded.result)
+        tests.append({
+            "name": result_title(homework, result),
+            "score": graded.points,
+            "max_score": graded.max_points,
+            "status": "passed" if graded.verdict == "correct" else "failed",
+            "output": result_text(homework, graded, header=False) + f"\n(verdict: {graded.verdict})",
+        })
+    lines = [f"Score: {_number(submission.points)} / {_number(submission.max_points)}"]
+    if not submission.file:
+        lines.append(f"No {SUBMISSION_FILE} was found in your submission: upload a file named {SUBMISSION_FILE} "
+                     "that defines " + ", ".join(homework.result(g.result).function_name
+                                                 for g in submission.results) + ".")
+    lines.append(f"Every check used the random seed {submission.seed}.")
+    if submission.load_output:
+        lines += [f"What {submission.file} printed when it was loaded:", quoted(submission.load_output)]
+    return {
+        "score": submission.points,
+        "execution_time": round(seconds, 2),
+        "output": "\n".join(lines),
+        "tests": tests,
+    }
+
+
+def run(root: str | Path, *, homework: Homework | None = None, timeout: float = DEFAULT_TIMEOUT,
+        memory: int = DEFAULT_MEMORY, seed: int | None = None) -> dict[str, Any]:
+    """Grade ROOT/submission and write ROOT/results/results.json; returns what it wrote.
+
+    OSError if results.json cannot be written.  Nothing the candidate does raises here.
+    """
+    root = Path(root)
+    homework = homework or load_homework()
+    started = time.monotonic()
+    file = find_submission(root / "submission")
+    submission = grade_file(file, homework, timeout=timeout, memory=memory, seed=seed, name="submission")
+    if file is not None:
+        submission.file = str(file.relative_to(root / "submission"))
+    results = results_json(homework, submission, time.monotonic() - started)
+    folder = root / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / "results.json")  # Gradescope never reads a half-written file
+    return results
+
+
+def log(results: dict[str, Any]) -> str:
+    """A short account for Gradescope's stdout (shown to instructors only)."""
+    lines = [f"{t['name']}: {t['status']}, {_number(t['score'])} / {_number(t['max_score'])}" for t in results["tests"]]
+    total = sum(t["max_score"] for t in results["tests"])
+    return "\n".join([*lines, f"score {_number(results['score'])} / {_number(total)}; wrote results.json"])
