@@ -73,13 +73,16 @@ def build(paths: Paths = Paths()) -> list[Path]:
     homework = load.load(paths.package)
     origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
     epoch = provenance.source_date_epoch(ROOT)
-    with checks.start(homework, paths.cache) as running:
+    # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
+    # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
+    with checks.start(homework, paths.cache, workers=1) as running:
         renderer = render.Renderer(homework, paths.templates, paths.tex)
         renderer.units()
         documents = renderer.documents(origin)
-        # the handout and the solutions need no verdict: they are typeset while the checks run
+        # the handout and the solutions need no verdict: they are typeset while the checks run, at
+        # a lower priority than the judging of the wrong answers that the grading key waits for
         needless = {name: path for name, path in documents.items() if not render.needs_notes(name)}
-        with typeset.start(needless, paths.latex, epoch) as first:
+        with typeset.start(needless, paths.latex, epoch, niceness=5) as first:
             renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
             renderer.finish()
             rest = {name: path for name, path in documents.items() if name not in needless}

@@ -76,7 +76,7 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
         function = answer.function(result)
         # a quoted answer is evaluated entry by entry in Python, so it is judged at the smaller
         # float sizes; its reading step proves it equal to the formula it stands for
-        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 100]
+        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 20]
         verdict = engine.check(gradient, function, seed=0, subject=answer.id,
                                float_sizes=small if answer.quote is not None else None)
         at, smallest = None, False
@@ -120,11 +120,11 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
 
 
 def _informative(result, answer: WrongAnswer, gradient):
-    """A counterexample worth printing: a gradient that is not all zeros, and wrong under every convention where the answer
-    is wrong (a symmetric kernel, say, would make a transposed kernel look like the other convention's
-    right answer)."""
+    """A counterexample worth printing: a gradient that is not all zeros, and wrong under every
+    convention where the answer is wrong (a symmetric kernel, say, would make a transposed kernel
+    look like the other convention's right answer)."""
     others = []
-    for name, other in result.conventions.items():
+    for other in result.conventions.values():
         if other is gradient:
             continue
         if not engine.check(other, answer.function_for(other), exact=True, seed=0, float_sizes=[]).passed:

@@ -146,9 +146,10 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
 
 
 def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
-          pdf_info: dict[str, dict[str, str]] | None = None) -> Typesetting:
+          pdf_info: dict[str, dict[str, str]] | None = None, niceness: int = 0) -> Typesetting:
     """Start one latexmk per document (name -> main .tex file), in parallel, and return at once.
 
+    `niceness` lowers the jobs' priority (work that is not on the critical path).
     The PDFs go to `outdir` as <name>.pdf; `pdf_info` gives a document's Title, Author,
     Subject, Keywords (see pdf_metadata_tex).  Before anything starts, LaTeX left
     running by an earlier build that was killed is killed, and documents whose last
@@ -174,7 +175,7 @@ def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
                 config = {"command": command, "cwd": str(main.parent.resolve()),
                           "source_date_epoch": source_date_epoch}
                 _reset_unless_succeeded(outdir, name, config)
-                typesetting._launch(name, main, command, env, config)
+                typesetting._launch(name, main, command, env, config, niceness)
     except BaseException:
         typesetting.stop()
         raise
@@ -246,8 +247,9 @@ class Typesetting:
                     job.finish()
         self._forget()
 
-    def _launch(self, name: str, main: Path, command: list[str], env: dict[str, str], config: dict) -> None:
-        job = _Job.launch(name, main, self.outdir, command, env, config)
+    def _launch(self, name: str, main: Path, command: list[str], env: dict[str, str], config: dict,
+                niceness: int = 0) -> None:
+        job = _Job.launch(name, main, self.outdir, command, env, config, niceness)
         self._jobs.append(job)   # before anything else can fail, so that stop() finds it
         job.record()
 
@@ -271,12 +273,13 @@ class _Job:
         self.finished = False
 
     @classmethod
-    def launch(cls, name, main, outdir, command, env, config) -> _Job:
+    def launch(cls, name, main, outdir, command, env, config, niceness: int = 0) -> _Job:
         output = open(outdir / f"{name}{_OUTPUT}", "wb")  # noqa: SIM115 - the job closes it when latexmk ends
         log_before = _signature(outdir / f"{name}.log")
         try:
             proc = subprocess.Popen(command, cwd=main.parent, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=(lambda: os.nice(niceness)) if niceness else None)
         except BaseException:
             output.close()
             raise

@@ -133,12 +133,12 @@ def correlate_valid(x, k):
         raise ValueError(f"kernel {k.shape} is larger than the input {x.shape}")
     if rows * cols < p * q:
         # a kernel larger than the output (dL/dW = X star delta): loop over the few outputs instead
-        out = np.empty((rows, cols), dtype=np.result_type(x, k) if x.dtype != object and k.dtype != object
-                       else object)
+        each = np.empty((rows, cols), dtype=np.result_type(x, k) if x.dtype != object and k.dtype != object
+                        else object)
         for i in range(rows):
             for j in range(cols):
-                out[i, j] = (x[i:i + p, j:j + q] * k).sum()
-        return out
+                each[i, j] = (x[i:i + p, j:j + q] * k).sum()
+        return each
     out = None
     for u in range(p):
         for v in range(q):

@@ -493,6 +493,17 @@ def name_of(base) -> str:
     return base.label.name if isinstance(base, sp.IndexedBase) else base.name
 
 
+_INDEX_NAMES: dict[Any, str] = {}
+
+
+def _base_name(base) -> str:
+    """name_of for the bases of Indexed nodes, remembered: evaluation looks them up very often."""
+    name = _INDEX_NAMES.get(base)
+    if name is None:
+        name = _INDEX_NAMES[base] = name_of(base)
+    return name
+
+
 _RELATIONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
               "==": operator.eq, "!=": operator.ne}
 
@@ -557,7 +568,7 @@ def _lookup(expr, env):
 
 
 def _indexed(expr, env):
-    name = name_of(expr.base)
+    name = _base_name(expr.base)
     offset = env.offset(name)
     idx = tuple(ops.as_index(evaluate(q, env)) - offset for q in expr.indices)
     array = _lookup(expr.base, env)

@@ -69,3 +69,16 @@ def test_complex_steps_see_the_derivative_of_the_active_piece():
     assert np.imag(ops.max_all(values)) / 1e-30 == 7.0
     assert np.allclose(np.imag(ops.maximum(0, np.array([-1.0, 2.0]) + 1e-30j)) / 1e-30, [0.0, 1.0])
     assert np.allclose(np.imag(ops.absolute(np.array([-2.0, 2.0]) + 1e-30j)) / 1e-30, [-1.0, 1.0])
+
+
+def test_the_non_negative_least_squares_agree_with_scipys():
+    from scipy.optimize import nnls as scipy_nnls
+
+    from verify.engine import nnls
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        rows, cols = int(rng.integers(2, 12)), int(rng.integers(1, 10))
+        A, b = rng.standard_normal((rows, cols)), rng.standard_normal(rows)
+        ours, theirs = nnls(A, b), scipy_nnls(A, b)[0]
+        assert np.all(ours >= 0)
+        assert np.linalg.norm(A @ ours - b) <= np.linalg.norm(A @ theirs - b) + 1e-9
