@@ -24,6 +24,8 @@ import pytest
 from verify import cli
 from verify.homework import load
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 HW = load("solutions")
 
@@ -522,8 +524,8 @@ def gone(pid: int, within: float = 5.0) -> bool:
     return False
 
 
-def test_ctrl_c_is_one_line_exit_130_and_kills_the_candidate(tmp_path):
-    marker = tmp_path / "pid"
+def test_ctrl_c_is_one_line_exit_130_and_kills_the_candidate(tmp_path, shared):
+    marker = shared / "pid"
     (tmp_path / "spin.py").write_text(textwrap.dedent(f"""
         import os
 
