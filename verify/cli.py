@@ -299,7 +299,7 @@ def _grade(args: argparse.Namespace) -> int:
         raise Failure(str(exc)) from None
     if not folders:
         raise Failure(f"{directory}: no submission folders (expected one folder per submission, each with "
-                      f"{grade.SUBMISSION_FILE})")
+                      f"{homework.submission_file})")
     csv_path = Path(args.csv)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
     try:

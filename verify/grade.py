@@ -5,7 +5,8 @@
     from verify import grade
     rows = grade.grade("submissions/", jobs=None, timeout=10.0, memory=2 * 1024**3, seed=None)
 
-A submission is a folder holding `hw4.py` (SUBMISSION_FILE), which defines one function per result
+A submission is a folder holding the homework's submission file (`hw4.py` here, the package's
+SUBMISSION_FILE), which defines one function per result
 of the homework, named after it (`Result.function_name`: t1.dX -> t1_dX).  The file is never
 imported here: each submission is loaded once, in its own `verify.sandbox.Sandbox` (one child
 process with a time and a memory limit), and `verify.engine.check` calls the candidate through it.
@@ -61,14 +62,13 @@ import numpy as np
 from . import engine
 from .homework import Homework, Result
 from .homework import load as load_homework
-from .sandbox import FunctionError, LimitExceeded, LoadError, Sandbox, TimeLimit
+from .sandbox import FunctionError, LimitExceeded, LoadError, MissingFunction, Sandbox, TimeLimit
 
-__all__ = ["SUBMISSION_FILE", "VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
+__all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
            "points_of", "result_title", "result_text", "feedback_text", "quoted", "summary", "write_csv",
            "write_feedback", "progress_bar"]
 
-SUBMISSION_FILE = "hw4.py"
 VERDICTS = ("correct", "wrong", "missing", "error", "timeout")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MEMORY = 2 * 1024**3
@@ -228,7 +228,8 @@ def grade_file(path: str | Path | None, homework: Homework | None = None, *, res
     submission = Submission(name or (Path(path).parent.name if path else ""), [], seed,
                             Path(path).name if path else "")
     if path is None or not Path(path).is_file():
-        missing = f"no {SUBMISSION_FILE} in the submission" if path is None else f"{Path(path).name}: no such file"
+        missing = (f"no {homework.submission_file} in the submission" if path is None
+                   else f"{Path(path).name}: no such file")
         submission.results = [Graded(r.id, "missing", 0, points_of(homework, r.id), missing) for r in chosen]
         return submission
     box = Sandbox(path, timeout=timeout, memory=memory)
@@ -278,8 +279,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         graded = Graded(result.id, "correct" if verdict.passed else "wrong", worth if verdict.passed else 0,
                         worth, str(verdict))
     except FunctionError as exc:
-        missing = " has no function " in str(exc)
-        graded = Graded(result.id, "missing" if missing else "error", 0, worth, str(exc))
+        graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:
         graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}")
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
@@ -300,9 +300,10 @@ def _verdict_of_limit(exc: LimitExceeded) -> str:
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:
-    """Grade one submission folder (its SUBMISSION_FILE); `limits` as for grade_file."""
+    """Grade one submission folder (its homework's submission file); `limits` as for grade_file."""
     folder = Path(folder)
-    file = folder / SUBMISSION_FILE
+    homework = homework or load_homework()
+    file = folder / homework.submission_file
     return grade_file(file if file.is_file() else None, homework, name=folder.name, **limits)
 
 
@@ -452,7 +453,7 @@ def feedback_text(homework: Homework, submission: Submission) -> str:
              f"Random seed of this grading run: {submission.seed} (the grader repeats it with --seed "
              f"{submission.seed})", ""]
     if submission.load_output:
-        lines += [f"what {submission.file or SUBMISSION_FILE} printed when it was loaded:",
+        lines += [f"what {submission.file or homework.submission_file} printed when it was loaded:",
                   quoted(submission.load_output), ""]
     for graded in submission.results:
         lines += [result_text(homework, graded), ""]

@@ -36,7 +36,6 @@ from typing import Any
 from .grade import (
     DEFAULT_MEMORY,
     DEFAULT_TIMEOUT,
-    SUBMISSION_FILE,
     Submission,
     _number,
     grade_file,
@@ -50,14 +49,14 @@ from .homework import load as load_homework
 __all__ = ["find_submission", "results_json", "run", "log"]
 
 
-def find_submission(folder: Path) -> Path | None:
-    """ROOT/submission/hw4.py, or the only hw4.py one folder down (an uploaded folder); else None."""
-    direct = folder / SUBMISSION_FILE
+def find_submission(folder: Path, name: str) -> Path | None:
+    """ROOT/submission/<name> (hw4.py here), or the only such file one folder down (an uploaded folder)."""
+    direct = folder / name
     if direct.is_file():
         return direct
     if not folder.is_dir():
         return None
-    nested = [p for p in folder.glob(f"*/{SUBMISSION_FILE}") if p.is_file() and not p.parent.name.startswith(
+    nested = [p for p in folder.glob(f"*/{name}") if p.is_file() and not p.parent.name.startswith(
         ("__MACOSX", "."))]
     return nested[0] if len(nested) == 1 else None
 
@@ -76,7 +75,8 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
         })
     lines = [f"Score: {_number(submission.points)} / {_number(submission.max_points)}"]
     if not submission.file:
-        lines.append(f"No {SUBMISSION_FILE} was found in your submission: upload a file named {SUBMISSION_FILE} "
+        lines.append(f"No {homework.submission_file} was found in your submission: upload a file named "
+                     f"{homework.submission_file} "
                      "that defines " + ", ".join(homework.result(g.result).function_name
                                                  for g in submission.results) + ".")
     lines.append(f"Every check used the random seed {submission.seed}.")
@@ -99,7 +99,7 @@ def run(root: str | Path, *, homework: Homework | None = None, timeout: float = 
     root = Path(root)
     homework = homework or load_homework()
     started = time.monotonic()
-    file = find_submission(root / "submission")
+    file = find_submission(root / "submission", homework.submission_file)
     submission = grade_file(file, homework, timeout=timeout, memory=memory, seed=seed, name="submission")
     if file is not None:
         submission.file = str(file.relative_to(root / "submission"))

@@ -182,6 +182,7 @@ class Homework:
     units: list[Unit]
     questions: list[Question]                 # in order, each with all its parts in order
     steps: dict[str, Step]
+    submission_file: str = "submission.py"    # the package's SUBMISSION_FILE: where a student's functions are
 
     @property
     def parts(self) -> list[Part]:
@@ -241,7 +242,9 @@ class Homework:
                                     "a module is one unit")
             declared = tuple(v for v in vars(module).values() if isinstance(v, Result))
             units.append(Unit(info.name, question, part, steps, remark, declared, dict(getattr(module, "CONTEXT", {}))))
-        return cls.assemble(package, units)
+        homework = cls.assemble(package, units)
+        homework.submission_file = getattr(root, "SUBMISSION_FILE", homework.submission_file)
+        return homework
 
     @classmethod
     def assemble(cls, package: str, units: list[Unit]) -> Homework:
