@@ -34,8 +34,8 @@ test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test
 	$(PY) -m pytest
 
-test-fast: $(SETUP) ## Run the tests that need no LaTeX
-	$(PY) -m pytest -m "not latex"
+test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
+	$(PY) -m pytest -m "not latex and not sandbox" -n auto
 
 lint: $(SETUP) ## ruff and mypy, configured in pyproject.toml
 	$(PY) -m ruff check .

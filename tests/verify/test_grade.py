@@ -19,6 +19,8 @@ import pytest
 from verify import cli, grade
 from verify.homework import load
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 HW = load("solutions")
 RESULTS = list(HW.results)          # the homework's order

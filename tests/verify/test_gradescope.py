@@ -14,6 +14,8 @@ import pytest
 from tests.verify.test_grade import CORRECT, replace_function
 from verify.homework import load
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 HW = load("solutions")
 RESULTS = list(HW.results)

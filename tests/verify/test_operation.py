@@ -5,8 +5,8 @@ import numpy as np
 import sympy as sp
 
 from verify import ops
-from verify.operation import Operation
 from verify.homework import load
+from verify.operation import Operation
 
 HW = load("solutions")
 d = sp.Symbol("d", integer=True, positive=True)

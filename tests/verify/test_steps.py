@@ -8,11 +8,10 @@ import pytest
 import sympy as sp
 from sympy import Min, Sum
 
+from solutions.symbols import W, X, Y, delta, delta_pad, i, j, k, l, m, n, p, u, v, x
 from verify.homework import load
 from verify.steps import Kind, Step, check_step
 from verify.symbolic import Hull, Partial, shown
-
-from solutions.symbols import L, W, X, Y, delta, delta_pad, i, j, k, l, m, n, p, u, v, x
 
 HW = load("solutions")
 
