@@ -72,8 +72,14 @@ class HouseLatexPrinter(LatexPrinter):
         if reciprocal and any(isinstance(factor, (sp.Sum, sp.Add, sy.Node)) for factor in factors):
             numbers = [factor for factor in factors if factor.is_Number]
             rest = [factor for factor in factors if not factor.is_Number and not (factor.is_Pow and factor.exp == -1)]
-            numerator = self._print(sp.Mul(*numbers)) if numbers else "1"
             denominator = " ".join(self.parenthesize(q, PRECEDENCE["Mul"], strict=True) for q in reciprocal)
+            if not numbers and not any(isinstance(factor, (sp.Sum, sy.Node)) for factor in rest):
+                # a plain quotient of sums, (e^t - e^-t) / (e^t + e^-t), is one fraction
+                numerator = " ".join(self.parenthesize(factor, PRECEDENCE["Mul"], strict=True) if len(rest) > 1
+                                     else self._print(factor) for factor in rest)
+                below = self._print(reciprocal[0]) if len(reciprocal) == 1 else denominator
+                return rf"\frac{{{numerator}}}{{{below}}}"
+            numerator = self._print(sp.Mul(*numbers)) if numbers else "1"
             return rf"\frac{{{numerator}}}{{{denominator}}} " + " ".join(
                 self.parenthesize(factor, PRECEDENCE["Mul"], strict=True) for factor in rest)
         quotient = any(factor.is_Pow and factor.exp.is_negative for factor in factors)

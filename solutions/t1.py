@@ -344,9 +344,10 @@ DW_WRONG = (
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"A dense-layer answer: 1 of 5 points, for the chain rule (the cap already covers the "
                          r"assumed loss).", award=1),
-    WrongAnswer("sample.dW.patches", "t1.dW", "The same answer, with $x_j$ the patch under output $j$",
-                r"If the student defines $x_j$ as the $p \times p$ patch of $X$ that output $j$ sees, every "
-                r"output adds its patch, weighted by its $\delta$: this reading is right.",
+    WrongAnswer("sample.dW.patches", "t1.dW", "A student's variant: the same sum, with $x_j$ defined as a patch",
+                r"The sample never says what $x_j$ is. A student who writes the same sum and defines $x_j$ as "
+                r"the $p \times p$ patch of $X$ that output $j$ sees (outputs numbered $j = 1, \dots, N$) has "
+                r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"With the patches defined: 4 of 5 points (the result is right; the assumed squared "
                          r"loss costs 1).", award=4, accepted=True),
@@ -366,10 +367,12 @@ DW_WRONG = (
 
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
-                _DENSE + r" Read so, it is the sum of all entries of $\delta$, which is right.",
+                _DENSE + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
+                r"reaches it only through the squared loss it assumes.",
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
-                decision=r"The result is right, but it holds only for the squared loss it assumes, while "
-                         r"the question gives $\delta$ for any loss: 4 of 5 points.", award=4, accepted=True),
+                decision=r"The value is right, but it is derived for a squared loss, while the question gives "
+                         r"$\delta$ for any loss: 4 of 5 points (the point for the assumed loss).", award=4,
+                accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
                 r"$b$ is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"Lose the 2 points for the result."),
@@ -380,8 +383,8 @@ DB_WRONG = (
                 decision=r"Lose the 2 points for the result."),
 )
 
-_DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, with the wrong "
-                       r"shape for that reason): 1 point, for the chain rule, and no further deduction", cap=1)
+_DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
+                       r"shape), which earns the point for the chain rule and no more", cap=1)
 _LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
                   points=-1)
 _NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)
@@ -421,8 +424,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
         full_credit=(_either(r"for a cross-correlation $\partial L/\partial W$ is $X \star \delta$, not turned; "
                              r"for a true convolution it is turned by $180^\circ$"),
                      r"indices from $1$, with every bound shifted by one",
-                     r"the sum over outputs of $\delta_j$ times the patch under output $j$, with the patches "
-                     r"defined")),
+                     r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
+                     r"patches defined")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion(2, r"The chain rule: $b$ enters every output, so the sum runs over all of them "
@@ -430,7 +433,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
                   Criterion(1, r"The local derivative: $1$ (Step~2)."),
                   Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
         deductions=(_NO_STEPS, Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2),
-                    _DENSE_CAP, _LOSS),
+                    _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
         DB_WRONG),
 ))

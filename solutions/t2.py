@@ -10,9 +10,14 @@ from verify.homework import Deduction, Question
 
 QUESTION = Question("T2", 2, "Back propagation of other functions")
 
-# Shared by the parts' rubrics: the sample solution answers in the setting of a dense layer.
-OTHER_SETTING = Deduction(r"An answer written for another setting (weights $w_{kj}$ of a dense layer, a squared "
-                          r"loss) that is right once read in the question's terms", points=-1)
+
+
+def other_setting(kept: str, points: int) -> Deduction:
+    """The sample's error in tanh and average pooling: the backpropagation rule of a hidden layer, whose result
+    depends on weights the question does not have; `kept` names the criteria that still hold."""
+    return Deduction(r"The rule for a unit inside a network, $\delta_j = f'(a_j) \sum_k w_{kj} \delta_k$, whose "
+                     rf"result depends on weights $w_{{kj}}$ the question does not have (it keeps {kept})", cap=points)
+
 NO_DELTA = Deduction(r"$f'$ given without $\delta$ (the local derivative instead of the gradient of $L$): the two "
                      r"points of the chain rule", points=-2)
 NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)

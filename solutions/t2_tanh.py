@@ -12,10 +12,10 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
+from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumAll, SumOver, product, shown
 
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import NO_DELTA, NO_STEPS, other_setting
 
 
 def forward(x):
@@ -94,13 +94,16 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
-                r"The sample derives tanh inside a network: its units compute $z_k = f(a_k)$ from "
-                r"pre-activations $a_k$, and its $\delta_k$ is the gradient with respect to $a_k$ in the next "
-                r"layer, so its sum over $k$ is the gradient that reaches the output $z_j$. In the question "
-                r"that gradient is given, and called $\delta_j$; $a_j$ is $x_j$. Read so, the answer is right.",
-                FORMULA, quote=SAMPLE, reading={_a: x, _w: Identity(d), _ds: delta_v},
-                decision=r"Right in the question's terms, but written for another setting: 4 of 5 points.",
-                award=4, accepted=True),
+                r"The sample differentiates a unit inside a network: $z_k = f(a_k)$ feeds a dense layer with "
+                r"weights $w_{kj}$, and its $\delta_k$ belong to that layer. The question has no weights; it "
+                r"gives the gradient with respect to the output as $\delta$. As written, the answer depends on "
+                r"the weights, and it is the gradient only for those of the identity ($w_{kj} = 1$ when "
+                r"$k = j$, and $0$ otherwise). Below, $a_j$ is $x_j$, $\delta_k$ is the question's, and every "
+                r"weight is $1$. (The sample lets $j$ run over $[0, d]$, one entry too many; its vector runs "
+                r"from $\delta_1$ to $\delta_d$.)",
+                product(SumAll(delta_v), Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x))), quote=SAMPLE,
+                reading={_a: x, _w: Ones(Identity(d)), _ds: delta_v},
+                decision=r"Only the derivative of $\tanh$ holds in the question's terms: 2 of 5 points.", award=2),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
@@ -122,7 +125,7 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                            r"survives (Steps~3 and~4)."),
               Criterion(1, r"The result: $\delta$ times the derivative, entry by entry, with the shape of $x$ "
                            r"(Steps~5 and~6).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
+    deductions=(NO_STEPS, NO_DELTA, other_setting(r"the 2 points for the derivative of $\tanh$", 2)),
     full_credit=(r"any of the equal forms of the derivative in Step 2, such as $\operatorname{sech}^2$",
                  r"the derivative written with the forward output $z$ (Step~5)", r"answers written entry by entry")),
     WRONG, question="T2", number=1)
