@@ -98,6 +98,10 @@ def run(config: dict) -> NoReturn:
         os._exit(1)
     _watch_parent(request_fd, home, uid is not None)  # first: its stack must not come out of `memory`
     _limit_memory(config["memory"])
+    # A file in /dev/shm is memory the watch does not see: no file may grow past the memory limit
+    # (a write beyond it fails with EFBIG instead of killing the process with SIGXFSZ).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (config["memory"], config["memory"]))
     channel.send({"seq": 0, "status": "ready"})
     if problem is not None:
         _fail_load(channel, problem)
@@ -158,10 +162,13 @@ def _copy_candidate(path: str, target: str, uid: int, gid: int) -> tuple[str, st
     """Copy the candidate's folder to `target`, owned by `uid`; return the copy of `path` and a problem.
 
     Done as root, for a candidate that will not be root: its own folder may be closed to it (mode
-    0700, or somewhere under /root), and it must still find its file and import its siblings.  Only
-    regular files go (no symbolic link is followed: a link to the key would hand it over), breadth
-    first, the candidate's file before anything else, up to COPY_LIMIT bytes and COPY_FILES files;
-    what does not fit is left out.  The problem is a load error to report, e.g. the file is a link.
+    0700, or somewhere under /root), and it must still find its file and import its siblings.  Besides
+    the candidate's file, which the grader handed over, only what everybody may read goes: regular
+    files readable by others and folders others may list and enter (a 0600 key or another student's
+    0700 folder beside it stays out); no symbolic link is followed (a link to the key would hand it
+    over).  Breadth first, the candidate's file before anything else, up to COPY_LIMIT bytes and
+    COPY_FILES files; what does not fit is left out.  The problem is a load error to report, e.g.
+    the file is a link.
     """
     name = os.path.basename(path)
     os.mkdir(target, 0o700)
@@ -187,6 +194,9 @@ def _copy_candidate(path: str, target: str, uid: int, gid: int) -> tuple[str, st
             if entry.name == "__pycache__" or (depth == 0 and entry.name == name):
                 continue
             try:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if mode & _OPEN_TO_OTHERS[stat.S_ISDIR(mode)] != _OPEN_TO_OTHERS[stat.S_ISDIR(mode)]:
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if depth < COPY_DEPTH:
                         os.mkdir(there, 0o700)
@@ -198,6 +208,10 @@ def _copy_candidate(path: str, target: str, uid: int, gid: int) -> tuple[str, st
             except (OSError, _NotCopied):
                 continue
     return copy, None
+
+
+# what a file (False) or a folder (True) must grant every user to be copied for the candidate
+_OPEN_TO_OTHERS = {False: stat.S_IROTH, True: stat.S_IROTH | stat.S_IXOTH}
 
 
 class _NotCopied(Exception):

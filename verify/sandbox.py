@@ -26,9 +26,10 @@ $VERIFY_SANDBOX_START) picks the way.
 What is protected, when the grader runs as root (Gradescope, CI): each child gives up root before
 loading the file and runs as a user of its own (uid = gid, from USER_IDS: 61000-64999, no passwd
 entry needed, a different one for every live sandbox, leased through a lock file in a root-only
-folder).  The candidate's folder is first copied into the child's temporary directory (regular
-files only, no symbolic link followed, at most 20 MB), so it is loaded from there and its siblings
-import even when the original folder is closed to that user.  So the candidate cannot signal,
+folder).  The candidate's folder is first copied into the child's temporary directory (its file,
+and beside it only regular files everybody may read, in folders everybody may enter; no symbolic
+link followed; at most 20 MB), so it is loaded from there and its siblings import even when the
+original folder is closed to that user.  So the candidate cannot signal,
 ptrace, or read or write the memory or the fds (/proc/<pid>/mem, /proc/<pid>/fd/1) of the grader,
 of the fork server or of another student's sandbox; cannot write the CSV, the feedback or anything
 else root owns; cannot read a file that is not readable by everybody (mode 0600, or in a folder
@@ -1029,7 +1030,7 @@ def _kill_user(uid: int, spare: int | None = None) -> bool:
     return True
 
 
-SHARED_FOLDERS = (tempfile.gettempdir(), "/var/tmp", "/dev/shm")
+SHARED_FOLDERS = (tempfile.gettempdir(), "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
 
 
 def _remove_files_of(uid: int) -> None:

@@ -867,6 +867,26 @@ def test_a_file_only_root_may_read_cannot_be_read(tmp_path, shared):
 
 
 @as_root
+def test_files_beside_the_candidate_that_others_may_not_read_are_not_copied(tmp_path):
+    (tmp_path / "key.txt").write_text("SECRET")
+    (tmp_path / "key.txt").chmod(0o600)
+    closed = tmp_path / "other-student"
+    closed.mkdir()
+    (closed / "hw4.py").write_text("THEIRS = 1\n")
+    closed.chmod(0o700)
+    (tmp_path / "notes.txt").write_text("open")           # readable by everybody: copied
+    with box(tmp_path, """
+        import os
+        here = os.path.dirname(os.path.abspath(__file__))
+
+        def grad(x):
+            return [os.path.exists(os.path.join(here, name))
+                    for name in ("key.txt", "other-student", "other-student/hw4.py", "notes.txt")]
+    """) as s:
+        assert list(s.call("grad", 1.0)) == [False, False, False, True]
+
+
+@as_root
 def test_the_copy_of_the_folder_takes_regular_files_only_and_not_too_much(tmp_path, shared):
     secret = shared / "secret.py"
     secret.write_text("ANSWER = 42\n")
