@@ -63,8 +63,9 @@ class Paths:
 def build(paths: Paths = Paths()) -> list[Path]:
     """The pipeline: load -> check -> render -> typeset -> publish.
 
-    The checks run on worker processes while the documents are rendered and
-    typeset; nothing reaches output/ before every check has passed.
+    The checks run in this process, in the gaps left while the documents
+    are rendered and typeset; nothing reaches output/ before every check
+    has passed.
     """
     from pipeline import checks, load, provenance, publish, render, typeset
 

@@ -29,6 +29,7 @@ Exit codes:
     3    check: the time limit, the memory limit, or the candidate's process crashed
     4    an internal error of the grader (a bug to report, never the student's fault)
     130  interrupted (Ctrl-C); the candidate's process is killed
+    143  terminated (SIGTERM or SIGHUP); the candidate's process is killed
 Every error is one line on stderr, starting with "error:".  No arguments prints this help (exit 2);
 the key's own checks, which `python -m verify` used to run, are `make verify`.
 
@@ -42,13 +43,24 @@ import argparse
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED = 0, 1, 2, 3, 4, 130
+OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds as Ctrl-C does (the engine and the sandboxes let it through, and
+    every sandbox on the way kills its child), then exits 143 instead of 130."""
+
+
+def _terminate(signum, frame) -> NoReturn:
+    raise Terminated
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -89,8 +101,9 @@ def seed_value(text: str) -> int:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid seed {text!r} (a whole number)") from None
-    if not 0 <= value < 1 << 64:
-        raise argparse.ArgumentTypeError(f"the seed must be between 0 and 2**64 - 1, not {text!r}")
+    from .engine import SEEDS
+    if not 0 <= value < SEEDS:
+        raise argparse.ArgumentTypeError(f"the seed must be between 0 and {SEEDS - 1}, not {text!r}")
     return value
 
 
@@ -171,6 +184,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():   # only there may Python set handlers
+        handlers = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return _main(args_list)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _main(args_list: list[str]) -> int:
     try:
         p = parser()
         if not args_list:
@@ -186,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Failure as failure:
         print(f"error: {_line(str(failure))}", file=sys.stderr)
         return failure.code
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return TERMINATED
     except KeyboardInterrupt:
         # The sandbox's `with` has already killed the candidate's process on the way out.
         print("error: interrupted", file=sys.stderr)

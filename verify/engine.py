@@ -46,7 +46,7 @@ EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.
 # float64 evaluation order of a correct formula lands within ~1e-11 relative of
 # it (FFT-based ones included), while a wrong formula is off by at least 1/d of
 # an integer step, or by a visible part of a tanh' value on some entry.  1e-9
-# relative (or 64 ulps of a lower precision) sits well between the two.
+# relative (or 4 units in the last place of float32 or float16, below) sits well between the two.
 EXACT_RTOL = 1e-9
 
 # Directional methods compare <g, V> with a number computed from the forward
@@ -63,7 +63,11 @@ DIRECTIONAL_FACTOR = 16.0
 # by far more; a uniformly scaled answer, 5% off, fails in float16 as well.
 EXACT_ULPS = 4
 LOW_PRECISION_FACTOR = 8.0
+# Below the smallest normal number a lower precision keeps an absolute step, not a relative one: a
+# correct float16 delta / d of 7.5e-8 is stored to within 6e-8, half its value.
+SUBNORMAL = {name: float(np.finfo(name).smallest_subnormal) for name in EPS}
 
+SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --seed checks it)
 NEAR_TIE_GAPS = (1e-13, 1e-10, 1e-6)
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
@@ -620,8 +624,8 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     `seed=None` draws a fresh seed for the extra random case; give one to repeat it.
     """
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or not 0 <= int(seed) < 2 ** 32):
-        raise ValueError(f"a seed is an integer from 0 to {2 ** 32 - 1}, not {seed!r}")
+                             or not 0 <= int(seed) < SEEDS):
+        raise ValueError(f"a seed is an integer from 0 to {SEEDS - 1}, not {seed!r}")
     fresh = secrets.randbits(32) if seed is None else int(seed)
     run = _Run(gradient, candidate, fresh)
     subject = subject or f"d{gradient.wrt}"
@@ -742,6 +746,7 @@ def _float_case(run: _Run, case: Case):
     # the magnitudes involved (no sqrt(n): those errors do not pile up in one direction)
     factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS["float64"]
     own = LOW_PRECISION_FACTOR * EPS[precision] if precision != "float64" else 0.0
+    floor = LOW_PRECISION_FACTOR * SUBNORMAL[precision] if precision != "float64" else 0.0
     rng = np.random.default_rng([run.cases, n])
     random_v = rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())
     peak = float(np.max(np.abs(g))) if np.size(g) else 0.0
@@ -755,10 +760,11 @@ def _float_case(run: _Run, case: Case):
         with np.errstate(all="ignore"):
             got = float(np.sum(g * V))
             scale = rounding + float(np.sum(np.abs(g) * np.abs(V)))
+            subnormal = floor * float(np.sum(np.abs(V)))
         if not (np.isfinite(got) and np.isfinite(scale)):
             raise run.fail("the answer is so large that <g, V> overflows float64", "contract", values, got=g)
         err = abs(got - want)
-        tol = (factor + own) * scale + extra
+        tol = (factor + own) * scale + extra + subnormal
         run.used(method)
         run.worst = max(run.worst, err / max(scale, 1e-300))
         if err > tol:

@@ -121,7 +121,17 @@ class Row:
     FIELDS = ("submission", "result", "verdict", "points", "max_points")
 
     def as_csv(self) -> list[str]:
-        return [self.submission, self.result, self.verdict, _number(self.points), _number(self.max_points)]
+        return [_inert(self.submission), self.result, self.verdict, _number(self.points), _number(self.max_points)]
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run: a folder named '=HYPERLINK(...)' gets a leading apostrophe."""
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+
+
+def _readable_name(name: str) -> str:
+    """A folder's name as text that can be written anywhere: bytes that are not UTF-8 as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -225,7 +235,7 @@ def grade_file(path: str | Path | None, homework: Homework | None = None, *, res
     chosen = [homework.result(r) for r in (results if results is not None else homework.results)]
     seed = secrets.randbits(32) if seed is None else seed
     started = time.monotonic()
-    submission = Submission(name or (Path(path).parent.name if path else ""), [], seed,
+    submission = Submission(_readable_name(name or (Path(path).parent.name if path else "")), [], seed,
                             Path(path).name if path else "")
     if path is None or not Path(path).is_file():
         missing = (f"no {homework.submission_file} in the submission" if path is None
@@ -391,6 +401,8 @@ def _start_worker(package: str) -> None:
     global _HOMEWORK
     # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not a worker's
+        signal.signal(sig, signal.SIG_DFL)
     if _HOMEWORK is None:  # spawned, not forked
         _HOMEWORK = load_homework(package)
 

@@ -120,15 +120,23 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
 @functools.lru_cache(maxsize=4096)
 def _slopes(expr) -> dict:
     """The constant slopes of an expression affine in its symbols (the branches of max, ReLU, abs)."""
-    return {s: sp.diff(expr, s) for s in sp.sympify(expr).free_symbols}
+    expr = sp.sympify(expr)
+    # An expanded affine expression is a sum of number * symbol terms: its coefficients are the
+    # slopes, read without sympy's diff (the kinks of a 9-entry max take a few hundred of these).
+    terms = sp.expand(expr).as_coefficients_dict()
+    if all(term == 1 or term.is_Symbol for term in terms):
+        slopes = {term: coefficient for term, coefficient in terms.items() if term != 1}
+        return {s: slopes.get(s, sp.Integer(0)) for s in expr.free_symbols}
+    return {s: sp.diff(expr, s) for s in expr.free_symbols}
 
 
 def gradient_of_piece(loss, symbols: np.ndarray, point: Mapping, selection: Mapping) -> np.ndarray:
     """The exact gradient of one piece of `loss` with respect to the array of symbols, at `point`."""
     smooth = _select(loss, selection)
+    present = smooth.free_symbols   # a piece of a max reads few entries: the rest have slope 0, no diff needed
     grad = np.empty(symbols.shape, dtype=object)
     for ix in np.ndindex(symbols.shape):
-        grad[ix] = sp.diff(smooth, symbols[ix]).xreplace(point)
+        grad[ix] = sp.diff(smooth, symbols[ix]).xreplace(point) if symbols[ix] in present else sp.Integer(0)
     return grad
 
 

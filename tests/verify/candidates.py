@@ -221,4 +221,6 @@ RIGHT = [
     ("t2.maxpool", "lists", "a list", lambda x, d: list(d * (np.arange(x.size) == np.argmax(x)))),
     ("t2.avgpool", "numpy", "full_like", lambda x, d: np.full_like(x, d / x.size)),
     ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
+    # delta / d below float16's smallest normal number (at d = 1e5): stored with an absolute step
+    ("t2.avgpool", "float16", "rounded to float16", lambda x, d: np.full(x.shape, d / x.size, dtype=np.float16)),
 ]

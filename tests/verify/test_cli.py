@@ -241,6 +241,7 @@ RUNS = {
     "bad timeout": (["check", "t1.dX", "files/conv.py:rotated", "--timeout", "0"], 2, "inline"),
     "bad memory": (["check", "t1.dX", "files/conv.py:rotated", "--memory", "lots"], 2, "inline"),
     "bad seed": (["check", "t1.dX", "files/conv.py:rotated", "--seed", "one"], 2, "inline"),
+    "seed too large": (["check", "t1.dX", "files/conv.py:rotated", "--seed", str(2 ** 32)], 2, "inline"),
     "unknown command": (["grade-all"], 2, "inline"),
     "sys.exit in the function": (["check", "t1.dX", "files/answers.py:sys_exit"], 1, "process"),
     "sys.exit at import": (["check", "t1.dX", "files/exits_at_import.py:t1_dX"], 2, "process"),
@@ -406,7 +407,7 @@ def test_the_arity_is_checked_before_any_case_runs(runs, workdir):
 
 
 @pytest.mark.parametrize("name, option", [("bad timeout", "--timeout"), ("bad memory", "--memory"),
-                                          ("bad seed", "--seed"), ("unknown command", "invalid choice")])
+                                          ("bad seed", "--seed"), ("seed too large", "--seed"), ("unknown command", "invalid choice")])
 def test_a_bad_option_is_one_error_line(runs, name, option):
     assert option in error_line(runs[name])
     assert runs[name].stdout == ""
@@ -524,7 +525,10 @@ def gone(pid: int, within: float = 5.0) -> bool:
     return False
 
 
-def test_ctrl_c_is_one_line_exit_130_and_kills_the_candidate(tmp_path, shared):
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "error: interrupted"),
+                                             (signal.SIGTERM, 143, "error: terminated"),
+                                             (signal.SIGHUP, 143, "error: terminated")])
+def test_a_signal_is_one_line_and_its_exit_code_and_kills_the_candidate(tmp_path, shared, sig, code, line):
     marker = shared / "pid"
     (tmp_path / "spin.py").write_text(textwrap.dedent(f"""
         import os
@@ -543,10 +547,10 @@ def test_ctrl_c_is_one_line_exit_130_and_kills_the_candidate(tmp_path, shared):
         while not (marker.exists() and marker.read_text()) and time.monotonic() < end:
             time.sleep(0.05)
         pid = int(marker.read_text())
-        grader.send_signal(signal.SIGINT)
+        grader.send_signal(sig)
         stdout, stderr = grader.communicate(timeout=30)
     finally:
         grader.kill()
-    assert grader.returncode == 130
-    assert stderr == "error: interrupted\n" and "Traceback" not in stdout
+    assert grader.returncode == code
+    assert stderr == line + "\n" and "Traceback" not in stdout
     assert gone(pid)

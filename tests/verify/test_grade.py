@@ -236,3 +236,18 @@ def test_output_printed_many_times_is_shown_once_with_a_count():
 
 def test_a_result_is_worth_its_parts_points():
     assert sum(grade.points_of(HW, r) for r in RESULTS) == HW.points
+
+
+def test_folder_names_a_spreadsheet_or_utf_8_cannot_take_are_written_safely(tmp_path):
+    # A folder name is the student's (an upload's name): bytes that are not UTF-8, or a formula.
+    root = tmp_path / "class"
+    for name in (os.fsdecode(b"bad\xffname"), "=HYPERLINK(1)"):
+        (root / name).mkdir(parents=True)
+        (root / name / "hw4.py").write_text(CORRECT)
+    report = grade.grade_all(root, jobs=1, seed=SEED, homework=HW)
+    grade.write_csv(report.rows, tmp_path / "grades.csv")
+    written = grade.write_feedback(HW, report, tmp_path / "feedback")
+    cells = [line.split(",")[0] for line in (tmp_path / "grades.csv").read_text(encoding="utf-8").splitlines()[1:]]
+    assert set(cells) == {"'=HYPERLINK(1)", "bad\\xffname"}
+    assert sorted(p.name for p in written) == ["=HYPERLINK(1).txt", "bad\\xffname.txt"]
+    assert all(s.points == s.max_points for s in report.submissions)
