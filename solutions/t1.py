@@ -309,7 +309,7 @@ DX_WRONG = (
                 r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
                 Correlate(Pad(delta, p - 1), W),
                 decision=r"With a cross-correlation forward pass: lose the point for the final form. "
-                         r"With a true convolution forward pass: full credit."),
+                         r"With a true convolution forward pass, or none written: full credit."),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
@@ -333,7 +333,8 @@ DX_WRONG = (
                 r"of $\delta$ are dropped and the result is one row and one column short. (Written as a "
                 r"formula: $\operatorname{fit}$ keeps the first $m - p$ rows and $n - p$ columns of $\delta$.)",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
-                decision=r"Lose the point for the border (the range of the outputs)."),
+                decision=r"Lose the point for the border (the range of the outputs); the shape, which follows "
+                         r"from it, is not charged again."),
 )
 
 DW_WRONG = (
@@ -357,7 +358,7 @@ DW_WRONG = (
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
                 decision=r"With a cross-correlation forward pass: lose the point for the final form. "
-                         r"With a true convolution forward pass: full credit."),
+                         r"With a true convolution forward pass, or none written: full credit."),
     WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
@@ -384,7 +385,8 @@ DB_WRONG = (
 )
 
 _DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                       r"shape), which earns the point for the chain rule and no more", cap=1)
+                       r"shape), which earns the point for the chain rule and no more; no other deduction is "
+                       r"added to it", cap=1)
 _LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
                   points=-1)
 _NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)

@@ -10,13 +10,12 @@ from verify.homework import Deduction, Question
 
 QUESTION = Question("T2", 2, "Back propagation of other functions")
 
-
-
-def other_setting(kept: str, points: int) -> Deduction:
-    """The sample's error in tanh and average pooling: the backpropagation rule of a hidden layer, whose result
-    depends on weights the question does not have; `kept` names the criteria that still hold."""
-    return Deduction(r"The rule for a unit inside a network, $\delta_j = f'(a_j) \sum_k w_{kj} \delta_k$, whose "
-                     rf"result depends on weights $w_{{kj}}$ the question does not have (it keeps {kept})", cap=points)
+# The sample's error in all three parts: the chain rule of a unit inside a network, with the gradient
+# multiplied by a sum over the weights w_kj of a next layer that the question does not have.
+OTHER_SETTING = Deduction(r"The chain rule written for a unit inside a network, with $\sum_k w_{kj} \delta_k$ "
+                          r"(weights of a layer the question does not have) where the question gives $\delta$: "
+                          r"the two points of the chain rule; what follows from it is not charged again",
+                          points=-2)
 
 NO_DELTA = Deduction(r"$f'$ given without $\delta$ (the local derivative instead of the gradient of $L$): the two "
                      r"points of the chain rule", points=-2)

@@ -14,7 +14,7 @@ from verify.steps import Kind, Step
 from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import NO_DELTA, NO_STEPS, other_setting
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -70,13 +70,14 @@ WRONG = (
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
                 r"does not have. The question's pooling has a single output, whose gradient is given as "
                 r"$\delta$; as written, the answer is that gradient only when every weight $w_{1j}$ is $1$. "
-                r"Below, the sum has the one term $k = 1$, with the question's $\delta$, and every weight "
-                r"is $2$.",
+                r"Below, the sum has the one term $k = 1$, with the question's $\delta$, and the counterexample "
+                r"takes every weight $w_{1j} = 2$.",
                 product(2 * delta_s / d, Ones(x)), quote=SAMPLE,
                 reading={_w: Entries(product(2, Ones(x)), _ks, 1, 1),   # one output, weight 2 on every entry
                          _ds: Entries(delta_s, _ks, 1, 1)},             # and its gradient delta
-                decision=r"Only the local derivative $\frac{1}{d}$ holds in the question's terms: 2 of 5 points.",
-                award=2),
+                decision=r"The local derivative $\frac{1}{d}$ is right; the chain rule is written for another "
+                         r"setting (its 2 points; the result follows from it): 3 of 5 points.",
+                award=3),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
@@ -91,6 +92,6 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion(2, r"The local derivative: $1/d$ for every entry (Step~3)."),
               Criterion(2, r"The chain rule with $\delta$: one output, one term (Step~2)."),
               Criterion(1, r"The result: $\delta/d$ in every entry, with the shape of $x$ (Step~4).")),
-    deductions=(NO_STEPS, NO_DELTA, other_setting(r"the 2 points for the local derivative $\frac{1}{d}$", 2)),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"answers written entry by entry",)),
     WRONG, question="T2", number=3)

@@ -28,7 +28,7 @@ from verify.symbolic import (
 )
 
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import NO_DELTA, NO_STEPS
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -102,13 +102,15 @@ WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum). "
-                r"Its sum over $k$ is the gradient that reaches the pooled output, which the question gives as "
-                r"$\delta$; read so, its rule is the one of Step~4. It says nothing about ties.",
+                r"Its sum $\sum_k w_{kj} \delta_k$ carries the weights of a layer the question does not have, "
+                r"as in T2.1 and T2.3. But what this part asks, which entry receives the gradient, does not "
+                r"depend on them: with the question's $\delta$ in place of the sum, the rule is the one of "
+                r"Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The routing, the point of this part, is right; nothing is said about ties: 4 of 5 "
-                         r"points (the point for ties).",
-                award=4, accepted=True),
+                decision=r"The routing earns the local derivative, the result and the tie point; the chain "
+                         r"rule is written for another setting (its 2 points): 3 of 5 points.",
+                award=3, accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries.",
@@ -127,7 +129,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion(1, r"A valid rule at ties: one maximizer (as an argmax picks it), or weights $\ge 0$ "
                            r"on the tied entries that add up to $1$ (Step~5). Discussing ties is not "
                            r"required; an answer that sends $\delta$ to the maximizer earns this point.")),
-    deductions=(NO_STEPS, NO_DELTA,
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
                 Deduction(r"All of $\delta$ to every tied entry (the tie point)", points=-1)),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there")),

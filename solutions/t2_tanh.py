@@ -15,7 +15,7 @@ from verify.steps import Kind, Step
 from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumAll, SumOver, product, shown
 
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import NO_DELTA, NO_STEPS, other_setting
+from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -103,7 +103,8 @@ WRONG = (
                 r"from $\delta_1$ to $\delta_d$.)",
                 product(SumAll(delta_v), Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x))), quote=SAMPLE,
                 reading={_a: x, _w: Ones(Identity(d)), _ds: delta_v},
-                decision=r"Only the derivative of $\tanh$ holds in the question's terms: 2 of 5 points.", award=2),
+                decision=r"The derivative of $\tanh$ is right; the chain rule is written for another setting "
+                         r"(its 2 points; the result follows from it): 3 of 5 points.", award=3),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
@@ -125,7 +126,7 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                            r"survives (Steps~3 and~4)."),
               Criterion(1, r"The result: $\delta$ times the derivative, entry by entry, with the shape of $x$ "
                            r"(Steps~5 and~6).")),
-    deductions=(NO_STEPS, NO_DELTA, other_setting(r"the 2 points for the derivative of $\tanh$", 2)),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"any of the equal forms of the derivative in Step 2, such as $\operatorname{sech}^2$",
                  r"the derivative written with the forward output $z$ (Step~5)", r"answers written entry by entry")),
     WRONG, question="T2", number=1)
