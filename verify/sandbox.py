@@ -1378,6 +1378,8 @@ def _rmtree(path: str) -> None:
     symbolic link, so that a link can never turn it into a chmod of something else) and the removal
     tried again; nothing outside the tree is ever touched, the folder holding it (/tmp) least of all.
     """
+    # _sandbox_child._remove_tree is the same: each file loads on its own (the child by path, this file
+    # in a test too), so neither imports the other.
     top = os.path.abspath(path)
 
     def inside(name: str) -> bool:

@@ -27,6 +27,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.verify.test_grade import CORRECT
 from verify import sandbox as sb
 from verify.sandbox import (
     CandidateRaised,
@@ -1053,39 +1054,3 @@ def test_start_time_with_and_without_the_fork_server(tmp_path, monkeypatch, caps
         print(f"\n[note] sandbox start + load of a file importing scipy.signal, p50: fork server "
               f"{times['zygote'] * 1000:.0f} ms, direct {times['direct'] * 1000:.0f} ms")
 
-
-CORRECT = """\
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
-
-def correlate_valid(A, K):
-    return np.einsum("ijkl,kl->ij", sliding_window_view(A, K.shape), K)
-
-
-def t1_dX(X, W, b, delta):
-    p, q = W.shape
-    return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W[::-1, ::-1])
-
-
-def t1_dW(X, W, b, delta):
-    return correlate_valid(X, delta)
-
-
-def t1_db(X, W, b, delta):
-    return delta.sum()
-
-
-def t2_tanh(x, delta):
-    return delta * (1 - np.tanh(x) ** 2)
-
-
-def t2_maxpool(x, delta):
-    g = np.zeros_like(x)
-    g[np.argmax(x)] = delta
-    return g
-
-
-def t2_avgpool(x, delta):
-    return np.full_like(x, delta / x.size)
-"""
