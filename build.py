@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent
 
 
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
+    from pipeline.errors import Terminated
+    raise Terminated(signum)
 
 
 if __name__ == "__main__":
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
             watch(paths)
         except KeyboardInterrupt:
             return 0
-    from pipeline.errors import BuildError
+    from pipeline.errors import BuildError, Terminated
     started = time.perf_counter()
     try:
         if args.command == "verify":
@@ -164,13 +165,12 @@ def main(argv=None) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated as exc:
+        print("error: terminated; output/ holds no PDF of this build", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted; output/ holds no PDF of this build", file=sys.stderr)
         return 130
-    except SystemExit as exc:
-        if exc.code in (128 + signal.SIGTERM, 128 + signal.SIGHUP):
-            print("error: terminated; output/ holds no PDF of this build", file=sys.stderr)
-        raise
     for path in placed:
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(f"built in {time.perf_counter() - started:.1f} s")

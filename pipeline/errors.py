@@ -46,3 +46,16 @@ class LatexFailed(BuildError):
     def __init__(self, message: str, log: str = ""):
         super().__init__(message)
         self.log = log
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during a build: it unwinds as Ctrl-C does, so that every `with` stops its LaTeX.
+
+    A KeyboardInterrupt, because the checking engine turns whatever a candidate raises, SystemExit
+    included, into a verdict, and lets only KeyboardInterrupt through: the wrong answers of the
+    grading key are run as candidates, in this process, and a signal arriving then must not be lost.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.exit_code = 128 + signum

@@ -72,3 +72,28 @@ def test_every_wrong_answer_is_judged_as_its_note_says(homework, warm_cache):
             assert "reading" in note.steps
     smallest = [n for n in verification.notes if n.smallest]
     assert smallest, "the notes call a counterexample smallest only when the search found it"
+
+
+def test_a_sigterm_while_a_wrong_answer_runs_stops_the_build_instead_of_becoming_its_verdict(homework, monkeypatch):
+    # The grading key's wrong answers run as candidates in the build's own process, and the engine
+    # turns whatever a candidate raises (SystemExit too) into a verdict: the build's handler must
+    # raise something the engine lets through, or a SIGTERM that lands there is lost.
+    import os
+    import signal
+
+    import build as build_script
+    from verify.homework import WrongAnswer
+
+    def signalled(*args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("the handler raises before this line")
+
+    monkeypatch.setattr(WrongAnswer, "function", lambda self, result: signalled)
+    previous = signal.signal(signal.SIGTERM, build_script._terminate)
+    try:
+        part, answer = checks.wrong_answers(homework)[0]
+        with pytest.raises(KeyboardInterrupt) as stopped:
+            checks.judge(homework, part, answer)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert getattr(stopped.value, "exit_code", None) == 128 + signal.SIGTERM
