@@ -10,7 +10,7 @@ output/verify-report.json.  Intermediate files go to build/.
 
 Exit codes: 0 built; 1 other build error; 3 a missing tool; 4 the homework
 package; 5 a failed check; 6 a template; 7 unchecked or missing mathematics;
-8 LaTeX; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM or SIGHUP).
+8 LaTeX; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM), 129 (SIGHUP).
 """
 from __future__ import annotations
 
