@@ -17,7 +17,7 @@ all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the che
 $(OUTPUTS) &: $(SOURCES) $(COMMIT) $(SETUP)
 	@rm -f $(OUTPUTS)
 	@scripts/ensure-tex.sh
-	$(PY) build.py
+	scripts/hold-signals $(PY) build.py
 
 # the commit the documents name: rewritten only when HEAD (or the sources' clean state) changes
 $(COMMIT): FORCE
@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
-	$(PY) build.py verify
+	scripts/hold-signals $(PY) build.py verify
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test

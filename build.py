@@ -26,11 +26,28 @@ def _terminate(signum, frame):
     raise Terminated(signum)
 
 
+def _terminate_on_signals() -> None:
+    """SIGTERM and SIGHUP end the build like Ctrl-C does: cleanup runs, LaTeX is stopped.
+
+    And if make (our parent) is killed, the kernel sends us SIGTERM, so an orphaned
+    build never goes on to publish.
+    """
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _terminate)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                            # not Linux: a killed make may leave this build running
+
+
 if __name__ == "__main__":
-    # First of all, before the slow imports: SIGTERM and SIGHUP end the build like Ctrl-C (its
-    # cleanup runs), and a build that has started leaves no earlier output behind.
-    for _signal in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(_signal, _terminate)
+    # First of all, before the slow imports: a build that has started leaves no earlier output
+    # behind, however early it is stopped.  make starts this with SIGINT, SIGTERM and SIGHUP held
+    # (scripts/hold-signals: one that lands while the interpreter starts ends it with a traceback);
+    # they go through once main() runs under _main_with_signals, a held one then.
+    _terminate_on_signals()
     if sys.argv[1:] in ([], ["all"]):
         from pipeline import publish
         publish.clear(ROOT / "output")
@@ -129,22 +146,6 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
         time.sleep(interval)
 
 
-def _terminate_on_signals() -> None:
-    """SIGTERM and SIGHUP end the build like Ctrl-C does: cleanup runs, LaTeX is stopped.
-
-    And if make (our parent) is killed, the kernel sends us SIGTERM, so an orphaned
-    build never goes on to publish.
-    """
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass                            # not Linux: a killed make may leave this build running
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
@@ -177,5 +178,18 @@ def main(argv=None) -> int:
     return 0
 
 
+def _main_with_signals() -> int:
+    """main(), with the signals that make held let through; one that lands outside main's own
+    handling (while it starts, say) ends the build the same way, in one line."""
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+        return main()
+    except KeyboardInterrupt as stopped:   # Ctrl-C, or Terminated from _terminate
+        code = getattr(stopped, "exit_code", 130)
+        print(f"error: {'interrupted' if code == 130 else 'terminated'}; output/ holds no PDF of this build",
+              file=sys.stderr)
+        return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_with_signals())

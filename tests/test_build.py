@@ -230,6 +230,22 @@ def test_make_stopped_at_any_moment_leaves_no_pdf_and_no_latex_and_the_next_make
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_held_while_python_starts_is_handled_once_the_build_runs(project, sig, code):
+    # make starts build.py through scripts/hold-signals; here the signal is sent before Python even
+    # starts (by the shell that then becomes Python), the worst moment there is
+    output = project / "output"
+    output.mkdir(exist_ok=True)
+    (output / "hw4.pdf").write_text("stale")
+    done = subprocess.run(["scripts/hold-signals", "sh", "-c", f'kill -{sig.name[3:]} $$; exec "$0" build.py',
+                           sys.executable], cwd=project, env=make_env(project), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == code
+    word = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert done.stderr == f"error: {word}; output/ holds no PDF of this build\n"
+    assert not list(output.glob("*.pdf"))
+
+
 def _builds(project: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
