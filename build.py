@@ -18,11 +18,12 @@ import signal
 import sys
 from pathlib import Path
 
+from pipeline.errors import Terminated  # a few lines, no dependencies: imported here, not in the handler
+
 ROOT = Path(__file__).resolve().parent
 
 
 def _terminate(signum, frame):
-    from pipeline.errors import Terminated
     raise Terminated(signum)
 
 
@@ -157,7 +158,7 @@ def main(argv=None) -> int:
             watch(paths)
         except KeyboardInterrupt:
             return 0
-    from pipeline.errors import BuildError, Terminated
+    from pipeline.errors import BuildError
     started = time.perf_counter()
     try:
         if args.command == "verify":
