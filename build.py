@@ -141,8 +141,10 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
         now = stamp()
         if now != seen:
             seen = now
-            # a fresh interpreter, so that edited solutions are imported anew
-            code = subprocess.run([sys.executable, str(Path(__file__).resolve())]).returncode
+            # a fresh interpreter, so that edited solutions are imported anew, started as make starts
+            # it: with its signals held until it can handle them (a Ctrl-C reaches it too)
+            code = subprocess.run([str(ROOT / "scripts" / "hold-signals"), sys.executable,
+                                   str(Path(__file__).resolve())]).returncode
             print("watch: built" if code == 0 else "watch: build failed", "- waiting for changes", flush=True)
         time.sleep(interval)
 
