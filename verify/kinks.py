@@ -101,7 +101,15 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
         direction = {s: sp.Integer(0) for s in symbols}
         for atom, chosen in zip(active, combo):
             sign = -1 if isinstance(atom, sp.Min) else 1
-            mean = sum((b for b in tied[atom]), sp.Integer(0)) / len(tied[atom])
+            branches = tied[atom]
+            if all(b.is_Symbol for b in branches):
+                # the common case (max pooling, ReLU): toward the chosen entry, away from the mean
+                share = sp.Rational(sign, len(branches))
+                for b in branches:
+                    if b in direction:
+                        direction[b] += (sign if b == chosen else 0) - share
+                continue
+            mean = sum((b for b in branches), sp.Integer(0)) / len(branches)
             for s, slope in _slopes(sign * (chosen - mean)).items():
                 if s in direction:
                     direction[s] += slope
