@@ -60,12 +60,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import json
 import math
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -1372,35 +1372,18 @@ def _close(fd: int) -> None:
 
 
 def _rmtree(path: str) -> None:
-    """Remove a directory tree the candidate had the run of, whatever modes it left (chmod 0 folders).
+    """Remove a directory tree the candidate had the run of, whatever modes it left (chmod 0 folders):
+    `_sandbox_child._remove_tree`, the one removal that parent and child both use."""
+    _child_module()._remove_tree(path)
 
-    A folder that cannot be listed or emptied is unlocked (through an O_PATH fd that follows no
-    symbolic link, so that a link can never turn it into a chmod of something else) and the removal
-    tried again; nothing outside the tree is ever touched, the folder holding it (/tmp) least of all.
-    """
-    # _sandbox_child._remove_tree is the same: each file loads on its own (the child by path, this file
-    # in a test too), so neither imports the other.
-    top = os.path.abspath(path)
 
-    def inside(name: str) -> bool:
-        name = os.path.abspath(name)
-        return name == top or name.startswith(top + os.sep)
-
-    def unlock(function: Any, name: str, _info: Any) -> None:
-        for folder in (os.path.dirname(name), name):
-            if inside(folder):
-                try:
-                    fd = os.open(folder, getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_DIRECTORY)
-                except OSError:
-                    continue
-                with contextlib.suppress(OSError):
-                    os.chmod(f"/proc/self/fd/{fd}", stat.S_IRWXU)
-                os.close(fd)
-
-    for _ in range(3):
-        if not os.path.lexists(top):
-            return
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(top, onexc=unlock)
-        else:
-            shutil.rmtree(top, onerror=unlock)
+@functools.cache
+def _child_module():
+    """_sandbox_child.py loaded by its path, as the fork server loads it: it may not import this
+    package, and this file is also loaded on its own (in a test), so neither imports the other by name."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_sandbox_child", CHILD)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
