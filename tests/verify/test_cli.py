@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.verify.test_sandbox import gone
 from verify import cli
 from verify.homework import load
 
@@ -512,19 +513,6 @@ def test_the_seed_repeats_the_random_case(runs):
 
 
 # ---- Ctrl-C ----------------------------------------------------------------------------------------
-def gone(pid: int, within: float = 5.0) -> bool:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                if stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                    return True
-        except FileNotFoundError:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "error: interrupted"),
                                              (signal.SIGTERM, 143, "error: terminated"),
                                              (signal.SIGHUP, 143, "error: terminated")])
@@ -553,4 +541,4 @@ def test_a_signal_is_one_line_and_its_exit_code_and_kills_the_candidate(tmp_path
         grader.kill()
     assert grader.returncode == code
     assert stderr == line + "\n" and "Traceback" not in stdout
-    assert gone(pid)
+    assert gone(pid, within=5.0)
