@@ -270,16 +270,16 @@ def random_sizes(op: Operation, rng) -> dict[str, int]:
     return dict(op.float_sizes[0])
 
 
-_CASES: dict[tuple, list[Case]] = {}
+_CASES: dict[tuple, list[Case]] = {}   # (kind, operation, key) -> its fixed cases
 
 
-def _memo(kind: str, op: Operation, *key) -> list[Case] | None:
-    return _CASES.get((kind, id(op), repr(key)))
-
-
-def _keep(kind: str, op: Operation, cases: list[Case], *key) -> list[Case]:
-    _CASES[(kind, id(op), repr(key))] = cases
-    return cases
+def _fixed(kind: str, op: Operation, build: Callable[[], list[Case]], *key) -> list[Case]:
+    """The fixed cases of `op`, built once per process.  Keyed by the operation itself (hashed by
+    identity, and kept alive by the key), never by id(): a freed operation's id can be reused."""
+    index = (kind, op, repr(key))
+    if index not in _CASES:
+        _CASES[index] = build()
+    return _CASES[index]
 
 
 def exact_cases(op: Operation, seed: int = 0) -> list[Case]:
@@ -287,10 +287,7 @@ def exact_cases(op: Operation, seed: int = 0) -> list[Case]:
 
     The fixed cases of an operation are the same for every candidate: built once per process.
     """
-    known = _memo("exact", op, seed)
-    if known is not None:
-        return known
-    return _keep("exact", op, _exact_cases(op, seed), seed)
+    return _fixed("exact", op, lambda: _exact_cases(op, seed), seed)
 
 
 def _exact_cases(op: Operation, seed: int) -> list[Case]:
@@ -328,10 +325,7 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
     """
     if not op.kind.piecewise:
         return []
-    known = _memo("kink", op, seed, sizes, near)
-    if known is not None:
-        return known
-    return _keep("kink", op, _kink_cases(op, seed, sizes, near), seed, sizes, near)
+    return _fixed("kink", op, lambda: _kink_cases(op, seed, sizes, near), seed, sizes, near)
 
 
 def _kink_cases(op: Operation, seed: int, sizes, near: bool) -> list[Case]:
@@ -375,10 +369,7 @@ def float_cases(op: Operation, seed: int, fresh_seed: int | None, sizes=None) ->
 
     The fixed cases are drawn once per process; only the fresh seed's are new each time.
     """
-    fixed = _memo("float", op, seed, sizes)
-    if fixed is None:
-        fixed = _keep("float", op, _fixed_float_cases(op, seed, sizes), seed, sizes)
-    out = list(fixed)
+    out = list(_fixed("float", op, lambda: _fixed_float_cases(op, seed, sizes), seed, sizes))
     if fresh_seed is not None:
         rng = np.random.default_rng([fresh_seed, 31])
         size = random_sizes(op, rng)
@@ -408,7 +399,7 @@ _EXPECTED_CACHE: dict[tuple, Any] = {}
 
 
 def _cache_key(gradient: Gradient, values: Mapping[str, Any]) -> tuple:
-    parts = [id(gradient.operation), gradient.wrt]
+    parts = [gradient.operation, gradient.wrt]   # the operation itself: a freed one's id can be reused
     for name in sorted(values):
         arr = np.asarray(values[name])
         parts += [name, arr.shape, arr.tobytes() if arr.dtype != object else repr(arr.tolist())]

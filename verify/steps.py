@@ -151,7 +151,7 @@ _EXACT_ENVS: dict[tuple, list] = {}
 
 def _exact_instances(op: Operation, sizes, base) -> list:
     """Exact environments of the operation, built once per process (each costs a symbolic forward pass)."""
-    key = (id(op), repr(sizes), base)
+    key = (op, repr(sizes), base)   # the operation itself: a freed one's id can be reused
     if key not in _EXACT_ENVS:
         chosen = [dict(s) for s in (sizes or op.exact_sizes)]
         cases = [c for c in engine.exact_cases(op) if c.sizes in chosen]
