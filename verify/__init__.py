@@ -14,14 +14,36 @@ part modules (see `verify.homework`).
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from .engine import Counterexample, Gradient, Verdict
-from .engine import check as check_gradient
-from .homework import Homework, HomeworkError, Result
-from .homework import load as load_homework
-from .operation import Operation
-from .steps import Kind, Step, check_step
+if TYPE_CHECKING:
+    from .engine import Counterexample, Gradient, Verdict
+    from .engine import check as check_gradient
+    from .homework import Homework, HomeworkError, Result
+    from .homework import load as load_homework
+    from .operation import Operation
+    from .steps import Kind, Step, check_step
+
+# The names above, imported on first use: `python -m verify` imports this package before its own
+# code runs, and sympy alone takes ~0.4 s, during which a Ctrl-C would end the grader with a
+# traceback instead of its one line (verify.cli installs its handlers first, then imports).
+_WHERE = {"Counterexample": ("engine", "Counterexample"), "Gradient": ("engine", "Gradient"),
+          "Verdict": ("engine", "Verdict"), "check_gradient": ("engine", "check"),
+          "Homework": ("homework", "Homework"), "HomeworkError": ("homework", "HomeworkError"),
+          "Result": ("homework", "Result"), "load_homework": ("homework", "load"),
+          "Operation": ("operation", "Operation"), "Kind": ("steps", "Kind"), "Step": ("steps", "Step"),
+          "check_step": ("steps", "check_step")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _WHERE[name]
+    value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+    globals()[name] = value
+    return value
 
 
 def check(result: str | Result | Gradient, candidate: Callable, *, convention: str | None = None,
@@ -33,6 +55,10 @@ def check(result: str | Result | Gradient, candidate: Callable, *, convention: s
     `seed` repeats the random case of an earlier run.  In-process: for
     trusted code only.
     """
+    from .engine import Gradient
+    from .engine import check as check_gradient
+    from .homework import Result
+    from .homework import load as load_homework
     if isinstance(result, Gradient):
         if convention is not None:
             raise ValueError("a convention applies to a result, not to a single gradient")
