@@ -366,6 +366,10 @@ DW_WRONG = (
                 decision=r"Lose the point for the final form."),
 )
 
+# what a wrong dL/db costs when its chain rule, a sum over every output, is right
+_DB_RESULT_ONLY = (r"Lose the 2 points for the result (Step~3); a chain rule written as a sum over every output "
+                   r"keeps its 2.")
+
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
                 _DENSE + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
@@ -376,12 +380,12 @@ DB_WRONG = (
                 accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
                 r"$b$ is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"Lose the 2 points for the result."),
+                delta, decision=_DB_RESULT_ONLY),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"Each output depends on $b$ with weight $1$, so the contributions add up; nothing divides "
                 r"them by the number of outputs.",
                 Mean(delta),
-                decision=r"Lose the 2 points for the result."),
+                decision=_DB_RESULT_ONLY),
 )
 
 _DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
@@ -434,7 +438,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
                                r"(Step~1)."),
                   Criterion(1, r"The local derivative: $1$ (Step~2)."),
                   Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
-        deductions=(_NO_STEPS, Deduction(r"$\delta$ not summed, or its mean instead of its sum", points=-2),
+        deductions=(_NO_STEPS, Deduction(r"$\delta$ not summed, or its mean instead of its sum: the result's 2 "
+                                         r"points, and only those (a chain rule written as a sum over every "
+                                         r"output keeps its points)", points=-2),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
         DB_WRONG),

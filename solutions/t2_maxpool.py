@@ -128,7 +128,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion(1, r"The result: all of $\delta$ to the maximizer, with the shape of $x$ (Step~4)."),
               Criterion(1, r"A valid rule at ties: one maximizer (as an argmax picks it), or weights $\ge 0$ "
                            r"on the tied entries that add up to $1$ (Step~5). Discussing ties is not "
-                           r"required; an answer that sends $\delta$ to the maximizer earns this point.")),
+                           r"required: an answer that sends $\delta$ to the maximizer and says nothing of ties "
+                           r"earns this point; a rule that gives all of $\delta$ to every tied entry does not.")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
                 Deduction(r"All of $\delta$ to every tied entry (the tie point)", points=-1)),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
