@@ -86,29 +86,35 @@ def build(paths: Paths = Paths()) -> list[Path]:
     are rendered and typeset; nothing reaches output/ before every check
     has passed.
     """
-    from pipeline import checks, load, provenance, publish, render, typeset
+    from pipeline import provenance, publish, templating, typeset  # light: no homework yet
 
     publish.clear(paths.output)
     typeset.require_latex()
-    homework = load.load(paths.package)
-    origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
     epoch = provenance.source_date_epoch(ROOT)
-    # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
-    # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
-    with checks.start(homework, paths.cache, workers=1) as running:
-        renderer = render.Renderer(homework, paths.templates, paths.tex)
-        renderer.units()
-        documents = renderer.documents(origin)
-        # the handout and the solutions need no verdict: they are typeset while the checks run, at
-        # a lower priority than the judging of the wrong answers that the grading key waits for
-        needless = {name: path for name, path in documents.items() if not render.needs_notes(name)}
-        with typeset.start(needless, paths.latex, epoch, niceness=5) as first:
-            renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
-            renderer.finish()
-            rest = {name: path for name, path in documents.items() if name not in needless}
-            with typeset.start(rest, paths.latex, epoch) as second:
-                verification = running.wait(renderer.locations)   # a failure stops the build, and LaTeX
-                typeset_ = first.wait().merged(second.wait())
+    # LaTeX precompiles the preamble the documents share on the other core while this process
+    # imports and loads the homework (which uses one core)
+    with typeset.precompile(templating.render_preamble(paths.templates, paths.tex), paths.latex, epoch) as preamble:
+        from pipeline import checks, load, render
+        homework = load.load(paths.package)
+        origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
+        # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
+        # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
+        with checks.start(homework, paths.cache, workers=1) as running:
+            renderer = render.Renderer(homework, paths.templates, paths.tex)
+            renderer.units()
+            documents = renderer.documents(origin)
+            # the handout and the solutions need no verdict: they are typeset while the checks run, at
+            # a lower priority than the judging of the wrong answers that the grading key waits for
+            needless = {name: path for name, path in documents.items() if not render.needs_notes(name)}
+            with typeset.start(needless, paths.latex, epoch, niceness=5, preamble=preamble) as first:
+                renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
+                renderer.finish()
+                rest = {name: path for name, path in documents.items() if name not in needless}
+                with typeset.start(rest, paths.latex, epoch, preamble=preamble) as second:
+                    verification = running.wait(renderer.locations)   # a failure stops the build, and LaTeX
+                    typeset_ = first.wait().merged(second.wait())
+    for message in typeset_.notices:
+        print(f"warning: {message}", file=sys.stderr)
     for warning in typeset_.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))

@@ -28,12 +28,11 @@ from solutions.notation import index_range, latex
 from verify.homework import Homework, Part
 from verify.steps import Step
 
-from . import linemap
+from . import linemap, templating
 from .documents import DOCUMENTS, Document
 from .errors import CoverageError, TemplateError
+from .templating import escape_tex
 
-_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
 _DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign|empheq)\*?\}"
                       r"|(?<!\\)\\\[|\$\$")   # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
@@ -56,11 +55,6 @@ def _lone_math(code: str) -> bool:
 def needs_notes(document: str) -> bool:
     """Whether a document shows the judged wrong answers (so it waits for them before typesetting)."""
     return next(d for d in DOCUMENTS if d.name == document).grading
-
-
-def escape_tex(text) -> str:
-    """Plain text made safe for LaTeX: the explicit filter `tex`."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
 def render_step(step: Step) -> str:
@@ -162,17 +156,9 @@ class _Globals:
 
 
 def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
-        block_start_string="((*", block_end_string="*))",
-        variable_start_string="(((", variable_end_string=")))",
-        comment_start_string="((=", comment_end_string="=))",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(tex=escape_tex)
-    env.globals.update(step=calls.step, part=calls.part, parts=calls.parts, remarks=calls.remarks,
-                       grading=calls.grading, entries=calls.entries, entries_of=calls.entries_of)
-    return linemap.tracking_environment(env)
+    return templating.environment(templates, {"step": calls.step, "part": calls.part, "parts": calls.parts,
+                                              "remarks": calls.remarks, "grading": calls.grading,
+                                              "entries": calls.entries, "entries_of": calls.entries_of})
 
 
 class Renderer:
@@ -190,6 +176,9 @@ class Renderer:
         """One .tex file per unit of the homework (questions, parts, remarks)."""
         questions = {q.id: q for q in self.homework.questions}
         for unit in self.homework.units:
+            if unit.module == templating.PREAMBLE:   # its .tex file would overwrite the one LaTeX precompiles
+                raise TemplateError(f"solutions/{unit.module}.py: '{unit.module}' names the documents' shared "
+                                    "preamble (templates/preamble.tex.j2); give the module another name")
             context: dict[str, Any] = {"homework": _homework_context(self.homework), **unit.context}
             if unit.question is not None:
                 context["question"] = _question_context(questions[unit.question.id])
@@ -212,23 +201,8 @@ class Renderer:
             self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine})
 
     def _render(self, template: str, name: str, context: dict) -> Path:
-        header = f"% generated from templates/{template} -- edit the template, not this file\n"
         self.calls.template = template
-        try:
-            marked = header + self.env.get_template(template).render(context)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"{_relative(exc.filename, template)}:{exc.lineno}: {exc.message}") from None
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"templates/{template}: template not found: {exc.name}") from None
-        except Exception as exc:
-            filename, line = _template_frame(exc)
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            where = f"{_relative(filename, template)}:{line}" if filename else f"templates/{template}"
-            raise TemplateError(f"{where}: {message}") from None
-        text, lines = linemap.strip(marked)
-        path = self.tex_dir / f"{name}.tex"
-        _write_if_changed(path, text)
-        lines.save(linemap.map_path(path))
+        path = templating.render_file(self.env, template, self.tex_dir / f"{name}.tex", context)
         self.written.append((path, template))
         return path
 
@@ -311,30 +285,6 @@ def _pdf_info(document: Document, provenance: dict[str, Any]) -> dict[str, str]:
                            f"({provenance['checks']} checks)")
         info["Keywords"] = f"{_KEYWORDS}; source commit {provenance['commit']}"
     return info
-
-
-def _template_frame(exc) -> tuple[str | None, int | None]:
-    """The innermost template frame of a rendering error (Jinja rewrites frames to template lines)."""
-    found: tuple[str | None, int | None] = (None, None)
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-        tb = tb.tb_next
-    return found
-
-
-def _relative(filename: str | None, template: str) -> str:
-    if not filename:
-        return f"templates/{template}"
-    path = Path(filename)
-    return f"templates/{path.name}" if path.parent.name == "templates" else str(path)
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Leave an unchanged file untouched, so latexmk sees nothing to redo."""
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
 
 
 def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str, str]) -> list[str]:

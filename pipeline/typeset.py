@@ -1,4 +1,4 @@
-"""Stage 4: typeset the rendered LaTeX with latexmk into PDFs.
+r"""Stage 4: typeset the rendered LaTeX with latexmk into PDFs.
 
 `start()` launches one latexmk per document, all at once, and returns; the build
 can go on with its checks and later `wait()` for the PDFs or `stop()` them.
@@ -24,6 +24,15 @@ typeset with other metadata, which latexmk would not notice) loses its state
 files first and is typeset from scratch.  Error messages come only from a log
 this run wrote.
 
+A shared preamble is precompiled.  Most of a pdflatex run over these documents is
+loading the class and packages, which are the same in every document.  `precompile()`
+dumps them once into a LaTeX format (mylatexformat), in the background, while the
+caller goes on; `start(..., preamble=...)` then typesets each document that begins
+with exactly that preamble with the format (`pdflatex -fmt`).  The main file is the
+same either way, and without the format its `\csname endofdump\endcsname` line does
+nothing: a document that does not match, or a format that cannot be made, is
+typeset the ordinary way, with a notice that says why.
+
 Errors and warnings point at templates: when a generated file has a line map
 (pipeline.linemap, `<name>.tex.map.json`), an error is reported at the template's
 file:line, followed by the generated lines around it.
@@ -41,7 +50,7 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,8 +63,10 @@ TEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-reco
 _STATE_SUFFIXES = (".fdb_latexmk", ".fls", ".log", ".aux", ".pdf", ".out", ".toc", ".lof", ".lot", ".nav",
                    ".snm", ".vrb", ".bbl", ".blg", ".bcf", ".run.xml", ".synctex.gz", ".xdv", ".dvi",
                    ".latexmk.txt")
-_MARKER, _RUNNING, _OUTPUT = ".typeset-ok", ".running", ".latexmk.txt"
+_MARKER, _RUNNING, _OUTPUT, _STAGING = ".typeset-ok", ".running", ".latexmk.txt", ".fmt-new"
 _PDF_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_FORMAT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+FORMAT_END = r"\csname endofdump\endcsname"   # the line that ends what a format holds (mylatexformat)
 
 _ERROR = re.compile(r"^([^\n:]+?):(\d+): (.*)$", re.M)
 _BOX = re.compile(r"^(?:Overfull|Underfull) \\[hv]box \(.*$")
@@ -83,10 +94,12 @@ class BoxWarning:
 class Typeset:
     pdfs: dict[str, Path]          # document name -> PDF in the output folder
     warnings: list[BoxWarning]     # overfull and underfull boxes, each once, in log order
+    notices: list[str] = field(default_factory=list)   # why a document was typeset without the precompiled preamble
 
     def merged(self, other: Typeset) -> Typeset:
         """The documents of two typesettings (started at different moments of one build)."""
-        return Typeset({**self.pdfs, **other.pdfs}, self.warnings + other.warnings)
+        return Typeset({**self.pdfs, **other.pdfs}, self.warnings + other.warnings,
+                       list(dict.fromkeys(self.notices + other.notices)))
 
 
 def require_latex() -> None:
@@ -96,18 +109,23 @@ def require_latex() -> None:
                           f"e.g. on Debian or Ubuntu: apt-get install {TEX_PACKAGES}")
 
 
-def latexmk_command(main: Path, outdir: Path, *, pretex: str = "") -> list[str]:
+def latexmk_command(main: Path, outdir: Path, *, pretex: str = "", fmt: str | None = None) -> list[str]:
     """The latexmk command for one main file, run with the main file's folder as working directory.
 
     `pretex` is TeX code that pdflatex reads before the main file (see pdf_metadata_tex);
     latexmk puts it inside double quotes on a shell command line, so it may not contain
     quotes, `$`, backquotes, `%` (TeX would ignore the \\input after it) or line breaks.
+    `fmt` names a format made by `precompile()` (found through TEXFORMATS, see start()).
     """
     if re.search(r'["$`%\n\r]|\\\\', pretex):
         raise ValueError(f"pretex code unsafe on latexmk's command line: {pretex!r}")
+    if fmt is not None and (pretex or not _FORMAT_NAME.fullmatch(fmt)):
+        raise ValueError(f"a format {fmt!r} with pretex code {pretex!r}: latexmk's -pretex resets the "
+                         "pdflatex command" if pretex else f"not a format name: {fmt!r}")
+    engine = f"pdflatex -no-shell-escape{f' -fmt={fmt}' if fmt else ''}"
     command = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
                # %P is the main file, after the -pretex code if there is any
-               "-e", "$pdflatex = 'pdflatex -no-shell-escape %O %P';"]
+               "-e", f"$pdflatex = '{engine} %O %P';"]
     if pretex:
         command.append(f"-pretex={pretex}")
     return command + [f"-outdir={outdir.resolve()}", main.name]
@@ -146,10 +164,13 @@ def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
 
 
 def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
-          pdf_info: dict[str, dict[str, str]] | None = None, niceness: int = 0) -> Typesetting:
+          pdf_info: dict[str, dict[str, str]] | None = None, niceness: int = 0,
+          preamble: Precompiling | None = None) -> Typesetting:
     """Start one latexmk per document (name -> main .tex file), in parallel, and return at once.
 
     `niceness` lowers the jobs' priority (work that is not on the critical path).
+    `preamble`, from `precompile()`, is waited for, and its format used for every
+    document that begins with that preamble (see the module's docstring).
     The PDFs go to `outdir` as <name>.pdf; `pdf_info` gives a document's Title, Author,
     Subject, Keywords (see pdf_metadata_tex).  Before anything starts, LaTeX left
     running by an earlier build that was killed is killed, and documents whose last
@@ -164,22 +185,151 @@ def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
         raise ValueError(f"pdf_info for documents not typeset: {', '.join(sorted(unknown))}")
     outdir = outdir.resolve()
     outdir.mkdir(parents=True, exist_ok=True)
+    fmt = preamble.wait() if preamble is not None else None
     _kill_leftovers(outdir, set(documents))
     env = latex_environment(source_date_epoch)
     typesetting = Typesetting(outdir)
+    if preamble is not None and fmt is None:
+        typesetting.notices.append(f"{preamble.why}; every document was typeset without it")
     _install_signal_handlers()
     try:
         with _deferred_signals():
             for name, main in documents.items():
-                command = latexmk_command(main, outdir, pretex=pdf_metadata_tex(pdf_info.get(name, {})))
+                pretex = pdf_metadata_tex(pdf_info.get(name, {}))
+                use = fmt
+                if fmt is not None and preamble is not None:
+                    differs = preamble.differs(main, pretex)
+                    if differs:
+                        typesetting.notices.append(f"{name}.tex was typeset without the precompiled preamble: "
+                                                   f"{differs}")
+                        use = None
+                command = latexmk_command(main, outdir, pretex=pretex, fmt=use)
                 config = {"command": command, "cwd": str(main.parent.resolve()),
                           "source_date_epoch": source_date_epoch}
                 _reset_unless_succeeded(outdir, name, config)
-                typesetting._launch(name, main, command, env, config, niceness)
+                typesetting._launch(name, main, command, with_formats(env, outdir) if use else env, config,
+                                    niceness)
     except BaseException:
         typesetting.stop()
         raise
     return typesetting
+
+
+def precompile(preamble: Path, outdir: Path, source_date_epoch: int) -> Precompiling:
+    """Start dumping a preamble file into a format, <outdir>/<its name>.fmt, and return at once.
+
+    The file holds the class and packages that documents share, ending with the
+    line FORMAT_END.  The format is made anew each time (a second or so of one
+    core, while the caller loads what the documents need) and replaces the old
+    one only when its bytes differ, so that latexmk sees no change when there is
+    none.  Pass the result to `start()`; it stops like a Typesetting.
+    """
+    require_latex()
+    outdir = outdir.resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    name = preamble.stem
+    if not _FORMAT_NAME.fullmatch(name):
+        raise ValueError(f"not a format name: {name!r} (from {preamble})")
+    _kill_leftovers(outdir, {name})
+    staging = outdir / f"{name}{_STAGING}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    typesetting = Typesetting(outdir)
+    precompiling = Precompiling(preamble, outdir, staging, typesetting)
+    if precompiling.shared is None:
+        precompiling.why = f"{preamble.name} does not end with the line {FORMAT_END}, so it cannot be precompiled"
+        return precompiling
+    # "&pdflatex" loads LaTeX itself; mylatexformat.ltx then reads the file up to FORMAT_END and dumps
+    command = ["pdflatex", "-ini", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+               "-no-shell-escape", f"-jobname={name}", f"-output-directory={staging}", "&pdflatex",
+               "mylatexformat.ltx", preamble.name]
+    config = {"command": command, "cwd": str(preamble.parent.resolve()), "source_date_epoch": source_date_epoch}
+    _install_signal_handlers()
+    try:
+        with _deferred_signals():
+            typesetting._launch(name, preamble, command, latex_environment(source_date_epoch), config)
+    except BaseException:
+        typesetting.stop()
+        raise
+    return precompiling
+
+
+def preamble_lines(text: str) -> list[str] | None:
+    """The lines from \\documentclass to FORMAT_END: what a format holds (mylatexformat skips them
+    in a document typeset with it).  None when either line is missing."""
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.lstrip().startswith("\\documentclass")), None)
+    if first is None or FORMAT_END not in lines[first:]:
+        return None
+    return lines[first:lines.index(FORMAT_END, first) + 1]
+
+
+def with_formats(env: dict[str, str], outdir: Path) -> dict[str, str]:
+    """The environment in which `pdflatex -fmt=<name>` finds <outdir>/<name>.fmt first (kpathsea)."""
+    # a trailing colon keeps the default search path after ours
+    return dict(env, TEXFORMATS=f"{outdir}:{env.get('TEXFORMATS', '')}")
+
+
+class Precompiling:
+    """A preamble being dumped into a format by `precompile()`."""
+
+    def __init__(self, source: Path, outdir: Path, staging: Path, typesetting: Typesetting):
+        self.source, self.outdir, self.staging = source, outdir, staging
+        self.shared = preamble_lines(source.read_text())
+        self.name = source.stem
+        self.why = ""            # why there is no format, once wait() returned None
+        self._typesetting = typesetting
+        self._done = False
+        self._fmt: str | None = None
+
+    def __enter__(self) -> Precompiling:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self._typesetting.stop()
+
+    def wait(self) -> str | None:
+        """The format's name once it is in place, or None (and `why`) when it could not be made."""
+        if self._done:
+            return self._fmt
+        jobs = self._typesetting._jobs
+        self._typesetting._finish_jobs()
+        if jobs:
+            made = self.staging / f"{self.name}.fmt"
+            if jobs[0].killed:
+                self.why = "precompiling the preamble was stopped"
+            elif jobs[0].proc.returncode != 0 or not made.exists():
+                self.why = f"the preamble {self.source.name} could not be precompiled ({self._error()})"
+            else:
+                target = self.outdir / made.name
+                if not target.exists() or target.read_bytes() != made.read_bytes():
+                    os.replace(made, target)
+                self._fmt = self.name
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self._done = True
+        return self._fmt
+
+    def differs(self, main: Path, pretex: str = "") -> str:
+        """Why `main` cannot be typeset with this format ("" when it can)."""
+        if pretex:
+            return "it has pretex code, and latexmk's -pretex replaces the command that loads a format"
+        if preamble_lines(main.read_text()) != self.shared:
+            return (f"its lines from \\documentclass to {FORMAT_END} are not those of {self.source.name}, "
+                    "which the format holds")
+        return ""
+
+    def _error(self) -> str:
+        """The first error of pdflatex's log, or its exit status."""
+        try:
+            log = (self.staging / f"{self.name}.log").read_text(errors="replace")
+        except OSError:
+            return f"pdflatex exited with status {self._typesetting._jobs[0].proc.returncode}"
+        # in this mode LaTeX's own errors come as "! ..." lines even with -file-line-error
+        found = re.search(r"^! (.*)$", log, re.M) or _ERROR.search(log)
+        return found.group(found.lastindex or 0).strip() if found else "see its log"
 
 
 class Typesetting:
@@ -196,6 +346,7 @@ class Typesetting:
         self._pid = os.getpid()          # a forked child must not kill its parent's LaTeX
         self._result: Typeset | LatexFailed | None = None
         self._stopped = False
+        self.notices: list[str] = []
         with _live_lock:
             _live.add(self)
 
@@ -220,18 +371,22 @@ class Typesetting:
         if self._result is None:
             if self._stopped:
                 raise LatexFailed("typesetting was stopped before it finished")
-            deadline = None if timeout is None else time.monotonic() + timeout
-            for job in self._jobs:
-                job.proc.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            with _deferred_signals():
-                for job in self._jobs:
-                    job.finish()
-            # outside the deferred block, which would put back the handlers it found
-            self._forget()
-            self._result = _outcome(self._jobs)
+            self._finish_jobs(timeout)
+            self._result = _outcome(self._jobs, self.notices)
         if isinstance(self._result, LatexFailed):
             raise self._result
         return self._result
+
+    def _finish_jobs(self, timeout: float | None = None) -> None:
+        """Wait for every job to exit, then reap it and its records (see _Job.finish)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for job in self._jobs:
+            job.proc.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        with _deferred_signals():
+            for job in self._jobs:
+                job.finish()
+        # outside the deferred block, which would put back the handlers it found
+        self._forget()
 
     def stop(self) -> None:
         """Kill every latexmk and pdflatex this started (SIGKILL to each process group) and
@@ -341,7 +496,7 @@ class _Job:
         return (self.outdir / f"{self.name}{_OUTPUT}").read_text(errors="replace")
 
 
-def _outcome(jobs: list[_Job]) -> Typeset | LatexFailed:
+def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
     failures, logs, warnings, seen = [], [], [], set()
     maps = _MapCache()
     for job in jobs:
@@ -359,7 +514,7 @@ def _outcome(jobs: list[_Job]) -> Typeset | LatexFailed:
                 warnings.append(warning)
     if failures:
         return LatexFailed("\n\n".join(dict.fromkeys(failures)), "\n".join(logs))
-    return Typeset({job.name: job.pdf for job in jobs}, warnings)
+    return Typeset({job.name: job.pdf for job in jobs}, warnings, list(notices))
 
 
 def _failure_message(job: _Job, log: str | None, maps: _MapCache) -> str:

@@ -9,7 +9,7 @@ for tool in latexmk pdflatex kpsewhich; do
 done
 if [ -z "$need" ]; then
   # the classes and packages the templates use, in case TeX Live is installed only in part
-  for file in exam.cls tikz.sty mathtools.sty microtype.sty lmodern.sty; do
+  for file in exam.cls tikz.sty mathtools.sty microtype.sty lmodern.sty mylatexformat.ltx; do
     kpsewhich "$file" >/dev/null 2>&1 || need="$packages"
   done
 fi

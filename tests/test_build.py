@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import build
-from pipeline import load
+from pipeline import load, provenance, typeset
 from pipeline.errors import CheckFailed, LatexFailed
 
 from .conftest import ROOT, copy_project, edit, make_args, make_env
@@ -106,6 +106,23 @@ def test_the_logs_have_no_overfull_or_underfull_box(built):
         assert not boxes, f"{log.name}: {boxes[:3]}"
 
 
+def test_the_documents_are_typeset_with_the_precompiled_preamble_and_look_the_same_without_it(built, tmp_path):
+    documents = {name: built.tex / f"{name}.tex" for name in ("hw4", "hw4-solutions", "hw4-grading")}
+    for name in documents:
+        assert "(preloaded format=preamble " in (built.latex / f"{name}.log").read_text().splitlines()[0], name
+    plain = typeset.typeset(documents, tmp_path, provenance.source_date_epoch(ROOT))
+    for name, pdf in plain.pdfs.items():
+        assert "(preloaded format=pdflatex " in (tmp_path / f"{name}.log").read_text().splitlines()[0]
+        assert page_images(pdf, tmp_path / f"{name}-plain") == page_images(built.output / f"{name}.pdf",
+                                                                            tmp_path / f"{name}-built"), name
+
+
+def page_images(pdf: Path, folder: Path) -> list[bytes]:
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "50", "-gray", str(pdf), str(folder / "page")], check=True)
+    return [page.read_bytes() for page in sorted(folder.glob("page*.pgm"))]
+
+
 def test_the_pdfs_have_bookmarks_for_questions_and_parts(built, homework):
     for name in ("hw4", "hw4-solutions", "hw4-grading"):
         out = subprocess.run(["pdfinfo", "-dests", str(built.output / f"{name}.pdf")], capture_output=True, text=True,
@@ -156,6 +173,13 @@ def test_a_mistake_in_the_base_template_names_the_base_template(paths):
     line = edit(paths.templates / "base.tex.j2", r"\section*{Theory}", r"\section*{Theory}\foo")
     with pytest.raises(LatexFailed, match=rf"templates/base.tex.j2:{line}:"):
         build.build(paths)
+
+
+def test_a_mistake_in_the_shared_preamble_names_the_preamble_template(paths):
+    line = edit(paths.templates / "preamble.tex.j2", r"\usepackage{float}", r"\usepackage{float}\foo")
+    with pytest.raises(LatexFailed, match=rf"templates/preamble.tex.j2:{line}: LaTeX error: Undefined control"):
+        build.build(paths)
+    assert not list(paths.output.glob("*.pdf"))
 
 
 def test_shell_escape_is_off(paths):

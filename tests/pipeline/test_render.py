@@ -1,6 +1,8 @@
 """Rendering: template mistakes name their file and line; unchecked mathematics stops the build."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pipeline import checks, render
@@ -117,10 +119,6 @@ def test_the_questions_and_parts_follow_the_registry(homework, paths, notes):
     assert (paths.tex / "t2_tanh.tex").read_text().count(r"\part[5]") == 1
 
 
-def test_plain_text_is_escaped_explicitly():
-    assert render.escape_tex("50% of a_b & {c} #1 $") == r"50\% of a\_b \& \{c\} \#1 \$"
-
-
 def test_unchanged_files_are_not_rewritten(homework, paths, notes):
     render_all(homework, paths, notes)
     before = {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
@@ -135,3 +133,10 @@ def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, no
         preamble, body = text.split(r"\begin{document}")
         assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != "hw4")
         assert "abc1234" not in body and "checks" not in body
+
+
+def test_a_unit_may_not_take_the_name_of_the_shared_preamble(homework, paths):
+    units = [dataclasses.replace(u, module="preamble") if u.module == "t1_remarks" else u for u in homework.units]
+    renamed = type(homework).assemble("solutions", units)
+    with pytest.raises(TemplateError, match=r"solutions/preamble.py: 'preamble' names the documents' shared preamble"):
+        render.Renderer(renamed, paths.templates, paths.tex).units()

@@ -1,6 +1,7 @@
 """Typesetting: parallel jobs that never outlive the build, no stale latexmk state, errors at
 template lines, precise box warnings, metadata, reproducible PDFs, no shell escape."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -82,6 +83,16 @@ def test_missing_latex_is_one_message_naming_the_packages(monkeypatch, tmp_path)
         typeset.require_latex()
     with pytest.raises(MissingTool, match="latexmk and pdflatex not found"):
         typeset.start({"a": tmp_path / "a.tex"}, tmp_path / "out", 0)
+
+
+def test_a_format_goes_into_the_pdflatex_command_and_never_beside_pretex_code(tmp_path):
+    command = typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="preamble")
+    assert "$pdflatex = 'pdflatex -no-shell-escape -fmt=preamble %O %P';" in command
+    # latexmk's -pretex replaces the pdflatex command, which would drop the format without a word
+    with pytest.raises(ValueError, match="pretex"):
+        typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="preamble", pretex="\\relax")
+    with pytest.raises(ValueError, match="not a format name"):
+        typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="a b;rm")
 
 
 def test_pdf_metadata_needs_no_escaping():
@@ -371,3 +382,94 @@ def test_shell_escape_is_off(tmp_path):
                                               "\\immediate\\write18{touch pwned}Text.\n\\end{document}\n")
     typeset.typeset({"doc": doc}, tmp_path / "latex", 0)
     assert not list(tmp_path.rglob("pwned"))
+
+
+
+# ---- a precompiled preamble ------------------------------------------------------------------------
+SHARED = "\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{tikz}\n" + typeset.FORMAT_END + "\n"
+
+
+def with_body(preamble: str, body: str) -> str:
+    return f"% generated\n{preamble}\\begin{{document}}\n{body}\n\\end{{document}}\n"
+
+
+def format_of(log: Path) -> str:
+    """The format pdflatex ran with, from the first line of its log: "(preloaded format=pdflatex ...)"."""
+    return re.search(r"format=([\w.-]+)", log.read_text().splitlines()[0]).group(1)
+
+
+def precompiled_typeset(docs: dict[str, Path], folder: Path, preamble: Path) -> typeset.Typeset:
+    with typeset.precompile(preamble, folder, 0) as precompiling, \
+            typeset.start(docs, folder, 0, preamble=precompiling) as job:
+        return job.wait()
+
+
+@pytest.mark.latex
+def test_documents_that_begin_with_the_preamble_are_typeset_with_its_format(tmp_path):
+    preamble = write(tmp_path / "tex" / "pre.tex", "% generated\n" + SHARED)
+    docs = {"same": write(tmp_path / "tex" / "same.tex", with_body(SHARED, "\\tikz\\draw (0,0)--(1,1); $a$")),
+            "other": write(tmp_path / "tex" / "other.tex", with_body(SHARED.replace("amsmath", "amssymb"), "$a$"))}
+    result = precompiled_typeset(docs, tmp_path / "latex", preamble)
+    assert format_of(tmp_path / "latex" / "same.log") == "pre"
+    # mylatexformat would skip the other's preamble unread: it gets the ordinary format, and a notice
+    assert format_of(tmp_path / "latex" / "other.log") == "pdflatex"
+    assert len(result.notices) == 1 and result.notices[0].startswith("other.tex was typeset without the precompiled")
+    assert set(result.pdfs) == {"same", "other"}
+    assert not list((tmp_path / "latex").glob("*.fmt-new")) and latex_processes(tmp_path) == []
+
+
+@pytest.mark.latex
+def test_a_document_typeset_with_the_format_is_the_document_typeset_without_it(tmp_path):
+    body = "\\section{A}\n$\\frac{\\partial L}{\\partial X} = \\delta$ \\tikz\\draw (0,0) circle (1);"
+    doc = with_body(SHARED, body)
+    plain = typeset.typeset({"doc": write(tmp_path / "a" / "doc.tex", doc)}, tmp_path / "a" / "latex", 0)
+    fast = precompiled_typeset({"doc": write(tmp_path / "b" / "doc.tex", doc)}, tmp_path / "b" / "latex",
+                               write(tmp_path / "b" / "pre.tex", SHARED))
+    assert format_of(tmp_path / "b" / "latex" / "doc.log") == "pre"
+    assert pages_as_images(plain.pdfs["doc"], tmp_path / "a") == pages_as_images(fast.pdfs["doc"], tmp_path / "b")
+
+
+def pages_as_images(pdf: Path, folder: Path) -> list[bytes]:
+    subprocess.run(["pdftoppm", "-r", "60", "-gray", str(pdf), str(folder / "page")], check=True)
+    return [page.read_bytes() for page in sorted(folder.glob("page*.pgm"))]
+
+
+@pytest.mark.latex
+def test_a_preamble_that_cannot_be_precompiled_leaves_ordinary_typesetting_and_says_why(tmp_path):
+    broken = write(tmp_path / "tex" / "pre.tex", SHARED.replace("tikz", "no-such-package-of-ours"))
+    precompiling = typeset.precompile(broken, tmp_path / "latex", 0)
+    assert precompiling.wait() is None
+    assert "pre.tex could not be precompiled" in precompiling.why and "no-such-package-of-ours" in precompiling.why
+    with typeset.start({"doc": write(tmp_path / "tex" / "doc.tex", with_body(SHARED, "Text."))},
+                       tmp_path / "latex", 0, preamble=precompiling) as job:
+        result = job.wait()
+    assert format_of(tmp_path / "latex" / "doc.log") == "pdflatex"
+    assert result.notices == [f"{precompiling.why}; every document was typeset without it"]
+
+    unended = typeset.precompile(write(tmp_path / "tex" / "open.tex", SHARED.replace(typeset.FORMAT_END, "")),
+                                 tmp_path / "latex", 0)
+    assert unended.wait() is None and "does not end with the line \\csname endofdump\\endcsname" in unended.why
+
+
+@pytest.mark.latex
+def test_a_format_is_replaced_only_when_the_preamble_changes(tmp_path):
+    preamble = write(tmp_path / "tex" / "pre.tex", SHARED)
+    fmt = tmp_path / "latex" / "pre.fmt"
+    typeset.precompile(preamble, tmp_path / "latex", 0).wait()
+    first = (fmt.stat().st_mtime_ns, fmt.read_bytes())
+    time.sleep(0.05)
+    typeset.precompile(preamble, tmp_path / "latex", 0).wait()
+    assert (fmt.stat().st_mtime_ns, fmt.read_bytes()) == first   # latexmk sees no change, so redoes nothing
+    write(preamble, SHARED.replace("tikz", "booktabs"))
+    typeset.precompile(preamble, tmp_path / "latex", 0).wait()
+    assert fmt.read_bytes() != first[1]
+
+
+@pytest.mark.latex
+def test_stopping_a_precompile_kills_its_pdflatex(tmp_path):
+    slow = SHARED.replace("\\usepackage{amsmath}", "\\newcount\\n\\loop\\advance\\n by 1 \\ifnum\\n<2000000000 \\repeat")
+    precompiling = typeset.precompile(write(tmp_path / "tex" / "pre.tex", slow), tmp_path / "latex", 0)
+    with precompiling:
+        eventually(lambda: pdflatex_running(tmp_path))
+    assert latex_processes(tmp_path) == []
+    assert precompiling.wait() is None and precompiling.why == "precompiling the preamble was stopped"
