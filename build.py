@@ -23,18 +23,41 @@ from pipeline.errors import Terminated  # a few lines, no dependencies: imported
 ROOT = Path(__file__).resolve().parent
 
 
-def _terminate(signum, frame):
-    raise Terminated(signum)
+_STOPPED: list[int] = []   # every signal that asked this build to stop
 
 
-def _terminate_on_signals() -> None:
-    """SIGTERM and SIGHUP end the build like Ctrl-C does: cleanup runs, LaTeX is stopped.
+def _stop(signum, frame):
+    """Ctrl-C, SIGTERM or SIGHUP: remembered, then raised.
+
+    The exception can be lost: Python swallows one raised inside a weakref callback or a
+    __del__ (an import lock's, say), and C code can turn it into a SystemError.  So the
+    build looks at _STOPPED before and after it publishes, and reads any failure that
+    follows a stop as that stop.
+    """
+    _STOPPED.append(signum)
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
+
+
+def _stopped() -> KeyboardInterrupt:
+    """The stop to report: the first signal that asked for it."""
+    return KeyboardInterrupt() if _STOPPED[0] == signal.SIGINT else Terminated(_STOPPED[0])
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """A stop swallowed where Python cannot raise it is in _STOPPED already: no traceback for it."""
+    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
+def _stop_on_signals() -> None:
+    """SIGINT, SIGTERM and SIGHUP end the build alike: cleanup runs, LaTeX is stopped.
 
     And if make (our parent) is killed, the kernel sends us SIGTERM, so an orphaned
     build never goes on to publish.
     """
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _terminate)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    sys.unraisablehook = _quiet_unraisable
     try:
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
@@ -48,7 +71,7 @@ if __name__ == "__main__":
     # behind, however early it is stopped.  make starts this with SIGINT, SIGTERM and SIGHUP held
     # (scripts/hold-signals: one that lands while the interpreter starts ends it with a traceback);
     # they go through once main() runs under _main_with_signals, a held one then.
-    _terminate_on_signals()
+    _stop_on_signals()
     if sys.argv[1:] in ([], ["all"]):
         from pipeline import publish
         publish.clear(ROOT / "output")
@@ -117,7 +140,13 @@ def build(paths: Paths = Paths()) -> list[Path]:
         print(f"warning: {message}", file=sys.stderr)
     for warning in typeset_.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))
+    if _STOPPED:
+        raise _stopped()
+    placed = publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))
+    if _STOPPED:   # while publishing, and swallowed
+        publish.clear(paths.output)
+        raise _stopped()
+    return placed
 
 
 def verify_only(paths: Paths = Paths()) -> int:
@@ -160,7 +189,7 @@ def main(argv=None) -> int:
     parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
     args = parser.parse_args(argv)
     paths = Paths()
-    _terminate_on_signals()
+    _stop_on_signals()
     if args.command == "watch":
         try:
             watch(paths)
@@ -172,15 +201,15 @@ def main(argv=None) -> int:
         if args.command == "verify":
             return verify_only(paths)
         placed = build(paths)
-    except BuildError as exc:
+    except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated
+        return _report_stop(exc)
+    except Exception as exc:
+        if _STOPPED:                   # a stop that surfaced as a failure of whatever it interrupted
+            return _report_stop(_stopped())
+        if not isinstance(exc, BuildError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except Terminated as exc:
-        print("error: terminated; output/ holds no PDF of this build", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; output/ holds no PDF of this build", file=sys.stderr)
-        return 130
     for path in placed:
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     print(f"built in {time.perf_counter() - started:.1f} s")
@@ -193,11 +222,15 @@ def _main_with_signals() -> int:
     try:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
         return main()
-    except KeyboardInterrupt as stopped:   # Ctrl-C, or Terminated from _terminate
-        code = getattr(stopped, "exit_code", 130)
-        print(f"error: {'interrupted' if code == 130 else 'terminated'}; output/ holds no PDF of this build",
-              file=sys.stderr)
-        return code
+    except KeyboardInterrupt as stopped:   # Ctrl-C, or Terminated from _stop
+        return _report_stop(stopped)
+
+
+def _report_stop(stopped: KeyboardInterrupt) -> int:
+    code = getattr(stopped, "exit_code", 130)
+    print(f"error: {'interrupted' if code == 130 else 'terminated'}; output/ holds no PDF of this build",
+          file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

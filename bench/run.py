@@ -102,7 +102,7 @@ def build_targets(tmp: Path) -> None:
     # build's Python (loading, checks, rendering) adds to it
     same = statistics.median(bare_latexmk(project / "build" / "tex", tmp / "bare", names, precompiled=True)
                              for _ in range(3))
-    report("  cold make / bare latexmk with the precompiled preamble, as the build typesets",
+    report("  cold make / bare latexmk with the preamble precompiled too",
            f"{cold_s / same:.2f}x", "(no target)")
     report("  seconds: that bare latexmk", f"{same:.2f}")
 

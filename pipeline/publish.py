@@ -22,16 +22,24 @@ def clear(output: Path) -> None:
 
 
 def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
-    """Copy each file next to its destination, then rename it into place (atomic on one filesystem)."""
+    """Copy each file next to its destination, then rename it into place (atomic on one filesystem).
+
+    Stopped or failing halfway (Ctrl-C, a full disk), it leaves output/ empty: never some
+    outputs of this build beside none of the others, nor a half-copied file.
+    """
     output.mkdir(parents=True, exist_ok=True)
     staged = {}
-    for name, pdf in pdfs.items():
-        tmp = output / f".{name}.pdf.partial"
-        shutil.copyfile(pdf, tmp)
-        staged[tmp] = output / f"{name}.pdf"
-    tmp = output / f".{REPORT}.partial"
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    staged[tmp] = output / REPORT
-    for tmp, final in staged.items():
-        os.replace(tmp, final)
+    try:
+        for name, pdf in pdfs.items():
+            tmp = output / f".{name}.pdf.partial"
+            shutil.copyfile(pdf, tmp)
+            staged[tmp] = output / f"{name}.pdf"
+        tmp = output / f".{REPORT}.partial"
+        tmp.write_text(json.dumps(report, indent=2) + "\n")
+        staged[tmp] = output / REPORT
+        for tmp, final in staged.items():
+            os.replace(tmp, final)
+    except BaseException:
+        clear(output)
+        raise
     return list(staged.values())

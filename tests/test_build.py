@@ -161,6 +161,21 @@ def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch
     assert not list(paths.output.iterdir())
 
 
+def test_a_stop_that_python_swallowed_still_stops_the_build_before_it_publishes(paths, monkeypatch):
+    """A Ctrl-C raised inside a weakref callback or a __del__ is lost; the handler's record is not."""
+    from pipeline import render
+    monkeypatch.setattr(build, "_STOPPED", [])
+    finish = render.Renderer.finish
+
+    def finish_and_lose_a_ctrl_c(self):
+        finish(self)
+        build._STOPPED.append(signal.SIGINT)
+    monkeypatch.setattr(render.Renderer, "finish", finish_and_lose_a_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        build.build(paths)
+    assert not paths.output.exists() or list(paths.output.iterdir()) == []
+
+
 def test_a_mistake_typed_into_prose_is_reported_at_the_template_line(paths):
     line = edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
                 r"\foo Compute the back propagation expression")

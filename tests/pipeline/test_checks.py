@@ -89,7 +89,8 @@ def test_a_sigterm_while_a_wrong_answer_runs_stops_the_build_instead_of_becoming
         raise AssertionError("the handler raises before this line")
 
     monkeypatch.setattr(WrongAnswer, "function", lambda self, result: signalled)
-    previous = signal.signal(signal.SIGTERM, build_script._terminate)
+    monkeypatch.setattr(build_script, "_STOPPED", [])   # what the handler records stays in this test
+    previous = signal.signal(signal.SIGTERM, build_script._stop)
     try:
         part, answer = checks.wrong_answers(homework)[0]
         with pytest.raises(KeyboardInterrupt) as stopped:

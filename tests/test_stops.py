@@ -1,0 +1,87 @@
+"""Stopping a build: a Ctrl-C, SIGTERM or SIGHUP that Python swallows or turns into another failure
+still stops it, is reported as what it was, and leaves output/ empty (no LaTeX here: see test_build)."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import build
+from pipeline import publish
+from pipeline.errors import SolutionError, Terminated
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def stopped(monkeypatch):
+    """build._STOPPED for this test alone."""
+    record: list[int] = []
+    monkeypatch.setattr(build, "_STOPPED", record)
+    return record
+
+
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated"),
+                                                (signal.SIGHUP, 129, "terminated")])
+def test_a_failure_that_follows_a_stop_is_reported_as_the_stop(monkeypatch, stopped, capsys, signum, code, word):
+    def interrupted_load(paths):
+        stopped.append(signum)   # the handler ran, but its exception became this failure
+        raise SolutionError("solutions/t1_remarks.py: SystemError: returned a result with an exception set")
+    monkeypatch.setattr(build, "build", interrupted_load)
+    assert build.main([]) == code
+    assert capsys.readouterr().err == f"error: {word}; output/ holds no PDF of this build\n"
+
+    def crashed(paths):
+        stopped.append(signum)
+        raise SystemError("<function Basic.__hash__> returned a result with an exception set")
+    monkeypatch.setattr(build, "build", crashed)
+    assert build.main([]) == code   # not a traceback
+
+
+def test_an_error_without_a_stop_is_reported_as_itself(monkeypatch, stopped, capsys):
+    def failing(paths):
+        raise SolutionError("solutions/t9.py: no QUESTION")
+    monkeypatch.setattr(build, "build", failing)
+    assert build.main([]) == SolutionError.exit_code
+    assert capsys.readouterr().err == "error: solutions/t9.py: no QUESTION\n"
+    monkeypatch.setattr(build, "build", lambda paths: 1 / 0)
+    with pytest.raises(ZeroDivisionError):   # a bug of the build is not dressed up as a stop
+        build.main([])
+
+
+def test_a_stop_swallowed_inside_a_finalizer_prints_no_traceback():
+    code = ("import build, signal, os\n"
+            "build._stop_on_signals()\n"
+            "class Finalized:\n"
+            "    def __del__(self):\n"
+            "        os.kill(os.getpid(), signal.SIGTERM)\n"
+            "Finalized()\n"   # Python swallows what __del__ raises: the stop is only recorded
+            "print(build._STOPPED == [signal.SIGTERM])\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == ("True\n", "")
+
+
+def test_publishing_stopped_halfway_leaves_output_empty(tmp_path, monkeypatch):
+    pdfs = {name: tmp_path / f"{name}.pdf" for name in ("hw4", "hw4-solutions", "hw4-grading")}
+    for pdf in pdfs.values():
+        pdf.write_bytes(b"%PDF-1.5")
+    output = tmp_path / "output"
+    real = publish.os.replace
+    moved = []
+
+    def replace_then_interrupt(source, target):
+        if moved:
+            raise KeyboardInterrupt
+        moved.append(target)
+        real(source, target)
+    monkeypatch.setattr(publish.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        publish.publish(output, pdfs, {"checks": 1})
+    assert moved and list(output.iterdir()) == []   # neither the one moved in nor the copies
+
+
+def test_terminated_carries_its_exit_code():
+    assert Terminated(signal.SIGHUP).exit_code == 129 and isinstance(Terminated(15), KeyboardInterrupt)
