@@ -111,6 +111,7 @@ def build(paths: Paths = Paths()) -> list[Path]:
     """
     from pipeline import provenance, publish, templating, typeset  # light: no homework yet
 
+    sources_read_from = time.time()   # before any template or solution is read
     publish.clear(paths.output)
     typeset.require_latex()
     epoch = provenance.source_date_epoch(ROOT)
@@ -142,7 +143,8 @@ def build(paths: Paths = Paths()) -> list[Path]:
         print(f"warning: {warning}", file=sys.stderr)
     if _STOPPED:
         raise _stopped()
-    placed = publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin))
+    placed = publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin),
+                             as_of=sources_read_from)
     if _STOPPED:   # while publishing, and swallowed
         publish.clear(paths.output)
         raise _stopped()

@@ -21,7 +21,8 @@ def commit(root: Path) -> str:
     head = _git(root, "rev-parse", "--short=10", "HEAD")
     if head.returncode != 0:
         return "no commit"
-    dirty = _git(root, "status", "--porcelain", "--untracked-files=no", "--", *SOURCES).stdout.strip()
+    # a new file not yet added counts: a new question is built before anyone runs `git add`
+    dirty = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *SOURCES).stdout.strip()
     return head.stdout.strip() + (" with uncommitted changes" if dirty else "")
 
 

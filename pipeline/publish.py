@@ -21,11 +21,13 @@ def clear(output: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
+def publish(output: Path, pdfs: dict[str, Path], report: dict, as_of: float | None = None) -> list[Path]:
     """Copy each file next to its destination, then rename it into place (atomic on one filesystem).
 
     Stopped or failing halfway (Ctrl-C, a full disk), it leaves output/ empty: never some
-    outputs of this build beside none of the others, nor a half-copied file.
+    outputs of this build beside none of the others, nor a half-copied file.  `as_of`, the
+    moment the build began to read its sources, becomes each output's modification time:
+    a source saved while the build ran is then newer than the outputs, and make rebuilds.
     """
     output.mkdir(parents=True, exist_ok=True)
     staged = {}
@@ -37,6 +39,9 @@ def publish(output: Path, pdfs: dict[str, Path], report: dict) -> list[Path]:
         tmp = output / f".{REPORT}.partial"
         tmp.write_text(json.dumps(report, indent=2) + "\n")
         staged[tmp] = output / REPORT
+        if as_of is not None:
+            for tmp in staged:
+                os.utime(tmp, (as_of, as_of))
         for tmp, final in staged.items():
             os.replace(tmp, final)
     except BaseException:

@@ -356,3 +356,22 @@ def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path):
                             env=env, capture_output=True, text=True)
     assert graded.returncode == 0 and "correct" in graded.stdout, graded.stdout + graded.stderr
     assert (ROOT / "solutions" / "t2_relu.py").exists() is False
+    # taken out again, the part leaves the documents: make sees a source go away
+    (project / "solutions" / "t2_relu.py").unlink()
+    (project / "templates" / "t2_relu.tex.j2").unlink()
+    again = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
+    assert "ReLU" not in pdf_text(project / "output" / "hw4.pdf")
+
+
+def test_a_template_saved_while_make_runs_is_built_by_the_next_make(tmp_path):
+    project = copy_project(tmp_path / "project")
+    first = subprocess.Popen(["make", *make_args()], cwd=project, env=make_env(project), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)   # the templates have been read by now; LaTeX is still running
+    assert first.poll() is None
+    edit(project / "templates" / "t2_avgpool.tex.j2", "Average pooling", "Mean pooling")
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    again = subprocess.run(["make", *make_args()], cwd=project, env=make_env(project), capture_output=True, text=True)
+    assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr

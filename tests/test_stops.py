@@ -2,6 +2,7 @@
 still stops it, is reported as what it was, and leaves output/ empty (no LaTeX here: see test_build)."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 import build
-from pipeline import publish
+from pipeline import provenance, publish
 from pipeline.errors import SolutionError, Terminated
 
 from .conftest import ROOT
@@ -85,3 +86,26 @@ def test_publishing_stopped_halfway_leaves_output_empty(tmp_path, monkeypatch):
 
 def test_terminated_carries_its_exit_code():
     assert Terminated(signal.SIGHUP).exit_code == 129 and isinstance(Terminated(15), KeyboardInterrupt)
+
+
+def test_published_files_are_dated_when_the_build_began_to_read_its_sources(tmp_path):
+    """So that a template saved while the build ran is newer than the PDFs, and the next make rebuilds."""
+    pdf = tmp_path / "hw4.pdf"
+    pdf.write_bytes(b"%PDF-1.5")
+    placed = publish.publish(tmp_path / "output", {"hw4": pdf}, {"checks": 1}, as_of=1_700_000_000.5)
+    assert [p.stat().st_mtime for p in placed] == [1_700_000_000.5] * 2
+
+
+def test_a_new_source_file_not_yet_added_to_git_marks_the_commit_as_changed(tmp_path):
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env={**os.environ, **env})
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "solutions" / "t1.py").write_text("QUESTION = None\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    assert not provenance.commit(tmp_path).endswith("with uncommitted changes")
+    (tmp_path / "solutions" / "t3.py").write_text("QUESTION = None\n")   # a new question, not yet added
+    assert provenance.commit(tmp_path).endswith(" with uncommitted changes")
