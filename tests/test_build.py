@@ -197,6 +197,19 @@ def test_a_mistake_in_the_shared_preamble_names_the_preamble_template(paths):
     assert not list(paths.output.glob("*.pdf"))
 
 
+@pytest.mark.parametrize("template, old, new, says", [
+    ("preamble.tex.j2", r"\csname endofdump", "\\printanswers\n\\csname endofdump",
+     r"hw4.pdf must not print the solutions"),
+    ("solutions.tex.j2", "\\printanswers\n", "", r"hw4-solutions.pdf must print the solutions"),
+    ("grading.tex.j2", "\\gradingtrue\n", "", "must print the grading material"),
+])
+def test_a_document_that_would_show_the_wrong_material_stops_the_build(paths, template, old, new, says):
+    edit(paths.templates / template, old, new)
+    with pytest.raises(LatexFailed, match=says):
+        build.build(paths)
+    assert not list(paths.output.glob("*.pdf"))
+
+
 def test_shell_escape_is_off(paths):
     edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
          r"\immediate\write18{touch pwned} Compute the back propagation expression")
