@@ -33,7 +33,8 @@ from .documents import DOCUMENTS, Document
 from .errors import CoverageError, TemplateError
 from .templating import escape_tex
 
-_DISPLAY = re.compile(r"\\begin\{(align|equation|gather|multline|eqnarray|displaymath|flalign|empheq)\*?\}"
+_DISPLAY = re.compile(r"\\begin\{(align|x{0,2}alignat|equation|gather|multline|eqnarray|displaymath|flalign|empheq|"
+                      r"dmath|dgroup)\*?\}"
                       r"|(?<!\\)\\\[|\$\$")   # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
 # mathematics set apart from the text without a display environment: a paragraph, a centered
@@ -41,15 +42,27 @@ _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
 _CENTERED = re.compile(r"\\begin\{(center|flushleft|flushright)\}")
 
 
+# commands that only place what follows: a line of them around one formula sets that formula apart
+_PLACING = re.compile(r"\\(?:par|noindent|indent|hfill|hfil|centerline|leftline|rightline|quad|qquad|"
+                      r"(?:small|med|big)skip|[hv]space\*?\{[^}]*\})(?![A-Za-z])|[{}]")
+
+
 def _lone_math(code: str) -> bool:
-    """True when a line is one inline formula and nothing else (punctuation and a line break aside)."""
-    text = re.sub(r"\s*[.,;:]?\s*(\\\\(\[[^]]*\])?)?\s*$", "", code.strip())
+    """True when a line is one inline formula and nothing else (punctuation, a line break and commands
+    that only place it, such as \\centerline or \\hfill, aside)."""
+    text = re.sub(r"\s*[.,;:]?\s*(\\\\(\[[^]]*\])?)?\s*$", "", _unplaced(code).strip())
     if text.startswith("$") and not text.startswith("$$"):
         closing = re.search(r"(?<!\\)\$", text[1:])
         return closing is not None and closing.end() == len(text) - 1
     if text.startswith("\\("):
         return text.find("\\)") == len(text) - 2
     return False
+
+
+def _unplaced(code: str) -> str:
+    """The line without placing commands, outside its formulas only (braces inside $...$ stay)."""
+    pieces = re.split(r"((?<!\\)\$[^$]*(?<!\\)\$|\\\(.*?\\\))", code)
+    return "".join(piece if index % 2 else _PLACING.sub("", piece) for index, piece in enumerate(pieces))
 
 
 def needs_notes(document: str) -> bool:
