@@ -513,7 +513,11 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
                 seen.add(key)
                 warnings.append(warning)
     if failures:
-        return LatexFailed("\n\n".join(dict.fromkeys(failures)), "\n".join(logs))
+        # documents that share a file fail alike: each error once, by its first line (the template's)
+        distinct: dict[str, str] = {}
+        for failure in failures:
+            distinct.setdefault(failure.split("\n", 1)[0], failure)
+        return LatexFailed("\n\n".join(distinct.values()), "\n".join(logs))
     return Typeset({job.name: job.pdf for job in jobs}, warnings, list(notices))
 
 
@@ -541,6 +545,8 @@ def explain_error(log: str, tex_dir: Path, maps: _MapCache | None = None) -> str
         raise ValueError("the log has no file:line error")
     path = _resolve(match.group(1), tex_dir)
     line, message = int(match.group(2)), match.group(3)
+    if message.startswith("Emergency stop"):
+        line, message = _before_emergency_stop(log[:match.start()], path, line, message)
     origin = maps.origin(path, line)
     lines = [f"{origin or f'{_shown(path)}:{line}'}: LaTeX error: {message}"]
     lines += [f"    {q}" for q in _tex_context(log[match.end():])]
@@ -554,6 +560,25 @@ def explain_error(log: str, tex_dir: Path, maps: _MapCache | None = None) -> str
     if not origin and source and "generated from" in source[0]:
         lines.append(f"  this file is {source[0].lstrip('% ').split(' --')[0]}: fix the template there")
     return "\n".join(lines)
+
+
+def _before_emergency_stop(before: str, path: Path, line: int, message: str) -> tuple[int, str]:
+    """The error that led to an "Emergency stop": LaTeX asked for input (a file it could not find)
+    and gave its message without file:line, and TeX had read on by then.  The line is the last one
+    up to there that names the missing file."""
+    asked = list(re.finditer(r"^! (.+)$", before, re.M))
+    if not asked:
+        return line, message
+    message = asked[-1].group(1)
+    missing = re.match(r"LaTeX Error: File `([^']+)' not found", message)
+    if missing:
+        stem = Path(missing.group(1)).stem
+        try:
+            source = path.read_text(errors="replace").splitlines()
+        except OSError:
+            return line, message
+        line = next((n for n in range(min(line, len(source)), 0, -1) if stem in source[n - 1]), line)
+    return line, message
 
 
 def _tex_context(after: str) -> list[str]:

@@ -210,6 +210,15 @@ def test_a_document_that_would_show_the_wrong_material_stops_the_build(paths, te
     assert not list(paths.output.glob("*.pdf"))
 
 
+def test_a_package_that_is_not_installed_is_named_at_its_line(paths):
+    line = edit(paths.templates / "preamble.tex.j2", r"\usepackage{float}", r"\usepackage{float}" "\n"
+                r"\usepackage{notinstalledpkgxyz}") + 1
+    with pytest.raises(LatexFailed, match=rf"templates/preamble.tex.j2:{line}: LaTeX error: LaTeX Error: File "
+                                          r"`notinstalledpkgxyz.sty' not found") as failure:
+        build.build(paths)
+    assert str(failure.value).count("not found") == 1   # once, though every document stopped there
+
+
 def test_shell_escape_is_off(paths):
     edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
          r"\immediate\write18{touch pwned} Compute the back propagation expression")
