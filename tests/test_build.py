@@ -253,7 +253,9 @@ def _wait_for(condition, timeout=60.0):
 
 
 MOMENTS = {
-    "start": lambda project: time.sleep(0.05),
+    # the rebuild has begun (its first step removes the old outputs): make, stopped any earlier, has
+    # started no rebuild, and what output/ holds is what it held before make ran
+    "start": lambda project: _wait_for(lambda: not list((project / "output").glob("*.pdf")), timeout=10),
     "checks": lambda project: _wait_for(lambda: (project / "build" / "tex").exists()),
     "latex": lambda project: _wait_for(lambda: any((project / "build" / "latex").glob("*.running"))),
 }
