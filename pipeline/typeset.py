@@ -69,6 +69,7 @@ _FORMAT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 FORMAT_END = r"\csname endofdump\endcsname"   # the line that ends what a format holds (mylatexformat)
 
 _ERROR = re.compile(r"^([^\n:]+?):(\d+): (.*)$", re.M)
+_UNDEFINED = re.compile(r"^LaTeX Warning: Reference `([^']*)' on page \d+ undefined", re.M)
 _BOX = re.compile(r"^(?:Overfull|Underfull) \\[hv]box \(.*$")
 _BOX_LINE = re.compile(r" at lines? (\d+)")
 _OPENED_FILE = re.compile(r'\((?:"([^"]+)"|(\.{0,2}/[^\s()]*|[^\s()/]+\.(?:tex|sty|cls|cfg|def|fd|clo|ldf|aux|'
@@ -94,7 +95,9 @@ class BoxWarning:
 class Typeset:
     pdfs: dict[str, Path]          # document name -> PDF in the output folder
     warnings: list[BoxWarning]     # overfull and underfull boxes, each once, in log order
-    notices: list[str] = field(default_factory=list)   # why a document was typeset without the precompiled preamble
+    # what else a reader of the build should know: a document typeset without the precompiled
+    # preamble, and why; a reference that no label defines (the PDF shows ??)
+    notices: list[str] = field(default_factory=list)
 
     def merged(self, other: Typeset) -> Typeset:
         """The documents of two typesettings (started at different moments of one build)."""
@@ -498,6 +501,7 @@ class _Job:
 
 def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
     failures, logs, warnings, seen = [], [], [], set()
+    notices = list(notices)
     maps = _MapCache()
     for job in jobs:
         log = job.fresh_log()
@@ -512,6 +516,8 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
             if key not in seen:  # both documents \input the same files: one warning, once
                 seen.add(key)
                 warnings.append(warning)
+        for label in dict.fromkeys(_UNDEFINED.findall(log or "")):   # after latexmk's last run: for good
+            notices.append(f"{job.name}.pdf shows ?? for a reference to '{label}', which no \\label defines")
     if failures:
         # documents that share a file fail alike: each error once, by its first line (the template's)
         distinct: dict[str, str] = {}

@@ -473,3 +473,11 @@ def test_stopping_a_precompile_kills_its_pdflatex(tmp_path):
         eventually(lambda: pdflatex_running(tmp_path))
     assert latex_processes(tmp_path) == []
     assert precompiling.wait() is None and precompiling.why == "precompiling the preamble was stopped"
+
+
+@pytest.mark.latex
+def test_a_reference_no_label_defines_is_a_notice(tmp_path):
+    doc = write(tmp_path / "tex" / "doc.tex", "\\documentclass{article}\n\\begin{document}\n\\section{A}\\label{a}\n"
+                                              "See \\ref{a} and page \\pageref{nowhere}.\n\\end{document}\n")
+    result = typeset.typeset({"doc": doc}, tmp_path / "latex", 0)
+    assert result.notices == ["doc.pdf shows ?? for a reference to 'nowhere', which no \\label defines"]
