@@ -554,6 +554,7 @@ def explain_error(log: str, tex_dir: Path, maps: _MapCache | None = None) -> str
     if message.startswith("Emergency stop"):
         line, message = _before_emergency_stop(log[:match.start()], path, line, message)
     origin = maps.origin(path, line)
+    message = message.removeprefix("LaTeX Error: ")   # "LaTeX error: " comes first anyway
     lines = [f"{origin or f'{_shown(path)}:{line}'}: LaTeX error: {message}"]
     lines += [f"    {q}" for q in _tex_context(log[match.end():])]
     try:

@@ -213,7 +213,7 @@ def test_a_document_that_would_show_the_wrong_material_stops_the_build(paths, te
 def test_a_package_that_is_not_installed_is_named_at_its_line(paths):
     line = edit(paths.templates / "preamble.tex.j2", r"\usepackage{float}", r"\usepackage{float}" "\n"
                 r"\usepackage{notinstalledpkgxyz}") + 1
-    with pytest.raises(LatexFailed, match=rf"templates/preamble.tex.j2:{line}: LaTeX error: LaTeX Error: File "
+    with pytest.raises(LatexFailed, match=rf"templates/preamble.tex.j2:{line}: LaTeX error: File "
                                           r"`notinstalledpkgxyz.sty' not found") as failure:
         build.build(paths)
     assert str(failure.value).count("not found") == 1   # once, though every document stopped there
