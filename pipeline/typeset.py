@@ -222,7 +222,7 @@ def precompile(preamble: Path, outdir: Path, source_date_epoch: int) -> Precompi
     """Start dumping a preamble file into a format, <outdir>/<its name>.fmt, and return at once.
 
     The file holds the class and packages that documents share, ending with the
-    line FORMAT_END.  The format is made anew each time (a second or so of one
+    line FORMAT_END.  The format is made anew each time (about half a second of one
     core, while the caller loads what the documents need) and replaces the old
     one only when its bytes differ, so that latexmk sees no change when there is
     none.  Pass the result to `start()`; it stops like a Typesetting.
