@@ -72,6 +72,7 @@ _ERROR = re.compile(r"^([^\n:]+?):(\d+): (.*)$", re.M)
 _UNDEFINED = re.compile(r"^LaTeX Warning: Reference `([^']*)' on page \d+ undefined", re.M)
 _BOX = re.compile(r"^(?:Overfull|Underfull) \\[hv]box \(.*$")
 _BOX_LINE = re.compile(r" at lines? (\d+)")
+_BOX_RANGE = re.compile(r" at lines? \d+(?:--\d+)?")
 _OPENED_FILE = re.compile(r'\((?:"([^"]+)"|(\.{0,2}/[^\s()]*|[^\s()/]+\.(?:tex|sty|cls|cfg|def|fd|clo|ldf|aux|'
                           r'toc|out|bbl|ind|dfu|lbx|cbx|bbx|ltx)\b))')
 
@@ -101,7 +102,10 @@ class Typeset:
 
     def merged(self, other: Typeset) -> Typeset:
         """The documents of two typesettings (started at different moments of one build)."""
-        return Typeset({**self.pdfs, **other.pdfs}, self.warnings + other.warnings,
+        warnings: dict[tuple, BoxWarning] = {}
+        for warning in self.warnings + other.warnings:
+            warnings.setdefault(_box_key(warning), warning)
+        return Typeset({**self.pdfs, **other.pdfs}, list(warnings.values()),
                        list(dict.fromkeys(self.notices + other.notices)))
 
 
@@ -512,8 +516,8 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
         if log is None and job.log.exists():
             log = job.log.read_text(errors="replace")  # latexmk found nothing to do: the PDF is from that log's run
         for warning in box_warnings(log or "", job.main.parent, job.name, maps):
-            key = (warning.file, warning.line, warning.message)
-            if key not in seen:  # both documents \input the same files: one warning, once
+            key = _box_key(warning)
+            if key not in seen:  # the documents \input the same files: one warning, once
                 seen.add(key)
                 warnings.append(warning)
         for label in dict.fromkeys(_UNDEFINED.findall(log or "")):   # after latexmk's last run: for good
@@ -525,6 +529,12 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
             distinct.setdefault(failure.split("\n", 1)[0], failure)
         return LatexFailed("\n\n".join(distinct.values()), "\n".join(logs))
     return Typeset({job.name: job.pdf for job in jobs}, warnings, list(notices))
+
+
+def _box_key(warning: BoxWarning) -> tuple:
+    """One box, whichever document reports it: the paragraph it starts can end on another line in a
+    document that hides solutions, so the range of lines is not part of it."""
+    return warning.file, warning.line, _BOX_RANGE.sub("", warning.message)
 
 
 def _failure_message(job: _Job, log: str | None, maps: _MapCache) -> str:

@@ -309,6 +309,17 @@ def test_a_stopped_run_is_typeset_afresh_next_time(tmp_path):
     assert typeset.typeset({"doc": tex / "doc.tex"}, outdir, 0).pdfs["doc"].exists()
 
 
+def test_a_box_that_several_documents_report_is_one_warning():
+    """The handout hides the solutions, so a paragraph there ends on another line than in the key."""
+    box = "Overfull \\hbox (16.78pt too wide) in paragraph at lines 5--%d"
+    first = typeset.Typeset({"hw4": Path("hw4.pdf"), "hw4-solutions": Path("s.pdf")},
+                            [typeset.BoxWarning("hw4", "t2.tex", 5, box % 11), typeset.BoxWarning(
+                                "hw4-solutions", "t2.tex", 5, box % 7)], [])
+    second = typeset.Typeset({"hw4-grading": Path("g.pdf")}, [typeset.BoxWarning("hw4-grading", "t2.tex", 5, box % 7),
+                                                              typeset.BoxWarning("hw4-grading", "t2.tex", 9, box % 9)])
+    assert [(w.document, w.line) for w in first.merged(second).warnings] == [("hw4", 5), ("hw4-grading", 9)]
+
+
 @pytest.mark.latex
 def test_overfull_and_underfull_boxes_are_reported_with_file_and_line(tmp_path):
     tex = tmp_path / "tex"
