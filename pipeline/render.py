@@ -33,7 +33,7 @@ from .documents import DOCUMENTS, Document
 from .errors import CoverageError, TemplateError
 from .templating import escape_tex
 
-_DISPLAY = re.compile(r"\\begin\{(align|x{0,2}alignat|equation|gather|multline|eqnarray|displaymath|flalign|empheq|"
+_DISPLAY = re.compile(r"\\begin\s*\{(align|x{0,2}alignat|equation|gather|multline|eqnarray|displaymath|flalign|empheq|"
                       r"dmath|dgroup)\*?\}"
                       r"|(?<!\\)\\\[|\$\$")   # \[ opens a display; \\[6pt] is a line break
 _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
@@ -43,7 +43,8 @@ _CENTERED = re.compile(r"\\begin\{(center|flushleft|flushright)\}")
 
 
 # commands that only place what follows: a line of them around one formula sets that formula apart
-_PLACING = re.compile(r"\\(?:par|noindent|indent|hfill|hfil|centerline|leftline|rightline|quad|qquad|"
+_PLACING = re.compile(r"\\(?:par|noindent|indent|hfill|hfil|centerline|leftline|rightline|quad|qquad|fbox|boxed|mbox|"
+                      r"framebox|makebox|"
                       r"(?:small|med|big)skip|[hv]space\*?\{[^}]*\})(?![A-Za-z])|[{}]")
 
 
@@ -59,6 +60,12 @@ def _lone_math(code: str) -> bool:
     return False
 
 
+def _as_dollars(code: str) -> str:
+    """Inline formulas written another way, as $...$: \\begin{math}...\\end{math}, \\ensuremath{...}."""
+    code = re.sub(r"\\(?:begin|end)\s*\{math\}", "$", code)
+    return re.sub(r"\\ensuremath\s*\{(.*)\}", r"$\1$", code)
+
+
 def _unplaced(code: str) -> str:
     """The line without placing commands, outside its formulas only (braces inside $...$ stay)."""
     pieces = re.split(r"((?<!\\)\$[^$]*(?<!\\)\$|\\\(.*?\\\))", code)
@@ -71,7 +78,12 @@ def needs_notes(document: str) -> bool:
 
 
 def render_step(step: Step) -> str:
-    """A step's display: its marker line, then its chain of relations (boxed when it is a result)."""
+    """A step's display: its marker line, then its chain of relations (boxed when it is a result).
+
+    Every step but a definition belongs to the solutions: `\\solutionmaterial` after it stops
+    LaTeX in a document that must not show them (base.tex.j2 defines it from the registry), so
+    that a solution typeset outside exam's `solution` environment never reaches the handout.
+    """
     sides = [latex(side) for side in step.sides]
     relation = {"=": "=", "approx": r"\approx", "in": r"\in", "notin": r"\notin"}[step.relation]
     last = len(sides) - 1
@@ -92,8 +104,9 @@ def render_step(step: Step) -> str:
     body = " \\\\\n".join(lines)
     boxed = step.boxed or step.kind.value == "result"
     environment = ("empheq", "[box=\\fbox]{align*}") if boxed else ("align*", "")
+    guard = "" if step.kind.value == "definition" else r"\solutionmaterial"
     return (f"{step.marker}\n\\begin{{{environment[0]}}}{environment[1]}\n{body}\n"
-            f"\\end{{{environment[0]}}}")
+            f"\\end{{{environment[0]}}}{guard}")
 
 
 @dataclass
@@ -310,7 +323,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
         origin = origins.lookup(number)
         return f"templates/{origin.template}:{origin.line}" if origin else f"{path}:{number}"
     for number, line in enumerate(lines, start=1):
-        code = line.split("%")[0] if not line.startswith("%") else ""
+        code = _as_dollars(line.split("%")[0] if not line.startswith("%") else "")
         opened = len(_CENTERED.findall(code))
         in_center = centered > 0 or opened > 0
         centered = max(0, centered + opened - len(re.findall(r"\\end\{(?:center|flushleft|flushright)\}", code)))

@@ -219,6 +219,29 @@ def test_a_package_that_is_not_installed_is_named_at_its_line(paths):
     assert str(failure.value).count("not found") == 1   # once, though every document stopped there
 
 
+SOLUTION_OPENS = "\\begin{solution}\n\\stephead{Step 1: the forward pass.}"
+
+
+@pytest.mark.parametrize("edits, says", [
+    ([(SOLUTION_OPENS, "\\stephead{Step 1: the forward pass.}"), ("\\end{solution}\n", "\n")],
+     "hw4.pdf must not show the solutions \\(a checked step outside a solution environment\\)"),
+    ([(SOLUTION_OPENS, "{\\printanswers " + SOLUTION_OPENS), ("\\end{solution}\n", "\\end{solution}}\n")],
+     "hw4.pdf must not show the solutions, but"),
+    ([('((( grading("t2.tanh") )))', '\\gradingtrue\n((( grading("t2.tanh") )))\n\\gradingfalse')],
+     "hw4.pdf must not show the grading material"),
+    ([('((( step("t2.tanh.vectorized") )))', ""),   # the result, shown in the question as "show that"
+      ("\\begin{solution}", 'Show that\n((( step("t2.tanh.vectorized") )))\n\\begin{solution}')],
+     "hw4.pdf must not show the solutions \\(a checked step outside"),
+])
+def test_a_solution_or_a_rubric_typeset_outside_its_place_stops_the_build(paths, edits, says):
+    """Whatever the flags say: the registry decides what each document may show."""
+    for old, new in edits:
+        edit(paths.templates / "t2_tanh.tex.j2", old, new)
+    with pytest.raises(LatexFailed, match=says):
+        build.build(paths)
+    assert not list(paths.output.glob("*.pdf"))
+
+
 def test_shell_escape_is_off(paths):
     edit(paths.templates / "t2.tex.j2", "Compute the back propagation expression",
          r"\immediate\write18{touch pwned} Compute the back propagation expression")

@@ -59,9 +59,12 @@ def test_an_unknown_step_suggests_the_nearest_ids_not_all_of_them(homework, path
     assert "'t1.dW.local'" in message and message.count("'t1.") <= 4
 
 
-@pytest.mark.parametrize("display", ["equation", "alignat*", "xalignat", "flalign*", "dmath"])
+@pytest.mark.parametrize("display", ["equation", "alignat*", "xalignat", "flalign*", "dmath", " equation*"])
 def test_a_display_typed_by_hand_is_refused_at_its_template_line(homework, paths, notes, display):
-    opening = f"\\begin{{{display}}}" + ("{1}" if "alignat" in display else "")
+    opening = f"\\begin{{{display.strip()}}}" + ("{1}" if "alignat" in display else "")
+    if display.startswith(" "):   # "\\begin {equation*}": TeX reads it as \\begin{equation*}
+        opening = opening.replace("\\begin{", "\\begin {")
+    display = display.strip()
     line = edit(paths.templates / "t2_avgpool.tex.j2", r"\stephead{Step 3: the local derivative.}",
                 f"{opening} f = 0 \\end{{{display}}}\n\\stephead{{Step 3: the local derivative.}}")
     with pytest.raises(CoverageError, match=rf"templates/t2_avgpool.tex.j2:{line}: a display without"):
@@ -78,7 +81,9 @@ def test_a_marker_over_another_formula_is_refused(homework, paths, notes):
 @pytest.mark.parametrize("typed", ["$a = b$", "\\begin{center}$a = b$\\end{center}",
                                    "\\begin{center}\n$(0, 3, 0, 0)^T$\n\\end{center}", "\\(x = 2\\).",
                                    "\\centerline{$\\frac{\\partial L}{\\partial x} = 2x$}",
-                                   "\\par\\hfill$a = b$\\hfill\\par", "\\noindent\\hspace{2em}\\(a = b\\)\\\\[4pt]"])
+                                   "\\par\\hfill$a = b$\\hfill\\par", "\\noindent\\hspace{2em}\\(a = b\\)\\\\[4pt]",
+                                   "\\fbox{$a = 7777\\,\\delta$}", "\\ensuremath{a = b}",
+                                   "\\begin{math}a = b\\end{math}"])
 def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes, typed):
     line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
                 f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
