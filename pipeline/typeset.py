@@ -102,10 +102,7 @@ class Typeset:
 
     def merged(self, other: Typeset) -> Typeset:
         """The documents of two typesettings (started at different moments of one build)."""
-        warnings: dict[tuple, BoxWarning] = {}
-        for warning in self.warnings + other.warnings:
-            warnings.setdefault(_box_key(warning), warning)
-        return Typeset({**self.pdfs, **other.pdfs}, list(warnings.values()),
+        return Typeset({**self.pdfs, **other.pdfs}, _distinct_boxes(self.warnings + other.warnings),
                        list(dict.fromkeys(self.notices + other.notices)))
 
 
@@ -504,7 +501,7 @@ class _Job:
 
 
 def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
-    failures, logs, warnings, seen = [], [], [], set()
+    failures, logs, warnings = [], [], []
     notices = list(notices)
     maps = _MapCache()
     for job in jobs:
@@ -515,11 +512,7 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
             continue
         if log is None and job.log.exists():
             log = job.log.read_text(errors="replace")  # latexmk found nothing to do: the PDF is from that log's run
-        for warning in box_warnings(log or "", job.main.parent, job.name, maps):
-            key = _box_key(warning)
-            if key not in seen:  # the documents \input the same files: one warning, once
-                seen.add(key)
-                warnings.append(warning)
+        warnings += box_warnings(log or "", job.main.parent, job.name, maps)
         for label in dict.fromkeys(_UNDEFINED.findall(log or "")):   # after latexmk's last run: for good
             notices.append(f"{job.name}.pdf shows ?? for a reference to '{label}', which no \\label defines")
     if failures:
@@ -528,13 +521,17 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
         for failure in failures:
             distinct.setdefault(failure.split("\n", 1)[0], failure)
         return LatexFailed("\n\n".join(distinct.values()), "\n".join(logs))
-    return Typeset({job.name: job.pdf for job in jobs}, warnings, list(notices))
+    return Typeset({job.name: job.pdf for job in jobs}, _distinct_boxes(warnings), list(notices))
 
 
-def _box_key(warning: BoxWarning) -> tuple:
-    """One box, whichever document reports it: the paragraph it starts can end on another line in a
-    document that hides solutions, so the range of lines is not part of it."""
-    return warning.file, warning.line, _BOX_RANGE.sub("", warning.message)
+def _distinct_boxes(warnings: list[BoxWarning]) -> list[BoxWarning]:
+    """Each box once, as the first document reported it.  The documents \\input the same files; a
+    paragraph can end on another line in a document that hides solutions, so the range of lines
+    does not tell boxes apart."""
+    distinct: dict[tuple, BoxWarning] = {}
+    for warning in warnings:
+        distinct.setdefault((warning.file, warning.line, _BOX_RANGE.sub("", warning.message)), warning)
+    return list(distinct.values())
 
 
 def _failure_message(job: _Job, log: str | None, maps: _MapCache) -> str:
