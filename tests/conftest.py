@@ -83,3 +83,10 @@ def make_env(project: Path) -> dict[str, str]:
 
 def make_args() -> list[str]:
     return [f"PY={sys.executable}", "SETUP="]
+
+
+def page_images(pdf: Path, folder: Path, dpi: int = 50) -> list[bytes]:
+    """Each page of a PDF as a grayscale image (poppler's pdftoppm), to compare pages as a reader sees them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", str(pdf), str(folder / "page")], check=True)
+    return [page.read_bytes() for page in sorted(folder.glob("page*.pgm"))]

@@ -18,7 +18,7 @@ import build
 from pipeline import load, provenance, typeset
 from pipeline.errors import CheckFailed, LatexFailed
 
-from .conftest import ROOT, copy_project, edit, make_args, make_env
+from .conftest import ROOT, copy_project, edit, make_args, make_env, page_images
 
 pytestmark = pytest.mark.latex
 
@@ -115,12 +115,6 @@ def test_the_documents_are_typeset_with_the_precompiled_preamble_and_look_the_sa
         assert "(preloaded format=pdflatex " in (tmp_path / f"{name}.log").read_text().splitlines()[0]
         assert page_images(pdf, tmp_path / f"{name}-plain") == page_images(built.output / f"{name}.pdf",
                                                                             tmp_path / f"{name}-built"), name
-
-
-def page_images(pdf: Path, folder: Path) -> list[bytes]:
-    folder.mkdir()
-    subprocess.run(["pdftoppm", "-r", "50", "-gray", str(pdf), str(folder / "page")], check=True)
-    return [page.read_bytes() for page in sorted(folder.glob("page*.pgm"))]
 
 
 def test_the_pdfs_have_bookmarks_for_questions_and_parts(built, homework):

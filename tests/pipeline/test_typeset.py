@@ -16,6 +16,8 @@ from pipeline import typeset
 from pipeline.errors import BuildError, LatexFailed, MissingTool
 from pipeline.linemap import LineMap, Origin, map_path
 
+from ..conftest import page_images
+
 ROOT = Path(__file__).resolve().parents[2]
 
 QUICK = "\\documentclass{article}\n\\begin{document}\nHello from %s.\n\\end{document}\n"
@@ -437,12 +439,7 @@ def test_a_document_typeset_with_the_format_is_the_document_typeset_without_it(t
     fast = precompiled_typeset({"doc": write(tmp_path / "b" / "doc.tex", doc)}, tmp_path / "b" / "latex",
                                write(tmp_path / "b" / "pre.tex", SHARED))
     assert format_of(tmp_path / "b" / "latex" / "doc.log") == "pre"
-    assert pages_as_images(plain.pdfs["doc"], tmp_path / "a") == pages_as_images(fast.pdfs["doc"], tmp_path / "b")
-
-
-def pages_as_images(pdf: Path, folder: Path) -> list[bytes]:
-    subprocess.run(["pdftoppm", "-r", "60", "-gray", str(pdf), str(folder / "page")], check=True)
-    return [page.read_bytes() for page in sorted(folder.glob("page*.pgm"))]
+    assert page_images(plain.pdfs["doc"], tmp_path / "a", dpi=60) == page_images(fast.pdfs["doc"], tmp_path / "b", dpi=60)
 
 
 @pytest.mark.latex
