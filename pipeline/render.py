@@ -40,6 +40,9 @@ _MARKER = re.compile(r"^% (verified|definition): (\S+)$")
 # mathematics set apart from the text without a display environment: a paragraph, a centered
 # line or a table cell that is nothing but math
 _CENTERED = re.compile(r"\\begin\{(center|flushleft|flushright)\}")
+# a quotation of someone else's mathematics (the grading key's copy of the sample solution): its
+# displays are quoted text, not this homework's claims, and the environment prints that they are unchecked
+_UNCHECKED = re.compile(r"\\(begin|end)\{unchecked\}")
 
 
 # commands that only place what follows: a line of them around one formula sets that formula apart
@@ -276,25 +279,44 @@ def _part_context(part: Part) -> dict:
     rubric = part.rubric
     return {"id": part.id, "label": part.label, "title": part.title, "points": part.points,
             "criteria": rubric.criteria, "full_credit": rubric.full_credit,
-            "deductions": [{"text": d.text, "rule": _rule(d)} for d in rubric.deductions]}
+            "deductions": [{"text": d.text, "rule": _rule(part, d)} for d in rubric.deductions]}
 
 
-def _rule(deduction) -> str:
+def _points(count: int) -> str:
+    return f"{count} point{'s' if count != 1 else ''}"
+
+
+def _charges(criteria) -> str:
+    """The criteria an error loses, with their points from the rubric: "the border (1 point)"."""
+    return "; ".join(f"{c.name} ({_points(c.points)})" for c in criteria)
+
+
+def _rule(part: Part, deduction) -> str:
+    """What a deduction costs, in words computed from the rubric's data (prose never states points)."""
     if deduction.cap == 0:
         return "no points for the part"
+    costs = []
+    if deduction.charges:
+        costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
+    if deduction.points:
+        costs.append(f"{_points(deduction.points)} off")
     if deduction.cap is not None:
-        return f"at most {deduction.cap} of the part's points"
-    lost = -deduction.points
-    return f"{lost} point{'s' if lost != 1 else ''} off"
+        costs.append(f"at most {deduction.cap} of the part's points")
+    return ", ".join(costs)
 
 
 def _note_context(note) -> dict:
-    """A judged wrong answer, shaped for the grading template: its prose and the ids of its checked steps."""
+    """A judged wrong answer, shaped for the grading template: its prose, the criteria and deductions it is
+    charged and the points they leave (computed from the rubric), and the ids of its checked steps."""
+    part, answer = note.part, note.answer
     steps = {name: step.id for name, step in note.steps.items()}
-    return {"label": note.part.label, "title": note.answer.title, "why": note.answer.why,
-            "decision": note.answer.decision, "smallest": note.smallest, **{name: steps.get(name) for name in
-                                                                            ("reading", "inputs", "expected",
-                                                                             "returned", "accepted")}}
+    return {"label": part.label, "title": answer.title, "why": answer.why,
+            "decision": answer.decision, "smallest": note.smallest,
+            "charged": _charges(part.charged(answer)),
+            "deductions": [{"text": d.text, "penalty": _points(d.points) if d.points else ""}
+                           for d in map(part.rubric.deduction, answer.deductions)],
+            "points": part.points_for(answer), "of": part.points,
+            **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
 
 
 _KEYWORDS = "backpropagation, convolution, cross-correlation, tanh, max pooling, average pooling"
@@ -318,6 +340,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
     origins = linemap.LineMap.load(linemap.map_path(path))
     problems = []
     centered = 0
+    quoted = False
 
     def where(number: int) -> str:
         origin = origins.lookup(number)
@@ -328,6 +351,10 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
         in_center = centered > 0 or opened > 0
         centered = max(0, centered + opened - len(re.findall(r"\\end\{(?:center|flushleft|flushright)\}", code)))
         above = lines[number - 2] if number >= 2 else ""
+        for boundary in _UNCHECKED.findall(code):
+            quoted = boundary == "begin"
+        if quoted:
+            continue
         if _DISPLAY.search(code):
             mark = _MARKER.match(above)
             if not mark:

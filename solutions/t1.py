@@ -301,40 +301,43 @@ DX_WRONG = (
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
-                decision=r"A dense-layer answer: 1 of 5 points, for the chain rule (the cap already covers the "
-                         r"assumed loss).", award=1),
+                decision=r"A dense-layer answer. Its chain rule is a sum over the outputs, each weighted by "
+                         r"$\partial L/\partial y_j$, and earns its criterion; the assumed loss belongs to the "
+                         r"dense reading and is not charged on top.", deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
                 r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"With a cross-correlation forward pass: lose the point for the final form. "
-                         r"With a true convolution forward pass, or none written: full credit."),
+                decision=r"As shown, with a cross-correlation forward pass. With a true convolution forward "
+                         r"pass, or none written, the answer is right: full credit.", charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
                 Correlate(Pad(delta, p - 1), Transposed(W)),
-                decision=r"Lose the point for the final form."),
+                decision=r"The error arises in the final form.", charges=("final",)),
     WrongAnswer("valid-not-full", "t1.dX", "Valid instead of full correlation",
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"Lose the point for the border (the wrong shape follows from it and is not charged "
-                         r"again)."),
+                decision=r"The error arises at the border; the wrong shape follows from it and is not charged "
+                         r"again.", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
-                r"(Written as a formula: $\operatorname{crop}_{p-1}$ drops those rows and columns, "
-                r"$\operatorname{pad}_{p-1}$ puts zeros back.)",
+                r"In the display below, $\operatorname{crop}_{p-1}$ drops those rows and columns and "
+                r"$\operatorname{pad}_{p-1}$ puts zeros back.",
                 Pad(Crop(DX_FORMULA, p - 1), p - 1),
-                decision=r"Lose the point for the border."),
+                decision=r"The error arises at the border; the shape is right.", charges=("border",)),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
-                r"of $\delta$ are dropped and the result is one row and one column short. (Written as a "
-                r"formula: $\operatorname{fit}$ keeps the first $m - p$ rows and $n - p$ columns of $\delta$.)",
+                r"of $\delta$ are dropped and the result is one row and one column short. In the display "
+                r"below, $\operatorname{fit}_{r \times c}(A)$ is $A$ cut, or extended with zeros, at the bottom "
+                r"and the right to $r$ rows and $c$ columns; here it keeps the first $m - p$ rows and $n - p$ "
+                r"columns of $\delta$.",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
-                decision=r"Lose the point for the border (the range of the outputs); the shape, which follows "
-                         r"from it, is not charged again."),
+                decision=r"A wrong range of the outputs is an error of the border; the shape, which follows "
+                         r"from it, is not charged again.", charges=("border",)),
 )
 
 DW_WRONG = (
@@ -343,32 +346,28 @@ DW_WRONG = (
                 r"has the image's shape instead of the kernel's.",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
-                decision=r"A dense-layer answer: 1 of 5 points, for the chain rule (the cap already covers the "
-                         r"assumed loss).", award=1),
+                decision=r"A dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
+                deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW", "A student's variant: the same sum, with $x_j$ defined as a patch",
                 r"The sample never says what $x_j$ is. A student who writes the same sum and defines $x_j$ as "
                 r"the $p \times p$ patch of $X$ that output $j$ sees (outputs numbered $j = 1, \dots, N$) has "
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"With the patches defined: 4 of 5 points (the result is right; the assumed squared "
-                         r"loss costs 1).", award=4, accepted=True),
+                decision=r"With the patches defined the result is right; only the assumed squared loss is "
+                         r"charged.", deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"With a cross-correlation forward pass: lose the point for the final form. "
-                         r"With a true convolution forward pass, or none written: full credit."),
+                decision=r"As shown, with a cross-correlation forward pass. With a true convolution forward "
+                         r"pass, or none written, the answer is right: full credit.", charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
                 Correlate(X, Rot180(delta)),
-                decision=r"Lose the point for the final form."),
+                decision=r"The error arises in the final form.", charges=("final",)),
 )
-
-# what a wrong dL/db costs when its chain rule, a sum over every output, is right
-_DB_RESULT_ONLY = (r"Lose the 2 points for the result (Step~3); a chain rule written as a sum over every output "
-                   r"keeps its 2.")
 
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
@@ -376,24 +375,37 @@ DB_WRONG = (
                 r"reaches it only through the squared loss it assumes.",
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
                 decision=r"The value is right, but it is derived for a squared loss, while the question gives "
-                         r"$\delta$ for any loss: 4 of 5 points (the point for the assumed loss).", award=4,
-                accepted=True),
+                         r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
                 r"$b$ is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=_DB_RESULT_ONLY),
+                delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
+                                r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
+                                r"rule instead, and the result, which follows from it, is not charged again: the "
+                                r"score is the same.", deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"Each output depends on $b$ with weight $1$, so the contributions add up; nothing divides "
                 r"them by the number of outputs.",
                 Mean(delta),
-                decision=_DB_RESULT_ONLY),
+                decision=r"With the local derivative $1$ and the chain rule right, the error arises in the result. "
+                         r"If the student writes the local derivative as one over the number of outputs, it "
+                         r"arises there, is charged there alone, and the result follows from it.",
+                deductions=("not-summed",)),
 )
 
-_DENSE_CAP = Deduction(r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                       r"shape), which earns the point for the chain rule and no more; no other deduction is "
-                       r"added to it", cap=1)
-_LOSS = Deduction(r"A particular loss assumed (a squared error with targets) where the question gives $\delta$",
-                  points=-1)
-_NO_STEPS = Deduction(r"A final expression without the steps that lead to it (as the question says)", cap=0)
+_DX_CRITERIA = ("local", "border", "final", "shape")
+_DW_CRITERIA = ("local", "ranges", "final", "shape")
+
+
+def _dense(lost: tuple[str, ...]) -> Deduction:
+    return Deduction("dense", r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the "
+                              r"wrong shape): it earns the chain rule and nothing else, and no other deduction is "
+                              r"added to it", charges=lost)
+
+
+_LOSS = Deduction("loss", r"A particular loss assumed (a squared error with targets) where the question gives "
+                          r"$\delta$ for any loss", points=1)
+_NO_STEPS = Deduction("no-steps", r"A final expression without the steps that lead to it (as the question says; "
+                                  r"what counts as steps is said in the rules at the front)", cap=0)
 
 
 def _either(turned: str) -> str:
@@ -403,46 +415,66 @@ def _either(turned: str) -> str:
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
-        criteria=(Criterion(1, r"The chain rule: a sum over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ "
-                               r"(Step~1)."),
-                  Criterion(1, r"The local derivative: the kernel weight where pixel and output overlap, $0$ "
-                               r"elsewhere, with the range stated (Step~2)."),
-                  Criterion(1, r"The border: the bounds of the sums (Step~3), or $\delta$ padded with $p - 1$ zeros "
-                               r"(Step~5)."),
-                  Criterion(1, r"The final form: the full correlation of $\delta$ with the kernel turned by "
-                               r"$180^\circ$ (Step~6), or the same sum written entry by entry (Step~4 or~5)."),
-                  Criterion(1, r"The shape: $m \times n$, like $X$.")),
-        deductions=(_NO_STEPS, _DENSE_CAP, _LOSS),
+        criteria=(Criterion("chain", 1, "the chain rule",
+                            r"A sum over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1)."),
+                  Criterion("local", 1, "the local derivative",
+                            r"The kernel weight where pixel and output overlap, $0$ elsewhere (Step~2)."),
+                  Criterion("border", 1, "the border",
+                            r"Which outputs a pixel reaches: the bounds of the sums (Step~3), or $\delta$ "
+                            r"extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range and a "
+                            r"missing border are one error, charged here once."),
+                  Criterion("final", 1, "the final form",
+                            r"The full correlation of $\delta$ with the kernel turned by $180^\circ$ (Step~6), or "
+                            r"the same sum written entry by entry (Step~3, 4 or~5)."),
+                  Criterion("shape", 1, "the shape",
+                            r"$m \times n$, like $X$: stated, or visibly the shape of the result.")),
+        deductions=(_NO_STEPS, _dense(_DX_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
-                     r"indices from $1$, with every bound shifted by one",
+                     r"indices from $1$, in either convention, with every bound shifted by one",
+                     r"Goodfellow et al.'s index-shifted forms (their eq.~9.4 for the forward pass and eq.~9.13 "
+                     r"for the gradient), with every output index shifted by $p - 1$",
                      r"the scatter view or the matrix view",
-                     r"``the full convolution of $\delta$ with $W$'', for the cross-correlation")),
+                     r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
+                     r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
+                     r"\texttt{'full'} mode, when they compute the formula of the student's convention")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
-        criteria=(Criterion(1, r"The chain rule: a sum over every output (Step~1)."),
-                  Criterion(1, r"The local derivative: the pixel under kernel position $(u, v)$ (Step~2)."),
-                  Criterion(1, r"The ranges of the sums: all outputs, with no bound changing (Step~3)."),
-                  Criterion(1, r"The final form: the correlation of $X$ with $\delta$ (Step~4), or the same sum "
-                               r"written entry by entry (Step~3)."),
-                  Criterion(1, r"The shape: $p \times p$, like $W$.")),
-        deductions=(_NO_STEPS, _DENSE_CAP, _LOSS),
+        criteria=(Criterion("chain", 1, "the chain rule", r"A sum over every output (Step~1)."),
+                  Criterion("local", 1, "the local derivative",
+                            r"The pixel under kernel position $(u, v)$ (Step~2)."),
+                  Criterion("ranges", 1, "the ranges",
+                            r"All outputs, with no bound changing (Step~3); a sum over every output with no "
+                            r"bounds written earns it."),
+                  Criterion("final", 1, "the final form",
+                            r"The correlation of $X$ with $\delta$ (Step~4), or the same sum written entry by "
+                            r"entry (Step~3)."),
+                  Criterion("shape", 1, "the shape", r"$p \times p$, like $W$: stated, or visibly the shape of "
+                                                     r"the result.")),
+        deductions=(_NO_STEPS, _dense(_DW_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation $\partial L/\partial W$ is $X \star \delta$, not turned; "
-                             r"for a true convolution it is turned by $180^\circ$"),
-                     r"indices from $1$, with every bound shifted by one",
+                             r"for a true convolution it is turned by $180^\circ$, which is also "
+                             r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
+                             r"(Other conventions)"),
+                     r"indices from $1$, in either convention, with every bound shifted by one",
+                     r"Goodfellow et al.'s index-shifted forms, with every output index shifted by $p - 1$",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
-                     r"patches defined")),
+                     r"patches defined",
+                     r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
+                     r"they compute the formula of the student's convention")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
-        criteria=(Criterion(2, r"The chain rule: $b$ enters every output, so the sum runs over all of them "
-                               r"(Step~1)."),
-                  Criterion(1, r"The local derivative: $1$ (Step~2)."),
-                  Criterion(2, r"The result: the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
-        deductions=(_NO_STEPS, Deduction(r"$\delta$ not summed, or its mean instead of its sum: the result's 2 "
-                                         r"points, and only those (a chain rule written as a sum over every "
-                                         r"output keeps its points)", points=-2),
+        criteria=(Criterion("chain", 2, "the chain rule",
+                            r"$b$ enters every output, so the sum runs over all of them (Step~1)."),
+                  Criterion("local", 1, "the local derivative", r"$1$ (Step~2)."),
+                  Criterion("result", 2, "the result",
+                            r"The sum of all entries of $\delta$, one number like $b$ (Step~3).")),
+        deductions=(_NO_STEPS,
+                    Deduction("not-summed", r"$\delta$ not summed, or its mean instead of its sum, after a chain "
+                                            r"rule that sums over every output", charges=("result",)),
                     _LOSS),
-        full_credit=(r"either convention (the result is the same)", r"indices from $1$")),
+        full_credit=(r"either convention (the result is the same)", r"indices from $1$",
+                     r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ))
 

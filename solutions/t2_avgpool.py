@@ -68,30 +68,34 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
-                r"does not have. The question's pooling has a single output, whose gradient is given as "
-                r"$\delta$; as written, the answer is that gradient only when every weight $w_{1j}$ is $1$. "
-                r"Below, the sum has the one term $k = 1$, with the question's $\delta$, and the counterexample "
-                r"takes every weight $w_{1j} = 2$.",
-                product(2 * delta_s / d, Ones(x)), quote=SAMPLE,
-                reading={_w: Entries(product(2, Ones(x)), _ks, 1, 1),   # one output, weight 2 on every entry
-                         _ds: Entries(delta_s, _ks, 1, 1)},             # and its gradient delta
-                decision=r"The local derivative $\frac{1}{d}$ is right; the chain rule is written for another "
-                         r"setting (its 2 points; the result follows from it): 3 of 5 points.",
-                award=3),
+                r"does not have, and never says what $\sum_k w_{kj} \delta_k$ is. The question's pooling has a "
+                r"single output; read as the gradient with respect to it (the rule on the sample at the "
+                r"front), the sum is the question's $\delta$: below, it has the one term $k = 1$, with "
+                r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
+                FORMULA, quote=SAMPLE,
+                reading={_w: Entries(Ones(x), _ks, 1, 1),   # one output, and the sum read as its gradient
+                         _ds: Entries(delta_s, _ks, 1, 1)},
+                decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
+                         r"$\partial L/\partial f$. The result follows from the chain rule as written and is "
+                         r"not charged again.", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
-                decision=r"Lose the 2 points for the local derivative."),
+                decision=r"The error arises in the local derivative; the result follows from it and is not "
+                         r"charged again.", charges=("local",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"$f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 product(1 / d, Ones(x)),
-                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
 )
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The local derivative: $1/d$ for every entry (Step~3)."),
-              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step~2)."),
-              Criterion(1, r"The result: $\delta/d$ in every entry, with the shape of $x$ (Step~4).")),
+    criteria=(Criterion("chain", 2, "the chain rule", r"With $\delta$: one output, one term (Step~2)."),
+              Criterion("local", 2, "the local derivative", r"$1/d$ for every entry (Step~3)."),
+              Criterion("result", 1, "the result",
+                        r"$\delta/d$ in every entry, with the shape of $x$ (Step~4).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
-    full_credit=(r"answers written entry by entry",)),
+    full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
+                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
+                 r"$\partial L/\partial f$")),
     WRONG, question="T2", number=3)

@@ -58,6 +58,7 @@ def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
 
 STEPS = [
     _step("t2.maxpool.forward", f, MaxOver(x[i], i, 1, d), kind=Kind.DEFINITION),
+    _step("t2.maxpool.chain", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K),
     _step("t2.maxpool.local", Partial(f, x[k]), KroneckerDelta(k, istar), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
@@ -102,36 +103,44 @@ WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum). "
-                r"Its sum $\sum_k w_{kj} \delta_k$ carries the weights of a layer the question does not have, "
-                r"as in T2.1 and T2.3. But what this part asks, which entry receives the gradient, does not "
-                r"depend on them: with the question's $\delta$ in place of the sum, the rule is the one of "
-                r"Step~4, and it is checked so below.",
+                r"Unlike its tanh answer, it never says what $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
+                r"with respect to the output (the rule on the sample at the front), which the question calls "
+                r"$\delta$, the rule is the one of Step~5, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The routing earns the local derivative, the result and the tie point; the chain "
-                         r"rule is written for another setting (its 2 points): 3 of 5 points.",
-                award=3, accepted=True),
+                decision=r"The routing earns the local derivative, the result and the tie point (it says "
+                         r"nothing of ties); the sum is not identified with $\partial L/\partial f$.",
+                deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries.",
                 product(delta_s, MaxMask(x)),
-                decision=r"Lose the point for ties."),
+                decision=r"Right away from ties; the rule at ties is wrong.", deductions=("all-ties",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),
-                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion(1, r"The local derivative: $1$ at the maximizer, $0$ elsewhere (Step~2)."),
-              Criterion(2, r"The chain rule with $\delta$: one output, one term (Step~3)."),
-              Criterion(1, r"The result: all of $\delta$ to the maximizer, with the shape of $x$ (Step~4)."),
-              Criterion(1, r"A valid rule at ties: one maximizer (as an argmax picks it), or weights $\ge 0$ "
-                           r"on the tied entries that add up to $1$ (Step~5). Discussing ties is not "
-                           r"required: an answer that sends $\delta$ to the maximizer and says nothing of ties "
-                           r"earns this point; a rule that gives all of $\delta$ to every tied entry does not.")),
+    criteria=(Criterion("chain", 2, "the chain rule", r"With $\delta$: one output, one term (Step~2)."),
+              Criterion("local", 1, "the local derivative", r"$1$ at the maximizer, $0$ elsewhere (Step~3)."),
+              Criterion("result", 1, "the result",
+                        r"All of $\delta$ to the maximizer, $0$ elsewhere, with the shape of $x$ (Steps~4 and~5). "
+                        r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
+              Criterion("ties", 1, "the tie point",
+                        r"Earned by saying nothing of ties, and by any true statement about them: one maximizer "
+                        r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
+                        r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
+                        r"the convex hull of Step~6. Lost by a rule that gives all of $\delta$ to every tied "
+                        r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
+                        r"(Step~6).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
-                Deduction(r"All of $\delta$ to every tied entry (the tie point)", points=-1)),
-    full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
-                 r"the switch description: remember where the maximum was, send $\delta$ there")),
+                Deduction("all-ties", r"All of $\delta$ to every tied entry, or any other wrong rule at ties",
+                          charges=("ties",))),
+    full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",
+                 r"the switch description: remember where the maximum was, send $\delta$ there",
+                 r"indices from $0$ or from $1$",
+                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
+                 r"$\partial L/\partial f$")),
     WRONG, question="T2", number=2)

@@ -12,7 +12,7 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumAll, SumOver, product, shown
+from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
 
 from .symbols import L, d, delta_v, i, k, t, x, z
 from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
@@ -94,39 +94,49 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
-                r"The sample differentiates a unit inside a network: $z_k = f(a_k)$ feeds a dense layer with "
-                r"weights $w_{kj}$, and its $\delta_k$ belong to that layer. The question has no weights; it "
-                r"gives the gradient with respect to the output as $\delta$. As written, the answer depends on "
-                r"the weights, and it is the gradient only for those of the identity ($w_{kj} = 1$ when "
-                r"$k = j$, and $0$ otherwise). Below, $a_j$ is $x_j$, $\delta_k$ is the question's, and every "
-                r"weight is $1$. (The sample lets $j$ run over $[0, d]$, one entry too many; its vector runs "
-                r"from $\delta_1$ to $\delta_d$.)",
-                product(SumAll(delta_v), Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x))), quote=SAMPLE,
-                reading={_a: x, _w: Ones(Identity(d)), _ds: delta_v},
-                decision=r"The derivative of $\tanh$ is right; the chain rule is written for another setting "
-                         r"(its 2 points; the result follows from it): 3 of 5 points.", award=3),
+                r"The sample differentiates a unit inside a network: $a$ is the unit's input (the question's "
+                r"$x$), its output $z_j = f(a_j)$ feeds a next layer $a_k = \sum_j w_{kj} z_j + b_k$, and "
+                r"$\delta_k = \partial L/\partial a_k$ belong to that layer. Its chain rule writes "
+                r"$\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, so the sum is identified with the gradient "
+                r"with respect to the output, which the question calls $\delta_j$: read so (the rule on the "
+                r"sample at the front), the result is right, and it is checked so below. Its range "
+                r"$j \in [0, d]$ has one entry too many; its vector runs from $\delta_1$ to $\delta_d$, like $x$.",
+                FORMULA, quote=SAMPLE,
+                reading={_a: x, _w: Identity(d), _ds: delta_v},
+                decision=r"The derivative is quoted, which earns its criterion; the chain rule identifies the "
+                         r"sum with $\partial L/\partial z_j$ and earns its criterion; the range $[0, d]$ "
+                         r"contradicts the vector that follows it, and the result's criterion, which asks for "
+                         r"the shape of $x$, is lost.", charges=("result",), accepted=True),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
-                decision=r"Lose 2 points (the chain rule with $\delta$)."),
+                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
     WrongAnswer("tanh-prime", "t2.tanh", r"$1 - \tanh$ instead of $1 - \tanh^2$",
-                r"The square of $\tanh$ is missing from the derivative (Step~2).",
+                r"The square of $\tanh$ is missing from the derivative (Step~3).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
-                decision=r"Lose the 2 points for the derivative of $\tanh$."),
+                decision=r"The error arises in the derivative; the result follows from it and is not charged "
+                         r"again.", charges=("derivative",)),
     WrongAnswer("tanh-squared", "t2.tanh", r"$(1 - \tanh)^2$",
-                r"The square belongs to $\tanh$ alone, not to the whole difference (Step~2).",
+                r"The square belongs to $\tanh$ alone, not to the whole difference (Step~3).",
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
-                decision=r"Lose the 2 points for the derivative of $\tanh$."),
+                decision=r"The error arises in the derivative; the result follows from it and is not charged "
+                         r"again.", charges=("derivative",)),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
-    criteria=(Criterion(2, r"The derivative of $\tanh$, by the quotient rule or from the exponentials (Step~2)."),
-              Criterion(2, r"The chain rule with $\delta$: each $z_i$ depends on $x_i$ alone, so one term "
-                           r"survives (Steps~3 and~4)."),
-              Criterion(1, r"The result: $\delta$ times the derivative, entry by entry, with the shape of $x$ "
-                           r"(Steps~5 and~6).")),
+    criteria=(Criterion("derivative", 2, r"the derivative of $\tanh$",
+                        r"Derived (by the quotient rule or from the exponentials, Step~3), or quoted as a standard "
+                        r"result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, $1 - z^2$), "
+                        r"in the network form and in the Jacobian form alike."),
+              Criterion("chain", 2, r"the chain rule",
+                        r"With $\delta$: each $z_i$ depends on $x_i$ alone, so one term survives (Steps~2 and~4)."),
+              Criterion("result", 1, r"the result",
+                        r"$\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 and~6).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
-    full_credit=(r"any of the equal forms of the derivative in Step 2, such as $\operatorname{sech}^2$",
-                 r"the derivative written with the forward output $z$ (Step~5)", r"answers written entry by entry")),
+    full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
+                 r"answers written entry by entry, with indices from $0$ or from $1$",
+                 r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",
+                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta_j$, when the answer says it is "
+                 r"$\partial L/\partial z_j$")),
     WRONG, question="T2", number=1)

@@ -64,15 +64,23 @@ class Result:
 
 @dataclass(frozen=True)
 class Criterion:
-    """A share of a part's points and what earns it (LaTeX)."""
+    """A share of a part's points: its id (which deductions and wrong answers name), its points,
+    a short name ("the chain rule", for sentences such as "charged: the chain rule") and what
+    earns it (LaTeX).  Prose never repeats the points: the documents print them from here."""
+    id: str
     points: int
+    name: str
     text: str
 
 
 @dataclass(frozen=True)
 class Deduction:
-    """A common error and what it costs (LaTeX); `cap` limits the part's score instead."""
+    """A common error and what it costs, in the rubric's data: the criteria it charges (their points
+    are lost), a penalty of its own in `points` (points off, for an error no criterion covers), or
+    `cap`, the most the part can then earn."""
+    id: str
     text: str
+    charges: tuple[str, ...] = ()
     points: int = 0
     cap: int | None = None
 
@@ -82,6 +90,22 @@ class Rubric:
     criteria: tuple[Criterion, ...]
     deductions: tuple[Deduction, ...] = ()
     full_credit: tuple[str, ...] = ()   # equivalent forms that earn full credit (LaTeX)
+
+    def criterion(self, id_: str) -> Criterion:
+        found = {c.id: c for c in self.criteria}
+        if id_ not in found:
+            raise KeyError(f"no criterion {id_!r}" + suggest(id_, found))
+        return found[id_]
+
+    def deduction(self, id_: str) -> Deduction:
+        found = {d.id: d for d in self.deductions}
+        if id_ not in found:
+            raise KeyError(f"no deduction {id_!r}" + suggest(id_, found))
+        return found[id_]
+
+    def cost(self, deduction: Deduction) -> int:
+        """The points a deduction takes when it is the only error (before any cap)."""
+        return sum(self.criterion(c).points for c in deduction.charges) + deduction.points
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +117,9 @@ class WrongAnswer:
     quote: for answers from a sample solution, the formula as the sample writes it, and
         `reading`, how its symbols map onto the question's (name -> formula); the quote is
         what is compiled and checked then, so what is shown is what is judged.
-    decision: LaTeX, how to grade it; `award` the points it earns at most.
+    decision: LaTeX, why it is graded so (no point counts: those follow from the data).
+    charges: the ids of the criteria it loses; deductions: the ids of the rubric's deductions
+        it incurs.  `Part.points_for` computes its points from them, and the key prints them.
     """
     id: str
     result: str
@@ -101,7 +127,8 @@ class WrongAnswer:
     why: str
     formula: Any
     decision: str = ""
-    award: int | None = None
+    charges: tuple[str, ...] = ()
+    deductions: tuple[str, ...] = ()
     convention: str | None = None
     quote: Any = None
     reading: Mapping[Any, Any] = field(default_factory=dict)
@@ -142,6 +169,20 @@ class Part:
     @property
     def label(self) -> str:
         return f"{self.question}.{self.number}"
+
+    def charged(self, wrong: WrongAnswer) -> list[Criterion]:
+        """The criteria a wrong answer loses, each once, in the rubric's order: its own charges and
+        those of its deductions (an error is charged once, however many notes name it)."""
+        named = set(wrong.charges) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
+        return [c for c in self.rubric.criteria if c.id in named]
+
+    def points_for(self, wrong: WrongAnswer) -> int:
+        """The points the key awards a wrong answer: the part's points less the criteria it loses and
+        the penalties of its deductions, at least 0, and at most the smallest cap among them."""
+        deductions = [self.rubric.deduction(d) for d in wrong.deductions]
+        score = self.points - sum(c.points for c in self.charged(wrong)) - sum(d.points for d in deductions)
+        caps = [d.cap for d in deductions if d.cap is not None]
+        return max(0, min([score, *caps]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,6 +357,7 @@ def _validate(package: str, homework: Homework) -> None:
                 if result.id in results:
                     problems.append(f"{where}: result {result.id} is also graded in {results[result.id]}")
                 results[result.id] = unit.module
+            problems += _rubric_problems(where, part)
             for answer in part.wrong_answers:
                 if answer.result not in {r.id for r in part.results}:
                     problems.append(f"{where}: wrong answer {answer.id} is for {answer.result}, not a result of "
@@ -325,6 +367,32 @@ def _validate(package: str, homework: Homework) -> None:
                 problems.append(f"{package}/{unit.module}.py: result {result.id} has no points (no part grades it)")
     if problems:
         raise HomeworkError("\n".join(problems))
+
+
+def _rubric_problems(where: str, part: Part) -> list[str]:
+    """Ids that name nothing, or name two things: the arithmetic of the key depends on them."""
+    rubric, problems = part.rubric, []
+    criteria, deductions = [c.id for c in rubric.criteria], [d.id for d in rubric.deductions]
+    for kind, ids in (("criterion", criteria), ("deduction", deductions)):
+        twice = sorted({x for x in ids if ids.count(x) > 1})
+        if twice:
+            problems.append(f"{where}: {kind} ids used twice: {', '.join(twice)}")
+    for criterion in rubric.criteria:
+        if criterion.points <= 0:
+            problems.append(f"{where}: criterion {criterion.id} has no points")
+    named: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(f"deduction {d.id}", d.charges, ())
+                                                                 for d in rubric.deductions]
+    named += [(f"wrong answer {a.id}", a.charges, a.deductions) for a in part.wrong_answers]
+    for owner, charges, incurred in named:
+        for id_ in charges:
+            if id_ not in criteria:
+                problems.append(f"{where}: {owner} charges {id_!r}, which is no criterion of the part"
+                                + suggest(id_, criteria))
+        for id_ in incurred:
+            if id_ not in deductions:
+                problems.append(f"{where}: {owner} incurs {id_!r}, which is no deduction of the part"
+                                + suggest(id_, deductions))
+    return problems
 
 
 def suggest(name: str, known) -> str:

@@ -177,7 +177,7 @@ class SumAxes(Node):
 
     def _latex(self, printer):
         name = printer._print(self.args[0])
-        return rf"\left(\textstyle\sum_{{a,i,j}} {name}_{{a,q,i,j}}\right)_{{q}}"
+        return rf"\left(\sum_{{a,i,j}} {name}_{{a,q,i,j}}\right)_{{q}}"
 
 
 class SumAll(Node):
@@ -190,7 +190,7 @@ class SumAll(Node):
         name = printer._print(a)
         rank = len(a.shape) if isinstance(a, sp.IndexedBase) and a.shape is not None else 0
         index = {1: "i", 2: "i,j"}.get(rank)
-        return rf"\textstyle\sum_{{{index}}} {name}_{{{index}}}" if index else rf"\textstyle\sum {name}"
+        return rf"\sum_{{{index}}} {name}_{{{index}}}" if index else rf"\sum {name}"
 
 
 class Hadamard(Node):

@@ -44,8 +44,8 @@ def test_an_undefined_name_is_reported_at_the_template_line(homework, paths, not
 
 
 def test_a_syntax_error_is_reported_at_the_template_line(homework, paths, notes):
-    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 3: the chain rule.}",
-                r"((* if *)) \stephead{Step 3: the chain rule.}")
+    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the chain rule.}",
+                r"((* if *)) \stephead{Step 2: the chain rule.}")
     with pytest.raises(TemplateError, match=rf"templates/t2_tanh.tex.j2:{line}:"):
         render_all(homework, paths, notes)
 

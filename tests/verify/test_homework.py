@@ -50,7 +50,7 @@ def test_a_result_with_no_points_is_an_error_naming_its_module():
 
 def test_a_rubric_that_does_not_add_up_is_an_error():
     part = next(u.part for u in HW.units if u.part is not None and u.part.id == "t2.tanh")
-    short = dataclasses.replace(part, rubric=Rubric((Criterion(1, "one point"),)))
+    short = dataclasses.replace(part, rubric=Rubric((Criterion("one", 1, "one", "one point"),)))
     with pytest.raises(HomeworkError, match="its rubric gives 1 points, the part is worth 5"):
         Homework.assemble("solutions", _units(part=short))
 
