@@ -294,15 +294,15 @@ def _charges(criteria) -> str:
 def _rule(part: Part, deduction) -> str:
     """What a deduction costs, in words computed from the rubric's data (prose never states points)."""
     if deduction.cap == 0:
-        return "no points for the part"
+        return "earns no points for the part"
     costs = []
     if deduction.charges:
         costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
     if deduction.points:
-        costs.append(f"{_points(deduction.points)} off")
+        costs.append(f"loses {_points(deduction.points)}")
     if deduction.cap is not None:
-        costs.append(f"at most {deduction.cap} of the part's points")
-    return ", ".join(costs)
+        costs.append(f"earns at most {deduction.cap} of the part's points")
+    return " and ".join(costs)
 
 
 def _note_context(note) -> dict:

@@ -301,7 +301,7 @@ DX_WRONG = (
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
-                decision=r"A dense-layer answer. Its chain rule is a sum over the outputs, each weighted by "
+                decision=r"This is a dense-layer answer. Its chain rule is a sum over the outputs, each weighted by "
                          r"$\partial L/\partial y_j$, and earns its criterion; the assumed loss belongs to the "
                          r"dense reading and is not charged on top.", deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
@@ -309,8 +309,9 @@ DX_WRONG = (
                 r"For a true convolution this answer is exactly right (Other conventions, "
                 r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"As shown, with a cross-correlation forward pass. With a true convolution forward "
-                         r"pass, or none written, the answer is right: full credit.", charges=("final",)),
+                decision=r"The grading below holds with a cross-correlation forward pass. With a true "
+                         r"convolution forward pass, or none written, the answer is right and earns full "
+                         r"credit.", charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
@@ -346,7 +347,7 @@ DW_WRONG = (
                 r"has the image's shape instead of the kernel's.",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
-                decision=r"A dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
+                decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
                 deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW", "A student's variant: the same sum, with $x_j$ defined as a patch",
                 r"The sample never says what $x_j$ is. A student who writes the same sum and defines $x_j$ as "
@@ -360,8 +361,9 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As shown, with a cross-correlation forward pass. With a true convolution forward "
-                         r"pass, or none written, the answer is right: full credit.", charges=("final",)),
+                decision=r"The grading below holds with a cross-correlation forward pass. With a true "
+                         r"convolution forward pass, or none written, the answer is right and earns full "
+                         r"credit.", charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
@@ -377,7 +379,7 @@ DB_WRONG = (
                 decision=r"The value is right, but it is derived for a squared loss, while the question gives "
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
-                r"$b$ is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
+                r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
                                 r"rule instead, and the result, which follows from it, is not charged again: the "
@@ -416,18 +418,18 @@ def _either(turned: str) -> str:
 QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
-                            r"A sum over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1)."),
+                            r"It sums over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1)."),
                   Criterion("local", 1, "the local derivative",
-                            r"The kernel weight where pixel and output overlap, $0$ elsewhere (Step~2)."),
+                            r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2)."),
                   Criterion("border", 1, "the border",
-                            r"Which outputs a pixel reaches: the bounds of the sums (Step~3), or $\delta$ "
-                            r"extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range and a "
-                            r"missing border are one error, charged here once."),
+                            r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range "
+                            r"and a missing border are one error, charged here once."),
                   Criterion("final", 1, "the final form",
-                            r"The full correlation of $\delta$ with the kernel turned by $180^\circ$ (Step~6), or "
-                            r"the same sum written entry by entry (Step~3, 4 or~5)."),
+                            r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
+                            r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
                   Criterion("shape", 1, "the shape",
-                            r"$m \times n$, like $X$: stated, or visibly the shape of the result.")),
+                            r"It is that of $X$, $m \times n$, stated or visible in the result.")),
         deductions=(_NO_STEPS, _dense(_DX_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
@@ -440,16 +442,16 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
-        criteria=(Criterion("chain", 1, "the chain rule", r"A sum over every output (Step~1)."),
+        criteria=(Criterion("chain", 1, "the chain rule", r"It sums over every output (Step~1)."),
                   Criterion("local", 1, "the local derivative",
-                            r"The pixel under kernel position $(u, v)$ (Step~2)."),
+                            r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
-                            r"All outputs, with no bound changing (Step~3); a sum over every output with no "
-                            r"bounds written earns it."),
+                            r"The sums run over all outputs, and no bound changes (Step~3); a sum over every "
+                            r"output with no bounds written earns this criterion."),
                   Criterion("final", 1, "the final form",
-                            r"The correlation of $X$ with $\delta$ (Step~4), or the same sum written entry by "
-                            r"entry (Step~3)."),
-                  Criterion("shape", 1, "the shape", r"$p \times p$, like $W$: stated, or visibly the shape of "
+                            r"It is the correlation of $X$ with $\delta$ (Step~4), or the same sum written entry "
+                            r"by entry (Step~3)."),
+                  Criterion("shape", 1, "the shape", r"It is that of $W$, $p \times p$, stated or visible in "
                                                      r"the result.")),
         deductions=(_NO_STEPS, _dense(_DW_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation $\partial L/\partial W$ is $X \star \delta$, not turned; "
@@ -465,10 +467,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
-                            r"$b$ enters every output, so the sum runs over all of them (Step~1)."),
-                  Criterion("local", 1, "the local derivative", r"$1$ (Step~2)."),
+                            r"The bias enters every output, so the sum runs over all of them (Step~1)."),
+                  Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
-                            r"The sum of all entries of $\delta$, one number like $b$ (Step~3).")),
+                            r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", r"$\delta$ not summed, or its mean instead of its sum, after a chain "
                                             r"rule that sums over every output", charges=("result",)),

@@ -90,10 +90,10 @@ WRONG = (
 )
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion("chain", 2, "the chain rule", r"With $\delta$: one output, one term (Step~2)."),
-              Criterion("local", 2, "the local derivative", r"$1/d$ for every entry (Step~3)."),
+    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~2)."),
+              Criterion("local", 2, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
               Criterion("result", 1, "the result",
-                        r"$\delta/d$ in every entry, with the shape of $x$ (Step~4).")),
+                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Step~4).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "

@@ -115,7 +115,7 @@ WRONG = (
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries.",
                 product(delta_s, MaxMask(x)),
-                decision=r"Right away from ties; the rule at ties is wrong.", deductions=("all-ties",)),
+                decision=r"The answer is right away from ties; its rule at ties is wrong.", deductions=("all-ties",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),
@@ -123,16 +123,18 @@ WRONG = (
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion("chain", 2, "the chain rule", r"With $\delta$: one output, one term (Step~2)."),
-              Criterion("local", 1, "the local derivative", r"$1$ at the maximizer, $0$ elsewhere (Step~3)."),
+    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~2)."),
+              Criterion("local", 1, "the local derivative", r"It is $1$ at the maximizer and $0$ elsewhere (Step~3)."),
               Criterion("result", 1, "the result",
-                        r"All of $\delta$ to the maximizer, $0$ elsewhere, with the shape of $x$ (Steps~4 and~5). "
+                        r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~4 "
+                        r"and~5). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"Earned by saying nothing of ties, and by any true statement about them: one maximizer "
+                        r"An answer earns it by saying nothing of ties, or by any true statement about them: "
+                        r"one maximizer "
                         r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
                         r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
-                        r"the convex hull of Step~6. Lost by a rule that gives all of $\delta$ to every tied "
+                        r"the convex hull of Step~6. It loses it with a rule that gives all of $\delta$ to every tied "
                         r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
                         r"(Step~6).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,

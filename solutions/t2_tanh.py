@@ -126,13 +126,16 @@ WRONG = (
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
     criteria=(Criterion("derivative", 2, r"the derivative of $\tanh$",
-                        r"Derived (by the quotient rule or from the exponentials, Step~3), or quoted as a standard "
-                        r"result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, $1 - z^2$), "
+                        r"It is derived (by the quotient rule or from the exponentials, Step~3), or quoted as a "
+                        r"standard result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, "
+                        r"$1 - z^2$), "
                         r"in the network form and in the Jacobian form alike."),
               Criterion("chain", 2, r"the chain rule",
-                        r"With $\delta$: each $z_i$ depends on $x_i$ alone, so one term survives (Steps~2 and~4)."),
+                        r"It multiplies by $\delta$; each output $z_i$ depends on $x_i$ alone, so one term "
+                        r"survives (Steps~2 and~4)."),
               Criterion("result", 1, r"the result",
-                        r"$\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 and~6).")),
+                        r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
+                        r"and~6).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
     full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
