@@ -197,6 +197,23 @@ ONE_BASED_STEPS = [
     _step("t1.from1.db", Partial(L, b), _sum_out(delta[i, j], base=1), index_base=1, boxed=True),
 ]
 
+# a true convolution with indices from 1, and the kernel gradient of a true convolution written with both
+# arrays turned: forms graders meet, checked here so that nobody has to verify them by hand
+CONVOLUTION_ONE_BASED_STEPS = [
+    _step("t1.from1.convolution.forward", Y[i, j],
+          total(_sum_ker(product(X[i + u - 1, j + v - 1], W[p + 1 - u, p + 1 - v]), base=1), b),
+          over=_OUT1, kind=Kind.DEFINITION, operation=CONVOLUTION, index_base=1),
+    _step("t1.from1.convolution.dX", Partial(L, X[k, l]),
+          Sum(product(delta[i, j], W[p - k + i, p - l + j]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
+              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), operation=CONVOLUTION,
+          index_base=1, boxed=True),
+    _step("t1.from1.convolution.dW", Partial(L, W[u, v]),
+          _sum_out(product(delta[i, j], X[i + p - u, j + p - v]), base=1),
+          over=((u, 1, p), (v, 1, p)), operation=CONVOLUTION, index_base=1, boxed=True),
+    _step("t1.convolution.dW_turned", Partial(L, W), Correlate(Rot180(X), Rot180(delta)), DW_CONVOLUTION,
+          operation=CONVOLUTION),
+]
+
 # ---- the worked example ------------------------------------------------------------------------------------
 EXAMPLE: dict[str, Any] = {
     "X": np.array([[1, 2, 0, -1], [0, 1, 3, 1], [2, -1, 1, 0], [1, 0, 2, 2]], dtype=float),
@@ -483,5 +500,6 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
 # what the template's figure needs besides steps: the entry of dL/dX it works out
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
 
-STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *_example_steps(),
+STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *CONVOLUTION_ONE_BASED_STEPS,
+         *_example_steps(),
          *_convolution_example_steps()]

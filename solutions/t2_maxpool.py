@@ -20,6 +20,7 @@ from verify.symbolic import (
     MaxMask,
     MaxOver,
     OneHot,
+    Ones,
     Partial,
     Subdifferential,
     SumOver,
@@ -116,6 +117,13 @@ WRONG = (
                 r"them all of $\delta$, so they add up to the number of tied entries.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties; its rule at ties is wrong.", deductions=("all-ties",)),
+    WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
+                r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
+                r"maximum, so the other entries must receive $0$.",
+                product(delta_s / d, Ones(x)),
+                decision=r"The error arises in the local derivative, $\frac{1}{d}$ where the maximizer's $1$ "
+                         r"belongs; the result and the rule at ties follow from it and are not charged again.",
+                charges=("local",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),

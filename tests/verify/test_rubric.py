@@ -20,7 +20,7 @@ SCORES = {
     "sample.dW": 1, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
-    "sample.maxpool": 3, "max-all-ties": 4, "max-no-delta": 3,
+    "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 4, "max-no-delta": 3,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
