@@ -313,7 +313,7 @@ def _note_context(note) -> dict:
     return {"label": part.label, "title": answer.title, "why": answer.why,
             "decision": answer.decision, "smallest": note.smallest,
             "charged": _charges(part.charged(answer)),
-            "deductions": [{"text": d.text, "penalty": _points(d.points) if d.points else ""}
+            "deductions": [{"name": d.name, "penalty": _points(d.points) if d.points else ""}
                            for d in map(part.rubric.deduction, answer.deductions)],
             "points": part.points_for(answer), "of": part.points,
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}

@@ -416,15 +416,18 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 
 
 def _dense(lost: tuple[str, ...]) -> Deduction:
-    return Deduction("dense", r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the "
-                              r"wrong shape): it earns the chain rule and nothing else, and no other deduction is "
-                              r"added to it", charges=lost)
+    return Deduction("dense", "the dense-layer reading",
+                     r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
+                     r"shape), which earns the chain rule and nothing else, with no other deduction added to it",
+                     charges=lost)
 
 
-_LOSS = Deduction("loss", r"A particular loss assumed (a squared error with targets) where the question gives "
-                          r"$\delta$ for any loss", points=1)
-_NO_STEPS = Deduction("no-steps", r"A final expression without the steps that lead to it (as the question says; "
-                                  r"what counts as steps is said in the rules at the front)", cap=0)
+_LOSS = Deduction("loss", "the assumed loss",
+                  r"A particular loss assumed (a squared error with targets) where the question gives $\delta$ for "
+                  r"any loss", points=1)
+_NO_STEPS = Deduction("no-steps", "no steps",
+                      r"A final expression without the steps that lead to it (as the question says; what counts as "
+                      r"steps is said in the rules at the front)", cap=0)
 
 
 def _either(turned: str) -> str:
@@ -489,8 +492,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
         deductions=(_NO_STEPS,
-                    Deduction("not-summed", r"$\delta$ not summed, or its mean instead of its sum, after a chain "
-                                            r"rule that sums over every output", charges=("result",)),
+                    Deduction("not-summed", r"$\delta$ not summed",
+                              r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
+                              r"that sums over every output", charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),

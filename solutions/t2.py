@@ -13,14 +13,16 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # In all three parts the sample writes the gradient inside a network, with sum_k w_kj delta_k for the
 # gradient with respect to the unit's output.  The key reads that sum one way everywhere: as that
 # gradient, which the question's delta is (the rule is stated once, in the grading key's preface).
-OTHER_SETTING = Deduction("other-setting",
+OTHER_SETTING = Deduction("other-setting", "the network setting",
                           r"The chain rule written for a unit inside a network, with $\sum_k w_{kj} \delta_k$ "
                           r"(weights of a next layer) where the gradient with respect to the output belongs, and "
                           r"that sum never identified with $\partial L/\partial z_j$ (or $\partial L/\partial f$ "
                           r"for a pooling); what follows from it is not charged again",
                           charges=("chain",))
 
-NO_DELTA = Deduction("no-delta", r"$f'$ given without $\delta$ (the local derivative instead of the gradient of $L$)",
+NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
+                     r"The local derivative $f'$ given without $\delta$, in place of the gradient of $L$",
                      charges=("chain",))
-NO_STEPS = Deduction("no-steps", r"A final expression without the steps that lead to it (the rule of T1 holds "
-                                 r"for T2 too; what counts as steps is said in the rules at the front)", cap=0)
+NO_STEPS = Deduction("no-steps", "no steps",
+                     r"A final expression without the steps that lead to it (the rule of T1 holds for T2 too; what "
+                     r"counts as steps is said in the rules at the front)", cap=0)

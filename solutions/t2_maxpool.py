@@ -146,8 +146,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
                         r"(Step~6).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
-                Deduction("all-ties", r"All of $\delta$ to every tied entry, or any other wrong rule at ties",
-                          charges=("ties",))),
+                Deduction("all-ties", "a wrong rule at ties",
+                          r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),
     full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",
                  r"indices from $0$ or from $1$",

@@ -77,8 +77,9 @@ class Criterion:
 class Deduction:
     """A common error and what it costs, in the rubric's data: the criteria it charges (their points
     are lost), a penalty of its own in `points` (points off, for an error no criterion covers), or
-    `cap`, the most the part can then earn."""
+    `cap`, the most the part can then earn.  `name` is short ("the assumed loss"): notes name it."""
     id: str
+    name: str
     text: str
     charges: tuple[str, ...] = ()
     points: int = 0

@@ -72,7 +72,7 @@ def test_an_error_named_twice_is_charged_once_and_a_cap_or_zero_bounds_the_score
     everything = _answer(dx, charges=[c.id for c in dx.rubric.criteria], deductions=("loss",))
     assert dx.points_for(everything) == 0
     capped = dataclasses.replace(dx, rubric=dataclasses.replace(
-        dx.rubric, deductions=(*dx.rubric.deductions, Deduction("cap", "capped", cap=2))))
+        dx.rubric, deductions=(*dx.rubric.deductions, Deduction("cap", "capped", "capped", cap=2))))
     assert capped.points_for(_answer(capped, deductions=("cap",))) == 2
     assert capped.points_for(_answer(capped, charges=["chain", "local", "border", "final"], deductions=("cap",))) == 1
 
@@ -89,7 +89,7 @@ def test_a_note_that_charges_no_criterion_of_its_part_is_refused_naming_the_modu
 
 def test_a_deduction_without_its_criterion_is_refused():
     part = PARTS["t1.db"]
-    rubric = Rubric(part.rubric.criteria, (Deduction("odd", "odd", charges=("sum",)),), part.rubric.full_credit)
+    rubric = Rubric(part.rubric.criteria, (Deduction("odd", "odd", "odd", charges=("sum",)),), part.rubric.full_credit)
     broken = dataclasses.replace(part, rubric=rubric, wrong_answers=())
     t1 = next(u for u in HW.units if u.question is not None and u.question.id == "T1")
     question = dataclasses.replace(t1.question, parts=tuple(broken if p.id == "t1.db" else p
