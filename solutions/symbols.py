@@ -12,13 +12,14 @@ _size = dict(integer=True, positive=True)
 _index = dict(integer=True)
 
 # sizes: image m x n, kernel p x p, vector length d; stride s and zero padding P (remarks);
-# batch N, channels C, filters K (remarks)
+# batch B, channels C, filters K (remarks)
 m, n, p, d = sp.symbols("m n p d", **_size)
 s, P = sp.symbols("s P", **_size)
-N, C, K = sp.symbols("N C K", **_size)
+B, C, K = sp.symbols("B C K", **_size)
 
-# indices: outputs (i, j), pixels (k, l), kernel taps (u, v), padded positions (a, c), filters q
-i, j, k, l, u, v, a, c, q = sp.symbols("i j k l u v a c q", **_index)
+# indices: outputs (i, j) (and their extension by zeros), pixels (k, l), kernel taps (u, v), images of a
+# batch r, channels c, filters q
+i, j, k, l, u, v, r, c, q = sp.symbols("i j k l u v r c q", **_index)
 istar = sp.Symbol("istar", integer=True)      # the maximizer in max pooling
 
 # T1: the image, the kernel, the output and the gradient of the loss with respect to it

@@ -45,7 +45,7 @@ from verify.symbolic import (
     total,
 )
 
-from .symbols import L, W, W_rot, X, Y, a, b, c, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
+from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
 
 # ---- the forward passes ------------------------------------------------------------------------
 
@@ -139,12 +139,12 @@ DX_STEPS = [
     _step("t1.dX.bounds", Partial(L, X[k, l]),
           Sum(product(delta[i, j], W[k - i, l - j]), (j, Max(0, l - p + 1), Min(n - p, l)),
               (i, Max(0, k - p + 1), Min(m - p, k))), over=_IN),
-    _step("t1.delta_ext", delta_ext[a, c], Piecewise((delta[a, c], _within(a, m - p, c, n - p)), (0, True),
+    _step("t1.delta_ext", delta_ext[i, j], Piecewise((delta[i, j], _within(i, m - p, j, n - p)), (0, True),
                                                      evaluate=False),
-          over=((a, 1 - p, m - 1), (c, 1 - p, n - 1)), kind=Kind.DEFINITION),
+          over=((i, 1 - p, m - 1), (j, 1 - p, n - 1)), kind=Kind.DEFINITION),
     _step("t1.dX.shift", Partial(L, X[k, l]), _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN),
-    _step("t1.delta_pad", delta_pad[a, c], delta_ext[a - p + 1, c - p + 1],
-          over=((a, 0, m + p - 2), (c, 0, n + p - 2)), kind=Kind.DEFINITION),
+    _step("t1.delta_pad", delta_pad[i, j], delta_ext[i - p + 1, j - p + 1],
+          over=((i, 0, m + p - 2), (j, 0, n + p - 2)), kind=Kind.DEFINITION),
     _step("t1.W_rot", W_rot[u, v], W[p - 1 - u, p - 1 - v], over=_KER, kind=Kind.DEFINITION),
     _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
     _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,

@@ -30,7 +30,7 @@ from verify.symbolic import (
     total,
 )
 
-from .symbols import C, K, L, N, P, W, X, Y, a, b, b_vec, c, delta, m, n, p, q, s
+from .symbols import B, C, K, L, P, W, X, Y, b, b_vec, c, delta, m, n, p, q, r, s
 
 REMARK = Remark("T1", 1, "Stride, zero padding, channels and batches")
 
@@ -41,7 +41,7 @@ def strided(X, W, b, s, P):
 
 
 def batched(X, W, b):
-    """A batch of images with channels, and several filters: Y[a, q] = sum_c X[a, c] star W[q, c] + b[q]."""
+    """A batch of images with channels, and several filters: Y[r, q] = sum_c X[r, c] star W[q, c] + b[q]."""
     return ops.correlate_batch(X, W) + np.asarray(b)[None, :, None, None]
 
 
@@ -58,13 +58,13 @@ STRIDED = Operation(
     size_ranges={"m": (1, 40), "n": (1, 40), "p": (1, 7), "s": (1, 4), "P": (0, 6)},
     allowed=lambda z: z["p"] <= min(z["m"], z["n"]) + 2 * z["P"])
 
-_NCKMNP = ("N", "C", "K", "m", "n", "p")
+_NCKMNP = ("B", "C", "K", "m", "n", "p")
 BATCH = Operation(
-    "t1.batch", batched, ("X", "W", "b"), {"X": (N, C, m, n), "W": (K, C, p, p), "b": (K,)}, "Y",
+    "t1.batch", batched, ("X", "W", "b"), {"X": (B, C, m, n), "W": (K, C, p, p), "b": (K,)}, "Y",
     exact_sizes=_sizes(_NCKMNP, (1, 2, 1, 2, 3, 2), (2, 1, 2, 3, 3, 2), (2, 2, 3, 3, 2, 1)),
     # four channels and more with kernels of 4 and 5
     float_sizes=_sizes(_NCKMNP, (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5)),
-    size_ranges={"N": (1, 4), "C": (1, 5), "K": (1, 5), "m": (1, 16), "n": (1, 16), "p": (1, 5)},
+    size_ranges={"B": (1, 4), "C": (1, 5), "K": (1, 5), "m": (1, 16), "n": (1, 16), "p": (1, 5)},
     allowed=lambda z: z["p"] <= min(z["m"], z["n"]))
 
 # dL/dZ for the stride-1 output Z = pad_P(X) star W: delta dilated by s, zero-extended to Z's size
@@ -85,8 +85,8 @@ STEPS = [
     Step("t1.strided.size", (SizeOf(Y, 0), sp.floor((m + 2 * P - p) / s) + 1), Kind.DERIVATION, STRIDED),
     _result("t1.strided.dX", STRIDED_DX, X),
     _result("t1.strided.dW", STRIDED_DW, W),
-    Step("t1.batch.forward", (Y[a, q], total(Sum(Correlate(X[a, c], W[q, c]), (c, 0, C - 1)), b_vec[q])),
-         Kind.DEFINITION, BATCH, over=((a, 0, N - 1), (q, 0, K - 1))),
+    Step("t1.batch.forward", (Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q])),
+         Kind.DEFINITION, BATCH, over=((r, 0, B - 1), (q, 0, K - 1))),
     _result("t1.batch.dX", BATCH_DX, X),
     _result("t1.batch.dW", BATCH_DW, W),
     _result("t1.batch.db", BATCH_DB, b_vec),

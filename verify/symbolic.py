@@ -177,7 +177,7 @@ class SumAxes(Node):
 
     def _latex(self, printer):
         name = printer._print(self.args[0])
-        return rf"\left(\sum_{{a,i,j}} {name}_{{a,q,i,j}}\right)_{{q}}"
+        return rf"\left(\sum_{{r,i,j}} {name}_{{r,q,i,j}}\right)_{{q}}"
 
 
 class SumAll(Node):

@@ -18,7 +18,6 @@ from solutions.symbols import (
     W_rot,
     X,
     Y,
-    a,
     b,
     c,
     d,
@@ -81,6 +80,7 @@ from verify.symbolic import (
 )
 
 _w = sp.IndexedBase("w")
+a = sp.Symbol("a", integer=True)   # a generic index for the printer's conditions
 _chain = sp.And(sp.Le(0, a, evaluate=False), sp.Le(a, m - p, evaluate=False), sp.Le(0, c, evaluate=False),
                 sp.Le(c, n - p, evaluate=False), evaluate=False)
 
@@ -149,7 +149,7 @@ CASES = {
     "Subsample": [(Subsample(X, s), r"\left[X\right]_{\downarrow s}")],
     "SumAll": [(SumAll(delta), r"\sum_{i,j} \delta_{i,j}"), (SumAll(delta_v), r"\sum_{i} \delta_{i}"),
                (SumAll(Y), r"\sum Y")],
-    "SumAxes": [(SumAxes(delta, 1), r"\left(\sum_{a,i,j} \delta_{a,q,i,j}\right)_{q}")],
+    "SumAxes": [(SumAxes(delta, 1), r"\left(\sum_{r,i,j} \delta_{r,q,i,j}\right)_{q}")],
     "SumOver": [(SumOver(product(_w[k, j], delta_v[k]), k, 1, d), r"\sum_{k} w_{kj} \delta_{k}")],
     "SwapAxes": [(SwapAxes(X), r"X^{\mathsf{T}_{12}}")],
     "Times": [(Times(shown(2), shown(-3)), r"2 \cdot (-3)")],
