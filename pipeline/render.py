@@ -226,8 +226,15 @@ class Renderer:
         for note in notes:
             self.calls.steps.update({step.id: step for step in note.steps.values()})
         for part in self.homework.parts:
-            mine = [_note_context(note) for note in notes if note.part.id == part.id]
-            self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine})
+            # a part's illustrative example, when its module defines one (steps "<part>.illustration.*")
+            example = f"{part.id}.illustration"
+            found = {name for name in self.calls.steps if name.startswith(example + ".")}
+            mine = [{**_note_context(note), "illustration": f"{example}.{note.answer.id}"
+                     if f"{example}.{note.answer.id}" in found else None}
+                    for note in notes if note.part.id == part.id]
+            illustration = example if f"{example}.inputs" in found else None
+            self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine,
+                                                           "illustration": illustration})
 
     def _render(self, template: str, name: str, context: dict) -> Path:
         self.calls.template = template

@@ -45,6 +45,7 @@ from verify.symbolic import (
     total,
 )
 
+from .illustrations import illustrations
 from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
 
 # ---- the forward passes ------------------------------------------------------------------------
@@ -504,6 +505,17 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
 # what the template's figure needs besides steps: the entry of dL/dX it works out
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
 
+# the grading key's illustrative example: a 3 x 3 image, an unsymmetric 2 x 2 kernel (so that turned,
+# transposed and unturned kernels differ) and a 2 x 2 delta
+ILLUSTRATION: dict[str, Any] = {
+    "X": np.array([[1, 2, 0], [0, 1, 3], [2, -1, 1]], dtype=float),
+    "W": np.array([[1, -2], [3, 0]], dtype=float),
+    "b": 1.0,
+    "delta": np.array([[1, -1], [2, 1]], dtype=float),
+}
+
 STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *CONVOLUTION_ONE_BASED_STEPS,
          *_example_steps(),
-         *_convolution_example_steps()]
+         *_convolution_example_steps(),
+         *[step for part, variable in zip(QUESTION.parts, (X, W, b))
+           for step in illustrations(part, (X, W, b, delta), variable, ILLUSTRATION)]]

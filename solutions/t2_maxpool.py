@@ -28,6 +28,7 @@ from verify.symbolic import (
     shown,
 )
 
+from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, istar, k, x
 from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
@@ -154,3 +155,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),
     WRONG, question="T2", number=2)
+
+# the grading key's illustrative example: three entries
+ILLUSTRATION: dict[str, Any] = {"x": np.array([0.5, 2.0, -1.0]), "delta": 3.0}
+STEPS += illustrations(PART, (x, delta_s), x, ILLUSTRATION)

@@ -14,6 +14,7 @@ from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
 
+from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
 from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
 
@@ -143,3 +144,7 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta_j$, when the answer says it is "
                  r"$\partial L/\partial z_j$")),
     WRONG, question="T2", number=1)
+
+# the grading key's illustrative example: three entries
+ILLUSTRATION: dict[str, Any] = {"x": np.array([0.5, -1.0, 2.0]), "delta": np.array([1.0, -2.0, 0.5])}
+STEPS += illustrations(PART, (x, delta_v), x, ILLUSTRATION)

@@ -1,0 +1,56 @@
+"""One illustrative example per part, for the grading key: the gradient and each common wrong answer at one
+readable instance (a 3 x 3 image, or a vector of 3 entries), shown beside the answer's smallest
+counterexample.  The numbers are checked steps like every other example: the formula shown is the one
+evaluated (a sample's quote with its reading)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from verify.homework import Part
+from verify.steps import Kind, Step
+from verify.symbolic import Partial, shown
+
+from .symbols import L
+
+
+def _display(value):
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return shown(float(arr))
+    arr = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+    return sp.ImmutableMatrix([[shown(float(q)) for q in row] for row in arr.tolist()])
+
+
+def _relation(value) -> str:
+    """"=" when every number is shown exactly (at most 4 decimals), else "approx"."""
+    arr = np.asarray(value, dtype=float).ravel()
+    return "=" if np.all(np.abs(arr * 10 ** 4 - np.round(arr * 10 ** 4)) < 1e-9) else "approx"
+
+
+def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[str, Any]) -> list[Step]:
+    """The steps of a part's illustrative example: its inputs, the gradient, and every wrong answer that is
+    not accepted and differs from the gradient there.  Ids: "<part>.illustration.inputs", "...gradient",
+    "...<answer id>" (the grading key shows those that exist)."""
+    result = part.results[0]
+    gradient = result.gradient()
+    op = gradient.operation
+    names = (*op.inputs, "delta")
+    args = [at[name] for name in names]
+    truth = gradient.compiled()(*args)
+    prefix = f"{part.id}.illustration"
+    steps = [Step(f"{prefix}.inputs", (sp.Tuple(*symbols), sp.Tuple(*[_display(at[name]) for name in names])),
+                  Kind.EXAMPLE, op, at=at),
+             Step(f"{prefix}.gradient", (Partial(L, variable), _display(truth)), Kind.EXAMPLE, op, at=at,
+                  relation=_relation(truth))]
+    for answer in part.wrong_answers:
+        if answer.accepted or answer.convention not in (None, result.default):
+            continue
+        value = answer.function(result)(*args)
+        if np.shape(value) == np.shape(truth) and np.allclose(np.asarray(value, dtype=float), truth):
+            continue       # the answer happens to be right here: nothing to illustrate
+        steps.append(Step(f"{prefix}.{answer.id}", (answer.shown, _display(value)), Kind.EXAMPLE, op, at=at,
+                          relation=_relation(value), names=answer.reading or None))
+    return steps
