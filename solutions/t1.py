@@ -46,6 +46,7 @@ from verify.symbolic import (
 )
 
 from .illustrations import illustrations
+from .rubric import LOSS, NO_STEPS
 from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
 
 # ---- the forward passes ------------------------------------------------------------------------
@@ -423,12 +424,7 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      charges=lost)
 
 
-_LOSS = Deduction("loss", "the assumed loss",
-                  r"A particular loss assumed (a squared error with targets) where the question gives $\delta$ for "
-                  r"any loss", points=1)
-_NO_STEPS = Deduction("no-steps", "no steps",
-                      r"A final expression without the steps that lead to it (as the question says; what counts as "
-                      r"steps is said in the rules at the front)", cap=0)
+_LOSS, _NO_STEPS = LOSS, NO_STEPS
 
 
 def _either(turned: str) -> str:

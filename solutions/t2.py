@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from verify.homework import Deduction, Question
 
+from .rubric import LOSS, NO_STEPS
+
+__all__ = ["LOSS", "NO_DELTA", "NO_STEPS", "OTHER_SETTING", "QUESTION"]   # the deductions every part of T2 has
+
 QUESTION = Question("T2", 2, "Back propagation of other functions")
 
 # In all three parts the sample writes the gradient inside a network, with sum_k w_kj delta_k for the
@@ -23,6 +27,3 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"The local derivative $f'$ given without $\delta$, in place of the gradient of $L$",
                      charges=("chain",))
-NO_STEPS = Deduction("no-steps", "no steps",
-                     r"A final expression without the steps that lead to it (the rule of T1 holds for T2 too; what "
-                     r"counts as steps is said in the rules at the front)", cap=0)

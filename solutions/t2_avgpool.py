@@ -15,7 +15,7 @@ from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -95,7 +95,7 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
               Criterion("local", 2, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
               Criterion("result", 1, "the result",
                         r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Step~4).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),

@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -146,7 +146,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"the convex hull of Step~6. It loses it with a rule that gives all of $\delta$ to every tied "
                         r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
                         r"(Step~6).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING,
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("all-ties", "a wrong rule at ties",
                           r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),
     full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",

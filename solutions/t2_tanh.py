@@ -16,7 +16,7 @@ from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver,
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
 
 
 def forward(x):
@@ -137,7 +137,7 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
               Criterion("result", 1, r"the result",
                         r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
                         r"and~6).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING),
+    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",

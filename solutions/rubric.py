@@ -1,0 +1,13 @@
+"""Deductions that every part of Homework 4 shares: one text and one cost, wherever they apply."""
+from __future__ import annotations
+
+from verify.homework import Deduction
+
+NO_STEPS = Deduction("no-steps", "no steps",
+                     r"A final expression without the steps that lead to it (rule~1 at the front says what counts "
+                     r"as steps)", cap=0)
+
+# the question's results hold for any loss: a result written through one particular loss is not the answer
+LOSS = Deduction("loss", "the assumed loss",
+                 r"A particular loss assumed (a squared error with targets) and the result written through it, "
+                 r"where the question's result holds for any loss", points=1)
