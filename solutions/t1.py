@@ -427,6 +427,10 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
 _LOSS, _NO_STEPS = LOSS, NO_STEPS
 
 
+_GOODFELLOW = (r"Goodfellow et al.'s index-shifted forms (their eqs.~9.4 and~9.13), read after the shift of their "
+               r"indices: by $p - 1$ for the convolution of eq.~9.4, by one for indices from~$1$")
+
+
 def _either(turned: str) -> str:
     return (r"either convention, judged against the forward pass the student wrote down (if none is written, "
             rf"accept either): {turned}")
@@ -451,8 +455,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     r"Goodfellow et al.'s index-shifted forms (their eq.~9.4 for the forward pass and eq.~9.13 "
-                     r"for the gradient), with every output index shifted by $p - 1$",
+                     _GOODFELLOW,
                      r"the scatter view or the matrix view",
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
@@ -476,7 +479,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
                              r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     r"Goodfellow et al.'s index-shifted forms, with every output index shifted by $p - 1$",
+                     _GOODFELLOW,
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
