@@ -4,10 +4,8 @@ from __future__ import annotations
 from verify.homework import Deduction
 
 NO_STEPS = Deduction("no-steps", "no steps",
-                     r"A final expression without the steps that lead to it (rule~1 at the front says what counts "
-                     r"as steps)", cap=0)
+                     r"A final expression without the steps that lead to it (rule~1 at the front)", cap=0)
 
 # the question's results hold for any loss: a result written through one particular loss is not the answer
 LOSS = Deduction("loss", "the assumed loss",
-                 r"A particular loss assumed (a squared error with targets) and the result written through it, "
-                 r"where the question's result holds for any loss", points=1)
+                 r"A result written through one particular loss (rule~9 at the front)", points=1)

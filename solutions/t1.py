@@ -311,9 +311,8 @@ SAMPLE_DX = product(2 / _Nn, Brackets(_RESIDUALS), W)
 SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1, _Nn)))
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
-_DENSE = (r"The sample treats the convolution as a dense layer $y = W \cdot X + b$ with a squared loss over $N$ "
-          r"outputs. For that loss $\frac{2}{N}(y_j - t_j)$ is $\partial L/\partial y_j$, which the question calls "
-          r"$\delta_j$, so the answer is read with that substitution.")
+_DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
+          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front).")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -362,8 +361,8 @@ DX_WRONG = (
 
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
-                _DENSE + r" With $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the sum then "
-                r"has the image's shape instead of the kernel's.",
+                _DENSE + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
+                r"sum then has the image's shape instead of the kernel's.",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",

@@ -18,10 +18,8 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # gradient with respect to the unit's output.  The key reads that sum one way everywhere: as that
 # gradient, which the question's delta is (the rule is stated once, in the grading key's preface).
 OTHER_SETTING = Deduction("other-setting", "the network setting",
-                          r"The chain rule written for a unit inside a network, with $\sum_k w_{kj} \delta_k$ "
-                          r"(weights of a next layer) where the gradient with respect to the output belongs, and "
-                          r"that sum never identified with $\partial L/\partial z_j$ (or $\partial L/\partial f$ "
-                          r"for a pooling); what follows from it is not charged again",
+                          r"A sum $\sum_k w_{kj} \delta_k$ over a next layer in place of the output's gradient, "
+                          r"never identified with it (rule~7 at the front)",
                           charges=("chain",))
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
