@@ -70,7 +70,7 @@ WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
                 r"does not have, and never says what $\sum_k w_{kj} \delta_k$ is. The question's pooling has a "
-                r"single output; read as the gradient with respect to it (the rule on the sample at the "
+                r"single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $k = 1$, with "
                 r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
                 FORMULA, quote=SAMPLE,

@@ -106,7 +106,7 @@ WRONG = (
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum). "
                 r"Unlike its tanh answer, it never says what $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
-                r"with respect to the output (the rule on the sample at the front), which the question calls "
+                r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~5, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},

@@ -95,13 +95,12 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
-                r"The sample differentiates a unit inside a network: $a$ is the unit's input (the question's "
-                r"$x$), its output $z_j = f(a_j)$ feeds a next layer $a_k = \sum_j w_{kj} z_j + b_k$, and "
-                r"$\delta_k = \partial L/\partial a_k$ belong to that layer. Its chain rule writes "
-                r"$\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, so the sum is identified with the gradient "
-                r"with respect to the output, which the question calls $\delta_j$: read so (the rule on the "
-                r"sample at the front), the result is right, and it is checked so below. Its range "
-                r"$j \in [0, d]$ has one entry too many; its vector runs from $\delta_1$ to $\delta_d$, like $x$.",
+                r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
+                r"its output $z_j = f(a_j)$ feeds the next layer through the weights $w_{kj}$. Its chain rule "
+                r"writes $\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, so the sum is identified with the "
+                r"gradient with respect to the output, which the question calls $\delta_j$. Read so, the result "
+                r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many; its "
+                r"vector runs from $\delta_1$ to $\delta_d$, like $x$.",
                 FORMULA, quote=SAMPLE,
                 reading={_a: x, _w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule identifies the "
