@@ -35,7 +35,7 @@ QUESTION_TEXT = [
 ]
 SOLUTION_TEXT = ["Solution", "chain rule", "worked example", "cross-correlation", "true convolution",
                  "Indices from 1"]
-GRADING_TEXT = ["Rubric for", "Deductions", "Full credit also for", "Grading:"]
+GRADING_TEXT = ["Rubric for", "Deductions", "Full credit also goes to", "Grading:"]
 
 
 def pdf_text(path: Path) -> str:
