@@ -131,7 +131,8 @@ class HouseLatexPrinter(LatexPrinter):
         for value, cond in expr.args:
             when = r"\text{otherwise}" if cond is sp.true else rf"\text{{if }} {self._print_condition(cond)}"
             rows.append(rf"{self._print(value)} & {when}")
-        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        # dcases (mathtools): the entries are set in display style, as every sum in a display is
+        return r"\begin{dcases} " + r" \\ ".join(rows) + r" \end{dcases}"
 
     def _print_condition(self, cond):
         """Conditions as chains: lo <= e and e <= hi print as lo <= e <= hi."""

@@ -107,11 +107,11 @@ CASES = {
     "_print_Piecewise": [(sp.Piecewise((W[k - i, l - j], sp.And(sp.Le(0, k - i, evaluate=False),
                                                                   sp.Le(k - i, p - 1, evaluate=False), evaluate=False)),
                                        (0, True), evaluate=False),
-                          r"\begin{cases} W_{k - i,l - j} & \text{if } 0 \le k - i \le p - 1 \\ 0 & \text{otherwise} "
-                          r"\end{cases}")],
+                          r"\begin{dcases} W_{k - i,l - j} & \text{if } 0 \le k - i \le p - 1 \\ 0 & \text{otherwise} "
+                          r"\end{dcases}")],
     "_print_condition": [(sp.Piecewise((1, _chain), (0, True), evaluate=False),
-                          r"\begin{cases} 1 & \text{if } 0 \le a \le m - p,\ 0 \le c \le n - p \\ 0 & \text{otherwise} "
-                          r"\end{cases}")],
+                          r"\begin{dcases} 1 & \text{if } 0 \le a \le m - p,\ 0 \le c \le n - p \\ 0 & \text{otherwise} "
+                          r"\end{dcases}")],
     "_print_Relational": [(sp.Eq(x[i], f), "x_{i} = f"), (sp.Le(0, k, evaluate=False), r"0 \le k")],
     "_print_Rational": [(sp.Rational(3, 4), r"\frac{3}{4}"), (sp.Integer(5), "5")],
     "_print_Float": [(sp.Float(0.5), "0.5"), (sp.Float(2.0), "2")],
