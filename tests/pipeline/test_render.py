@@ -92,6 +92,16 @@ def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes,
     assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
 
 
+def test_a_quotation_marked_unchecked_may_show_displays_and_only_inside_its_environment(homework, paths, notes):
+    quoted = "\\begin{unchecked}\n\\[\ny = W \\cdot X + b\n\\]\n$$L = 1$$\n\\end{unchecked}\n"
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         quoted + "\\stephead{Step 4: the local derivative.}")
+    render_all(homework, paths, notes)
+    line = edit(paths.templates / "t2_tanh.tex.j2", "\\end{unchecked}\n", "\\end{unchecked}\n\\[ y = 1 \\]\n") + 1
+    with pytest.raises(CoverageError, match=rf"templates/t2_tanh.tex.j2:{line}: a display without"):
+        render_all(homework, paths, notes)
+
+
 def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 4: the local derivative.}")
