@@ -282,7 +282,7 @@ class ConvMatrix(Node):
     numeric = staticmethod(lambda w, m, n: ops.correlation_matrix(w, ops.as_index(m), ops.as_index(n)))
 
     def _latex(self, printer):
-        return rf"\mathcal{{C}}\!\left({printer._print(self.args[0])}\right)"
+        return rf"\mathcal{{M}}\!\left({printer._print(self.args[0])}\right)"
 
 
 class Place(Node):
