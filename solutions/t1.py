@@ -327,7 +327,7 @@ DX_WRONG = (
                 r"For a true convolution this answer is exactly right (Other conventions, "
                 r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"The grading below holds with a cross-correlation forward pass. With a true "
+                decision=r"This grading assumes a cross-correlation forward pass. With a true "
                          r"convolution forward pass, or none written, the answer is right and earns full "
                          r"credit.", charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
@@ -379,7 +379,7 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"The grading below holds with a cross-correlation forward pass. With a true "
+                decision=r"This grading assumes a cross-correlation forward pass. With a true "
                          r"convolution forward pass, or none written, the answer is right and earns full "
                          r"credit.", charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
@@ -408,7 +408,8 @@ DB_WRONG = (
                 Mean(delta),
                 decision=r"With the local derivative $1$ and the chain rule right, the error arises in the result. "
                          r"If the student writes the local derivative as one over the number of outputs, it "
-                         r"arises there, is charged there alone, and the result follows from it.",
+                         r"arises there: the answer then loses the local derivative instead of the result, and "
+                         r"the result, which follows from it, is not charged again.",
                 deductions=("not-summed",)),
 )
 
