@@ -392,7 +392,8 @@ class Subdifferential(Node):
     nargs = 2
 
     def _latex(self, printer):
-        return rf"\partial {printer._print(self.args[0])}\!\left({printer._print(self.args[1])}\right)"
+        # not the partial derivative's symbol: a document gives each symbol one meaning
+        return rf"\mathcal{{G}} {printer._print(self.args[0])}\!\left({printer._print(self.args[1])}\right)"
 
 
 class ConvexHull(Node):
