@@ -99,7 +99,7 @@ def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | Non
                  else float(value)) for name, value in known["at"].items()}
     variable = _variable(op, gradient.wrt)
     note.steps["inputs"] = Step(f"{note.id}.inputs", (sp.Tuple(*_symbols(op, answer)), sp.Tuple(*[
-        _display(at[name]) for name in (*op.inputs, "delta")])), Kind.EXAMPLE, op, at=at)
+        _display(at[name]) for name in (*op.inputs, "delta", *op.settings)])), Kind.EXAMPLE, op, at=at)
     env = op.point_env(at)
     expected = _expected(env, variable)
     returned = _evaluate_named(env, answer)
@@ -149,7 +149,7 @@ def _symbols(op, answer):
     """The symbols of the inputs as the formulas name them (an IndexedBase for arrays)."""
     found = {name_of(q): q for q in sp.sympify(answer.formula).atoms(sp.IndexedBase, sp.Symbol)}
     out = []
-    for name in (*op.inputs, "delta"):
+    for name in (*op.inputs, "delta", *op.settings):   # the integer settings too: a counterexample is whole
         out.append(found.get(name, sp.IndexedBase(name) if name in op.inputs and op.inputs[name] or name == "delta"
                              and not op.scalar_output else sp.Symbol(name)))
     return out

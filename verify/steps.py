@@ -321,8 +321,25 @@ def _max_difference(a, b):
         a_arr, b_arr = a_arr.ravel(), b_arr.ravel()     # a vector shown as a column
     if a_arr.shape != b_arr.shape:
         return sp.oo
-    return max((abs(sp.sympify(p_) - sp.sympify(q_)) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())),
-               default=sp.Integer(0))
+    return max((_distance(p_, q_) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())), default=sp.Integer(0))
+
+
+def _distance(a, b):
+    """|a - b| as a number that can be compared: 0 when sympy proves them equal, else its value to 50 digits.
+
+    sympy leaves |a - b| unevaluated when a and b are equal in forms it does not cancel
+    (log(e + e^2) and 1 + log(1 + e)); comparing such a value raises "cannot determine truth
+    value of Relational", so the difference is simplified first.
+    """
+    difference = sp.sympify(a) - sp.sympify(b)
+    if difference.is_Number:
+        return abs(difference)
+    if _zero_or_residue(difference) == 0:
+        return sp.Integer(0)
+    value = abs(difference).evalf(50)
+    if not value.is_Number:
+        raise ValueError(f"the difference {difference} is not a number")
+    return value
 
 
 def _member(value, hull: Hull, tol: float = 1e-12) -> bool:

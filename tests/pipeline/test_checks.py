@@ -98,3 +98,26 @@ def test_a_sigterm_while_a_wrong_answer_runs_stops_the_build_instead_of_becoming
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert getattr(stopped.value, "exit_code", None) == 128 + signal.SIGTERM
+
+
+def test_a_counterexample_in_the_key_shows_the_integer_settings_too():
+    # an operation with a setting (an integer argument after delta in the candidate's signature)
+    from verify.engine import Gradient
+    from verify.homework import Criterion, Part, Question, Result, Rubric, Unit, WrongAnswer
+    from verify.operation import Operation
+    from verify.steps import check_step
+
+    d, s = sp.Symbol("d", integer=True, positive=True), sp.Symbol("s", integer=True, positive=True)
+    delta = sp.IndexedBase("delta")
+    scaled = Operation("t9.scaled", lambda x, s: s * x, ("x", "s"), {"x": (d,)}, "z",
+                       exact_sizes=({"d": 2, "s": 3}, {"d": 3, "s": 2}), float_sizes=({"d": 4, "s": 3},),
+                       size_ranges={"d": (1, 9), "s": (2, 5)}, index_base=1)
+    result = Result("t9.scaled", {"default": Gradient(scaled, "x", s * delta)})
+    answer = WrongAnswer("scaled-no-s", "t9.scaled", "without s", "s is lost", delta)
+    part = Part("t9.scaled", "Scaled", 1, (result,), Rubric(criteria=(Criterion(1, "all"),)), (answer,))
+    homework = Homework.assemble("t9", [Unit("t9", Question("T9", 9, "Scaled", (part,)), None, ())])
+    note, _ = checks.judge(homework, homework.parts[0], answer)
+    shown = note.steps["inputs"]
+    assert sp.Symbol("s") in [sp.Symbol(q.name) for q in shown.sides[0].args if isinstance(q, sp.Symbol)]
+    assert len(shown.sides[0].args) == len(shown.sides[1].args) == 3      # x, delta and s
+    assert check_step(shown).passed and check_step(note.steps["returned"]).passed

@@ -104,3 +104,16 @@ def test_a_step_needs_what_its_kind_checks():
     with pytest.raises(ValueError, match="gives its instance"):
         Step("s", (1, 1), Kind.EXAMPLE, HW.result("t1.dX").gradient().operation)
     assert isinstance(Hull([np.zeros(2)]), Hull)
+
+
+def test_an_example_whose_sides_are_equal_in_forms_sympy_does_not_cancel_passes():
+    # tanh(2) and 2 tanh(1) / (1 + tanh(1)^2) are equal; comparing |a - b| unsimplified raised
+    # "cannot determine truth value of Relational"
+    step = HW.steps["t1.example.dX"]
+    t1, t2 = sp.tanh(1), sp.tanh(sp.Rational(1, 2))
+    equal = sp.ImmutableMatrix([[sp.tanh(2)], [t1]])
+    same = sp.ImmutableMatrix([[2 * t1 / (1 + t1 ** 2)], [2 * t2 / (1 + t2 ** 2)]])
+    assert check_step(mutate(step, equal, same)).passed
+    off = sp.ImmutableMatrix([[2 * t1 / (1 + t1 ** 2)], [2 * t2 / (1 + t2 ** 2) + sp.Rational(1, 10 ** 6)]])
+    verdict = check_step(mutate(step, equal, off))
+    assert not verdict.passed and "differ by 1e-06" in verdict.reason
