@@ -25,11 +25,11 @@ import jinja2
 import sympy as sp
 
 from solutions.notation import index_range, latex
-from verify.homework import Homework, Part
+from verify.homework import Homework, Part, suggest
 from verify.steps import Step
 
 from . import linemap, templating
-from .documents import DOCUMENTS, Document
+from .documents import Document, documents
 from .errors import CoverageError, TemplateError
 from .templating import escape_tex
 
@@ -72,9 +72,9 @@ def _unplaced(code: str) -> str:
     return "".join(piece if index % 2 else _PLACING.sub("", piece) for index, piece in enumerate(pieces))
 
 
-def needs_notes(document: str) -> bool:
+def needs_notes(homework: Homework, document: str) -> bool:
     """Whether a document shows the judged wrong answers (so it waits for them before typesetting)."""
-    return next(d for d in DOCUMENTS if d.name == document).grading
+    return next(d for d in documents(homework.identity) if d.name == document).grading
 
 
 def render_step(step: Step) -> str:
@@ -126,6 +126,7 @@ class _Globals:
         self.template = ""
         self.parts_by_template: dict[str, list[str]] = {}
         self.grading_written: list[str] = []
+        self.questions_written: list[str] = []
 
     def step(self, step_id: str) -> str:
         step = self._get(step_id)
@@ -154,6 +155,18 @@ class _Globals:
         return (f"\\needspace{{8\\baselineskip}}\\part[{part.points}]"
                 f"\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}{{part-{part.label}}}")
 
+    def question(self, question_id: str) -> str:
+        """Start a question: exam's \\titledquestion with the title of its Question, and a PDF bookmark."""
+        found = {q.id: q for q in self.homework.questions}
+        if question_id not in found:
+            raise KeyError(f"unknown question '{question_id}'" + suggest(question_id, found))
+        title = escape_tex(found[question_id].title)
+        self.questions_written.append(question_id)
+        # a question's heading never ends a page: it needs room for its statement
+        return (f"\\renewcommand{{\\qtitle}}{{{title}}}\\needspace{{12\\baselineskip}}"
+                f"\\titledquestion{{{question_id}}}\\pdfbookmark[1]{{Question {question_id}: {title}}}"
+                f"{{question-{question_id}}}")
+
     def parts(self, question: str) -> str:
         """\\input lines for the parts of `question` that are units of their own, in order."""
         units, _ = self.homework.attached(question)
@@ -181,8 +194,9 @@ class _Globals:
         return [[latex(entry) for entry in row] for row in value.tolist()]
 
 
-def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
+def environment(templates: templating.Templates, calls: _Globals) -> jinja2.Environment:
     return templating.environment(templates, {"step": calls.step, "part": calls.part, "parts": calls.parts,
+                                              "question": calls.question,
                                               "remarks": calls.remarks, "grading": calls.grading,
                                               "entries": calls.entries, "entries_of": calls.entries_of})
 
@@ -190,7 +204,8 @@ def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
 class Renderer:
     """Renders the homework's templates into `tex_dir`; `finish()` checks what was rendered."""
 
-    def __init__(self, homework: Homework, templates: Path, tex_dir: Path, extra_steps: dict[str, Step] | None = None):
+    def __init__(self, homework: Homework, templates: templating.Templates, tex_dir: Path,
+                 extra_steps: dict[str, Step] | None = None):
         self.homework, self.templates, self.tex_dir = homework, templates, tex_dir
         self.calls = _Globals(homework, extra_steps or {})
         self.env = environment(templates, self.calls)
@@ -200,21 +215,18 @@ class Renderer:
 
     def units(self) -> None:
         """One .tex file per unit of the homework (questions, parts, remarks)."""
-        questions = {q.id: q for q in self.homework.questions}
         for unit in self.homework.units:
             if unit.module == templating.PREAMBLE:   # its .tex file would overwrite the one LaTeX precompiles
                 raise TemplateError(f"solutions/{unit.module}.py: '{unit.module}' names the documents' shared "
                                     "preamble (templates/preamble.tex.j2); give the module another name")
             context: dict[str, Any] = {"homework": _homework_context(self.homework), **unit.context}
-            if unit.question is not None:
-                context["question"] = _question_context(questions[unit.question.id])
             self._render(unit.template, unit.module, context)
 
     def documents(self, provenance: dict[str, Any]) -> dict[str, Path]:
         paths = {}
-        for document in DOCUMENTS:
+        for document in documents(self.homework.identity):
             context = {"homework": _homework_context(self.homework), "document": document,
-                       "pdf": _pdf_info(document, provenance)}
+                       "pdf": _pdf_info(self.homework.identity, document, provenance)}
             paths[document.name] = self._render(document.template, document.name, context)
         return paths
 
@@ -249,6 +261,11 @@ class Renderer:
             if written != sorted(written, key=order.index):
                 problems.append(f"templates/{template}: the parts appear in the order {written}, but their numbers "
                                 f"give {sorted(written, key=order.index)}")
+        questions = [q.id for q in self.homework.questions]
+        if sorted(self.calls.questions_written) != sorted(questions):
+            problems.append(f"the templates start the questions {self.calls.questions_written}; the homework has "
+                            f"{questions} (start each exactly once with ((( question(\"id\") ))), which prints "
+                            "the title of its Question)")
         if sorted(set(self.calls.grading_written)) != sorted(order):
             lacking = sorted(set(order) - set(self.calls.grading_written))
             problems.append("parts without their grading material (add ((( grading(\"id\") ))) after the part's "
@@ -259,8 +276,10 @@ class Renderer:
 
 def _homework_context(homework: Homework) -> dict:
     """What the documents show of the registry, shaped for the templates."""
+    identity = homework.identity
     return {"questions": [_question_context(q) for q in homework.questions], "points": homework.points,
-            "files": [_question_file(homework, q.id) for q in homework.questions]}
+            "files": [_question_file(homework, q.id) for q in homework.questions],
+            "heading": f"{identity.course} ({identity.code}): {identity.title}", "instructor": identity.instructor}
 
 
 def _question_file(homework: Homework, question: str) -> str:
@@ -297,19 +316,17 @@ def _note_context(note) -> dict:
                                                                              "returned", "accepted")}}
 
 
-_KEYWORDS = "backpropagation, convolution, cross-correlation, tanh, max pooling, average pooling"
-
-
-def _pdf_info(document: Document, provenance: dict[str, Any]) -> dict[str, str]:
-    """The PDF's metadata: where the provenance goes (never onto a page)."""
-    info = {"Title": f"Introduction to Machine Learning (CSCI-UA.473), {document.title}",
-            "Author": "Sumit Chopra",
-            "Subject": f"{document.title}, CSCI-UA.473",
-            "Keywords": _KEYWORDS}
+def _pdf_info(identity, document: Document, provenance: dict[str, Any]) -> dict[str, str]:
+    """The PDF's metadata, from the homework's identity: where the provenance goes (never onto a page)."""
+    keywords = ", ".join(identity.keywords)
+    info = {"Title": f"{identity.course} ({identity.code}), {document.title}",
+            "Author": identity.instructor,
+            "Subject": f"{document.title}, {identity.code}",
+            "Keywords": keywords}
     if document.answers:
-        info["Subject"] = (f"{document.title}, CSCI-UA.473; every formula checked by machine "
+        info["Subject"] = (f"{document.title}, {identity.code}; every formula checked by machine "
                            f"({provenance['checks']} checks)")
-        info["Keywords"] = f"{_KEYWORDS}; source commit {provenance['commit']}"
+        info["Keywords"] = f"{keywords}; source commit {provenance['commit']}"
     return info
 
 

@@ -121,11 +121,49 @@ def test_a_part_without_its_grading_material_is_reported(homework, paths, notes)
 
 def test_the_questions_and_parts_follow_the_registry(homework, paths, notes):
     render_all(homework, paths, notes)
-    main = (paths.tex / "hw4.tex").read_text()
-    assert main.index(r"\input{t1}") < main.index(r"\input{t2}")
-    t2 = (paths.tex / "t2.tex").read_text()
-    assert t2.index(r"\input{t2_tanh}") < t2.index(r"\input{t2_maxpool}") < t2.index(r"\input{t2_avgpool}")
-    assert (paths.tex / "t2_tanh.tex").read_text().count(r"\part[5]") == 1
+    main = (paths.tex / f"{homework.identity.name}.tex").read_text()
+    files = [next(u.module for u in homework.units if u.question and u.question.id == q.id) for q in homework.questions]
+    inputs = [main.index(rf"\input{{{module}}}") for module in files]
+    assert inputs == sorted(inputs)
+    for question, module in zip(homework.questions, files):
+        text = (paths.tex / f"{module}.tex").read_text()
+        attached = [text.index(rf"\input{{{unit.module}}}") for unit in homework.attached(question.id)[0]]
+        assert attached == sorted(attached)
+    for unit in homework.units:
+        if unit.part is not None:
+            assert (paths.tex / f"{unit.module}.tex").read_text().count(rf"\part[{unit.part.points}]") == 1
+
+
+def test_a_question_is_printed_with_the_title_of_its_question(homework, paths, notes):
+    unit = next(u for u in reversed(homework.units) if u.question is not None)
+    module, question = unit.module, unit.question
+    retitled = dataclasses.replace(question, title="A title of its own")
+    units = [dataclasses.replace(u, declares=retitled) if u.module == module else u for u in homework.units]
+    render_all(type(homework).assemble("solutions", units), paths, notes)
+    text = (paths.tex / f"{module}.tex").read_text()
+    assert r"\renewcommand{\qtitle}{A title of its own}" in text and f"Question {question.id}: A title of its own" in text
+
+
+def test_a_question_started_without_question_is_reported(homework, paths, notes):
+    module = next(u.module for u in homework.units if u.question is not None)
+    qid = next(u.question.id for u in homework.units if u.module == module)
+    edit(paths.templates / f"{module}.tex.j2", f'((( question("{qid}") )))', rf"\titledquestion{{{qid}}}")
+    with pytest.raises(CoverageError, match=r"start each exactly once with \(\(\( question"):
+        render_all(homework, paths, notes)
+
+
+def test_the_documents_name_the_homework_from_its_identity(homework, paths, notes):
+    from verify.identity import Identity
+    other = Identity("Deep Learning", "CSCI-GA.2572", 5, "Ada Lovelace", ("attention",))
+    renamed = type(homework).assemble("solutions", list(homework.units), other)
+    renderer = render.Renderer(renamed, paths.templates, paths.tex)
+    renderer.units()
+    written = renderer.documents(ORIGIN)
+    assert sorted(written) == ["hw5", "hw5-grading", "hw5-solutions"]
+    text = written["hw5-grading"].read_text()
+    assert "Deep Learning (CSCI-GA.2572): Homework 5" in text and "Instructor: Ada Lovelace" in text
+    assert "pdfauthor={Ada Lovelace}" in text and "pdfkeywords={attention; source commit abc1234}" in text
+    assert "Chopra" not in text and "473" not in text
 
 
 def test_unchanged_files_are_not_rewritten(homework, paths, notes):
@@ -137,10 +175,11 @@ def test_unchanged_files_are_not_rewritten(homework, paths, notes):
 
 def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, notes):
     render_all(homework, paths, notes)
-    for name in ("hw4", "hw4-solutions", "hw4-grading"):
+    handout = homework.identity.name
+    for name in (handout, f"{handout}-solutions", f"{handout}-grading"):
         text = (paths.tex / f"{name}.tex").read_text()
         preamble, body = text.split(r"\begin{document}")
-        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != "hw4")
+        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != handout)
         assert "abc1234" not in body and "checks" not in body
 
 
