@@ -167,7 +167,8 @@ def _all_nodes(cls=sy.Node):
 
 def test_every_print_method_has_a_case():
     methods = {name for name in vars(HouseLatexPrinter) if name.startswith("_print_")}
-    nodes = {node.__name__ for node in _all_nodes() if "_latex" in vars(node)}
+    # the shared vocabulary; a part's own notation (a Node in its module) is covered by its golden file
+    nodes = {node.__name__ for node in _all_nodes() if "_latex" in vars(node) and node.__module__ == sy.__name__}
     assert methods | nodes == set(CASES)
 
 
