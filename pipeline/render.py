@@ -72,6 +72,98 @@ def _unplaced(code: str) -> str:
     return "".join(piece if index % 2 else _PLACING.sub("", piece) for index, piece in enumerate(pieces))
 
 
+# ---- the positive rule: a formula with a relation is allowed only inside a sentence of running text ----------
+# A relation: what makes a formula a claim that a check would have to read.
+_RELATION = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|leqslant|geqslant|ne|neq|in|notin|ni|to|rightarrow|Rightarrow|"
+                       r"longrightarrow|Longrightarrow|leftarrow|Leftarrow|leftrightarrow|iff|implies|mapsto|approx|"
+                       r"sim|simeq|equiv|cong|propto|subset|subseteq|supset|supseteq|ll|gg|prec|succ|coloneqq|"
+                       r"eqqcolon|doteq|lessgtr|gtrless|perp|parallel|mid)(?![A-Za-z])")
+_FORMULA = re.compile(r"(?<!\\)\$(?!\$)((?:\\.|[^$\\])*)(?<!\\)\$|\\\((.*?)\\\)")
+# where running text lives: a formula in any other environment (center, flushleft, quote, array, tabbing,
+# a box environment ...) is set apart by it
+_RUNNING_ENVIRONMENTS = {"document", "questions", "parts", "solution", "itemize", "enumerate", "description",
+                         "figure", "table", "tabular", "minipage"}
+# the only groups a formula of running text may be inside: text styles, captions and footnotes
+_TEXT_GROUPS = {"emph", "textbf", "textit", "textsl", "textup", "textrm", "textsf", "caption", "footnote"}
+# what places or frames material, or breaks a line: beside a formula, it sets the formula apart
+_PLACING_COMMANDS = re.compile(r"\\(?:hfill|hfil|hss|centering|centerline|leftline|rightline|raggedleft|raggedright|"
+                               r"hspace|vspace|quad|qquad|vcenter|hbox|vbox|vtop|fbox|framebox|boxed|mbox|makebox|"
+                               r"parbox|raisebox|colorbox|fcolorbox|llap|rlap|clap|newline|linebreak|break|par|"
+                               r"smallskip|medskip|bigskip|indent|vfill|vskip|hskip|kern|item)(?![A-Za-z])|\\\\")
+_SEGMENT_END = re.compile(r"(?<!\\)&|\\\\(?:\[[^]]*\])?|\\(?:par|newline|linebreak|cr|tabularnewline)(?![A-Za-z])")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_ENVIRONMENT_TAG = re.compile(r"\\(?:begin|end)\s*\{[^}]*\}(?:\s*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\[[^]]*\]))*")
+_GROUP_OPENER = re.compile(r"\\([A-Za-z]+)\*?\s*(?:\[[^]]*\]\s*)?$")
+
+
+class _Setting:
+    """The environments and brace groups open at a point of a generated file, carried from line to line."""
+
+    def __init__(self):
+        self.environments: list[str] = ["document"]
+        self.groups: list[str] = []       # the command that opened each open brace group ("" for a bare group)
+        self.last_closed = ""
+
+    def advance(self, code: str) -> None:
+        for token in re.finditer(r"\\(begin|end)\s*\{([^}]*)\}|(?<!\\)\{|(?<!\\)\}", code):
+            if token.group(1) == "begin":
+                self.environments.append(token.group(2).rstrip("*"))
+            elif token.group(1) == "end":
+                if len(self.environments) > 1:
+                    self.environments.pop()
+            elif token.group(0) == "{":
+                before = code[:token.start()]
+                opener = _GROUP_OPENER.search(before)
+                # \parbox{3cm}{...}: the next argument belongs to the command of the group just closed
+                self.groups.append(self.last_closed if before.rstrip().endswith("}") else
+                                   opener.group(1) if opener else "")
+            else:
+                self.last_closed = self.groups.pop() if self.groups else ""
+
+
+def _set_apart(code: str, setting: _Setting) -> str | None:
+    """Why a formula with a relation on this line is not in running text, or None when every one is.
+
+    The rule is positive: such a formula is allowed only inside a sentence, which means in an
+    environment of running text, inside no group but a text style, with words of prose around it
+    in its own line and cell, and no command that places, frames or breaks beside it.  `setting`
+    holds the environments and groups open before the line, and is advanced past it.
+    """
+    if len(re.findall(r"(?<!\\)\$", code)) % 2 or code.count("\\(") != code.count("\\)"):
+        setting.advance(code)
+        return "an inline formula that does not close on its line"
+    reason = None
+    done = 0
+    for formula in _FORMULA.finditer(code):
+        setting.advance(code[done:formula.start()])
+        done = formula.end()
+        body = formula.group(1) if formula.group(1) is not None else formula.group(2)
+        if reason is not None:
+            continue
+        if len(re.findall(r"(?<!\\)\{", body)) != len(re.findall(r"(?<!\\)\}", body)):
+            reason = "a formula whose braces do not close inside it (math nested in a box)"
+            continue
+        if not _RELATION.search(body):
+            continue
+        environment = setting.environments[-1]
+        groups = [g for g in setting.groups if g not in _TEXT_GROUPS]
+        start = max([0] + [m.end() for m in _SEGMENT_END.finditer(code, 0, formula.start())])
+        end = min([len(code)] + [m.start() for m in _SEGMENT_END.finditer(code, formula.end())])
+        around = _FORMULA.sub(" ", code[start:formula.start()] + " " + code[formula.end():end])
+        if environment not in _RUNNING_ENVIRONMENTS:
+            reason = f"a formula inside {environment}"
+        elif groups:
+            reason = f"a formula inside {'a group' if not groups[-1] else chr(92) + groups[-1]}"
+        elif re.search(r"\\begin\s*\{|\\\\|\\(?:displaystyle|hbox|vbox|vcenter|fbox|boxed)(?![A-Za-z])", body):
+            reason = "a formula that stacks or frames its lines"
+        elif _PLACING_COMMANDS.search(around):
+            reason = f"a formula beside {_PLACING_COMMANDS.search(around).group(0)}"
+        elif len(_PROSE_WORD.findall(re.sub(r"\\[A-Za-z]+", " ", _ENVIRONMENT_TAG.sub(" ", around)))) < 2:
+            reason = "a formula without a sentence around it"
+    setting.advance(code[done:])
+    return reason
+
+
 def needs_notes(homework: Homework, document: str) -> bool:
     """Whether a document shows the judged wrong answers (so it waits for them before typesetting)."""
     return next(d for d in documents(homework.identity) if d.name == document).grading
@@ -335,11 +427,15 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
     origins = linemap.LineMap.load(linemap.map_path(path))
     problems = []
     centered = 0
+    setting = _Setting()
 
     def where(number: int) -> str:
         origin = origins.lookup(number)
         return f"templates/{origin.template}:{origin.line}" if origin else f"{path}:{number}"
+    checked_until = 0   # the last line of a display found to be its step's: read by its check, not here
     for number, line in enumerate(lines, start=1):
+        if number <= checked_until:
+            continue
         code = _as_dollars(line.split("%")[0] if not line.startswith("%") else "")
         opened = len(_CENTERED.findall(code))
         in_center = centered > 0 or opened > 0
@@ -358,7 +454,15 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
             if step is None or actual != expected:
                 problems.append(f"{where(number)}: the display marked '{mark.group(2)}' is not that step's checked "
                                 f"formula; use ((( step(\"{mark.group(2)}\") )))")
+            else:
+                checked_until = number - 2 + len(expected)
+            continue
         elif (in_center or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
             problems.append(f"{where(number)}: mathematics set apart from the text without a checked step; "
                                 "show it with ((( step(\"<step id>\") )))")
+            setting.advance(code)
+            continue
+        if not _MARKER.match(above) and (why := _set_apart(code, setting)):
+            problems.append(f"{where(number)}: mathematics set apart from the text without a checked step "
+                            f"({why}); a relation is shown only in a sentence, or with ((( step(\"<step id>\") )))")
     return problems

@@ -92,6 +92,55 @@ def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes,
     assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
 
 
+# Ways to set a formula apart from the text, each refused by the positive rule of the scan (a formula
+# with a relation is allowed only in a sentence of running text), or by the display and lone-math rules
+SET_APART = [
+    "{\\centering $a = b$\\par}",
+    "\\begin{tabular}{c} $a = b$ \\end{tabular}",
+    "\\begin{tabular}{c}\n$a = b$\n\\end{tabular}",
+    "Here $\\begin{array}{c} a = b \\end{array}$ as shown.",
+    "\\fbox{\\parbox{5cm}{Here we find $a = b$ for all values.}}",
+    "\\begin{minipage}{3cm}\\centering $a = b$ for all values\\end{minipage}",
+    "\\begin{minipage}{0.5\\linewidth}$a = b$\\end{minipage}",
+    "\\makebox[\\linewidth]{$a = b$} for all values.",
+    "$\\vcenter{\\hbox{$a = b$}}$",
+    "Thus \\hfill $a = b$ \\hfill holds here.",
+    "Thus \\\\ $a = b$ \\\\ holds here.",
+    "Then \\newline $a = b$ \\newline follows here.",
+    "\\begin{flushright}$a = b$\\end{flushright}",
+    "\\begin{quote}$a = b$ holds for all entries\\end{quote}",
+    "\\begin{itemize}\n\\item $a = b$\n\\end{itemize}",
+    "So $\\boxed{a = b}$ is what we get.",
+    "\\raisebox{2pt}{$a = b$} and so on.",
+    "\\colorbox{yellow}{$a = b$} we note here.",
+    "{\\large $a = b$}",
+    "\\begin{tabbing}\n$a = b$ holds in each row\n\\end{tabbing}",
+    "\\vspace{1em}\\noindent $a \\le b$ \\vspace{1em}",
+    "\\hspace*{\\fill}$a \\in B$\\hspace*{\\fill}",
+    "\\par\\noindent\\hfil $x \\to 0$ \\hfil\\par",
+    "Note that $a\n= b$ holds.",
+    "\\begin{center} we have $a = b$ here \\end{center}",
+    "\\begin{displaymath} a = b \\end{displaymath}",
+    "\\[ a \\ne b \\]",
+]
+
+
+@pytest.mark.parametrize("typed", SET_APART)
+def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, notes, typed):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: (mathematics set apart|a display without)"):
+        render_all(homework, paths, notes)
+
+
+@pytest.mark.parametrize("typed", ["so that $a = b$ holds for every entry.", "\\emph{so that $a \\le b$ holds}.",
+                                   "The rubric: \\textbf{Note.} $x_k > 0$ where it is positive."])
+def test_a_relation_in_a_sentence_is_running_text(homework, paths, notes, typed):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    render_all(homework, paths, notes)
+
+
 def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 4: the local derivative.}")
