@@ -156,8 +156,8 @@ def _set_apart(code: str, setting: _Setting) -> str | None:
             reason = f"a formula inside {'a group' if not groups[-1] else chr(92) + groups[-1]}"
         elif re.search(r"\\begin\s*\{|\\\\|\\(?:displaystyle|hbox|vbox|vcenter|fbox|boxed)(?![A-Za-z])", body):
             reason = "a formula that stacks or frames its lines"
-        elif _PLACING_COMMANDS.search(around):
-            reason = f"a formula beside {_PLACING_COMMANDS.search(around).group(0)}"
+        elif placing := _PLACING_COMMANDS.search(around):
+            reason = f"a formula beside {placing.group(0)}"
         elif len(_PROSE_WORD.findall(re.sub(r"\\[A-Za-z]+", " ", _ENVIRONMENT_TAG.sub(" ", around)))) < 2:
             reason = "a formula without a sentence around it"
     setting.advance(code[done:])
@@ -454,7 +454,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
             if step is None or actual != expected:
                 problems.append(f"{where(number)}: the display marked '{mark.group(2)}' is not that step's checked "
                                 f"formula; use ((( step(\"{mark.group(2)}\") )))")
-            else:
+            elif expected is not None:
                 checked_until = number - 2 + len(expected)
             continue
         elif (in_center or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
