@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ import sympy as sp
 
 from solutions.notation import index_range, latex
 from verify.homework import Homework, Part, suggest
-from verify.steps import Step
+from verify.steps import Kind, Step
 
 from . import linemap, templating
 from .documents import Document, documents
@@ -194,17 +193,11 @@ def render_step(step: Step) -> str:
         else:
             lines[-1] += r" \qquad " + condition
     body = " \\\\\n".join(lines)
-    boxed = step.boxed or step.kind.value == "result"
+    boxed = step.boxed or step.kind is Kind.RESULT
     environment = ("empheq", "[box=\\fbox]{align*}") if boxed else ("align*", "")
-    guard = "" if step.kind.value == "definition" else r"\solutionmaterial"
+    guard = "" if step.kind is Kind.DEFINITION else r"\solutionmaterial"
     return (f"{step.marker}\n\\begin{{{environment[0]}}}{environment[1]}\n{body}\n"
             f"\\end{{{environment[0]}}}{guard}")
-
-
-@dataclass
-class Rendered:
-    documents: dict[str, Path]                  # document name -> main .tex file
-    files: list[Path] = field(default_factory=list)
 
 
 class _Globals:
