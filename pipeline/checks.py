@@ -135,11 +135,15 @@ class Running:
         return Verification(self.homework, steps, notes)
 
     def _failure(self, step_id: str) -> str:
+        """One block per failed step: where it is written and shown, then its counterexample (which
+        carries the reason), or the reason alone."""
         verdict = self.done[step_id]
-        unit = self.homework.unit_of(step_id)
+        step = self.homework.steps[step_id]
+        written = step.origin or f"{self.homework.package}/{self.homework.unit_of(step_id).module}.py"
         shown = f", shown at {self.locations[step_id]}" if step_id in self.locations else ""
+        detail = str(verdict.counterexample) if verdict.counterexample is not None else verdict.reason
         return (f"check failed: question {self.homework.question_of(step_id)}, step {step_id} "
-                f"(solutions/{unit.module}.py{shown})\n{verdict.reason}\n{verdict.counterexample or ''}").rstrip()
+                f"({written}{shown})\n{detail}").rstrip()
 
     def _write_cache(self) -> None:
         if self.cache_file is None:

@@ -153,7 +153,7 @@ def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch
     monkeypatch.setattr(load, "load", lambda package="solutions": type(homework).assemble("solutions", units))
     line = next(n for n, text in enumerate((ROOT / "templates" / "t1.tex.j2").read_text().splitlines(), start=1)
                 if 'step("t1.dX.flip")' in text)
-    with pytest.raises(CheckFailed, match=rf"question T1, step t1.dX.flip \(solutions/t1.py, shown at "
+    with pytest.raises(CheckFailed, match=rf"question T1, step t1.dX.flip \(solutions/t1.py:\d+, shown at "
                                           rf"templates/t1.tex.j2:{line}\)"):
         build.build(paths)
     assert not list(paths.output.iterdir())

@@ -22,8 +22,10 @@ Every kind of step is checked by evaluating the very sides that are shown:
 from __future__ import annotations
 
 import enum
+import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -90,8 +92,11 @@ class Step:
     sizes: tuple[Mapping[str, int], ...] | None = None
     names: Mapping[Any, Any] | None = None   # further notation, defined from the operation's quantities
     boxed: bool = False                      # a final answer (results are always boxed)
+    origin: str = field(default="", compare=False)   # "solutions/t1.py:120": where the step was written
 
     def __post_init__(self):
+        if not self.origin:
+            object.__setattr__(self, "origin", _caller())
         problems = []
         if len(self.sides) < 2:
             problems.append("an equation needs at least two sides")
@@ -112,6 +117,22 @@ class Step:
     def marker(self) -> str:
         """The comment line put above the step's display in generated LaTeX."""
         return f"% {'definition' if self.kind is Kind.DEFINITION else 'verified'}: {self.id}"
+
+
+def _caller() -> str:
+    """The file and line, outside this library, that built a step: where a failed check sends the reader."""
+    library = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None and (os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == library
+                                 or frame.f_code.co_filename.startswith("<")):
+        frame = frame.f_back   # type: ignore[assignment]
+    if frame is None:
+        return ""
+    while frame.f_back is not None and frame.f_back.f_code.co_filename == frame.f_code.co_filename:
+        frame = frame.f_back   # a helper of the module that builds its steps: the line that calls it
+    path = os.path.abspath(frame.f_code.co_filename)
+    parent = os.path.dirname(os.path.dirname(path))
+    return f"{os.path.relpath(path, parent)}:{frame.f_lineno}"
 
 
 class _StepFailed(Exception):
@@ -173,7 +194,7 @@ def _check_model(step: Step) -> Verdict:
                 sides = _sides(step, env, idx)
                 for q in range(len(sides) - 1):
                     if not _all(equal, sides[q], sides[q + 1]):
-                        raise _StepFailed("exact", _describe(step, sizes, idx, q, sides, op), values)
+                        raise _StepFailed("exact", _describe(step, sizes, idx, q, _at(sides, values), op), values)
         finally:
             for name in set(env.values) - names:   # this step's indices must not leak into the next
                 del env.values[name]
@@ -235,13 +256,43 @@ def _all(equal, a, b) -> bool:
 
 
 def _describe(step, sizes, idx, q, sides, op) -> str:
+    """Where a chain breaks: the sizes, the step's own indices (in the question's numbering), and the two
+    sides' values at the inputs of the counterexample."""
     where = ", ".join(f"{sym} = {value}" for (sym, _, _), value in zip(step.over, idx))
     shown = ", ".join(f"{name} = {value}" for name, value in sizes.items())
-    lines = [f"at {shown}" + (f" and {where}" if where else ""),
-             f"  side {q + 1} = {_short(sides[q])}", f"  side {q + 2} = {_short(sides[q + 1])}"]
-    if op.kind.polynomial:
-        lines.append("  (every input entry is a free symbol: the two sides are different polynomials)")
-    return "\n".join(lines)
+    return "\n".join([f"at {shown}" + (f" and {where}" if where else ""),
+                      f"  side {q + 1} = {_short(sides[q])}", f"  side {q + 2} = {_short(sides[q + 1])}"])
+
+
+def _at(sides, values) -> list:
+    """Exactly evaluated sides (polynomials or sympy expressions in one symbol per input entry, named from 0)
+    as numbers at the inputs `values`: what the reader can compare with the counterexample's inputs."""
+    named: dict[str, Any] = {}
+    for name, value in values.items():
+        array = np.asarray(value)
+        if array.ndim == 0:
+            named[name] = value
+        for index in np.ndindex(array.shape) if array.ndim else ():
+            named[f"{name}_{'_'.join(map(str, index))}"] = array[index]
+
+    def number(value):
+        expr = value.as_expr() if hasattr(value, "as_expr") else value
+        if not isinstance(expr, sp.Basic):
+            return value
+        exact = expr.xreplace({s: sp.nsimplify(named[s.name]) for s in expr.free_symbols if s.name in named})
+        exact = sp.nsimplify(exact) if exact.is_Number else exact
+        if exact.is_Rational:
+            return exact
+        evaluated = exact.evalf(6)
+        return sp.Float(evaluated, 6) if evaluated.is_Number else exact
+
+    def each(value):
+        if isinstance(value, np.ndarray):
+            return np.vectorize(number, otypes=[object])(value)
+        if isinstance(value, tuple):
+            return tuple(each(q) for q in value)
+        return number(value)
+    return [each(side) for side in sides]
 
 
 def _short(value) -> str:

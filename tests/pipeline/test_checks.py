@@ -10,6 +10,8 @@ from pipeline import checks
 from pipeline.errors import CheckFailed
 from verify.homework import Homework
 
+from ..conftest import ROOT
+
 
 def test_one_count_of_checks_everywhere(homework, warm_cache):
     verification = checks.run(homework, warm_cache, workers=1)
@@ -34,8 +36,22 @@ def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexampl
     with pytest.raises(CheckFailed) as failure:
         checks.run(broken, None, workers=1)
     message = str(failure.value)
-    assert message.startswith("check failed: question T2, step t2.avgpool.local (solutions/t2_avgpool.py)")
-    assert "at d = " in message
+    written = step.origin
+    assert written.startswith("solutions/t2_avgpool.py:")
+    source_line = (ROOT / written.split(":")[0]).read_text().splitlines()[int(written.split(":")[1]) - 1]
+    assert "t2.avgpool.local" in source_line   # the line that writes the step
+    assert message.startswith(f"check failed: question T2, step t2.avgpool.local ({written})")
+    assert "at d = " in message and message.count("side 1 =") == 1   # the block once
+    assert "x_0" not in message   # numbers at the counterexample's inputs, not symbols numbered from 0
+
+
+def test_a_failed_step_shows_its_sides_as_numbers_at_the_counterexample(homework):
+    step = homework.steps["t2.tanh.local"]
+    broken = _with_step(homework, "t2.tanh.local", sides=(step.sides[0], sp.Add(step.sides[1], 1, evaluate=False)))
+    with pytest.raises(CheckFailed) as failure:
+        checks.run(broken, None, workers=1)
+    sides = [line.split("=", 1)[1].strip() for line in str(failure.value).splitlines() if "side " in line]
+    assert len(sides) == 2 and abs(float(sides[1]) - float(sides[0]) - 1) < 1e-5
 
 
 def test_a_note_that_contradicts_its_verdict_stops_the_build(homework):
