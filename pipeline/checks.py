@@ -33,6 +33,7 @@ from verify.notes import Note, judge
 from verify.notes import verdict_from_json as _from_json
 from verify.notes import verdict_to_json as _to_json
 from verify.steps import Kind, Step, check_step
+from verify.wording import plural
 
 from .errors import CheckFailed
 
@@ -269,5 +270,5 @@ def table(verification: Verification) -> str:
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     passed = sum(row[3] == "ok" for row in rows[1:])
-    lines.append(f"{passed} of {len(rows) - 1} checks passed")
+    lines.append(f"{passed} of {plural(len(rows) - 1, 'check')} passed")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ import sympy as sp
 from solutions.notation import index_range, latex
 from verify.homework import Homework, Part, suggest
 from verify.steps import Kind, Step
+from verify.wording import plural
 
 from . import linemap, templating
 from .documents import Document, documents
@@ -388,8 +389,7 @@ def _rule(deduction) -> str:
         return "no points for the part"
     if deduction.cap is not None:
         return f"at most {deduction.cap} of the part's points"
-    lost = -deduction.points
-    return f"{lost} point{'s' if lost != 1 else ''} off"
+    return f"{plural(-deduction.points, 'point')} off"
 
 
 def _note_context(note) -> dict:
@@ -410,7 +410,7 @@ def _pdf_info(identity, document: Document, provenance: dict[str, Any]) -> dict[
             "Keywords": keywords}
     if document.answers:
         info["Subject"] = (f"{document.title}, {identity.code}; every formula checked by machine "
-                           f"({provenance['checks']} checks)")
+                           f"({plural(provenance['checks'], 'check')})")
         info["Keywords"] = f"{keywords}; source commit {provenance['commit']}"
     return info
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from verify.homework import Homework, Result
+from verify.wording import plural
 
 
 def starter(homework: Homework) -> str:
@@ -49,7 +50,7 @@ def _function(homework: Homework, part, result: Result) -> str:
     forward = (op.forward.__doc__ or "").strip().splitlines()
     others = [c for c in result.conventions if c != result.default]
     body = [f"def {result.function_name}({', '.join(arguments)}):",
-            f'    """{part.label} ({part.points} points), {part.title}: dL/d{gradient.wrt}, {returns}.',
+            f'    """{part.label} ({plural(part.points, "point")}), {part.title}: dL/d{gradient.wrt}, {returns}.',
             ""]
     if forward:
         body += [f"    The forward pass: {forward[0]}"]

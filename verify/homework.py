@@ -36,6 +36,7 @@ from .engine import Gradient
 from .identity import Identity, IdentityError
 from .identity import of as identity_of
 from .steps import Step
+from .wording import plural
 
 
 class HomeworkError(Exception):
@@ -349,7 +350,8 @@ def _validate(package: str, homework: Homework) -> None:
                 problems.append(f"{where} has points but no gradable result")
             rubric_total = sum(c.points for c in part.rubric.criteria)
             if rubric_total != part.points:
-                problems.append(f"{where}: its rubric gives {rubric_total} points, the part is worth {part.points}")
+                problems.append(f"{where}: its rubric gives {plural(rubric_total, 'point')}, the part is worth "
+                                f"{plural(part.points, 'point')}")
             for result in part.results:
                 if result.id in results:
                     problems.append(f"{where}: result {result.id} is also graded in {results[result.id]}")

@@ -426,6 +426,8 @@ def decimal_text(value, digits: int = 4, exact: bool = False) -> str:
     if value.q == 1:
         return str(int(value))
     text = f"{float(value):.{digits}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]          # -0.00001 rounds to 0.0000: a zero has no sign
     return text.rstrip("0") if exact else text
 
 

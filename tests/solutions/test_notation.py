@@ -186,3 +186,7 @@ def test_numbers_print_integers_bare_exact_decimals_as_they_are_and_rounded_ones
 
 def test_used_symbols_print_as_the_documents_write_them():
     assert latex(C) == "C" and latex(ZeroExtend(delta)) == r"\delta"
+
+
+def test_a_number_that_rounds_to_zero_has_no_sign():
+    assert [number(q) for q in (-0.00001, -0.0, 0.00001)] == ["0.0000", "0", "0.0000"]

@@ -54,7 +54,7 @@ def test_a_result_with_no_points_is_an_error_naming_its_module():
 
 def test_a_rubric_that_does_not_add_up_is_an_error():
     short = dataclasses.replace(PART, rubric=Rubric((Criterion(1, "one point"),)))
-    with pytest.raises(HomeworkError, match=f"its rubric gives 1 points, the part is worth {PART.points}"):
+    with pytest.raises(HomeworkError, match=f"its rubric gives 1 point, the part is worth {PART.points} points"):
         Homework.assemble("solutions", _units(declares=short))
 
 
