@@ -56,9 +56,27 @@ class Kind(str, enum.Enum):
 RELATIONS = ("=", "approx", "in", "notin")
 
 
+# what each kind of step reads, besides its id, sides, note and boxed (display only): any other field
+# set on a step is refused, so that a step says nothing its check ignores
+_READS = {
+    Kind.DEFINITION: {"operation", "over", "index_base", "sizes", "names"},
+    Kind.DERIVATION: {"operation", "over", "index_base", "sizes", "names"},
+    Kind.RESULT: {"operation", "over", "index_base", "sizes", "names", "gradient"},
+    Kind.IDENTITY: {"variables"},
+    Kind.EXAMPLE: {"operation", "index_base", "names", "at", "relation", "digits"},
+    Kind.SUBDIFFERENTIAL: {"operation", "index_base"},
+}
+_UNSET = {"operation": None, "over": (), "gradient": None, "variables": (), "at": None, "relation": "=",
+          "index_base": None, "digits": 4, "sizes": None, "names": None}
+
+
 @dataclass(frozen=True, eq=False)
 class Step:
     """One displayed equation (or chain of them) and what it is about.
+
+    Build a step with the constructor of its kind, which takes only what that kind reads:
+    `Step.definition`, `Step.derivation`, `Step.result`, `Step.identity`, `Step.example`,
+    `Step.subdifferential` (or `Step.of(kind)` where the kind is a variable).
 
     id: a unique dotted id ("t1.dX.flip"); templates show the step by it.
     sides: sympy expressions, each printed and each evaluated.
@@ -98,6 +116,11 @@ class Step:
         if not self.origin:
             object.__setattr__(self, "origin", _caller())
         problems = []
+        ignored = [name for name, unset in _UNSET.items()
+                   if name not in _READS[self.kind] and getattr(self, name) != unset]
+        if ignored:
+            problems.append(f"a {self.kind.value} step takes no {', '.join(ignored)} (its check would ignore "
+                            f"{'it' if len(ignored) == 1 else 'them'})")
         if len(self.sides) < 2:
             problems.append("an equation needs at least two sides")
         if self.relation not in RELATIONS:
@@ -112,6 +135,53 @@ class Step:
             problems.append("an example gives its instance (at=...)")
         if problems:
             raise ValueError(f"step {self.id}: " + "; ".join(problems))
+
+    # ---- one constructor per kind: each takes what its check reads, and nothing else ----------------
+    @classmethod
+    def definition(cls, id_: str, *sides, operation: Operation, over=(), note: str = "",
+                   index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """Notation introduced (Y_ij = ...): checked like a derivation, shown without `\\solutionmaterial`."""
+        return cls(id_, sides, Kind.DEFINITION, operation, over=over, note=note, index_base=index_base,
+                   sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def derivation(cls, id_: str, *sides, operation: Operation, over=(), note: str = "",
+                   index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """An equality about the operation, checked exactly at small sizes and in float64."""
+        return cls(id_, sides, Kind.DERIVATION, operation, over=over, note=note, index_base=index_base,
+                   sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def result(cls, id_: str, *sides, gradient: Gradient, operation: Operation | None = None, over=(),
+               note: str = "", index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """A derivation whose last side is `gradient.formula` (the same object), also checked as a graded answer."""
+        return cls(id_, sides, Kind.RESULT, operation or gradient.operation, over=over, gradient=gradient,
+                   note=note, index_base=index_base, sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def identity(cls, id_: str, *sides, variables, note: str = "", boxed: bool = False) -> Step:
+        """An equality of plain sympy expressions, proved by sympy for all values of `variables`."""
+        return cls(id_, sides, Kind.IDENTITY, variables=tuple(variables), note=note, boxed=boxed)
+
+    @classmethod
+    def example(cls, id_: str, *sides, operation: Operation, at: Mapping[str, Any], relation: str = "=",
+                digits: int = 4, note: str = "", index_base: int | None = None, names=None,
+                boxed: bool = False) -> Step:
+        """Numbers at one instance `at` (the inputs and delta), compared exactly with what is shown;
+        relation "approx" allows the rounding of `digits` decimals, "in"/"notin" a set on the right."""
+        return cls(id_, sides, Kind.EXAMPLE, operation, at=at, relation=relation, digits=digits, note=note,
+                   index_base=index_base, names=names, boxed=boxed)
+
+    @classmethod
+    def subdifferential(cls, id_: str, *sides, operation: Operation, note: str = "",
+                        index_base: int | None = None, boxed: bool = False) -> Step:
+        """Sets equal to the generalized gradient at the operation's kinks (ties) and away from them."""
+        return cls(id_, sides, Kind.SUBDIFFERENTIAL, operation, note=note, index_base=index_base, boxed=boxed)
+
+    @classmethod
+    def of(cls, kind: Kind):
+        """The constructor of a kind, for code that chooses the kind (a module's own step helper)."""
+        return getattr(cls, kind.value)
 
     @property
     def marker(self) -> str:
