@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verify.identity import Identity
+from verify.identity import HomeworkIdentity
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Document:
 REPORT = "verify-report.json"
 
 
-def documents(identity: Identity) -> tuple[Document, ...]:
+def documents(identity: HomeworkIdentity) -> tuple[Document, ...]:
     """The handout, the solutions and the grading key of a homework (hw4.pdf, hw4-solutions.pdf, ...)."""
     return (Document(identity.name, "handout.tex.j2", identity.title, answers=False, grading=False),
             Document(f"{identity.name}-solutions", "solutions.tex.j2", f"{identity.title} Solutions",
@@ -28,6 +28,6 @@ def documents(identity: Identity) -> tuple[Document, ...]:
                      answers=True, grading=True))
 
 
-def outputs(identity: Identity) -> list[str]:
+def outputs(identity: HomeworkIdentity) -> list[str]:
     """Every file a build puts into output/."""
     return [f"{d.name}.pdf" for d in documents(identity)] + [identity.starter_file, REPORT]

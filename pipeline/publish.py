@@ -10,12 +10,12 @@ import os
 import shutil
 from pathlib import Path
 
-from verify.identity import Identity
+from verify.identity import HomeworkIdentity
 
 from .documents import REPORT, outputs
 
 
-def clear(output: Path, identity: Identity) -> None:
+def clear(output: Path, identity: HomeworkIdentity) -> None:
     """Remove every output of an earlier build of this homework, and any half-copied file."""
     for name in outputs(identity):
         (output / name).unlink(missing_ok=True)

@@ -9,9 +9,9 @@ IDENTITY is the one place that names the homework: the documents' header, titles
 metadata, the PDFs' file names (hw4.pdf, ...), the student's file (hw4.py) and the starter
 file (hw4-starter.py) all follow from it.
 """
-from verify.identity import Identity
+from verify.identity import HomeworkIdentity
 
-IDENTITY = Identity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
+IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
                     instructor="Sumit Chopra",
                     keywords=("backpropagation", "convolution", "cross-correlation", "tanh", "max pooling",
                               "average pooling"))

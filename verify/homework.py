@@ -14,7 +14,7 @@ builds the one registry that the build, the grader and the documents read:
 the order of questions and parts, points, results, rubrics and steps.
 Nothing has to be listed twice.
 
-The package's `__init__.py` declares `IDENTITY = verify.identity.Identity(...)`: course,
+The package's `__init__.py` declares `IDENTITY = verify.identity.HomeworkIdentity(...)`: course,
 number, instructor and keywords, from which the documents and the student's file take their
 names.
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import Gradient
-from .identity import Identity, IdentityError
+from .identity import HomeworkIdentity, IdentityError
 from .identity import of as identity_of
 from .steps import Step
 from .wording import plural
@@ -201,7 +201,7 @@ class Unit:
 class Homework:
     """The registry, built whole by `assemble` (or `discover`) and never changed afterwards."""
     package: str
-    identity: Identity
+    identity: HomeworkIdentity
     units: tuple[Unit, ...]
     questions: tuple[Question, ...]          # in order, each with all its parts in order
     steps: Mapping[str, Step]
@@ -281,7 +281,7 @@ class Homework:
         return cls.assemble(package, units, identity)
 
     @classmethod
-    def assemble(cls, package: str, units: list[Unit], identity: Identity | None = None) -> Homework:
+    def assemble(cls, package: str, units: list[Unit], identity: HomeworkIdentity | None = None) -> Homework:
         """The registry of these units, checked; `identity` by default the package's IDENTITY."""
         if identity is None:
             try:

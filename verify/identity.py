@@ -1,6 +1,6 @@
 """Who a homework is: course, number, instructor, keywords, and the file names that follow from them.
 
-A homework package declares `IDENTITY = Identity(...)` in its `__init__.py`.  Everything that
+A homework package declares `IDENTITY = HomeworkIdentity(...)` in its `__init__.py`.  Everything that
 names the homework reads it: the documents' titles, header and PDF metadata, the names of the
 PDFs (hw4.pdf, hw4-solutions.pdf, ...), the file a student submits (hw4.py) and the starter
 file handed out (hw4-starter.py).  This module imports nothing heavy, so the build can read a
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Identity:
+class HomeworkIdentity:
     """course: the course's name; code: its catalogue code; number: the homework's number."""
     course: str
     code: str
@@ -45,12 +45,12 @@ class IdentityError(Exception):
     """A package without a usable IDENTITY; the message names the file to fix."""
 
 
-def of(package: str) -> Identity:
+def of(package: str) -> HomeworkIdentity:
     """The IDENTITY of a homework package, read from its __init__.py alone (no question module is imported)."""
     root = importlib.import_module(package)
     identity = getattr(root, "IDENTITY", None)
-    if not isinstance(identity, Identity):
-        raise IdentityError(f"{package}/__init__.py: declare IDENTITY = verify.identity.Identity(course=..., "
+    if not isinstance(identity, HomeworkIdentity):
+        raise IdentityError(f"{package}/__init__.py: declare IDENTITY = verify.identity.HomeworkIdentity(course=..., "
                             "code=..., number=..., instructor=..., keywords=(...)); it names the documents and "
                             "the student's files")
     return identity

@@ -120,7 +120,7 @@ def test_a_counterexample_in_the_key_shows_the_integer_settings_too():
     # an operation with a setting (an integer argument after delta in the candidate's signature)
     from verify.engine import Gradient
     from verify.homework import Criterion, Part, Question, Result, Rubric, Unit, WrongAnswer
-    from verify.identity import Identity
+    from verify.identity import HomeworkIdentity
     from verify.operation import Operation
     from verify.steps import check_step
 
@@ -133,7 +133,7 @@ def test_a_counterexample_in_the_key_shows_the_integer_settings_too():
     answer = WrongAnswer("scaled-no-s", "t9.scaled", "without s", "s is lost", delta)
     part = Part("t9.scaled", "Scaled", 1, (result,), Rubric(criteria=(Criterion(1, "all"),)), (answer,))
     homework = Homework.assemble("t9", [Unit("t9", Question("T9", 9, "Scaled", (part,)))],
-                                 Identity("A course", "C.1", 9, "An instructor"))
+                                 HomeworkIdentity("A course", "C.1", 9, "An instructor"))
     note, _ = checks.judge(homework, homework.parts[0], answer)
     shown = note.steps["inputs"]
     assert sp.Symbol("s") in [sp.Symbol(q.name) for q in shown.sides[0].args if isinstance(q, sp.Symbol)]

@@ -202,8 +202,8 @@ def test_a_question_started_without_question_is_reported(homework, paths, notes)
 
 
 def test_the_documents_name_the_homework_from_its_identity(homework, paths, notes):
-    from verify.identity import Identity
-    other = Identity("Deep Learning", "CSCI-GA.2572", 5, "Ada Lovelace", ("attention",))
+    from verify.identity import HomeworkIdentity
+    other = HomeworkIdentity("Deep Learning", "CSCI-GA.2572", 5, "Ada Lovelace", ("attention",))
     renamed = type(homework).assemble("solutions", list(homework.units), other)
     renderer = render.Renderer(renamed, paths.templates, paths.tex)
     renderer.units()
