@@ -440,3 +440,29 @@ def test_a_template_saved_while_make_runs_is_built_by_the_next_make(tmp_path):
     assert first.returncode == 0, err
     again = subprocess.run(["make", *make_args()], cwd=project, env=make_env(project), capture_output=True, text=True)
     assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_path):
+    """make HOMEWORK=hw5: its package (here T2 with its tanh part, as a stand-in) and its unit templates;
+    the documents' frame, verify/ and pipeline/ are shared, and nothing of Homework 4 is touched."""
+    project = copy_project(tmp_path / "two")
+    (project / "hw5" / "templates").mkdir(parents=True)
+    for name in ("symbols.py", "t2.py", "t2_tanh.py"):
+        shutil.copy(ROOT / "solutions" / name, project / "hw5" / name)
+    for name in ("t2.tex.j2", "t2_tanh.tex.j2"):
+        shutil.copy(ROOT / "templates" / name, project / "hw5" / "templates" / name)
+    (project / "hw5" / "__init__.py").write_text(
+        "from verify.identity import HomeworkIdentity\n\n"
+        "IDENTITY = HomeworkIdentity(course='Deep Learning', code='CSCI-GA.2572', number=5,\n"
+        "                            instructor='Ada Lovelace', keywords=('tanh',))\n")
+    env = make_env(project)
+    made = subprocess.run(["make", "HOMEWORK=hw5", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    out = project / "output" / "hw5"
+    assert sorted(p.name for p in out.iterdir()) == ["hw5-grading.pdf", "hw5-solutions.pdf", "hw5-starter.py",
+                                                      "hw5.pdf", "verify-report.json"]
+    handout = pdf_text(out / "hw5.pdf")
+    assert "Deep Learning (CSCI-GA.2572): Homework 5" in handout and "Instructor: Ada Lovelace" in handout
+    assert "Question T2" in handout and "Question T1" not in handout
+    assert pdf_info(out / "hw5-grading.pdf")["Author"] == "Ada Lovelace"
+    assert not (project / "output" / "hw4.pdf").exists()   # Homework 4 is neither built nor removed by it

@@ -738,6 +738,7 @@ _HANDLERS: dict[type, Callable] = {
     type(sp.false): lambda expr, env: False,
     sp.tanh: lambda expr, env: _apply(expr.args[0], env, np.tanh, sp.tanh),
     sp.exp: lambda expr, env: _apply(expr.args[0], env, np.exp, sp.exp),
+    sp.log: lambda expr, env: _apply(expr.args[0], env, np.log, sp.log),
     sp.cosh: lambda expr, env: _apply(expr.args[0], env, np.cosh, sp.cosh),
     sp.MatrixBase: _matrix,
     sp.Tuple: _tuple,
