@@ -10,6 +10,9 @@ VENV ?= .venv
 PY ?= $(VENV)/bin/python
 SETUP ?= $(VENV)/.installed
 COMMIT := build/.commit
+ifeq ($(wildcard $(HOMEWORK)/__init__.py),)
+$(error HOMEWORK=$(HOMEWORK): no $(HOMEWORK)/__init__.py here; a homework is a package of this folder)
+endif
 # the file names follow the number in the package's IDENTITY (number=4 -> hw4.pdf ...)
 NAME := hw$(shell sed -n 's/.*number=\([0-9][0-9]*\).*/\1/p' $(HOMEWORK)/__init__.py | head -n 1)
 ifeq ($(HOMEWORK),solutions)

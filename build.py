@@ -146,7 +146,8 @@ def build(paths: Paths = Paths()) -> list[Path]:
     try:
         named = identity.of(paths.package)
     except (ImportError, identity.IdentityError) as exc:
-        raise SolutionError(f"{paths.package}: {exc}" if isinstance(exc, ImportError) else str(exc)) from None
+        raise SolutionError(f"{paths.package}/__init__.py: cannot import the homework package: {exc}"
+                            if isinstance(exc, ImportError) else str(exc)) from None
     publish.clear(paths.output, named)
     typeset.require_latex()
     epoch = provenance.source_date_epoch(ROOT)
