@@ -21,8 +21,15 @@ def rendered() -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    import sys
+
+    from pipeline.errors import BuildError
     GOLDEN.mkdir(parents=True, exist_ok=True)
-    files = rendered()
+    try:
+        files = rendered()
+    except BuildError as exc:   # the homework does not load: the one line the build would print
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     for stale in set(p.name for p in GOLDEN.glob("*.tex")) - set(files):
         (GOLDEN / stale).unlink()
         print(f"removed {GOLDEN / stale}")
