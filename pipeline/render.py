@@ -89,36 +89,68 @@ _TEXT_GROUPS = {"emph", "textbf", "textit", "textsl", "textup", "textrm", "texts
 _PLACING_COMMANDS = re.compile(r"\\(?:hfill|hfil|hss|centering|centerline|leftline|rightline|raggedleft|raggedright|"
                                r"hspace|vspace|quad|qquad|vcenter|hbox|vbox|vtop|fbox|framebox|boxed|mbox|makebox|"
                                r"parbox|raisebox|colorbox|fcolorbox|llap|rlap|clap|newline|linebreak|break|par|"
-                               r"smallskip|medskip|bigskip|indent|vfill|vskip|hskip|kern|item)(?![A-Za-z])|\\\\")
+                               r"smallskip|medskip|bigskip|indent|vfill|vskip|hskip|kern)(?![A-Za-z])|\\\\")
 _SEGMENT_END = re.compile(r"(?<!\\)&|\\\\(?:\[[^]]*\])?|\\(?:par|newline|linebreak|cr|tabularnewline)(?![A-Za-z])")
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _ENVIRONMENT_TAG = re.compile(r"\\(?:begin|end)\s*\{[^}]*\}(?:\s*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\[[^]]*\]))*")
 _GROUP_OPENER = re.compile(r"\\([A-Za-z]+)\*?\s*(?:\[[^]]*\]\s*)?$")
 
 
+_DECLARATIONS = re.compile(r"\\(?:centering|raggedleft|raggedright)(?![A-Za-z])")   # they place all that follows
+
+
 class _Setting:
-    """The environments and brace groups open at a point of a generated file, carried from line to line."""
+    """The environments and brace groups open at a point of a generated file, carried from line to line.
+
+    Each is a scope: (environment or the command that opened a group, "" for a bare group, and
+    whether a placing declaration such as \\centering was made in it).
+    """
 
     def __init__(self):
-        self.environments: list[str] = ["document"]
-        self.groups: list[str] = []       # the command that opened each open brace group ("" for a bare group)
+        self.scopes: list[list] = [["env", "document", False]]
         self.last_closed = ""
 
+    @property
+    def environment(self) -> str:
+        return next(name for kind, name, _ in reversed(self.scopes) if kind == "env")
+
+    @property
+    def groups(self) -> list[str]:
+        """The commands that opened the open groups, bare groups left out (a `{...}` that only scopes)."""
+        return [name for kind, name, _ in self.scopes if kind == "group" and name]
+
+    @property
+    def placed(self) -> bool:
+        """Whether a placing declaration holds here; a caption or a footnote is a paragraph of its own."""
+        for kind, name, placed in reversed(self.scopes):
+            if placed:
+                return True
+            if kind == "group" and name in ("caption", "footnote"):
+                return False
+        return False
+
     def advance(self, code: str) -> None:
-        for token in re.finditer(r"\\(begin|end)\s*\{([^}]*)\}|(?<!\\)\{|(?<!\\)\}", code):
+        pattern = r"\\(begin|end)\s*\{([^}]*)\}|(?<!\\)\{|(?<!\\)\}|" + _DECLARATIONS.pattern
+        for token in re.finditer(pattern, code):
             if token.group(1) == "begin":
-                self.environments.append(token.group(2).rstrip("*"))
+                self.scopes.append(["env", token.group(2).rstrip("*"), False])
             elif token.group(1) == "end":
-                if len(self.environments) > 1:
-                    self.environments.pop()
+                name = token.group(2).rstrip("*")
+                while len(self.scopes) > 1 and self.scopes[-1][:2] != ["env", name]:
+                    self.scopes.pop()          # groups left open inside the environment end with it
+                if len(self.scopes) > 1:
+                    self.scopes.pop()
             elif token.group(0) == "{":
                 before = code[:token.start()]
                 opener = _GROUP_OPENER.search(before)
-                # \parbox{3cm}{...}: the next argument belongs to the command of the group just closed
-                self.groups.append(self.last_closed if before.rstrip().endswith("}") else
-                                   opener.group(1) if opener else "")
+                # \\parbox{3cm}{...}: the next argument belongs to the command of the group just closed
+                self.scopes.append(["group", self.last_closed if before.rstrip().endswith("}") else
+                                    opener.group(1) if opener else "", False])
+            elif token.group(0) == "}":
+                if len(self.scopes) > 1 and self.scopes[-1][0] == "group":
+                    self.last_closed = self.scopes.pop()[1]
             else:
-                self.last_closed = self.groups.pop() if self.groups else ""
+                self.scopes[-1][2] = True
 
 
 def _set_apart(code: str, setting: _Setting) -> str | None:
@@ -145,7 +177,7 @@ def _set_apart(code: str, setting: _Setting) -> str | None:
             continue
         if not _RELATION.search(body):
             continue
-        environment = setting.environments[-1]
+        environment = setting.environment
         groups = [g for g in setting.groups if g not in _TEXT_GROUPS]
         start = max([0] + [m.end() for m in _SEGMENT_END.finditer(code, 0, formula.start())])
         end = min([len(code)] + [m.start() for m in _SEGMENT_END.finditer(code, formula.end())])
@@ -153,7 +185,9 @@ def _set_apart(code: str, setting: _Setting) -> str | None:
         if environment not in _RUNNING_ENVIRONMENTS:
             reason = f"a formula inside {environment}"
         elif groups:
-            reason = f"a formula inside {'a group' if not groups[-1] else chr(92) + groups[-1]}"
+            reason = f"a formula inside \\{groups[-1]}"
+        elif setting.placed:
+            reason = "a formula after \\centering, \\raggedleft or \\raggedright"
         elif re.search(r"\\begin\s*\{|\\\\|\\(?:displaystyle|hbox|vbox|vcenter|fbox|boxed)(?![A-Za-z])", body):
             reason = "a formula that stacks or frames its lines"
         elif placing := _PLACING_COMMANDS.search(around):

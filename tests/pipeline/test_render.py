@@ -92,7 +92,7 @@ def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes,
     assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
 
 
-# Ways to set a formula apart from the text, each refused by the positive rule of the scan (a formula
+# Ways to set a formula apart from the text (29), each refused by the positive rule of the scan (a formula
 # with a relation is allowed only in a sentence of running text), or by the display and lone-math rules
 SET_APART = [
     "{\\centering $a = b$\\par}",
@@ -122,6 +122,8 @@ SET_APART = [
     "\\begin{center} we have $a = b$ here \\end{center}",
     "\\begin{displaymath} a = b \\end{displaymath}",
     "\\[ a \\ne b \\]",
+    "{\\centering\nWe find $a = b$ for all values.\n\\par}",
+    "\\begin{minipage}{\\linewidth}\\raggedleft\nWe find $a = b$ for all values.\n\\end{minipage}",
 ]
 
 
@@ -134,7 +136,9 @@ def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, notes, typ
 
 
 @pytest.mark.parametrize("typed", ["so that $a = b$ holds for every entry.", "\\emph{so that $a \\le b$ holds}.",
-                                   "The rubric: \\textbf{Note.} $x_k > 0$ where it is positive."])
+                                   "The rubric: \\textbf{Note.} $x_k > 0$ where it is positive.",
+                                   "\\begin{itemize}\n\\item the gradient is $a = b$ for every entry\n\\end{itemize}",
+                                   "{\\small\nso that $a = b$ holds for every entry.\n}"])
 def test_a_relation_in_a_sentence_is_running_text(homework, paths, notes, typed):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
