@@ -47,7 +47,7 @@ verify: $(SETUP) ## Run every check of the homework and print them as a table (e
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test
-	$(PY) -m pytest
+	HYPOTHESIS_PROFILE=full $(PY) -m pytest
 
 test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
 	$(PY) -m pytest -m "not latex and not sandbox" -n auto
