@@ -127,22 +127,37 @@ SET_APART = [
 ]
 
 
+def scan_one(homework, paths, module: str) -> None:
+    """Render one unit's template and scan it as the build does (the whole build's scan, for one file)."""
+    renderer = render.Renderer(homework, paths.templates, paths.tex)
+    renderer.calls.template = f"{module}.tex.j2"
+    path = render.templating.render_file(renderer.env, f"{module}.tex.j2", paths.tex / f"{module}.tex",
+                                         {"homework": render._homework_context(homework)})
+    problems = render._scan(path, f"{module}.tex.j2", renderer.calls.steps, {})
+    if problems:
+        raise CoverageError("\n".join(problems))
+
+
+def test_the_unit_scan_passes_the_homework_as_it_is(homework, paths):
+    scan_one(homework, paths, "t2_tanh")
+
+
 @pytest.mark.parametrize("typed", SET_APART)
-def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, notes, typed):
+def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, typed):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
     with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: (mathematics set apart|a display without)"):
-        render_all(homework, paths, notes)
+        scan_one(homework, paths, "t2_tanh")
 
 
 @pytest.mark.parametrize("typed", ["so that $a = b$ holds for every entry.", "\\emph{so that $a \\le b$ holds}.",
                                    "The rubric: \\textbf{Note.} $x_k > 0$ where it is positive.",
                                    "\\begin{itemize}\n\\item the gradient is $a = b$ for every entry\n\\end{itemize}",
                                    "{\\small\nso that $a = b$ holds for every entry.\n}"])
-def test_a_relation_in_a_sentence_is_running_text(homework, paths, notes, typed):
+def test_a_relation_in_a_sentence_is_running_text(homework, paths, typed):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
-    render_all(homework, paths, notes)
+    scan_one(homework, paths, "t2_tanh")
 
 
 def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
