@@ -3,12 +3,27 @@
 # Tests build copies of the project with `make PY=<their python> SETUP=`, so they never touch .venv.
 
 PYTHON ?= python3
+# the homework to build: solutions/ (Homework 4) by default; another package of this folder with
+# `make HOMEWORK=<package>` (its templates in <package>/templates/, its outputs in output/<package>/)
+HOMEWORK ?= solutions
 VENV ?= .venv
 PY ?= $(VENV)/bin/python
 SETUP ?= $(VENV)/.installed
 COMMIT := build/.commit
-SOURCES := build.py $(wildcard templates/*.j2 solutions/*.py verify/*.py pipeline/*.py)
-OUTPUTS := output/hw4.pdf output/hw4-solutions.pdf output/hw4-grading.pdf output/verify-report.json
+ifeq ($(wildcard $(HOMEWORK)/__init__.py),)
+$(error HOMEWORK=$(HOMEWORK): no $(HOMEWORK)/__init__.py here; a homework is a package of this folder)
+endif
+# the file names follow the number in the package's IDENTITY (number=4 -> hw4.pdf ...)
+NAME := hw$(shell sed -n 's/.*number=\([0-9][0-9]*\).*/\1/p' $(HOMEWORK)/__init__.py | head -n 1)
+ifeq ($(HOMEWORK),solutions)
+OUT := output
+HOMEWORK_TEMPLATES :=
+else
+OUT := output/$(HOMEWORK)
+HOMEWORK_TEMPLATES := $(wildcard $(HOMEWORK)/templates/*.j2)
+endif
+SOURCES := build.py $(wildcard templates/*.j2 $(HOMEWORK)/*.py verify/*.py pipeline/*.py) $(HOMEWORK_TEMPLATES)
+OUTPUTS := $(addprefix $(OUT)/,$(NAME).pdf $(NAME)-solutions.pdf $(NAME)-grading.pdf $(NAME)-starter.py verify-report.json)
 
 .PHONY: all verify test test-fast lint bench autograder golden watch clean help FORCE
 
@@ -17,7 +32,7 @@ all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the che
 $(OUTPUTS) &: $(SOURCES) $(COMMIT) $(SETUP)
 	@rm -f $(OUTPUTS)
 	@scripts/ensure-tex.sh
-	scripts/hold-signals $(PY) build.py
+	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py
 
 # the commit the documents name: rewritten only when HEAD (or the sources' clean state) changes
 $(COMMIT): FORCE
@@ -28,11 +43,11 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
-	scripts/hold-signals $(PY) build.py verify
+	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test
-	$(PY) -m pytest
+	HYPOTHESIS_PROFILE=full $(PY) -m pytest
 
 test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
 	$(PY) -m pytest -m "not latex and not sandbox" -n auto

@@ -5,8 +5,11 @@
     python build.py verify     every check, as a table (exit 5 on a failure)
     python build.py watch      rebuild whenever a template or a solution changes
 
-Outputs: output/hw4.pdf, output/hw4-solutions.pdf, output/hw4-grading.pdf and
-output/verify-report.json.  Intermediate files go to build/.
+Outputs: output/hw4.pdf, output/hw4-solutions.pdf, output/hw4-grading.pdf,
+output/hw4-starter.py and output/verify-report.json.  Intermediate files go to build/.
+HOMEWORK=<package> (make HOMEWORK=<package>) builds another homework of this folder: its
+package <package>/ with its unit templates in <package>/templates/ (the documents' frame
+is shared from templates/), into output/<package>/ and build/<package>/.
 
 Exit codes: 0 built; 1 other build error; 3 a missing tool; 4 the homework
 package; 5 a failed check; 6 a template; 7 unchecked or missing mathematics;
@@ -14,6 +17,7 @@ package; 5 a failed check; 6 a template; 7 unchecked or missing mathematics;
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -21,6 +25,7 @@ from pathlib import Path
 from pipeline.errors import Terminated  # a few lines, no dependencies: imported here, not in the handler
 
 ROOT = Path(__file__).resolve().parent
+DEFAULT_HOMEWORK = "solutions"
 
 
 _STOPPED: list[int] = []   # every signal that asked this build to stop
@@ -73,8 +78,14 @@ if __name__ == "__main__":
     # they go through once main() runs under _main_with_signals, a held one then.
     _stop_on_signals()
     if sys.argv[1:] in ([], ["all"]):
+        import contextlib
+
         from pipeline import publish
-        publish.clear(ROOT / "output")
+        from verify import identity as _identity
+        _early = os.environ.get("HOMEWORK") or DEFAULT_HOMEWORK
+        with contextlib.suppress(ImportError, _identity.IdentityError):   # the build reports it, in one line
+            publish.clear(ROOT / "output" if _early == DEFAULT_HOMEWORK else ROOT / "output" / _early,
+                          _identity.of(_early))
 
 import argparse  # noqa: E402 - after the handlers above, on purpose
 import subprocess  # noqa: E402
@@ -84,10 +95,28 @@ from dataclasses import dataclass  # noqa: E402
 
 @dataclass(frozen=True)
 class Paths:
+    """Where a build reads and writes.  `package` is the homework (solutions/, or another with
+    `Paths.of`); `templates` holds its units' templates, and `shared`, when not None, the
+    documents' frame (base.tex.j2 ...) that several homeworks share."""
     templates: Path = ROOT / "templates"
     build: Path = ROOT / "build"
     output: Path = ROOT / "output"
-    package: str = "solutions"
+    package: str = DEFAULT_HOMEWORK
+    shared: Path | None = None
+
+    @classmethod
+    def of(cls, package: str) -> Paths:
+        """The paths of a homework of this folder: Homework 4 (solutions/) in templates/, build/ and
+        output/; another package keeps its templates in <package>/templates/ and builds into
+        build/<package>/ and output/<package>/."""
+        if package == DEFAULT_HOMEWORK:
+            return cls()
+        return cls(templates=ROOT / package / "templates", build=ROOT / "build" / package,
+                   output=ROOT / "output" / package, package=package, shared=ROOT / "templates")
+
+    @property
+    def template_dirs(self) -> tuple[Path, ...]:
+        return (self.templates,) if self.shared is None else (self.templates, self.shared)
 
     @property
     def tex(self) -> Path:
@@ -110,26 +139,33 @@ def build(paths: Paths = Paths()) -> list[Path]:
     has passed.
     """
     from pipeline import provenance, publish, templating, typeset  # light: no homework yet
+    from pipeline.errors import SolutionError
+    from verify import identity
 
     sources_read_from = time.time()   # before any template or solution is read
-    publish.clear(paths.output)
+    try:
+        named = identity.of(paths.package)
+    except (ImportError, identity.IdentityError) as exc:
+        raise SolutionError(f"{paths.package}/__init__.py: cannot import the homework package: {exc}"
+                            if isinstance(exc, ImportError) else str(exc)) from None
+    publish.clear(paths.output, named)
     typeset.require_latex()
     epoch = provenance.source_date_epoch(ROOT)
     # LaTeX precompiles the preamble the documents share on the other core while this process
     # imports and loads the homework (which uses one core)
-    with typeset.precompile(templating.render_preamble(paths.templates, paths.tex), paths.latex, epoch) as preamble:
+    with typeset.precompile(templating.render_preamble(paths.template_dirs, paths.tex), paths.latex, epoch) as preamble:
         from pipeline import checks, load, render
         homework = load.load(paths.package)
         origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
         # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
         # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
         with checks.start(homework, paths.cache, workers=1) as running:
-            renderer = render.Renderer(homework, paths.templates, paths.tex)
+            renderer = render.Renderer(homework, paths.template_dirs, paths.tex)
             renderer.units()
             documents = renderer.documents(origin)
             # the handout and the solutions need no verdict: they are typeset while the checks run, at
             # a lower priority than the judging of the wrong answers that the grading key waits for
-            needless = {name: path for name, path in documents.items() if not render.needs_notes(name)}
+            needless = {name: path for name, path in documents.items() if not render.needs_notes(homework, name)}
             with typeset.start(needless, paths.latex, epoch, niceness=5, preamble=preamble) as first:
                 renderer.grading(running.notes())   # the grading key shows the wrong answers as judged
                 renderer.finish()
@@ -143,10 +179,11 @@ def build(paths: Paths = Paths()) -> list[Path]:
         print(f"warning: {warning}", file=sys.stderr)
     if _STOPPED:
         raise _stopped()
+    from pipeline import starter
     placed = publish.publish(paths.output, typeset_.pdfs, checks.report(verification, origin),
-                             as_of=sources_read_from)
+                             as_of=sources_read_from, texts={named.starter_file: starter.starter(homework)})
     if _STOPPED:   # while publishing, and swallowed
-        publish.clear(paths.output)
+        publish.clear(paths.output, named)
         raise _stopped()
     return placed
 
@@ -167,7 +204,7 @@ def verify_only(paths: Paths = Paths()) -> int:
 
 def watch(paths: Paths, interval: float = 1.0) -> None:
     """Rebuild when a file under templates/, solutions/, verify/ or pipeline/ changes (Ctrl-C stops)."""
-    watched = [paths.templates, ROOT / "solutions", ROOT / "verify", ROOT / "pipeline"]
+    watched = [*paths.template_dirs, ROOT / paths.package, ROOT / "verify", ROOT / "pipeline"]
 
     def stamp():
         # sources only: the build itself rewrites __pycache__
@@ -190,7 +227,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
     args = parser.parse_args(argv)
-    paths = Paths()
+    paths = Paths.of(os.environ.get("HOMEWORK") or DEFAULT_HOMEWORK)
     _stop_on_signals()
     if args.command == "watch":
         try:

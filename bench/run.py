@@ -83,8 +83,9 @@ def bare_latexmk(tex_dir: Path, work: Path, names: list[str], precompiled: bool 
 
 
 def build_targets(tmp: Path) -> None:
-    from pipeline.documents import DOCUMENTS
-    names = [d.name for d in DOCUMENTS]
+    from pipeline.documents import documents
+    from verify.identity import of
+    names = [d.name for d in documents(of("solutions"))]
     project = copy_project(tmp / "project")
     env = dict(os.environ, PYTHONPATH=str(project))
     make = ["make", f"PY={sys.executable}", "SETUP="]

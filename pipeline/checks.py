@@ -20,18 +20,20 @@ import json
 import multiprocessing
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from verify import engine
 from verify.engine import Verdict
 from verify.homework import Homework, Part, WrongAnswer
+from verify.notes import Note, judge
+from verify.notes import verdict_from_json as _from_json
+from verify.notes import verdict_to_json as _to_json
 from verify.steps import Kind, Step, check_step
-from verify.symbolic import Hull, Partial, Subdifferential, evaluate, name_of, shown
+from verify.wording import plural
 
 from .errors import CheckFailed
 
@@ -46,150 +48,6 @@ def count(homework: Homework) -> int:
 
 def wrong_answers(homework: Homework) -> list[tuple[Part, WrongAnswer]]:
     return [(part, answer) for part in homework.parts for answer in part.wrong_answers]
-
-
-# ---- the notes of wrong answers --------------------------------------------------------------------------
-@dataclass
-class Note:
-    """A wrong answer of the grading key, judged, with the checked steps its note displays."""
-    part: Part
-    answer: WrongAnswer
-    verdict: Verdict                      # of verify.check on the displayed formula
-    smallest: bool = False                # the counterexample is the smallest of a search over sizes
-    steps: dict[str, Step] = field(default_factory=dict)   # "reading", "inputs", "expected", "returned", "accepted"
-
-    @property
-    def id(self) -> str:
-        return f"note.{self.answer.id}"
-
-
-def judge(homework: Homework, part: Part, answer: WrongAnswer, known: dict | None = None) -> tuple[Note, dict]:
-    """Check a wrong answer as a grader would check a student's, and build the steps its note shows.
-
-    The expensive part (verify.check and the search for the smallest
-    counterexample) gives a small record that `known` may hold from an earlier
-    build; the displayed steps are rebuilt from it and checked every time.
-    """
-    result = homework.result(answer.result)
-    gradient = result.gradient(answer.convention)
-    if known is None:
-        function = answer.function(result)
-        # a quoted answer is evaluated entry by entry in Python, so it is judged at the smaller
-        # float sizes; its reading step proves it equal to the formula it stands for
-        small = [q for q in gradient.operation.float_sizes if engine._entries(gradient.operation, q) <= 20]
-        verdict = engine.check(gradient, function, seed=0, subject=answer.id,
-                               float_sizes=small if answer.quote is not None else None)
-        at, smallest = None, False
-        if not verdict.passed:
-            search = engine.smallest_counterexample(gradient, function,
-                                                    informative=_informative(result, answer, gradient))
-            ce = search.counterexample if not search.passed else verdict.counterexample
-            smallest = not search.passed
-            assert ce is not None
-            at = {name: np.asarray(ce.inputs[name]).tolist() for name in ce.inputs}
-        known = {"verdict": _to_json(verdict), "smallest": smallest, "at": at}
-    note = Note(part, answer, _from_json(known["verdict"]), known["smallest"])
-    op = gradient.operation
-    if answer.quote is not None:
-        note.steps["reading"] = Step(f"{note.id}.reading", (answer.quote, answer.formula), Kind.DERIVATION, op,
-                                     names=answer.reading, sizes=tuple(engine._sorted_sizes(op, op.exact_sizes))[:3])
-    if known["at"] is None:
-        return note, known
-    at = {name: (int(value) if name in op.settings else np.asarray(value, dtype=float) if np.ndim(value)
-                 else float(value)) for name, value in known["at"].items()}
-    variable = _variable(op, gradient.wrt)
-    note.steps["inputs"] = Step(f"{note.id}.inputs", (sp.Tuple(*_symbols(op, answer)), sp.Tuple(*[
-        _display(at[name]) for name in (*op.inputs, "delta")])), Kind.EXAMPLE, op, at=at)
-    env = op.point_env(at)
-    expected = _expected(env, variable)
-    returned = _evaluate_named(env, answer)
-    L = sp.Symbol("L")
-    if isinstance(expected, Hull):
-        note.steps["accepted"] = Step(f"{note.id}.accepted",
-                                      (_display(expected.points[0]), Subdifferential(L, variable)),
-                                      Kind.EXAMPLE, op, at=at, relation="in")
-        note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned),
-                                      Subdifferential(L, variable)), Kind.EXAMPLE, op, at=at,
-                                      relation="notin", names=answer.reading)
-        return note, known
-    note.steps["expected"] = Step(f"{note.id}.expected", (Partial(L, variable), _display(expected)),
-                                  Kind.EXAMPLE, op, at=at, relation=_relation(expected))
-    note.steps["returned"] = Step(f"{note.id}.returned", (answer.shown, _display(returned)), Kind.EXAMPLE, op,
-                                  at=at, relation=_relation(returned), names=answer.reading)
-    return note, known
-
-
-def _informative(result, answer: WrongAnswer, gradient):
-    """A counterexample worth printing: a gradient that is not all zeros, and wrong under every
-    convention where the answer is wrong (a symmetric kernel, say, would make a transposed kernel
-    look like the other convention's right answer)."""
-    others = []
-    for other in result.conventions.values():
-        if other is gradient:
-            continue
-        if not engine.check(other, answer.function_for(other), exact=True, seed=0, float_sizes=[]).passed:
-            others.append(other)
-
-    def informative(ce) -> bool:
-        got = np.asarray(ce.got, dtype=float)
-        values = dict(ce.inputs)
-        truth = engine.expected_at(gradient, values)
-        if not isinstance(truth, Hull) and not np.any(engine._to_float(truth)):
-            return False
-        for other in others:
-            truth = engine.expected_at(other, values)
-            if not isinstance(truth, Hull) and np.shape(truth) == got.shape and \
-                    np.allclose(engine._to_float(truth), got):
-                return False
-        return True
-    return informative
-
-
-def _symbols(op, answer):
-    """The symbols of the inputs as the formulas name them (an IndexedBase for arrays)."""
-    found = {name_of(q): q for q in sp.sympify(answer.formula).atoms(sp.IndexedBase, sp.Symbol)}
-    out = []
-    for name in (*op.inputs, "delta"):
-        out.append(found.get(name, sp.IndexedBase(name) if name in op.inputs and op.inputs[name] or name == "delta"
-                             and not op.scalar_output else sp.Symbol(name)))
-    return out
-
-
-def _variable(op, wrt):
-    return sp.IndexedBase(wrt) if op.inputs[wrt] else sp.Symbol(wrt)
-
-
-def _expected(env, variable):
-    try:
-        return evaluate(Partial(sp.Symbol("L"), variable), env)
-    except ValueError:
-        return evaluate(Subdifferential(sp.Symbol("L"), variable), env)
-
-
-def _evaluate_named(env, answer: WrongAnswer):
-    for key, definition in (answer.reading or {}).items():
-        env.offsets[name_of(key)] = 1
-        env.values[name_of(key)] = evaluate(definition, env)
-    return evaluate(answer.shown, env)
-
-
-def _exact(value) -> bool:
-    arr = np.asarray(value, dtype=object)
-    return all(sp.sympify(q).is_Rational and (sp.sympify(q) * 10 ** 4).is_integer for q in arr.ravel())
-
-
-def _relation(value) -> str:
-    return "=" if _exact(value) else "approx"
-
-
-def _display(value):
-    """Numbers as the notes show them: a column for a vector, a matrix, or one number."""
-    arr = np.asarray(value, dtype=object)
-    if arr.ndim == 0:
-        return shown(sp.sympify(arr[()]))
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    return sp.ImmutableMatrix([[shown(sp.sympify(q)) for q in row] for row in arr.tolist()])
 
 
 # ---- running the checks ---------------------------------------------------------------------------------
@@ -278,11 +136,15 @@ class Running:
         return Verification(self.homework, steps, notes)
 
     def _failure(self, step_id: str) -> str:
+        """One block per failed step: where it is written and shown, then its counterexample (which
+        carries the reason), or the reason alone."""
         verdict = self.done[step_id]
-        unit = self.homework.unit_of(step_id)
+        step = self.homework.steps[step_id]
+        written = step.origin or f"{self.homework.package}/{self.homework.unit_of(step_id).module}.py"
         shown = f", shown at {self.locations[step_id]}" if step_id in self.locations else ""
+        detail = str(verdict.counterexample) if verdict.counterexample is not None else verdict.reason
         return (f"check failed: question {self.homework.question_of(step_id)}, step {step_id} "
-                f"(solutions/{unit.module}.py{shown})\n{verdict.reason}\n{verdict.counterexample or ''}").rstrip()
+                f"({written}{shown})\n{detail}").rstrip()
 
     def _write_cache(self) -> None:
         if self.cache_file is None:
@@ -393,16 +255,6 @@ def _read_cache(cache_file: Path | None) -> dict:
         return {}  # an unreadable cache only costs time
 
 
-def _to_json(verdict: Verdict) -> dict:
-    return {"subject": verdict.subject, "passed": verdict.passed, "methods": verdict.methods,
-            "cases": verdict.cases, "worst_error": verdict.worst_error}
-
-
-def _from_json(data: dict) -> Verdict:
-    return Verdict(data["subject"], data["passed"], list(data["methods"]), int(data["cases"]),
-                   float(data["worst_error"]))
-
-
 def report(verification: Verification, provenance: dict[str, Any]) -> dict:
     rows = verification.rows()
     return {**provenance, "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -418,5 +270,5 @@ def table(verification: Verification) -> str:
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     passed = sum(row[3] == "ok" for row in rows[1:])
-    lines.append(f"{passed} of {len(rows) - 1} checks passed")
+    lines.append(f"{passed} of {plural(len(rows) - 1, 'check')} passed")
     return "\n".join(lines)

@@ -1,7 +1,9 @@
-"""The documents a build makes: one registry, light enough to import before anything else."""
+"""The documents a build makes, named from the homework's identity; light enough to import before anything else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from verify.identity import HomeworkIdentity
 
 
 @dataclass(frozen=True)
@@ -14,14 +16,18 @@ class Document:
     grading: bool           # the rubric and the grader's notes
 
 
-DOCUMENTS = (
-    Document("hw4", "handout.tex.j2", "Homework 4", answers=False, grading=False),
-    Document("hw4-solutions", "solutions.tex.j2", "Homework 4 Solutions", answers=True, grading=False),
-    Document("hw4-grading", "grading.tex.j2", "Homework 4 Grading Key", answers=True, grading=True),
-)
 REPORT = "verify-report.json"
 
 
-def outputs() -> list[str]:
+def documents(identity: HomeworkIdentity) -> tuple[Document, ...]:
+    """The handout, the solutions and the grading key of a homework (hw4.pdf, hw4-solutions.pdf, ...)."""
+    return (Document(identity.name, "handout.tex.j2", identity.title, answers=False, grading=False),
+            Document(f"{identity.name}-solutions", "solutions.tex.j2", f"{identity.title} Solutions",
+                     answers=True, grading=False),
+            Document(f"{identity.name}-grading", "grading.tex.j2", f"{identity.title} Grading Key",
+                     answers=True, grading=True))
+
+
+def outputs(identity: HomeworkIdentity) -> list[str]:
     """Every file a build puts into output/."""
-    return [f"{d.name}.pdf" for d in DOCUMENTS] + [REPORT]
+    return [f"{d.name}.pdf" for d in documents(identity)] + [identity.starter_file, REPORT]

@@ -1,6 +1,11 @@
 """The ways a build fails, each with a message that points at the place to fix."""
 from __future__ import annotations
 
+from verify.stops import Terminated
+
+__all__ = ["BuildError", "CheckFailed", "CoverageError", "LatexFailed", "MissingTool", "SolutionError",
+           "TemplateError", "Terminated"]
+
 
 class BuildError(Exception):
     """A build failure whose message is meant for the instructor, as is."""
@@ -46,16 +51,3 @@ class LatexFailed(BuildError):
     def __init__(self, message: str, log: str = ""):
         super().__init__(message)
         self.log = log
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a build: it unwinds as Ctrl-C does, so that every `with` stops its LaTeX.
-
-    A KeyboardInterrupt, because the checking engine turns whatever a candidate raises, SystemExit
-    included, into a verdict, and lets only KeyboardInterrupt through: the wrong answers of the
-    grading key are run as candidates, in this process, and a signal arriving then must not be lost.
-    """
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.exit_code = 128 + signum

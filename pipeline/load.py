@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import traceback
+from pathlib import Path
 
 from verify.homework import Homework, HomeworkError
 
@@ -30,7 +31,9 @@ def _innermost_own_frame(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     own = [f for f in frames if "/site-packages/" not in f.filename and "/lib/python" not in f.filename]
     frame = (own or frames)[-1]
-    return f"{frame.filename}:{frame.lineno}"
+    path = Path(frame.filename)
+    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    return f"{shown}:{frame.lineno}"
 
 
 def _domains(package: str, unit) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,12 @@ import jinja2
 import sympy as sp
 
 from solutions.notation import index_range, latex
-from verify.homework import Homework, Part
-from verify.steps import Step
+from verify.homework import Homework, Part, suggest
+from verify.steps import Kind, Step
+from verify.wording import plural
 
 from . import linemap, templating
-from .documents import DOCUMENTS, Document
+from .documents import Document, documents
 from .errors import CoverageError, TemplateError
 from .templating import escape_tex
 
@@ -75,9 +75,135 @@ def _unplaced(code: str) -> str:
     return "".join(piece if index % 2 else _PLACING.sub("", piece) for index, piece in enumerate(pieces))
 
 
-def needs_notes(document: str) -> bool:
+# ---- the positive rule: a formula with a relation is allowed only inside a sentence of running text ----------
+# A relation: what makes a formula a claim that a check would have to read.
+_RELATION = re.compile(r"=|<|>|\\(?:le|ge|leq|geq|leqslant|geqslant|ne|neq|in|notin|ni|to|rightarrow|Rightarrow|"
+                       r"longrightarrow|Longrightarrow|leftarrow|Leftarrow|leftrightarrow|iff|implies|mapsto|approx|"
+                       r"sim|simeq|equiv|cong|propto|subset|subseteq|supset|supseteq|ll|gg|prec|succ|coloneqq|"
+                       r"eqqcolon|doteq|lessgtr|gtrless|perp|parallel|mid)(?![A-Za-z])")
+_FORMULA = re.compile(r"(?<!\\)\$(?!\$)((?:\\.|[^$\\])*)(?<!\\)\$|\\\((.*?)\\\)")
+# where running text lives: a formula in any other environment (center, flushleft, quote, array, tabbing,
+# a box environment ...) is set apart by it
+_RUNNING_ENVIRONMENTS = {"document", "questions", "parts", "solution", "itemize", "enumerate", "description",
+                         "figure", "table", "tabular", "minipage"}
+# the only groups a formula of running text may be inside: text styles, captions and footnotes
+_TEXT_GROUPS = {"emph", "textbf", "textit", "textsl", "textup", "textrm", "textsf", "caption", "footnote"}
+# what places or frames material, or breaks a line: beside a formula, it sets the formula apart
+_PLACING_COMMANDS = re.compile(r"\\(?:hfill|hfil|hss|centering|centerline|leftline|rightline|raggedleft|raggedright|"
+                               r"hspace|vspace|quad|qquad|vcenter|hbox|vbox|vtop|fbox|framebox|boxed|mbox|makebox|"
+                               r"parbox|raisebox|colorbox|fcolorbox|llap|rlap|clap|newline|linebreak|break|par|"
+                               r"smallskip|medskip|bigskip|indent|vfill|vskip|hskip|kern)(?![A-Za-z])|\\\\")
+_SEGMENT_END = re.compile(r"(?<!\\)&|\\\\(?:\[[^]]*\])?|\\(?:par|newline|linebreak|cr|tabularnewline)(?![A-Za-z])")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_ENVIRONMENT_TAG = re.compile(r"\\(?:begin|end)\s*\{[^}]*\}(?:\s*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}|\[[^]]*\]))*")
+_GROUP_OPENER = re.compile(r"\\([A-Za-z]+)\*?\s*(?:\[[^]]*\]\s*)?$")
+
+
+_DECLARATIONS = re.compile(r"\\(?:centering|raggedleft|raggedright)(?![A-Za-z])")   # they place all that follows
+
+
+class _Setting:
+    """The environments and brace groups open at a point of a generated file, carried from line to line.
+
+    Each is a scope: (environment or the command that opened a group, "" for a bare group, and
+    whether a placing declaration such as \\centering was made in it).
+    """
+
+    def __init__(self):
+        self.scopes: list[list] = [["env", "document", False]]
+        self.last_closed = ""
+
+    @property
+    def environment(self) -> str:
+        return next(name for kind, name, _ in reversed(self.scopes) if kind == "env")
+
+    @property
+    def groups(self) -> list[str]:
+        """The commands that opened the open groups, bare groups left out (a `{...}` that only scopes)."""
+        return [name for kind, name, _ in self.scopes if kind == "group" and name]
+
+    @property
+    def placed(self) -> bool:
+        """Whether a placing declaration holds here; a caption or a footnote is a paragraph of its own."""
+        for kind, name, placed in reversed(self.scopes):
+            if placed:
+                return True
+            if kind == "group" and name in ("caption", "footnote"):
+                return False
+        return False
+
+    def advance(self, code: str) -> None:
+        pattern = r"\\(begin|end)\s*\{([^}]*)\}|(?<!\\)\{|(?<!\\)\}|" + _DECLARATIONS.pattern
+        for token in re.finditer(pattern, code):
+            if token.group(1) == "begin":
+                self.scopes.append(["env", token.group(2).rstrip("*"), False])
+            elif token.group(1) == "end":
+                name = token.group(2).rstrip("*")
+                while len(self.scopes) > 1 and self.scopes[-1][:2] != ["env", name]:
+                    self.scopes.pop()          # groups left open inside the environment end with it
+                if len(self.scopes) > 1:
+                    self.scopes.pop()
+            elif token.group(0) == "{":
+                before = code[:token.start()]
+                opener = _GROUP_OPENER.search(before)
+                # \\parbox{3cm}{...}: the next argument belongs to the command of the group just closed
+                self.scopes.append(["group", self.last_closed if before.rstrip().endswith("}") else
+                                    opener.group(1) if opener else "", False])
+            elif token.group(0) == "}":
+                if len(self.scopes) > 1 and self.scopes[-1][0] == "group":
+                    self.last_closed = self.scopes.pop()[1]
+            else:
+                self.scopes[-1][2] = True
+
+
+def _set_apart(code: str, setting: _Setting) -> str | None:
+    """Why a formula with a relation on this line is not in running text, or None when every one is.
+
+    The rule is positive: such a formula is allowed only inside a sentence, which means in an
+    environment of running text, inside no group but a text style, with words of prose around it
+    in its own line and cell, and no command that places, frames or breaks beside it.  `setting`
+    holds the environments and groups open before the line, and is advanced past it.
+    """
+    if len(re.findall(r"(?<!\\)\$", code)) % 2 or code.count("\\(") != code.count("\\)"):
+        setting.advance(code)
+        return "an inline formula that does not close on its line"
+    reason = None
+    done = 0
+    for formula in _FORMULA.finditer(code):
+        setting.advance(code[done:formula.start()])
+        done = formula.end()
+        body = formula.group(1) if formula.group(1) is not None else formula.group(2)
+        if reason is not None:
+            continue
+        if len(re.findall(r"(?<!\\)\{", body)) != len(re.findall(r"(?<!\\)\}", body)):
+            reason = "a formula whose braces do not close inside it (math nested in a box)"
+            continue
+        if not _RELATION.search(body):
+            continue
+        environment = setting.environment
+        groups = [g for g in setting.groups if g not in _TEXT_GROUPS]
+        start = max([0] + [m.end() for m in _SEGMENT_END.finditer(code, 0, formula.start())])
+        end = min([len(code)] + [m.start() for m in _SEGMENT_END.finditer(code, formula.end())])
+        around = _FORMULA.sub(" ", code[start:formula.start()] + " " + code[formula.end():end])
+        if environment not in _RUNNING_ENVIRONMENTS:
+            reason = f"a formula inside {environment}"
+        elif groups:
+            reason = f"a formula inside \\{groups[-1]}"
+        elif setting.placed:
+            reason = "a formula after \\centering, \\raggedleft or \\raggedright"
+        elif re.search(r"\\begin\s*\{|\\\\|\\(?:displaystyle|hbox|vbox|vcenter|fbox|boxed)(?![A-Za-z])", body):
+            reason = "a formula that stacks or frames its lines"
+        elif placing := _PLACING_COMMANDS.search(around):
+            reason = f"a formula beside {placing.group(0)}"
+        elif len(_PROSE_WORD.findall(re.sub(r"\\[A-Za-z]+", " ", _ENVIRONMENT_TAG.sub(" ", around)))) < 2:
+            reason = "a formula without a sentence around it"
+    setting.advance(code[done:])
+    return reason
+
+
+def needs_notes(homework: Homework, document: str) -> bool:
     """Whether a document shows the judged wrong answers (so it waits for them before typesetting)."""
-    return next(d for d in DOCUMENTS if d.name == document).grading
+    return next(d for d in documents(homework.identity) if d.name == document).grading
 
 
 def render_step(step: Step) -> str:
@@ -105,17 +231,11 @@ def render_step(step: Step) -> str:
         else:
             lines[-1] += r" \qquad " + condition
     body = " \\\\\n".join(lines)
-    boxed = step.boxed or step.kind.value == "result"
+    boxed = step.boxed or step.kind is Kind.RESULT
     environment = ("empheq", "[box=\\fbox]{align*}") if boxed else ("align*", "")
-    guard = "" if step.kind.value == "definition" else r"\solutionmaterial"
+    guard = "" if step.kind is Kind.DEFINITION else r"\solutionmaterial"
     return (f"{step.marker}\n\\begin{{{environment[0]}}}{environment[1]}\n{body}\n"
             f"\\end{{{environment[0]}}}{guard}")
-
-
-@dataclass
-class Rendered:
-    documents: dict[str, Path]                  # document name -> main .tex file
-    files: list[Path] = field(default_factory=list)
 
 
 class _Globals:
@@ -129,6 +249,7 @@ class _Globals:
         self.template = ""
         self.parts_by_template: dict[str, list[str]] = {}
         self.grading_written: list[str] = []
+        self.questions_written: list[str] = []
 
     def step(self, step_id: str) -> str:
         step = self._get(step_id)
@@ -157,6 +278,18 @@ class _Globals:
         return (f"\\needspace{{8\\baselineskip}}\\part[{part.points}]"
                 f"\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}{{part-{part.label}}}")
 
+    def question(self, question_id: str) -> str:
+        """Start a question: exam's \\titledquestion with the title of its Question, and a PDF bookmark."""
+        found = {q.id: q for q in self.homework.questions}
+        if question_id not in found:
+            raise KeyError(f"unknown question '{question_id}'" + suggest(question_id, found))
+        title = escape_tex(found[question_id].title)
+        self.questions_written.append(question_id)
+        # a question's heading never ends a page: it needs room for its statement
+        return (f"\\renewcommand{{\\qtitle}}{{{title}}}\\needspace{{12\\baselineskip}}"
+                f"\\titledquestion{{{question_id}}}\\pdfbookmark[1]{{Question {question_id}: {title}}}"
+                f"{{question-{question_id}}}")
+
     def parts(self, question: str) -> str:
         """\\input lines for the parts of `question` that are units of their own, in order."""
         units, _ = self.homework.attached(question)
@@ -184,8 +317,9 @@ class _Globals:
         return [[latex(entry) for entry in row] for row in value.tolist()]
 
 
-def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
+def environment(templates: templating.Templates, calls: _Globals) -> jinja2.Environment:
     return templating.environment(templates, {"step": calls.step, "part": calls.part, "parts": calls.parts,
+                                              "question": calls.question,
                                               "remarks": calls.remarks, "grading": calls.grading,
                                               "entries": calls.entries, "entries_of": calls.entries_of})
 
@@ -193,7 +327,8 @@ def environment(templates: Path, calls: _Globals) -> jinja2.Environment:
 class Renderer:
     """Renders the homework's templates into `tex_dir`; `finish()` checks what was rendered."""
 
-    def __init__(self, homework: Homework, templates: Path, tex_dir: Path, extra_steps: dict[str, Step] | None = None):
+    def __init__(self, homework: Homework, templates: templating.Templates, tex_dir: Path,
+                 extra_steps: dict[str, Step] | None = None):
         self.homework, self.templates, self.tex_dir = homework, templates, tex_dir
         self.calls = _Globals(homework, extra_steps or {})
         self.env = environment(templates, self.calls)
@@ -203,21 +338,18 @@ class Renderer:
 
     def units(self) -> None:
         """One .tex file per unit of the homework (questions, parts, remarks)."""
-        questions = {q.id: q for q in self.homework.questions}
         for unit in self.homework.units:
             if unit.module == templating.PREAMBLE:   # its .tex file would overwrite the one LaTeX precompiles
                 raise TemplateError(f"solutions/{unit.module}.py: '{unit.module}' names the documents' shared "
                                     "preamble (templates/preamble.tex.j2); give the module another name")
             context: dict[str, Any] = {"homework": _homework_context(self.homework), **unit.context}
-            if unit.question is not None:
-                context["question"] = _question_context(questions[unit.question.id])
             self._render(unit.template, unit.module, context)
 
     def documents(self, provenance: dict[str, Any]) -> dict[str, Path]:
         paths = {}
-        for document in DOCUMENTS:
+        for document in documents(self.homework.identity):
             context = {"homework": _homework_context(self.homework), "document": document,
-                       "pdf": _pdf_info(document, provenance)}
+                       "pdf": _pdf_info(self.homework.identity, document, provenance)}
             paths[document.name] = self._render(document.template, document.name, context)
         return paths
 
@@ -259,6 +391,11 @@ class Renderer:
             if written != sorted(written, key=order.index):
                 problems.append(f"templates/{template}: the parts appear in the order {written}, but their numbers "
                                 f"give {sorted(written, key=order.index)}")
+        questions = [q.id for q in self.homework.questions]
+        if sorted(self.calls.questions_written) != sorted(questions):
+            problems.append(f"the templates start the questions {self.calls.questions_written}; the homework has "
+                            f"{questions} (start each exactly once with ((( question(\"id\") ))), which prints "
+                            "the title of its Question)")
         if sorted(set(self.calls.grading_written)) != sorted(order):
             lacking = sorted(set(order) - set(self.calls.grading_written))
             problems.append("parts without their grading material (add ((( grading(\"id\") ))) after the part's "
@@ -269,8 +406,10 @@ class Renderer:
 
 def _homework_context(homework: Homework) -> dict:
     """What the documents show of the registry, shaped for the templates."""
+    identity = homework.identity
     return {"questions": [_question_context(q) for q in homework.questions], "points": homework.points,
-            "files": [_question_file(homework, q.id) for q in homework.questions]}
+            "files": [_question_file(homework, q.id) for q in homework.questions],
+            "heading": f"{identity.course} ({identity.code}): {identity.title}", "instructor": identity.instructor}
 
 
 def _question_file(homework: Homework, question: str) -> str:
@@ -289,13 +428,9 @@ def _part_context(part: Part) -> dict:
             "deductions": [{"text": d.text, "rule": _rule(part, d)} for d in rubric.deductions]}
 
 
-def _points(count: int) -> str:
-    return f"{count} point{'s' if count != 1 else ''}"
-
-
 def _charges(criteria) -> str:
     """The criteria an error loses, with their points from the rubric: "the border (1 point)"."""
-    return "; ".join(f"{c.name} ({_points(c.points)})" for c in criteria)
+    return "; ".join(f"{c.name} ({plural(c.points, 'point')})" for c in criteria)
 
 
 def _rule(part: Part, deduction) -> str:
@@ -306,7 +441,7 @@ def _rule(part: Part, deduction) -> str:
     if deduction.charges:
         costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
     if deduction.points:
-        costs.append(f"loses {_points(deduction.points)}")
+        costs.append(f"loses {plural(deduction.points, 'point')}")
     if deduction.cap is not None:
         costs.append(f"earns at most {deduction.cap} of the part's points")
     return " and ".join(costs)
@@ -320,25 +455,23 @@ def _note_context(note) -> dict:
     return {"label": part.label, "title": answer.title, "why": answer.why,
             "decision": answer.decision, "smallest": note.smallest,
             "charged": _charges(part.charged(answer)),
-            "deductions": [{"name": d.name, "penalty": _points(d.points) if d.points else ""}
+            "deductions": [{"name": d.name, "penalty": plural(d.points, 'point') if d.points else ""}
                            for d in map(part.rubric.deduction, answer.deductions)],
             "points": part.points_for(answer), "of": part.points,
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
 
 
-_KEYWORDS = "backpropagation, convolution, cross-correlation, tanh, max pooling, average pooling"
-
-
-def _pdf_info(document: Document, provenance: dict[str, Any]) -> dict[str, str]:
-    """The PDF's metadata: where the provenance goes (never onto a page)."""
-    info = {"Title": f"Introduction to Machine Learning (CSCI-UA.473), {document.title}",
-            "Author": "Sumit Chopra",
-            "Subject": f"{document.title}, CSCI-UA.473",
-            "Keywords": _KEYWORDS}
+def _pdf_info(identity, document: Document, provenance: dict[str, Any]) -> dict[str, str]:
+    """The PDF's metadata, from the homework's identity: where the provenance goes (never onto a page)."""
+    keywords = ", ".join(identity.keywords)
+    info = {"Title": f"{identity.course} ({identity.code}), {document.title}",
+            "Author": identity.instructor,
+            "Subject": f"{document.title}, {identity.code}",
+            "Keywords": keywords}
     if document.answers:
-        info["Subject"] = (f"{document.title}, CSCI-UA.473; every formula checked by machine "
-                           f"({provenance['checks']} checks)")
-        info["Keywords"] = f"{_KEYWORDS}; source commit {provenance['commit']}"
+        info["Subject"] = (f"{document.title}, {identity.code}; every formula checked by machine "
+                           f"({plural(provenance['checks'], 'check')})")
+        info["Keywords"] = f"{keywords}; source commit {provenance['commit']}"
     return info
 
 
@@ -347,12 +480,16 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
     origins = linemap.LineMap.load(linemap.map_path(path))
     problems = []
     centered = 0
-    quoted = False
+    quoted = False      # inside an `unchecked` quotation (the sample solution's appendix)
+    setting = _Setting()
 
     def where(number: int) -> str:
         origin = origins.lookup(number)
         return f"templates/{origin.template}:{origin.line}" if origin else f"{path}:{number}"
+    checked_until = 0   # the last line of a display found to be its step's: read by its check, not here
     for number, line in enumerate(lines, start=1):
+        if number <= checked_until:
+            continue
         code = _as_dollars(line.split("%")[0] if not line.startswith("%") else "")
         opened = len(_CENTERED.findall(code))
         in_center = centered > 0 or opened > 0
@@ -361,6 +498,7 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
         for boundary in _UNCHECKED.findall(code):
             quoted = boundary == "begin"
         if quoted:
+            setting.advance(code)
             continue
         if _DISPLAY.search(code):
             mark = _MARKER.match(above)
@@ -375,7 +513,15 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
             if step is None or actual != expected:
                 problems.append(f"{where(number)}: the display marked '{mark.group(2)}' is not that step's checked "
                                 f"formula; use ((( step(\"{mark.group(2)}\") )))")
+            elif expected is not None:
+                checked_until = number - 2 + len(expected)
+            continue
         elif (in_center or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
             problems.append(f"{where(number)}: mathematics set apart from the text without a checked step; "
                                 "show it with ((( step(\"<step id>\") )))")
+            setting.advance(code)
+            continue
+        if not _MARKER.match(above) and (why := _set_apart(code, setting)):
+            problems.append(f"{where(number)}: mathematics set apart from the text without a checked step "
+                            f"({why}); a relation is shown only in a sentence, or with ((( step(\"<step id>\") )))")
     return problems

@@ -6,7 +6,7 @@ preamble while Python is still loading the homework (pipeline.render does the re
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,15 @@ def escape_tex(text) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def environment(templates: Path, functions: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
+Templates = Path | Sequence[Path]   # a folder, or folders searched in order (a homework's own, then a shared frame)
+
+
+def environment(templates: Templates, functions: Mapping[str, Callable[..., Any]] | None = None) -> jinja2.Environment:
     """The templates' environment: LaTeX-friendly delimiters, the `tex` filter, `functions` as globals,
     and line tracking (pipeline.linemap)."""
+    folders = [templates] if isinstance(templates, Path) else list(templates)
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
         block_start_string="((*", block_end_string="*))",
         variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((=", comment_end_string="=))",
@@ -68,7 +72,7 @@ def render_file(env: jinja2.Environment, template: str, path: Path, context: Map
     return path
 
 
-def render_preamble(templates: Path, tex_dir: Path) -> Path:
+def render_preamble(templates: Templates, tex_dir: Path) -> Path:
     """The shared preamble alone, as <tex_dir>/preamble.tex: what LaTeX precompiles."""
     return render_file(environment(templates), f"{PREAMBLE}.tex.j2", tex_dir / f"{PREAMBLE}.tex", {})
 

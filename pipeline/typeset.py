@@ -64,7 +64,6 @@ _STATE_SUFFIXES = (".fdb_latexmk", ".fls", ".log", ".aux", ".pdf", ".out", ".toc
                    ".snm", ".vrb", ".bbl", ".blg", ".bcf", ".run.xml", ".synctex.gz", ".xdv", ".dvi",
                    ".latexmk.txt")
 _MARKER, _RUNNING, _OUTPUT, _STAGING = ".typeset-ok", ".running", ".latexmk.txt", ".fmt-new"
-_PDF_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _FORMAT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 FORMAT_END = r"\csname endofdump\endcsname"   # the line that ends what a format holds (mylatexformat)
 
@@ -113,26 +112,16 @@ def require_latex() -> None:
                           f"e.g. on Debian or Ubuntu: apt-get install {TEX_PACKAGES}")
 
 
-def latexmk_command(main: Path, outdir: Path, *, pretex: str = "", fmt: str | None = None) -> list[str]:
+def latexmk_command(main: Path, outdir: Path, *, fmt: str | None = None) -> list[str]:
     """The latexmk command for one main file, run with the main file's folder as working directory.
 
-    `pretex` is TeX code that pdflatex reads before the main file (see pdf_metadata_tex);
-    latexmk puts it inside double quotes on a shell command line, so it may not contain
-    quotes, `$`, backquotes, `%` (TeX would ignore the \\input after it) or line breaks.
     `fmt` names a format made by `precompile()` (found through TEXFORMATS, see start()).
     """
-    if re.search(r'["$`%\n\r]|\\\\', pretex):
-        raise ValueError(f"pretex code unsafe on latexmk's command line: {pretex!r}")
-    if fmt is not None and (pretex or not _FORMAT_NAME.fullmatch(fmt)):
-        raise ValueError(f"a format {fmt!r} with pretex code {pretex!r}: latexmk's -pretex resets the "
-                         "pdflatex command" if pretex else f"not a format name: {fmt!r}")
+    if fmt is not None and not _FORMAT_NAME.fullmatch(fmt):
+        raise ValueError(f"not a format name: {fmt!r}")
     engine = f"pdflatex -no-shell-escape{f' -fmt={fmt}' if fmt else ''}"
-    command = ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-               # %P is the main file, after the -pretex code if there is any
-               "-e", f"$pdflatex = '{engine} %O %P';"]
-    if pretex:
-        command.append(f"-pretex={pretex}")
-    return command + [f"-outdir={outdir.resolve()}", main.name]
+    return ["latexmk", "-norc", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+            "-e", f"$pdflatex = '{engine} %O %P';", f"-outdir={outdir.resolve()}", main.name]
 
 
 def latex_environment(source_date_epoch: int) -> dict[str, str]:
@@ -142,51 +131,28 @@ def latex_environment(source_date_epoch: int) -> dict[str, str]:
     return env
 
 
-def pdf_metadata_tex(info: dict[str, str]) -> str:
-    r"""A `\pdfinfo{...}` line setting the PDF's document information (pdfTeX).
-
-    `info` maps keys such as Title, Author, Subject, Keywords to any text.  Values are
-    written as UTF-16BE hex strings (`<FEFF...>`), so parentheses, backslashes,
-    non-ASCII text and TeX specials need no escaping at all.  `start()` passes this
-    line to pdflatex before the main file, so templates need not set anything; a
-    template may also put it in its preamble itself.  (A document that loads hyperref
-    should set the same fields with \hypersetup instead, as hyperref writes its own.)
-    """
-    entries = []
-    for key, value in info.items():
-        if not _PDF_KEY.fullmatch(key):
-            raise ValueError(f"not a PDF information key: {key!r}")
-        entries.append(f"/{key} <FEFF{str(value).encode('utf-16-be').hex().upper()}>")
-    return "\\pdfinfo{" + " ".join(entries) + "}" if entries else ""
-
-
-def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
-            pdf_info: dict[str, dict[str, str]] | None = None) -> Typeset:
+def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) -> Typeset:
     """Typeset every document at once and wait for them: `start(...).wait()`, stopped on any exception."""
-    with start(documents, outdir, source_date_epoch, pdf_info=pdf_info) as job:
+    with start(documents, outdir, source_date_epoch) as job:
         return job.wait()
 
 
 def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
-          pdf_info: dict[str, dict[str, str]] | None = None, niceness: int = 0,
+          niceness: int = 0,
           preamble: Precompiling | None = None) -> Typesetting:
     """Start one latexmk per document (name -> main .tex file), in parallel, and return at once.
 
     `niceness` lowers the jobs' priority (work that is not on the critical path).
     `preamble`, from `precompile()`, is waited for, and its format used for every
     document that begins with that preamble (see the module's docstring).
-    The PDFs go to `outdir` as <name>.pdf; `pdf_info` gives a document's Title, Author,
-    Subject, Keywords (see pdf_metadata_tex).  Before anything starts, LaTeX left
+    The PDFs go to `outdir` as <name>.pdf (their metadata is the documents' own: base.tex.j2's
+    \\hypersetup).  Before anything starts, LaTeX left
     running by an earlier build that was killed is killed, and documents whose last
     run did not succeed lose their latexmk state.  Raises MissingTool without TeX,
     BuildError if another live build is typesetting into `outdir`.
     Use the result as a context manager: leaving the block stops what still runs.
     """
     require_latex()
-    pdf_info = pdf_info or {}
-    unknown = set(pdf_info) - set(documents)
-    if unknown:
-        raise ValueError(f"pdf_info for documents not typeset: {', '.join(sorted(unknown))}")
     outdir = outdir.resolve()
     outdir.mkdir(parents=True, exist_ok=True)
     fmt = preamble.wait() if preamble is not None else None
@@ -199,15 +165,14 @@ def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
     try:
         with _deferred_signals():
             for name, main in documents.items():
-                pretex = pdf_metadata_tex(pdf_info.get(name, {}))
                 use = fmt
                 if fmt is not None and preamble is not None:
-                    differs = preamble.differs(main, pretex)
+                    differs = preamble.differs(main)
                     if differs:
                         typesetting.notices.append(f"{name}.tex was typeset without the precompiled preamble: "
                                                    f"{differs}")
                         use = None
-                command = latexmk_command(main, outdir, pretex=pretex, fmt=use)
+                command = latexmk_command(main, outdir, fmt=use)
                 config = {"command": command, "cwd": str(main.parent.resolve()),
                           "source_date_epoch": source_date_epoch}
                 _reset_unless_succeeded(outdir, name, config)
@@ -316,10 +281,8 @@ class Precompiling:
         self._done = True
         return self._fmt
 
-    def differs(self, main: Path, pretex: str = "") -> str:
+    def differs(self, main: Path) -> str:
         """Why `main` cannot be typeset with this format ("" when it can)."""
-        if pretex:
-            return "it has pretex code, and latexmk's -pretex replaces the command that loads a format"
         if preamble_lines(main.read_text()) != self.shared:
             return (f"its lines from \\documentclass to {FORMAT_END} are not those of {self.source.name}, "
                     "which the format holds")

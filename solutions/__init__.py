@@ -4,7 +4,14 @@ Each module holds one question or one part (its forward operation, points,
 steps, results, rubric and common wrong answers), next to the template of the
 same name in templates/.  `verify.homework.Homework.discover("solutions")`
 builds the registry from whatever modules are here; nothing lists them.
-"""
 
-# the file in which a student's submission defines one function per result (t1.dX -> t1_dX)
-SUBMISSION_FILE = "hw4.py"
+IDENTITY is the one place that names the homework: the documents' header, titles and PDF
+metadata, the PDFs' file names (hw4.pdf, ...), the student's file (hw4.py) and the starter
+file (hw4-starter.py) all follow from it.
+"""
+from verify.identity import HomeworkIdentity
+
+IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
+                    instructor="Sumit Chopra",
+                    keywords=("backpropagation", "convolution", "cross-correlation", "tanh", "max pooling",
+                              "average pooling"))

@@ -436,7 +436,7 @@ def _either(turned: str) -> str:
             rf"accept either): {turned}")
 
 
-QUESTION = Question("T1", 1, "Back propagation of a 2D convolution", parts=(
+QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1)."),

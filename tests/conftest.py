@@ -25,10 +25,26 @@ def homework():
 
 @pytest.fixture(scope="session")
 def warm_cache(tmp_path_factory, homework):
-    """A check cache filled once, so that each test build does not run every check again."""
+    """A check cache filled once per test run, so that each test build does not run every check again.
+
+    Filled once for all of pytest-xdist's workers: the first fills it under a lock in the run's
+    shared temporary folder, the others copy it (every step checked once, not once per worker).
+    """
+    import fcntl
+
     from pipeline import checks
     cache = tmp_path_factory.mktemp("cache") / "verify-cache.json"
-    checks.run(homework, cache)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")   # set by pytest-xdist, the same in every worker of a run
+    if run is None:
+        checks.run(homework, cache)
+        return cache
+    shared = tmp_path_factory.getbasetemp().parent / f"warm-verify-cache-{run}.json"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not shared.exists():
+            checks.run(homework, shared)
+    shutil.copy(shared, cache)
+    checks.run(homework, cache)   # from the cache: fast, and it proves the cache whole
     return cache
 
 

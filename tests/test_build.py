@@ -22,20 +22,24 @@ from .conftest import ROOT, copy_project, edit, make_args, make_env, page_images
 
 pytestmark = pytest.mark.latex
 
-QUESTION_TEXT = [
-    "Introduction to Machine Learning (CSCI-UA.473): Homework 4",
-    "Instructor: Sumit Chopra",
-    "Question T1: Back propagation of a 2D Convolution Operation (15 points)",
+# the questions' own prose; what the registry says (titles, points) is in question_text()
+QUESTION_PROSE = [
     "Gradient of the loss function L with respect to the inputs X",
     "Gradient of the loss function L with respect to the weights W",
     "Gradient of the loss function L with respect to the bias b",
     "No points will be given if only the final expression is provided without the steps",
-    "Question T2: Back propagation of other functions (15 points)",
-    "Max pooling", "Average pooling", "Tanh",
 ]
 SOLUTION_TEXT = ["Solution", "chain rule", "worked example", "cross-correlation", "true convolution",
                  "Indices from 1"]
 GRADING_TEXT = ["Rubric for", "Deductions", "Full credit also goes to", "Grading:"]
+
+
+def question_text(homework) -> list[str]:
+    """What every document prints of the registry: the header, each question with its points, each part."""
+    identity = homework.identity
+    return [f"{identity.course} ({identity.code}): {identity.title}", f"Instructor: {identity.instructor}",
+            *(f"Question {q.id}: {q.title} ({sum(p.points for p in q.parts)} points)" for q in homework.questions),
+            *QUESTION_PROSE]
 
 
 def pdf_text(path: Path) -> str:
@@ -60,7 +64,7 @@ def built(tmp_path_factory, warm_cache):
 
 def test_the_handout_has_every_question_and_nothing_else(built, homework):
     text = pdf_text(built.output / "hw4.pdf")
-    for phrase in QUESTION_TEXT:
+    for phrase in question_text(homework):
         assert phrase in text, phrase
     for phrase in SOLUTION_TEXT + GRADING_TEXT:
         assert phrase not in text, phrase
@@ -68,9 +72,9 @@ def test_the_handout_has_every_question_and_nothing_else(built, homework):
     assert f"Points {points} {homework.points}" in text
 
 
-def test_the_solutions_have_both_conventions_and_no_grading_material(built):
+def test_the_solutions_have_both_conventions_and_no_grading_material(built, homework):
     text = pdf_text(built.output / "hw4-solutions.pdf")
-    for phrase in QUESTION_TEXT + SOLUTION_TEXT:
+    for phrase in question_text(homework) + SOLUTION_TEXT:
         assert phrase in text, phrase
     for phrase in GRADING_TEXT:
         assert phrase not in text, phrase
@@ -149,7 +153,7 @@ def test_a_wrong_step_stops_the_build_and_leaves_no_stale_pdf(paths, monkeypatch
     monkeypatch.setattr(load, "load", lambda package="solutions": type(homework).assemble("solutions", units))
     line = next(n for n, text in enumerate((ROOT / "templates" / "t1.tex.j2").read_text().splitlines(), start=1)
                 if 'step("t1.dX.flip")' in text)
-    with pytest.raises(CheckFailed, match=rf"question T1, step t1.dX.flip \(solutions/t1.py, shown at "
+    with pytest.raises(CheckFailed, match=rf"question T1, step t1.dX.flip \(solutions/t1.py:\d+, shown at "
                                           rf"templates/t1.tex.j2:{line}\)"):
         build.build(paths)
     assert not list(paths.output.iterdir())
@@ -377,30 +381,49 @@ def test_a_missing_python_is_one_message_naming_it(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "python3-that-does-not-exist not found" in out.stderr
 
 
-def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path):
-    """The README's recipe: ReLU as T2.4, without touching verify/ or pipeline/."""
+def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework):
+    """The README's recipe: ReLU as the next part of T2, without touching verify/, pipeline/ or a test.
+
+    Whatever parts the homework has: the fixture's ids are renamed so that they cannot clash with
+    a ReLU part the homework may have by now, and it takes the next free number of T2.
+    """
     project = copy_project(tmp_path / "relu")
     fixture = ROOT / "tests" / "fixtures" / "relu"
-    shutil.copy(fixture / "t2_relu.py", project / "solutions")
-    shutil.copy(fixture / "t2_relu.tex.j2", project / "templates")
+    t2 = next(q for q in homework.questions if q.id == "T2")
+    number = max(p.number for p in t2.parts) + 1
+
+    def renamed(text: str) -> str:
+        return text.replace("t2.relu", "t2.recipe").replace("relu-no-delta", "recipe-no-delta") \
+            .replace("number=4", f"number={number}")
+    (project / "solutions" / "t2_recipe.py").write_text(renamed((fixture / "t2_relu.py").read_text()))
+    (project / "templates" / "t2_recipe.tex.j2").write_text(renamed((fixture / "t2_relu.tex.j2").read_text()))
     env = make_env(project)
+    golden = subprocess.run(["make", "golden", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert golden.returncode == 0 and "t2_recipe.tex" in golden.stdout, golden.stdout + golden.stderr
     made = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     handout = pdf_text(project / "output" / "hw4.pdf")
-    assert "Question T2: Back propagation of other functions (20 points)" in handout
-    assert "Points 15 20 35" in handout and "ReLU: f (x) = max(0, x)" in handout
-    assert "Rubric for T2.4: ReLU, 5 points" in pdf_text(project / "output" / "hw4-grading.pdf")
+    points = [sum(p.points for p in q.parts) + (5 if q is t2 else 0) for q in homework.questions]
+    assert f"Question T2: {t2.title} ({points[homework.questions.index(t2)]} points)" in handout
+    assert f"Points {' '.join(map(str, points))} {sum(points)}" in handout and "ReLU: f (x) = max(0, x)" in handout
+    assert f"Rubric for T2.{number}: ReLU, 5 points" in pdf_text(project / "output" / "hw4-grading.pdf")
+    assert "def t2_recipe(x, delta):" in (project / "output" / "hw4-starter.py").read_text()
     report = json.loads((project / "output" / "verify-report.json").read_text())
-    assert {"t2.relu.vectorized", "note.relu-no-delta"} <= {row["id"] for row in report["rows"]}
+    assert {"t2.recipe.vectorized", "note.recipe-no-delta"} <= {row["id"] for row in report["rows"]}
     student = tmp_path / "student.py"
     student.write_text("import numpy as np\n\ndef grad(x, delta):\n    return delta * (x > 0)\n")
-    graded = subprocess.run([sys.executable, "-m", "verify", "check", "t2.relu", f"{student}:grad"], cwd=tmp_path,
+    graded = subprocess.run([sys.executable, "-m", "verify", "check", "t2.recipe", f"{student}:grad"], cwd=tmp_path,
                             env=env, capture_output=True, text=True)
     assert graded.returncode == 0 and "correct" in graded.stdout, graded.stdout + graded.stderr
-    assert (ROOT / "solutions" / "t2_relu.py").exists() is False
+    # the tests that read the registry pass in the copy as they are
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "tests/verify/test_homework.py", "tests/pipeline/test_golden.py",
+                             "tests/solutions/test_notation.py", "tests/pipeline/test_starter.py", "-m", "not sandbox"],
+                            cwd=project, env=env, capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stdout[-3000:]
     # taken out again, the part leaves the documents: make sees a source go away
-    (project / "solutions" / "t2_relu.py").unlink()
-    (project / "templates" / "t2_relu.tex.j2").unlink()
+    (project / "solutions" / "t2_recipe.py").unlink()
+    (project / "templates" / "t2_recipe.tex.j2").unlink()
     again = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
     assert "ReLU" not in pdf_text(project / "output" / "hw4.pdf")
@@ -417,3 +440,29 @@ def test_a_template_saved_while_make_runs_is_built_by_the_next_make(tmp_path):
     assert first.returncode == 0, err
     again = subprocess.run(["make", *make_args()], cwd=project, env=make_env(project), capture_output=True, text=True)
     assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_path):
+    """make HOMEWORK=hw5: its package (here T2 with its tanh part, as a stand-in) and its unit templates;
+    the documents' frame, verify/ and pipeline/ are shared, and nothing of Homework 4 is touched."""
+    project = copy_project(tmp_path / "two")
+    (project / "hw5" / "templates").mkdir(parents=True)
+    for name in ("symbols.py", "t2.py", "t2_tanh.py"):
+        shutil.copy(ROOT / "solutions" / name, project / "hw5" / name)
+    for name in ("t2.tex.j2", "t2_tanh.tex.j2"):
+        shutil.copy(ROOT / "templates" / name, project / "hw5" / "templates" / name)
+    (project / "hw5" / "__init__.py").write_text(
+        "from verify.identity import HomeworkIdentity\n\n"
+        "IDENTITY = HomeworkIdentity(course='Deep Learning', code='CSCI-GA.2572', number=5,\n"
+        "                            instructor='Ada Lovelace', keywords=('tanh',))\n")
+    env = make_env(project)
+    made = subprocess.run(["make", "HOMEWORK=hw5", *make_args()], cwd=project, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    out = project / "output" / "hw5"
+    assert sorted(p.name for p in out.iterdir()) == ["hw5-grading.pdf", "hw5-solutions.pdf", "hw5-starter.py",
+                                                      "hw5.pdf", "verify-report.json"]
+    handout = pdf_text(out / "hw5.pdf")
+    assert "Deep Learning (CSCI-GA.2572): Homework 5" in handout and "Instructor: Ada Lovelace" in handout
+    assert "Question T2" in handout and "Question T1" not in handout
+    assert pdf_info(out / "hw5-grading.pdf")["Author"] == "Ada Lovelace"
+    assert not (project / "output" / "hw4.pdf").exists()   # Homework 4 is neither built nor removed by it

@@ -54,9 +54,7 @@ from typing import NoReturn
 OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130, 143
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP: unwinds as Ctrl-C does (the engine and the sandboxes let it through, and
-    every sandbox on the way kills its child), then exits 143 instead of 130."""
+from .stops import Terminated  # noqa: E402  (one for the grader and the build)
 
 
 def _terminate(signum, frame) -> NoReturn:

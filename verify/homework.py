@@ -14,6 +14,10 @@ builds the one registry that the build, the grader and the documents read:
 the order of questions and parts, points, results, rubrics and steps.
 Nothing has to be listed twice.
 
+The package's `__init__.py` declares `IDENTITY = verify.identity.HomeworkIdentity(...)`: course,
+number, instructor and keywords, from which the documents and the student's file take their
+names.
+
 The grader finds the homework installed next to it through the entry point
 group "verify.homework" (see `default`), so this library never imports a
 particular homework.
@@ -29,7 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import Gradient
+from .identity import HomeworkIdentity, IdentityError
+from .identity import of as identity_of
 from .steps import Step
+from .wording import plural
 
 
 class HomeworkError(Exception):
@@ -188,6 +195,7 @@ class Part:
 
 @dataclass(frozen=True, eq=False)
 class Question:
+    """A question: its id ("T3"), its place, its title (printed in every document) and the parts it writes."""
     id: str
     number: int
     title: str
@@ -204,12 +212,13 @@ class Remark:
 
 @dataclass(frozen=True, eq=False)
 class Unit:
-    """One module of the homework package and the template of the same name."""
+    """One module of the homework package and the template of the same name.
+
+    declares: what the module declares, one of a Question, a Part or a Remark.
+    """
     module: str
-    question: Question | None
-    part: Part | None
-    steps: tuple[Step, ...]
-    remark: Remark | None = None
+    declares: Question | Part | Remark
+    steps: tuple[Step, ...] = ()
     results: tuple[Result, ...] = ()       # every Result the module defines (each must be graded by a part)
     context: Mapping[str, Any] = field(default_factory=dict)   # data its template shows besides steps
 
@@ -217,14 +226,32 @@ class Unit:
     def template(self) -> str:
         return f"{self.module}.tex.j2"
 
+    @property
+    def question(self) -> Question | None:
+        return self.declares if isinstance(self.declares, Question) else None
 
-@dataclass
+    @property
+    def part(self) -> Part | None:
+        return self.declares if isinstance(self.declares, Part) else None
+
+    @property
+    def remark(self) -> Remark | None:
+        return self.declares if isinstance(self.declares, Remark) else None
+
+
+@dataclass(frozen=True, eq=False)
 class Homework:
+    """The registry, built whole by `assemble` (or `discover`) and never changed afterwards."""
     package: str
-    units: list[Unit]
-    questions: list[Question]                 # in order, each with all its parts in order
-    steps: dict[str, Step]
-    submission_file: str = "submission.py"    # the package's SUBMISSION_FILE: where a student's functions are
+    identity: HomeworkIdentity
+    units: tuple[Unit, ...]
+    questions: tuple[Question, ...]          # in order, each with all its parts in order
+    steps: Mapping[str, Step]
+
+    @property
+    def submission_file(self) -> str:
+        """Where a student's functions are (hw4.py): the identity's."""
+        return self.identity.submission_file
 
     @property
     def parts(self) -> list[Part]:
@@ -248,7 +275,8 @@ class Homework:
         unit = self.unit_of(step_id)
         if unit.question is not None:
             return unit.question.id
-        return unit.part.question if unit.part is not None else unit.remark.question if unit.remark else ""
+        declared = unit.declares
+        return declared.id if isinstance(declared, Question) else declared.question
 
     def attached(self, question: str) -> tuple[list[Unit], list[Unit]]:
         """The part units and remark units of a question, in order."""
@@ -267,6 +295,10 @@ class Homework:
     def discover(cls, package: str) -> Homework:
         """Import every module of the package and build the registry (HomeworkError if inconsistent)."""
         root = importlib.import_module(package)
+        try:
+            identity = identity_of(package)
+        except IdentityError as exc:
+            raise HomeworkError(str(exc)) from None
         units = []
         for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
             module = importlib.import_module(f"{package}.{info.name}")
@@ -282,14 +314,22 @@ class Homework:
             if len(declared_kinds) > 1:
                 raise HomeworkError(f"{package}/{info.name}.py: declares {' and '.join(declared_kinds)}; "
                                     "a module is one unit")
-            declared = tuple(v for v in vars(module).values() if isinstance(v, Result))
-            units.append(Unit(info.name, question, part, steps, remark, declared, dict(getattr(module, "CONTEXT", {}))))
-        homework = cls.assemble(package, units)
-        homework.submission_file = getattr(root, "SUBMISSION_FILE", homework.submission_file)
-        return homework
+            unit = next(value for value in (question, part, remark) if value is not None)
+            if not isinstance(unit, (Question, Part, Remark)):
+                raise HomeworkError(f"{package}/{info.name}.py: {declared_kinds[0]} is a {type(unit).__name__}, "
+                                    f"not a {declared_kinds[0].capitalize()}(...) of verify.homework")
+            results = tuple(v for v in vars(module).values() if isinstance(v, Result))
+            units.append(Unit(info.name, unit, steps, results, dict(getattr(module, "CONTEXT", {}))))
+        return cls.assemble(package, units, identity)
 
     @classmethod
-    def assemble(cls, package: str, units: list[Unit]) -> Homework:
+    def assemble(cls, package: str, units: list[Unit], identity: HomeworkIdentity | None = None) -> Homework:
+        """The registry of these units, checked; `identity` by default the package's IDENTITY."""
+        if identity is None:
+            try:
+                identity = identity_of(package)
+            except (IdentityError, ImportError) as exc:
+                raise HomeworkError(str(exc)) from None
         questions: dict[str, Unit] = {}
         declared: dict[str, Question] = {}
         for unit in units:
@@ -320,8 +360,7 @@ class Homework:
             if unit.remark is not None and unit.remark.question not in questions:
                 raise HomeworkError(f"{package}/{unit.module}.py: remark names question {unit.remark.question!r}, "
                                     "which no module declares" + suggest(unit.remark.question, questions))
-        homework = cls(package, units, ordered, {})
-        homework.steps = _steps(package, units)
+        homework = cls(package, identity, tuple(units), tuple(ordered), _steps(package, units))
         _validate(package, homework)
         return homework
 
@@ -353,7 +392,8 @@ def _validate(package: str, homework: Homework) -> None:
                 problems.append(f"{where} has points but no gradable result")
             rubric_total = sum(c.points for c in part.rubric.criteria)
             if rubric_total != part.points:
-                problems.append(f"{where}: its rubric gives {rubric_total} points, the part is worth {part.points}")
+                problems.append(f"{where}: its rubric gives {plural(rubric_total, 'point')}, the part is worth "
+                                f"{plural(part.points, 'point')}")
             for result in part.results:
                 if result.id in results:
                     problems.append(f"{where}: result {result.id} is also graded in {results[result.id]}")

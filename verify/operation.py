@@ -39,8 +39,8 @@ Sizes = Mapping[str, int]
 
 
 @dataclass(frozen=True)
-class Kind:
-    """What the forward operation is, as found by running it on symbols."""
+class OperationKind:
+    """What the forward operation is, as found by running it on symbols (not a step's Kind, verify.steps)."""
     polynomial: bool
     affine_in: frozenset[str]
     piecewise: bool
@@ -181,7 +181,7 @@ class Operation:
         return values, self.run(values)
 
     @functools.cached_property
-    def kind(self) -> Kind:
+    def kind(self) -> OperationKind:
         values, out = self.symbolic
         entries = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
         symbols = {name: list(np.asarray(values[name], dtype=object).ravel()) for name in self.inputs}
@@ -193,7 +193,7 @@ class Operation:
             if all(e.is_polynomial(*group) and sp.Poly(e, *group).total_degree() <= 1 for e in entries
                    if not e.has(*kinks.ATOMS)) and not piecewise:
                 affine.add(name)
-        return Kind(polynomial, frozenset(affine), piecewise)
+        return OperationKind(polynomial, frozenset(affine), piecewise)
 
     # ---- the names of formulas ---------------------------------------------------------------------
     def offsets(self, base: int | None = None) -> dict[str, int]:

@@ -95,6 +95,24 @@ def tanh(x):
     return np.tanh(x)
 
 
+def exp(x):
+    """e^x entry by entry: floats, complex steps and sympy values (a softmax, a cross-entropy)."""
+    return _elementwise(x, np.exp, sp.exp)
+
+
+def log(x):
+    """The natural logarithm entry by entry, in every domain (complex steps keep their derivative)."""
+    return _elementwise(x, np.log, sp.log)
+
+
+def _elementwise(x, numeric, symbolic):
+    x = np.asarray(x)
+    if x.dtype == object:
+        out = np.vectorize(symbolic, otypes=[object])(x)
+        return out if out.ndim else out[()]
+    return numeric(x)
+
+
 def first_argmax(a) -> int:
     """The flat position of the first maximizer (real parts)."""
     a = np.asarray(a)

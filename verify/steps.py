@@ -22,8 +22,10 @@ Every kind of step is checked by evaluating the very sides that are shown:
 from __future__ import annotations
 
 import enum
+import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,9 +56,27 @@ class Kind(str, enum.Enum):
 RELATIONS = ("=", "approx", "in", "notin")
 
 
+# what each kind of step reads, besides its id, sides, note and boxed (display only): any other field
+# set on a step is refused, so that a step says nothing its check ignores
+_READS = {
+    Kind.DEFINITION: {"operation", "over", "index_base", "sizes", "names"},
+    Kind.DERIVATION: {"operation", "over", "index_base", "sizes", "names"},
+    Kind.RESULT: {"operation", "over", "index_base", "sizes", "names", "gradient"},
+    Kind.IDENTITY: {"variables"},
+    Kind.EXAMPLE: {"operation", "index_base", "names", "at", "relation", "digits"},
+    Kind.SUBDIFFERENTIAL: {"operation", "index_base"},
+}
+_UNSET = {"operation": None, "over": (), "gradient": None, "variables": (), "at": None, "relation": "=",
+          "index_base": None, "digits": 4, "sizes": None, "names": None}
+
+
 @dataclass(frozen=True, eq=False)
 class Step:
     """One displayed equation (or chain of them) and what it is about.
+
+    Build a step with the constructor of its kind, which takes only what that kind reads:
+    `Step.definition`, `Step.derivation`, `Step.result`, `Step.identity`, `Step.example`,
+    `Step.subdifferential` (or `Step.of(kind)` where the kind is a variable).
 
     id: a unique dotted id ("t1.dX.flip"); templates show the step by it.
     sides: sympy expressions, each printed and each evaluated.
@@ -90,9 +110,17 @@ class Step:
     sizes: tuple[Mapping[str, int], ...] | None = None
     names: Mapping[Any, Any] | None = None   # further notation, defined from the operation's quantities
     boxed: bool = False                      # a final answer (results are always boxed)
+    origin: str = field(default="", compare=False)   # "solutions/t1.py:120": where the step was written
 
     def __post_init__(self):
+        if not self.origin:
+            object.__setattr__(self, "origin", _caller())
         problems = []
+        ignored = [name for name, unset in _UNSET.items()
+                   if name not in _READS[self.kind] and getattr(self, name) != unset]
+        if ignored:
+            problems.append(f"a {self.kind.value} step takes no {', '.join(ignored)} (its check would ignore "
+                            f"{'it' if len(ignored) == 1 else 'them'})")
         if len(self.sides) < 2:
             problems.append("an equation needs at least two sides")
         if self.relation not in RELATIONS:
@@ -108,10 +136,73 @@ class Step:
         if problems:
             raise ValueError(f"step {self.id}: " + "; ".join(problems))
 
+    # ---- one constructor per kind: each takes what its check reads, and nothing else ----------------
+    @classmethod
+    def definition(cls, id_: str, *sides, operation: Operation, over=(), note: str = "",
+                   index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """Notation introduced (Y_ij = ...): checked like a derivation, shown without `\\solutionmaterial`."""
+        return cls(id_, sides, Kind.DEFINITION, operation, over=over, note=note, index_base=index_base,
+                   sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def derivation(cls, id_: str, *sides, operation: Operation, over=(), note: str = "",
+                   index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """An equality about the operation, checked exactly at small sizes and in float64."""
+        return cls(id_, sides, Kind.DERIVATION, operation, over=over, note=note, index_base=index_base,
+                   sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def result(cls, id_: str, *sides, gradient: Gradient, operation: Operation | None = None, over=(),
+               note: str = "", index_base: int | None = None, sizes=None, names=None, boxed: bool = False) -> Step:
+        """A derivation whose last side is `gradient.formula` (the same object), also checked as a graded answer."""
+        return cls(id_, sides, Kind.RESULT, operation or gradient.operation, over=over, gradient=gradient,
+                   note=note, index_base=index_base, sizes=sizes, names=names, boxed=boxed)
+
+    @classmethod
+    def identity(cls, id_: str, *sides, variables, note: str = "", boxed: bool = False) -> Step:
+        """An equality of plain sympy expressions, proved by sympy for all values of `variables`."""
+        return cls(id_, sides, Kind.IDENTITY, variables=tuple(variables), note=note, boxed=boxed)
+
+    @classmethod
+    def example(cls, id_: str, *sides, operation: Operation, at: Mapping[str, Any], relation: str = "=",
+                digits: int = 4, note: str = "", index_base: int | None = None, names=None,
+                boxed: bool = False) -> Step:
+        """Numbers at one instance `at` (the inputs and delta), compared exactly with what is shown;
+        relation "approx" allows the rounding of `digits` decimals, "in"/"notin" a set on the right."""
+        return cls(id_, sides, Kind.EXAMPLE, operation, at=at, relation=relation, digits=digits, note=note,
+                   index_base=index_base, names=names, boxed=boxed)
+
+    @classmethod
+    def subdifferential(cls, id_: str, *sides, operation: Operation, note: str = "",
+                        index_base: int | None = None, boxed: bool = False) -> Step:
+        """Sets equal to the generalized gradient at the operation's kinks (ties) and away from them."""
+        return cls(id_, sides, Kind.SUBDIFFERENTIAL, operation, note=note, index_base=index_base, boxed=boxed)
+
+    @classmethod
+    def of(cls, kind: Kind):
+        """The constructor of a kind, for code that chooses the kind (a module's own step helper)."""
+        return getattr(cls, kind.value)
+
     @property
     def marker(self) -> str:
         """The comment line put above the step's display in generated LaTeX."""
         return f"% {'definition' if self.kind is Kind.DEFINITION else 'verified'}: {self.id}"
+
+
+def _caller() -> str:
+    """The file and line, outside this library, that built a step: where a failed check sends the reader."""
+    library = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None and (os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == library
+                                 or frame.f_code.co_filename.startswith("<")):
+        frame = frame.f_back   # type: ignore[assignment]
+    if frame is None:
+        return ""
+    while frame.f_back is not None and frame.f_back.f_code.co_filename == frame.f_code.co_filename:
+        frame = frame.f_back   # a helper of the module that builds its steps: the line that calls it
+    path = os.path.abspath(frame.f_code.co_filename)
+    parent = os.path.dirname(os.path.dirname(path))
+    return f"{os.path.relpath(path, parent)}:{frame.f_lineno}"
 
 
 class _StepFailed(Exception):
@@ -173,7 +264,7 @@ def _check_model(step: Step) -> Verdict:
                 sides = _sides(step, env, idx)
                 for q in range(len(sides) - 1):
                     if not _all(equal, sides[q], sides[q + 1]):
-                        raise _StepFailed("exact", _describe(step, sizes, idx, q, sides, op), values)
+                        raise _StepFailed("exact", _describe(step, sizes, idx, q, _at(sides, values), op), values)
         finally:
             for name in set(env.values) - names:   # this step's indices must not leak into the next
                 del env.values[name]
@@ -235,13 +326,43 @@ def _all(equal, a, b) -> bool:
 
 
 def _describe(step, sizes, idx, q, sides, op) -> str:
+    """Where a chain breaks: the sizes, the step's own indices (in the question's numbering), and the two
+    sides' values at the inputs of the counterexample."""
     where = ", ".join(f"{sym} = {value}" for (sym, _, _), value in zip(step.over, idx))
     shown = ", ".join(f"{name} = {value}" for name, value in sizes.items())
-    lines = [f"at {shown}" + (f" and {where}" if where else ""),
-             f"  side {q + 1} = {_short(sides[q])}", f"  side {q + 2} = {_short(sides[q + 1])}"]
-    if op.kind.polynomial:
-        lines.append("  (every input entry is a free symbol: the two sides are different polynomials)")
-    return "\n".join(lines)
+    return "\n".join([f"at {shown}" + (f" and {where}" if where else ""),
+                      f"  side {q + 1} = {_short(sides[q])}", f"  side {q + 2} = {_short(sides[q + 1])}"])
+
+
+def _at(sides, values) -> list:
+    """Exactly evaluated sides (polynomials or sympy expressions in one symbol per input entry, named from 0)
+    as numbers at the inputs `values`: what the reader can compare with the counterexample's inputs."""
+    named: dict[str, Any] = {}
+    for name, value in values.items():
+        array = np.asarray(value)
+        if array.ndim == 0:
+            named[name] = value
+        for index in np.ndindex(array.shape) if array.ndim else ():
+            named[f"{name}_{'_'.join(map(str, index))}"] = array[index]
+
+    def number(value):
+        expr = value.as_expr() if hasattr(value, "as_expr") else value
+        if not isinstance(expr, sp.Basic):
+            return value
+        exact = expr.xreplace({s: sp.nsimplify(named[s.name]) for s in expr.free_symbols if s.name in named})
+        exact = sp.nsimplify(exact) if exact.is_Number else exact
+        if exact.is_Rational:
+            return exact
+        evaluated = exact.evalf(6)
+        return sp.Float(evaluated, 6) if evaluated.is_Number else exact
+
+    def each(value):
+        if isinstance(value, np.ndarray):
+            return np.vectorize(number, otypes=[object])(value)
+        if isinstance(value, tuple):
+            return tuple(each(q) for q in value)
+        return number(value)
+    return [each(side) for side in sides]
 
 
 def _short(value) -> str:
@@ -321,8 +442,25 @@ def _max_difference(a, b):
         a_arr, b_arr = a_arr.ravel(), b_arr.ravel()     # a vector shown as a column
     if a_arr.shape != b_arr.shape:
         return sp.oo
-    return max((abs(sp.sympify(p_) - sp.sympify(q_)) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())),
-               default=sp.Integer(0))
+    return max((_distance(p_, q_) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())), default=sp.Integer(0))
+
+
+def _distance(a, b):
+    """|a - b| as a number that can be compared: 0 when sympy proves them equal, else its value to 50 digits.
+
+    sympy leaves |a - b| unevaluated when a and b are equal in forms it does not cancel
+    (log(e + e^2) and 1 + log(1 + e)); comparing such a value raises "cannot determine truth
+    value of Relational", so the difference is simplified first.
+    """
+    difference = sp.sympify(a) - sp.sympify(b)
+    if difference.is_Number:
+        return abs(difference)
+    if _zero_or_residue(difference) == 0:
+        return sp.Integer(0)
+    value = abs(difference).evalf(50)
+    if not value.is_Number:
+        raise ValueError(f"the difference {difference} is not a number")
+    return value
 
 
 def _member(value, hull: Hull, tol: float = 1e-12) -> bool:

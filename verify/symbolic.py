@@ -427,6 +427,8 @@ def decimal_text(value, digits: int = 4, exact: bool = False) -> str:
     if value.q == 1:
         return str(int(value))
     text = f"{float(value):.{digits}f}"
+    if text.startswith("-") and not text.strip("-0."):
+        text = text[1:]          # -0.00001 rounds to 0.0000: a zero has no sign
     return text.rstrip("0") if exact else text
 
 
@@ -737,6 +739,7 @@ _HANDLERS: dict[type, Callable] = {
     type(sp.false): lambda expr, env: False,
     sp.tanh: lambda expr, env: _apply(expr.args[0], env, np.tanh, sp.tanh),
     sp.exp: lambda expr, env: _apply(expr.args[0], env, np.exp, sp.exp),
+    sp.log: lambda expr, env: _apply(expr.args[0], env, np.log, sp.log),
     sp.cosh: lambda expr, env: _apply(expr.args[0], env, np.cosh, sp.cosh),
     sp.MatrixBase: _matrix,
     sp.Tuple: _tuple,

@@ -10,6 +10,8 @@ from pipeline import checks
 from pipeline.errors import CheckFailed
 from verify.homework import Homework
 
+from ..conftest import ROOT
+
 
 def test_one_count_of_checks_everywhere(homework, warm_cache):
     verification = checks.run(homework, warm_cache, workers=1)
@@ -34,8 +36,22 @@ def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexampl
     with pytest.raises(CheckFailed) as failure:
         checks.run(broken, None, workers=1)
     message = str(failure.value)
-    assert message.startswith("check failed: question T2, step t2.avgpool.local (solutions/t2_avgpool.py)")
-    assert "at d = " in message
+    written = step.origin
+    assert written.startswith("solutions/t2_avgpool.py:")
+    source_line = (ROOT / written.split(":")[0]).read_text().splitlines()[int(written.split(":")[1]) - 1]
+    assert "t2.avgpool.local" in source_line   # the line that writes the step
+    assert message.startswith(f"check failed: question T2, step t2.avgpool.local ({written})")
+    assert "at d = " in message and message.count("side 1 =") == 1   # the block once
+    assert "x_0" not in message   # numbers at the counterexample's inputs, not symbols numbered from 0
+
+
+def test_a_failed_step_shows_its_sides_as_numbers_at_the_counterexample(homework):
+    step = homework.steps["t2.tanh.local"]
+    broken = _with_step(homework, "t2.tanh.local", sides=(step.sides[0], sp.Add(step.sides[1], 1, evaluate=False)))
+    with pytest.raises(CheckFailed) as failure:
+        checks.run(broken, None, workers=1)
+    sides = [line.split("=", 1)[1].strip() for line in str(failure.value).splitlines() if "side " in line]
+    assert len(sides) == 2 and abs(float(sides[1]) - float(sides[0]) - 1) < 1e-5
 
 
 def test_a_note_that_contradicts_its_verdict_stops_the_build(homework):
@@ -98,3 +114,28 @@ def test_a_sigterm_while_a_wrong_answer_runs_stops_the_build_instead_of_becoming
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert getattr(stopped.value, "exit_code", None) == 128 + signal.SIGTERM
+
+
+def test_a_counterexample_in_the_key_shows_the_integer_settings_too():
+    # an operation with a setting (an integer argument after delta in the candidate's signature)
+    from verify.engine import Gradient
+    from verify.homework import Criterion, Part, Question, Result, Rubric, Unit, WrongAnswer
+    from verify.identity import HomeworkIdentity
+    from verify.operation import Operation
+    from verify.steps import check_step
+
+    d, s = sp.Symbol("d", integer=True, positive=True), sp.Symbol("s", integer=True, positive=True)
+    delta = sp.IndexedBase("delta")
+    scaled = Operation("t9.scaled", lambda x, s: s * x, ("x", "s"), {"x": (d,)}, "z",
+                       exact_sizes=({"d": 2, "s": 3}, {"d": 3, "s": 2}), float_sizes=({"d": 4, "s": 3},),
+                       size_ranges={"d": (1, 9), "s": (2, 5)}, index_base=1)
+    result = Result("t9.scaled", {"default": Gradient(scaled, "x", s * delta)})
+    answer = WrongAnswer("scaled-no-s", "t9.scaled", "without s", "s is lost", delta)
+    part = Part("t9.scaled", "Scaled", 1, (result,), Rubric(criteria=(Criterion(1, "all"),)), (answer,))
+    homework = Homework.assemble("t9", [Unit("t9", Question("T9", 9, "Scaled", (part,)))],
+                                 HomeworkIdentity("A course", "C.1", 9, "An instructor"))
+    note, _ = checks.judge(homework, homework.parts[0], answer)
+    shown = note.steps["inputs"]
+    assert sp.Symbol("s") in [sp.Symbol(q.name) for q in shown.sides[0].args if isinstance(q, sp.Symbol)]
+    assert len(shown.sides[0].args) == len(shown.sides[1].args) == 3      # x, delta and s
+    assert check_step(shown).passed and check_step(note.steps["returned"]).passed

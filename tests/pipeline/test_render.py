@@ -102,6 +102,74 @@ def test_a_quotation_marked_unchecked_may_show_displays_and_only_inside_its_envi
         render_all(homework, paths, notes)
 
 
+# Ways to set a formula apart from the text (29), each refused by the positive rule of the scan (a formula
+# with a relation is allowed only in a sentence of running text), or by the display and lone-math rules
+SET_APART = [
+    "{\\centering $a = b$\\par}",
+    "\\begin{tabular}{c} $a = b$ \\end{tabular}",
+    "\\begin{tabular}{c}\n$a = b$\n\\end{tabular}",
+    "Here $\\begin{array}{c} a = b \\end{array}$ as shown.",
+    "\\fbox{\\parbox{5cm}{Here we find $a = b$ for all values.}}",
+    "\\begin{minipage}{3cm}\\centering $a = b$ for all values\\end{minipage}",
+    "\\begin{minipage}{0.5\\linewidth}$a = b$\\end{minipage}",
+    "\\makebox[\\linewidth]{$a = b$} for all values.",
+    "$\\vcenter{\\hbox{$a = b$}}$",
+    "Thus \\hfill $a = b$ \\hfill holds here.",
+    "Thus \\\\ $a = b$ \\\\ holds here.",
+    "Then \\newline $a = b$ \\newline follows here.",
+    "\\begin{flushright}$a = b$\\end{flushright}",
+    "\\begin{quote}$a = b$ holds for all entries\\end{quote}",
+    "\\begin{itemize}\n\\item $a = b$\n\\end{itemize}",
+    "So $\\boxed{a = b}$ is what we get.",
+    "\\raisebox{2pt}{$a = b$} and so on.",
+    "\\colorbox{yellow}{$a = b$} we note here.",
+    "{\\large $a = b$}",
+    "\\begin{tabbing}\n$a = b$ holds in each row\n\\end{tabbing}",
+    "\\vspace{1em}\\noindent $a \\le b$ \\vspace{1em}",
+    "\\hspace*{\\fill}$a \\in B$\\hspace*{\\fill}",
+    "\\par\\noindent\\hfil $x \\to 0$ \\hfil\\par",
+    "Note that $a\n= b$ holds.",
+    "\\begin{center} we have $a = b$ here \\end{center}",
+    "\\begin{displaymath} a = b \\end{displaymath}",
+    "\\[ a \\ne b \\]",
+    "{\\centering\nWe find $a = b$ for all values.\n\\par}",
+    "\\begin{minipage}{\\linewidth}\\raggedleft\nWe find $a = b$ for all values.\n\\end{minipage}",
+]
+
+
+def scan_one(homework, paths, module: str) -> None:
+    """Render one unit's template and scan it as the build does (the whole build's scan, for one file)."""
+    renderer = render.Renderer(homework, paths.templates, paths.tex)
+    renderer.calls.template = f"{module}.tex.j2"
+    path = render.templating.render_file(renderer.env, f"{module}.tex.j2", paths.tex / f"{module}.tex",
+                                         {"homework": render._homework_context(homework)})
+    problems = render._scan(path, f"{module}.tex.j2", renderer.calls.steps, {})
+    if problems:
+        raise CoverageError("\n".join(problems))
+
+
+def test_the_unit_scan_passes_the_homework_as_it_is(homework, paths):
+    scan_one(homework, paths, "t2_tanh")
+
+
+@pytest.mark.parametrize("typed", SET_APART)
+def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, typed):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: (mathematics set apart|a display without)"):
+        scan_one(homework, paths, "t2_tanh")
+
+
+@pytest.mark.parametrize("typed", ["so that $a = b$ holds for every entry.", "\\emph{so that $a \\le b$ holds}.",
+                                   "The rubric: \\textbf{Note.} $x_k > 0$ where it is positive.",
+                                   "\\begin{itemize}\n\\item the gradient is $a = b$ for every entry\n\\end{itemize}",
+                                   "{\\small\nso that $a = b$ holds for every entry.\n}"])
+def test_a_relation_in_a_sentence_is_running_text(homework, paths, typed):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    scan_one(homework, paths, "t2_tanh")
+
+
 def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
     edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
          "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 4: the local derivative.}")
@@ -131,11 +199,49 @@ def test_a_part_without_its_grading_material_is_reported(homework, paths, notes)
 
 def test_the_questions_and_parts_follow_the_registry(homework, paths, notes):
     render_all(homework, paths, notes)
-    main = (paths.tex / "hw4.tex").read_text()
-    assert main.index(r"\input{t1}") < main.index(r"\input{t2}")
-    t2 = (paths.tex / "t2.tex").read_text()
-    assert t2.index(r"\input{t2_tanh}") < t2.index(r"\input{t2_maxpool}") < t2.index(r"\input{t2_avgpool}")
-    assert (paths.tex / "t2_tanh.tex").read_text().count(r"\part[5]") == 1
+    main = (paths.tex / f"{homework.identity.name}.tex").read_text()
+    files = [next(u.module for u in homework.units if u.question and u.question.id == q.id) for q in homework.questions]
+    inputs = [main.index(rf"\input{{{module}}}") for module in files]
+    assert inputs == sorted(inputs)
+    for question, module in zip(homework.questions, files):
+        text = (paths.tex / f"{module}.tex").read_text()
+        attached = [text.index(rf"\input{{{unit.module}}}") for unit in homework.attached(question.id)[0]]
+        assert attached == sorted(attached)
+    for unit in homework.units:
+        if unit.part is not None:
+            assert (paths.tex / f"{unit.module}.tex").read_text().count(rf"\part[{unit.part.points}]") == 1
+
+
+def test_a_question_is_printed_with_the_title_of_its_question(homework, paths, notes):
+    unit = next(u for u in reversed(homework.units) if u.question is not None)
+    module, question = unit.module, unit.question
+    retitled = dataclasses.replace(question, title="A title of its own")
+    units = [dataclasses.replace(u, declares=retitled) if u.module == module else u for u in homework.units]
+    render_all(type(homework).assemble("solutions", units), paths, notes)
+    text = (paths.tex / f"{module}.tex").read_text()
+    assert r"\renewcommand{\qtitle}{A title of its own}" in text and f"Question {question.id}: A title of its own" in text
+
+
+def test_a_question_started_without_question_is_reported(homework, paths, notes):
+    module = next(u.module for u in homework.units if u.question is not None)
+    qid = next(u.question.id for u in homework.units if u.module == module)
+    edit(paths.templates / f"{module}.tex.j2", f'((( question("{qid}") )))', rf"\titledquestion{{{qid}}}")
+    with pytest.raises(CoverageError, match=r"start each exactly once with \(\(\( question"):
+        render_all(homework, paths, notes)
+
+
+def test_the_documents_name_the_homework_from_its_identity(homework, paths, notes):
+    from verify.identity import HomeworkIdentity
+    other = HomeworkIdentity("Deep Learning", "CSCI-GA.2572", 5, "Ada Lovelace", ("attention",))
+    renamed = type(homework).assemble("solutions", list(homework.units), other)
+    renderer = render.Renderer(renamed, paths.templates, paths.tex)
+    renderer.units()
+    written = renderer.documents(ORIGIN)
+    assert sorted(written) == ["hw5", "hw5-grading", "hw5-solutions"]
+    text = written["hw5-grading"].read_text()
+    assert "Deep Learning (CSCI-GA.2572): Homework 5" in text and "Instructor: Ada Lovelace" in text
+    assert "pdfauthor={Ada Lovelace}" in text and "pdfkeywords={attention; source commit abc1234}" in text
+    assert "Chopra" not in text and "473" not in text
 
 
 def test_unchanged_files_are_not_rewritten(homework, paths, notes):
@@ -147,10 +253,11 @@ def test_unchanged_files_are_not_rewritten(homework, paths, notes):
 
 def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, notes):
     render_all(homework, paths, notes)
-    for name in ("hw4", "hw4-solutions", "hw4-grading"):
+    handout = homework.identity.name
+    for name in (handout, f"{handout}-solutions", f"{handout}-grading"):
         text = (paths.tex / f"{name}.tex").read_text()
         preamble, body = text.split(r"\begin{document}")
-        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != "hw4")
+        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != handout)
         assert "abc1234" not in body and "checks" not in body
 
 

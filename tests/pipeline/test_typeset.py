@@ -75,8 +75,6 @@ def test_latexmk_command_keeps_its_flags(tmp_path):
     env = typeset.latex_environment(1700000000)
     assert env["SOURCE_DATE_EPOCH"] == "1700000000" and env["FORCE_SOURCE_DATE"] == "1"
     assert env["max_print_line"] == "1000"
-    with pytest.raises(ValueError, match="unsafe"):
-        typeset.latexmk_command(tmp_path / "a.tex", tmp_path, pretex='\\def\\x{"$HOME"}')
 
 
 def test_missing_latex_is_one_message_naming_the_packages(monkeypatch, tmp_path):
@@ -87,21 +85,11 @@ def test_missing_latex_is_one_message_naming_the_packages(monkeypatch, tmp_path)
         typeset.start({"a": tmp_path / "a.tex"}, tmp_path / "out", 0)
 
 
-def test_a_format_goes_into_the_pdflatex_command_and_never_beside_pretex_code(tmp_path):
+def test_a_format_goes_into_the_pdflatex_command(tmp_path):
     command = typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="preamble")
     assert "$pdflatex = 'pdflatex -no-shell-escape -fmt=preamble %O %P';" in command
-    # latexmk's -pretex replaces the pdflatex command, which would drop the format without a word
-    with pytest.raises(ValueError, match="pretex"):
-        typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="preamble", pretex="\\relax")
     with pytest.raises(ValueError, match="not a format name"):
         typeset.latexmk_command(tmp_path / "hw4.tex", Path("out"), fmt="a b;rm")
-
-
-def test_pdf_metadata_needs_no_escaping():
-    line = typeset.pdf_metadata_tex({"Title": "a(b)\\", "Author": "Ñ"})
-    assert line == "\\pdfinfo{/Title <FEFF0061002800620029005C> /Author <FEFF00D1>}"
-    with pytest.raises(ValueError, match="not a PDF information key"):
-        typeset.pdf_metadata_tex({"Title /Author": "x"})
 
 
 @pytest.mark.latex
@@ -355,32 +343,13 @@ def test_overfull_and_underfull_boxes_are_reported_with_file_and_line(tmp_path):
 
 
 @pytest.mark.latex
-def test_pdf_metadata_reaches_the_pdf_and_a_change_of_it_is_typeset(tmp_path):
-    info = {"Title": "Homework 4 (solutions) \\ back\\slash", "Author": "José Ñúñez, 数学",
-            "Subject": "built from commit 1a2b3c4d5e with uncommitted changes", "Keywords": "backprop; CNN"}
-    doc = write(tmp_path / "tex" / "key.tex", QUICK % "the key")
-    pdf = typeset.typeset({"key": doc}, tmp_path / "latex", 0, pdf_info={"key": info}).pdfs["key"]
-
-    def pdfinfo():
-        out = subprocess.run(["pdfinfo", "-enc", "UTF-8", str(pdf)], capture_output=True, text=True, check=True)
-        return dict(line.split(":", 1) for line in out.stdout.splitlines())
-    fields = pdfinfo()
-    assert {key: fields[key].strip() for key in info} == info
-    # the sources did not change, only the commit: latexmk would keep the old PDF
-    info["Subject"] = "built from commit 9f8e7d6c5b"
-    typeset.typeset({"key": doc}, tmp_path / "latex", 0, pdf_info={"key": info})
-    assert pdfinfo()["Subject"].strip() == "built from commit 9f8e7d6c5b"
-
-
-@pytest.mark.latex
 def test_two_clean_builds_give_byte_identical_pdfs(tmp_path):
     text = ("\\documentclass{article}\n%s\\usepackage{amsmath}\n\\begin{document}\n\\section{A}\n"
             "$\\frac{\\partial L}{\\partial X} = \\delta \\star W$ \\today\n\\end{document}\n")
-    info = {"doc": {"Title": "Reproducible", "Subject": "commit abc"}}
 
     def build(folder: Path, preamble: str = "") -> bytes:
         doc = write(folder / "tex" / "doc.tex", text % preamble)
-        return typeset.typeset({"doc": doc}, folder / "latex", 1700000000, pdf_info=info).pdfs["doc"].read_bytes()
+        return typeset.typeset({"doc": doc}, folder / "latex", 1700000000).pdfs["doc"].read_bytes()
     first = build(tmp_path / "one")
     shutil.rmtree(tmp_path / "one")  # make clean
     assert build(tmp_path / "one") == first

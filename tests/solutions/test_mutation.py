@@ -9,6 +9,7 @@ Every mutant must fail its check (or be refused when the step is built).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import pytest
 import sympy as sp
@@ -69,21 +70,19 @@ def mutants(step):
             yield f"side {position + 1}", refused
 
 
-def _note_steps():
+@functools.cache
+def _note_steps(answer_id: str) -> dict:
+    """The steps the grading note of one wrong answer displays (judged on first use, not at collection)."""
     from pipeline import checks
-    steps = {}
-    for part, answer in checks.wrong_answers(HW):
-        note, _ = checks.judge(HW, part, answer)
-        steps.update({step.id: step for step in note.steps.values()})
-    return steps
+    part, answer = next((p, a) for p, a in checks.wrong_answers(HW) if a.id == answer_id)
+    note, _ = checks.judge(HW, part, answer)
+    return {step.id: step for step in note.steps.values()}
 
 
-ALL_STEPS = {**HW.steps, **_note_steps()}
+ANSWERS = [answer.id for part in HW.parts for answer in part.wrong_answers]
 
 
-@pytest.mark.parametrize("step_id", list(ALL_STEPS))
-def test_every_perturbed_display_fails_its_check(step_id):
-    step = ALL_STEPS[step_id]
+def _assert_every_mutant_fails(step_id, step):
     found = list(mutants(step))
     assert found, f"{step_id}: nothing it displays could be perturbed"
     for where, mutant in found:
@@ -93,6 +92,22 @@ def test_every_perturbed_display_fails_its_check(step_id):
         assert not verdict.passed, f"{step_id}: perturbing {where} still passes its check"
 
 
-def test_the_unperturbed_steps_pass():
-    failing = [sid for sid, step in ALL_STEPS.items() if not check_step(step).passed]
+@pytest.mark.parametrize("step_id", list(HW.steps))
+def test_every_perturbed_display_fails_its_check(step_id):
+    _assert_every_mutant_fails(step_id, HW.steps[step_id])
+
+
+@pytest.mark.parametrize("answer_id", ANSWERS)
+def test_every_perturbed_display_of_a_grading_note_fails_its_check(answer_id):
+    steps = _note_steps(answer_id)
+    assert steps, f"the note of {answer_id} displays nothing checked"
+    for step_id, step in steps.items():
+        _assert_every_mutant_fails(step_id, step)
+
+
+@pytest.mark.parametrize("answer_id", ANSWERS)
+def test_the_unperturbed_steps_of_a_grading_note_pass(answer_id):
+    # (the homework's own steps: tests/verify/test_steps.py)
+    steps = _note_steps(answer_id)
+    failing = [sid for sid, step in steps.items() if not check_step(step).passed]
     assert not failing

@@ -11,15 +11,16 @@ HW = load("solutions")
 
 
 def test_questions_and_parts_come_in_order_with_their_points():
-    assert [q.id for q in HW.questions] == ["T1", "T2"]
-    assert [p.label for p in HW.parts] == ["T1.1", "T1.2", "T1.3", "T2.1", "T2.2", "T2.3"]
+    assert [q.number for q in HW.questions] == sorted(q.number for q in HW.questions)
+    for question in HW.questions:
+        assert [p.label for p in question.parts] == [f"{question.id}.{n}" for n in range(1, len(question.parts) + 1)]
     assert HW.points == sum(p.points for p in HW.parts)
     assert all(sum(c.points for c in p.rubric.criteria) == p.points for p in HW.parts)
 
 
 def test_every_result_is_graded_by_exactly_one_part():
     assert sorted(HW.results) == sorted(r.id for p in HW.parts for r in p.results)
-    assert HW.part_of("t2.maxpool").label == "T2.2"
+    assert all(HW.part_of(r.id) is p for p in HW.parts for r in p.results)
 
 
 def test_the_conventions_of_t1_are_correlation_first_then_convolution():
@@ -28,43 +29,70 @@ def test_the_conventions_of_t1_are_correlation_first_then_convolution():
     assert list(HW.result("t2.tanh").conventions) == ["default"]
 
 
+# a part that is a module of its own, whichever the homework has first
+UNIT = next(u for u in HW.units if u.part is not None)
+PART = UNIT.part
+WHERE = f"solutions/{UNIT.module}.py: part {PART.id}"
+
+
 def _units(**changes):
     units = list(HW.units)
-    t2 = next(u for u in units if u.part is not None and u.part.id == "t2.tanh")
-    units[units.index(t2)] = dataclasses.replace(t2, **changes)
+    units[units.index(UNIT)] = dataclasses.replace(UNIT, **changes)
     return units
 
 
 def test_a_part_without_a_result_is_an_error_naming_its_module():
-    part = next(u.part for u in HW.units if u.part is not None and u.part.id == "t2.tanh")
-    no_result = dataclasses.replace(part, results=())
-    with pytest.raises(HomeworkError, match=r"solutions/t2_tanh.py: part t2.tanh has points but no gradable result"):
-        Homework.assemble("solutions", _units(part=no_result))
+    with pytest.raises(HomeworkError, match=f"{WHERE} has points but no gradable result"):
+        Homework.assemble("solutions", _units(declares=dataclasses.replace(PART, results=())))
 
 
 def test_a_result_with_no_points_is_an_error_naming_its_module():
-    stray = Result("t2.stray", HW.result("t2.tanh").conventions)
-    with pytest.raises(HomeworkError, match=r"solutions/t2_tanh.py: result t2.stray has no points"):
+    stray = Result("t9.stray", PART.results[0].conventions)
+    with pytest.raises(HomeworkError, match=f"solutions/{UNIT.module}.py: result t9.stray has no points"):
         Homework.assemble("solutions", _units(results=(stray,)))
 
 
 def test_a_rubric_that_does_not_add_up_is_an_error():
-    part = next(u.part for u in HW.units if u.part is not None and u.part.id == "t2.tanh")
-    short = dataclasses.replace(part, rubric=Rubric((Criterion("one", 1, "one", "one point"),)))
-    with pytest.raises(HomeworkError, match="its rubric gives 1 points, the part is worth 5"):
-        Homework.assemble("solutions", _units(part=short))
+    short = dataclasses.replace(PART, rubric=Rubric((Criterion("one", 1, "one", "one point"),)))
+    with pytest.raises(HomeworkError, match=f"its rubric gives 1 point, the part is worth {PART.points} points"):
+        Homework.assemble("solutions", _units(declares=short))
 
 
 def test_a_part_of_an_unknown_question_suggests_the_nearest():
-    part = next(u.part for u in HW.units if u.part is not None and u.part.id == "t2.tanh")
-    with pytest.raises(HomeworkError, match="names question 'T3'"):
-        Homework.assemble("solutions", _units(part=dataclasses.replace(part, question="T3")))
+    unknown = PART.question + "x"
+    with pytest.raises(HomeworkError, match=f"names question '{unknown}'.*did you mean '{PART.question}'"):
+        Homework.assemble("solutions", _units(declares=dataclasses.replace(PART, question=unknown)))
 
 
 def test_two_parts_with_one_number_are_refused():
-    part = next(u.part for u in HW.units if u.part is not None and u.part.id == "t2.tanh")
+    taken = next(p.number for p in HW.parts if p.question == PART.question and p is not PART)
     with pytest.raises(HomeworkError, match="share a number"):
-        Homework.assemble("solutions", _units(part=dataclasses.replace(part, number=2)))
+        Homework.assemble("solutions", _units(declares=dataclasses.replace(PART, number=taken)))
+
+
+def test_the_registry_is_built_whole_and_cannot_be_changed_afterwards():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        HW.steps = {}   # type: ignore[misc]
+    assert isinstance(HW.units, tuple) and isinstance(HW.questions, tuple)
+
+
+def test_a_unit_declares_one_thing():
+    for unit in HW.units:
+        assert [unit.question, unit.part, unit.remark].count(None) == 2
+        assert unit.declares in (unit.question, unit.part, unit.remark)
+
+
+def test_the_identity_names_the_files_a_student_meets():
+    assert HW.submission_file == f"hw{HW.identity.number}.py"
+    assert HW.identity.starter_file == f"hw{HW.identity.number}-starter.py"
+
+
+def test_a_package_without_an_identity_is_refused_naming_its_init(tmp_path, monkeypatch):
+    (tmp_path / "nameless").mkdir()
+    (tmp_path / "nameless" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(HomeworkError, match=r"nameless/__init__.py: declare IDENTITY"):
+        Homework.discover("nameless")
 
 
 def test_units_are_one_module_and_one_template():

@@ -47,3 +47,26 @@ def test_an_operation_that_cannot_run_on_sympy_values_is_reported_with_the_domai
 def test_the_signature_names_the_arguments_in_order():
     assert HW.result("t1.dX").gradient().signature.startswith("f(X, W, b, delta)")
     assert HW.result("t2.maxpool").gradient().signature.startswith("f(x, delta)")
+
+
+def test_a_softmax_cross_entropy_with_an_integer_label_runs_in_every_domain_and_is_checked():
+    # T3 of the README's recipe: exp and log from verify.ops, the label c an integer setting (after delta)
+    from verify.engine import Gradient, check
+
+    def forward(x, c):
+        return ops.log(ops.exp(x).sum()) - x[c]
+    op = Operation("t3.ce", forward, ("x", "c"), {"x": (d,)}, "f",
+                   exact_sizes=({"d": 2, "c": 0}, {"d": 3, "c": 2}), float_sizes=({"d": 5, "c": 1}, {"d": 50, "c": 7}),
+                   size_ranges={"d": (2, 9), "c": (0, 1)}, allowed=lambda s: s["c"] < s["d"])
+    assert op.domain_failures() == [] and op.candidate_arguments == ("x", "delta", "c")
+    gradient = Gradient(op, "x", None)
+
+    def right(x, delta, c):
+        e = np.exp(x - x.max())
+        return delta * (e / e.sum() - np.eye(len(x))[c])
+
+    def forgets_the_label(x, delta, c):
+        e = np.exp(x - x.max())
+        return delta * e / e.sum()
+    assert check(gradient, right, seed=0).passed
+    assert not check(gradient, forgets_the_label, seed=0).passed

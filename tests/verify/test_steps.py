@@ -104,3 +104,42 @@ def test_a_step_needs_what_its_kind_checks():
     with pytest.raises(ValueError, match="gives its instance"):
         Step("s", (1, 1), Kind.EXAMPLE, HW.result("t1.dX").gradient().operation)
     assert isinstance(Hull([np.zeros(2)]), Hull)
+
+
+def test_an_example_whose_sides_are_equal_in_forms_sympy_does_not_cancel_passes():
+    # tanh(2) and 2 tanh(1) / (1 + tanh(1)^2) are equal; comparing |a - b| unsimplified raised
+    # "cannot determine truth value of Relational"
+    step = HW.steps["t1.example.dX"]
+    t1, t2 = sp.tanh(1), sp.tanh(sp.Rational(1, 2))
+    equal = sp.ImmutableMatrix([[sp.tanh(2)], [t1]])
+    same = sp.ImmutableMatrix([[2 * t1 / (1 + t1 ** 2)], [2 * t2 / (1 + t2 ** 2)]])
+    assert check_step(mutate(step, equal, same)).passed
+    off = sp.ImmutableMatrix([[2 * t1 / (1 + t1 ** 2)], [2 * t2 / (1 + t2 ** 2) + sp.Rational(1, 10 ** 6)]])
+    verdict = check_step(mutate(step, equal, off))
+    assert not verdict.passed and "differ by 1e-06" in verdict.reason
+
+
+def test_each_kind_has_a_constructor_that_takes_only_what_its_check_reads():
+    op = HW.result("t1.dX").gradient().operation
+    derivation = Step.derivation("s.d", X[k, l], X[k, l], operation=op, over=((k, 0, m - 1), (l, 0, n - 1)))
+    assert derivation.kind is Kind.DERIVATION and check_step(derivation).passed
+    assert Step.identity("s.i", sp.Integer(2), sp.Integer(1) + 1, variables=(m,)).kind is Kind.IDENTITY
+    assert Step.of(Kind.EXAMPLE) == Step.example
+    with pytest.raises(TypeError):
+        Step.derivation("s.d", X[k, l], X[k, l], operation=op, at={})       # an example's instance
+    with pytest.raises(TypeError):
+        Step.identity("s.i", m, m, variables=(m,), operation=op)             # an identity has no operation
+    gradient = HW.result("t1.db").gradient()
+    result = Step.result("s.r", sp.Symbol("g"), gradient.formula, gradient=gradient)
+    assert result.operation is gradient.operation and result.kind is Kind.RESULT
+
+
+@pytest.mark.parametrize("kind, field, value", [(Kind.DERIVATION, "at", {}), (Kind.DERIVATION, "relation", "in"),
+                                                (Kind.EXAMPLE, "over", ((k, 0, 1),)),
+                                                (Kind.SUBDIFFERENTIAL, "names", {x: x}),
+                                                (Kind.DEFINITION, "variables", (m,))])
+def test_a_step_refuses_a_field_its_kind_ignores(kind, field, value):
+    op = HW.result("t1.dX").gradient().operation
+    extra = {"at": {"X": np.zeros((2, 2))}} if kind is Kind.EXAMPLE else {}
+    with pytest.raises(ValueError, match=f"a {kind.value} step takes no {field}"):
+        Step("s", (X[0, 0], X[0, 0]), kind, op, **{**extra, field: value})
