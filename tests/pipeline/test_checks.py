@@ -131,7 +131,7 @@ def test_a_counterexample_in_the_key_shows_the_integer_settings_too():
                        size_ranges={"d": (1, 9), "s": (2, 5)}, index_base=1)
     result = Result("t9.scaled", {"default": Gradient(scaled, "x", s * delta)})
     answer = WrongAnswer("scaled-no-s", "t9.scaled", "without s", "s is lost", delta)
-    part = Part("t9.scaled", "Scaled", 1, (result,), Rubric(criteria=(Criterion(1, "all"),)), (answer,))
+    part = Part("t9.scaled", "Scaled", 1, (result,), Rubric(criteria=(Criterion("all", 1, "all", "all"),)), (answer,))
     homework = Homework.assemble("t9", [Unit("t9", Question("T9", 9, "Scaled", (part,)))],
                                  HomeworkIdentity("A course", "C.1", 9, "An instructor"))
     note, _ = checks.judge(homework, homework.parts[0], answer)
