@@ -23,5 +23,6 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
                           charges=("chain",))
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
-                     r"The local derivative $f'$ given without $\delta$, in place of the gradient of $L$",
+                     r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
+                     r"rule~7 at the front), in place of the gradient of $L$",
                      charges=("chain",))

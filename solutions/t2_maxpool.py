@@ -123,7 +123,17 @@ WRONG = (
                 r"maximum, so the other entries must receive $0$.",
                 product(delta_s / d, Ones(x)),
                 decision=r"The error arises in the local derivative, $\frac{1}{d}$ where the maximizer's $1$ "
-                         r"belongs; the result and the rule at ties follow from it and are not charged again.",
+                         r"belongs; the result and the rule at ties follow from it and are not charged again. "
+                         r"This formula is charged so, once, also where it stands beside a right local "
+                         r"derivative and a right result, which keep their points (rule~3 at the front).",
+                charges=("local",)),
+    WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
+                r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
+                r"Only the maximizer affects the maximum, so the other entries must receive $0$.",
+                product(delta_s, Ones(x)),
+                decision=r"The error arises in the local derivative, $1$ for every entry where the maximizer's "
+                         r"$1$ and $0$ elsewhere belong; the result and the rule at ties follow from it and are "
+                         r"not charged again (rule~3 at the front).",
                 charges=("local",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
@@ -145,7 +155,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
                         r"the convex hull of Step~6. It loses it with a rule that gives all of $\delta$ to every tied "
                         r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
-                        r"(Step~6).")),
+                        r"(Step~6), unless that rule follows from an error already charged (rule~3 at the front).")),
     deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("all-ties", "a wrong rule at ties",
                           r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),

@@ -20,7 +20,7 @@ SCORES = {
     "sample.dW": 1, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
-    "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 4, "max-no-delta": 3,
+    "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 4, "max-every-entry": 4, "max-no-delta": 3,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
@@ -128,3 +128,13 @@ def test_the_prose_check_finds_a_stated_count():
 def test_rubric_lookups_suggest_the_nearest_id():
     with pytest.raises(KeyError, match="did you mean 'chain'"):
         Rubric(PARTS["t1.db"].rubric.criteria).criterion("chian")
+
+
+def test_a_max_pooling_answer_that_routes_delta_to_other_entries_loses_the_local_derivative_only():
+    """Rule 3 at the front: the error arises in the local derivative; the result and the rule at ties
+    follow from it (delta/d, or all of delta, to every entry) and keep their points."""
+    part = PARTS["t2.maxpool"]
+    for id_ in ("max-as-mean", "max-every-entry"):
+        answer = next(a for a in part.wrong_answers if a.id == id_)
+        assert [c.id for c in part.charged(answer)] == ["local"], id_
+        assert part.points_for(answer) == part.points - part.rubric.criterion("local").points
