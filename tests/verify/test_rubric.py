@@ -81,7 +81,7 @@ def test_a_note_that_charges_no_criterion_of_its_part_is_refused_naming_the_modu
     part = PARTS["t2.tanh"]
     wrong = dataclasses.replace(part.wrong_answers[1], charges=("derivatve",))
     broken = dataclasses.replace(part, wrong_answers=(wrong,))
-    units = [dataclasses.replace(u, part=broken) if u.part is part else u for u in HW.units]
+    units = [dataclasses.replace(u, declares=broken) if u.part is part else u for u in HW.units]
     with pytest.raises(HomeworkError, match=r"solutions/t2_tanh.py: part t2.tanh: wrong answer tanh-no-delta "
                                             r"charges 'derivatve'.*did you mean 'derivative'"):
         Homework.assemble("solutions", units)
@@ -94,7 +94,7 @@ def test_a_deduction_without_its_criterion_is_refused():
     t1 = next(u for u in HW.units if u.question is not None and u.question.id == "T1")
     question = dataclasses.replace(t1.question, parts=tuple(broken if p.id == "t1.db" else p
                                                             for p in t1.question.parts))
-    units = [dataclasses.replace(u, question=question) if u is t1 else u for u in HW.units]
+    units = [dataclasses.replace(u, declares=question) if u is t1 else u for u in HW.units]
     with pytest.raises(HomeworkError, match="deduction odd charges 'sum', which is no criterion"):
         Homework.assemble("solutions", units)
 
