@@ -182,11 +182,13 @@ def _affine_in_one(expr):
     return s, slope, sp.expand(expr - slope * s)
 
 
-def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=(2, 3, 4, 5, 6, 7, 8),
+def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=None,
                values=(0, 2, -3), per_size: int = 1) -> list[tuple[dict, str]]:
     """Points near `base` at which one atom is tied, with a description of each tie.
 
-    For a Max or Min atom: ties of every size in `sizes` that the atom allows,
+    For a Max or Min atom: ties of every size in `sizes` that the atom allows
+    (by default every size from 2 to all of its branches: k tied of d for every
+    k, and all of them equal, at 0 (all zeros, as after a ReLU) and at other values),
     including one that takes its last branch and one that takes its first; for
     an Abs atom: its argument at 0.  For atoms with several siblings (ReLU on a
     vector) also ties of two and three atoms at once.
@@ -218,7 +220,7 @@ def _atom_ties(atom, base, rng, sizes, values, per_size):
         tied = _tie(atom, [0, 1], dict(base), rng, value=0)
         return [(tied, "|.| at 0")] if tied is not None else []
     k = len(atom.args)
-    for t in sizes:
+    for t in (sizes if sizes is not None else range(2, k + 1)):
         if t > k:
             break
         layouts = [sorted(rng.choice(k, size=t, replace=False).tolist()) for _ in range(per_size)]
