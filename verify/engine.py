@@ -742,6 +742,41 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh)
 
 
+def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
+             seed: int | None = None) -> list[str]:
+    """The references (e.g. the key's common wrong answers) that the candidate agrees with on every case.
+
+    The cases are those of `check` for `gradient` (same seed, same values); the candidate is called once
+    per case and compared with every reference still in the running, entry by entry, within the
+    precision it answered in.  A candidate that raises or returns no array of the right shape matches
+    nothing.  LimitExceeded propagates.
+    """
+    fresh = secrets.randbits(32) if seed is None else int(seed)
+    left = dict(references)
+    run = _Run(gradient, candidate, fresh)
+    for case in _plan(gradient, True, fresh, None):
+        if not left:
+            break
+        try:
+            got, precision = run.call(case.values, random_inputs=case.kind not in ("exact", "kink"))
+        except _Failed:
+            return []
+        args = [int(case.values[q]) if q in gradient.operation.settings else np.array(case.values[q], dtype=float)
+                for q in gradient.operation.candidate_arguments]
+        for name, reference in list(left.items()):
+            try:
+                with np.errstate(all="ignore"):
+                    want = np.asarray(reference(*args), dtype=float)
+            except Exception:   # a wrong formula that has no value here (a shape it cannot take)
+                del left[name]
+                continue
+            scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
+            tol = max(1e-9, LOW_PRECISION_FACTOR * EPS[max(precision, "float32", key=EPS.get)]) * scale
+            if want.shape != got.shape or not np.all(np.abs(got - want) <= tol):
+                del left[name]
+    return list(left)
+
+
 def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[Case]:
     op = gradient.operation
     if exact:

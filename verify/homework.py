@@ -143,6 +143,14 @@ class Part:
     def label(self) -> str:
         return f"{self.question}.{self.number}"
 
+    def points_for(self, wrong: WrongAnswer) -> int:
+        """The points the key awards an answer that is this common wrong answer (the grader's one source).
+
+        Its `award` when the key gives one.  Otherwise 0: the decision is prose (LaTeX) that no machine
+        reads, so the grader gives nothing for it and names the answer, with the key's decision, for a TA.
+        """
+        return wrong.award if wrong.award is not None else 0
+
 
 @dataclass(frozen=True, eq=False)
 class Question:
