@@ -320,10 +320,10 @@ def _check(args: argparse.Namespace) -> int:
                                  seed=verdict.seed)
                 if found:
                     note = wrong_answer_note(max((known[k] for k in found), key=part.points_for), part)
+        emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else
                                           f" (the key accepts {' or '.join(result.conventions)})"))
-        emit(verdict)
         if note:
             emit(note)
         code = OK if verdict.passed else WRONG

@@ -784,7 +784,7 @@ def wide_path(csv_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}-wide{path.suffix or '.csv'}")
 
 
-_SAFE = re.compile(r"[\w.@+=-]+")
+_SAFE = re.compile(r"[\w.@+=(), -]+")
 _NAME_BYTES = 200   # a file name has at most 255 bytes on common file systems: room for a suffix and .txt
 
 
