@@ -648,8 +648,10 @@ def _precision_from_exact(got: np.ndarray, expected, precision: str) -> str:
     exact = np.asarray(expected, dtype=object).ravel()
     answer = np.asarray(got, dtype=np.float64).ravel()
     for name, dtype in (("float16", np.float16), ("float32", np.float32)):
+        # an answer of few significant bits (2**-23, where a saturated tanh' rounds to) fits every
+        # precision and says nothing about which one the answer used
         telling = [q for q, e in enumerate(exact) if not _representable(e, dtype)
-                   and answer[q] != np.round(answer[q])]
+                   and answer[q] != np.round(answer[q]) and not float(np.frexp(answer[q])[0] * 16).is_integer()]
         with np.errstate(over="ignore"):
             if telling and all(float(dtype(answer[q])) == answer[q] for q in telling):
                 return name
@@ -698,6 +700,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     cases = list(_plan(gradient, exact, fresh, float_sizes))
     answered: set[tuple] = set()          # sizes at which the candidate gave an answer
     refused: dict[tuple, _Failed] = {}    # sizes at which it raised instead (a shape it does not take)
+    shapes: dict[tuple, dict[str, int]] = {}
     try:
         for number, case in enumerate(cases, start=1):
             key = tuple(sorted(case.sizes.items()))
@@ -714,6 +717,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
                     raise            # a wrong answer, or a raise on a shape it took before: its values decide
                 run.cases -= 1
                 refused[key] = failure
+                shapes[key] = dict(case.sizes)
                 continue
             except LimitExceeded as exc:
                 # say where: a correct but slow answer learns the case, its sizes and what passed before
@@ -727,18 +731,18 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     except _Failed as failed:
         failure = run.pending or failed   # the first, smallest counterexample of the run
         return Verdict(subject, False, run.methods, run.cases, run.worst, failure.counterexample,
-                       failure.reason, run.precision, fresh, [dict(k) for k in refused])
+                       failure.reason, run.precision, fresh, list(shapes.values()))
     if refused and not answered:
         first = next(iter(refused.values()))   # nothing answered at all: that is a failure, not a shape
         return Verdict(subject, False, run.methods, run.cases, run.worst, first.counterexample, first.reason,
                        run.precision, fresh)
     if refused:
-        shapes = "; ".join(sizes_text(dict(k)) for k in refused)
+        listed = "; ".join(sizes_text(q) for q in shapes.values())
         first = next(iter(refused.values()))
-        reason = (f"it raised at sizes the question allows ({shapes}) and is correct on the "
+        reason = (f"it raised at sizes the question allows ({listed}) and is correct on the "
                   f"{_plural(run.cases, 'case')} of the shapes it accepts")
         return Verdict(subject, False, run.methods, run.cases, run.worst, None, reason, run.precision, fresh,
-                       [dict(k) for k in refused], first.reason)
+                       list(shapes.values()), first.reason)
     return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh)
 
 
@@ -808,8 +812,10 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
     scale = max(1.0, float(np.max(np.abs(points))))
     residual = hull_distance(points, target)
     # no size factor: the nearest point of the hull is off by the answer's own rounding, a few units of
-    # its precision on each entry (at a tie of k, delta / k rounded), however many entries there are
-    tol = max(EXACT_RTOL, EXACT_ULPS * EPS[max(precision, run.precision, key=EPS.get)]) * scale
+    # its precision on its entries (at a tie of k, delta / k rounded: the units of delta / k, not of
+    # delta), however many entries there are
+    lowest = max(precision, run.precision, key=EPS.get)
+    tol = max(EXACT_RTOL * scale, EXACT_ULPS * EPS[lowest] * float(np.max(np.abs(target), initial=0.0)))
     run.worst = max(run.worst, residual / scale)
     if residual > tol:
         where = ", ".join(str(int(q)) for q in np.flatnonzero(np.ptp(points, axis=0) > 0))
