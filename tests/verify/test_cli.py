@@ -558,3 +558,75 @@ def test_a_signal_while_the_grader_still_imports_is_one_line_too(tmp_path, sig, 
     grader.send_signal(sig)
     _, stderr = grader.communicate(timeout=30)
     assert stderr == line + "\n"
+
+
+# ---- one standard with the key; the results beyond the questions ---------------------------------------
+EXTRA = {
+    "strided.py": """
+        import numpy as np
+
+
+        def t1_strided_dW(X, W, b, delta, s, P):
+            p = W.shape[0]
+            Xp = np.pad(X, P)
+            g = np.zeros((p, p))
+            for i in range(delta.shape[0]):
+                for j in range(delta.shape[1]):
+                    g += delta[i, j] * Xp[i * s:i * s + p, j * s:j * s + p]
+            return g
+
+
+        def cs231n_style(X, W, b, delta, s, P):
+            assert (X.shape[0] + 2 * P - W.shape[0]) % s == 0, "width does not work"
+            assert (X.shape[1] + 2 * P - W.shape[0]) % s == 0, "height does not work"
+            return t1_strided_dW(X, W, b, delta, s, P)
+    """,
+    "tanh.py": """
+        import numpy as np
+
+
+        def one_minus_tanh(x, delta):
+            return delta * (1 - np.tanh(x))
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def extra(workdir) -> Path:
+    for name, source in EXTRA.items():
+        (workdir / "files" / name).write_text(textwrap.dedent(source))
+    return workdir
+
+
+def test_list_shows_the_generalized_results_apart_at_0_points(runs):
+    out = runs["list"].stdout
+    graded, beyond = out.split("\nbeyond the questions (0 points, never graded")
+    for rid in ("t1.strided.dX", "t1.strided.dW", "t1.batch.dX", "t1.batch.dW", "t1.batch.db"):
+        assert f"{rid}  (0 points)" in beyond and rid not in graded
+    assert "f(X, W, b, delta, s, P)" in beyond and "X (N, C, m, n), W (K, C, p, p), b (K,)" in beyond
+
+
+def test_a_generalized_result_is_checked_and_a_refused_shape_is_said(extra):
+    right = run_inline(["check", "t1.strided.dW", "files/strided.py:t1_strided_dW"], extra)
+    assert right.code == 0 and "t1.strided.dW: correct" in right.stdout, right.stdout + right.stderr
+    refused = run_inline(["check", "t1.strided.dW", "files/strided.py:cs231n_style"], extra)
+    assert refused.code == 1 and "t1.strided.dW: REFUSES SHAPES" in refused.stdout
+    assert "width does not work" in refused.stdout and "is correct on the" in refused.stdout
+
+
+def test_check_names_a_common_wrong_answer_with_the_keys_note(extra):
+    run = run_inline(["check", "t2.tanh", "files/tanh.py:one_minus_tanh"], extra)
+    assert run.code == 1 and "t2.tanh: WRONG" in run.stdout
+    part = HW.part_of("t2.tanh")
+    wrong = next(w for w in part.wrong_answers if w.id == "tanh-prime")
+    assert "common wrong answer the grading key lists: 1 - tanh instead of 1 - tanh^2" in run.stdout
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["grade", "class", "--csv", "g.csv", "--convention", "sideways"],
+                                  ["gradescope", "--root", "nowhere", "--convention", "sideways"]])
+def test_an_unknown_convention_for_grade_or_gradescope_is_one_line_exit_2(tmp_path, args):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    run = run_inline(args, tmp_path)
+    assert run.code == 2 and "no result has the convention 'sideways'" in error_line(run)
+    assert not (tmp_path / "g.csv").exists()
