@@ -223,6 +223,11 @@ class Verdict:
                                      str(self.counterexample) if self.counterexample else ""] if q)
 
 
+def _coarser(precision: str) -> float:
+    """Orders precisions from the finest (float64) to the coarsest (float16), for max()."""
+    return EPS[precision]
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
 
@@ -721,7 +726,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
                 continue
             except LimitExceeded as exc:
                 # say where: a correct but slow answer learns the case, its sizes and what passed before
-                exc.progress = (f"while running case {number} of {len(cases)} ({case.kind}, "
+                exc.progress = (f"while running case {number} of {len(cases)} ({case.kind}, "  # type: ignore[attr-defined]
                                 f"{sizes_text(case.sizes)}); the {_plural(run.cases - 1, 'case')} before it "
                                 "passed")
                 raise
@@ -729,9 +734,9 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
         if run.pending is not None and run.precision == "float64":
             raise run.pending
     except _Failed as failed:
-        failure = run.pending or failed   # the first, smallest counterexample of the run
-        return Verdict(subject, False, run.methods, run.cases, run.worst, failure.counterexample,
-                       failure.reason, run.precision, fresh, list(shapes.values()))
+        shown = run.pending or failed   # the first, smallest counterexample of the run
+        return Verdict(subject, False, run.methods, run.cases, run.worst, shown.counterexample,
+                       shown.reason, run.precision, fresh, list(shapes.values()))
     if refused and not answered:
         first = next(iter(refused.values()))   # nothing answered at all: that is a failure, not a shape
         return Verdict(subject, False, run.methods, run.cases, run.worst, first.counterexample, first.reason,
@@ -775,7 +780,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 del left[name]
                 continue
             scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
-            tol = max(1e-9, LOW_PRECISION_FACTOR * EPS[max(precision, "float32", key=EPS.get)]) * scale
+            tol = max(1e-9, LOW_PRECISION_FACTOR * EPS[max(precision, "float32", key=_coarser)]) * scale
             if want.shape != got.shape or not np.all(np.abs(got - want) <= tol):
                 del left[name]
     return list(left)
@@ -814,7 +819,7 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
     # no size factor: the nearest point of the hull is off by the answer's own rounding, a few units of
     # its precision on its entries (at a tie of k, delta / k rounded: the units of delta / k, not of
     # delta), however many entries there are
-    lowest = max(precision, run.precision, key=EPS.get)
+    lowest = max(precision, run.precision, key=_coarser)
     tol = max(EXACT_RTOL * scale, EXACT_ULPS * EPS[lowest] * float(np.max(np.abs(target), initial=0.0)))
     run.worst = max(run.worst, residual / scale)
     if residual > tol:
@@ -889,7 +894,7 @@ def _float_case(run: _Run, case: Case):
     # the magnitudes involved (no sqrt(n): those errors do not pile up in one direction)
     factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS["float64"]
     # the lowest precision the answer used: its own dtype here, or float32 seen inside it in exact cases
-    precision = max(precision, run.precision, key=EPS.get)
+    precision = max(precision, run.precision, key=_coarser)
     own = LOW_PRECISION_FACTOR * EPS[precision] if precision != "float64" else 0.0
     floor = LOW_PRECISION_FACTOR * SUBNORMAL[precision] if precision != "float64" else 0.0
     rng = np.random.default_rng([run.cases, n])

@@ -472,7 +472,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
     except KeyError:
         gradient = result.gradient()
     used = convention if convention in result.conventions else result.default
-    shown = used if len(result.conventions) > 1 else ""
+    shown = (used or "") if len(result.conventions) > 1 else ""
     name = result.function_name
     graded: Graded
     if not box.alive:

@@ -9,9 +9,9 @@ import contextlib
 import csv
 import io
 import os
+import stat
 import subprocess
 import sys
-import stat
 import textwrap
 from pathlib import Path
 
