@@ -286,7 +286,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, quoted, wrong_answer_note
+    from .grade import Candidate, common_answers, quoted, wrong_answer_note
     from .sandbox import FunctionError, LimitExceeded, LoadError, Sandbox
 
     homework = _homework()
@@ -313,13 +313,13 @@ def _check(args: argparse.Namespace) -> int:
                     break
             if verdict.status == "wrong" and result.id in homework.results:
                 part = homework.part_of(result.id)
-                known = {w.id: w for w in part.wrong_answers if w.result == result.id and not w.accepted}
+                known = common_answers(homework, result)
                 box.restart_clock()
                 from .engine import matching
-                found = matching(result.gradient(), candidate, {k: w.function(result) for k, w in known.items()},
+                found = matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()},
                                  seed=verdict.seed)
                 if found:
-                    note = wrong_answer_note(max((known[k] for k in found), key=part.points_for), part)
+                    note = wrong_answer_note(max((known[k][0] for k in found), key=part.points_for), part)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

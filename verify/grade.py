@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from . import engine
-from .homework import Homework, Result
+from .homework import Homework, Result, WrongAnswer
 from .homework import load as load_homework
 from .sandbox import FunctionError, LimitExceeded, LoadError, MemoryLimit, MissingFunction, Sandbox, TimeLimit
 
@@ -411,10 +411,21 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
         graded_by_id[result.id] = graded
 
 
+def common_answers(homework: Homework, result: Result) -> dict[str, tuple[WrongAnswer, Callable]]:
+    """The key's common wrong answers for a result, each with its formula as a NumPy function.
+
+    The answers marked `accepted` are right and left out.  Each is compiled from its `formula` against
+    its own convention's forward pass: the same answer as the quote the notes show (the solutions' tests
+    hold them equal), in vectorized form (a sample's quote, read through its weights, costs seconds)."""
+    part = homework.part_of(result.id)
+    return {w.id: (w, result.gradient(w.convention).compiled(w.formula)) for w in part.wrong_answers
+            if w.result == result.id and not w.accepted}
+
+
 def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note."""
     part = homework.part_of(result.id)
-    known = {w.id: w for w in part.wrong_answers if w.result == result.id and not w.accepted}
+    known = {k: w for k, (w, _) in common_answers(homework, result).items()}
     if not known:
         return
     try:
@@ -422,7 +433,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
             box.restart()
         box.restart_clock()
         found = engine.matching(result.gradient(), Candidate(box, result.function_name),
-                                {w.id: w.function(result) for w in known.values()}, seed=seed)
+                                {k: f for k, (_, f) in common_answers(homework, result).items()}, seed=seed)
     except (LimitExceeded, LoadError):
         return   # no match found in time: the answer keeps its 0
     if not found:

@@ -324,6 +324,9 @@ def test_the_choice_of_convention_counts_points():
     ("t2.tanh", "return delta * (1 - np.tanh(x))", "tanh-prime"),
     ("t1.db", "return delta.mean()", "db-mean"),
     ("t2.avgpool", "return np.full_like(x, delta)", "avg-missing-d"),
+    ("t1.db", "return delta", "db-not-summed"),                                   # the wrong shape, too
+    ("t2.tanh", "return delta.sum() * (1 - np.tanh(x) ** 2)", "sample.tanh"),    # an award in the key
+    ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
 ])
 def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
     graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.replace(".", "_"), body)))[result]
@@ -472,3 +475,27 @@ def test_the_class_run_writes_a_wide_csv_and_flags_what_a_ta_should_see(graded):
     assert "rerun it with a larger limit" in rows["erin"][column["review"]]
     assert rows["bob"][column["review"]].startswith("t1.dX: a common wrong answer")   # no-flip: words only
     assert "for a TA to review" in done.stdout and "erin t2.tanh: timeout" in done.stdout
+
+
+def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
+    import numpy as np
+
+    from verify import engine
+    for result in HW.results.values():
+        for answer_id, (answer, fast) in grade.common_answers(HW, result).items():
+            quoted_form = answer.function(result)
+            gradient = result.gradient(answer.convention)
+            op = gradient.operation
+            for case in engine.exact_cases(op)[:6]:
+                args = [int(case.values[q]) if q in op.settings else np.array(case.values[q])
+                        for q in op.candidate_arguments]
+                values = []
+                for form in (fast, quoted_form):
+                    try:
+                        values.append(np.asarray(form(*args), dtype=float))
+                    except ValueError:      # no value at this size (a valid correlation of a too small delta)
+                        values.append(None)
+                if values[0] is None or values[1] is None:
+                    assert values[0] is values[1] is None, (answer_id, case.sizes)
+                else:
+                    assert np.allclose(values[0], values[1], rtol=1e-12, atol=1e-12), (answer_id, case.sizes)
