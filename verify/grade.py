@@ -15,10 +15,13 @@ The time limit covers loading the file and then each result's check on its own.
 
 Verdicts, one per submission and result (the `verdict` column of the CSV):
 
-    correct   the check passed                                              the part's points
-    wrong     the check failed: a counterexample, an exception the          0
-              candidate raised, or an answer that is not a numeric array
-              of the right shape (the candidate's own failure is an answer)
+    correct   the check passed, in a convention the key accepts             the part's points
+    wrong     the check failed: a counterexample, an exception the          0, or the key's points for
+              candidate raised at a shape it took before, or an answer      the common wrong answer it
+              that is not a numeric array of the right shape (the           is on every case
+              candidate's own failure is an answer)
+    refused   it raised at sizes the question allows, and is right on the   0 (flagged for a TA)
+              others
     missing   the submission has no hw4.py, or hw4.py has no function       0
               of that name
     error     hw4.py cannot be loaded (syntax error, import error, an       0
@@ -29,6 +32,14 @@ Verdicts, one per submission and result (the `verdict` column of the CSV):
 
 A bug of the grader met while grading one result is graded "error" as well (the run goes on), but
 its feedback says it is the grader's fault and `python -m verify grade` then exits 4.
+
+One standard with the key: a result with several conventions (t1's correlation and convolution) is
+judged in each where that can change the points, and all the results of a question in the one that
+earns the most (the homework's CONVENTION_SCOPE, see `convention_scope`); `convention=` forces one.
+A wrong answer that is one of the key's common wrong answers on every case gets `Part.points_for` of
+it and the key's note.  What a TA should look at (not judged: a limit or a crash, with the command
+that reruns it with a larger limit; a refused shape; a common wrong answer whose points the key gives
+in words) is in `Graded.review`, apart from the verdict.
 
 A result is worth the points of its part (`Homework.part_of(result).points`), shared evenly when a
 part grades several results.  Every check of a run uses the same random seed (one fresh seed per
@@ -579,9 +590,9 @@ def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float 
 
 
 def grade(directory: str | Path, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-          memory: int = DEFAULT_MEMORY, seed: int | None = None) -> list[Row]:
+          memory: int = DEFAULT_MEMORY, seed: int | None = None, convention: str | None = None) -> list[Row]:
     """The rows of the grades CSV for every submission folder of `directory` (see grade_all)."""
-    return grade_all(directory, jobs=jobs, timeout=timeout, memory=memory, seed=seed).rows
+    return grade_all(directory, jobs=jobs, timeout=timeout, memory=memory, seed=seed, convention=convention).rows
 
 
 def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> Iterator[Submission]:
@@ -744,7 +755,8 @@ def _private(path: Path):
     """A text file only its owner can read (mode 0600, also when it existed before), open for writing."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
-    return open(fd, "w", newline="", encoding="utf-8")
+    # a lone surrogate (a byte of a name or of printed output that is not UTF-8) is written as text
+    return open(fd, "w", newline="", encoding="utf-8", errors="backslashreplace")
 
 
 def write_csv(rows: Iterable[Row], path: str | Path) -> None:
