@@ -297,6 +297,9 @@ def _check(args: argparse.Namespace) -> int:
         raise Failure(str(exc.args[0])) from None
     path, name = _candidate(args.candidate)
     emit(f"signature: {gradient.signature}")
+    from .engine import prepare
+    for convention in ([args.convention] if args.convention else list(result.conventions)):
+        prepare(result.gradient(convention))   # before the candidate's clock starts
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
     note = ""
     try:

@@ -360,9 +360,11 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
     if sizes is not None:
         return _fixed("kink", op, lambda: _kink_cases(op, seed, sizes, near), seed, sizes, near)
     exact = _sorted_sizes(op, op.exact_sizes)
-    return _fixed("kink", op, lambda: [case for number, size in enumerate([*exact, *_larger(op, exact[-1])])
-                                       for case in _kink_cases(op, seed + number, size,
-                                                               near and size == exact[-1])], seed)
+    return _fixed("kink", op, lambda: [
+        *(case for number, size in enumerate(exact)
+          for case in _kink_cases(op, seed + number, size, near and size == exact[-1])),
+        *(case for size in _larger(op, exact[-1]) for case in _kink_cases(op, seed + len(exact), size, False,
+                                                                            ends=False))], seed)
 
 
 def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
@@ -372,7 +374,7 @@ def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
     return bigger[:1]
 
 
-def _kink_cases(op: Operation, seed: int, sizes, near: bool) -> list[Case]:
+def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) -> list[Case]:
     sizes = dict(sizes)
     rng = np.random.default_rng([seed, 23])
     base = _draw(op, sizes, rng, exact=True, regime=0)
@@ -380,7 +382,7 @@ def _kink_cases(op: Operation, seed: int, sizes, near: bool) -> list[Case]:
     outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
     point = _point(op, sym, base)
     cases = []
-    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng)):
+    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, ends=ends)):
         values = _values_from_point(op, sym, tied, base)
         values["delta"] = _signed_delta(base["delta"], number)
         cases.append(Case("kink", values, sizes))
@@ -749,6 +751,15 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
         return Verdict(subject, False, run.methods, run.cases, run.worst, None, reason, run.precision, fresh,
                        list(shapes.values()), first.reason)
     return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh)
+
+
+def prepare(gradient: Gradient) -> None:
+    """Build the fixed cases of a gradient and their exact values now (they are memoized): a grader
+    calls this before a candidate's clock starts, so that the time limit measures the candidate alone,
+    and before forking workers, so that they start with them."""
+    for case in _plan(gradient, True, 0, None):
+        if case.kind in ("exact", "kink", "near-tie"):
+            expected_at(gradient, case.values)
 
 
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,

@@ -506,6 +506,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                           review=_rerun(exc, path, result) if isinstance(exc, LimitExceeded) else "")
         output.new()  # what loading printed again belongs to no result
     try:
+        engine.prepare(gradient)   # the exact values of the fixed cases: the grader's time, not the candidate's
         box.restart_clock()
         box.function(name, gradient.arity)
         verdict = Candidate(box, name).check(gradient, seed=seed, subject=result.id)
@@ -544,8 +545,10 @@ def _rerun(exc: LimitExceeded, path, result: Result | None = None) -> str:
     what = {TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
     target = (f"{result.id} '{path}:{result.function_name}'" if result is not None
               else f"<result> '{path}:<function>'")
-    return (f"not judged ({what}); rerun it with a larger limit: python -m verify check {target} "
-            "--timeout 120 --memory 4G")
+    return (f"not judged ({what}){_RERUN}python -m verify check {target} --timeout 120 --memory 4G")
+
+
+_RERUN = "; rerun it with a larger limit: "
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:
@@ -579,6 +582,9 @@ def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(folders) or 1))
     results = list(homework.results)
     limits = {"timeout": timeout, "memory": memory, "seed": seed, "convention": convention}
+    for result in homework.results.values():   # once, before the workers fork: they start with them
+        for name in result.conventions:
+            engine.prepare(result.gradient(name))
     started = time.monotonic()
     done: list[Submission] = []
     for submission in _run(folders, homework, jobs, limits):
@@ -689,8 +695,8 @@ def result_text(homework: Homework, graded: Graded, *, header: bool = True) -> s
     lines.append(graded.text if graded.verdict in ("correct", "wrong", "refused") else _explain(graded))
     if graded.note:
         lines.append(graded.note)
-    if graded.review:
-        lines.append(f"for a TA to review: {graded.review}")
+    if graded.review:   # the student learns why; the command that reruns it is for the TA (the CSV)
+        lines.append(f"for a TA to review: {graded.review.split(_RERUN)[0]}")
     if graded.output:
         lines += ["what your function printed:", quoted(graded.output)]
     return "\n".join(lines)
