@@ -15,3 +15,8 @@ IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSC
                     instructor="Sumit Chopra",
                     keywords=("backpropagation", "convolution", "cross-correlation", "tanh", "max pooling",
                               "average pooling"))
+
+# the key's rule for mixing conventions within one submission (rule 2 of the grading key; read by
+# verify.grade.convention_scope): each part of T1 is graded on its own, so each result is judged in
+# the convention that earns it the most points, whatever the other parts used
+CONVENTION_SCOPE = "part"

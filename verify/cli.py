@@ -2,22 +2,27 @@
 
     python -m verify check RESULT FILE.py:FUNC [--convention NAME] [--timeout S] [--memory SIZE] [--seed N]
     python -m verify list
-    python -m verify grade DIR --csv FILE [--feedback DIR] [--jobs N] [--timeout S] [--memory SIZE] [--seed N]
-    python -m verify gradescope --root ROOT [--timeout S] [--memory SIZE] [--seed N]
+    python -m verify grade DIR --csv FILE [--feedback DIR] [--jobs N] [--convention NAME] [--timeout S]
+                           [--memory SIZE] [--seed N]
+    python -m verify gradescope --root ROOT [--convention NAME] [--timeout S] [--memory SIZE] [--seed N]
 
 check       one function of one file against one result (e.g. t1.dX): its signature, then the verdict
             (and its counterexample), then what the candidate printed, in a block of its own whose
             every line starts with "  | ".
 list        the results of the installed homework: signature, conventions, points.
-grade       every submission folder of DIR (each with hw4.py): a CSV of verdicts and points, a
-            feedback file per submission, a summary (see verify.grade).
+grade       every submission folder of DIR (each with hw4.py): a long CSV (a row per submission and
+            result: verdict, points, convention, common error, what a TA should review), written as each
+            submission is done; a wide one next to it (FILE-wide.csv: a row per student, a column per
+            result, the total, the gradebook columns); a feedback file per submission; a summary.
 gradescope  the autograder of Gradescope: ROOT/submission/hw4.py graded into ROOT/results/results.json
             (see verify.gradescope).
 
 Students' files are only ever run in a `verify.sandbox.Sandbox`: a separate process, with a time
-limit (--timeout, seconds, default 10: for loading the file, then for each result's check) and a
-memory limit (--memory, e.g. 512M or 2G, default 2G).  Whatever the candidate does there, it can
-only make its answer wrong, fail or time out; it cannot change what this process prints or returns.
+limit (--timeout, seconds, default 30: for loading the file, then for each result's check) and a
+memory limit (--memory, e.g. 512M or 2G, default 2G).  Every convention the key accepts is
+accepted (each question judged in the one that earns the most points; --convention forces one).
+Whatever the candidate does there, it can only make its answer wrong, fail or time out; it cannot
+change what this process prints or returns.
 `--seed` repeats the random case of an earlier run (each run draws a fresh seed otherwise).
 
 Exit codes:
@@ -165,6 +170,9 @@ def parser() -> argparse.ArgumentParser:
                        help="where to write <submission>.txt for each student (default: feedback/ next to the CSV)")
     grade.add_argument("--jobs", type=jobs_value, default=None, metavar="N",
                        help=f"worker processes (default: one per core, here {os.cpu_count()})")
+    grade.add_argument("--convention", metavar="NAME", default=None,
+                       help="judge every result that has it in this convention (default: each question in the "
+                            "convention the key accepts that earns it the most points)")
     limits(grade)
 
     gradescope = sub.add_parser("gradescope", help="Gradescope's autograder: ROOT/submission -> "
@@ -174,6 +182,8 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     gradescope.add_argument("--root", type=Path, default=Path("/autograder"), metavar="ROOT",
                             help="the autograder's folder (default /autograder)")
+    gradescope.add_argument("--convention", metavar="NAME", default=None,
+                            help="as for grade: force one convention (default: the one that earns the most)")
     limits(gradescope)
     return top
 
@@ -246,11 +256,22 @@ def _homework():
 
 
 def _result(homework, result_id: str):
+    from .grade import generalized
+    beyond = generalized(homework)
+    if result_id in beyond:
+        return beyond[result_id]
     try:
         return homework.result(result_id)
     except KeyError as exc:
-        known = ", ".join(homework.results)
+        known = ", ".join([*homework.results, *beyond])
         raise Failure(f"{exc.args[0]}; the results are {known}") from None
+
+
+def _convention(homework, name: str | None) -> None:
+    """A usage error unless some result of the homework has the convention asked for."""
+    known = list(dict.fromkeys(c for r in homework.results.values() for c in r.conventions))
+    if name is not None and name not in known:
+        raise Failure(f"no result has the convention {name!r}; the conventions are {', '.join(known)}")
 
 
 def _candidate(spec: str) -> tuple[Path, str]:
@@ -263,7 +284,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, quoted
+    from .grade import Candidate, common_answers, quoted, wrong_answer_note
     from .sandbox import FunctionError, LimitExceeded, LoadError, Sandbox
 
     homework = _homework()
@@ -274,19 +295,47 @@ def _check(args: argparse.Namespace) -> int:
         raise Failure(str(exc.args[0])) from None
     path, name = _candidate(args.candidate)
     emit(f"signature: {gradient.signature}")
+    from .engine import prepare
+    for convention in ([args.convention] if args.convention else list(result.conventions)):
+        prepare(result.gradient(convention))   # before the candidate's clock starts
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
+    note = ""
     try:
         with box:
             box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
-            verdict = Candidate(box, name).check(gradient, seed=args.seed, subject=result.id)
+            candidate = Candidate(box, name)
+            verdict = candidate.check(gradient, seed=args.seed, subject=result.id)
+            used = args.convention or result.default
+            # like grade: every convention the key accepts, unless one is asked for
+            for other in ([] if args.convention or verdict.passed else list(result.conventions)[1:]):
+                again = candidate.check(result.gradient(other), seed=args.seed, subject=result.id)
+                if again.passed:
+                    verdict, used = again, other
+                    break
+            if verdict.status == "wrong" and result.id in homework.results:
+                part = homework.part_of(result.id)
+                known = common_answers(homework, result)
+                box.restart_clock()
+                from .engine import matching
+                found = matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()},
+                                 seed=verdict.seed)
+                if found:
+                    note = wrong_answer_note(max((known[k][0] for k in found), key=part.points_for), part)
         emit(verdict)
+        if len(result.conventions) > 1:
+            emit(f"convention: {used}" + ("" if args.convention else
+                                          f" (the key accepts {' or '.join(result.conventions)})"))
+        if note:
+            emit(note)
         code = OK if verdict.passed else WRONG
     except (LoadError, FunctionError) as exc:
         _show_output(box.output, quoted)
         raise Failure(str(exc), USAGE) from None
     except LimitExceeded as exc:
         _show_output(box.output, quoted)
-        raise Failure(f"{result.id}: {exc}", LIMIT) from None
+        where = getattr(exc, "progress", "")
+        raise Failure(f"{result.id}: {exc}" + (f" {where}" if where else "") +
+                      "; a larger --timeout or --memory lets a slow but correct answer finish", LIMIT) from None
     _show_output(box.output, quoted)
     return code
 
@@ -300,16 +349,24 @@ def _show_output(text: str, quoted) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from .grade import points_of, result_title
+    from .grade import generalized, points_of, result_title, shapes_text
 
     homework = _homework()
     for result in homework.results.values():
         emit(f"{result.id}  ({result_title(homework, result)}; {points_of(homework, result.id)} points)")
         emit(f"    function {result.function_name}, signature {result.gradient().signature}")
         first, *others = result.conventions
-        emit(f"    conventions: {first} (default), {', '.join(others)} (--convention)" if others
-              else f"    convention: {first} (the only one)")
+        emit(f"    conventions: {first} (default), {', '.join(others)} (--convention); a submission is judged "
+             "in the one that earns it the most points" if others else f"    convention: {first} (the only one)")
     emit(f"{len(homework.results)} results, {homework.points} points")
+    beyond = generalized(homework)
+    if beyond:
+        emit("\nbeyond the questions (0 points, never graded; `check` them like the others):")
+        for result in beyond.values():
+            gradient = result.gradient()
+            emit(f"{result.id}  (0 points)")
+            emit(f"    function {result.function_name}, signature {gradient.signature}")
+            emit(f"    shapes: {shapes_text(gradient)}")
     return OK
 
 
@@ -326,28 +383,44 @@ def _grade(args: argparse.Namespace) -> int:
         raise Failure(f"{directory}: no submission folders (expected one folder per submission, each with "
                       f"{homework.submission_file})")
     csv_path = Path(args.csv)
+    wide = grade.wide_path(csv_path)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
-    try:
-        csv_path.parent.mkdir(parents=True, exist_ok=True)
+    _convention(homework, args.convention)
+    try:   # before grading starts: a wrong path must not wait for the whole class
+        grade.check_writable(csv_path, wide)
         feedback.mkdir(parents=True, exist_ok=True)
+        if not os.access(feedback, os.W_OK | os.X_OK):
+            raise PermissionError(f"{feedback}: not writable")
+        rows = grade.RowWriter(csv_path)
+        notes = grade.FeedbackWriter(homework, feedback)
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     from concurrent.futures.process import BrokenProcessPool
 
+    def done(submission) -> None:   # each submission's rows and feedback as soon as it is graded
+        rows.write(submission)
+        notes.write(submission)
+        progress(submission)
+
     try:
         with grade.progress_bar(len(folders)) as progress:
             report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
-                                     seed=args.seed, homework=homework, progress=progress)
+                                     seed=args.seed, homework=homework, progress=done, convention=args.convention)
     except BrokenProcessPool:
-        raise Failure("a grading worker died (killed by the system? out of memory?); nothing was written",
-                      INTERNAL) from None
+        raise Failure(f"a grading worker died (killed by the system? out of memory?); the {rows.rows} rows of the "
+                      f"submissions graded before are in {csv_path}", INTERNAL) from None
+    except OSError as exc:
+        raise Failure(f"cannot write the results: {exc}") from None
+    finally:
+        rows.close()
     try:
-        grade.write_csv(report.rows, csv_path)
-        written = grade.write_feedback(homework, report, feedback)
+        grade.write_csv(report.rows, csv_path)     # the same rows, now in the order of the names
+        grade.write_wide_csv(report, wide, notes.names)
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     emit(grade.summary(report))
-    emit(f"\nwrote {csv_path} ({len(report.rows)} rows) and {len(written)} feedback files in {feedback}")
+    emit(f"\nwrote {csv_path} ({len(report.rows)} rows), {wide} (one row per student) and "
+         f"{len(notes.names)} feedback files in {feedback}")
     if report.internal_errors:
         raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",
                       INTERNAL)
@@ -358,9 +431,10 @@ def _gradescope(args: argparse.Namespace) -> int:
     from . import gradescope
 
     homework = _homework()
+    _convention(homework, args.convention)
     try:
         results = gradescope.run(args.root, homework=homework, timeout=args.timeout, memory=args.memory,
-                                 seed=args.seed)
+                                 seed=args.seed, convention=args.convention)
     except OSError as exc:
         raise Failure(f"cannot write {args.root / 'results' / 'results.json'}: {exc}") from None
     emit(gradescope.log(results))

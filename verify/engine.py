@@ -130,6 +130,7 @@ class Counterexample:
     differing: list[tuple[int, ...]] = field(default_factory=list)
     detail: str = ""
     seed: int | None = None
+    index_base: int = 0           # the first index of the question's arrays (1 in T2): entries are shown so
 
     def __str__(self) -> str:
         lines = [f"counterexample ({self.method}):"]
@@ -150,7 +151,7 @@ class Counterexample:
                 diff = np.asarray(self.got, dtype=float) - np.asarray(self.expected, dtype=float)
                 lines.append(f"  difference         = {_show(diff)}")
         if self.differing:
-            shown = ", ".join(str(q) for q in self.differing[:8])
+            shown = ", ".join(_index(q, self.index_base) for q in self.differing[:8])
             more = f" and {len(self.differing) - 8} more" if len(self.differing) > 8 else ""
             lines.append(f"  entries that differ: {shown}{more}")
         if self.detail:
@@ -158,6 +159,12 @@ class Counterexample:
         if self.seed is not None:
             lines.append(f"  (random seed {self.seed}; repeat with --seed {self.seed})")
         return "\n".join(lines)
+
+
+def _index(entry: tuple[int, ...], base: int) -> str:
+    """An entry as the question numbers it: (3,) from 0 is "4" when the question counts from 1."""
+    shifted = [q + base for q in entry]
+    return str(shifted[0]) if len(shifted) == 1 else "(" + ", ".join(map(str, shifted)) + ")"
 
 
 def _digits_needed(expected, got) -> int:
@@ -194,17 +201,39 @@ class Verdict:
     reason: str = ""
     precision: str = "float64"   # the precision the candidate's answers were judged at
     seed: int | None = None
+    refused: list[dict[str, int]] = field(default_factory=list)   # sizes the question allows that it refused
+    refusal: str = ""            # what it raised on the first of them
+
+    @property
+    def status(self) -> str:
+        """"correct", "wrong", or "refused": right on every shape it accepts, but it refuses some."""
+        return "correct" if self.passed else "refused" if self.refused and self.counterexample is None else "wrong"
 
     def __str__(self) -> str:
-        verdict = "correct" if self.passed else "WRONG"
+        verdict = {"correct": "correct", "wrong": "WRONG", "refused": "REFUSES SHAPES"}[self.status]
         precision = f"computed in {self.precision}; " if self.precision != "float64" else ""
-        head = (f"{self.subject}: {verdict} ({precision}{self.cases} cases; methods: {', '.join(self.methods)}; "
-                f"worst relative error {self.worst_error:.1e})")
+        head = (f"{self.subject}: {verdict} ({precision}{_plural(self.cases, 'case')}; methods: "
+                f"{', '.join(self.methods)}; worst relative error {self.worst_error:.1e})")
         if self.passed:
             return head
+        if self.status == "refused":
+            return "\n".join([head, f"  {self.reason}", f"  it raised: {self.refusal}"])
         method = self.counterexample.method if self.counterexample else "contract"
         return "\n".join(q for q in [head, f"  reason ({method}): {self.reason}",
                                      str(self.counterexample) if self.counterexample else ""] if q)
+
+
+def _coarser(precision: str) -> float:
+    """Orders precisions from the finest (float64) to the coarsest (float16), for max()."""
+    return EPS[precision]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun[:-1]}ies" if noun.endswith("y") else f"{count} {noun}s"
+
+
+def sizes_text(sizes: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} = {value}" for name, value in sizes.items())
 
 
 class _Failed(Exception):
@@ -212,6 +241,7 @@ class _Failed(Exception):
         super().__init__(reason)
         self.reason = reason
         self.counterexample = counterexample
+        self.raised = False          # the candidate raised (rather than answered wrong)
 
 
 # ---- cases ------------------------------------------------------------------------------------
@@ -319,24 +349,40 @@ def _point(op: Operation, sym, values) -> dict:
 
 
 def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> list[Case]:
-    """Points at the kinks of a piecewise operation (ties of 2 to 8 branches, zeros), and next to them.
+    """Points at the kinks of a piecewise operation, and next to them.
 
-    At the largest exact size unless `sizes` is given.
+    Every tie pattern (k tied of d for every k, all entries equal, all zeros) at every exact size and
+    at one larger size (a window of more than 9 for max pooling), near-ties at the largest exact size;
+    at `sizes` alone when given.
     """
     if not op.kind.piecewise:
         return []
-    return _fixed("kink", op, lambda: _kink_cases(op, seed, sizes, near), seed, sizes, near)
+    if sizes is not None:
+        return _fixed("kink", op, lambda: _kink_cases(op, seed, sizes, near), seed, sizes, near)
+    exact = _sorted_sizes(op, op.exact_sizes)
+    return _fixed("kink", op, lambda: [
+        *(case for number, size in enumerate(exact)
+          for case in _kink_cases(op, seed + number, size, near and size == exact[-1])),
+        *(case for size in _larger(op, exact[-1]) for case in _kink_cases(op, seed + len(exact), size, False,
+                                                                            ends=False))], seed)
 
 
-def _kink_cases(op: Operation, seed: int, sizes, near: bool) -> list[Case]:
-    sizes = dict(sizes) if sizes is not None else _sorted_sizes(op, op.exact_sizes)[-1]
+def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
+    """The smallest float size with more entries than the largest exact one, if it is small enough for
+    exact ties (ties of more than 9 branches; at most 64 entries, so the exact hull stays quick)."""
+    bigger = [s for s in _sorted_sizes(op, op.float_sizes) if _entries(op, largest) < _entries(op, s) <= 64]
+    return bigger[:1]
+
+
+def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) -> list[Case]:
+    sizes = dict(sizes)
     rng = np.random.default_rng([seed, 23])
     base = _draw(op, sizes, rng, exact=True, regime=0)
     sym, out = op.symbolic_at(sizes)
     outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
     point = _point(op, sym, base)
     cases = []
-    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng)):
+    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, ends=ends)):
         values = _values_from_point(op, sym, tied, base)
         values["delta"] = _signed_delta(base["delta"], number)
         cases.append(Case("kink", values, sizes))
@@ -490,6 +536,7 @@ class _Run:
         self.worst = 0.0
         self.precision = "float64"
         self.seed = seed
+        self.pending: _Failed | None = None   # a miss that only float32 could explain, not yet judged
 
     def used(self, method: str) -> None:
         if method not in self.methods:
@@ -500,7 +547,8 @@ class _Run:
         return {q: values[q] for q in (*op.inputs, "delta", *op.settings)}
 
     def fail(self, reason, method, values, **extra):
-        return _Failed(reason, Counterexample(method, self.shown(values), seed=self.seed, **extra))
+        return _Failed(reason, Counterexample(method, self.shown(values), seed=self.seed,
+                                              index_base=self.gradient.operation.index_base, **extra))
 
     def call(self, values: dict[str, Any], random_inputs: bool = False) -> tuple[np.ndarray, str]:
         """Call the candidate with fresh float64 copies of the inputs; enforce its contract.
@@ -520,7 +568,9 @@ class _Run:
         except (LimitExceeded, KeyboardInterrupt):
             raise
         except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash
-            raise self.fail(_raised(exc), "contract", values) from None
+            failure = self.fail(_raised(exc), "contract", values)
+            failure.raised = True
+            raise failure from None
         want = np.shape(values[wrt])
         if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
             arr = arr.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
@@ -546,13 +596,45 @@ class _Run:
         err = np.abs(got - expected_f)
         self.worst = max(self.worst, float(np.max(err, initial=0.0)) / scale)
         bad = err > tol
+        lower = _partly_lower(expected_f, got, scale, precision) if np.any(bad) else None
+        if lower:
+            # judged at the lowest precision the answer used: float32 somewhere inside a float64 answer
+            self.precision = "float32"
+            self.pending = None
+            return
         if np.any(bad):
             differing = [tuple(int(q) for q in ix) for ix in np.argwhere(bad)] if np.ndim(bad) else []
             hint = (" (a difference this small often means that part of the computation ran in float32 "
                     "or float16)" if float(np.max(err)) < 1e-4 * scale else "")
-            raise self.fail(f"the candidate's gradient differs from the exact one in {int(np.sum(bad))} "
-                            f"of {np.size(bad)} entries{hint}", method, values, expected=expected_f, got=got,
-                            differing=differing)
+            failure = self.fail(f"the candidate's gradient differs from the exact one in {int(np.sum(bad))} "
+                                f"of {_plural(int(np.size(bad)), 'entry')}{hint}", method, values,
+                                expected=expected_f, got=got, differing=differing)
+            if lower is None:
+                # one entry within float32 of the exact value says nothing yet: the later, larger cases
+                # decide whether float32 explains it (then it is excused) or not (then the first is shown)
+                self.pending = self.pending or failure
+                return
+            raise failure
+
+
+def _partly_lower(expected: np.ndarray, got: np.ndarray, scale: float, precision: str) -> bool | None:
+    """Whether a float64 answer that misses the exact value is a right formula computed partly in float32.
+
+    Its entries are then each within a few float32 units of the exact ones, and off by different relative
+    amounts (the roundings of its float32 steps); a wrong formula off by a uniform factor (1 + 1e-8), which
+    no rounding explains, has the same relative error on every entry and is not excused.
+    None when it cannot tell (a single entry off, within float32 of the exact value).
+    """
+    if precision != "float64":
+        return False
+    err = np.abs(got - expected)
+    if np.any(err > EXACT_ULPS * EPS["float32"] * scale):
+        return False
+    telling = (expected != 0) & (err > 0)
+    if np.count_nonzero(telling) < 2:
+        return None
+    relative = (got[telling] - expected[telling]) / expected[telling]
+    return float(np.ptp(relative)) > 0.1 * float(np.max(np.abs(relative)))
 
 
 def _raised(exc: BaseException) -> str:
@@ -573,8 +655,10 @@ def _precision_from_exact(got: np.ndarray, expected, precision: str) -> str:
     exact = np.asarray(expected, dtype=object).ravel()
     answer = np.asarray(got, dtype=np.float64).ravel()
     for name, dtype in (("float16", np.float16), ("float32", np.float32)):
+        # an answer of few significant bits (2**-23, where a saturated tanh' rounds to) fits every
+        # precision and says nothing about which one the answer used
         telling = [q for q, e in enumerate(exact) if not _representable(e, dtype)
-                   and answer[q] != np.round(answer[q])]
+                   and answer[q] != np.round(answer[q]) and not float(np.frexp(answer[q])[0] * 16).is_integer()]
         with np.errstate(over="ignore"):
             if telling and all(float(dtype(answer[q])) == answer[q] for q in telling):
                 return name
@@ -620,17 +704,114 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     fresh = secrets.randbits(32) if seed is None else int(seed)
     run = _Run(gradient, candidate, fresh)
     subject = subject or f"d{gradient.wrt}"
+    cases = list(_plan(gradient, exact, fresh, float_sizes))
+    answered: set[tuple] = set()          # sizes at which the candidate gave an answer
+    refused: dict[tuple, _Failed] = {}    # sizes at which it raised instead (a shape it does not take)
+    shapes: dict[tuple, dict[str, int]] = {}
     try:
-        for case in _plan(gradient, exact, fresh, float_sizes):
+        for number, case in enumerate(cases, start=1):
+            key = tuple(sorted(case.sizes.items()))
+            if key in refused:
+                continue
             run.cases += 1
-            if case.kind in ("exact", "kink", "near-tie"):
-                _exact_case(run, case)
-            else:
-                _float_case(run, case)
-    except _Failed as failure:
-        return Verdict(subject, False, run.methods, run.cases, run.worst, failure.counterexample,
-                       failure.reason, run.precision, fresh)
+            try:
+                if case.kind in ("exact", "kink", "near-tie"):
+                    _exact_case(run, case)
+                else:
+                    _float_case(run, case)
+            except _Failed as failure:
+                if not failure.raised or key in answered:
+                    raise            # a wrong answer, or a raise on a shape it took before: its values decide
+                run.cases -= 1
+                refused[key] = failure
+                shapes[key] = dict(case.sizes)
+                continue
+            except LimitExceeded as exc:
+                # say where: a correct but slow answer learns the case, its sizes and what passed before
+                exc.progress = (f"while running case {number} of {len(cases)} ({case.kind}, "  # type: ignore[attr-defined]
+                                f"{sizes_text(case.sizes)}); the {_plural(run.cases - 1, 'case')} before it "
+                                "passed")
+                raise
+            answered.add(key)
+        if run.pending is not None and run.precision == "float64":
+            raise run.pending
+    except _Failed as failed:
+        shown = run.pending or failed   # the first, smallest counterexample of the run
+        return Verdict(subject, False, run.methods, run.cases, run.worst, shown.counterexample,
+                       shown.reason, run.precision, fresh, list(shapes.values()))
+    if refused and not answered:
+        first = next(iter(refused.values()))   # nothing answered at all: that is a failure, not a shape
+        return Verdict(subject, False, run.methods, run.cases, run.worst, first.counterexample, first.reason,
+                       run.precision, fresh)
+    if refused:
+        listed = "; ".join(sizes_text(q) for q in shapes.values())
+        first = next(iter(refused.values()))
+        reason = (f"it raised at sizes the question allows ({listed}) and is correct on the "
+                  f"{_plural(run.cases, 'case')} of the shapes it accepts")
+        return Verdict(subject, False, run.methods, run.cases, run.worst, None, reason, run.precision, fresh,
+                       list(shapes.values()), first.reason)
     return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh)
+
+
+def prepare(gradient: Gradient) -> None:
+    """Build the fixed cases of a gradient and their exact values now (they are memoized): a grader
+    calls this before a candidate's clock starts, so that the time limit measures the candidate alone,
+    and before forking workers, so that they start with them."""
+    for case in _plan(gradient, True, 0, None):
+        if case.kind in ("exact", "kink", "near-tie"):
+            expected_at(gradient, case.values)
+
+
+def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
+             seed: int | None = None) -> list[str]:
+    """The references (e.g. the key's common wrong answers) that the candidate agrees with on every case.
+
+    The cases are those of `check` for `gradient` (same seed, same values); the candidate is called once
+    per case and compared with every reference still in the running, entry by entry, within the
+    precision it answered in.  No contract: a reference of another shape (the sample solution's dense
+    layer) is matched by an answer of that shape.  A candidate that raises, or returns NaN, inf or no
+    array of numbers, matches nothing.  LimitExceeded propagates.
+    """
+    fresh = secrets.randbits(32) if seed is None else int(seed)
+    left = dict(references)
+    op = gradient.operation
+    for case in _plan(gradient, True, fresh, None):
+        if not left:
+            break
+
+        def args(values=case.values):
+            return [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
+                    for q in op.candidate_arguments]
+        try:   # no contract here: a common wrong answer may have the wrong shape (the sample's dense layer)
+            with np.errstate(all="ignore"):
+                got = np.asarray(candidate(*args()))
+            if got.dtype == np.float16:
+                precision = "float16"
+            elif got.dtype == np.float32:
+                precision = "float32"
+            else:
+                precision = "float64"
+            got = got.astype(np.float64)
+        except (LimitExceeded, KeyboardInterrupt):
+            raise
+        except BaseException:   # it raised, or returned what is no array of numbers: it matches nothing
+            return []
+        if not np.all(np.isfinite(got)):
+            return []
+        for name, reference in list(left.items()):
+            try:
+                with np.errstate(all="ignore"):
+                    want = np.asarray(reference(*args()), dtype=float)
+            except Exception:   # a wrong formula that has no value here (a shape it cannot take)
+                del left[name]
+                continue
+            scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
+            tol = max(1e-9, LOW_PRECISION_FACTOR * EPS[max(precision, "float32", key=_coarser)]) * scale
+            if want.size == got.size == 1:
+                want, got = want.reshape(()), got.reshape(())   # one number, as a scalar or an array
+            if want.shape != got.shape or not np.all(np.abs(got - want) <= tol):
+                del left[name]
+    return list(left)
 
 
 def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[Case]:
@@ -663,7 +844,11 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
     target = np.asarray(got, dtype=float).ravel()
     scale = max(1.0, float(np.max(np.abs(points))))
     residual = hull_distance(points, target)
-    tol = 64 * EPS[precision] * scale * max(1, target.size)
+    # no size factor: the nearest point of the hull is off by the answer's own rounding, a few units of
+    # its precision on its entries (at a tie of k, delta / k rounded: the units of delta / k, not of
+    # delta), however many entries there are
+    lowest = max(precision, run.precision, key=_coarser)
+    tol = max(EXACT_RTOL * scale, EXACT_ULPS * EPS[lowest] * float(np.max(np.abs(target), initial=0.0)))
     run.worst = max(run.worst, residual / scale)
     if residual > tol:
         where = ", ".join(str(int(q)) for q in np.flatnonzero(np.ptp(points, axis=0) > 0))
@@ -736,6 +921,8 @@ def _float_case(run: _Run, case: Case):
     # computed at a lower precision adds its own rounding, at most a few units of that precision on
     # the magnitudes involved (no sqrt(n): those errors do not pile up in one direction)
     factor = DIRECTIONAL_FACTOR * np.sqrt(n) * EPS["float64"]
+    # the lowest precision the answer used: its own dtype here, or float32 seen inside it in exact cases
+    precision = max(precision, run.precision, key=_coarser)
     own = LOW_PRECISION_FACTOR * EPS[precision] if precision != "float64" else 0.0
     floor = LOW_PRECISION_FACTOR * SUBNORMAL[precision] if precision != "float64" else 0.0
     rng = np.random.default_rng([run.cases, n])

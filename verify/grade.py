@@ -15,10 +15,13 @@ The time limit covers loading the file and then each result's check on its own.
 
 Verdicts, one per submission and result (the `verdict` column of the CSV):
 
-    correct   the check passed                                              the part's points
-    wrong     the check failed: a counterexample, an exception the          0
-              candidate raised, or an answer that is not a numeric array
-              of the right shape (the candidate's own failure is an answer)
+    correct   the check passed, in a convention the key accepts             the part's points
+    wrong     the check failed: a counterexample, an exception the          0, or the key's points for
+              candidate raised at a shape it took before, or an answer      the common wrong answer it
+              that is not a numeric array of the right shape (the           is on every case
+              candidate's own failure is an answer)
+    refused   it raised at sizes the question allows, and is right on the   0 (flagged for a TA)
+              others
     missing   the submission has no hw4.py, or hw4.py has no function       0
               of that name
     error     hw4.py cannot be loaded (syntax error, import error, an       0
@@ -29,6 +32,14 @@ Verdicts, one per submission and result (the `verdict` column of the CSV):
 
 A bug of the grader met while grading one result is graded "error" as well (the run goes on), but
 its feedback says it is the grader's fault and `python -m verify grade` then exits 4.
+
+One standard with the key: a result with several conventions (t1's correlation and convolution) is
+judged in each where that can change the points, and all the results of a question in the one that
+earns the most (the homework's CONVENTION_SCOPE, see `convention_scope`); `convention=` forces one.
+A wrong answer that is one of the key's common wrong answers on every case gets `Part.points_for` of
+it and the key's note.  What a TA should look at (not judged: a limit or a crash, with the command
+that reruns it with a larger limit; a refused shape; a common wrong answer whose points the key gives
+in words) is in `Graded.review`, apart from the verdict.
 
 A result is worth the points of its part (`Homework.part_of(result).points`), shared evenly when a
 part grades several results.  Every check of a run uses the same random seed (one fresh seed per
@@ -51,7 +62,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,17 +71,21 @@ from typing import Any
 import numpy as np
 
 from . import engine
-from .homework import Homework, Result
+from .homework import Homework, Result, WrongAnswer
 from .homework import load as load_homework
-from .sandbox import FunctionError, LimitExceeded, LoadError, MissingFunction, Sandbox, TimeLimit
+from .sandbox import FunctionError, LimitExceeded, LoadError, MemoryLimit, MissingFunction, Sandbox, TimeLimit
 
 __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
            "points_of", "result_title", "result_text", "feedback_text", "quoted", "summary", "write_csv",
-           "write_feedback", "progress_bar"]
+           "write_feedback", "write_wide_csv", "wide_path", "feedback_name", "folder_name", "FeedbackWriter",
+           "RowWriter", "check_writable", "choose_conventions", "convention_scope", "plain", "progress_bar"]
 
-VERDICTS = ("correct", "wrong", "missing", "error", "timeout")
-DEFAULT_TIMEOUT = 10.0
+VERDICTS = ("correct", "wrong", "refused", "missing", "error", "timeout")
+# Correct naive nested loops (the shape of most students' code) take up to a few seconds per result
+# on the largest cases (a 128 x 160 image with an 11 x 11 kernel), several times that on a loaded
+# machine: the limit leaves them room and still ends an endless loop.
+DEFAULT_TIMEOUT = 30.0
 DEFAULT_MEMORY = 2 * 1024**3
 
 # An internal error of the grader is graded "error" too (a run of many submissions goes on), but it
@@ -88,6 +103,10 @@ class Graded:
     text: str                    # str(Verdict) when a check ran, else one line saying what went wrong
     output: str = ""             # what the candidate printed while this result was graded
     internal: bool = False       # the grader failed, not the candidate
+    convention: str = ""         # the convention it was judged in, when the result has several
+    common: str = ""             # the id of the key's common wrong answer it is, if any
+    note: str = ""               # that answer's note from the key (title, why, decision), for the student
+    review: str = ""             # why a TA should look at it (not judged, a shape refused, a decision in prose)
 
 
 @dataclass
@@ -111,17 +130,26 @@ class Submission:
 
 @dataclass(frozen=True)
 class Row:
-    """One row of the grades CSV."""
+    """One row of the long grades CSV: one submission's one result."""
     submission: str
     result: str
     verdict: str
     points: float
     max_points: float
+    convention: str = ""         # the convention it was judged in (results with several)
+    common_error: str = ""       # the key's common wrong answer it is, if any
+    review: str = ""             # why a TA should look at it; empty when the verdict stands alone
 
-    FIELDS = ("submission", "result", "verdict", "points", "max_points")
+    FIELDS = ("submission", "result", "verdict", "points", "max_points", "convention", "common_error", "review")
 
     def as_csv(self) -> list[str]:
-        return [_inert(self.submission), self.result, self.verdict, _number(self.points), _number(self.max_points)]
+        return [_inert(self.submission), self.result, self.verdict, _number(self.points), _number(self.max_points),
+                self.convention, self.common_error, _inert(self.review)]
+
+    @classmethod
+    def of(cls, submission: str, graded: Graded) -> Row:
+        return cls(submission, graded.result, graded.verdict, graded.points, graded.max_points, graded.convention,
+                   graded.common, graded.review)
 
 
 def _inert(cell: str) -> str:
@@ -130,8 +158,25 @@ def _inert(cell: str) -> str:
 
 
 def _readable_name(name: str) -> str:
-    """A folder's name as text that can be written anywhere: bytes that are not UTF-8 as \\xNN."""
-    return os.fsencode(name).decode("utf-8", "backslashreplace")
+    """A folder's name as text that can be written anywhere: bytes that are not UTF-8 as \\xNN, and a
+    backslash as two, so that two folders never share a name and `folder_name` gives the folder back."""
+    return os.fsencode(name).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+def folder_name(readable: str) -> str:
+    """The folder's own name from the name in the CSV (the inverse of how the CSV writes it)."""
+    out, at, raw = bytearray(), 0, readable.encode("utf-8")
+    while at < len(raw):
+        if raw[at:at + 2] == b"\\\\":
+            out += b"\\"
+            at += 2
+        elif raw[at:at + 2] == b"\\x":
+            out.append(int(raw[at + 2:at + 4], 16))
+            at += 4
+        else:
+            out.append(raw[at])
+            at += 1
+    return os.fsdecode(bytes(out))
 
 
 @dataclass
@@ -145,8 +190,7 @@ class Report:
 
     @property
     def rows(self) -> list[Row]:
-        return [Row(s.name, g.result, g.verdict, g.points, g.max_points) for s in self.submissions
-                for g in s.results]
+        return [Row.of(s.name, g) for s in self.submissions for g in s.results]
 
     @property
     def internal_errors(self) -> int:
@@ -177,6 +221,29 @@ def result_title(homework: Homework, result: Result) -> str:
     """'T1.1 t1.dX: Gradient with respect to X' (the part's label and title)."""
     part = homework.part_of(result.id)
     return f"{part.label} {result.id}: {part.title}"
+
+
+def generalized(homework: Homework) -> dict[str, Result]:
+    """The results beyond the questions (the remarks' stride and padding, channels and batch): checked like
+    the graded ones, worth 0 points, never part of a grade.  Read from the remarks' result steps."""
+    from .steps import Kind
+    found = {}
+    for unit in homework.units:
+        if unit.remark is None:
+            continue
+        for step in unit.steps:
+            if step.kind is Kind.RESULT and step.gradient is not None and step.id not in homework.results:
+                found[step.id] = Result(step.id, {"default": step.gradient})
+    return found
+
+
+def shapes_text(gradient: engine.Gradient) -> str:
+    """The arguments' shapes, e.g. "X (N, C, m, n), W (K, C, p, p), b (K,), delta like Y; s, P integers"."""
+    op = gradient.operation
+    shown = [f"{name} ({', '.join(str(d) for d in dims)}{',' if len(dims) == 1 else ''})" if dims else
+             f"{name} a scalar" for name, dims in op.inputs.items()]
+    settings = f"; {', '.join(op.settings)} integers" if op.settings else ""
+    return ", ".join(shown) + f", delta shaped like {op.output}" + settings
 
 
 # ---- the candidate in a sandbox --------------------------------------------------------------------------
@@ -225,11 +292,13 @@ class _Output:
 # ---- one submission -------------------------------------------------------------------------------------
 def grade_file(path: str | Path | None, homework: Homework | None = None, *, results: Sequence[str] | None = None,
                timeout: float = DEFAULT_TIMEOUT, memory: int = DEFAULT_MEMORY, seed: int | None = None,
-               name: str = "") -> Submission:
+               name: str = "", convention: str | None = None) -> Submission:
     """Grade every result (or `results`) of the homework in one file, loaded once in a sandbox.
 
-    `path=None` (or a file that does not exist) grades every result "missing".  Never raises for
-    anything the candidate does; KeyboardInterrupt goes through (the sandbox is closed first).
+    `convention` forces one convention wherever a result has it; otherwise every convention the key
+    accepts is tried, one per question (see `choose_conventions`).  `path=None` (or a file that does
+    not exist) grades every result "missing".  Never raises for anything the candidate does;
+    KeyboardInterrupt goes through (the sandbox is closed first).
     """
     homework = homework or load_homework()
     chosen = [homework.result(r) for r in (results if results is not None else homework.results)]
@@ -250,29 +319,182 @@ def grade_file(path: str | Path | None, homework: Homework | None = None, *, res
             verdict = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
             why = f"{Path(path).name} could not be loaded: {exc}"
             submission.load_output = box.output
-            submission.results = [Graded(r.id, verdict, 0, points_of(homework, r.id), why) for r in chosen]
+            review = _rerun(exc, path) if isinstance(exc, LimitExceeded) else ""
+            submission.results = [Graded(r.id, verdict, 0, points_of(homework, r.id), why, review=review)
+                                  for r in chosen]
             return submission
         output = _Output(box)
         submission.load_output = output.new()
+        graded_by_id: dict[str, Graded] = {}
         broken: Graded | None = None
         for result in chosen:
             if broken is not None:  # the file no longer loads: reloading it for each result would only wait
-                submission.results.append(Graded(result.id, broken.verdict, 0, points_of(homework, result.id),
-                                                 broken.text))
+                graded_by_id[result.id] = Graded(result.id, broken.verdict, 0, points_of(homework, result.id),
+                                                 broken.text, review=broken.review)
                 continue
-            graded = _grade_result(box, output, homework, result, seed)
-            submission.results.append(graded)
+            graded = _grade_result(box, output, homework, result, seed, path, convention)
+            graded_by_id[result.id] = graded
             if graded.text.startswith(_RELOAD):
                 broken = graded
+        for group in _questions(homework, chosen):
+            _settle(box, output, homework, group, graded_by_id, seed, path, convention)
+        submission.results = [graded_by_id[r.id] for r in chosen]
     finally:
         box.close()
         submission.seconds = time.monotonic() - started
     return submission
 
 
-def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Result, seed: int) -> Graded:
+def _questions(homework: Homework, chosen: Sequence[Result]) -> list[list[Result]]:
+    """The chosen results grouped by question, in order: the scope of one convention (see CONVENTION_SCOPE)."""
+    scope = convention_scope(homework)
+    groups: dict[str, list[Result]] = {}
+    for result in chosen:
+        part = homework.part_of(result.id)
+        key = {"question": part.question, "part": part.id, "result": result.id}.get(scope, "")
+        groups.setdefault(key, []).append(result)
+    return list(groups.values())
+
+
+def convention_scope(homework: Homework) -> str:
+    """The key's rule for mixing conventions within one submission, from the homework package's data.
+
+    CONVENTION_SCOPE = "question" (the default): every result of a question is judged in the same
+    convention, as a student writes down one forward pass per question and the key judges every part
+    against it; "part" or "result" judge each on its own; "submission" one convention for the whole file.
+    """
+    import importlib
+    scope = getattr(importlib.import_module(homework.package), "CONVENTION_SCOPE", "question")
+    if scope not in ("submission", "question", "part", "result"):
+        raise ValueError(f"{homework.package}: CONVENTION_SCOPE is {scope!r}; it is one of submission, question, "
+                         "part, result")
+    return scope
+
+
+def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[str, Graded]]) -> str | None:
+    """The convention that earns a group of results (one question) the most points; the first on a tie.
+
+    `attempts[result][convention]` is the result judged in that convention.  Results with one convention
+    take no part in the choice.  None when no result of the group has several.
+    """
+    names: list[str] = []
+    for result in group:
+        if len(result.conventions) > 1:
+            names += [c for c in result.conventions if c not in names]
+    if not names:
+        return None
+
+    def points(convention: str) -> float:
+        return sum(attempts[r.id].get(convention, attempts[r.id][r.default]).points for r in group
+                   if len(r.conventions) > 1)
+    return max(names, key=lambda c: (points(c), -names.index(c)))
+
+
+def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[Result],
+            graded_by_id: dict[str, Graded], seed: int, path, forced: str | None) -> None:
+    """One convention for a group of results, the one that earns it the most points: where a result is
+    wrong in the default, it is judged in the others too.  Wrong answers that are one of the key's
+    common wrong answers get that answer's points and note."""
+    attempts: dict[str, dict[str, Graded]] = {r.id: {graded_by_id[r.id].convention or r.default:
+                                                     graded_by_id[r.id]} for r in group}
+    if forced is None and any(len(r.conventions) > 1 and graded_by_id[r.id].verdict == "wrong" for r in group):
+        for result in group:
+            for convention in list(result.conventions)[1:]:
+                if len(result.conventions) > 1 and graded_by_id[result.id].verdict in ("correct", "wrong"):
+                    attempts[result.id][convention] = _grade_result(box, output, homework, result, seed, path,
+                                                                    convention)
+    for result in group:
+        wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
+        if wrong:
+            _common(box, homework, result, wrong, seed)
+    chosen = None if forced is not None else choose_conventions(group, attempts)
+    if chosen is None:
+        return
+    for result in group:
+        if len(result.conventions) == 1 or chosen not in attempts[result.id]:
+            continue
+        graded = attempts[result.id][chosen]
+        elsewhere = [c for c, g in attempts[result.id].items() if c != chosen and g.verdict == "correct"]
+        if graded.verdict != "correct" and elsewhere:
+            graded.text += (f"\n(it is correct in the {elsewhere[0]} convention, but the other results of "
+                            f"{homework.part_of(result.id).question} earn more in the {chosen} convention, and "
+                            "the key judges every part against the one forward pass a student writes down)")
+        graded_by_id[result.id] = graded
+
+
+def common_answers(homework: Homework, result: Result) -> dict[str, tuple[WrongAnswer, Callable]]:
+    """The key's common wrong answers for a result, each with its formula as a NumPy function.
+
+    The answers marked `accepted` are right and left out.  Each is compiled from its `formula` against
+    its own convention's forward pass: the same answer as the quote the notes show (the solutions' tests
+    hold them equal), in vectorized form (a sample's quote, read through its weights, costs seconds)."""
+    part = homework.part_of(result.id)
+    return {w.id: (w, result.gradient(w.convention).compiled(w.formula)) for w in part.wrong_answers
+            if w.result == result.id and not w.accepted}
+
+
+def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int) -> None:
+    """Wrong answers that are one of the key's common wrong answers on every case: its points and note."""
+    part = homework.part_of(result.id)
+    known = {k: w for k, (w, _) in common_answers(homework, result).items()}
+    if not known:
+        return
+    try:
+        if not box.alive:
+            box.restart()
+        box.restart_clock()
+        found = engine.matching(result.gradient(), Candidate(box, result.function_name),
+                                {k: f for k, (_, f) in common_answers(homework, result).items()}, seed=seed)
+    except (LimitExceeded, LoadError):
+        return   # no match found in time: the answer keeps its 0
+    if not found:
+        return
+    best = max((known[w] for w in found), key=part.points_for)
+    share = part.points_for(best) * wrong[0].max_points / part.points
+    for graded in wrong:
+        graded.common = best.id
+        graded.points = int(share) if float(share).is_integer() else share
+        graded.note = wrong_answer_note(best, part)
+        if best.award is None:
+            graded.review = "a common wrong answer whose points the key gives in words only: " + plain(best.decision)
+
+
+def wrong_answer_note(wrong, part) -> str:
+    """The key's note on a common wrong answer, as plain text: its title, why it is wrong, what it earns."""
+    lines = [f"This is a common wrong answer the grading key lists: {plain(wrong.title)}.",
+             plain(wrong.why)]
+    if wrong.decision:
+        lines.append(f"The key: {plain(wrong.decision)}")
+    lines.append(f"Points for it: {part.points_for(wrong)} of {part.points}.")
+    return "\n".join(lines)
+
+
+_LATEX = [(re.compile(p), r) for p, r in (
+    (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2"), (r"\\partial\s*", "∂"), (r"\\delta", "δ"),
+    (r"\\tanh", "tanh"), (r"\^\\circ", "°"), (r"\\times", "×"), (r"\\star", "⋆"), (r"\\cdot", "·"),
+    (r"\\dots", "..."), (r"\\ldots", "..."), (r"\\operatorname\{([^{}]*)\}", r"\1"), (r"\\sech", "sech"),
+    (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\pageref\{[^{}]*\}", "?"),
+    (r"page~\?", "in the key"), (r"~", " "), (r"``|''", '"'), (r"\\,", " "), (r"\\([a-zA-Z]+)", r"\1"),
+    (r"\$", ""), (r"[{}]", ""))]
+
+
+def plain(latex: str) -> str:
+    """The key's LaTeX as text a student reads in a feedback file ($\\frac{1}{d}$ -> 1/d, $\\delta$ -> δ)."""
+    text = latex
+    for pattern, replacement in _LATEX:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Result, seed: int, path=None,
+                  convention: str | None = None) -> Graded:
     worth = points_of(homework, result.id)
-    gradient = result.gradient()
+    try:
+        gradient = result.gradient(convention if convention in result.conventions else None)
+    except KeyError:
+        gradient = result.gradient()
+    used = convention if convention in result.conventions else result.default
+    shown = (used or "") if len(result.conventions) > 1 else ""
     name = result.function_name
     graded: Graded
     if not box.alive:
@@ -280,20 +502,29 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
             box.restart()  # the last result hit a limit or crashed the child
         except (LimitExceeded, LoadError) as exc:
             verdict_name = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
-            return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new())
+            return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new(),
+                          review=_rerun(exc, path, result) if isinstance(exc, LimitExceeded) else "")
         output.new()  # what loading printed again belongs to no result
     try:
+        engine.prepare(gradient)   # the exact values of the fixed cases: the grader's time, not the candidate's
         box.restart_clock()
         box.function(name, gradient.arity)
         verdict = Candidate(box, name).check(gradient, seed=seed, subject=result.id)
-        graded = Graded(result.id, "correct" if verdict.passed else "wrong", worth if verdict.passed else 0,
-                        worth, str(verdict))
+        status = verdict.status
+        graded = Graded(result.id, status, worth if verdict.passed else 0, worth, str(verdict), convention=shown)
+        if status == "refused":
+            graded.review = ("it refuses shapes the question allows (a TA may judge whether the question "
+                             "excludes them): " + verdict.reason)
     except FunctionError as exc:
         graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:
-        graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}")
+        where = getattr(exc, "progress", "")
+        graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}" + (f" {where}" if where
+                                                                                          else ""),
+                        review=_rerun(exc, path, result))
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
-        graded = Graded(result.id, "error", 0, worth, f"{INTERNAL}{type(exc).__name__}: {exc}", internal=True)
+        graded = Graded(result.id, "error", 0, worth, f"{INTERNAL}{type(exc).__name__}: {exc}", internal=True,
+                        review="an internal error of the grader")
     graded.output = output.new()
     return graded
 
@@ -307,6 +538,17 @@ def _verdict_of_limit(exc: LimitExceeded) -> str:
     if isinstance(exc, TimeLimit):
         return "timeout"
     return "error"  # MemoryLimit, Crashed
+
+
+def _rerun(exc: LimitExceeded, path, result: Result | None = None) -> str:
+    """Not judged: why, and the command that judges it again with a larger limit."""
+    what = {TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
+    target = (f"{result.id} '{path}:{result.function_name}'" if result is not None
+              else f"<result> '{path}:<function>'")
+    return (f"not judged ({what}){_RERUN}python -m verify check {target} --timeout 120 --memory 4G")
+
+
+_RERUN = "; rerun it with a larger limit: "
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:
@@ -329,7 +571,7 @@ def submissions_in(directory: str | Path) -> list[Path]:
 
 def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
               memory: int = DEFAULT_MEMORY, seed: int | None = None, homework: Homework | None = None,
-              progress: Callable[[Submission], None] | None = None) -> Report:
+              progress: Callable[[Submission], None] | None = None, convention: str | None = None) -> Report:
     """Grade every submission folder of `directory` on `jobs` worker processes (default: one per core).
 
     `progress` is called in this process with each submission as it is done (in any order).
@@ -339,7 +581,10 @@ def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float 
     seed = secrets.randbits(32) if seed is None else seed
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(folders) or 1))
     results = list(homework.results)
-    limits = {"timeout": timeout, "memory": memory, "seed": seed}
+    limits = {"timeout": timeout, "memory": memory, "seed": seed, "convention": convention}
+    for result in homework.results.values():   # once, before the workers fork: they start with them
+        for name in result.conventions:
+            engine.prepare(result.gradient(name))
     started = time.monotonic()
     done: list[Submission] = []
     for submission in _run(folders, homework, jobs, limits):
@@ -351,9 +596,9 @@ def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float 
 
 
 def grade(directory: str | Path, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-          memory: int = DEFAULT_MEMORY, seed: int | None = None) -> list[Row]:
+          memory: int = DEFAULT_MEMORY, seed: int | None = None, convention: str | None = None) -> list[Row]:
     """The rows of the grades CSV for every submission folder of `directory` (see grade_all)."""
-    return grade_all(directory, jobs=jobs, timeout=timeout, memory=memory, seed=seed).rows
+    return grade_all(directory, jobs=jobs, timeout=timeout, memory=memory, seed=seed, convention=convention).rows
 
 
 def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> Iterator[Submission]:
@@ -444,18 +689,28 @@ def result_text(homework: Homework, graded: Graded, *, header: bool = True) -> s
         lines.append(f"{result_title(homework, result)}: {graded.verdict}, "
                      f"{_number(graded.points)} / {_number(graded.max_points)} points")
     lines.append(f"function {result.function_name}, signature {result.gradient().signature}")
-    lines.append(graded.text if graded.verdict in ("correct", "wrong") else _explain(graded))
+    if graded.convention:
+        lines.append(f"judged in the {graded.convention} convention (the key accepts "
+                     f"{' or '.join(result.conventions)}: {_scope_words(homework)})")
+    lines.append(graded.text if graded.verdict in ("correct", "wrong", "refused") else _explain(graded))
+    if graded.note:
+        lines.append(graded.note)
+    if graded.review:   # the student learns why; the command that reruns it is for the TA (the CSV)
+        lines.append(f"for a TA to review: {graded.review.split(_RERUN)[0]}")
     if graded.output:
         lines += ["what your function printed:", quoted(graded.output)]
     return "\n".join(lines)
 
 
+def _scope_words(homework: Homework) -> str:
+    return {"question": "one for all the results of a question, the one that earns the most points",
+            "part": "one per part, the one that earns the most points",
+            "result": "each result in the one that earns it the most points",
+            "submission": "one for the whole file, the one that earns the most points"}[convention_scope(homework)]
+
+
 def _explain(graded: Graded) -> str:
-    return {
-        "missing": "not graded: ",
-        "error": "not graded: ",
-        "timeout": "not graded: ",
-    }[graded.verdict] + graded.text
+    return "not graded: " + graded.text
 
 
 def feedback_text(homework: Homework, submission: Submission) -> str:
@@ -489,34 +744,155 @@ def summary(report: Report) -> str:
                       f"{_number(float(np.median(totals)))}, min {_number(min(totals))}, max {_number(max(totals))}"]
         lines.append("distribution: " + ", ".join(
             f"{_number(p)}: {totals.count(p)}" for p in sorted(set(totals), reverse=True)))
+    flagged = [(s.name, g) for s in report.submissions for g in s.results if g.review and not g.internal]
+    if flagged:
+        lines += ["", f"{len(flagged)} result(s) for a TA to review (the review column of the CSV), apart from the "
+                      "wrong ones:"]
+        lines += [f"  {name} {g.result}: {g.verdict}; {g.review}" for name, g in flagged[:20]]
+        if len(flagged) > 20:
+            lines.append(f"  and {len(flagged) - 20} more")
     if report.internal_errors:
         lines += ["", f"{report.internal_errors} result(s) were not graded because of an internal error of the "
                       "grader (see the feedback)"]
     return "\n".join(lines)
 
 
+def _private(path: Path):
+    """A text file only its owner can read (mode 0600, also when it existed before), open for writing."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    # a lone surrogate (a byte of a name or of printed output that is not UTF-8) is written as text
+    return open(fd, "w", newline="", encoding="utf-8", errors="backslashreplace")
+
+
 def write_csv(rows: Iterable[Row], path: str | Path) -> None:
-    """The grades CSV: header submission,result,verdict,points,max_points, then one row per result."""
+    """The long grades CSV (Row.FIELDS, one row per submission and result), mode 0600."""
     import csv
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as file:
+    with _private(tmp) as file:
         writer = csv.writer(file)
         writer.writerow(Row.FIELDS)
         writer.writerows(row.as_csv() for row in rows)
     os.replace(tmp, path)  # never a half-written CSV under the real name
 
 
+def wide_header(results: Sequence[str]) -> list[str]:
+    """The wide CSV's columns: the submission, the columns of a gradebook upload (Gradescope's roster and
+    score exports: Name, SID, Email; Total Score, Max Points), a column per result, what a TA should see."""
+    return ["submission", "Name", "SID", "Email", *results, "Total Score", "Max Points", "review", "feedback"]
+
+
+def wide_row(submission: Submission, results: Sequence[str], feedback: str = "") -> list[str]:
+    """One student's row of the wide CSV.  The folder name is the student's: an address goes to Email,
+    anything else to SID (Name is left for the roster to fill)."""
+    points = {g.result: g.points for g in submission.results}
+    reviews = "; ".join(f"{g.result}: {g.review}" for g in submission.results if g.review)
+    email = submission.name if "@" in submission.name else ""
+    return [_inert(submission.name), "", "" if email else _inert(submission.name), _inert(email),
+            *(_number(points[r]) if r in points else "" for r in results), _number(submission.points),
+            _number(submission.max_points), _inert(reviews), _inert(feedback)]
+
+
+def write_wide_csv(report: Report, path: str | Path, feedback: Mapping[str, str] | None = None) -> None:
+    """The wide grades CSV: one row per student (see wide_header), mode 0600."""
+    import csv
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with _private(tmp) as file:
+        writer = csv.writer(file)
+        writer.writerow(wide_header(report.results))
+        for submission in report.submissions:
+            writer.writerow(wide_row(submission, report.results, (feedback or {}).get(submission.name, "")))
+    os.replace(tmp, path)
+
+
+def wide_path(csv_path: str | Path) -> Path:
+    """Where the wide CSV goes: next to the long one, grades.csv -> grades-wide.csv."""
+    path = Path(csv_path)
+    return path.with_name(f"{path.stem}-wide{path.suffix or '.csv'}")
+
+
+_SAFE = re.compile(r"[\w.@+=(), -]+")
+_NAME_BYTES = 200   # a file name has at most 255 bytes on common file systems: room for a suffix and .txt
+
+
+def feedback_name(name: str) -> str:
+    """A file name for a submission's feedback: its name where that is a plain, short file name; else a
+    readable part of it and a hash of all of it (names with slashes, newlines, backslashes, 253 characters)."""
+    import hashlib
+    if _SAFE.fullmatch(name) and len(name.encode("utf-8")) <= _NAME_BYTES and not name.startswith("."):
+        return f"{name}.txt"
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    readable = "".join(c if _SAFE.fullmatch(c) else "_" for c in name).strip("._")[:60]
+    while len(readable.encode("utf-8")) > 120:
+        readable = readable[:-1]
+    return f"{readable or 'submission'}-{digest}.txt"
+
+
+class FeedbackWriter:
+    """Feedback files written one at a time (as each submission is done), mode 0600; no two submissions
+    ever share a file: a name met twice in a run gets a suffix."""
+
+    def __init__(self, homework: Homework, folder: str | Path):
+        self.homework, self.folder = homework, Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.taken: set[str] = set()
+        self.names: dict[str, str] = {}     # submission name -> its file's name
+
+    def write(self, submission: Submission) -> Path:
+        name = feedback_name(submission.name)
+        stem, number = name[:-len(".txt")], 1
+        while name in self.taken:
+            number += 1
+            name = f"{stem}-{number}.txt"
+        self.taken.add(name)
+        self.names[submission.name] = name
+        path = self.folder / name
+        with _private(path) as file:
+            file.write(feedback_text(self.homework, submission))
+        return path
+
+
 def write_feedback(homework: Homework, report: Report, folder: str | Path) -> list[Path]:
-    """One text file per submission, `<folder>/<submission>.txt`; returns their paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for submission in report.submissions:
-        path = folder / f"{submission.name}.txt"
-        path.write_text(feedback_text(homework, submission), encoding="utf-8")
-        written.append(path)
-    return written
+    """One text file per submission in `folder` (see feedback_name), mode 0600; returns their paths."""
+    writer = FeedbackWriter(homework, folder)
+    return [writer.write(submission) for submission in report.submissions]
+
+
+class RowWriter:
+    """The long CSV written as the run goes: each submission's rows as soon as it is done, flushed to
+    disk, so that an interrupted run keeps every submission graded before it."""
+
+    def __init__(self, path: str | Path):
+        import csv
+        self.path = Path(path)
+        self.file = _private(self.path)
+        self.csv = csv.writer(self.file)
+        self.csv.writerow(Row.FIELDS)
+        self.rows = 0
+        self.file.flush()
+
+    def write(self, submission: Submission) -> None:
+        for graded in submission.results:
+            self.csv.writerow(Row.of(submission.name, graded).as_csv())
+            self.rows += 1
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def check_writable(*paths: Path) -> None:
+    """OSError (naming the path) unless each file can be created where it is asked for: checked before a
+    run, so that a wrong --csv does not wait for the whole class."""
+    for path in paths:
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder, not a file")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path.parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            raise PermissionError(f"{path}: not writable")
 
 
 @contextlib.contextmanager

@@ -46,7 +46,7 @@ from .grade import (
 from .homework import Homework
 from .homework import load as load_homework
 
-__all__ = ["find_submission", "results_json", "run", "log"]
+__all__ = ["find_submission", "results_json", "run", "log", "text_only"]
 
 
 def find_submission(folder: Path, name: str) -> Path | None:
@@ -71,6 +71,8 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
             "score": graded.points,
             "max_score": graded.max_points,
             "status": "passed" if graded.verdict == "correct" else "failed",
+            "tags": [t for t in (graded.convention, graded.common and f"common error: {graded.common}",
+                                 graded.review and "for a TA to review") if t],
             "output": result_text(homework, graded, header=False) + f"\n(verdict: {graded.verdict})",
         })
     lines = [f"Score: {_number(submission.points)} / {_number(submission.max_points)}"]
@@ -91,7 +93,7 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
 
 
 def run(root: str | Path, *, homework: Homework | None = None, timeout: float = DEFAULT_TIMEOUT,
-        memory: int = DEFAULT_MEMORY, seed: int | None = None) -> dict[str, Any]:
+        memory: int = DEFAULT_MEMORY, seed: int | None = None, convention: str | None = None) -> dict[str, Any]:
     """Grade ROOT/submission and write ROOT/results/results.json; returns what it wrote.
 
     OSError if results.json cannot be written.  Nothing the candidate does raises here.
@@ -100,16 +102,29 @@ def run(root: str | Path, *, homework: Homework | None = None, timeout: float = 
     homework = homework or load_homework()
     started = time.monotonic()
     file = find_submission(root / "submission", homework.submission_file)
-    submission = grade_file(file, homework, timeout=timeout, memory=memory, seed=seed, name="submission")
+    submission = grade_file(file, homework, timeout=timeout, memory=memory, seed=seed, name="submission",
+                            convention=convention)
     if file is not None:
         submission.file = str(file.relative_to(root / "submission"))
     results = results_json(homework, submission, time.monotonic() - started)
     folder = root / "results"
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(text_only(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, folder / "results.json")  # Gradescope never reads a half-written file
     return results
+
+
+def text_only(value: Any) -> Any:
+    """Every string as valid UTF-8 text: a lone surrogate (a byte of a candidate's output, or of a file
+    name, that is not UTF-8) becomes the text \\udcff, so that results.json is always valid UTF-8 JSON."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {text_only(k): text_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [text_only(v) for v in value]
+    return value
 
 
 def log(results: dict[str, Any]) -> str:

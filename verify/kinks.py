@@ -182,19 +182,21 @@ def _affine_in_one(expr):
     return s, slope, sp.expand(expr - slope * s)
 
 
-def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=(2, 3, 4, 5, 6, 7, 8),
-               values=(0, 2, -3), per_size: int = 1) -> list[tuple[dict, str]]:
+def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=None,
+               values=(0, 2, -3), per_size: int = 1, ends: bool = True) -> list[tuple[dict, str]]:
     """Points near `base` at which one atom is tied, with a description of each tie.
 
-    For a Max or Min atom: ties of every size in `sizes` that the atom allows,
-    including one that takes its last branch and one that takes its first; for
+    For a Max or Min atom: ties of every size in `sizes` that the atom allows
+    (by default every size from 2 to all of its branches: k tied of d for every
+    k, and all of them equal, at 0 (all zeros, as after a ReLU) and at other values),
+    including (with `ends`) one that takes its last branch and one that takes its first; for
     an Abs atom: its argument at 0.  For atoms with several siblings (ReLU on a
     vector) also ties of two and three atoms at once.
     """
     atoms = [a for a in atoms_of(expressions) if all(_affine_in_one(b) is not None for b in a.args)]
     out = []
     for atom in atoms[:1] if len(atoms) > 8 else atoms:
-        out += _atom_ties(atom, base, rng, sizes, values, per_size)
+        out += _atom_ties(atom, base, rng, sizes, values, per_size, ends)
     if len(atoms) > 1:
         for count in (2, 3):
             chosen = [atoms[int(q)] for q in rng.choice(len(atoms), size=min(count, len(atoms)), replace=False)]
@@ -212,18 +214,21 @@ def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *
     return out
 
 
-def _atom_ties(atom, base, rng, sizes, values, per_size):
+def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True):
     out = []
     if isinstance(atom, sp.Abs):
         tied = _tie(atom, [0, 1], dict(base), rng, value=0)
         return [(tied, "|.| at 0")] if tied is not None else []
     k = len(atom.args)
-    for t in sizes:
+    for t in (sizes if sizes is not None else range(2, k + 1)):
         if t > k:
             break
         layouts = [sorted(rng.choice(k, size=t, replace=False).tolist()) for _ in range(per_size)]
-        layouts.append(list(range(k - t, k)))   # the tie ends with the last branch
-        layouts.append(list(range(t)))          # and starts with the first
+        if ends:
+            layouts.append(list(range(k - t, k)))   # the tie ends with the last branch
+            layouts.append(list(range(t)))          # and starts with the first
+        if t == k:   # every branch equal: at each value (0, as after a ReLU, and others)
+            layouts = [list(range(k))] * len(values)
         for layout, value in zip(layouts, itertools.cycle(values)):
             tied = _tie(atom, layout, dict(base), rng, value=value)
             if tied is not None and sorted(atom.args.index(b) for b in winners(atom, tied)) == layout:

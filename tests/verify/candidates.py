@@ -142,6 +142,114 @@ def _float32_tanh(x, d):
     return d32 * (1 - np.tanh(x32) ** 2)
 
 
+# ---- written to get past the checks (adversarial), or the way students write them --------------------
+def _zero_when_max_is_zero(x, d):
+    tied = x == x.max()                                # a window of zeros (after a ReLU) gets nothing
+    return d * tied / tied.sum() if x.max() != 0 else np.zeros_like(x)
+
+
+def _nan_when_all_equal(x, d):
+    spread = (x - x.min()) / (x.max() - x.min())       # 0 / 0 where every entry is equal
+    return d * (spread == 1) / max(1, np.sum(spread == 1))
+
+
+def _all_of_delta_to_ties_of_9(x, d):
+    tied = x == x.max()
+    return d * tied / tied.sum() if tied.sum() < 9 else d * tied
+
+
+def _one_short_at_ties(x, d):
+    tied = x == x.max()
+    return d * tied / max(1, tied.sum() - 1)
+
+
+def _float16_quarter_off_at_ties(x, d):
+    tied = x == x.max()
+    share = d * tied / tied.sum()
+    return (share * (1.25 if tied.sum() > 1 else 1.0)).astype(np.float16)
+
+
+def _raises_where_it_would_be_wrong(x, d):
+    tied = x == x.max()
+    if tied.sum() > 1:
+        raise ValueError("ties are not supported")     # a value the question allows, at a shape it took before
+    return d * tied
+
+
+def _refuses_one_size_and_is_wrong_on_another(x, d):
+    if x.size == 9:
+        raise ValueError("no windows of 9")
+    return d * (x == x.max()) * (1.001 if x.size > 100 else 1.0)
+
+
+def _naive_dX(X, W, b, d):
+    m, n = X.shape
+    p = W.shape[0]
+    g = np.zeros((m, n))
+    for r in range(m):
+        for c in range(n):
+            total = 0.0
+            for u in range(p):
+                for v in range(p):
+                    i, j = r - u, c - v
+                    if 0 <= i < d.shape[0] and 0 <= j < d.shape[1]:
+                        total += d[i, j] * W[u, v]
+            g[r, c] = total
+    return g
+
+
+def _naive_dW(X, W, b, d):
+    p = W.shape[0]
+    g = np.zeros((p, p))
+    for u in range(p):
+        for v in range(p):
+            for i in range(d.shape[0]):
+                for j in range(d.shape[1]):
+                    g[u, v] += X[i + u, j + v] * d[i, j]
+    return g
+
+
+def _naive_db(X, W, b, d):
+    total = 0.0
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            total += d[i, j]
+    return total
+
+
+def _naive_tanh(x, d):
+    g = np.zeros(len(x))
+    for i in range(len(x)):
+        t = np.tanh(x[i])
+        g[i] = d[i] * (1 - t * t)
+    return g
+
+
+def _naive_maxpool(x, d):
+    g = np.zeros(len(x))
+    best = 0
+    for i in range(1, len(x)):
+        if x[i] > x[best]:
+            best = i
+    g[best] = d
+    return g
+
+
+def _naive_avgpool(x, d):
+    g = np.zeros(len(x))
+    for i in range(len(x)):
+        g[i] = d / len(x)
+    return g
+
+
+def _partly_float32_tanh(x, d):
+    return d * (1 - np.tanh(x.astype(np.float32)) ** 2)    # float32 inside, float64 out
+
+
+# correct naive nested loops, the shape of most students' code: they must pass within the default limits
+NAIVE = {"t1.dX": _naive_dX, "t1.dW": _naive_dW, "t1.db": _naive_db, "t2.tanh": _naive_tanh,
+         "t2.maxpool": _naive_maxpool, "t2.avgpool": _naive_avgpool}
+
 WRONG = [
     # the flipped kernel and its relatives
     ("t1.dX", "formula", "kernel not turned", lambda X, W, b, d: signal.correlate2d(d, W, mode="full")),
@@ -193,6 +301,25 @@ WRONG = [
      lambda X, W, b, d: signal.correlate2d(d.astype(np.float32), W.astype(np.float32), mode="full")),
     ("t2.tanh", "float32", "1 - tanh, in float32",
      lambda x, d: d.astype(np.float32) * (1 - np.tanh(x.astype(np.float32)))),
+    ("t2.tanh", "float32", "1 - tanh, partly in float32",
+     lambda x, d: d * (1 - np.tanh(x.astype(np.float32)))),
+    # an error as small as float32's rounding, but uniform: no rounding explains it
+    ("t2.tanh", "relative", "uniform relative error 1e-8", lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-8)),
+    ("t2.tanh", "relative", "uniform relative error 1e-6", lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-6)),
+    # irregular like a rounding, but larger than float32's: not excused as "computed partly in float32"
+    ("t2.tanh", "relative", "irregular relative error 1e-5",
+     lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-5 * np.sin(7 * x + 1))),
+    ("t1.dX", "relative", "irregular error 1e-5 at large sizes",
+     lambda X, W, b, d: _full_dX(X, W, b, d) * (1 + (1e-5 * np.cos(X) if X.size > 5000 else 0))),
+    # every tie pattern: all entries equal, all zeros, ties of 9 and more, at float16 too
+    ("t2.maxpool", "pattern", "nothing for a window of zeros", _zero_when_max_is_zero),
+    ("t2.maxpool", "pattern", "zeros (0 / 0) where every entry is equal", _nan_when_all_equal),
+    ("t2.maxpool", "pattern", "ties of 9 or more all get delta", _all_of_delta_to_ties_of_9),
+    ("t2.maxpool", "pattern", "delta / (k - 1) at a tie of k", _one_short_at_ties),
+    ("t2.maxpool", "float16", "25% off at ties, in float16", _float16_quarter_off_at_ties),
+    # raising is no way out: at a shape it answered before it is wrong, and a refusal hides no error
+    ("t2.maxpool", "raises", "raises at ties", _raises_where_it_would_be_wrong),
+    ("t2.maxpool", "raises", "refuses windows of 9, wrong beyond 100", _refuses_one_size_and_is_wrong_on_another),
 ]
 
 RIGHT = [
@@ -223,4 +350,10 @@ RIGHT = [
     ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
     # delta / d below float16's smallest normal number (at d = 1e5): stored with an absolute step
     ("t2.avgpool", "float16", "rounded to float16", lambda x, d: np.full(x.shape, d / x.size, dtype=np.float16)),
+    ("t2.tanh", "float32", "partly in float32", _partly_float32_tanh),
+    ("t2.maxpool", "float16", "even split in float16", lambda x, d: _even_split(x, d).astype(np.float16)),
+    ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
+    ("t2.maxpool", "float16", "first maximizer in float16",
+     lambda x, d: (d * (np.arange(x.size) == np.argmax(x))).astype(np.float16)),
+    *((result, "loops", "naive nested loops", fn) for result, fn in NAIVE.items()),
 ]

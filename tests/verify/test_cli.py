@@ -220,7 +220,8 @@ class Run:
 # sympy and scipy before it parses an argument; main() is the same code after that).
 RUNS = {
     "correct": (["check", "t1.dX", "files/conv.py:rotated"], 0, "process"),
-    "wrong": (["check", "t1.dX", "files/conv.py:unrotated"], 1, "process"),
+    "wrong": (["check", "t1.dX", "files/conv.py:unrotated", "--convention", "correlation"], 1, "process"),
+    "either convention": (["check", "t1.dX", "files/conv.py:unrotated"], 0, "process"),
     "convolution accepts the unrotated": (["check", "t1.dX", "files/conv.py:unrotated", "--convention",
                                            "convolution"], 0, "inline"),
     "convolution rejects the rotated": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "convolution"],
@@ -261,7 +262,8 @@ RUNS = {
     "prints a lot": (["check", "t2.tanh", "files/answers.py:loud"], 0, "inline"),
     "imports a sibling module": (["check", "t1.dX", "files/uses_helper.py:t1_dX"], 0, "inline"),
     "float32 correct": (["check", "t1.dX", "files/answers.py:float32_dX"], 0, "inline"),
-    "float32 wrong": (["check", "t1.dX", "files/answers.py:float32_unrotated"], 1, "inline"),
+    "float32 wrong": (["check", "t1.dX", "files/answers.py:float32_unrotated", "--convention", "correlation"], 1,
+                      "inline"),
     "seed": (["check", "t1.dX", "files/answers.py:sys_exit", "--seed", "1234"], 1, "inline"),
     "no arguments": ([], 2, "process"),
     "list": (["list"], 0, "process"),
@@ -427,7 +429,8 @@ def test_list_shows_every_result_with_its_signature_conventions_and_points(runs)
         assert f"{result.id}  ({part.label} {result.id}: {part.title}; {part.points} points)" in out
         assert result.gradient().signature in out
         assert ", ".join(list(result.conventions)[1:]) in out
-    assert f"{HW.points} points" in out.splitlines()[-1]
+    graded = out.split("\nbeyond the questions")[0]
+    assert f"{HW.points} points" in graded.splitlines()[-1]
 
 
 # ---- what the candidate does to its process cannot change the verdict -------------------------------------
@@ -465,12 +468,14 @@ def test_a_candidate_closing_its_stdout_is_still_graded(runs):
 
 def test_an_endless_loop_hits_the_time_limit_quickly(runs):
     run = runs["endless loop"]
-    assert error_line(run) == "error: t1.dX: time limit of 1 s exceeded"
+    line = error_line(run)
+    assert line.startswith("error: t1.dX: time limit of 1 s exceeded while running case 1 of ")
+    assert "(exact, m = 1, n = 3, p = 1); the 0 cases before it passed" in line and "--timeout" in line
     assert run.seconds < 30  # 1 s of the candidate's time, plus starting python on a busy machine
 
 
 def test_a_memory_bomb_hits_the_memory_limit(runs):
-    assert error_line(runs["memory bomb"]) == "error: t1.dX: memory limit of 256 MiB exceeded"
+    assert error_line(runs["memory bomb"]).startswith("error: t1.dX: memory limit of 256 MiB exceeded while running case")
 
 
 @pytest.mark.parametrize("name, reason", [
@@ -553,3 +558,75 @@ def test_a_signal_while_the_grader_still_imports_is_one_line_too(tmp_path, sig, 
     grader.send_signal(sig)
     _, stderr = grader.communicate(timeout=30)
     assert stderr == line + "\n"
+
+
+# ---- one standard with the key; the results beyond the questions ---------------------------------------
+EXTRA = {
+    "strided.py": """
+        import numpy as np
+
+
+        def t1_strided_dW(X, W, b, delta, s, P):
+            p = W.shape[0]
+            Xp = np.pad(X, P)
+            g = np.zeros((p, p))
+            for i in range(delta.shape[0]):
+                for j in range(delta.shape[1]):
+                    g += delta[i, j] * Xp[i * s:i * s + p, j * s:j * s + p]
+            return g
+
+
+        def cs231n_style(X, W, b, delta, s, P):
+            assert (X.shape[0] + 2 * P - W.shape[0]) % s == 0, "width does not work"
+            assert (X.shape[1] + 2 * P - W.shape[0]) % s == 0, "height does not work"
+            return t1_strided_dW(X, W, b, delta, s, P)
+    """,
+    "tanh.py": """
+        import numpy as np
+
+
+        def one_minus_tanh(x, delta):
+            return delta * (1 - np.tanh(x))
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def extra(workdir) -> Path:
+    for name, source in EXTRA.items():
+        (workdir / "files" / name).write_text(textwrap.dedent(source))
+    return workdir
+
+
+def test_list_shows_the_generalized_results_apart_at_0_points(runs):
+    out = runs["list"].stdout
+    graded, beyond = out.split("\nbeyond the questions (0 points, never graded")
+    for rid in ("t1.strided.dX", "t1.strided.dW", "t1.batch.dX", "t1.batch.dW", "t1.batch.db"):
+        assert f"{rid}  (0 points)" in beyond and rid not in graded
+    assert "f(X, W, b, delta, s, P)" in beyond and "X (N, C, m, n), W (K, C, p, p), b (K,)" in beyond
+
+
+def test_a_generalized_result_is_checked_and_a_refused_shape_is_said(extra):
+    right = run_inline(["check", "t1.strided.dW", "files/strided.py:t1_strided_dW"], extra)
+    assert right.code == 0 and "t1.strided.dW: correct" in right.stdout, right.stdout + right.stderr
+    refused = run_inline(["check", "t1.strided.dW", "files/strided.py:cs231n_style"], extra)
+    assert refused.code == 1 and "t1.strided.dW: REFUSES SHAPES" in refused.stdout
+    assert "width does not work" in refused.stdout and "is correct on the" in refused.stdout
+
+
+def test_check_names_a_common_wrong_answer_with_the_keys_note(extra):
+    run = run_inline(["check", "t2.tanh", "files/tanh.py:one_minus_tanh"], extra)
+    assert run.code == 1 and "t2.tanh: WRONG" in run.stdout
+    part = HW.part_of("t2.tanh")
+    wrong = next(w for w in part.wrong_answers if w.id == "tanh-prime")
+    assert "common wrong answer the grading key lists: 1 - tanh instead of 1 - tanh^2" in run.stdout
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["grade", "class", "--csv", "g.csv", "--convention", "sideways"],
+                                  ["gradescope", "--root", "nowhere", "--convention", "sideways"]])
+def test_an_unknown_convention_for_grade_or_gradescope_is_one_line_exit_2(tmp_path, args):
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    run = run_inline(args, tmp_path)
+    assert run.code == 2 and "no result has the convention 'sideways'" in error_line(run)
+    assert not (tmp_path / "g.csv").exists()

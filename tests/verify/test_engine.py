@@ -229,3 +229,167 @@ def test_a_kernel_not_turned_fails_at_any_size_with_a_real_kernel(sizes):
     outcome = engine.check(gradient, lambda X, W, b, d: signal.correlate2d(d, W, mode="full"), exact=False,
                            float_sizes=[sizes])
     assert not outcome.passed
+
+
+# ---- every tie pattern at every precision ------------------------------------------------------------
+MAXPOOL = HW.result("t2.maxpool").gradient()
+
+
+def _tie_patterns() -> set[tuple[int, int, str]]:
+    """(window d, tied k, "zeros" / "equal" / "some") of the kink cases of max pooling."""
+    found = set()
+    for case in engine.kink_cases(MAXPOOL.operation):
+        x = np.asarray(case.values["x"])
+        k = int(np.sum(x == x.max()))
+        kind = "some" if k < x.size else "zeros" if x.max() == 0 else "equal"
+        found.add((x.size, k, kind))
+    return found
+
+
+def test_every_tie_pattern_is_a_case_at_every_exact_size_and_a_window_over_9():
+    patterns = _tie_patterns()
+    windows = sorted({d for d, _, _ in patterns})
+    assert windows[-1] > 9 and {2, 3, 5, 9} <= set(windows)
+    for d in windows:
+        assert {k for w, k, kind in patterns if w == d and kind == "some"} >= set(range(2, d)), d
+        assert (d, d, "zeros") in patterns and (d, d, "equal") in patterns, d
+
+
+def _split(x, d, dtype):
+    tied = x == x.max()
+    return (d * tied / tied.sum()).astype(dtype)
+
+
+def _first(x, d, dtype):
+    return (d * (np.arange(x.size) == np.argmax(x))).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("answer", [_split, _first])
+def test_a_correct_answer_at_ties_passes_in_every_precision(dtype, answer):
+    outcome = verify.check("t2.maxpool", lambda x, d: answer(x, d, dtype), seed=3)
+    assert outcome.passed, str(outcome)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("wrong, pattern", [
+    (lambda t, k, x: t * (1.25 if k > 1 else 1.0), "a quarter too much at ties"),
+    (lambda t, k, x: t * (0 if k == x.size else 1), "nothing where every entry is equal"),
+    (lambda t, k, x: t * (0 if x.max() == 0 and k > 1 else 1), "nothing at a tie of zeros"),
+    (lambda t, k, x: t * (k if k >= 9 else 1), "all of delta to each of 9 or more tied"),
+    (lambda t, k, x: t * (k / (k - 1) if k > 1 else 1), "delta / (k - 1)"),
+])
+def test_a_wrong_answer_at_ties_fails_in_every_precision(dtype, wrong, pattern):
+    def candidate(x, d):
+        tied = x == x.max()
+        k = int(tied.sum())
+        return wrong(d * tied / k, k, x).astype(dtype)
+    outcome = verify.check("t2.maxpool", candidate, seed=3)
+    assert not outcome.passed and outcome.counterexample is not None, pattern
+
+
+def test_the_tolerance_at_a_kink_has_no_size_factor():
+    # float16 holds d / k to 3 significant digits; 1% too much at a tie of 16 is far beyond that
+    def one_percent_off(x, d):
+        tied = x == x.max()
+        return (d * tied / tied.sum() * (1.01 if tied.sum() >= 16 else 1.0)).astype(np.float16)
+    outcome = verify.check("t2.maxpool", one_percent_off, seed=0)
+    assert not outcome.passed and outcome.counterexample.method == "generalized gradient"
+
+
+# ---- precision -----------------------------------------------------------------------------------------
+def test_a_right_formula_computed_partly_in_float32_is_judged_at_float32():
+    # float32 inside, times a float64 delta: the answer is float64, its values are not float32's
+    outcome = verify.check("t2.tanh", lambda x, d: d * 0.1 * (1 - np.tanh(x.astype(np.float32)) ** 2) * 10,
+                           seed=2)
+    assert outcome.passed and outcome.precision == "float32", str(outcome)
+    uniform = verify.check("t2.tanh", lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-8), seed=2)
+    assert not uniform.passed and uniform.counterexample.method == "exact"
+
+
+# ---- shapes refused, limits, messages -------------------------------------------------------------------
+def test_a_candidate_that_refuses_a_shape_is_told_so_with_its_verdict_on_the_others():
+    def odd_only(x, d):
+        if x.size % 2 == 0:
+            raise ValueError("even windows are not supported")
+        return d * (np.arange(x.size) == np.argmax(x))
+    outcome = verify.check("t2.maxpool", odd_only, seed=1)
+    assert not outcome.passed and outcome.status == "refused" and outcome.counterexample is None
+    assert outcome.refused and all(s["d"] % 2 == 0 for s in outcome.refused)
+    assert "REFUSES SHAPES" in str(outcome) and "even windows are not supported" in str(outcome)
+    assert "is correct on the" in outcome.reason and outcome.cases > 0
+
+
+def test_a_candidate_that_refuses_every_shape_is_wrong_with_what_it_raised():
+    def never(x, d):
+        raise NotImplementedError("todo")
+    outcome = verify.check("t2.maxpool", never, seed=1)
+    assert outcome.status == "wrong" and "NotImplementedError" in outcome.reason
+
+
+def test_a_limit_says_which_case_and_sizes_were_running_and_that_the_earlier_passed():
+    from verify.sandbox import TimeLimit
+
+    def slow_at_large_sizes(X, W, b, d):
+        if X.size > 5000:
+            raise TimeLimit("time limit of 1 s exceeded")
+        return dX(X, W, b, d)
+    with pytest.raises(TimeLimit) as raised:
+        verify.check("t1.dX", slow_at_large_sizes, seed=0)
+    progress = raised.value.progress
+    assert re.fullmatch(r"while running case (\d+) of (\d+) \(float, m = 128, n = 160, p = 11\); the (\d+) "
+                        r"cases before it passed", progress), progress
+    number, _, passed = (int(q) for q in re.findall(r"\d+", progress)[:1] + re.findall(r"\d+", progress)[1:2]
+                         + [re.findall(r"\d+", progress)[-1]])
+    assert passed == number - 1
+
+
+def test_entries_are_numbered_as_the_question_numbers_them():
+    def off_at_first(x, d):
+        g = d * (1 - np.tanh(x) ** 2)
+        g[0] += 1
+        return g
+    text = str(verify.check("t2.tanh", off_at_first, seed=0))
+    assert "entries that differ: 1\n" in text            # T2 counts from 1
+    t1 = str(verify.check("t1.dX", lambda X, W, b, d: dX(X, W, b, d) + (np.arange(X.size) == 0).reshape(X.shape),
+                          seed=0))
+    assert "entries that differ: (0, 0)" in t1            # T1 from 0
+
+
+def test_one_case_is_one_case():
+    outcome = verify.check("t2.tanh", lambda x, d: d, seed=0)
+    assert "(1 case;" in str(outcome) and "1 of 1 entry" in str(outcome)
+
+
+# ---- the results beyond the questions -------------------------------------------------------------------
+def _strided_dX(X, W, b, d, s, P):
+    m, n = X.shape
+    p = W.shape[0]
+    padded = np.zeros((m + 2 * P, n + 2 * P))
+    for i in range(d.shape[0]):
+        for j in range(d.shape[1]):
+            padded[i * s:i * s + p, j * s:j * s + p] += d[i, j] * W
+    return padded[P:P + m, P:P + n]
+
+
+def _cs231n_strided_dX(X, W, b, d, s, P):
+    if (X.shape[0] + 2 * P - W.shape[0]) % s or (X.shape[1] + 2 * P - W.shape[0]) % s:
+        raise AssertionError("width does not work")      # CS231n's conv_forward_naive asserts this
+    return _strided_dX(X, W, b, d, s, P)
+
+
+def _batch_db(X, W, b, d):
+    return d.sum(axis=(0, 2, 3))
+
+
+def test_the_generalized_results_are_checked_like_the_graded_ones():
+    from verify.grade import generalized
+    beyond = generalized(HW)
+    assert {"t1.strided.dX", "t1.strided.dW", "t1.batch.dX", "t1.batch.dW", "t1.batch.db"} <= set(beyond)
+    assert not set(beyond) & set(HW.results)
+    assert verify.check(beyond["t1.strided.dX"], _strided_dX).passed
+    assert verify.check(beyond["t1.batch.db"], _batch_db).passed
+    assert not verify.check(beyond["t1.batch.db"], lambda X, W, b, d: d.sum(axis=(0, 2, 3)) / X.shape[0]).passed
+    refused = verify.check(beyond["t1.strided.dX"], _cs231n_strided_dX)
+    assert refused.status == "refused" and all((s["m"] + 2 * s["P"] - s["p"]) % s["s"] or
+                                               (s["n"] + 2 * s["P"] - s["p"]) % s["s"] for s in refused.refused)

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -141,9 +142,10 @@ def test_the_csv_has_one_row_per_submission_and_result_in_order(graded):
     root, _ = graded
     with open(root / "out" / "grades.csv", newline="") as file:
         rows = list(csv.reader(file))
-    assert rows[0] == ["submission", "result", "verdict", "points", "max_points"]
+    assert rows[0] == ["submission", "result", "verdict", "points", "max_points", "convention", "common_error",
+                       "review"]
     assert [(r[0], r[1]) for r in rows[1:]] == [(s, r) for s in sorted(CLASS) for r in RESULTS]
-    for submission, result, verdict, points, max_points in rows[1:]:
+    for submission, result, verdict, points, max_points, *_ in rows[1:]:
         worth = HW.part_of(result).points
         assert (verdict, int(max_points)) == (expected(submission, result)[0], worth), (submission, result)
         assert int(points) == (worth if verdict == "correct" else 0)
@@ -249,5 +251,251 @@ def test_folder_names_a_spreadsheet_or_utf_8_cannot_take_are_written_safely(tmp_
     written = grade.write_feedback(HW, report, tmp_path / "feedback")
     cells = [line.split(",")[0] for line in (tmp_path / "grades.csv").read_text(encoding="utf-8").splitlines()[1:]]
     assert set(cells) == {"'=HYPERLINK(1)", "bad\\xffname"}
-    assert sorted(p.name for p in written) == ["=HYPERLINK(1).txt", "bad\\xffname.txt"]
+    assert grade.folder_name("bad\\xffname") == os.fsdecode(b"bad\xffname")
+    names = sorted(p.name for p in written)
+    assert names[0] == "=HYPERLINK(1).txt" and names[1].startswith("bad_xffname-") and len(names) == 2
     assert all(s.points == s.max_points for s in report.submissions)
+
+
+# ---- one standard with the key --------------------------------------------------------------------------
+CONVOLUTION = replace_function(replace_function(CORRECT, "t1_dX", """
+    p, q = W.shape
+    return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)   # a true convolution's
+"""), "t1_dW", "return correlate_valid(X, delta)[::-1, ::-1]")
+
+
+def grade_source(tmp_path: Path, source: str, **options) -> grade.Submission:
+    file = tmp_path / "hw4.py"
+    file.write_text(source)
+    return grade.grade_file(file, HW, seed=SEED, timeout=20, **options)
+
+
+def by_result(submission: grade.Submission) -> dict[str, grade.Graded]:
+    return {g.result: g for g in submission.results}
+
+
+def test_a_true_convolution_submission_gets_every_point_and_is_told_its_convention(tmp_path):
+    graded = grade_source(tmp_path, CONVOLUTION)
+    assert graded.points == graded.max_points == HW.points
+    results = by_result(graded)
+    assert {results[r].convention for r in ("t1.dX", "t1.dW", "t1.db")} == {"convolution"}
+    assert results["t2.tanh"].convention == ""        # a result of one convention says nothing of it
+    text = grade.feedback_text(HW, graded)
+    assert text.count("judged in the convolution convention") == 3
+
+
+def test_a_forced_convention_judges_every_result_that_has_it_in_it(tmp_path):
+    graded = by_result(grade_source(tmp_path, CONVOLUTION, convention="correlation"))
+    assert graded["t1.dX"].verdict == graded["t1.dW"].verdict == "wrong"
+    assert graded["t1.db"].verdict == "correct" and graded["t1.dX"].convention == "correlation"
+    assert graded["t1.dX"].common == "no-flip" and graded["t1.dW"].common == "dW-rotated"
+
+
+def test_one_convention_per_question_the_one_that_earns_the_most(tmp_path):
+    # dX of a true convolution with dW of a cross-correlation: each right in its own convention only
+    mixed = replace_function(CORRECT, "t1_dX", """
+        p, q = W.shape
+        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)
+    """)
+    assert grade.convention_scope(HW) == "question"
+    graded = by_result(grade_source(tmp_path, mixed))
+    conventions = {graded[r].convention for r in ("t1.dX", "t1.dW", "t1.db")}
+    assert len(conventions) == 1                      # one forward pass for the question
+    assert conventions == {"correlation"}             # a tie of points: the default
+    assert graded["t1.dX"].verdict == "wrong" and "correct in the convolution convention" in graded["t1.dX"].text
+    assert graded["t1.dW"].verdict == graded["t1.db"].verdict == "correct"
+
+
+def test_the_choice_of_convention_counts_points():
+    dX, dW = HW.result("t1.dX"), HW.result("t1.dW")
+
+    def g(rid, verdict, points):
+        return grade.Graded(rid, verdict, points, 5, "")
+    attempts = {"t1.dX": {"correlation": g("t1.dX", "wrong", 0), "convolution": g("t1.dX", "correct", 5)},
+                "t1.dW": {"correlation": g("t1.dW", "wrong", 1), "convolution": g("t1.dW", "correct", 5)}}
+    assert grade.choose_conventions([dX, dW], attempts) == "convolution"
+    attempts["t1.dW"]["convolution"] = g("t1.dW", "wrong", 0)
+    attempts["t1.dW"]["correlation"] = g("t1.dW", "correct", 5)
+    assert grade.choose_conventions([dX, dW], attempts) == "correlation"     # 5 each: the default
+    assert grade.choose_conventions([HW.result("t2.tanh")], {"t2.tanh": {}}) is None
+
+
+@pytest.mark.parametrize("result, body, common", [
+    ("t2.tanh", "return delta * (1 - np.tanh(x))", "tanh-prime"),
+    ("t1.db", "return delta.mean()", "db-mean"),
+    ("t2.avgpool", "return np.full_like(x, delta)", "avg-missing-d"),
+    ("t1.db", "return delta", "db-not-summed"),                                   # the wrong shape, too
+    ("t2.tanh", "return delta.sum() * (1 - np.tanh(x) ** 2)", "sample.tanh"),    # an award in the key
+    ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
+])
+def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.replace(".", "_"), body)))[result]
+    part = HW.part_of(result)
+    wrong = next(w for w in part.wrong_answers if w.id == common)
+    assert graded.verdict == "wrong" and graded.common == common
+    assert graded.points == part.points_for(wrong) * graded.max_points / part.points
+    text = grade.result_text(HW, graded)
+    assert grade.plain(wrong.title) in text and grade.plain(wrong.why) in text
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in text
+    assert "counterexample" in text and "$" not in text and "\\frac" not in text
+    if wrong.award is None:
+        assert graded.review.startswith("a common wrong answer whose points the key gives in words only")
+
+
+def test_a_common_wrong_answer_with_an_award_earns_it(tmp_path):
+    # the sample solution's average pooling, read with every weight 2: the key awards it points
+    source = replace_function(CORRECT, "t2_avgpool", "return np.full_like(x, 2 * delta / x.size)")
+    graded = by_result(grade_source(tmp_path, source))["t2.avgpool"]
+    part = HW.part_of("t2.avgpool")
+    sample = next(w for w in part.wrong_answers if w.id == "sample.avgpool")
+    assert sample.award and graded.common == "sample.avgpool" and graded.points == part.points_for(sample) > 0
+    assert not graded.review          # the key's points are data: nothing left for a TA
+
+
+def test_any_other_wrong_answer_gets_0_with_a_counterexample(tmp_path):
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_tanh", "return delta * x")))["t2.tanh"]
+    assert graded.verdict == "wrong" and graded.points == 0 and graded.common == "" and not graded.note
+    assert "counterexample" in graded.text
+
+
+def test_a_refused_shape_is_not_wrong_and_is_flagged_for_a_ta(tmp_path):
+    square_only = replace_function(CORRECT, "t1_dW", """
+        if X.shape[0] != X.shape[1]:
+            raise ValueError("square images only")
+        return correlate_valid(X, delta)
+    """)
+    graded = by_result(grade_source(tmp_path, square_only))["t1.dW"]
+    assert graded.verdict == "refused" and graded.points == 0
+    assert "refuses shapes the question allows" in graded.review and "square images only" in graded.text
+
+
+def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
+    slow = replace_function(CORRECT, "t1_dX", """
+        if X.size > 5000:
+            while True:
+                pass
+        p, q = W.shape
+        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W[::-1, ::-1])
+    """)
+    file = tmp_path / "hw4.py"
+    file.write_text(slow)
+    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX", "t1.db"]))
+    assert graded["t1.dX"].verdict == "timeout" and graded["t1.db"].verdict == "correct"
+    assert "m = 128, n = 160, p = 11" in graded["t1.dX"].text and "cases before it passed" in graded["t1.dX"].text
+    assert graded["t1.dX"].review.startswith("not judged (the time limit); rerun it with a larger limit: "
+                                             f"python -m verify check t1.dX '{file}:t1_dX' --timeout")
+
+
+def test_correct_naive_loops_pass_within_the_default_limits(tmp_path):
+    import inspect
+
+    from .candidates import NAIVE
+    source = "import numpy as np\n\n\n" + "\n\n".join(
+        inspect.getsource(fn).replace(f"def {fn.__name__}(", f"def {rid.replace('.', '_')}(")
+        for rid, fn in NAIVE.items())
+    file = tmp_path / "hw4.py"
+    file.write_text(source)
+    graded = grade.grade_file(file, HW, seed=SEED)
+    assert [g.verdict for g in graded.results] == ["correct"] * len(RESULTS), grade.feedback_text(HW, graded)
+
+
+# ---- a batch that loses nothing -------------------------------------------------------------------------
+ODD_NAMES = ["x" * 253, "名前 with space", "new\nline", "back\\slash", "back_slash", "a.b", "-dash", "=sum(1)"]
+
+
+def test_any_folder_name_gets_its_own_feedback_file_and_a_reversible_csv_name(tmp_path):
+    root = tmp_path / "class"
+    for name in ODD_NAMES:
+        (root / name).mkdir(parents=True)
+    report = grade.grade_all(root, jobs=1, seed=SEED, homework=HW)     # no hw4.py anywhere: quick
+    written = grade.write_feedback(HW, report, tmp_path / "feedback")
+    assert len({p.name for p in written}) == len(ODD_NAMES) == len(list((tmp_path / "feedback").iterdir()))
+    assert all(len(p.name.encode()) <= 255 for p in written)
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(grade.folder_name(s.name) for s in report.submissions) == sorted(ODD_NAMES)
+    grade.write_csv(report.rows, tmp_path / "grades.csv")
+    grade.write_wide_csv(report, tmp_path / "wide.csv")
+    for name in ("grades.csv", "wide.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    with open(tmp_path / "wide.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == grade.wide_header(RESULTS)
+    names = sorted(grade.folder_name(r[0][1:] if r[0].startswith("'") else r[0]) for r in rows[1:])
+    assert names == sorted(ODD_NAMES)
+
+
+def test_feedback_names_never_collide_even_when_a_name_looks_like_a_hashed_one(tmp_path):
+    first = grade.feedback_name("new\nline")
+    writer = grade.FeedbackWriter(HW, tmp_path)
+    subs = [grade.Submission(n, [], SEED) for n in ("new\nline", first[:-4], first[:-4])]
+    paths = [writer.write(s) for s in subs]
+    assert len({p.name for p in paths}) == 3
+
+
+def test_a_run_writes_each_submissions_rows_as_soon_as_it_is_done(tmp_path):
+    make_class(tmp_path / "class", ["alice", "gina", "carol"])
+    writer = grade.RowWriter(tmp_path / "grades.csv")
+    seen = []
+
+    def done(submission):
+        writer.write(submission)
+        with open(tmp_path / "grades.csv", newline="") as file:
+            seen.append([r[0] for r in list(csv.reader(file))[1:]])
+    grade.grade_all(tmp_path / "class", jobs=1, seed=SEED, homework=HW, progress=done)
+    writer.close()
+    assert [len(rows) for rows in seen] == [len(RESULTS), 2 * len(RESULTS), 3 * len(RESULTS)]
+    assert stat.S_IMODE((tmp_path / "grades.csv").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("make_bad, words", [
+    (lambda tmp: (tmp / "folder.csv").mkdir(), "is a folder"),
+])
+def test_the_output_paths_are_checked_before_grading_starts(tmp_path, make_bad, words):
+    make_class(tmp_path / "class", ["alice"])
+    make_bad(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "verify", "grade", "class", "--csv", "folder.csv"], cwd=tmp_path,
+                          env=environment(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and words in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "graded" not in done.stdout
+
+
+def test_the_class_run_writes_a_wide_csv_and_flags_what_a_ta_should_see(graded):
+    root, done = graded
+    with open(root / "out" / "grades-wide.csv", newline="", encoding="utf-8") as file:
+        rows = {r[0]: r for r in csv.reader(file)}
+    header = rows.pop("submission")
+    assert header == ["submission", *grade.wide_header(RESULTS)[1:]]
+    assert set(rows) == set(CLASS)
+    column = {name: header.index(name) for name in header}
+    for name, row in rows.items():
+        total = sum(HW.part_of(r).points for r in RESULTS if expected(name, r)[0] == "correct")
+        assert row[column["Total Score"]] == str(total) and row[column["Max Points"]] == str(HW.points)
+        assert row[column["SID"]] == name and row[column["feedback"]] == f"{name}.txt"
+    assert "rerun it with a larger limit" in rows["erin"][column["review"]]
+    assert rows["bob"][column["review"]].startswith("t1.dX: a common wrong answer")   # no-flip: words only
+    assert "for a TA to review" in done.stdout and "erin t2.tanh: timeout" in done.stdout
+
+
+def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
+    import numpy as np
+
+    from verify import engine
+    for result in HW.results.values():
+        for answer_id, (answer, fast) in grade.common_answers(HW, result).items():
+            quoted_form = answer.function(result)
+            gradient = result.gradient(answer.convention)
+            op = gradient.operation
+            for case in engine.exact_cases(op)[:6]:
+                args = [int(case.values[q]) if q in op.settings else np.array(case.values[q])
+                        for q in op.candidate_arguments]
+                values = []
+                for form in (fast, quoted_form):
+                    try:
+                        values.append(np.asarray(form(*args), dtype=float))
+                    except ValueError:      # no value at this size (a valid correlation of a too small delta)
+                        values.append(None)
+                if values[0] is None or values[1] is None:
+                    assert values[0] is values[1] is None, (answer_id, case.sizes)
+                else:
+                    assert np.allclose(values[0], values[1], rtol=1e-12, atol=1e-12), (answer_id, case.sizes)

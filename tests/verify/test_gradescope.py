@@ -132,3 +132,78 @@ def test_the_scripts_follow_gradescopes_layout(script):
         assert "apt-get install -y -qq python3 python3-venv python3-pip" in text and '"$root/venv"' in text
     else:
         assert '-m verify gradescope --root "$root"' in text and "AUTOGRADER_ROOT:-/autograder" in text
+
+
+def test_a_true_convolution_submission_gets_every_point_without_flags(tmp_path):
+    from tests.verify.test_grade import CONVOLUTION
+    root = fake_root(tmp_path, {"hw4.py": CONVOLUTION})
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr
+    results = results_of(root)
+    assert results["score"] == HW.points
+    for test in results["tests"][:3]:
+        assert "judged in the convolution convention" in test["output"] and "convolution" in test["tags"]
+
+
+def test_a_convention_can_be_forced_by_argument_or_by_the_environment(tmp_path):
+    from tests.verify.test_grade import CONVOLUTION
+    root = fake_root(tmp_path, {"hw4.py": CONVOLUTION})
+    worth = {r: HW.part_of(r).points for r in RESULTS}
+    done = run_autograder(root, "--convention", "correlation")
+    assert done.returncode == 0, done.stderr
+    assert results_of(root)["score"] == HW.points - worth["t1.dX"] - worth["t1.dW"]
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, PYTHONPATH=str(ROOT),
+               CONVENTION="convolution")
+    done = subprocess.run([str(ROOT / "autograder" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert results_of(root)["score"] == HW.points
+    env["CONVENTION"] = "upside-down"
+    done = subprocess.run([str(ROOT / "autograder" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and done.stderr.startswith("error: no result has the convention 'upside-down'")
+
+
+def test_a_common_wrong_answer_carries_the_keys_note(tmp_path):
+    root = fake_root(tmp_path, {"hw4.py": replace_function(CORRECT, "t2_tanh", "return delta * (1 - np.tanh(x))")})
+    assert run_autograder(root).returncode == 0
+    part = HW.part_of("t2.tanh")
+    wrong = next(w for w in part.wrong_answers if w.id == "tanh-prime")
+    test = next(t for t in results_of(root)["tests"] if "t2.tanh" in t["name"])
+    assert test["score"] == part.points_for(wrong) and "common error: tanh-prime" in test["tags"]
+    assert "1 - tanh instead of 1 - tanh^2" in test["output"] and "counterexample" in test["output"]
+
+
+def test_results_json_is_valid_utf_8_whatever_the_candidate_prints(tmp_path):
+    noisy = replace_function(CORRECT, "t2_tanh", """
+        import sys
+        sys.stdout.buffer.write(b"\\xff\\xfe bytes \\xed\\xa0\\x80 and text\\n")
+        print("\\udcff lone", flush=True)
+        return delta * (1 - np.tanh(x) ** 2)
+    """)
+    root = fake_root(tmp_path, {"hw4.py": noisy})
+    assert run_autograder(root).returncode == 0
+    raw = (root / "results" / "results.json").read_bytes()
+    text = raw.decode("utf-8")                                     # strict: valid UTF-8
+    results = json.loads(text)
+
+    def strings(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from strings(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from strings(v)
+    for s in strings(results):
+        s.encode("utf-8")                                          # no lone surrogate anywhere
+    assert results["score"] == HW.points
+
+
+def test_text_only_turns_lone_surrogates_into_text():
+    from verify.gradescope import text_only
+    cleaned = text_only({"a\udcff": ["b\ud800", 1, {"c": "\udcfe"}]})
+    assert json.dumps(cleaned, ensure_ascii=False).encode("utf-8")
+    assert cleaned == {"a\\udcff": ["b\\ud800", 1, {"c": "\\udcfe"}]}

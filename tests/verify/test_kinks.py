@@ -82,3 +82,29 @@ def test_the_non_negative_least_squares_agree_with_scipys():
         ours, theirs = nnls(A, b), scipy_nnls(A, b)[0]
         assert np.all(ours >= 0)
         assert np.linalg.norm(A @ ours - b) <= np.linalg.norm(A @ theirs - b) + 1e-9
+
+
+def test_ties_of_every_size_up_to_all_branches_including_all_zeros_and_all_equal():
+    for d in (2, 3, 9, 12):
+        entries = sp.symbols(f"y0:{d}", real=True)
+        f = ops.max_all(np.array(entries, dtype=object))
+        base = {s: 0 for s in entries}
+        points = kinks.tie_points([f], base, np.random.default_rng(0))
+        tied = {}
+        for point, _ in points:
+            values = [point[s] for s in entries]
+            k = sum(v == max(values) for v in values)
+            tied.setdefault(k, set()).add(max(values) if k == d else None)
+        assert set(tied) == set(range(2, d + 1)), d
+        assert 0 in tied[d] and len(tied[d] - {0}) >= 1, d      # all zeros, and all equal to another value
+
+
+def test_every_tie_of_a_window_of_nine_and_more_has_the_hull_of_its_tied_entries():
+    for d in (9, 12):
+        entries = sp.symbols(f"y0:{d}", real=True)
+        f = ops.max_all(np.array(entries, dtype=object))
+        for k in range(1, d + 1):
+            point = {s: (4 if q < k else q - d) for q, s in enumerate(entries)}
+            hull = kinks.generalized_gradient(f, [f], np.array(entries, dtype=object), point)
+            assert sorted(tuple(int(v) for v in g) for g in hull) == sorted(
+                tuple(int(q == t) for q in range(d)) for t in range(k)), (d, k)
