@@ -25,6 +25,7 @@ import json
 import os
 import re
 import resource
+import select
 import signal
 import struct
 import sys
@@ -62,16 +63,29 @@ def serve(config: dict) -> NoReturn:
     channel = _Channel(config["request"], config["reply"])
     channel.send({"seq": 0, "status": "ready"})
     control = os.fdopen(config["control"], "rb", buffering=0)
-    child = None
+    child = watch = None
     while True:
+        ready = select.select([control] + ([watch] if watch is not None else []), [], [])[0]
+        if watch in ready and control not in ready:
+            # The candidate ended on its own (os._exit, a signal): say how, where the parent waits for it.
+            _, status = os.waitpid(child, 0)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            channel.send({"seq": -1, "status": "died", "code": code})
+            os.close(watch)
+            child = watch = None
+            continue
         line = control.readline()
         _end_candidate(config, child)
+        if watch is not None:
+            os.close(watch)
+            watch = None
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
         child = os.fork()
         if child == 0:
             control.close()
             _child(config, channel)
+        watch = os.pidfd_open(child)
 
 
 def _end_candidate(config: dict, child: int | None) -> None:

@@ -34,35 +34,33 @@ A result is worth the points of its part (`Homework.part_of(result).points`), sh
 part grades several results.  Every check of a run uses the same random seed (one fresh seed per
 run unless one is given), so that all students meet the same cases; the seed is in the feedback.
 
-Speed: submissions are graded on a pool of worker processes (one per core by default), each
-grading whole submissions; workers are forked where the platform allows it, so that they start
-with the homework already loaded.  Isolation is not free: each submission costs a sandbox start
-(python and numpy, ~0.1 s, plus whatever the file imports: scipy.signal alone takes ~0.8 s) and
-each call ~0.5 ms on top of the check itself, so the workers only win back that cost where cores
-would otherwise sit idle.
+Speed: submissions are graded in processes forked from this one (one per core by default), so that
+they start with the homework already loaded; a grading process that dies costs its submission alone.
+Each submission costs one sandbox start (bwrap, python, numpy and scipy: ~0.3 s), each result a fork
+of the sandbox's server (~10 ms) and each call ~0.5 ms on top of the check itself.
 """
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import pickle
 import re
 import secrets
+import select
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from . import engine
 from .homework import Homework, Result
 from .homework import load as load_homework
-from .sandbox import FunctionError, LimitExceeded, LoadError, MissingFunction, Sandbox, TimeLimit
+from .sandbox import FunctionError, LimitExceeded, LoadError, MissingFunction, Sandbox, TimeLimit, isolation
 
 __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
@@ -275,13 +273,12 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
     gradient = result.gradient()
     name = result.function_name
     graded: Graded
-    if not box.alive:
-        try:
-            box.restart()  # the last result hit a limit or crashed the child
-        except (LimitExceeded, LoadError) as exc:
-            verdict_name = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
-            return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new())
-        output.new()  # what loading printed again belongs to no result
+    try:
+        box.fresh()  # every result from a fresh interpreter state (a new sandbox after a limit or a crash)
+    except (LimitExceeded, LoadError) as exc:
+        verdict_name = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
+        return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new())
+    output.new()  # what loading printed again belongs to no result
     try:
         box.restart_clock()
         box.function(name, gradient.arity)
@@ -357,60 +354,77 @@ def grade(directory: str | Path, jobs: int | None = None, timeout: float = DEFAU
 
 
 def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> Iterator[Submission]:
-    if jobs == 1:
+    """Each submission graded in a process of its own, forked from this one (the homework, numpy and
+    sympy already loaded), `jobs` at a time: a grading process that dies costs its submission alone."""
+    isolation()  # NoIsolation now, before anything is graded
+    if jobs == 1 or not hasattr(os, "fork"):
         for folder in folders:
             yield grade_submission(folder, homework, **limits)
         return
-    global _HOMEWORK
-    methods = multiprocessing.get_all_start_methods()
-    # fork: the workers start with the homework (and numpy, sympy, scipy) loaded, in ~10 ms instead of ~1 s
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    _HOMEWORK = homework
-    # concurrent.futures rather than multiprocessing.Pool: a worker that dies (the system's OOM killer)
-    # breaks the pool with an exception, where Pool would wait forever for its submission.
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(homework.package,))
+    todo = list(reversed(folders))
+    running: dict[int, tuple[int, Path, bytearray]] = {}  # read end of its pipe: pid, folder, what came
     try:
-        futures = [pool.submit(_grade_task, (str(folder), limits)) for folder in folders]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        # Ctrl-C, a broken pool, or the caller giving up: stop now, not after the submissions in hand.
-        # Killing a worker kills its sandbox's child too: the child watches its parent.
-        _kill_workers(pool)
-        raise
+        while todo or running:
+            while todo and len(running) < jobs:
+                folder = todo.pop()
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:
+                    os.close(read)
+                    _grade_in_child(folder, homework, limits, write)
+                os.close(write)
+                running[read] = (pid, folder, bytearray())
+            ready, _, _ = select.select(list(running), [], [])
+            for fd in ready:
+                chunk = os.read(fd, 1 << 16)
+                if chunk:
+                    running[fd][2].extend(chunk)
+                    continue
+                pid, folder, data = running.pop(fd)
+                os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                yield _received(folder, homework, limits, bytes(data), status)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _HOMEWORK = None
+        # Ctrl-C, or the caller giving up: stop now, not after the submissions in hand.  A grading
+        # process killed takes its sandbox with it (bwrap --die-with-parent).
+        for fd, (pid, _, _) in running.items():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+            os.close(fd)
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    kill = getattr(pool, "kill_workers", None)  # Python 3.14
-    if kill is not None:
-        kill()
-        return
-    processes = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
+def _grade_in_child(folder: Path, homework: Homework, limits: dict, write: int) -> NoReturn:
+    """The forked grading process: grade one submission, send it back pickled, exit."""
+    code = 1
+    try:
+        # Ctrl-C reaches the whole process group: the parent handles it and stops the grading processes.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not ours
+            signal.signal(sig, signal.SIG_DFL)
+        data = pickle.dumps(grade_submission(folder, homework, **limits))
+        with open(write, "wb", closefd=True) as pipe:
+            pipe.write(data)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _received(folder: Path, homework: Homework, limits: dict, data: bytes, status: int) -> Submission:
+    """What a grading process sent back (our own process: pickle is safe), or, if it died, that submission
+    graded "error" with a word for the grader."""
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
         with contextlib.suppress(Exception):
-            process.kill()
-
-
-_HOMEWORK: Homework | None = None
-
-
-def _start_worker(package: str) -> None:
-    global _HOMEWORK
-    # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not a worker's
-        signal.signal(sig, signal.SIG_DFL)
-    if _HOMEWORK is None:  # spawned, not forked
-        _HOMEWORK = load_homework(package)
-
-
-def _grade_task(task: tuple[str, dict]) -> Submission:
-    folder, limits = task
-    assert _HOMEWORK is not None
-    return grade_submission(folder, _HOMEWORK, **limits)
+            submission = pickle.loads(data)
+            if isinstance(submission, Submission):
+                return submission
+    how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+           else f"exited with status {os.WEXITSTATUS(status)}")
+    text = f"{INTERNAL}the process grading this submission {how}; grade it again"
+    return Submission(_readable_name(folder.name), [Graded(r, "error", 0, points_of(homework, r), text, internal=True)
+                                                    for r in homework.results], limits["seed"],
+                      homework.submission_file)
 
 
 # ---- what students read ---------------------------------------------------------------------------------

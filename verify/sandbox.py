@@ -259,6 +259,8 @@ class Sandbox:
         if self._process is None or not self._process.running():
             self._start()
             return
+        if self._seq == 0:  # nothing asked since the file was loaded: already fresh
+            return
         self._left = self.timeout
         try:
             self._process.control(b"fork\n")
@@ -351,7 +353,7 @@ class Sandbox:
         try:
             phase = f"while loading {self.path.name}"
             meta, _ = self._exchange(self._process, None, self.timeout, phase)
-            self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"})
+            self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
             if meta["status"] == "setup_error":
                 self._fail(Crashed, f"could not start the candidate's process: {_one_line(meta['message'])}")
             if meta["status"] == "memory":
@@ -372,7 +374,7 @@ class Sandbox:
             reply, blob = self._exchange(process, frame, self._left, phase)
         finally:
             self._left -= time.monotonic() - started
-        self._expect(reply, self._seq, allowed)
+        self._expect(reply, self._seq, allowed, phase)
         if reply["status"] != "ok" and len(blob):
             self._fail(Crashed, "the candidate's process broke the result channel (unexpected data)")
         return reply, blob
@@ -426,8 +428,10 @@ class Sandbox:
             self._stop("interrupted while waiting for it")
             raise
 
-    def _expect(self, meta: dict, seq: int, allowed: set[str]) -> None:
+    def _expect(self, meta: dict, seq: int, allowed: set[str], phase: str = "") -> None:
         status, got = meta.get("status"), meta.get("seq")
+        if status == "died" and type(meta.get("code")) is int:  # the server saw the candidate end
+            self._fail(Crashed, f"the candidate's process {_death(meta['code'])} {phase}".rstrip())
         if type(got) is not int or got != seq or not isinstance(status, str) or status not in allowed:
             self._fail(Crashed, "the candidate's process broke the result channel (unexpected reply)")
         if (status in ("load_error", "function_error", "raised", "setup_error")
