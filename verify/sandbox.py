@@ -908,15 +908,16 @@ def _npy(array: np.ndarray) -> list:
 def _decode_array(blob: memoryview | bytes) -> np.ndarray:
     """The one array of an .npy blob from the child, or ValueError if it is anything but numbers.
 
-    np.load with allow_pickle=False: an object array would need unpickling, which is running code the
-    child chose, and is refused; a structured or text dtype loads and is refused here.  The numbers
+    Read as np.load reads an .npy file, with allow_pickle=False: an object array would need
+    unpickling, which is running code the child chose, and is refused; a structured or text dtype
+    loads and is refused here.  The numbers
     end in an array of the caller's own, writable, in native byte order.
     """
     reader = _Reader(blob)
     try:
-        array = np.load(reader, allow_pickle=False)
-    except (ValueError, OSError, EOFError, TypeError) as exc:
-        raise ValueError(_one_line(str(exc), 120)) from None
+        array = np.lib.format.read_array(reader, allow_pickle=False)  # np.load's reader of one .npy file
+    except Exception as exc:
+        raise ValueError(_one_line(str(exc), 120) or type(exc).__name__) from None
     if not isinstance(array, np.ndarray) or reader.tell() != len(reader.view):
         raise ValueError("not exactly one .npy array")
     if array.dtype.kind not in NUMERIC_KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
