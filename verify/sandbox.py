@@ -455,6 +455,7 @@ class Sandbox:
         process, self._process = self._process, None
         if process is not None:
             self._gone = reason
+            process.drain_output(256)  # what it printed before it ended is still the candidate's output
             process.kill()
 
     def _memory_message(self) -> str:
