@@ -63,10 +63,11 @@ def serve(config: dict) -> NoReturn:
     channel = _Channel(config["request"], config["reply"])
     channel.send({"seq": 0, "status": "ready"})
     control = os.fdopen(config["control"], "rb", buffering=0)
-    child = watch = None
+    child: int | None = None
+    watch: int | None = None
     while True:
         ready = select.select([control] + ([watch] if watch is not None else []), [], [])[0]
-        if watch in ready and control not in ready:
+        if child is not None and watch is not None and watch in ready and control not in ready:
             # The candidate ended on its own (os._exit, a signal): say how, where the parent waits for it.
             _, status = os.waitpid(child, 0)
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)

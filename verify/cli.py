@@ -218,6 +218,10 @@ def _main(args_list: list[str]) -> int:
         print("error: interrupted", file=sys.stderr)
         return INTERRUPTED
     except Exception as exc:
+        from .sandbox import NoIsolation
+        if isinstance(exc, NoIsolation):  # no sandbox here, and VERIFY_SANDBOX=none was not given
+            print(f"error: {_line(str(exc))}", file=sys.stderr)
+            return USAGE
         if os.environ.get("VERIFY_DEBUG"):
             traceback.print_exc()
         print(f"error: internal error of the grader: {type(exc).__name__}: {_line(str(exc))} "
@@ -277,6 +281,7 @@ def _check(args: argparse.Namespace) -> int:
     path, name = _candidate(args.candidate)
     emit(f"signature: {gradient.signature}")
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
+    emit(box.isolation)
     try:
         with box:
             box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
@@ -334,21 +339,16 @@ def _grade(args: argparse.Namespace) -> int:
         feedback.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with grade.progress_bar(len(folders)) as progress:
-            report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
-                                     seed=args.seed, homework=homework, progress=progress)
-    except BrokenProcessPool:
-        raise Failure("a grading worker died (killed by the system? out of memory?); nothing was written",
-                      INTERNAL) from None
+    with grade.progress_bar(len(folders)) as progress:
+        report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
+                                 seed=args.seed, homework=homework, progress=progress)
     try:
         grade.write_csv(report.rows, csv_path)
         written = grade.write_feedback(homework, report, feedback)
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     emit(grade.summary(report))
+    emit(grade.isolation())
     emit(f"\nwrote {csv_path} ({len(report.rows)} rows) and {len(written)} feedback files in {feedback}")
     if report.internal_errors:
         raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",

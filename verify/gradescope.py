@@ -45,6 +45,7 @@ from .grade import (
 )
 from .homework import Homework
 from .homework import load as load_homework
+from .sandbox import isolation
 
 __all__ = ["find_submission", "results_json", "run", "log"]
 
@@ -80,6 +81,7 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
                      "that defines " + ", ".join(homework.result(g.result).function_name
                                                  for g in submission.results) + ".")
     lines.append(f"Every check used the random seed {submission.seed}.")
+    lines.append(f"Your code ran in a sandbox: {isolation()}.")
     if submission.load_output:
         lines += [f"What {submission.file} printed when it was loaded:", quoted(submission.load_output)]
     return {
