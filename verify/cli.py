@@ -59,8 +59,26 @@ class Terminated(KeyboardInterrupt):
     every sandbox on the way kills its child), then exits 143 instead of 130."""
 
 
-def _terminate(signum, frame) -> NoReturn:
-    raise Terminated
+_STOPPED: list[int] = []   # every signal that asked this run to stop
+
+
+def _stop(signum, frame) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: remembered, then raised (only the first: cleanup runs unhurried).
+
+    The exception can be turned into another one on its way (numpy's import makes a KeyboardInterrupt
+    an ImportError) or lost (Python swallows what a __del__ raises): whatever ends the run after a
+    stop is reported as that stop.
+    """
+    _STOPPED.append(signum)
+    if len(_STOPPED) == 1:
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+def _stopped() -> int:
+    """Say which stop ended the run, in one line; return its exit code."""
+    interrupted = _STOPPED[0] == signal.SIGINT
+    print("error: interrupted" if interrupted else "error: terminated", file=sys.stderr)
+    return INTERRUPTED if interrupted else TERMINATED
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -185,12 +203,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     handlers = {}
+    _STOPPED.clear()
     if threading.current_thread() is threading.main_thread():   # only there may Python set handlers
-        handlers = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return _main(args_list)
+        code = _main(args_list)
+        return _stopped() if _STOPPED and code not in (INTERRUPTED, TERMINATED) else code  # a stop swallowed
+    except KeyboardInterrupt:  # a stop while _main was reporting something else
+        _STOPPED.append(signal.SIGINT)
+        return _stopped()
     finally:
-        for sig, handler in handlers.items():
+        # `python -m verify` (argv None) keeps them to its last instruction; a caller in-process gets its own back
+        for sig, handler in handlers.items() if argv is not None else ():
             signal.signal(sig, handler)
 
 
@@ -207,17 +231,17 @@ def _main(args_list: list[str]) -> int:
             return stop.code if isinstance(stop.code, int) else USAGE
         command = {"check": _check, "list": _list, "grade": _grade, "gradescope": _gradescope}[args.command]
         return command(args)
-    except Failure as failure:
-        print(f"error: {_line(str(failure))}", file=sys.stderr)
-        return failure.code
-    except Terminated:
-        print("error: terminated", file=sys.stderr)
-        return TERMINATED
-    except KeyboardInterrupt:
-        # The sandbox's `with` has already killed the candidate's process on the way out.
-        print("error: interrupted", file=sys.stderr)
-        return INTERRUPTED
+    except KeyboardInterrupt:  # Terminated too
+        # The sandbox's `with` has already killed the candidate's processes on the way out.
+        if not _STOPPED:  # raised by something other than our handler: a Ctrl-C all the same
+            _STOPPED.append(signal.SIGTERM if isinstance(sys.exc_info()[1], Terminated) else signal.SIGINT)
+        return _stopped()
     except Exception as exc:
+        if _STOPPED:  # a stop that came out as another exception
+            return _stopped()
+        if isinstance(exc, Failure):
+            print(f"error: {_line(str(exc))}", file=sys.stderr)
+            return exc.code
         from .sandbox import NoIsolation
         if isinstance(exc, NoIsolation):  # no sandbox here, and VERIFY_SANDBOX=none was not given
             print(f"error: {_line(str(exc))}", file=sys.stderr)

@@ -554,14 +554,3 @@ def descendants(pid: int) -> list[int]:
     for child in found:
         found += children.get(child, [])
     return found
-
-
-@pytest.mark.parametrize("sig, line", [(signal.SIGINT, "error: interrupted"), (signal.SIGTERM, "error: terminated")])
-def test_a_signal_while_the_grader_still_imports_is_one_line_too(tmp_path, sig, line):
-    # sympy and the engine take ~0.5 s to import: the handlers must be in place before that
-    grader = subprocess.Popen([sys.executable, "-m", "verify", "list"], cwd=tmp_path, env=environment(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.15)
-    grader.send_signal(sig)
-    _, stderr = grader.communicate(timeout=30)
-    assert stderr == line + "\n"
