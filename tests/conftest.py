@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,16 +29,6 @@ def warm_cache(tmp_path_factory, homework):
     cache = tmp_path_factory.mktemp("cache") / "verify-cache.json"
     checks.run(homework, cache)
     return cache
-
-
-@pytest.fixture
-def shared():
-    """A folder every user may read and write, for files a sandboxed candidate
-    (run as a user of its own when the tests run as root) must reach."""
-    folder = Path(tempfile.mkdtemp(prefix="sandbox-test-"))
-    folder.chmod(0o1777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

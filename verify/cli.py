@@ -14,7 +14,7 @@ grade       every submission folder of DIR (each with hw4.py): a CSV of verdicts
 gradescope  the autograder of Gradescope: ROOT/submission/hw4.py graded into ROOT/results/results.json
             (see verify.gradescope).
 
-Students' files are only ever run in a `verify.sandbox.Sandbox`: a separate process, with a time
+Students' files are only ever run in a `verify.sandbox.Sandbox` (bubblewrap: see there), with a time
 limit (--timeout, seconds, default 10: for loading the file, then for each result's check) and a
 memory limit (--memory, e.g. 512M or 2G, default 2G).  Whatever the candidate does there, it can
 only make its answer wrong, fail or time out; it cannot change what this process prints or returns.

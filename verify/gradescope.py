@@ -21,9 +21,9 @@ Scale: Gradescope runs every submission in a container of its own, on as many ma
 likes, so grading a class scales past one machine there; `python -m verify grade` is the
 one-machine way (every core, one sandbox per submission).
 
-On Gradescope the grader runs as root, and the sandbox does not hide the file system: a candidate
-can read what root can read (the key's formulas included) and print it into its output, which
-students see.  Keeping the key out of reach needs the sandbox to run the candidate as another user.
+On Gradescope the grader runs as root in a container that refuses bubblewrap's namespaces, so the
+candidate runs as the unprivileged user that autograder/setup.sh creates, on a runtime with NumPy
+and SciPy alone, and the key's files are private to root (see verify.sandbox); the output says so.
 """
 from __future__ import annotations
 
