@@ -1,23 +1,30 @@
-"""Inside the sandbox: a small server that loads one candidate file in a fresh process per request.
+"""Inside the sandbox: a small server that runs candidate files, each result in a fresh process.
 
 Run by verify.sandbox as `python -I -S -c <this file's text> CONFIG_JSON`, inside bubblewrap (or as an
 unprivileged user, or, when the grader asked for it, unprotected); never imported by the `verify`
-package, which the candidate must not be able to reach.  It imports numpy and scipy once, then, for
-every line the parent writes on the control pipe, kills whatever the last candidate left running
-and forks a fresh child that loads the candidate's file and answers the parent's requests.  So each
-result is judged in a fresh interpreter state at the cost of a fork, not of an interpreter start.
+package, which the candidate must not be able to reach.  It imports numpy and scipy once.  Then, for
+each command on the control pipe (a JSON line {"name", "size", "memory"}), it kills whatever the
+last candidate left running, empties the candidate's folders (/tmp and /dev/shm in bubblewrap),
+says "clean" on the status pipe, then reads the file's bytes, writes it there, and forks a fresh
+child that loads it and answers the parent's requests (an empty name: no file, no child).  So each
+result starts from a fresh state at the cost of a fork, and one server serves submission after
+submission.  The child closes the control and status pipes before any line of the candidate's
+runs, and the server is not dumpable, so a candidate can neither forge "clean" nor reach into the
+server through /proc.
 
-CONFIG_JSON: the pipes "control" (read), "request" (read), "reply" (write); "memory" (bytes the
-candidate may use); "path" (its copy of the file); "site" (folders holding numpy and scipy, put on
-the path); "user" ([uid, gid] to become before loading the file, when this server runs as root
-without namespaces); "kill_all" (whether every other process this server may signal is the
-candidate's: true inside bubblewrap's PID namespace and for the candidate's own user).
+CONFIG_JSON: the pipes "control" (read), "status" (write), "request" (read), "reply" (write);
+"home" (the folder the file is written to); "wipe" (folders emptied before each run); "site"
+(folders holding numpy and scipy, put on the path); "user" ([uid, gid] to become before loading the
+file, when this server runs as root without namespaces); "kill_all" (whether every other process
+this server may signal is the candidate's: true inside bubblewrap's PID namespace, and for the
+candidate's own user).
 
 Protocol (requests and replies): frames of HEAD = <4sII> (magic, meta length, blob length), then a
 JSON object, then a blob of concatenated .npy files (read with np.load(allow_pickle=False)).  The
 server sends one "ready" frame once numpy and scipy are loaded; each child then sends the outcome
 of loading the file ("loaded", "load_error", "memory") and answers "function" and "call" requests
-one at a time, echoing their "seq".  The parent trusts none of it: this is only the cooperative path.
+one at a time, echoing their "seq"; a child that ends on its own is reported as "died".  The parent
+trusts none of it: this is only the cooperative path.
 """
 import contextlib
 import errno
@@ -55,8 +62,11 @@ _PREAMBLE = struct.Struct("<6sBBH")
 
 
 def serve(config: dict) -> NoReturn:
-    """The server: preload, say ready, then one fresh child per line on the control pipe."""
+    """The server: preload, say ready, then one fresh child per command on the control pipe."""
     sys.dont_write_bytecode = True
+    with contextlib.suppress(Exception):  # no candidate may ptrace us or open /proc/<us>/fd or mem
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
     for module in ("scipy.signal", "scipy.ndimage"):  # what most files import: paid once, not per result
         with contextlib.suppress(Exception):
             __import__(module)
@@ -82,11 +92,61 @@ def serve(config: dict) -> NoReturn:
             watch = None
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
+        command = json.loads(line)
+        _wipe(config)
+        os.write(config["status"], b"clean\n")
+        if not command["name"]:  # the parent is done with this candidate: nothing to start
+            continue
+        # The file comes once the parent has emptied the pipes of what the last candidate wrote.
+        path = _place(config, command["name"], _read_exact(control, command["size"]))
         child = os.fork()
         if child == 0:
             control.close()
-            _child(config, channel)
+            os.close(config["status"])
+            _child(config, channel, path, command["memory"])
         watch = os.pidfd_open(child)
+
+
+def _read_exact(control, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = control.read(size - len(data))
+        if not chunk:
+            os._exit(0)
+        data += chunk
+    return data
+
+
+def _wipe(config: dict) -> None:
+    """Empty the candidate's folders, whatever modes it left."""
+    user = config.get("user")
+    for folder in config["wipe"]:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if user is not None and entry.stat(follow_symlinks=False).st_uid != user[0]:
+                        continue  # a shared /tmp: only what the candidate's user owns
+                    _remove(entry.path)
+
+
+def _place(config: dict, name: str, source: bytes) -> str:
+    path = os.path.join(config["home"], os.path.basename(name))
+    with open(path, "wb") as file:
+        file.write(source)
+    if config.get("user"):
+        os.chown(path, *config["user"])
+    return path
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return
+    os.chmod(path, 0o700)  # a folder the candidate closed (chmod 0) is still ours to empty
+    with os.scandir(path) as entries:
+        for entry in entries:
+            _remove(entry.path)
+    os.rmdir(path)
 
 
 def _end_candidate(config: dict, child: int | None) -> None:
@@ -124,21 +184,20 @@ def _become(uid: int, gid: int) -> None:
         raise PermissionError("the user and group ids did not change")
 
 
-def _child(config: dict, channel: "_Channel") -> NoReturn:
+def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoReturn:
     """One fresh candidate: load the file, then answer requests until the parent says otherwise."""
     try:
         os.setsid()
         if config.get("user"):
             _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
-        _limit_memory(config["memory"])
+        _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (config["memory"], config["memory"]))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
     except BaseException as exc:  # never run the candidate half set up
         channel.send({"seq": 0, "status": "setup_error", "message": f"{type(exc).__name__}: {_text(exc)}"})
         os._exit(1)
-    path = config["path"]
     sys.argv = [path]
     # The global random generators start from one fixed state in every child, so that a candidate
     # that uses them gives the same answers whenever the grader repeats a run with --seed.

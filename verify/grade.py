@@ -34,10 +34,11 @@ A result is worth the points of its part (`Homework.part_of(result).points`), sh
 part grades several results.  Every check of a run uses the same random seed (one fresh seed per
 run unless one is given), so that all students meet the same cases; the seed is in the feedback.
 
-Speed: submissions are graded in processes forked from this one (one per core by default), so that
-they start with the homework already loaded; a grading process that dies costs its submission alone.
-Each submission costs one sandbox start (bwrap, python, numpy and scipy: ~0.3 s), each result a fork
-of the sandbox's server (~10 ms) and each call ~0.5 ms on top of the check itself.
+Speed: submissions are graded on worker processes forked from this one (one per core by default),
+so that they start with the homework already loaded; a worker that dies costs its submission alone.
+Each worker starts one sandbox (bwrap, python, numpy and scipy: ~0.7 s of CPU) and keeps it from
+submission to submission; each result then costs a fork of the sandbox's server (~10 ms) and each
+call ~0.5 ms on top of the check itself.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ import re
 import secrets
 import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -354,71 +356,108 @@ def grade(directory: str | Path, jobs: int | None = None, timeout: float = DEFAU
 
 
 def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> Iterator[Submission]:
-    """Each submission graded in a process of its own, forked from this one (the homework, numpy and
-    sympy already loaded), `jobs` at a time: a grading process that dies costs its submission alone."""
+    """Grade on `jobs` worker processes forked from this one (the homework, numpy and sympy loaded),
+    each keeping its sandbox's server from one submission to the next.  A worker that dies costs the
+    submission it was grading, graded "error", and another worker takes its place."""
     isolation()  # NoIsolation now, before anything is graded
     if jobs == 1 or not hasattr(os, "fork"):
         for folder in folders:
             yield grade_submission(folder, homework, **limits)
         return
     todo = list(reversed(folders))
-    running: dict[int, tuple[int, Path, bytearray]] = {}  # read end of its pipe: pid, folder, what came
+    workers: list[_Worker] = []
     try:
-        while todo or running:
-            while todo and len(running) < jobs:
-                folder = todo.pop()
-                read, write = os.pipe()
-                pid = os.fork()
-                if pid == 0:
-                    os.close(read)
-                    _grade_in_child(folder, homework, limits, write)
-                os.close(write)
-                running[read] = (pid, folder, bytearray())
-            ready, _, _ = select.select(list(running), [], [])
-            for fd in ready:
-                chunk = os.read(fd, 1 << 16)
-                if chunk:
-                    running[fd][2].extend(chunk)
-                    continue
-                pid, folder, data = running.pop(fd)
-                os.close(fd)
-                _, status = os.waitpid(pid, 0)
-                yield _received(folder, homework, limits, bytes(data), status)
+        while todo or any(w.folder is not None for w in workers):
+            while todo and len(workers) < jobs:
+                workers.append(_Worker(homework, limits))
+            for worker in workers:
+                if worker.folder is None and todo:
+                    worker.give(todo.pop())
+            busy = {w.results: w for w in workers if w.folder is not None}
+            for fd in select.select(list(busy), [], [])[0]:
+                worker = busy[fd]
+                given = worker.folder
+                assert given is not None
+                submission = worker.receive()
+                if submission is not None:
+                    yield submission
+                elif worker.folder is None:  # it died: this submission alone is lost
+                    workers.remove(worker)
+                    yield _lost(given, homework, limits, worker.end())
     finally:
-        # Ctrl-C, or the caller giving up: stop now, not after the submissions in hand.  A grading
-        # process killed takes its sandbox with it (bwrap --die-with-parent).
-        for fd, (pid, _, _) in running.items():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
-            os.close(fd)
+        # Ctrl-C, or the caller giving up: stop now, not after the submissions in hand.  A worker
+        # killed takes its sandbox with it (bwrap --die-with-parent).
+        for worker in workers:
+            worker.end(kill=True)
 
 
-def _grade_in_child(folder: Path, homework: Homework, limits: dict, write: int) -> NoReturn:
-    """The forked grading process: grade one submission, send it back pickled, exit."""
-    code = 1
+class _Worker:
+    """A forked grading process: folder names in over one pipe, pickled submissions out over another."""
+
+    def __init__(self, homework: Homework, limits: dict):
+        task_r, self.tasks = os.pipe()
+        self.results, result_w = os.pipe()
+        self.folder: Path | None = None
+        self.data = bytearray()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.tasks)
+            os.close(self.results)
+            _serve_tasks(homework, limits, task_r, result_w)
+        os.close(task_r)
+        os.close(result_w)
+
+    def give(self, folder: Path) -> None:
+        self.folder, self.data = folder, bytearray()
+        name = os.fsencode(folder)
+        with contextlib.suppress(BrokenPipeError):  # it died idle: its end of the results shows it
+            os.write(self.tasks, struct.pack("<I", len(name)) + name)
+
+    def receive(self) -> Submission | None:
+        """Read what came; the submission once complete.  At EOF (it died) `folder` becomes None."""
+        chunk = os.read(self.results, 1 << 16)
+        if not chunk:
+            self.folder = None
+            return None
+        self.data += chunk
+        if len(self.data) < 8 or len(self.data) < 8 + struct.unpack_from("<Q", self.data)[0]:
+            return None
+        self.folder = None
+        return pickle.loads(self.data[8:])  # our own process: pickle is safe
+
+    def end(self, kill: bool = False) -> int:
+        """Stop the worker (it exits when its task pipe closes) and return its wait status."""
+        for fd in (self.tasks, self.results):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            return 0
+
+
+def _serve_tasks(homework: Homework, limits: dict, tasks: int, results: int) -> NoReturn:
+    """A worker's life: grade the folders it is given, one at a time, until its task pipe closes."""
     try:
-        # Ctrl-C reaches the whole process group: the parent handles it and stops the grading processes.
+        # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not ours
             signal.signal(sig, signal.SIG_DFL)
-        data = pickle.dumps(grade_submission(folder, homework, **limits))
-        with open(write, "wb", closefd=True) as pipe:
-            pipe.write(data)
-        code = 0
+        with open(tasks, "rb") as inbox, open(results, "wb") as outbox:
+            while len(head := inbox.read(4)) == 4:
+                folder = Path(os.fsdecode(inbox.read(struct.unpack("<I", head)[0])))
+                data = pickle.dumps(grade_submission(folder, homework, **limits))
+                outbox.write(struct.pack("<Q", len(data)) + data)
+                outbox.flush()
     finally:
-        os._exit(code)
+        os._exit(0)
 
 
-def _received(folder: Path, homework: Homework, limits: dict, data: bytes, status: int) -> Submission:
-    """What a grading process sent back (our own process: pickle is safe), or, if it died, that submission
-    graded "error" with a word for the grader."""
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-        with contextlib.suppress(Exception):
-            submission = pickle.loads(data)
-            if isinstance(submission, Submission):
-                return submission
+def _lost(folder: Path, homework: Homework, limits: dict, status: int) -> Submission:
+    """The submission a worker was grading when it died, graded "error" with a word for the grader."""
     how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
            else f"exited with status {os.WEXITSTATUS(status)}")
     text = f"{INTERNAL}the process grading this submission {how}; grade it again"

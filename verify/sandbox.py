@@ -245,27 +245,33 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """Kill every process of the sandbox (idempotent)."""
-        self._stop("the sandbox was closed")
+        """End the candidate: every process of it is killed, and its files removed; the server, if still
+        in step, is kept for the next Sandbox of this process.  Idempotent."""
+        process, self._process = self._process, None
         self._gone = None  # using it now is the caller's mistake, not the candidate's crash
+        if process is not None:
+            process.drain_output(256)
+            try:
+                process.run("", b"", self.memory)  # every process of the candidate ends now
+            except OSError:
+                process.kill()
+                return
+            _keep_idle(process, (self.isolation.name, self.memory))
 
     def restart(self) -> None:
         """Start a new sandbox and reload the file, e.g. after a LimitExceeded; the clock restarts."""
+        self._stop("the sandbox was restarted")
         self._start()
 
     def fresh(self) -> None:
-        """Load the file again in a fresh process (a fork of the server): nothing of the last result's
-        run is left, processes it started included.  LoadError or LimitExceeded as for __enter__."""
+        """Load the file again in a fresh process (a fork of the server, in emptied folders): nothing
+        of the last result's run is left.  LoadError or LimitExceeded as for __enter__."""
         if self._process is None or not self._process.running():
-            self._start()
+            self.restart()
             return
         if self._seq == 0:  # nothing asked since the file was loaded: already fresh
             return
         self._left = self.timeout
-        try:
-            self._process.control(b"fork\n")
-        except OSError:
-            self._fail(Crashed, "the sandbox's server is gone")
         self._load()
 
     def restart_clock(self) -> None:
@@ -320,39 +326,49 @@ class Sandbox:
 
     # ---- internals ---------------------------------------------------------------------------
     def _start(self) -> None:
-        self._stop("the sandbox was restarted")
         if not self.path.exists():
             raise LoadError(f"{self.path}: no such file")
         if self.path.suffix != ".py":
             raise LoadError(f"{self.path.name}: not a Python file (expected a .py file)")
         try:
-            source = _read_regular(self.path)
+            self._source = _read_regular(self.path)
         except OSError as exc:
             raise LoadError(f"{self.path.name}: cannot read the file: {exc.strerror or exc}") from None
         self._gone = None
         self._left = self.timeout
-        try:
-            self._process = _Process(self.isolation, self.path.name, source, self.memory, self._output)
-        except OSError as exc:
-            raise Crashed(f"could not start the sandbox: {_one_line(str(exc))}") from None
-        try:
-            # Two budgets: starting python, numpy and scipy is not the candidate's time, loading its file is.
-            self._seq = 0
-            meta, _ = self._exchange(self._process, None, START_BUDGET, "while starting", starting=True)
-            self._expect(meta, 0, {"ready"})
-            self._process.baseline()
-            self._process.control(b"fork\n")
-        except BaseException:
-            self._stop("starting the sandbox failed")
-            raise
+        process = _IDLE.pop((self.isolation.name, self.memory), None)
+        if process is not None and not process.running():
+            process.kill()
+            process = None
+        if process is None:
+            try:
+                process = _Process(self.isolation, self.memory)
+            except OSError as exc:
+                raise Crashed(f"could not start the sandbox: {_one_line(str(exc))}") from None
+        process.output = self._output
+        self._process = process
+        if not process.ready:
+            try:
+                # Two budgets: starting python, numpy and scipy is not the candidate's time, loading its file is.
+                self._seq = 0
+                meta, _ = self._exchange(process, None, START_BUDGET, "while starting", starting=True)
+                self._expect(meta, 0, {"ready"})
+                process.baseline()
+                process.ready = True
+            except BaseException:
+                self._stop("starting the sandbox failed")
+                raise
         self._load()
 
     def _load(self) -> None:
-        assert self._process is not None
+        """Have the server end what ran, empty the folders, write the file and fork a child that loads it."""
+        process = self._process
+        assert process is not None
         self._seq = 0
         try:
+            process.run(self.path.name, self._source, self.memory)
             phase = f"while loading {self.path.name}"
-            meta, _ = self._exchange(self._process, None, self.timeout, phase)
+            meta, _ = self._exchange(process, None, self.timeout, phase)
             self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
             if meta["status"] == "setup_error":
                 self._fail(Crashed, f"could not start the candidate's process: {_one_line(meta['message'])}")
@@ -360,6 +376,9 @@ class Sandbox:
                 self._fail(MemoryLimit, self._memory_message() + f" {phase}")
             if meta["status"] == "load_error":
                 self._fail(LoadError, _one_line(meta["message"]))
+        except OSError as exc:  # the server is gone: its pipes are closed
+            self._stop("the sandbox's server is gone")
+            raise Crashed(f"the sandbox's server is gone ({_one_line(str(exc))})") from None
         except BaseException:
             self._stop("loading the file failed")  # __exit__ does not run when __enter__ raises
             raise
@@ -483,30 +502,32 @@ class _BadFrame(Exception):
 
 # ---- the sandbox's processes ---------------------------------------------------------------------------
 class _Process:
-    """The server of one Sandbox (in bwrap, as the candidate's user, or plain), and its four pipes."""
+    """The server of a sandbox (in bwrap, as the candidate's user, or plain), and its five pipe ends."""
 
-    def __init__(self, how: Isolation, name: str, source: bytes, memory: int, output: _Output):
-        self.how, self.output = how, output
+    def __init__(self, how: Isolation, memory: int):
+        self.how = how
+        self.output = _Output(OUTPUT_LIMIT)  # the current Sandbox's
         self.spare = bytearray()  # grown to the largest reply up to SPARE_LIMIT
         self.base = 0             # what the server holds once ready: the interpreter, numpy, scipy
+        self.ready = False
         self._end = _End(how)
         parent_ends: list[int] = []
         child_ends: list[int] = []
         try:
-            for mine in (1, 1, 0, 0):  # control and requests: the parent writes; replies and output: it reads
+            # control and requests: the parent writes; status, replies and output: it reads
+            for mine in (1, 0, 1, 0, 0):
                 pair = os.pipe()
                 parent_ends.append(pair[mine])
                 child_ends.append(pair[1 - mine])
-            self.ctl_w, self.req_w, self.rep_r, self.out_r = parent_ends
+            self.ctl_w, self.status_r, self.req_w, self.rep_r, self.out_r = parent_ends
             self._end.fds = list(parent_ends)
             for fd in (self.req_w, self.rep_r):
                 _grow_pipe(fd)
-            config = {"control": child_ends[0], "request": child_ends[1], "reply": child_ends[2],
-                      "memory": memory, "kill_all": how.name != "none"}
-            argv, extra_fds = self._command(config, name, source, memory)
+            config = {"control": child_ends[0], "status": child_ends[1], "request": child_ends[2],
+                      "reply": child_ends[3], "kill_all": how.name != "none"}
             self._end.proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=child_ends[3], stderr=child_ends[3], cwd="/",
-                env=ENVIRONMENT, pass_fds=(*child_ends[:3], *extra_fds), start_new_session=True)
+                self._command(config, memory), stdin=subprocess.DEVNULL, stdout=child_ends[4],
+                stderr=child_ends[4], cwd="/", env=ENVIRONMENT, pass_fds=child_ends[:4], start_new_session=True)
         except BaseException:
             self._end.close()
             raise
@@ -514,7 +535,7 @@ class _Process:
             for fd in child_ends:  # only the sandbox may hold these, or its death would not show as EOF
                 _close(fd)
         self._finalizer = weakref.finalize(self, self._end.close)  # a dropped Sandbox is still cleaned up
-        for fd in parent_ends:
+        for fd in (self.req_w, self.rep_r, self.out_r):
             os.set_blocking(fd, False)
         self.poller = select.poll()
         self.poller.register(self.rep_r, select.POLLIN)
@@ -522,39 +543,56 @@ class _Process:
         self._writing = False
         self._output_open = True
 
-    def _command(self, config: dict, name: str, source: bytes, memory: int) -> tuple[list[str], list[int]]:
+    def _command(self, config: dict, memory: int) -> list[str]:
         server = SERVER.read_text(encoding="utf-8")
         if self.how.name == "bubblewrap":
             python, mounts, site = _runtime()
-            data = _data_fd(source)  # bwrap copies the file into the sandbox from this pipe
-            self._end.fds.append(data)
-            config.update(path=f"/home/{name}", site=site)
-            argv = ["bwrap", "--unshare-all", *self.how.flags, "--die-with-parent", "--new-session",
+            config.update(home="/tmp", wipe=["/tmp", "/dev/shm"], site=site)
+            return ["bwrap", "--unshare-all", *self.how.flags, "--die-with-parent", "--new-session",
                     "--clearenv", *(a for k, v in ENVIRONMENT.items() for a in ("--setenv", k, v)), *mounts,
                     "--proc", "/proc", "--dev", "/dev", "--size", str(memory), "--tmpfs", "/tmp",
-                    "--size", str(memory), "--tmpfs", "/dev/shm", "--dir", "/home",
-                    "--perms", "0444", "--file", str(data), f"/home/{name}", "--remount-ro", "/",
-                    "--chdir", "/tmp", python, "-I", "-S", "-c", server, json.dumps(config)]
-            return argv, [data]
+                    "--size", str(memory), "--tmpfs", "/dev/shm", "--remount-ro", "/", "--chdir", "/tmp",
+                    python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
         home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")
-        copy = os.path.join(home, name)
-        with open(copy, "xb") as file:
-            file.write(source)
-        config.update(path=copy, site=[])
+        config.update(home=home, wipe=[home], site=[])
         if self.how.name == "user":
             user = pwd.getpwnam(CANDIDATE_USER)
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
-            for path in (home, copy):
-                os.chown(path, user.pw_uid, user.pw_gid)
-            config["user"] = [user.pw_uid, user.pw_gid]
-            return [CANDIDATE_PYTHON, "-I", "-c", server, json.dumps(config)], []
-        config["site"] = sorted({str(Path(np.__file__).parents[1])})
-        return [os.path.realpath(sys.executable), "-I", "-S", "-c", server, json.dumps(config)], []
+            os.chown(home, user.pw_uid, user.pw_gid)
+            config.update(user=[user.pw_uid, user.pw_gid], wipe=[home, "/tmp", "/dev/shm"])
+            return [CANDIDATE_PYTHON, "-I", "-c", server, json.dumps(config)]
+        config["site"] = [str(Path(np.__file__).parents[1])]
+        return [os.path.realpath(sys.executable), "-I", "-S", "-c", server, json.dumps(config)]
 
-    def control(self, line: bytes) -> None:
-        os.write(self.ctl_w, line)
+    def run(self, name: str, source: bytes, memory: int) -> None:
+        """Have the server start a fresh child on this file ("": none): wait for its word that nothing of
+        the last one runs, drop what the last one left in the pipes, then send the file.  OSError if the
+        server is gone."""
+        os.write(self.ctl_w, json.dumps({"name": name, "size": len(source), "memory": memory}).encode() + b"\n")
+        word = b""
+        deadline = time.monotonic() + START_BUDGET
+        while not word.endswith(b"\n"):
+            if not select.select([self.status_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise OSError("the sandbox's server did not answer")
+            chunk = os.read(self.status_r, 64)
+            if not chunk:
+                raise OSError("the sandbox's server ended")
+            word += chunk
+        if word != b"clean\n":
+            raise OSError("the sandbox's server broke its protocol")
+        # What is left in the pipes was written by the last candidate: it goes nowhere, above all
+        # not into the output of the next student's Sandbox.
+        current, self.output = self.output, _Output(0)
+        self.drain_output(256)
+        self.output = current
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.rep_r, DRAIN_CHUNK):
+                pass
+        view = memoryview(source)  # the server forks the child once the whole file is there
+        while view:
+            view = view[os.write(self.ctl_w, view):]
 
     def write(self, parts: list) -> list | None:
         """Write what the pipe takes now; return what is left (None when all is written)."""
@@ -662,8 +700,8 @@ class _End:
     def close(self) -> None:
         try:
             if self.proc is not None:
-                for fd in self.fds[:1]:  # the control pipe: the server ends everything it started
-                    _close(fd)
+                if self.fds:  # the control pipe: the server ends everything it started
+                    _close(self.fds.pop(0))
                 if self.uid is not None:
                     _kill_user(self.uid)
                 for pid in reversed(self.processes()):
@@ -683,6 +721,33 @@ class _End:
             if self.lock is not None:
                 _close(self.lock)
                 self.lock = None
+
+
+# A server kept for the next Sandbox of this process, by isolation and memory limit: a submission then costs a fork,
+# not an interpreter start with numpy and scipy (~0.7 s of CPU).
+_IDLE: dict[tuple[str, int], _Process] = {}
+
+
+def _keep_idle(process: _Process, key: tuple[str, int]) -> None:
+    if not process.running() or not process.ready or process.how.name != key[0]:
+        process.kill()
+        return
+    previous = _IDLE.pop(key, None)
+    if previous is not None:
+        previous.kill()
+    _IDLE[key] = process
+
+
+def _forget_idle_in_child() -> None:
+    """A forked child leaves its parent's servers alone: it neither uses nor kills them."""
+    for process in _IDLE.values():
+        process._finalizer.detach()
+        for fd in process._end.fds:
+            _close(fd)
+    _IDLE.clear()
+
+
+os.register_at_fork(after_in_child=_forget_idle_in_child)
 
 
 @functools.cache
@@ -723,20 +788,6 @@ def _runtime() -> tuple[str, tuple[str, ...], list[str]]:
             if source.exists() and not top.endswith(".pth"):
                 mounts += ["--ro-bind", str(source), f"/site/{top}"]
     return python, tuple(mounts), ["/site"]
-
-
-def _data_fd(data: bytes) -> int:
-    """A file descriptor bwrap reads `data` from (a pipe large enough for a source file, else a temp file)."""
-    if len(data) <= 60 << 10:
-        read, write = os.pipe()
-        os.write(write, data)
-        os.close(write)
-        return read
-    with tempfile.TemporaryFile() as file:
-        file.write(data)
-        file.flush()
-        file.seek(0)
-        return os.dup(file.fileno())
 
 
 def _read_regular(path: Path) -> bytes:
