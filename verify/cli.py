@@ -305,12 +305,12 @@ def _check(args: argparse.Namespace) -> int:
     path, name = _candidate(args.candidate)
     emit(f"signature: {gradient.signature}")
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
-    emit(box.isolation)
     try:
         with box:
             box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
             verdict = Candidate(box, name).check(gradient, seed=args.seed, subject=result.id)
         emit(verdict)
+        emit(box.isolation)
         code = OK if verdict.passed else WRONG
     except (LoadError, FunctionError) as exc:
         _show_output(box.output, quoted)

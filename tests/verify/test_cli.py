@@ -351,6 +351,7 @@ def test_a_correct_formula_prints_the_signature_then_the_verdict(runs):
     lines = runs["correct"].stdout.splitlines()
     assert lines[0] == f"signature: {HW.result('t1.dX').gradient().signature}"
     assert lines[1].startswith("t1.dX: correct (")
+    assert lines[2].startswith("isolation: ")  # which sandbox ran the candidate
     assert "output of the candidate" not in runs["correct"].stdout
 
 
