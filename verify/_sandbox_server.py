@@ -67,7 +67,9 @@ def serve(config: dict) -> NoReturn:
     with contextlib.suppress(Exception):  # no candidate may ptrace us or open /proc/<us>/fd or mem
         import ctypes
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
-    for module in ("scipy.signal", "scipy.ndimage"):  # what most files import: paid once, not per result
+    # What most files import, and what a child needs to load one and judge its functions: paid once
+    # here, not in every fresh child.
+    for module in ("scipy.signal", "scipy.ndimage", "importlib.util", "inspect", "random"):
         with contextlib.suppress(Exception):
             __import__(module)
     channel = _Channel(config["request"], config["reply"])
