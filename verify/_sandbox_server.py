@@ -36,6 +36,7 @@ import select
 import signal
 import struct
 import sys
+import time
 from typing import NoReturn
 
 if __name__ == "__main__":  # run as `python -I -S -c <text> CONFIG_JSON`: numpy and scipy are found here
@@ -171,11 +172,34 @@ def _end_candidate(config: dict, child: int | None) -> None:
         try:
             pid, _ = os.waitpid(-1, 0 if child is not None else os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            break
         if pid == child:
             child = None
+    if config["kill_all"]:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
+        for _ in range(5000):
+            if not _still_running(config):
+                return
+            time.sleep(0.001)
+
+
+def _still_running(config: dict) -> bool:
+    """Whether a process of the candidate's still runs (a zombie runs no code): inside bubblewrap any
+    process but bwrap's init and this server; outside, any process of the candidate's user."""
+    user = config.get("user")
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, os.getpid()):
+            continue
+        try:
+            if user is not None and os.stat(f"/proc/{name}").st_uid != user[0]:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
 
 
 def _become(uid: int, gid: int) -> None:
