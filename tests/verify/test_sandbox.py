@@ -944,11 +944,31 @@ def test_the_four_submissions_of_the_issue_get_nothing_and_see_no_key(tmp_path):
     by_name = {s.name: s for s in report.submissions}
     assert by_name["ann"].points == by_name["ann"].max_points, [g.text for g in by_name["ann"].results]
     homework = load_homework()
-    key = (PROJECT / "solutions" / "__init__.py").read_text()
-    key_lines = [line.strip() for line in key.splitlines() if len(line.strip()) > 30]
+    key_lines = [line.strip() for path in sorted((PROJECT / "solutions").glob("*.py"))
+                 for line in path.read_text().splitlines() if len(line.strip()) > 30]
     assert key_lines
     for name in ATTACKS:
         assert by_name[name].points == 0, (name, [g.text for g in by_name[name].results])
         text = grade.feedback_text(homework, by_name[name])
         assert "ann,t1.dX,correct" not in text, name
         assert not [line for line in key_lines if line in text], name
+
+
+@in_bubblewrap
+def test_on_gradescope_the_four_submissions_get_nothing_and_results_json_holds_no_key(tmp_path):
+    from verify import gradescope
+
+    old_csv = tmp_path / "grades.csv"
+    old_csv.write_text("submission,result,verdict,points,max_points\nann,t1.dX,correct,5,5\n")
+    key_lines = [line.strip() for path in sorted((PROJECT / "solutions").glob("*.py"))
+                 for line in path.read_text().splitlines() if len(line.strip()) > 30]
+    for name, source in ATTACKS.items():
+        root = tmp_path / name
+        (root / "submission").mkdir(parents=True)
+        source = source.replace("PATHS", repr([str(PROJECT), *sys.path])).replace("CSV", repr(str(old_csv)))
+        (root / "submission" / "hw4.py").write_text(textwrap.dedent(source))
+        results = gradescope.run(root, timeout=10, memory=256 * 2**20, seed=7)
+        text = (root / "results" / "results.json").read_text()
+        assert results["score"] == 0, name
+        assert "isolation: bubblewrap" in results["output"]
+        assert "ann,t1.dX,correct" not in text and not [line for line in key_lines if line in text], name
