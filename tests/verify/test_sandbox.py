@@ -313,6 +313,7 @@ def test_the_budget_runs_from_restart_clock(tmp_path):
                 s.call("grad", 1.0)
 
 
+@in_bubblewrap  # unprotected (VERIFY_SANDBOX=none), a setsid() daemon escapes
 def test_a_sigterm_ignoring_loop_is_still_killed_with_every_process_of_the_sandbox(tmp_path):
     with box(tmp_path, """
         import signal, subprocess
@@ -384,6 +385,7 @@ def test_ctrl_c_in_the_parent_kills_the_sandbox_and_propagates(tmp_path):
     assert all(gone(pid) for pid in processes) and not s.alive
 
 
+@in_bubblewrap  # unprotected (VERIFY_SANDBOX=none), a setsid() daemon escapes
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_the_sandbox_dies_with_the_grader_even_if_the_grader_is_killed(tmp_path, how):
     # SIGKILL gives the grader no chance to clean up: bwrap's --die-with-parent (or, without it, the
@@ -494,6 +496,7 @@ def test_output_is_cut_after_2000_characters(tmp_path):
 
 
 # ---- fresh state -----------------------------------------------------------------------------------
+@in_bubblewrap  # unprotected (VERIFY_SANDBOX=none), a setsid() daemon escapes
 def test_fresh_gives_each_result_a_fresh_interpreter_state(tmp_path):
     with box(tmp_path, """
         import os, subprocess
