@@ -129,7 +129,8 @@ def _wipe(config: dict) -> None:
                 with contextlib.suppress(OSError):
                     if user is not None and entry.stat(follow_symlinks=False).st_uid != user[0]:
                         continue  # a shared /tmp: only what the candidate's user owns
-                    _remove(entry.path)
+                    if entry.path != config["home"]:  # the candidate's own folder, emptied on its own
+                        _remove(entry.path)
 
 
 def _place(config: dict, name: str, source: bytes) -> str:
