@@ -975,3 +975,24 @@ def test_on_gradescope_the_four_submissions_get_nothing_and_results_json_holds_n
         assert results["score"] == 0, name
         assert "isolation: bubblewrap" in results["output"]
         assert "ann,t1.dX,correct" not in text and not [line for line in key_lines if line in text], name
+
+
+# ---- grade's workers ----------------------------------------------------------------------------------
+def test_a_dead_grading_worker_costs_its_submission_alone(tmp_path, monkeypatch):
+    from verify import grade
+
+    for name in ("ann", "bob", "cid", "dan"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hw4.py").write_text(CORRECT)
+    real = grade.grade_submission
+
+    def dies_on_bob(folder, *args, **kwargs):  # runs in the forked worker
+        if Path(folder).name == "bob":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(folder, *args, **kwargs)
+    monkeypatch.setattr(grade, "grade_submission", dies_on_bob)
+    report = grade.grade_all(tmp_path, jobs=2, seed=7, timeout=10)
+    by_name = {s.name: s for s in report.submissions}
+    assert sorted(by_name) == ["ann", "bob", "cid", "dan"]
+    assert {g.verdict for name in ("ann", "cid", "dan") for g in by_name[name].results} == {"correct"}
+    assert all(g.verdict == "error" and g.internal and "killed by signal 9" in g.text for g in by_name["bob"].results)
