@@ -3,7 +3,7 @@
 Run by verify.sandbox as `python -I -S -c <this file's text> CONFIG_JSON`, inside bubblewrap (or as an
 unprivileged user, or, when the grader asked for it, unprotected); never imported by the `verify`
 package, which the candidate must not be able to reach.  It imports numpy and scipy once.  Then, for
-each command on the control pipe (a JSON line {"name", "size", "memory"}), it kills whatever the
+each command on the control pipe (a JSON line {"name", "size", "memory", "again"}), it kills what the
 last candidate left running, empties the candidate's folders (/tmp and /dev/shm in bubblewrap),
 says "clean" on the status pipe, then reads the file's bytes, writes it there, and forks a fresh
 child that loads it and answers the parent's requests (an empty name: no file, no child).  So each
@@ -89,13 +89,16 @@ def serve(config: dict) -> NoReturn:
             child = watch = None
             continue
         line = control.readline()
-        _end_candidate(config, child)
+        command: dict = json.loads(line) if line else {"name": "", "again": False}
+        # Between two results of one file ("again") the last child is only killed: a SIGKILL queued
+        # before the fork leaves it no instruction to run.  Otherwise every process of it must be gone
+        # first, so that nothing of one student's can touch the next one's folders.
+        _end_candidate(config, child, wait=not command["again"])
         if watch is not None:
             os.close(watch)
             watch = None
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
-        command = json.loads(line)
         _wipe(config)
         os.write(config["status"], b"clean\n")
         if not command["name"]:  # the parent is done with this candidate: nothing to start
@@ -153,7 +156,7 @@ def _remove(path: str) -> None:
     os.rmdir(path)
 
 
-def _end_candidate(config: dict, child: int | None) -> None:
+def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
     """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap."""
     if config["kill_all"]:
         if config.get("user"):
@@ -171,14 +174,14 @@ def _end_candidate(config: dict, child: int | None) -> None:
             os.killpg(child, signal.SIGKILL)
     while True:  # reap every child of ours; with kill(-1) the last one is already gone or dying
         try:
-            pid, _ = os.waitpid(-1, 0 if child is not None else os.WNOHANG)
+            pid, _ = os.waitpid(-1, 0 if child is not None and wait else os.WNOHANG)
         except ChildProcessError:
             break
         if pid == 0:
             break
         if pid == child:
             child = None
-    if config["kill_all"]:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
+    if config["kill_all"] and wait:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
         for _ in range(5000):
             if not _still_running(config):
                 return

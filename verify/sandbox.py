@@ -272,7 +272,7 @@ class Sandbox:
         if self._seq == 0:  # nothing asked since the file was loaded: already fresh
             return
         self._left = self.timeout
-        self._load()
+        self._load(again=True)
 
     def restart_clock(self) -> None:
         """Give the candidate a new time budget of `timeout` seconds for the calls that follow."""
@@ -360,13 +360,13 @@ class Sandbox:
                 raise
         self._load()
 
-    def _load(self) -> None:
+    def _load(self, again: bool = False) -> None:
         """Have the server end what ran, empty the folders, write the file and fork a child that loads it."""
         process = self._process
         assert process is not None
         self._seq = 0
         try:
-            process.run(self.path.name, self._source, self.memory)
+            process.run(self.path.name, self._source, self.memory, again)
             phase = f"while loading {self.path.name}"
             meta, _ = self._exchange(process, None, self.timeout, phase)
             self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
@@ -566,11 +566,12 @@ class _Process:
         config["site"] = [str(Path(np.__file__).parents[1])]
         return [os.path.realpath(sys.executable), "-I", "-S", "-c", server, json.dumps(config)]
 
-    def run(self, name: str, source: bytes, memory: int) -> None:
+    def run(self, name: str, source: bytes, memory: int, again: bool = False) -> None:
         """Have the server start a fresh child on this file ("": none): wait for its word that nothing of
         the last one runs, drop what the last one left in the pipes, then send the file.  OSError if the
         server is gone."""
-        os.write(self.ctl_w, json.dumps({"name": name, "size": len(source), "memory": memory}).encode() + b"\n")
+        command = {"name": name, "size": len(source), "memory": memory, "again": again}
+        os.write(self.ctl_w, json.dumps(command).encode() + b"\n")
         word = b""
         deadline = time.monotonic() + START_BUDGET
         while not word.endswith(b"\n"):
