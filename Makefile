@@ -1,5 +1,6 @@
 # Homework 4 of CSCI-UA.473: the handout, the solutions and the grading key, every formula checked by machine.
-# `make` sets everything up (a .venv, TeX Live via apt-get when run as root) and builds output/.
+# `make` sets everything up (a .venv, TeX Live via apt-get when run as root) and builds output/;
+# `make test` and `make bench` also make sure bubblewrap, the students' sandbox, is there.
 # Tests build copies of the project with `make PY=<their python> SETUP=`, so they never touch .venv.
 
 PYTHON ?= python3
@@ -47,6 +48,7 @@ verify: $(SETUP) ## Run every check of the homework and print them as a table (e
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
 	@scripts/ensure-tex.sh --test
+	@scripts/ensure-bwrap.sh
 	HYPOTHESIS_PROFILE=full $(PY) -m pytest
 
 test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
@@ -58,6 +60,7 @@ lint: $(SETUP) ## ruff and mypy, configured in pyproject.toml
 
 bench: $(SETUP) ## Measure the speed targets and print them as ratios
 	@scripts/ensure-tex.sh
+	@scripts/ensure-bwrap.sh
 	$(PY) bench/run.py
 
 autograder: output/autograder.zip ## Build the Gradescope autograder bundle

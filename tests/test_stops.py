@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -109,3 +110,53 @@ def test_a_new_source_file_not_yet_added_to_git_marks_the_commit_as_changed(tmp_
     assert not provenance.commit(tmp_path).endswith("with uncommitted changes")
     (tmp_path / "solutions" / "t3.py").write_text("QUESTION = None\n")   # a new question, not yet added
     assert provenance.commit(tmp_path).endswith(" with uncommitted changes")
+
+
+# ---- python -m verify ----------------------------------------------------------------------------------
+SPIN = "import numpy as np\nfrom scipy import signal\n\ndef t1_dX(X, W, b, delta):\n    while True:\n        pass\n"
+
+
+def handlers_installed(pid: int) -> bool:
+    """Whether verify.cli has put its handlers in place: SIGTERM is caught (Python alone never catches it)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            caught = next(int(line.split()[1], 16) for line in status if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+# The moments after the handlers are in place: imports of numpy and sympy, the homework, bwrap and the
+# server starting, the candidate's file loading, the candidate's endless loop.
+@pytest.mark.sandbox
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0])
+@pytest.mark.parametrize("signum, code, line", [(signal.SIGINT, 130, "error: interrupted"),
+                                                (signal.SIGTERM, 143, "error: terminated")])
+def test_a_signal_at_any_moment_ends_python_m_verify_with_one_line(tmp_path, signum, code, line, delay):
+    (tmp_path / "spin.py").write_text(SPIN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    grader = subprocess.Popen([sys.executable, "-m", "verify", "check", "t1.dX", "spin.py:t1_dX", "--timeout", "600"],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not handlers_installed(grader.pid):   # the handshake: the run cannot end by itself (an endless loop)
+            assert grader.poll() is None, grader.communicate()
+            time.sleep(0.001)
+        time.sleep(delay)
+        grader.send_signal(signum)
+        stdout, stderr = grader.communicate(timeout=120)
+    finally:
+        grader.kill()
+        grader.wait()
+    assert (grader.returncode, stderr) == (code, line + "\n"), stdout
+    assert "Traceback" not in stdout + stderr
+
+
+def test_a_stop_that_numpy_turns_into_an_import_error_is_still_the_stop(monkeypatch, capsys):
+    from verify import cli
+
+    def interrupted_import(args):
+        cli._STOPPED.append(signal.SIGINT)   # the handler ran; numpy made its exception an ImportError
+        raise ImportError("numpy._core.multiarray failed to import")
+    monkeypatch.setattr(cli, "_list", interrupted_import)
+    assert cli.main(["list"]) == 130
+    assert capsys.readouterr().err == "error: interrupted\n"

@@ -17,12 +17,12 @@ grade       every submission folder of DIR (each with hw4.py): a long CSV (a row
 gradescope  the autograder of Gradescope: ROOT/submission/hw4.py graded into ROOT/results/results.json
             (see verify.gradescope).
 
-Students' files are only ever run in a `verify.sandbox.Sandbox`: a separate process, with a time
+Students' files are only ever run in a `verify.sandbox.Sandbox` (bubblewrap: see there), with a time
 limit (--timeout, seconds, default 30: for loading the file, then for each result's check) and a
 memory limit (--memory, e.g. 512M or 2G, default 2G).  Every convention the key accepts is
-accepted (each question judged in the one that earns the most points; --convention forces one).
-Whatever the candidate does there, it can only make its answer wrong, fail or time out; it cannot
-change what this process prints or returns.
+accepted (each result judged in the one that earns it the most points, the key's rule for mixing
+conventions; --convention forces one).  Whatever the candidate does there, it can only make its
+answer wrong, fail or time out; it cannot change what this process prints or returns.
 `--seed` repeats the random case of an earlier run (each run draws a fresh seed otherwise).
 
 Exit codes:
@@ -62,8 +62,26 @@ OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130,
 from .stops import Terminated  # noqa: E402  (one for the grader and the build)
 
 
-def _terminate(signum, frame) -> NoReturn:
-    raise Terminated
+_STOPPED: list[int] = []   # every signal that asked this run to stop
+
+
+def _stop(signum, frame) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP: remembered, then raised (only the first: cleanup runs unhurried).
+
+    The exception can be turned into another one on its way (numpy's import makes a KeyboardInterrupt
+    an ImportError) or lost (Python swallows what a __del__ raises): whatever ends the run after a
+    stop is reported as that stop.
+    """
+    _STOPPED.append(signum)
+    if len(_STOPPED) == 1:
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+
+def _stopped() -> int:
+    """Say which stop ended the run, in one line; return its exit code."""
+    interrupted = _STOPPED[0] == signal.SIGINT
+    print("error: interrupted" if interrupted else "error: terminated", file=sys.stderr)
+    return INTERRUPTED if interrupted else TERMINATED
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -193,12 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     handlers = {}
+    _STOPPED.clear()
     if threading.current_thread() is threading.main_thread():   # only there may Python set handlers
-        handlers = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return _main(args_list)
+        code = _main(args_list)
+        return _stopped() if _STOPPED and code not in (INTERRUPTED, TERMINATED) else code  # a stop swallowed
+    except KeyboardInterrupt:  # a stop while _main was reporting something else
+        _STOPPED.append(signal.SIGINT)
+        return _stopped()
     finally:
-        for sig, handler in handlers.items():
+        # `python -m verify` (argv None) keeps them to its last instruction; a caller in-process gets its own back
+        for sig, handler in handlers.items() if argv is not None else ():
             signal.signal(sig, handler)
 
 
@@ -215,17 +239,21 @@ def _main(args_list: list[str]) -> int:
             return stop.code if isinstance(stop.code, int) else USAGE
         command = {"check": _check, "list": _list, "grade": _grade, "gradescope": _gradescope}[args.command]
         return command(args)
-    except Failure as failure:
-        print(f"error: {_line(str(failure))}", file=sys.stderr)
-        return failure.code
-    except Terminated:
-        print("error: terminated", file=sys.stderr)
-        return TERMINATED
-    except KeyboardInterrupt:
-        # The sandbox's `with` has already killed the candidate's process on the way out.
-        print("error: interrupted", file=sys.stderr)
-        return INTERRUPTED
+    except KeyboardInterrupt:  # Terminated too
+        # The sandbox's `with` has already killed the candidate's processes on the way out.
+        if not _STOPPED:  # raised by something other than our handler: a Ctrl-C all the same
+            _STOPPED.append(signal.SIGTERM if isinstance(sys.exc_info()[1], Terminated) else signal.SIGINT)
+        return _stopped()
     except Exception as exc:
+        if _STOPPED:  # a stop that came out as another exception
+            return _stopped()
+        if isinstance(exc, Failure):
+            print(f"error: {_line(str(exc))}", file=sys.stderr)
+            return exc.code
+        from .sandbox import NoIsolation
+        if isinstance(exc, NoIsolation):  # no sandbox here, and VERIFY_SANDBOX=none was not given
+            print(f"error: {_line(str(exc))}", file=sys.stderr)
+            return USAGE
         if os.environ.get("VERIFY_DEBUG"):
             traceback.print_exc()
         print(f"error: internal error of the grader: {type(exc).__name__}: {_line(str(exc))} "
@@ -327,6 +355,7 @@ def _check(args: argparse.Namespace) -> int:
                                           f" (the key accepts {' or '.join(result.conventions)})"))
         if note:
             emit(note)
+        emit(box.isolation)
         code = OK if verdict.passed else WRONG
     except (LoadError, FunctionError) as exc:
         _show_output(box.output, quoted)
@@ -395,8 +424,6 @@ def _grade(args: argparse.Namespace) -> int:
         notes = grade.FeedbackWriter(homework, feedback)
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
-    from concurrent.futures.process import BrokenProcessPool
-
     def done(submission) -> None:   # each submission's rows and feedback as soon as it is graded
         rows.write(submission)
         notes.write(submission)
@@ -406,9 +433,6 @@ def _grade(args: argparse.Namespace) -> int:
         with grade.progress_bar(len(folders)) as progress:
             report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
                                      seed=args.seed, homework=homework, progress=done, convention=args.convention)
-    except BrokenProcessPool:
-        raise Failure(f"a grading worker died (killed by the system? out of memory?); the {rows.rows} rows of the "
-                      f"submissions graded before are in {csv_path}", INTERNAL) from None
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     finally:
@@ -419,6 +443,7 @@ def _grade(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     emit(grade.summary(report))
+    emit(grade.isolation())
     emit(f"\nwrote {csv_path} ({len(report.rows)} rows), {wide} (one row per student) and "
          f"{len(notes.names)} feedback files in {feedback}")
     if report.internal_errors:

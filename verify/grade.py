@@ -45,35 +45,36 @@ A result is worth the points of its part (`Homework.part_of(result).points`), sh
 part grades several results.  Every check of a run uses the same random seed (one fresh seed per
 run unless one is given), so that all students meet the same cases; the seed is in the feedback.
 
-Speed: submissions are graded on a pool of worker processes (one per core by default), each
-grading whole submissions; workers are forked where the platform allows it, so that they start
-with the homework already loaded.  Isolation is not free: each submission costs a sandbox start
-(python and numpy, ~0.1 s, plus whatever the file imports: scipy.signal alone takes ~0.8 s) and
-each call ~0.5 ms on top of the check itself, so the workers only win back that cost where cores
-would otherwise sit idle.
+Speed: submissions are graded on worker processes forked from this one (one per core by default),
+so that they start with the homework already loaded; a worker that dies costs its submission alone.
+Each worker starts one sandbox (bwrap, python, numpy and scipy: ~0.7 s of CPU) and keeps it from
+submission to submission; each result then costs a fork of the sandbox's server (~10 ms) and each
+call ~0.5 ms on top of the check itself.
 """
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import pickle
 import re
 import secrets
+import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from . import engine
 from .homework import Homework, Result, WrongAnswer
 from .homework import load as load_homework
-from .sandbox import FunctionError, LimitExceeded, LoadError, MemoryLimit, MissingFunction, Sandbox, TimeLimit
+from .sandbox import (FunctionError, LimitExceeded, LoadError, MemoryLimit, MissingFunction, Sandbox, TimeLimit,
+                      isolation)
 
 __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
@@ -440,8 +441,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     if not known:
         return
     try:
-        if not box.alive:
-            box.restart()
+        box.fresh()
         box.restart_clock()
         found = engine.matching(result.gradient(), Candidate(box, result.function_name),
                                 {k: f for k, (_, f) in common_answers(homework, result).items()}, seed=seed)
@@ -455,8 +455,6 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
         graded.note = wrong_answer_note(best, part)
-        if best.award is None:
-            graded.review = "a common wrong answer whose points the key gives in words only: " + plain(best.decision)
 
 
 def wrong_answer_note(wrong, part) -> str:
@@ -497,14 +495,13 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
     shown = (used or "") if len(result.conventions) > 1 else ""
     name = result.function_name
     graded: Graded
-    if not box.alive:
-        try:
-            box.restart()  # the last result hit a limit or crashed the child
-        except (LimitExceeded, LoadError) as exc:
-            verdict_name = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
-            return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new(),
-                          review=_rerun(exc, path, result) if isinstance(exc, LimitExceeded) else "")
-        output.new()  # what loading printed again belongs to no result
+    try:
+        box.fresh()  # every result from a fresh interpreter state (a new sandbox after a limit or a crash)
+    except (LimitExceeded, LoadError) as exc:
+        verdict_name = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
+        return Graded(result.id, verdict_name, 0, worth, f"{_RELOAD}{exc}", output=output.new(),
+                      review=_rerun(exc, path, result) if isinstance(exc, LimitExceeded) else "")
+    output.new()  # what loading printed again belongs to no result
     try:
         engine.prepare(gradient)   # the exact values of the fixed cases: the grader's time, not the candidate's
         box.restart_clock()
@@ -602,60 +599,114 @@ def grade(directory: str | Path, jobs: int | None = None, timeout: float = DEFAU
 
 
 def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> Iterator[Submission]:
-    if jobs == 1:
+    """Grade on `jobs` worker processes forked from this one (the homework, numpy and sympy loaded),
+    each keeping its sandbox's server from one submission to the next.  A worker that dies costs the
+    submission it was grading, graded "error", and another worker takes its place."""
+    isolation()  # NoIsolation now, before anything is graded
+    if jobs == 1 or not hasattr(os, "fork"):
         for folder in folders:
             yield grade_submission(folder, homework, **limits)
         return
-    global _HOMEWORK
-    methods = multiprocessing.get_all_start_methods()
-    # fork: the workers start with the homework (and numpy, sympy, scipy) loaded, in ~10 ms instead of ~1 s
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    _HOMEWORK = homework
-    # concurrent.futures rather than multiprocessing.Pool: a worker that dies (the system's OOM killer)
-    # breaks the pool with an exception, where Pool would wait forever for its submission.
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(homework.package,))
+    todo = list(reversed(folders))
+    workers: list[_Worker] = []
     try:
-        futures = [pool.submit(_grade_task, (str(folder), limits)) for folder in folders]
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        # Ctrl-C, a broken pool, or the caller giving up: stop now, not after the submissions in hand.
-        # Killing a worker kills its sandbox's child too: the child watches its parent.
-        _kill_workers(pool)
-        raise
+        while todo or any(w.folder is not None for w in workers):
+            while todo and len(workers) < jobs:
+                workers.append(_Worker(homework, limits))
+            for worker in workers:
+                if worker.folder is None and todo:
+                    worker.give(todo.pop())
+            busy = {w.results: w for w in workers if w.folder is not None}
+            for fd in select.select(list(busy), [], [])[0]:
+                worker = busy[fd]
+                given = worker.folder
+                assert given is not None
+                submission = worker.receive()
+                if submission is not None:
+                    yield submission
+                elif worker.folder is None:  # it died: this submission alone is lost
+                    workers.remove(worker)
+                    yield _lost(given, homework, limits, worker.end())
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        _HOMEWORK = None
+        # Ctrl-C, or the caller giving up: stop now, not after the submissions in hand.  A worker
+        # killed takes its sandbox with it (bwrap --die-with-parent).
+        for worker in workers:
+            worker.end(kill=True)
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    kill = getattr(pool, "kill_workers", None)  # Python 3.14
-    if kill is not None:
-        kill()
-        return
-    processes = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
-        with contextlib.suppress(Exception):
-            process.kill()
+class _Worker:
+    """A forked grading process: folder names in over one pipe, pickled submissions out over another."""
+
+    def __init__(self, homework: Homework, limits: dict):
+        task_r, self.tasks = os.pipe()
+        self.results, result_w = os.pipe()
+        self.folder: Path | None = None
+        self.data = bytearray()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self.tasks)
+            os.close(self.results)
+            _serve_tasks(homework, limits, task_r, result_w)
+        os.close(task_r)
+        os.close(result_w)
+
+    def give(self, folder: Path) -> None:
+        self.folder, self.data = folder, bytearray()
+        name = os.fsencode(folder)
+        with contextlib.suppress(BrokenPipeError):  # it died idle: its end of the results shows it
+            os.write(self.tasks, struct.pack("<I", len(name)) + name)
+
+    def receive(self) -> Submission | None:
+        """Read what came; the submission once complete.  At EOF (it died) `folder` becomes None."""
+        chunk = os.read(self.results, 1 << 16)
+        if not chunk:
+            self.folder = None
+            return None
+        self.data += chunk
+        if len(self.data) < 8 or len(self.data) < 8 + struct.unpack_from("<Q", self.data)[0]:
+            return None
+        self.folder = None
+        return pickle.loads(self.data[8:])  # our own process: pickle is safe
+
+    def end(self, kill: bool = False) -> int:
+        """Stop the worker (it exits when its task pipe closes) and return its wait status."""
+        for fd in (self.tasks, self.results):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        try:
+            return os.waitpid(self.pid, 0)[1]
+        except ChildProcessError:
+            return 0
 
 
-_HOMEWORK: Homework | None = None
+def _serve_tasks(homework: Homework, limits: dict, tasks: int, results: int) -> NoReturn:
+    """A worker's life: grade the folders it is given, one at a time, until its task pipe closes."""
+    try:
+        # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not ours
+            signal.signal(sig, signal.SIG_DFL)
+        with open(tasks, "rb") as inbox, open(results, "wb") as outbox:
+            while len(head := inbox.read(4)) == 4:
+                folder = Path(os.fsdecode(inbox.read(struct.unpack("<I", head)[0])))
+                data = pickle.dumps(grade_submission(folder, homework, **limits))
+                outbox.write(struct.pack("<Q", len(data)) + data)
+                outbox.flush()
+    finally:
+        os._exit(0)
 
 
-def _start_worker(package: str) -> None:
-    global _HOMEWORK
-    # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers (verify.cli) are not a worker's
-        signal.signal(sig, signal.SIG_DFL)
-    if _HOMEWORK is None:  # spawned, not forked
-        _HOMEWORK = load_homework(package)
-
-
-def _grade_task(task: tuple[str, dict]) -> Submission:
-    folder, limits = task
-    assert _HOMEWORK is not None
-    return grade_submission(folder, _HOMEWORK, **limits)
+def _lost(folder: Path, homework: Homework, limits: dict, status: int) -> Submission:
+    """The submission a worker was grading when it died, graded "error" with a word for the grader."""
+    how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+           else f"exited with status {os.WEXITSTATUS(status)}")
+    text = f"{INTERNAL}the process grading this submission {how}; grade it again"
+    return Submission(_readable_name(folder.name), [Graded(r, "error", 0, points_of(homework, r), text, internal=True)
+                                                    for r in homework.results], limits["seed"],
+                      homework.submission_file)
 
 
 # ---- what students read ---------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ Scale: Gradescope runs every submission in a container of its own, on as many ma
 likes, so grading a class scales past one machine there; `python -m verify grade` is the
 one-machine way (every core, one sandbox per submission).
 
-On Gradescope the grader runs as root, and the sandbox does not hide the file system: a candidate
-can read what root can read (the key's formulas included) and print it into its output, which
-students see.  Keeping the key out of reach needs the sandbox to run the candidate as another user.
+On Gradescope the grader runs as root in a container that refuses bubblewrap's namespaces, so the
+candidate runs as the unprivileged user that autograder/setup.sh creates, on a runtime with NumPy
+and SciPy alone, and the key's files are private to root (see verify.sandbox); the output says so.
 """
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from .grade import (
 )
 from .homework import Homework
 from .homework import load as load_homework
+from .sandbox import isolation
 
 __all__ = ["find_submission", "results_json", "run", "log", "text_only"]
 
@@ -82,6 +83,7 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
                      "that defines " + ", ".join(homework.result(g.result).function_name
                                                  for g in submission.results) + ".")
     lines.append(f"Every check used the random seed {submission.seed}.")
+    lines.append(f"Your code ran in a sandbox: {isolation()}.")
     if submission.load_output:
         lines += [f"What {submission.file} printed when it was loaded:", quoted(submission.load_output)]
     return {

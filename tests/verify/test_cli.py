@@ -252,7 +252,7 @@ RUNS = {
     "fake verdict then os._exit": (["check", "t1.dX", "files/answers.py:fake_verdict_then_exit"], 3, "process"),
     "fake verdict then os._exit at import": (["check", "t1.dX", "files/os_exit_at_import.py:t1_dX"], 3, "process"),
     "kills itself": (["check", "t1.dX", "files/answers.py:kill_itself"], 3, "process"),
-    "patches verify.engine": (["check", "t1.dX", "files/patches_engine.py:t1_dX"], 1, "process"),
+    "patches verify.engine": (["check", "t1.dX", "files/patches_engine.py:t1_dX"], 2, "process"),
     "closes stdout": (["check", "t1.dX", "files/closes_stdout.py:t1_dX"], 0, "process"),
     "endless loop": (["check", "t1.dX", "files/answers.py:endless", "--timeout", "1"], 3, "process"),
     "memory bomb": (["check", "t1.dX", "files/answers.py:memory_bomb", "--memory", "256M"], 3, "process"),
@@ -260,7 +260,7 @@ RUNS = {
     "__array__ raises": (["check", "t1.dX", "files/answers.py:tensor"], 1, "process"),
     "prints": (["check", "t2.tanh", "files/answers.py:chatty"], 0, "inline"),
     "prints a lot": (["check", "t2.tanh", "files/answers.py:loud"], 0, "inline"),
-    "imports a sibling module": (["check", "t1.dX", "files/uses_helper.py:t1_dX"], 0, "inline"),
+    "imports a sibling module": (["check", "t1.dX", "files/uses_helper.py:t1_dX"], 2, "inline"),
     "float32 correct": (["check", "t1.dX", "files/answers.py:float32_dX"], 0, "inline"),
     "float32 wrong": (["check", "t1.dX", "files/answers.py:float32_unrotated", "--convention", "correlation"], 1,
                       "inline"),
@@ -353,6 +353,7 @@ def test_a_correct_formula_prints_the_signature_then_the_verdict(runs):
     lines = runs["correct"].stdout.splitlines()
     assert lines[0] == f"signature: {HW.result('t1.dX').gradient().signature}"
     assert lines[1].startswith("t1.dX: correct (")
+    assert lines[2].startswith("isolation: ")  # which sandbox ran the candidate
     assert "output of the candidate" not in runs["correct"].stdout
 
 
@@ -458,8 +459,8 @@ def test_os_exit_and_signals_are_crashes(runs):
     assert "killed by signal 9" in error_line(runs["kills itself"])
 
 
-def test_patching_verify_engine_in_the_candidate_changes_nothing(runs):
-    assert "t1.dX: WRONG" in runs["patches verify.engine"].stdout
+def test_the_candidate_cannot_even_import_verify_engine_to_patch_it(runs):
+    assert "ImportError: No module named 'verify'" in error_line(runs["patches verify.engine"])
 
 
 def test_a_candidate_closing_its_stdout_is_still_graded(runs):
@@ -504,8 +505,8 @@ def test_a_long_output_is_truncated(runs):
     assert len(block) < 3000 and "more characters)" in block
 
 
-def test_a_candidate_can_import_a_module_next_to_it(runs):
-    assert "t1.dX: correct" in runs["imports a sibling module"].stdout
+def test_a_candidate_sees_its_own_file_and_not_a_module_next_to_it(runs):
+    assert "ImportError: No module named 'helper'" in error_line(runs["imports a sibling module"])
 
 
 def test_a_float32_answer_is_judged_at_float32(runs):
@@ -521,14 +522,11 @@ def test_the_seed_repeats_the_random_case(runs):
 @pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "error: interrupted"),
                                              (signal.SIGTERM, 143, "error: terminated"),
                                              (signal.SIGHUP, 143, "error: terminated")])
-def test_a_signal_is_one_line_and_its_exit_code_and_kills_the_candidate(tmp_path, shared, sig, code, line):
-    marker = shared / "pid"
-    (tmp_path / "spin.py").write_text(textwrap.dedent(f"""
-        import os
-
+def test_a_signal_is_one_line_and_its_exit_code_and_kills_the_candidate(tmp_path, sig, code, line):
+    # The candidate sees nothing outside its sandbox, so it says it is running on its stdout, which the
+    # grader collects; the test waits for its processes to appear under the grader instead.
+    (tmp_path / "spin.py").write_text(textwrap.dedent("""
         def t1_dX(X, W, b, delta):
-            with open({str(marker)!r}, "w") as file:
-                file.write(str(os.getpid()))
             while True:
                 pass
     """))
@@ -537,27 +535,31 @@ def test_a_signal_is_one_line_and_its_exit_code_and_kills_the_candidate(tmp_path
                               text=True)
     try:
         end = time.monotonic() + 60
-        while not (marker.exists() and marker.read_text()) and time.monotonic() < end:
+        sandbox: list[int] = []
+        while len(sandbox) < 3 and time.monotonic() < end:  # bwrap, the server and the candidate at least
             time.sleep(0.05)
-        pid = int(marker.read_text())
+            sandbox = descendants(grader.pid)
         grader.send_signal(sig)
         stdout, stderr = grader.communicate(timeout=30)
     finally:
         grader.kill()
     assert grader.returncode == code
     assert stderr == line + "\n" and "Traceback" not in stdout
-    assert gone(pid, within=5.0)
+    assert len(sandbox) >= 3 and all(gone(pid, within=5.0) for pid in sandbox)
 
 
-@pytest.mark.parametrize("sig, line", [(signal.SIGINT, "error: interrupted"), (signal.SIGTERM, "error: terminated")])
-def test_a_signal_while_the_grader_still_imports_is_one_line_too(tmp_path, sig, line):
-    # sympy and the engine take ~0.5 s to import: the handlers must be in place before that
-    grader = subprocess.Popen([sys.executable, "-m", "verify", "list"], cwd=tmp_path, env=environment(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.15)
-    grader.send_signal(sig)
-    _, stderr = grader.communicate(timeout=30)
-    assert stderr == line + "\n"
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as stat:
+                children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(int(name))
+        except OSError:
+            continue
+    found = list(children.get(pid, []))
+    for child in found:
+        found += children.get(child, [])
+    return found
 
 
 # ---- one standard with the key; the results beyond the questions ---------------------------------------

@@ -106,7 +106,7 @@ def test_the_zip_has_the_scripts_at_its_root_executable_and_the_source_to_instal
         assert (infos[script].external_attr >> 16) & stat.S_IFREG
     tops = {name.split("/")[0] for name in infos}
     assert tops == {"setup.sh", "run_autograder", "pyproject.toml", "README.md", "verify", "solutions", "pipeline"}
-    for needed in ("verify/_sandbox_child.py", "verify/gradescope.py", "verify/__main__.py", "solutions/__init__.py"):
+    for needed in ("verify/_sandbox_server.py", "verify/gradescope.py", "verify/__main__.py", "solutions/__init__.py"):
         assert needed in infos
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in infos)
     assert stat.S_IMODE(infos["pyproject.toml"].external_attr >> 16) == 0o644

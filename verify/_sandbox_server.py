@@ -1,29 +1,30 @@
-"""Child side of verify.sandbox: load one untrusted Python file and run its functions on request.
+"""Inside the sandbox: a small server that runs candidate files, each result in a fresh process.
 
-Run by the parent as a script (the direct start), or called in a process forked by the fork server
-`_sandbox_zygote.py` (which loads this file by its path); never imported as part of a package:
+Run by verify.sandbox as `python -I -S -c <this file's text> CONFIG_JSON`, inside bubblewrap (or as an
+unprivileged user, or, when the grader asked for it, unprotected); never imported by the `verify`
+package, which the candidate must not be able to reach.  It imports numpy and scipy once.  Then, for
+each command on the control pipe (a JSON line {"name", "size", "memory", "again"}), it kills what the
+last candidate left running, empties the candidate's folders (/tmp and /dev/shm in bubblewrap),
+says "clean" on the status pipe, then reads the file's bytes, writes it there, and forks a fresh
+child that loads it and answers the parent's requests (an empty name: no file, no child).  So each
+result starts from a fresh state at the cost of a fork, and one server serves submission after
+submission.  The child closes the control and status pipes before any line of the candidate's
+runs, and the server is not dumpable, so a candidate can neither forge "clean" nor reach into the
+server through /proc.
 
-    python -I _sandbox_child.py CONFIG_JSON        # direct start
-    run(config)                                    # in a child of the fork server
+CONFIG_JSON: the pipes "control" (read), "status" (write), "request" (read), "reply" (write);
+"home" (the folder the file is written to); "wipe" (folders emptied before each run); "site"
+(folders holding numpy and scipy, put on the path); "user" ([uid, gid] to become before loading the
+file, when this server runs as root without namespaces); "kill_all" (whether every other process
+this server may signal is the candidate's: true inside bubblewrap's PID namespace, and for the
+candidate's own user).
 
-CONFIG_JSON holds the two protocol fds ("request", "reply"), the memory limit in bytes ("memory"),
-the candidate's file ("path"), the fresh temporary directory this process runs in ("home"), and,
-when the grader runs as root, the unprivileged "uid" and "gid" to run the candidate as and the
-process limit of that uid ("nproc").  As root, this process first copies the candidate's folder
-into `home` (regular files only, up to COPY_LIMIT bytes), then gives up root for good (setgroups,
-setresgid, setresuid, checked), before it loads a single line of the candidate's file.
-
-It deliberately imports only the standard library and numpy, and never the `verify` package: the
-candidate runs in this process and may rewrite anything in it, so nothing here may matter to the
-verdict.  The parent treats every byte coming from this process as hostile and validates it; this
-script is only the cooperative path that turns what the candidate does into well-formed replies.
-
-Protocol (both directions): frames of HEAD = <4sII> (magic, meta length, blob length), then a JSON
-object, then a blob of concatenated .npy files (written with np.save, read with allow_pickle=False).
-Replies echo the request's "seq".  Before loading the file the child sends a "ready" frame (so that
-interpreter and numpy start-up are not charged to the candidate's load budget) or, if it could not
-set itself up (give up root, say), a "setup_error" frame; then the outcome of loading the file;
-afterwards it answers "function" and "call" requests one at a time.
+Protocol (requests and replies): frames of HEAD = <4sII> (magic, meta length, blob length), then a
+JSON object, then a blob of concatenated .npy files (read with np.load(allow_pickle=False)).  The
+server sends one "ready" frame once numpy and scipy are loaded; each child then sends the outcome
+of loading the file ("loaded", "load_error", "memory") and answers "function" and "call" requests
+one at a time, echoing their "seq"; a child that ends on its own is reported as "died".  The parent
+trusts none of it: this is only the cooperative path.
 """
 import contextlib
 import errno
@@ -33,17 +34,13 @@ import re
 import resource
 import select
 import signal
-import stat
 import struct
 import sys
-import threading
+import time
 from typing import NoReturn
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-# Python 3.10's -I still puts this script's folder (verify/) first on the path: nothing of the
-# project may be importable from here (numpy importing a module named like one of ours, or the
-# candidate importing `grade`), so it goes before anything else is imported.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+if __name__ == "__main__":  # run as `python -I -S -c <text> CONFIG_JSON`: numpy and scipy are found here
+    sys.path[:0] = json.loads(sys.argv[1])["site"]
 
 import numpy as np  # noqa: E402
 
@@ -54,12 +51,6 @@ MAX_BLOB = 256 << 20
 MAX_MESSAGE = 1000
 MODULE_NAME = "_candidate"
 NUMERIC_KINDS = "biufc"
-SANDBOX_PREFIX = "verify-sandbox-"   # the parent's temporary directories, the only ones removed here
-COPY_FOLDER = "src"                  # where the candidate's folder is copied, under the temporary directory
-COPY_LIMIT = 20 << 20                # bytes of the candidate's folder copied at most
-COPY_FILES = 1000                    # files copied at most
-COPY_DEPTH = 4                       # folders below the candidate's own that are copied
-PR_SET_NO_NEW_PRIVS = 38
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
@@ -71,44 +62,175 @@ _HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': 
 _PREAMBLE = struct.Struct("<6sBBH")
 
 
-def main(argv: list[str]) -> None:
-    run(json.loads(argv[1]))
+def serve(config: dict) -> NoReturn:
+    """The server: preload, say ready, then one fresh child per command on the control pipe."""
+    sys.dont_write_bytecode = True
+    with contextlib.suppress(Exception):  # no candidate may ptrace us or open /proc/<us>/fd or mem
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+    # What most files import, and what a child needs to load one and judge its functions: paid once
+    # here, not in every fresh child.
+    for module in ("scipy.signal", "scipy.ndimage", "importlib.util", "inspect", "random"):
+        with contextlib.suppress(Exception):
+            __import__(module)
+    channel = _Channel(config["request"], config["reply"])
+    channel.send({"seq": 0, "status": "ready"})
+    control = os.fdopen(config["control"], "rb", buffering=0)
+    child: int | None = None
+    watch: int | None = None
+    while True:
+        ready = select.select([control] + ([watch] if watch is not None else []), [], [])[0]
+        if child is not None and watch is not None and watch in ready and control not in ready:
+            # The candidate ended on its own (os._exit, a signal): say how, where the parent waits for it.
+            _, status = os.waitpid(child, 0)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            channel.send({"seq": -1, "status": "died", "code": code})
+            os.close(watch)
+            child = watch = None
+            continue
+        line = control.readline()
+        command: dict = json.loads(line) if line else {"name": "", "again": False}
+        # Between two results of one file ("again") the last child is only killed: a SIGKILL queued
+        # before the fork leaves it no instruction to run.  Otherwise every process of it must be gone
+        # first, so that nothing of one student's can touch the next one's folders.
+        _end_candidate(config, child, wait=not command["again"])
+        if watch is not None:
+            os.close(watch)
+            watch = None
+        if not line:  # the parent closed the control pipe: it is done, or gone
+            os._exit(0)
+        _wipe(config)
+        os.write(config["status"], b"clean\n")
+        if not command["name"]:  # the parent is done with this candidate: nothing to start
+            continue
+        # The file comes once the parent has emptied the pipes of what the last candidate wrote.
+        path = _place(config, command["name"], _read_exact(control, command["size"]))
+        child = os.fork()
+        if child == 0:
+            control.close()
+            os.close(config["status"])
+            _child(config, channel, path, command["memory"])
+        watch = os.pidfd_open(child)
 
 
-def run(config: dict) -> NoReturn:
-    """Everything this process does, from its first instruction to its exit (it never returns)."""
-    request_fd, reply_fd = config["request"], config["reply"]
-    # Grandchildren started with exec must not hold the protocol pipes: a lingering one would keep
-    # the reply pipe open after this process dies and hide the death from the parent.
-    os.set_inheritable(request_fd, False)
-    os.set_inheritable(reply_fd, False)
-    sys.dont_write_bytecode = True  # no __pycache__ in the student's folder
-    channel = _Channel(request_fd, reply_fd)
-    home, path, uid = config["home"], config["path"], config.get("uid")
-    problem = None  # what is wrong with the candidate's folder: a load error, once the parent listens
+def _read_exact(control, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = control.read(size - len(data))
+        if not chunk:
+            os._exit(0)
+        data += chunk
+    return data
+
+
+def _wipe(config: dict) -> None:
+    """Empty the candidate's folders, whatever modes it left."""
+    user = config.get("user")
+    for folder in config["wipe"]:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if user is not None and entry.stat(follow_symlinks=False).st_uid != user[0]:
+                        continue  # a shared /tmp: only what the candidate's user owns
+                    if entry.path != config["home"]:  # the candidate's own folder, emptied on its own
+                        _remove(entry.path)
+
+
+def _place(config: dict, name: str, source: bytes) -> str:
+    path = os.path.join(config["home"], os.path.basename(name))
+    with open(path, "wb") as file:
+        file.write(source)
+    if config.get("user"):
+        os.chown(path, *config["user"])
+    return path
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return
+    os.chmod(path, 0o700)  # a folder the candidate closed (chmod 0) is still ours to empty
+    with os.scandir(path) as entries:
+        for entry in entries:
+            _remove(entry.path)
+    os.rmdir(path)
+
+
+def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
+    """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap."""
+    if config["kill_all"]:
+        if config.get("user"):
+            # as root outside any namespace: kill(-1) as the candidate's user, never as root
+            if os.fork() == 0:
+                with contextlib.suppress(BaseException):
+                    _become(*config["user"])
+                    os.kill(-1, signal.SIGKILL)
+                os._exit(0)
+        else:
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+    elif child is not None:
+        with contextlib.suppress(OSError):
+            os.killpg(child, signal.SIGKILL)
+    while True:  # reap every child of ours; with kill(-1) the last one is already gone or dying
+        try:
+            pid, _ = os.waitpid(-1, 0 if child is not None and wait else os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        if pid == child:
+            child = None
+    if config["kill_all"] and wait:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
+        for _ in range(5000):
+            if not _still_running(config):
+                return
+            time.sleep(0.001)
+
+
+def _still_running(config: dict) -> bool:
+    """Whether a process of the candidate's still runs (a zombie runs no code): inside bubblewrap any
+    process but bwrap's init and this server; outside, any process of the candidate's user."""
+    user = config.get("user")
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, os.getpid()):
+            continue
+        try:
+            if user is not None and os.stat(f"/proc/{name}").st_uid != user[0]:
+                continue
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
+
+
+def _become(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid):
+        raise PermissionError("the user and group ids did not change")
+
+
+def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoReturn:
+    """One fresh candidate: load the file, then answer requests until the parent says otherwise."""
     try:
+        os.setsid()
+        if config.get("user"):
+            _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
-        if uid is not None:
-            path, problem = _copy_candidate(path, os.path.join(home, COPY_FOLDER), uid, config["gid"])
-            _keep_libraries_reachable()
-            _drop_privileges(uid, config["gid"], config["nproc"])
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)  # a set-user-ID program (su, mount...) gives the candidate nothing
-    except Exception as exc:  # never run the candidate half set up (as root, above all)
+        _limit_memory(memory)
+        # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
+    except BaseException as exc:  # never run the candidate half set up
         channel.send({"seq": 0, "status": "setup_error", "message": f"{type(exc).__name__}: {_text(exc)}"})
         os._exit(1)
-    _watch_parent(request_fd, home, uid is not None)  # first: its stack must not come out of `memory`
-    _limit_memory(config["memory"])
-    # A file in /dev/shm is memory the watch does not see: no file may grow past the memory limit
-    # (a write beyond it fails with EFBIG instead of killing the process with SIGXFSZ).
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (config["memory"], config["memory"]))
-    channel.send({"seq": 0, "status": "ready"})
-    if problem is not None:
-        _fail_load(channel, problem)
     sys.argv = [path]
-    # The global random generators start from one fixed state in every child (a fork of the server
-    # would otherwise inherit its state, a fresh process draw one), so that a candidate that uses
-    # them gives the same answers whenever the grader repeats a run with --seed.
+    # The global random generators start from one fixed state in every child, so that a candidate
+    # that uses them gives the same answers whenever the grader repeats a run with --seed.
     import random
     random.seed(0)
     np.random.seed(0)
@@ -163,179 +285,6 @@ class _Channel:
         return view
 
 
-# ---- running as another user (the grader is root) ------------------------------------------------
-def _copy_candidate(path: str, target: str, uid: int, gid: int) -> tuple[str, str | None]:
-    """Copy the candidate's folder to `target`, owned by `uid`; return the copy of `path` and a problem.
-
-    Done as root, for a candidate that will not be root: its own folder may be closed to it (mode
-    0700, or somewhere under /root), and it must still find its file and import its siblings.  Besides
-    the candidate's file, which the grader handed over, only what everybody may read goes: regular
-    files readable by others and folders others may list and enter (a 0600 key or another student's
-    0700 folder beside it stays out); no symbolic link is followed (a link to the key would hand it
-    over).  Breadth first, the candidate's file before anything else, up to COPY_LIMIT bytes and
-    COPY_FILES files; what does not fit is left out.  The problem is a load error to report, e.g.
-    the file is a link.
-    """
-    name = os.path.basename(path)
-    os.mkdir(target, 0o700)
-    os.chown(target, uid, gid)
-    copy = os.path.join(target, name)
-    try:
-        left = COPY_LIMIT - _copy_file(path, copy, uid, gid, COPY_LIMIT)
-    except _NotCopied as exc:
-        return copy, f"{name}: {exc}"
-    files = 1
-    queue = [(os.path.dirname(path), target, 0)]
-    while queue:
-        source, destination, depth = queue.pop(0)
-        try:
-            with os.scandir(source) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if files >= COPY_FILES:
-                return copy, None
-            there = os.path.join(destination, entry.name)
-            if entry.name == "__pycache__" or (depth == 0 and entry.name == name):
-                continue
-            try:
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if mode & _OPEN_TO_OTHERS[stat.S_ISDIR(mode)] != _OPEN_TO_OTHERS[stat.S_ISDIR(mode)]:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    if depth < COPY_DEPTH:
-                        os.mkdir(there, 0o700)
-                        os.chown(there, uid, gid)
-                        queue.append((entry.path, there, depth + 1))
-                elif entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_size <= left:
-                    left -= _copy_file(entry.path, there, uid, gid, left)
-                    files += 1
-            except (OSError, _NotCopied):
-                continue
-    return copy, None
-
-
-# what a file (False) or a folder (True) must grant every user to be copied for the candidate
-_OPEN_TO_OTHERS = {False: stat.S_IROTH, True: stat.S_IROTH | stat.S_IXOTH}
-
-
-class _NotCopied(Exception):
-    pass
-
-
-def _copy_file(source: str, target: str, uid: int, gid: int, limit: int) -> int:
-    """Copy one regular file (never through a link, never blocking on a FIFO); return its size."""
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise _NotCopied("a symbolic link: the sandbox only loads regular files") from None
-        raise _NotCopied(f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotCopied("not a regular file")
-        if info.st_size > limit:
-            raise _NotCopied(f"too large ({info.st_size} bytes; the sandbox copies at most {limit})")
-        out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            os.fchown(out, uid, gid)
-            size = 0
-            while size <= limit:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    break
-                os.write(out, chunk)
-                size += len(chunk)
-            os.fchmod(out, 0o700 if info.st_mode & stat.S_IXUSR else 0o600)
-        finally:
-            os.close(out)
-        return size
-    finally:
-        os.close(fd)
-
-
-def _keep_libraries_reachable() -> None:
-    """Keep the import path usable once root is gone, where it lies under a folder closed to others.
-
-    Python installed in root's home (pyenv in /root, mode 0700) is common on CI machines: the
-    candidate's user could not import a single module of the standard library that is not loaded
-    yet.  Each such entry of sys.path (and of the loaded packages' __path__) is opened now, as
-    root, and named /proc/self/fd/N from then on: the kernel checks the folder itself, readable by
-    everybody, and not the closed folder above it, so this opens the library and nothing else.
-    """
-    moved: dict[str, str] = {}
-    for entry in sys.path:
-        path = os.path.abspath(entry or ".")
-        if path in moved or path.startswith("/proc/") or not os.path.isdir(path) or _open_to_others(path):
-            continue
-        if _open_to_others(path, only_itself=True):
-            moved[path] = f"/proc/self/fd/{os.open(path, os.O_RDONLY | os.O_DIRECTORY)}"
-    if not moved:
-        return
-
-    def move(entry: str) -> str:
-        for old, new in moved.items():
-            if entry == old or entry.startswith(old + os.sep):
-                return new + entry[len(old):]
-        return entry
-
-    sys.path[:] = [move(entry) for entry in sys.path]
-    for module in list(sys.modules.values()):
-        # vars(), not getattr(): a module's __getattr__ (scipy's lazy submodules) is slow, and its business
-        paths = getattr(module, "__dict__", {}).get("__path__")
-        if isinstance(paths, list) and any(isinstance(p, str) and move(p) != p for p in paths):
-            paths[:] = [move(p) if isinstance(p, str) else p for p in paths]
-    sys.path_importer_cache.clear()
-
-
-def _open_to_others(path: str, only_itself: bool = False) -> bool:
-    """Whether a user with no claim on `path` (not its owner, in none of its groups) can list it."""
-    real = os.path.realpath(path)
-    try:
-        if not os.stat(real).st_mode & stat.S_IROTH:
-            return False
-        folders = [real] if only_itself else [real, *(p for p in _ancestors(real))]
-        return all(os.stat(folder).st_mode & stat.S_IXOTH for folder in folders)
-    except OSError:
-        return False
-
-
-def _ancestors(path: str):
-    while True:
-        parent = os.path.dirname(path)
-        if parent == path:
-            return
-        yield parent
-        path = parent
-
-
-def _drop_privileges(uid: int, gid: int, nproc: int) -> None:
-    """Become `uid`:`gid` with no supplementary group, for good, and check that root is gone."""
-    if uid <= 0 or gid <= 0:
-        raise ValueError(f"refusing to run the candidate as uid {uid}, gid {gid}")
-    # Counted per user: this uid's processes (and threads) altogether, grandchildren included.
-    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)
-    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid) or os.getgroups():
-        raise PermissionError("the user and group ids did not change")
-    try:
-        os.setuid(0)
-    except PermissionError:
-        return
-    raise PermissionError("root could be taken back")
-
-
-def _prctl(option: int, value: int) -> None:
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, value, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
-
-
 def _limit_memory(memory: int) -> None:
     """Cap the address space at what python + numpy already use plus `memory` bytes.
 
@@ -355,76 +304,8 @@ def _limit_memory(memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
-def _watch_parent(request_fd: int, home: str, own_user: bool) -> None:
-    """Kill this process group when the parent dies, even in the middle of an endless candidate.
-
-    The parent holds the only write end of the request pipe, so the kernel reports POLLHUP on the
-    read end exactly when the parent has exited (however it exited, SIGKILL included).  An event
-    mask of 0 asks for nothing but hang-ups, so requests arriving do not wake this thread.  A parent
-    killed outright has not removed the temporary directory either: do that first.  Running as a
-    user of its own, this process also kills every other process of that user (kill(-1) as that
-    user), so that a grandchild which left the group with setsid() dies too.
-    """
-    def watch() -> None:
-        poller = select.poll()
-        poller.register(request_fd, 0)
-        started.set()
-        while not poller.poll():
-            pass
-        try:
-            if own_user and os.getuid() != 0 and os.geteuid() != 0:  # never kill(-1) as root
-                with contextlib.suppress(OSError):
-                    os.kill(-1, signal.SIGKILL)  # every process of this user but this one
-            if os.path.basename(home).startswith(SANDBOX_PREFIX):
-                _remove_tree(home)
-        finally:  # even if the candidate left no memory for the rest
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-
-    started = threading.Event()
-    threading.Thread(target=watch, name="sandbox-lifeline", daemon=True).start()
-    started.wait()
-
-
-def _remove_tree(path: str) -> None:
-    """Remove a directory tree the candidate had the run of, whatever modes it left (chmod 0 folders).
-
-    A folder that cannot be listed or emptied is unlocked (through an O_PATH fd that follows no
-    symbolic link, so that a link can never turn it into a chmod of something else) and the removal
-    tried again; nothing outside the tree is ever touched, the folder holding it (/tmp) least of all.
-    """
-    import shutil  # here, not at start-up: rarely needed
-
-    top = os.path.abspath(path)
-
-    def inside(name: str) -> bool:
-        name = os.path.abspath(name)
-        return name == top or name.startswith(top + os.sep)
-
-    def unlock(function, name, _info) -> None:
-        for folder in (os.path.dirname(name), name):
-            if inside(folder):
-                try:
-                    fd = os.open(folder, getattr(os, "O_PATH", os.O_RDONLY) | os.O_NOFOLLOW | os.O_DIRECTORY)
-                except OSError:
-                    continue
-                with contextlib.suppress(OSError):
-                    os.chmod(f"/proc/self/fd/{fd}", stat.S_IRWXU)
-                os.close(fd)
-
-    for _ in range(3):
-        if not os.path.lexists(top):
-            return
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(top, onexc=unlock)
-        else:
-            shutil.rmtree(top, onerror=unlock)
-
-
 # ---- the candidate -----------------------------------------------------------------------------
-def _load_candidate(channel: _Channel, path: str):
-    folder = os.path.dirname(path)
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-    sys.path.insert(0, folder)  # so that `import helpers` next to student.py works
+def _load_candidate(channel: "_Channel", path: str):
     name = os.path.basename(path)
     try:
         with open(path, "rb") as file:
@@ -693,4 +574,4 @@ def _flush_output() -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    serve(json.loads(sys.argv[1]))
