@@ -61,7 +61,6 @@ OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130,
 
 from .stops import Terminated  # noqa: E402  (one for the grader and the build)
 
-
 _STOPPED: list[int] = []   # every signal that asked this run to stop
 
 

@@ -73,8 +73,16 @@ import numpy as np
 from . import engine
 from .homework import Homework, Result, WrongAnswer
 from .homework import load as load_homework
-from .sandbox import (FunctionError, LimitExceeded, LoadError, MemoryLimit, MissingFunction, Sandbox, TimeLimit,
-                      isolation)
+from .sandbox import (
+    FunctionError,
+    LimitExceeded,
+    LoadError,
+    MemoryLimit,
+    MissingFunction,
+    Sandbox,
+    TimeLimit,
+    isolation,
+)
 
 __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
