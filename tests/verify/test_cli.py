@@ -353,7 +353,8 @@ def test_a_correct_formula_prints_the_signature_then_the_verdict(runs):
     lines = runs["correct"].stdout.splitlines()
     assert lines[0] == f"signature: {HW.result('t1.dX').gradient().signature}"
     assert lines[1].startswith("t1.dX: correct (")
-    assert lines[2].startswith("isolation: ")  # which sandbox ran the candidate
+    assert lines[2] == "convention: correlation (the key accepts correlation or convolution)"
+    assert lines[3].startswith("isolation: ")  # which sandbox ran the candidate
     assert "output of the candidate" not in runs["correct"].stdout
 
 
@@ -605,7 +606,7 @@ def test_list_shows_the_generalized_results_apart_at_0_points(runs):
     graded, beyond = out.split("\nbeyond the questions (0 points, never graded")
     for rid in ("t1.strided.dX", "t1.strided.dW", "t1.batch.dX", "t1.batch.dW", "t1.batch.db"):
         assert f"{rid}  (0 points)" in beyond and rid not in graded
-    assert "f(X, W, b, delta, s, P)" in beyond and "X (N, C, m, n), W (K, C, p, p), b (K,)" in beyond
+    assert "f(X, W, b, delta, s, P)" in beyond and "X (B, C, m, n), W (K, C, p, p), b (K,)" in beyond
 
 
 def test_a_generalized_result_is_checked_and_a_refused_shape_is_said(extra):

@@ -83,7 +83,7 @@ CLASS = {
     "alice": (CORRECT, {}),
     "bob": (replace_function(CORRECT, "t1_dX", """
         p, q = W.shape
-        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)   # not rotated
+        return 2 * correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)   # wrong in every reading
     """), {"t1.dX": ("wrong", "expected gradient")}),
     "carol": (replace_function(CORRECT, "t1_db", None), {"t1.db": ("missing", "has no function 't1_db'")}),
     "dave": (CORRECT.replace("def t1_dW(X, W, b, delta):", "def t1_dW(X, W, b, delta)"),
@@ -278,10 +278,11 @@ def test_a_true_convolution_submission_gets_every_point_and_is_told_its_conventi
     graded = grade_source(tmp_path, CONVOLUTION)
     assert graded.points == graded.max_points == HW.points
     results = by_result(graded)
-    assert {results[r].convention for r in ("t1.dX", "t1.dW", "t1.db")} == {"convolution"}
+    # each part on its own (the key's rule 2): dL/db is the same in both readings, so it keeps the default
+    assert {results[r].convention for r in ("t1.dX", "t1.dW")} == {"convolution"}
     assert results["t2.tanh"].convention == ""        # a result of one convention says nothing of it
     text = grade.feedback_text(HW, graded)
-    assert text.count("judged in the convolution convention") == 3
+    assert text.count("judged in the convolution convention") == 2
 
 
 def test_a_forced_convention_judges_every_result_that_has_it_in_it(tmp_path):
@@ -291,17 +292,25 @@ def test_a_forced_convention_judges_every_result_that_has_it_in_it(tmp_path):
     assert graded["t1.dX"].common == "no-flip" and graded["t1.dW"].common == "dW-rotated"
 
 
-def test_one_convention_per_question_the_one_that_earns_the_most(tmp_path):
-    # dX of a true convolution with dW of a cross-correlation: each right in its own convention only
-    mixed = replace_function(CORRECT, "t1_dX", """
-        p, q = W.shape
-        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)
-    """)
-    assert grade.convention_scope(HW) == "question"
-    graded = by_result(grade_source(tmp_path, mixed))
+MIXED = replace_function(CORRECT, "t1_dX", """
+    p, q = W.shape
+    return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)
+""")   # dX of a true convolution with dW of a cross-correlation: each right in its own convention only
+
+
+def test_each_part_is_judged_in_the_convention_that_earns_it_the_most(tmp_path):
+    assert grade.convention_scope(HW) == "part"       # the key's rule 2: each part of T1 graded on its own
+    graded = by_result(grade_source(tmp_path, MIXED))
+    assert graded["t1.dX"].convention == "convolution" and graded["t1.dW"].convention == "correlation"
+    assert all(graded[r].verdict == "correct" for r in ("t1.dX", "t1.dW", "t1.db"))
+
+
+def test_a_homework_may_ask_for_one_convention_per_question(tmp_path, monkeypatch):
+    import solutions
+    monkeypatch.setattr(solutions, "CONVENTION_SCOPE", "question")
+    graded = by_result(grade_source(tmp_path, MIXED))
     conventions = {graded[r].convention for r in ("t1.dX", "t1.dW", "t1.db")}
-    assert len(conventions) == 1                      # one forward pass for the question
-    assert conventions == {"correlation"}             # a tie of points: the default
+    assert conventions == {"correlation"}             # one forward pass for the question; a tie: the default
     assert graded["t1.dX"].verdict == "wrong" and "correct in the convolution convention" in graded["t1.dX"].text
     assert graded["t1.dW"].verdict == graded["t1.db"].verdict == "correct"
 
@@ -325,7 +334,7 @@ def test_the_choice_of_convention_counts_points():
     ("t1.db", "return delta.mean()", "db-mean"),
     ("t2.avgpool", "return np.full_like(x, delta)", "avg-missing-d"),
     ("t1.db", "return delta", "db-not-summed"),                                   # the wrong shape, too
-    ("t2.tanh", "return delta.sum() * (1 - np.tanh(x) ** 2)", "sample.tanh"),    # an award in the key
+    ("t2.maxpool", "return np.full_like(x, delta)", "max-every-entry"),
     ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
 ])
 def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
@@ -338,18 +347,16 @@ def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, b
     assert grade.plain(wrong.title) in text and grade.plain(wrong.why) in text
     assert f"Points for it: {part.points_for(wrong)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
-    if wrong.award is None:
-        assert graded.review.startswith("a common wrong answer whose points the key gives in words only")
-
-
-def test_a_common_wrong_answer_with_an_award_earns_it(tmp_path):
-    # the sample solution's average pooling, read with every weight 2: the key awards it points
-    source = replace_function(CORRECT, "t2_avgpool", "return np.full_like(x, 2 * delta / x.size)")
-    graded = by_result(grade_source(tmp_path, source))["t2.avgpool"]
-    part = HW.part_of("t2.avgpool")
-    sample = next(w for w in part.wrong_answers if w.id == "sample.avgpool")
-    assert sample.award and graded.common == "sample.avgpool" and graded.points == part.points_for(sample) > 0
     assert not graded.review          # the key's points are data: nothing left for a TA
+
+
+def test_an_answer_the_key_accepts_as_right_is_graded_correct(tmp_path):
+    # the sample solution's average pooling, read as the key reads it (rule 8): right, so never a common error
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_avgpool",
+                                                                "return np.full_like(x, delta / x.size)")))
+    part = HW.part_of("t2.avgpool")
+    assert next(w for w in part.wrong_answers if w.id == "sample.avgpool").accepted
+    assert graded["t2.avgpool"].verdict == "correct" and graded["t2.avgpool"].common == ""
 
 
 def test_any_other_wrong_answer_gets_0_with_a_counterexample(tmp_path):
@@ -473,7 +480,7 @@ def test_the_class_run_writes_a_wide_csv_and_flags_what_a_ta_should_see(graded):
         assert row[column["Total Score"]] == str(total) and row[column["Max Points"]] == str(HW.points)
         assert row[column["SID"]] == name and row[column["feedback"]] == f"{name}.txt"
     assert "rerun it with a larger limit" in rows["erin"][column["review"]]
-    assert rows["bob"][column["review"]].startswith("t1.dX: a common wrong answer")   # no-flip: words only
+    assert rows["bob"][column["review"]] == ""     # a wrong answer is judged: nothing for a TA
     assert "for a TA to review" in done.stdout and "erin t2.tanh: timeout" in done.stdout
 
 
