@@ -407,8 +407,7 @@ DB_WRONG = (
                                 r"rule instead, and the result, which follows from it, is not charged again: the "
                                 r"score is the same.", deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
-                r"Each output depends on $b$ with weight $1$, so the contributions add up; nothing divides "
-                r"them by the number of outputs.",
+                r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
                 Mean(delta),
                 decision=r"The division by the number of outputs is one error, charged at the result wherever it "
                          r"appears: also where the student writes the local derivative as one over the number "
@@ -507,7 +506,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
                               r"that sums over every output, also where the answer writes the local derivative "
-                              r"as one over the number of outputs: the missing sum", charges=("result",)),
+                              r"as one over the number of outputs (the missing sum)", charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),

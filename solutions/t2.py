@@ -25,5 +25,5 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
-                     r"rule~7 at the front), in place of the gradient of $L$: the missing $\delta$",
+                     r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$)",
                      charges=("chain",))

@@ -101,7 +101,8 @@ WRONG = (
                 r"layer's $\partial L/\partial a_k$; so the whole sum is identified with the gradient with "
                 r"respect to the output, which the question calls $\delta_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many; its "
-                r"vector runs from $\delta_1$ to $\delta_d$, like $x$.",
+                r"vector runs from $\delta_1$ to $\delta_d$, like $x$, and the display below runs over the "
+                r"vector's range; the range itself is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_a: x, _w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule identifies the "
