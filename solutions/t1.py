@@ -319,11 +319,11 @@ DX_WRONG = (
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
-                decision=r"This is a dense-layer answer. Its chain rule, "
-                         r"$\partial L/\partial y \cdot \partial y/\partial X$ with "
-                         r"$\partial L/\partial y = \frac{2}{N} \sum_j (y_j - t_j)$, sums over every output, "
-                         r"each weighted by its $\delta_j$ (rule~8), and so earns its criterion, which asks for that "
-                         r"sum and its weights; the local derivative $W$ shared by every output is the dense "
+                decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
+                         r"$\partial L/\partial y$, which it writes as the sum $\frac{2}{N} \sum_j (y_j - t_j)$ of "
+                         r"every output's $\delta_j$ (rule~8); so it sums over every output, each weighted by its "
+                         r"$\delta_j$, and earns its criterion, which asks for that sum and its weights; "
+                         r"the local derivative $W$ shared by every output is the dense "
                          r"reading's error. The dense-layer deduction covers the loss it assumes (rule~9).",
                 deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
