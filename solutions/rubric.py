@@ -8,4 +8,4 @@ NO_STEPS = Deduction("no-steps", "no steps",
 
 # the question's results hold for any loss: a result written through one particular loss is not the answer
 LOSS = Deduction("loss", "the assumed loss",
-                 r"A result written through one particular loss (rule~9 at the front)", points=1)
+                 r"A result written through one particular loss (the assumed loss, rule~9 at the front)", points=1)

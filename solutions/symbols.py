@@ -41,4 +41,4 @@ delta_v = sp.IndexedBase("delta", shape=(d,))   # dL/dz, a vector (tanh)
 delta_s = sp.Symbol("delta")                     # dL/df, a scalar (pooling)
 
 L = sp.Symbol("L")
-t = sp.Symbol("t", real=True)                    # a real variable for one-variable identities
+t = sp.Symbol("xi", real=True)                   # a real variable for one-variable identities (t_j are targets)

@@ -319,9 +319,13 @@ DX_WRONG = (
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
-                decision=r"This is a dense-layer answer. Its chain rule is a sum over the outputs, each weighted by "
-                         r"$\partial L/\partial y_j$, and earns its criterion; the assumed loss belongs to the "
-                         r"dense reading and is not charged on top.", deductions=("dense",)),
+                decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
+                         r"$\partial L/\partial y$, which it writes as the sum $\frac{2}{N} \sum_j (y_j - t_j)$ of "
+                         r"every output's $\delta_j$ (rule~8); so it sums over every output, each weighted by its "
+                         r"$\delta_j$, and earns its criterion, which asks for that sum and its weights; "
+                         r"the local derivative $W$ shared by every output is the dense "
+                         r"reading's error. The dense-layer deduction covers the loss it assumes (rule~9).",
+                deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
@@ -382,7 +386,7 @@ DW_WRONG = (
                 decision=r"This grading assumes a cross-correlation forward pass. With a true "
                          r"convolution forward pass, or none written, the answer is right and earns full "
                          r"credit.", charges=("final",)),
-    WrongAnswer("dW-delta-turned", "t1.dW", r"$\delta$ turned instead",
+    WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
                 Correlate(X, Rot180(delta)),
@@ -396,20 +400,19 @@ DB_WRONG = (
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
                 decision=r"The value is right, but it is derived for a squared loss, while the question gives "
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
-    WrongAnswer("db-not-summed", "t1.db", r"$\delta$ not summed",
+    WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
                                 r"rule instead, and the result, which follows from it, is not charged again: the "
                                 r"score is the same.", deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
-                r"Each output depends on $b$ with weight $1$, so the contributions add up; nothing divides "
-                r"them by the number of outputs.",
+                r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
                 Mean(delta),
-                decision=r"With the local derivative $1$ and the chain rule right, the error arises in the result. "
-                         r"If the student writes the local derivative as one over the number of outputs, it "
-                         r"arises there: the answer then loses the local derivative instead of the result, and "
-                         r"the result, which follows from it, is not charged again.",
+                decision=r"The division by the number of outputs is one error, charged at the result wherever it "
+                         r"appears: also where the student writes the local derivative as one over the number "
+                         r"of outputs, which then costs nothing more, so that an extra wrong line never raises "
+                         r"the score.",
                 deductions=("not-summed",)),
 )
 
@@ -427,8 +430,12 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
 _LOSS, _NO_STEPS = LOSS, NO_STEPS
 
 
-_GOODFELLOW = (r"Goodfellow et al.'s index-shifted forms (their eqs.~9.4 and~9.13), read after the shift of their "
-               r"indices: by $p - 1$ for the convolution of eq.~9.4, by one for indices from~$1$")
+def _goodfellow(equation: str, gradient: str) -> str:
+    # Deep Learning, Section 9.5: eq. 9.11 is the kernel gradient g(G, V, s) and eq. 9.13 the input
+    # gradient h(K, G, s) of the strided cross-correlation of eq. 9.8, whose indices start at 1
+    return (rf"Goodfellow et al.'s eq.~{equation} (Section~9.5, the gradient with respect to {gradient} of their "
+            r"cross-correlation of eq.~9.8), with stride~$1$, one channel and one kernel; its indices start "
+            r"at~$1$")
 
 
 def _either(turned: str) -> str:
@@ -439,7 +446,9 @@ def _either(turned: str) -> str:
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
-                            r"It sums over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1)."),
+                            r"It sums over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1); the "
+                            r"criterion asks for that sum and its weights, and a wrong local derivative inside it "
+                            r"is charged at the local derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2)."),
                   Criterion("border", 1, "the border",
@@ -455,7 +464,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _GOODFELLOW,
+                     _goodfellow("9.13", "the input"),
                      r"the scatter view or the matrix view",
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
@@ -479,7 +488,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _GOODFELLOW,
+                     _goodfellow("9.11", "the kernel"),
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
@@ -490,11 +499,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"The bias enters every output, so the sum runs over all of them (Step~1)."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
-                            r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3).")),
+                            r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
+                            r"follows from an error already charged keeps these points (rule~3): $\delta \cdot 1 = "
+                            r"\delta$ with no sum loses the chain rule and not the result.")),
         deductions=(_NO_STEPS,
-                    Deduction("not-summed", r"$\delta$ not summed",
+                    Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
-                              r"that sums over every output", charges=("result",)),
+                              r"that sums over every output, also where the answer writes the local derivative "
+                              r"as one over the number of outputs (the missing sum)", charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),

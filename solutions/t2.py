@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from verify.homework import Deduction, Question
 
-from .rubric import LOSS, NO_STEPS
+from .rubric import LOSS
 
-__all__ = ["LOSS", "NO_DELTA", "NO_STEPS", "OTHER_SETTING", "QUESTION"]   # the deductions every part of T2 has
+# the deductions every part of T2 has; the handout asks for steps under T1 only, so T2 has no cap for them
+__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION"]
 
 QUESTION = Question("T2", 2, "Back propagation of other functions")
 
@@ -19,10 +20,10 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # gradient, which the question's delta is (the rule is stated once, in the grading key's preface).
 OTHER_SETTING = Deduction("other-setting", "the network setting",
                           r"A sum $\sum_k w_{kj} \delta_k$ over a next layer in place of the output's gradient, "
-                          r"never identified with it (rule~7 at the front)",
+                          r"never identified with it (the network setting, rule~7 at the front)",
                           charges=("chain",))
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
-                     r"rule~7 at the front), in place of the gradient of $L$",
+                     r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$)",
                      charges=("chain",))

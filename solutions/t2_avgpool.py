@@ -15,7 +15,7 @@ from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING
 
 
 def forward(x):
@@ -51,6 +51,8 @@ STEPS = [
     _step("t2.avgpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K),
     _step("t2.avgpool.local", Partial(f, x[k]), product(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))), 1 / d,
           over=_ALL_K),
+    _step("t2.avgpool.elementwise", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), delta_s / d,
+          over=_ALL_K),
     _step("t2.avgpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
     Step("t2.avgpool.example.inputs", (sp.Tuple(x, delta_s), sp.Tuple(
         sp.ImmutableMatrix([[shown(q)] for q in EXAMPLE["x"]]), shown(EXAMPLE["delta"]))), Kind.EXAMPLE, AVGPOOL,
@@ -84,7 +86,7 @@ WRONG = (
                 product(delta_s, Ones(x)),
                 decision=r"The error arises in the local derivative; the result follows from it and is not "
                          r"charged again.", charges=("local",)),
-    WrongAnswer("avg-no-delta", "t2.avgpool", r"$f'$ without $\delta$",
+    WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 product(1 / d, Ones(x)),
                 decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
@@ -92,10 +94,10 @@ WRONG = (
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~2)."),
-              Criterion("local", 2, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
-              Criterion("result", 1, "the result",
-                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Step~4).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS),
+              Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
+              Criterion("result", 2, "the result",
+                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~4 and~5).")),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),

@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING
 
 
 def forward(x):
@@ -104,8 +104,9 @@ SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_ks, _js
 WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
-                r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum). "
-                r"Unlike its tanh answer, it never says what $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
+                r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum, and "
+                r"its $\delta_k$ is a next layer's $\partial L/\partial a_k$). Unlike its tanh answer, it never "
+                r"says what $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~5, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
@@ -135,7 +136,7 @@ WRONG = (
                          r"$1$ and $0$ elsewhere belong; the result and the rule at ties follow from it and are "
                          r"not charged again (rule~3 at the front).",
                 charges=("local",)),
-    WrongAnswer("max-no-delta", "t2.maxpool", r"$f'$ without $\delta$",
+    WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),
                 decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
@@ -153,10 +154,12 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"one maximizer "
                         r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
                         r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
-                        r"the convex hull of Step~6. It loses it with a rule that gives all of $\delta$ to every tied "
-                        r"entry, $0$ to every tied entry, or weights that do not add up to $1$ or are negative "
+                        r"the convex hull of Step~6; ties have probability $0$ for inputs drawn from a continuous "
+                        r"distribution, so that they can be ignored. It loses it with a rule that gives all "
+                        r"of $\delta$ to every tied entry, $0$ to every tied entry, or weights that do not add up "
+                        r"to $1$ or are negative "
                         r"(Step~6), unless that rule follows from an error already charged (rule~3 at the front).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS,
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("all-ties", "a wrong rule at ties",
                           r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),
     full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",

@@ -16,7 +16,7 @@ from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver,
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import LOSS, NO_DELTA, NO_STEPS, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING
 
 
 def forward(x):
@@ -97,27 +97,29 @@ WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
                 r"its output $z_j = f(a_j)$ feeds the next layer through the weights $w_{kj}$. Its chain rule "
-                r"writes $\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, so the sum is identified with the "
-                r"gradient with respect to the output, which the question calls $\delta_j$. Read so, the result "
+                r"writes $\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, where its $\delta_k$ is a next "
+                r"layer's $\partial L/\partial a_k$; so the whole sum is identified with the gradient with "
+                r"respect to the output, which the question calls $\delta_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many; its "
-                r"vector runs from $\delta_1$ to $\delta_d$, like $x$.",
+                r"vector runs from $\delta_1$ to $\delta_d$, like $x$, and the display below runs over the "
+                r"vector's range; the range itself is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_a: x, _w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule identifies the "
                          r"sum with $\partial L/\partial z_j$ and earns its criterion; the range $[0, d]$ "
                          r"contradicts the vector that follows it, and the result's criterion, which asks for "
                          r"the shape of $x$, is lost.", charges=("result",), accepted=True),
-    WrongAnswer("tanh-no-delta", "t2.tanh", r"$f'$ without $\delta$",
+    WrongAnswer("tanh-no-delta", "t2.tanh", r"The derivative $f'$ without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
                 decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
-    WrongAnswer("tanh-prime", "t2.tanh", r"$1 - \tanh$ instead of $1 - \tanh^2$",
+    WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~3).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
                 decision=r"The error arises in the derivative; the result follows from it and is not charged "
                          r"again.", charges=("derivative",)),
-    WrongAnswer("tanh-squared", "t2.tanh", r"$(1 - \tanh)^2$",
+    WrongAnswer("tanh-squared", "t2.tanh", r"The derivative written $(1 - \tanh)^2$",
                 r"The square belongs to $\tanh$ alone, not to the whole difference (Step~3).",
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
                 decision=r"The error arises in the derivative; the result follows from it and is not charged "
@@ -125,18 +127,20 @@ WRONG = (
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
-    criteria=(Criterion("derivative", 2, r"the derivative of $\tanh$",
+    criteria=(Criterion("chain", 2, r"the chain rule",
+                        r"It multiplies by $\delta$, and each output $z_i$ depends on $x_i$ alone, so one term "
+                        r"survives (Step~2, and the factor $[i = k]$ of Step~4). A Jacobian that is not diagonal "
+                        r"is charged here."),
+              Criterion("derivative", 2, r"the derivative of $\tanh$",
                         r"It is derived (by the quotient rule or from the exponentials, Step~3), or quoted as a "
                         r"standard result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, "
                         r"$1 - z^2$), "
-                        r"in the network form and in the Jacobian form alike."),
-              Criterion("chain", 2, r"the chain rule",
-                        r"It multiplies by $\delta$; each output $z_i$ depends on $x_i$ alone, so one term "
-                        r"survives (Steps~2 and~4)."),
+                        r"in the network form and in the Jacobian form alike; it is the factor "
+                        r"$1 - \tanh^2(x_k)$ of Step~4."),
               Criterion("result", 1, r"the result",
                         r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
                         r"and~6).")),
-    deductions=(NO_STEPS, NO_DELTA, OTHER_SETTING, LOSS),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",

@@ -447,7 +447,7 @@ def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_pa
     the documents' frame, verify/ and pipeline/ are shared, and nothing of Homework 4 is touched."""
     project = copy_project(tmp_path / "two")
     (project / "hw5" / "templates").mkdir(parents=True)
-    for name in ("symbols.py", "t2.py", "t2_tanh.py"):
+    for name in ("symbols.py", "rubric.py", "illustrations.py", "t2.py", "t2_tanh.py"):
         shutil.copy(ROOT / "solutions" / name, project / "hw5" / name)
     for name in ("t2.tex.j2", "t2_tanh.tex.j2"):
         shutil.copy(ROOT / "templates" / name, project / "hw5" / "templates" / name)

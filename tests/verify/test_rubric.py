@@ -21,7 +21,7 @@ SCORES = {
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 4, "max-every-entry": 4, "max-no-delta": 3,
-    "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
+    "sample.avgpool": 3, "avg-missing-d": 4, "avg-no-delta": 3,
 }
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
@@ -138,3 +138,10 @@ def test_a_max_pooling_answer_that_routes_delta_to_other_entries_loses_the_local
         answer = next(a for a in part.wrong_answers if a.id == id_)
         assert [c.id for c in part.charged(answer)] == ["local"], id_
         assert part.points_for(answer) == part.points - part.rubric.criterion("local").points
+
+
+def test_a_wrong_local_derivative_costs_the_same_in_both_poolings():
+    """Max pooling answered as average pooling, and average pooling without its 1/d, are both a wrong local
+    derivative: the key charges them alike, so that treating a max as a mean never costs less."""
+    costs = {id_: PARTS[id_].rubric.criterion("local").points for id_ in ("t2.maxpool", "t2.avgpool")}
+    assert len(set(costs.values())) == 1, costs
