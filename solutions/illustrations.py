@@ -10,7 +10,7 @@ import numpy as np
 import sympy as sp
 
 from verify.homework import Part
-from verify.steps import Kind, Step
+from verify.steps import Step
 from verify.symbolic import Partial, shown
 
 from .symbols import L
@@ -43,16 +43,16 @@ def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[
     args = [at[name] for name in names]
     truth = gradient.compiled()(*args)
     prefix = f"{part.id}.illustration"
-    steps = [Step(f"{prefix}.inputs", (sp.Tuple(*symbols), sp.Tuple(*[_display(at[name]) for name in names])),
-                  Kind.EXAMPLE, op, at=at),
-             Step(f"{prefix}.gradient", (Partial(L, variable), _display(truth)), Kind.EXAMPLE, op, at=at,
-                  relation=_relation(truth))]
+    steps = [Step.example(f"{prefix}.inputs", sp.Tuple(*symbols), sp.Tuple(*[_display(at[name]) for name in names]),
+                          operation=op, at=at),
+             Step.example(f"{prefix}.gradient", Partial(L, variable), _display(truth),
+                          operation=op, at=at, relation=_relation(truth))]
     for answer in part.wrong_answers:
         if answer.accepted or answer.convention not in (None, result.default):
             continue
         value = answer.function(result)(*args)
         if np.shape(value) == np.shape(truth) and np.allclose(np.asarray(value, dtype=float), truth):
             continue       # the answer happens to be right here: nothing to illustrate
-        steps.append(Step(f"{prefix}.{answer.id}", (answer.shown, _display(value)), Kind.EXAMPLE, op, at=at,
-                          relation=_relation(value), names=answer.reading or None))
+        steps.append(Step.example(f"{prefix}.{answer.id}", answer.shown, _display(value),
+                                  operation=op, at=at, relation=_relation(value), names=answer.reading or None))
     return steps

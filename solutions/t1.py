@@ -106,7 +106,7 @@ DB = Result("t1.db", {"correlation": Gradient(CORRELATION, "b", DB_FORMULA),
 
 
 def _step(id_, *sides, kind=Kind.DERIVATION, operation=CORRELATION, sizes=_STEP_SIZES, **extra):
-    return Step(id_, tuple(sides), kind, operation, sizes=sizes, **extra)
+    return Step.of(kind)(id_, *sides, operation=operation, sizes=sizes, **extra)
 
 
 def _sum_out(body, base=0):
@@ -151,7 +151,7 @@ DX_STEPS = [
     _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
     _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,
           gradient=DX.conventions["correlation"]),
-    Step("t1.dX.shape", (total(m - p + 1, product(2, p - 1), -p, 1), m), Kind.IDENTITY, variables=(m, p)),
+    Step.identity("t1.dX.shape", total(m - p + 1, product(2, p - 1), -p, 1), m, variables=(m, p)),
     _step("t1.dX.scatter", Partial(L, X), _sum_out(product(delta[i, j], Place(W, i, j, m, n)))),
     _step("t1.matrix.forward", Vec(Y), total(MatVec(ConvMatrix(W, m, n), Vec(X)), product(b, Ones(Vec(Y))))),
     _step("t1.matrix.dX", Vec(Partial(L, X)), MatVec(Transposed(ConvMatrix(W, m, n)), Vec(delta))),
@@ -164,7 +164,7 @@ DW_STEPS = [
     _step("t1.dW.local", Partial(Y[i, j], W[u, v]), X[i + u, j + v], over=_OUT + _KER),
     _step("t1.dW.elementwise", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u, j + v])), over=_KER),
     _step("t1.dW.vectorized", Partial(L, W), DW_FORMULA, kind=Kind.RESULT, gradient=DW.conventions["correlation"]),
-    Step("t1.dW.shape", (total(m, product(-1, m - p + 1), 1), p), Kind.IDENTITY, variables=(m, p)),
+    Step.identity("t1.dW.shape", total(m, product(-1, m - p + 1), 1), p, variables=(m, p)),
 ]
 
 # ---- dL/db ------------------------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def _convolution_example_steps() -> list[Step]:
     X_, W_, b_, d_ = e["X"], e["W"], e["b"], e["delta"]
 
     def example(id_, *sides):
-        return Step(id_, tuple(sides), Kind.EXAMPLE, CONVOLUTION, at=dict(EXAMPLE))
+        return Step.example(id_, *sides, operation=CONVOLUTION, at=dict(EXAMPLE))
     dX = DX.gradient("convolution").compiled()(X_, W_, b_, d_)
     dW = DW.gradient("convolution").compiled()(X_, W_, b_, d_)
     return [
@@ -269,7 +269,7 @@ def _example_steps() -> list[Step]:
     at = dict(EXAMPLE)
 
     def example(id_, *sides, relation="="):
-        return Step(id_, tuple(sides), Kind.EXAMPLE, CORRELATION, at=at, relation=relation)
+        return Step.example(id_, *sides, operation=CORRELATION, at=at, relation=relation)
     k_, l_ = FIGURE_ENTRY
     u_, v_ = DW_ENTRY
     p_ = e["W"].shape[0]

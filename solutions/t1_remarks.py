@@ -13,7 +13,7 @@ from verify import ops
 from verify.engine import Gradient
 from verify.homework import Remark
 from verify.operation import Operation
-from verify.steps import Kind, Step
+from verify.steps import Step
 from verify.symbolic import (
     BatchCorrelate,
     Correlate,
@@ -77,16 +77,16 @@ BATCH_DB = Gradient(BATCH, "b", SumAxes(delta, 1))
 
 
 def _result(id_, gradient, name):
-    return Step(id_, (Partial(L, name), gradient.formula), Kind.RESULT, gradient.operation, gradient=gradient)
+    return Step.result(id_, Partial(L, name), gradient.formula, operation=gradient.operation, gradient=gradient)
 
 
 STEPS = [
-    Step("t1.strided.forward", (Y, total(Subsample(Correlate(Pad(X, P), W), s), b)), Kind.DEFINITION, STRIDED),
-    Step("t1.strided.size", (SizeOf(Y, 0), sp.floor((m + 2 * P - p) / s) + 1), Kind.DERIVATION, STRIDED),
+    Step.definition("t1.strided.forward", Y, total(Subsample(Correlate(Pad(X, P), W), s), b), operation=STRIDED),
+    Step.derivation("t1.strided.size", SizeOf(Y, 0), sp.floor((m + 2 * P - p) / s) + 1, operation=STRIDED),
     _result("t1.strided.dX", STRIDED_DX, X),
     _result("t1.strided.dW", STRIDED_DW, W),
-    Step("t1.batch.forward", (Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q])),
-         Kind.DEFINITION, BATCH, over=((r, 0, B - 1), (q, 0, K - 1))),
+    Step.definition("t1.batch.forward", Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q]),
+                    operation=BATCH, over=((r, 0, B - 1), (q, 0, K - 1))),
     _result("t1.batch.dX", BATCH_DX, X),
     _result("t1.batch.dW", BATCH_DW, W),
     _result("t1.batch.db", BATCH_DB, b_vec),

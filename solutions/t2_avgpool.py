@@ -41,7 +41,7 @@ _ALL_K = ((k, 1, d),)
 
 
 def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
-    return Step(id_, tuple(sides), kind, AVGPOOL, **extra)
+    return Step.of(kind)(id_, *sides, operation=AVGPOOL, **extra)
 
 
 EXAMPLE: dict[str, Any] = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
@@ -54,13 +54,13 @@ STEPS = [
     _step("t2.avgpool.elementwise", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), delta_s / d,
           over=_ALL_K),
     _step("t2.avgpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
-    Step("t2.avgpool.example.inputs", (sp.Tuple(x, delta_s), sp.Tuple(
-        sp.ImmutableMatrix([[shown(q)] for q in EXAMPLE["x"]]), shown(EXAMPLE["delta"]))), Kind.EXAMPLE, AVGPOOL,
-         at=EXAMPLE),
-    Step("t2.avgpool.example", (Partial(L, x), FORMULA,
+    Step.example("t2.avgpool.example.inputs", sp.Tuple(x, delta_s), sp.Tuple(
+        sp.ImmutableMatrix([[shown(q)] for q in EXAMPLE["x"]]), shown(EXAMPLE["delta"])),
+                 operation=AVGPOOL, at=EXAMPLE),
+    Step.example("t2.avgpool.example", Partial(L, x), FORMULA,
                                 sp.ImmutableMatrix([[shown(EXAMPLE["delta"] / EXAMPLE["x"].size)]]
-                                                   * EXAMPLE["x"].size)),
-         Kind.EXAMPLE, AVGPOOL, at=EXAMPLE),
+                                                   * EXAMPLE["x"].size),
+                 operation=AVGPOOL, at=EXAMPLE),
 ]
 
 # ---- the sample solution and other common wrong answers ---------------------------------------------------

@@ -55,7 +55,7 @@ UNIQUE = r"($i^*$ the only maximizer)"
 
 
 def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
-    return Step(id_, tuple(sides), kind, MAXPOOL, **extra)
+    return Step.of(kind)(id_, *sides, operation=MAXPOOL, **extra)
 
 
 STEPS = [
@@ -85,7 +85,7 @@ def _example_steps():
     split = delta_ * tied / tied.sum()
 
     def example(id_, *sides, relation="="):
-        return Step(id_, tuple(sides), Kind.EXAMPLE, MAXPOOL, at=EXAMPLE, relation=relation)
+        return Step.example(id_, *sides, operation=MAXPOOL, at=EXAMPLE, relation=relation)
     return [
         example("t2.maxpool.example.inputs", sp.Tuple(x, delta_s), sp.Tuple(_column(x_), shown(delta_))),
         example("t2.maxpool.example.first", FORMULA, _column(first), Subdifferential(L, x), relation="in"),

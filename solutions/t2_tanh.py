@@ -40,19 +40,18 @@ _et, _emt = sp.exp(t), sp.exp(-t)
 
 
 def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
-    return Step(id_, tuple(sides), kind, TANH, **extra)
+    return Step.of(kind)(id_, *sides, operation=TANH, **extra)
 
 
 STEPS = [
     _step("t2.tanh.forward", z[i], sp.tanh(x[i]), over=((i, 1, d),), kind=Kind.DEFINITION),
-    Step("t2.tanh.derivative", (
-        sp.Derivative(sp.tanh(t), t),
+    Step.identity("t2.tanh.derivative", sp.Derivative(sp.tanh(t), t),
         sp.Derivative(product(_et - _emt, sp.Pow(_et + _emt, -1)), t),
         product(sp.Add((_et + _emt) ** 2, product(-1, (_et - _emt) ** 2), evaluate=False),
                 sp.Pow((_et + _emt) ** 2, -1)),
         product(4, sp.Pow((_et + _emt) ** 2, -1)),
         sp.sech(t) ** 2,
-        1 - sp.tanh(t) ** 2), Kind.IDENTITY, variables=(t,)),
+        1 - sp.tanh(t) ** 2, variables=(t,)),
     _step("t2.tanh.chain_rule", Partial(L, x[k]), Sum(product(delta_v[i], Partial(z[i], x[k])), (i, 1, d)),
           over=_ALL_K),
     _step("t2.tanh.local", Partial(z[i], x[k]), product(KroneckerDelta(i, k), 1 - sp.tanh(x[k]) ** 2),
@@ -76,7 +75,7 @@ def _example_steps():
     grad = delta_ * slope
 
     def example(id_, *sides, relation="="):
-        return Step(id_, tuple(sides), Kind.EXAMPLE, TANH, at=EXAMPLE, relation=relation)
+        return Step.example(id_, *sides, operation=TANH, at=EXAMPLE, relation=relation)
     return [
         example("t2.tanh.example.inputs", sp.Tuple(x, delta_v), sp.Tuple(_column(x_), _column(delta_))),
         example("t2.tanh.example.slope", Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)), _column(slope),
