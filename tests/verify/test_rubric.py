@@ -14,7 +14,8 @@ from verify.homework import Deduction, Homework, HomeworkError, Part, Rubric, Wr
 HW = load("solutions")
 PARTS = {p.id: p for p in HW.parts}
 
-# the score of every common answer in the key, as decided (issue 14)
+# the scores the key decided for Homework 4's common answers (issue 14): pinned, so that a change of the
+# criteria's points that moves one is caught; an answer an instructor adds is pinned by adding it here
 SCORES = {
     "sample.dX": 1, "no-flip": 4, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
     "sample.dW": 1, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
@@ -36,7 +37,8 @@ def _answer(part: Part, charges=(), deductions=()) -> WrongAnswer:
 def _disagreements(parts: dict[str, Part]) -> list[str]:
     """Where the rubric's data no longer gives the key's decided scores."""
     found = [f"{a.id}: {part.points_for(a)}, decided {SCORES[a.id]}"
-             for part in parts.values() for a in part.wrong_answers if part.points_for(a) != SCORES[a.id]]
+             for part in parts.values() for a in part.wrong_answers
+             if a.id in SCORES and part.points_for(a) != SCORES[a.id]]
     db = parts["t1.db"]
     found += [f"t1.db with one error at {c}: {db.points_for(_answer(db, [c]))}, decided {score}"
               for c, score in T1_3_ONE_ERROR.items() if db.points_for(_answer(db, [c])) != score]
@@ -44,7 +46,6 @@ def _disagreements(parts: dict[str, Part]) -> list[str]:
 
 
 def test_every_common_answer_scores_as_the_key_decides():
-    assert sorted(a.id for p in HW.parts for a in p.wrong_answers) == sorted(SCORES)
     assert _disagreements(PARTS) == []
 
 
