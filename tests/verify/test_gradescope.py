@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.verify.test_grade import CORRECT, replace_function
+from tests.verify.test_grade import ANSWERED, CORRECT, FULL, replace_function
 from verify import grade
 from verify.homework import load
 
@@ -52,11 +52,13 @@ def test_a_correct_submission_gets_every_point(tmp_path):
     done = run_autograder(root)
     assert done.returncode == 0, done.stderr
     results = results_of(root)
-    assert results["score"] == HW.points
+    assert results["score"] == FULL
     assert [t["name"] for t in results["tests"]] == [title(r) for r in RESULTS]
     for test, result in zip(results["tests"], RESULTS):
-        assert test["score"] == test["max_score"] == HW.part_of(result).points
-        assert f"{result}: correct" in test["output"] and test["status"] == "passed"
+        assert test["max_score"] == HW.part_of(result).points
+        if result in ANSWERED:
+            assert test["score"] == test["max_score"]
+            assert f"{result}: correct" in test["output"] and test["status"] == "passed"
 
 
 def test_a_partly_wrong_submission_gets_counterexamples_and_its_output(tmp_path):
@@ -70,7 +72,7 @@ def test_a_partly_wrong_submission_gets_counterexamples_and_its_output(tmp_path)
     assert len(tests) == len(RESULTS) and all(t["max_score"] == HW.part_of(r).points
                                               for t, r in zip(results["tests"], RESULTS))
     lost = HW.part_of("t1.dX").points + HW.part_of("t2.tanh").points
-    assert results["score"] == HW.points - lost == sum(t["score"] for t in results["tests"])
+    assert results["score"] == FULL - lost == sum(t["score"] for t in results["tests"])
     dX, tanh = tests[title("t1.dX")], tests[title("t2.tanh")]
     assert dX["score"] == 0 and "counterexample" in dX["output"] and "expected" in dX["output"]
     assert tanh["score"] == 0 and "the candidate raised ValueError: not done yet" in tanh["output"]
@@ -92,7 +94,7 @@ def test_hw4_py_in_an_uploaded_folder_is_found(tmp_path):
     root = fake_root(tmp_path, {"my-homework/hw4.py": replace_function(CORRECT, "t1_db", "return 0.0")})
     assert run_autograder(root).returncode == 0
     results = results_of(root)
-    assert results["score"] == HW.points - HW.part_of("t1.db").points
+    assert results["score"] == FULL - HW.part_of("t1.db").points
 
 
 def test_the_zip_has_the_scripts_at_its_root_executable_and_the_source_to_install(tmp_path):
@@ -141,7 +143,7 @@ def test_a_true_convolution_submission_gets_every_point_without_flags(tmp_path):
     done = run_autograder(root)
     assert done.returncode == 0, done.stderr
     results = results_of(root)
-    assert results["score"] == HW.points
+    assert results["score"] == FULL
     for test in results["tests"][:2]:     # dL/dX and dL/dW; dL/db is the same in both readings
         assert "judged in the convolution convention" in test["output"] and "convolution" in test["tags"]
 
@@ -155,14 +157,14 @@ def test_a_convention_can_be_forced_by_argument_or_by_the_environment(tmp_path):
     # forced to the correlation, the convolution's dX and dW are the key's "kernel not turned" and
     # "gradient turned", with the key's points for them
     common = {w.id: HW.part_of(w.result).points_for(w) for p in HW.parts for w in p.wrong_answers}
-    assert results_of(root)["score"] == (HW.points - worth["t1.dX"] - worth["t1.dW"] + common["no-flip"]
+    assert results_of(root)["score"] == (FULL - worth["t1.dX"] - worth["t1.dW"] + common["no-flip"]
                                          + common["dW-rotated"])
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, PYTHONPATH=str(ROOT),
                CONVENTION="convolution")
     done = subprocess.run([str(ROOT / "autograder" / "run_autograder")], env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    assert results_of(root)["score"] == HW.points
+    assert results_of(root)["score"] == FULL
     env["CONVENTION"] = "upside-down"
     done = subprocess.run([str(ROOT / "autograder" / "run_autograder")], env=env, capture_output=True, text=True,
                           timeout=300)
@@ -204,7 +206,7 @@ def test_results_json_is_valid_utf_8_whatever_the_candidate_prints(tmp_path):
                 yield from strings(v)
     for s in strings(results):
         s.encode("utf-8")                                          # no lone surrogate anywhere
-    assert results["score"] == HW.points
+    assert results["score"] == FULL
 
 
 def test_text_only_turns_lone_surrogates_into_text():
