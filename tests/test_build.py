@@ -426,7 +426,9 @@ def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework):
     (project / "templates" / "t2_recipe.tex.j2").unlink()
     again = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
-    assert "ReLU" not in pdf_text(project / "output" / "hw4.pdf")
+    before = [sum(p.points for p in q.parts) for q in homework.questions]
+    assert f"Points {' '.join(map(str, before))} {sum(before)}" in pdf_text(project / "output" / "hw4.pdf")
+    assert "def t2_recipe(" not in (project / "output" / "hw4-starter.py").read_text()
 
 
 def test_a_template_saved_while_make_runs_is_built_by_the_next_make(tmp_path):
