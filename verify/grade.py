@@ -290,7 +290,9 @@ class _Output:
         text = self.box.output
         more = self._MORE.search(text)
         head = text[:more.start()] if more else text
-        fresh = head[len(self.seen):] if head.startswith(self.seen) else head
+        if not head.startswith(self.seen):   # the sandbox began a new budget (a fresh result)
+            self.seen, self.cut = "", False
+        fresh = head[len(self.seen):]
         self.seen = head
         if more and not self.cut:
             self.cut = True

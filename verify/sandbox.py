@@ -272,6 +272,9 @@ class Sandbox:
         if self._seq == 0:  # nothing asked since the file was loaded: already fresh
             return
         self._left = self.timeout
+        self._process.drain_output()
+        self._output = _Output(OUTPUT_LIMIT)   # each result its own budget of printed output
+        self._process.output = self._output
         self._load(again=True)
 
     def restart_clock(self) -> None:

@@ -514,3 +514,13 @@ def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_qu
                     assert values[0] is values[1] is None, (answer_id, case.sizes)
                 else:
                     assert np.allclose(values[0], values[1], rtol=1e-12, atol=1e-12), (answer_id, case.sizes)
+
+
+def test_each_result_has_its_own_budget_of_printed_output(tmp_path):
+    from verify.sandbox import OUTPUT_LIMIT
+    loud = int(OUTPUT_LIMIT * 0.8)     # two of these would overflow one shared budget
+    source = replace_function(CORRECT, "t2_tanh", f'print("T" * {loud}, flush=True)\nreturn delta * (1 - np.tanh(x) ** 2)')
+    source = replace_function(source, "t2_avgpool", f'print("A" * {loud}, flush=True)\nreturn np.full_like(x, delta / x.size)')
+    graded = by_result(grade_source(tmp_path, source, results=["t2.tanh", "t2.avgpool"]))
+    assert "T" * loud in graded["t2.tanh"].output and "A" * loud in graded["t2.avgpool"].output
+    assert "T" not in graded["t2.avgpool"].output   # each call prints: each result's output is cut on its own
