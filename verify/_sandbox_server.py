@@ -50,6 +50,7 @@ MAX_META = 1 << 20
 MAX_BLOB = 256 << 20
 MAX_MESSAGE = 1000
 MODULE_NAME = "_candidate"
+NPROC = 64                  # processes and threads a candidate may have at once
 NUMERIC_KINDS = "biufc"
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
@@ -221,6 +222,10 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         if config.get("user"):
             _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
+        # A fork bomb stops at NPROC processes and threads of the candidate's user: inside bubblewrap's
+        # user namespace (counted per namespace), and as the candidate's own user.  Root ignores it,
+        # which leaves only the unprotected mode without a bound.
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
