@@ -125,8 +125,9 @@ def _read_exact(control, size: int) -> bytes:
 
 
 def _wipe(config: dict) -> None:
-    """Empty the candidate's folders, whatever modes it left."""
+    """Empty the candidate's folders, whatever modes it left, and remove its System V IPC objects."""
     user = config.get("user")
+    _remove_ipc(user[0] if user else None)
     for folder in config["wipe"]:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
@@ -135,6 +136,23 @@ def _wipe(config: dict) -> None:
                         continue  # a shared /tmp: only what the candidate's user owns
                     if entry.path != config["home"]:  # the candidate's own folder, emptied on its own
                         _remove(entry.path)
+
+
+def _remove_ipc(uid: int | None) -> None:
+    """Shared memory segments, message queues and semaphores outlive the process that made them: the
+    next student's file, or the next result, would find them.  Inside bubblewrap they live in the
+    sandbox's own IPC namespace (all of them the candidate's); as the candidate's user, only theirs."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, remove in (("shm", libc.shmctl), ("msg", libc.msgctl), ("sem", libc.semctl)):
+        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
+            header = table.readline().split()
+            for line in table:
+                row = dict(zip(header, line.split()))
+                with contextlib.suppress(KeyError, ValueError):
+                    if uid is None or int(row["uid"]) == uid:
+                        ident = int(row["shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"])
+                        remove(ident, 0, None)  # IPC_RMID
 
 
 def _place(config: dict, name: str, source: bytes) -> str:

@@ -850,15 +850,17 @@ def _owner(pid: int) -> int:
 
 def _private_memory(pid: int) -> int:
     """Memory a process adds of its own: its proportional share of anonymous memory (a forked child
-    shares most of its pages with the server, and each is charged half of them)."""
+    shares most of its pages with the server, and each is charged half of them) and of the shared
+    memory it maps (System V segments, memfd files, shared anonymous mappings)."""
+    used = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as file:
             for line in file.read().split(b"\n"):
-                if line.startswith(b"Pss_Anon:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
+                    used += int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return used
 
 
 # ---- frames and arrays -------------------------------------------------------------------------------

@@ -997,3 +997,42 @@ def test_a_dead_grading_worker_costs_its_submission_alone(tmp_path, monkeypatch)
     assert {g.verdict for name in ("ann", "cid", "dan") for g in by_name[name].results if g.result in ANSWERED} \
         == {"correct"}
     assert all(g.verdict == "error" and g.internal and "killed by signal 9" in g.text for g in by_name["bob"].results)
+
+
+@in_bubblewrap
+def test_shared_memory_a_submission_leaves_is_gone_before_the_next_one(tmp_path):
+    from verify import grade
+
+    head = CORRECT + "\nimport ctypes\n_libc = ctypes.CDLL(None, use_errno=True)\n_right = t2_tanh\n\n\n"
+    plant = head + textwrap.dedent("""
+        def t2_tanh(x, delta):
+            _libc.shmget(0x4242, 1 << 16, 0o1666)   # IPC_CREAT, kept after this process ends
+            return _right(x, delta)
+    """)
+    read = head + textwrap.dedent("""
+        def t2_tanh(x, delta):
+            found = _libc.shmget(0x4242, 0, 0) >= 0
+            return _right(x, delta) + found        # wrong only where a classmate's segment is seen
+    """)
+    for name, source in (("a_plant", plant), ("b_read", read)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hw4.py").write_text(source)
+    report = grade.grade_all(tmp_path, jobs=1, seed=7, timeout=10)
+    verdicts = {s.name: {g.result: g.verdict for g in s.results} for s in report.submissions}
+    assert verdicts["a_plant"]["t2.tanh"] == verdicts["b_read"]["t2.tanh"] == "correct", verdicts
+
+
+def test_shared_memory_counts_against_the_memory_limit(tmp_path):
+    s = box(tmp_path, """
+        import mmap, os, time
+        def grad(x):
+            for _ in range(4):   # each under the address-space cap, together over the limit
+                if os.fork() == 0:
+                    m = mmap.mmap(-1, 200 * 2**20, flags=mmap.MAP_SHARED)   # shmem, not anonymous memory
+                    for i in range(0, len(m), 4096):
+                        m[i] = 1
+                    time.sleep(30)
+            time.sleep(30)
+    """, memory=256 * 2**20, timeout=20)
+    with s, pytest.raises(MemoryLimit, match="memory limit of 256 MiB exceeded"):
+        s.call("grad", 1.0)
