@@ -312,7 +312,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 def _check(args: argparse.Namespace) -> int:
     from .grade import Candidate, common_answers, quoted, wrong_answer_note
-    from .sandbox import FunctionError, LimitExceeded, LoadError, Sandbox
+    from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, Sandbox
 
     homework = _homework()
     result = _result(homework, args.result)
@@ -362,8 +362,9 @@ def _check(args: argparse.Namespace) -> int:
     except LimitExceeded as exc:
         _show_output(box.output, quoted)
         where = getattr(exc, "progress", "")
-        raise Failure(f"{result.id}: {exc}" + (f" {where}" if where else "") +
-                      "; a larger --timeout or --memory lets a slow but correct answer finish", LIMIT) from None
+        hint = ("" if isinstance(exc, Crashed)    # a crash is no limit: a larger one would change nothing
+                else "; a larger --timeout or --memory lets a slow but correct answer finish")
+        raise Failure(f"{result.id}: {exc}" + (f" {where}" if where else "") + hint, LIMIT) from None
     _show_output(box.output, quoted)
     return code
 
