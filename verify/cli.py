@@ -311,7 +311,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, common_answers, quoted, wrong_answer_note
+    from .grade import Candidate, common_answer, quoted, wrong_answer_note
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, Sandbox
 
     homework = _homework()
@@ -340,14 +340,9 @@ def _check(args: argparse.Namespace) -> int:
                     verdict, used = again, other
                     break
             if verdict.status == "wrong" and result.id in homework.results:
-                part = homework.part_of(result.id)
-                known = common_answers(homework, result)
-                box.restart_clock()
-                from .engine import matching
-                found = matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()},
-                                 seed=verdict.seed)
-                if found:
-                    note = wrong_answer_note(max((known[k][0] for k in found), key=part.points_for), part)
+                best = common_answer(candidate, homework, result, verdict.seed)
+                if best is not None:
+                    note = wrong_answer_note(best, homework.part_of(result.id))
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

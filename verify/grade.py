@@ -88,7 +88,8 @@ __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submissio
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
            "points_of", "result_title", "result_text", "feedback_text", "quoted", "summary", "write_csv",
            "write_feedback", "write_wide_csv", "wide_path", "feedback_name", "folder_name", "FeedbackWriter",
-           "RowWriter", "check_writable", "choose_conventions", "convention_scope", "plain", "progress_bar"]
+           "RowWriter", "check_writable", "choose_conventions", "common_answer", "convention_scope", "plain",
+           "progress_bar"]
 
 VERDICTS = ("correct", "wrong", "refused", "missing", "error", "timeout")
 # Correct naive nested loops (the shape of most students' code) take up to a few seconds per result
@@ -439,27 +440,37 @@ def common_answers(homework: Homework, result: Result) -> dict[str, tuple[WrongA
     The answers marked `accepted` are right and left out.  Each is compiled from its `formula` against
     its own convention's forward pass: the same answer as the quote the notes show (the solutions' tests
     hold them equal), in vectorized form (a sample's quote, read through its weights, costs seconds)."""
-    part = homework.part_of(result.id)
-    return {w.id: (w, result.gradient(w.convention).compiled(w.formula)) for w in part.wrong_answers
-            if w.result == result.id and not w.accepted}
+    return {w.id: (w, result.gradient(w.convention).compiled(w.formula)) for w in _listed(homework, result)}
+
+
+def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
+    """The key's common wrong answers for a result, the right-looking ones it accepts left out."""
+    return [w for w in homework.part_of(result.id).wrong_answers if w.result == result.id and not w.accepted]
+
+
+def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None) -> WrongAnswer | None:
+    """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
+    most when several do), or None.  The candidate gets a new time budget; a limit propagates."""
+    known = common_answers(homework, result)
+    if not known:
+        return None
+    candidate.box.restart_clock()
+    found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed)
+    return max((known[k][0] for k in found), key=homework.part_of(result.id).points_for) if found else None
 
 
 def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note."""
     part = homework.part_of(result.id)
-    known = {k: w for k, (w, _) in common_answers(homework, result).items()}
-    if not known:
+    if not _listed(homework, result):
         return
     try:
         box.fresh()
-        box.restart_clock()
-        found = engine.matching(result.gradient(), Candidate(box, result.function_name),
-                                {k: f for k, (_, f) in common_answers(homework, result).items()}, seed=seed)
+        best = common_answer(Candidate(box, result.function_name), homework, result, seed)
     except (LimitExceeded, LoadError):
         return   # no match found in time: the answer keeps its 0
-    if not found:
+    if best is None:
         return
-    best = max((known[w] for w in found), key=part.points_for)
     share = part.points_for(best) * wrong[0].max_points / part.points
     for graded in wrong:
         graded.common = best.id
