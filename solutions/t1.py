@@ -450,11 +450,16 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"criterion asks for that sum and its weights, and a wrong local derivative inside it "
                             r"is charged at the local derivative."),
                   Criterion("local", 1, "the local derivative",
-                            r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2)."),
+                            r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
+                            r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
+                            r"its range earns this criterion (rule~5)."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
                             r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range "
-                            r"and a missing border are one error, charged here once."),
+                            r"and a missing border are one error, charged here once, and so is a turn of the kernel "
+                            r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
+                            r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
+                            r"lose it, unless $\delta$ is extended by zeros before them (rule~5)."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -496,7 +501,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
-                            r"The bias enters every output, so the sum runs over all of them (Step~1)."),
+                            r"The bias enters every output, so the sum runs over all of them (Step~1). A sum whose "
+                            r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
+                            r"loses it, also when a later line has the right bounds (rules~4 and~5)."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "

@@ -15,7 +15,7 @@ from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
@@ -97,7 +97,9 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
               Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
               Criterion("result", 2, "the result",
                         r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~4 and~5).")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+                wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
+                              r"maximum does")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),

@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
@@ -123,19 +123,20 @@ WRONG = (
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
                 r"maximum, so the other entries must receive $0$.",
                 product(delta_s / d, Ones(x)),
-                decision=r"The error arises in the local derivative, $\frac{1}{d}$ where the maximizer's $1$ "
-                         r"belongs; the result and the rule at ties follow from it and are not charged again. "
-                         r"This formula is charged so, once, also where it stands beside a right local "
-                         r"derivative and a right result, which keep their points (rule~3 at the front).",
-                charges=("local",)),
+                decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
+                         r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
+                         r"from a charged error (rule~3). At a tie its formula gives shares to entries that are not "
+                         r"tied, so its silence on ties loses the tie point; a true statement about ties would earn "
+                         r"it. A formula that routes so is graded so, also beside words or lines that route "
+                         r"$\delta$ to the maximizer (rule~4).",
+                charges=("ties",), deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
                 r"Only the maximizer affects the maximum, so the other entries must receive $0$.",
                 product(delta_s, Ones(x)),
-                decision=r"The error arises in the local derivative, $1$ for every entry where the maximizer's "
-                         r"$1$ and $0$ elsewhere belong; the result and the rule at ties follow from it and are "
-                         r"not charged again (rule~3 at the front).",
-                charges=("local",)),
+                decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
+                         r"average pooling is, the tie point included.",
+                charges=("ties",), deductions=("routing",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $f'$ without $\delta$",
                 r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
                 OneHot(x, ArgMax(x)),
@@ -150,18 +151,23 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~5). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"An answer earns it by saying nothing of ties, or by any true statement about them: "
-                        r"one maximizer "
+                        r"An answer earns it with a true statement about ties: one maximizer "
                         r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
                         r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
                         r"the convex hull of Step~6; ties have probability $0$ for inputs drawn from a continuous "
-                        r"distribution, so that they can be ignored. It loses it with a rule that gives all "
-                        r"of $\delta$ to every tied entry, $0$ to every tied entry, or weights that do not add up "
-                        r"to $1$ or are negative "
-                        r"(Step~6), unless that rule follows from an error already charged (rule~3 at the front).")),
+                        r"distribution, so that they can be ignored. Saying nothing of ties earns it when the "
+                        r"answer's routing is right, since its formula then gives all of $\delta$ to one "
+                        r"maximizer at a tie, and loses it after a wrong routing. A false statement loses it: "
+                        r"all of $\delta$ to every tied entry, $0$ to every tied entry, weights that do not add up "
+                        r"to $1$, negative weights, or shares to entries that are not tied (Step~6). This line "
+                        r"alone decides the tie point, whatever else the answer gets wrong (rule~3 at the front), "
+                        r"so that saying nothing never scores better than saying something true.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+                wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
+                              r"gradient of a mean or of a sum does"),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),
+                          r"All of $\delta$ to every tied entry, or any other false statement about ties",
+                          charges=("ties",))),
     full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",
                  r"indices from $0$ or from $1$",
