@@ -355,9 +355,9 @@ DX_WRONG = (
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
                 r"of $\delta$ are dropped and the result is one row and one column short. In the display "
-                r"below, $\operatorname{fit}_{r \times c}(A)$ is $A$ cut, or extended with zeros, at the bottom "
-                r"and the right to $r$ rows and $c$ columns; here it keeps the first $m - p$ rows and $n - p$ "
-                r"columns of $\delta$.",
+                r"below, $\operatorname{fit}$ cuts an array, or extends it with zeros, at the bottom and the "
+                r"right to the numbers of rows and columns in its subscript; here it keeps the first $m - p$ "
+                r"rows and $n - p$ columns of $\delta$.",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
                 decision=r"A wrong range of the outputs is an error of the border; the shape, which follows "
                          r"from it, is not charged again.", charges=("border",)),
@@ -366,7 +366,8 @@ DX_WRONG = (
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
                 _DENSE + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
-                r"sum then has the image's shape instead of the kernel's.",
+                r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
+                r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
@@ -377,15 +378,17 @@ DW_WRONG = (
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"With the patches defined the result is right; only the assumed squared loss is "
-                         r"charged.", deductions=("loss",), accepted=True),
+                         r"charged. A student who also keeps the sample's steps, $\partial y/\partial W = X^T$ "
+                         r"for the local derivative, loses the local derivative as well (rule~4).",
+                deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"This grading assumes a cross-correlation forward pass. With a true "
-                         r"convolution forward pass, or none written, the answer is right and earns full "
-                         r"credit.", charges=("final",)),
+                decision=r"As for the unturned kernel of T1.1, the forward pass decides: after a "
+                         r"cross-correlation the turn is wrong, after a true convolution, or with no forward pass "
+                         r"written, the answer is right and earns full credit.", charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
@@ -455,7 +458,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"its range earns this criterion (rule~5)."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
-                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range "
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel taken as "
+                            r"$0$ outside its $p \times p$ positions (the scatter view). A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
@@ -507,8 +511,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
-                            r"follows from an error already charged keeps these points (rule~3): $\delta \cdot 1 = "
-                            r"\delta$ with no sum loses the chain rule and not the result.")),
+                            r"follows from an error already charged keeps these points (rule~3), so that the answer "
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "

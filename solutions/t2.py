@@ -19,7 +19,7 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # gradient with respect to the unit's output.  The key reads that sum one way everywhere: as that
 # gradient, which the question's delta is (the rule is stated once, in the grading key's preface).
 OTHER_SETTING = Deduction("other-setting", "the network setting",
-                          r"A sum $\sum_k w_{kj} \delta_k$ over a next layer in place of the output's gradient, "
+                          r"A sum $\sum_\mu w_{\mu j} g_\mu$ over a next layer in place of the output's gradient, "
                           r"never identified with it (the network setting, rule~7 at the front)",
                           charges=("chain",))
 

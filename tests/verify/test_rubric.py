@@ -22,7 +22,7 @@ SCORES = {
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
-    "sample.avgpool": 3, "avg-missing-d": 4, "avg-no-delta": 3,
+    "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
@@ -166,8 +166,20 @@ def test_a_wrong_routing_in_max_pooling_never_earns_more_than_the_chain_rule_and
         assert part.points_for(true_on_ties) < part.points_for(answers["max-all-ties"])
 
 
-def test_a_wrong_local_derivative_costs_the_same_in_both_poolings():
-    """Max pooling answered as average pooling, and average pooling without its 1/d, are both a wrong local
-    derivative: the key charges them alike, so that treating a max as a mean never costs less."""
-    costs = {id_: PARTS[id_].rubric.criterion("local").points for id_ in ("t2.maxpool", "t2.avgpool")}
-    assert len(set(costs.values())) == 1, costs
+def test_routing_one_pooling_as_the_other_costs_the_same_in_both():
+    """Max pooling answered as a mean, and average pooling answered as a maximum, are both a wrong routing: the
+    key charges them alike, so that treating a max as a mean never costs less than the reverse."""
+    scores = {"t2.maxpool": PARTS["t2.maxpool"].points_for(_answer(PARTS["t2.maxpool"], ("ties",), ("routing",))),
+              "t2.avgpool": PARTS["t2.avgpool"].points_for(_answer(PARTS["t2.avgpool"], (), ("routing",)))}
+    assert len(set(scores.values())) == 1, scores
+    assert all(score == PARTS[id_].rubric.criterion("chain").points for id_, score in scores.items())
+
+
+def test_an_extra_wrong_line_never_raises_a_score():
+    """The 1/d left out in average pooling, and the mean of delta in T1.3, are charged at the result wherever they
+    appear: a wrong local derivative written before them costs nothing more (rule 3 at the front)."""
+    for part_id, deduction in (("t2.avgpool", "missing-d"), ("t1.db", "not-summed")):
+        part = PARTS[part_id]
+        alone = part.points_for(_answer(part, deductions=(deduction,)))
+        assert part.rubric.deduction(deduction).charges == ("result",)
+        assert alone <= part.points_for(_answer(part, charges=("local",)))
