@@ -458,8 +458,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"its range earns this criterion (rule~5)."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
-                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel taken as "
-                            r"$0$ outside its $p \times p$ positions (the scatter view). A missing range "
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel "
+                            r"taken as $0$ outside its $p \times p$ positions (the scatter view). A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "

@@ -109,7 +109,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of $\delta$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),
     WRONG, question="T2", number=3)
 

@@ -175,7 +175,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",
                  r"indices from $0$ or from $1$",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of $\delta$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),
     WRONG, question="T2", number=2)
 

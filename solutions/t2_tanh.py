@@ -143,7 +143,8 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
     full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of $\delta_j$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta_j$, when the answer says it is "
                  r"$\partial L/\partial z_j$")),
     WRONG, question="T2", number=1)
 
