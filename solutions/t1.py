@@ -312,7 +312,9 @@ SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
 _DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
-          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front).")
+          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front). In its "
+          r"quoted line below, $j$ numbers the outputs one after another; the key's side names each output by its "
+          r"row $i$ and its column $j$.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -528,7 +530,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
 
 # the grading key's illustrative example: a 3 x 3 image, an unsymmetric 2 x 2 kernel (so that turned,
-# transposed and unturned kernels differ) and a 2 x 2 delta
+# transposed and unturned kernels differ) and a 2 x 2 delta; shown whole in T1.1, and in T1.2 and T1.3 only
+# what their gradients depend on
 ILLUSTRATION: dict[str, Any] = {
     "X": np.array([[1, 2, 0], [0, 1, 3], [2, -1, 1]], dtype=float),
     "W": np.array([[1, -2], [3, 0]], dtype=float),
@@ -539,5 +542,5 @@ ILLUSTRATION: dict[str, Any] = {
 STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *CONVOLUTION_ONE_BASED_STEPS,
          *_example_steps(),
          *_convolution_example_steps(),
-         *[step for part, variable in zip(QUESTION.parts, (X, W, b))
-           for step in illustrations(part, (X, W, b, delta), variable, ILLUSTRATION)]]
+         *[step for part, variable, shown in zip(QUESTION.parts, (X, W, b), (None, ("X", "delta"), ("delta",)))
+           for step in illustrations(part, (X, W, b, delta), variable, ILLUSTRATION, shown)]]
