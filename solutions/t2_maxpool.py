@@ -65,7 +65,8 @@ STEPS = [
     _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
-    _step("t2.maxpool.ties", Subdifferential(f, x), ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
+    _step("t2.maxpool.ties", Subdifferential(f, x),
+          ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
           kind=Kind.SUBDIFFERENTIAL, boxed=True),
 ]
 
