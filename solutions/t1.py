@@ -315,6 +315,8 @@ _DENSE = (r"The sample treats the convolution as a dense layer with a squared lo
           r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front). In its "
           r"quoted line below, $j$ numbers the outputs one after another; the key's side names each output by its "
           r"row $i$ and its column $j$.")
+_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_j - t_j)$ is the question's $\delta_j$, "
+                r"and its $j$ numbers the outputs one after another.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -367,7 +369,7 @@ DX_WRONG = (
 
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
-                _DENSE + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
+                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
                 r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
                 r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
@@ -400,7 +402,7 @@ DW_WRONG = (
 
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
-                _DENSE + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
+                _DENSE_AGAIN + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
                 r"reaches it only through the squared loss it assumes.",
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
                 decision=r"The value is right, but it is derived for a squared loss, while the question gives "
@@ -428,7 +430,8 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                     r"shape), which earns the chain rule and nothing else, with no other deduction added to it",
+                     r"shape), which earns the chain rule and nothing else, whatever its other lines show "
+                     r"(rule~3), with no other deduction added to it",
                      charges=lost)
 
 

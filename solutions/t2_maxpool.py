@@ -134,7 +134,7 @@ WRONG = (
                 charges=("ties",), deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
-                r"Only the maximizer affects the maximum, so the other entries must receive $0$.",
+                r"Entries other than the maximizer do not move the maximum and must receive $0$.",
                 product(delta_s, Ones(x)),
                 decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
                          r"average pooling is, the tie point included.",
