@@ -348,7 +348,9 @@ DX_WRONG = (
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
                 decision=r"The error arises at the border; the wrong shape follows from it and is not charged "
-                         r"again.", charges=("border",)),
+                         r"again. It is graded so also when the answer reaches this form by a turn of the kernel "
+                         r"that drops the shift by $p - 1$, writes the local derivative without its range, or "
+                         r"states the shape $m \times n$ for this smaller result (rule~5).", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
