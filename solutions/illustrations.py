@@ -30,10 +30,13 @@ def _relation(value) -> str:
     return "=" if np.all(np.abs(arr * 10 ** 4 - np.round(arr * 10 ** 4)) < 1e-9) else "approx"
 
 
-def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[str, Any]) -> list[Step]:
+def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[str, Any],
+                  shown: tuple[str, ...] | None = None) -> list[Step]:
     """The steps of a part's illustrative example: its inputs, the gradient, and every wrong answer that is
     not accepted and differs from the gradient there.  Ids: "<part>.illustration.inputs", "...gradient",
-    "...<answer id>" (the grading key shows those that exist)."""
+    "...<answer id>" (the grading key shows those that exist).  `shown` names the inputs the display lists
+    (by default all, then delta): parts that share one example show what their gradient depends on, so
+    the key does not print the same display twice."""
     if not part.results:
         return []      # the registry refuses such a part, naming its module
     result = part.results[0]
@@ -43,8 +46,11 @@ def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[
     args = [at[name] for name in names]
     truth = gradient.compiled()(*args)
     prefix = f"{part.id}.illustration"
-    steps = [Step.example(f"{prefix}.inputs", sp.Tuple(*symbols), sp.Tuple(*[_display(at[name]) for name in names]),
-                          operation=op, at=at),
+    listed = [(name, symbol) for name, symbol in zip(names, symbols) if shown is None or name in shown]
+    sides = (sp.Tuple(*[symbol for _, symbol in listed]), sp.Tuple(*[_display(at[name]) for name, _ in listed]))
+    if len(listed) == 1:        # one input is shown as itself, not as a tuple of one
+        sides = (listed[0][1], _display(at[listed[0][0]]))
+    steps = [Step.example(f"{prefix}.inputs", *sides, operation=op, at=at),
              Step.example(f"{prefix}.gradient", Partial(L, variable), _display(truth),
                           operation=op, at=at, relation=_relation(truth))]
     for answer in part.wrong_answers:

@@ -312,7 +312,11 @@ SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
 _DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
-          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front).")
+          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front). In its "
+          r"quoted line below, $j$ numbers the outputs one after another; the key's side names each output by its "
+          r"row $i$ and its column $j$.")
+_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_j - t_j)$ is the question's $\delta_j$, "
+                r"and its $j$ numbers the outputs one after another.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -344,7 +348,9 @@ DX_WRONG = (
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
                 decision=r"The error arises at the border; the wrong shape follows from it and is not charged "
-                         r"again.", charges=("border",)),
+                         r"again. It is graded so also when the answer reaches this form by a turn of the kernel "
+                         r"that drops the shift by $p - 1$, writes the local derivative without its range, or "
+                         r"states the shape $m \times n$ for this smaller result (rule~5).", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
@@ -355,9 +361,9 @@ DX_WRONG = (
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
                 r"of $\delta$ are dropped and the result is one row and one column short. In the display "
-                r"below, $\operatorname{fit}_{r \times c}(A)$ is $A$ cut, or extended with zeros, at the bottom "
-                r"and the right to $r$ rows and $c$ columns; here it keeps the first $m - p$ rows and $n - p$ "
-                r"columns of $\delta$.",
+                r"below, $\operatorname{fit}$ cuts an array, or extends it with zeros, at the bottom and the "
+                r"right to the numbers of rows and columns in its subscript; here it keeps the first $m - p$ "
+                r"rows and $n - p$ columns of $\delta$.",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
                 decision=r"A wrong range of the outputs is an error of the border; the shape, which follows "
                          r"from it, is not charged again.", charges=("border",)),
@@ -365,8 +371,9 @@ DX_WRONG = (
 
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
-                _DENSE + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
-                r"sum then has the image's shape instead of the kernel's.",
+                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
+                r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
+                r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
@@ -377,15 +384,17 @@ DW_WRONG = (
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"With the patches defined the result is right; only the assumed squared loss is "
-                         r"charged.", deductions=("loss",), accepted=True),
+                         r"charged. A student who also keeps the sample's steps, $\partial y/\partial W = X^T$ "
+                         r"for the local derivative, loses the local derivative as well (rule~4).",
+                deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"This grading assumes a cross-correlation forward pass. With a true "
-                         r"convolution forward pass, or none written, the answer is right and earns full "
-                         r"credit.", charges=("final",)),
+                decision=r"As for the unturned kernel of T1.1, the forward pass decides: after a "
+                         r"cross-correlation the turn is wrong, after a true convolution, or with no forward pass "
+                         r"written, the answer is right and earns full credit.", charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
@@ -395,7 +404,7 @@ DW_WRONG = (
 
 DB_WRONG = (
     WrongAnswer("sample.db", "t1.db", "The sample solution's answer",
-                _DENSE + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
+                _DENSE_AGAIN + r" Read so, it is the sum of all entries of $\delta$, the value of the gradient; but it "
                 r"reaches it only through the squared loss it assumes.",
                 DB_FORMULA, quote=SAMPLE_DB, reading=_SAMPLE_READING,
                 decision=r"The value is right, but it is derived for a squared loss, while the question gives "
@@ -423,7 +432,8 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                     r"shape), which earns the chain rule and nothing else, with no other deduction added to it",
+                     r"shape), which earns the chain rule and nothing else, whatever its other lines show "
+                     r"(rule~3), with no other deduction added to it",
                      charges=lost)
 
 
@@ -450,11 +460,17 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"criterion asks for that sum and its weights, and a wrong local derivative inside it "
                             r"is charged at the local derivative."),
                   Criterion("local", 1, "the local derivative",
-                            r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2)."),
+                            r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
+                            r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
+                            r"its range earns this criterion (rule~5)."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
-                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5). A missing range "
-                            r"and a missing border are one error, charged here once."),
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel "
+                            r"taken as $0$ outside its $p \times p$ positions (the scatter view). A missing range "
+                            r"and a missing border are one error, charged here once, and so is a turn of the kernel "
+                            r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
+                            r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
+                            r"lose it, unless $\delta$ is extended by zeros before them (rule~5)."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -496,12 +512,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
-                            r"The bias enters every output, so the sum runs over all of them (Step~1)."),
+                            r"The bias enters every output, so the sum runs over all of them (Step~1). A sum whose "
+                            r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
+                            r"loses it, also when a later line has the right bounds (rules~4 and~5)."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
-                            r"follows from an error already charged keeps these points (rule~3): $\delta \cdot 1 = "
-                            r"\delta$ with no sum loses the chain rule and not the result.")),
+                            r"follows from an error already charged keeps these points (rule~3), so that the answer "
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
@@ -517,7 +535,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}
 
 # the grading key's illustrative example: a 3 x 3 image, an unsymmetric 2 x 2 kernel (so that turned,
-# transposed and unturned kernels differ) and a 2 x 2 delta
+# transposed and unturned kernels differ) and a 2 x 2 delta; shown whole in T1.1, and in T1.2 and T1.3 only
+# what their gradients depend on
 ILLUSTRATION: dict[str, Any] = {
     "X": np.array([[1, 2, 0], [0, 1, 3], [2, -1, 1]], dtype=float),
     "W": np.array([[1, -2], [3, 0]], dtype=float),
@@ -528,5 +547,5 @@ ILLUSTRATION: dict[str, Any] = {
 STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *CONVOLUTION_ONE_BASED_STEPS,
          *_example_steps(),
          *_convolution_example_steps(),
-         *[step for part, variable in zip(QUESTION.parts, (X, W, b))
-           for step in illustrations(part, (X, W, b, delta), variable, ILLUSTRATION)]]
+         *[step for part, variable, shown in zip(QUESTION.parts, (X, W, b), (None, ("X", "delta"), ("delta",)))
+           for step in illustrations(part, (X, W, b, delta), variable, ILLUSTRATION, shown)]]

@@ -11,7 +11,7 @@ from verify.homework import Deduction, Question
 from .rubric import LOSS
 
 # the deductions every part of T2 has; the handout asks for steps under T1 only, so T2 has no cap for them
-__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION"]
+__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "wrong_routing"]
 
 QUESTION = Question("T2", 2, "Back propagation of other functions")
 
@@ -19,7 +19,7 @@ QUESTION = Question("T2", 2, "Back propagation of other functions")
 # gradient with respect to the unit's output.  The key reads that sum one way everywhere: as that
 # gradient, which the question's delta is (the rule is stated once, in the grading key's preface).
 OTHER_SETTING = Deduction("other-setting", "the network setting",
-                          r"A sum $\sum_k w_{kj} \delta_k$ over a next layer in place of the output's gradient, "
+                          r"A sum $\sum_\mu w_{\mu j} g_\mu$ over a next layer in place of the output's gradient, "
                           r"never identified with it (the network setting, rule~7 at the front)",
                           charges=("chain",))
 
@@ -27,3 +27,13 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
                      r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$)",
                      charges=("chain",))
+
+# Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes
+# the gradient of another function.  That is one error with one cost in both poolings, the local derivative
+# and the result, like the dense-layer reading of T1; never a slip whose result "follows" (rule 3).
+def wrong_routing(routing: str) -> Deduction:
+    """The deduction for a wrong routing in a pooling; `routing` says, in LaTeX, what the wrong formula does."""
+    return Deduction("routing", "a wrong routing",
+                     rf"A formula that {routing} (a wrong routing): one error, read from the formulas whatever the "
+                     r"words say (rules~3 and~4 at the front)",
+                     charges=("local", "result"))

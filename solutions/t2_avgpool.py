@@ -8,14 +8,14 @@ import sympy as sp
 from sympy import KroneckerDelta, Sum
 
 from verify.engine import Gradient
-from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
+from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, k, x
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
@@ -71,7 +71,7 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
-                r"does not have, and never says what $\sum_k w_{kj} \delta_k$ is. The question's pooling has a "
+                r"does not have, and never says what its sum $\sum_k w_{kj} \delta_k$ is. The question's pooling has a "
                 r"single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $k = 1$, with "
                 r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
@@ -80,26 +80,40 @@ WRONG = (
                          _ds: Entries(delta_s, _ks, 1, 1)},
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
                          r"$\partial L/\partial f$. The result follows from the chain rule as written and is "
-                         r"not charged again.", deductions=("other-setting",), accepted=True),
+                         r"not charged again. An answer that adds the expansion "
+                         r"$\sum_k \frac{\partial L}{\partial a_k} \frac{\partial a_k}{\partial z_j}$ without "
+                         r"$\partial L/\partial z_j$ before it, or calls the sum the back-propagated error, is "
+                         r"graded the same (rule~7).", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
-                decision=r"The error arises in the local derivative; the result follows from it and is not "
-                         r"charged again.", charges=("local",)),
+                decision=r"The missing $\frac{1}{d}$ is one error, charged at the result wherever it appears, "
+                         r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
+                         r"costs nothing more, so that a second wrong line never raises the score.",
+                deductions=("missing-d",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $f'$ without $\delta$",
-                r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
+                r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
+                r"$\delta$.",
                 product(1 / d, Ones(x)),
-                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
+                decision=r"As in tanh and max pooling, the missing $\delta$ is the chain rule's error.",
+                deductions=("no-delta",)),
 )
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~2)."),
-              Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~3)."),
+    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
+              Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~2)."),
               Criterion("result", 2, "the result",
-                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~4 and~5).")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
+                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4).")),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+                Deduction("missing-d", r"the $\frac{1}{d}$ left out",
+                          r"Every entry given all of $\delta$, the $\frac{1}{d}$ left out, also where the local "
+                          r"derivative is written $1$ (rule~3 at the front)",
+                          charges=("result",)),
+                wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
+                              r"maximum does")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
-                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),
     WRONG, question="T2", number=3)
 

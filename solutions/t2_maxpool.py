@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, istar, k, x
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
@@ -65,7 +65,8 @@ STEPS = [
     _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
-    _step("t2.maxpool.ties", Subdifferential(f, x), ConvexHull(OneHot(x, i), sp.Eq(x[i], f), i, 1, d),
+    _step("t2.maxpool.ties", Subdifferential(f, x),
+          ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
           kind=Kind.SUBDIFFERENTIAL, boxed=True),
 ]
 
@@ -106,9 +107,9 @@ WRONG = (
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum, and "
                 r"its $\delta_k$ is a next layer's $\partial L/\partial a_k$). Unlike its tanh answer, it never "
-                r"says what $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
+                r"says what its sum $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
-                r"$\delta$, the rule is the one of Step~5, and it is checked so below.",
+                r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The routing earns the local derivative, the result and the tie point (it says "
@@ -116,56 +117,67 @@ WRONG = (
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
-                r"them all of $\delta$, so they add up to the number of tied entries.",
+                r"them all of $\delta$, so they add up to the number of tied entries. Below, $[x = \max x]$ is "
+                r"the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties; its rule at ties is wrong.", deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
                 r"maximum, so the other entries must receive $0$.",
                 product(delta_s / d, Ones(x)),
-                decision=r"The error arises in the local derivative, $\frac{1}{d}$ where the maximizer's $1$ "
-                         r"belongs; the result and the rule at ties follow from it and are not charged again. "
-                         r"This formula is charged so, once, also where it stands beside a right local "
-                         r"derivative and a right result, which keep their points (rule~3 at the front).",
-                charges=("local",)),
+                decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
+                         r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
+                         r"from a charged error (rule~3). At a tie its formula gives shares to entries that are not "
+                         r"tied, so its silence on ties loses the tie point; a true statement about ties would earn "
+                         r"it. A formula that routes so is graded so, also beside words or lines that route "
+                         r"$\delta$ to the maximizer (rule~4).",
+                charges=("ties",), deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
-                r"Only the maximizer affects the maximum, so the other entries must receive $0$.",
+                r"Entries other than the maximizer do not move the maximum and must receive $0$.",
                 product(delta_s, Ones(x)),
-                decision=r"The error arises in the local derivative, $1$ for every entry where the maximizer's "
-                         r"$1$ and $0$ elsewhere belong; the result and the rule at ties follow from it and are "
-                         r"not charged again (rule~3 at the front).",
-                charges=("local",)),
+                decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
+                         r"average pooling is, the tie point included.",
+                charges=("ties",), deductions=("routing",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $f'$ without $\delta$",
-                r"This is the gradient of $f$ alone; the gradient of $L$ is $\delta$ times it.",
+                r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
+                r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
-                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
+                decision=r"As in tanh, leaving out $\delta$ is an error of the chain rule.",
+                deductions=("no-delta",)),
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
-    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~2)."),
-              Criterion("local", 1, "the local derivative", r"It is $1$ at the maximizer and $0$ elsewhere (Step~3)."),
+    criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
+              Criterion("local", 1, "the local derivative", r"It is $1$ at the maximizer and $0$ elsewhere (Step~2)."),
               Criterion("result", 1, "the result",
-                        r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~4 "
-                        r"and~5). "
+                        r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~3 "
+                        r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"An answer earns it by saying nothing of ties, or by any true statement about them: "
-                        r"one maximizer "
+                        r"An answer earns it with a true statement about ties: one maximizer "
                         r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
                         r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
-                        r"the convex hull of Step~6; ties have probability $0$ for inputs drawn from a continuous "
-                        r"distribution, so that they can be ignored. It loses it with a rule that gives all "
-                        r"of $\delta$ to every tied entry, $0$ to every tied entry, or weights that do not add up "
-                        r"to $1$ or are negative "
-                        r"(Step~6), unless that rule follows from an error already charged (rule~3 at the front).")),
+                        r"the convex hull of Step~5; ties have probability $0$ for inputs drawn from a continuous "
+                        r"distribution. Saying nothing of ties earns it when the "
+                        r"answer's routing is right, since its formula then gives all of $\delta$ to one "
+                        r"maximizer at a tie, and loses it after a wrong routing; ``ties can be ignored'' says nothing "
+                        r"more (after a ReLU or on rounded inputs ties are common). A false statement loses it: "
+                        r"all of $\delta$ to every tied entry, $0$ to every tied entry, weights that do not add up "
+                        r"to $1$, negative weights, or shares to entries that are not tied (Step~5). This line "
+                        r"alone decides the tie point, whatever else the answer gets wrong (rule~3 at the front), "
+                        r"so that saying nothing never scores better than saying something true.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+                wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
+                              r"gradient of a mean or of a sum does"),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"All of $\delta$ to every tied entry, or any other wrong rule at ties", charges=("ties",))),
-    full_credit=(r"any rule of Step~6: one maximizer (the first, the last, any), or an even split",
+                          r"All of $\delta$ to every tied entry, or any other false statement about ties",
+                          charges=("ties",))),
+    full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",
                  r"indices from $0$ or from $1$",
-                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta$, when the answer says it is "
                  r"$\partial L/\partial f$")),
     WRONG, question="T2", number=2)
 

@@ -114,36 +114,37 @@ WRONG = (
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
                 decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
-                r"The square of $\tanh$ is missing from the derivative (Step~3).",
+                r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
                 decision=r"The error arises in the derivative; the result follows from it and is not charged "
                          r"again.", charges=("derivative",)),
     WrongAnswer("tanh-squared", "t2.tanh", r"The derivative written $(1 - \tanh)^2$",
-                r"The square belongs to $\tanh$ alone, not to the whole difference (Step~3).",
+                r"The square belongs to $\tanh$ alone, not to the whole difference (Step~2).",
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
-                decision=r"The error arises in the derivative; the result follows from it and is not charged "
-                         r"again.", charges=("derivative",)),
+                decision=r"As with $1 - \tanh$, only the derivative is wrong, and the result built on it is "
+                         r"not charged again.", charges=("derivative",)),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, r"the chain rule",
                         r"It multiplies by $\delta$, and each output $z_i$ depends on $x_i$ alone, so one term "
-                        r"survives (Step~2, and the factor $[i = k]$ of Step~4). A Jacobian that is not diagonal "
+                        r"survives (Step~1, and the factor $[i = k]$ of Step~2). A Jacobian that is not diagonal "
                         r"is charged here."),
               Criterion("derivative", 2, r"the derivative of $\tanh$",
-                        r"It is derived (by the quotient rule or from the exponentials, Step~3), or quoted as a "
+                        r"It is derived (by the quotient rule or from the exponentials, Step~2), or quoted as a "
                         r"standard result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, "
                         r"$1 - z^2$), "
                         r"in the network form and in the Jacobian form alike; it is the factor "
-                        r"$1 - \tanh^2(x_k)$ of Step~4."),
+                        r"$1 - \tanh^2(x_k)$ of Step~2."),
               Criterion("result", 1, r"the result",
-                        r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
-                        r"and~6).")),
+                        r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~3 "
+                        r"and~4).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
-    full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
+    full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",
-                 r"$\sum_k w_{kj} \delta_k$ in place of $\delta_j$, when the answer says it is "
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"$\delta_j$, when the answer says it is "
                  r"$\partial L/\partial z_j$")),
     WRONG, question="T2", number=1)
 

@@ -217,11 +217,12 @@ def test_a_package_that_is_not_installed_is_named_at_its_line(paths):
     assert str(failure.value).count("not found") == 1   # once, though every document stopped there
 
 
-SOLUTION_OPENS = "\\begin{solution}\n\\stephead{Step 1: the forward pass.}"
+SOLUTION_FIRST_LINE = "The forward pass applies $\\tanh$ to each entry:"
+SOLUTION_OPENS = "\\begin{solution}\n" + SOLUTION_FIRST_LINE
 
 
 @pytest.mark.parametrize("edits, says", [
-    ([(SOLUTION_OPENS, "\\stephead{Step 1: the forward pass.}"), ("\\end{solution}\n", "\n")],
+    ([(SOLUTION_OPENS, SOLUTION_FIRST_LINE), ("\\end{solution}\n", "\n")],
      "hw4.pdf must not show the solutions \\(a checked step outside a solution environment\\)"),
     ([(SOLUTION_OPENS, "{\\printanswers " + SOLUTION_OPENS), ("\\end{solution}\n", "\\end{solution}}\n")],
      "hw4.pdf must not show the solutions, but"),

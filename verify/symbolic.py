@@ -138,7 +138,8 @@ class Subsample(Node):
     numeric = staticmethod(lambda a, st: np.asarray(a)[..., ::ops.as_index(st), ::ops.as_index(st)])
 
     def _latex(self, printer):
-        return rf"\left[{printer._print(self.args[0])}\right]_{{\downarrow {printer._print(self.args[1])}}}"
+        # an operator of its own name, like pad and crop: square brackets already mean [condition] (1 or 0)
+        return named(printer, "sub", self.args[0], sub=self.args[1])
 
 
 class SwapAxes(Node):

@@ -44,8 +44,8 @@ def test_an_undefined_name_is_reported_at_the_template_line(homework, paths, not
 
 
 def test_a_syntax_error_is_reported_at_the_template_line(homework, paths, notes):
-    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the chain rule.}",
-                r"((* if *)) \stephead{Step 2: the chain rule.}")
+    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 1: the chain rule.}",
+                r"((* if *)) \stephead{Step 1: the chain rule.}")
     with pytest.raises(TemplateError, match=rf"templates/t2_tanh.tex.j2:{line}:"):
         render_all(homework, paths, notes)
 
@@ -65,8 +65,8 @@ def test_a_display_typed_by_hand_is_refused_at_its_template_line(homework, paths
     if display.startswith(" "):   # "\\begin {equation*}": TeX reads it as \\begin{equation*}
         opening = opening.replace("\\begin{", "\\begin {")
     display = display.strip()
-    line = edit(paths.templates / "t2_avgpool.tex.j2", r"\stephead{Step 3: the local derivative.}",
-                f"{opening} f = 0 \\end{{{display}}}\n\\stephead{{Step 3: the local derivative.}}")
+    line = edit(paths.templates / "t2_avgpool.tex.j2", r"\stephead{Step 2: the local derivative.}",
+                f"{opening} f = 0 \\end{{{display}}}\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match=rf"templates/t2_avgpool.tex.j2:{line}: a display without"):
         render_all(homework, paths, notes)
 
@@ -85,8 +85,8 @@ def test_a_marker_over_another_formula_is_refused(homework, paths, notes):
                                    "\\fbox{$a = 7777\\,\\delta$}", "\\ensuremath{a = b}",
                                    "\\begin{math}a = b\\end{math}"])
 def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes, typed):
-    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-                f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+                f"\n{typed}\n\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: mathematics set apart") as failure:
         render_all(homework, paths, notes)
     assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
@@ -94,8 +94,8 @@ def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes,
 
 def test_a_quotation_marked_unchecked_may_show_displays_and_only_inside_its_environment(homework, paths, notes):
     quoted = "\\begin{unchecked}\n\\[\ny = W \\cdot X + b\n\\]\n$$L = 1$$\n\\end{unchecked}\n"
-    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-         quoted + "\\stephead{Step 4: the local derivative.}")
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+         quoted + "\\stephead{Step 2: the local derivative.}")
     render_all(homework, paths, notes)
     line = edit(paths.templates / "t2_tanh.tex.j2", "\\end{unchecked}\n", "\\end{unchecked}\n\\[ y = 1 \\]\n") + 1
     with pytest.raises(CoverageError, match=rf"templates/t2_tanh.tex.j2:{line}: a display without"):
@@ -154,8 +154,8 @@ def test_the_unit_scan_passes_the_homework_as_it_is(homework, paths):
 
 @pytest.mark.parametrize("typed", SET_APART)
 def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, typed):
-    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: (mathematics set apart|a display without)"):
         scan_one(homework, paths, "t2_tanh")
 
@@ -165,14 +165,14 @@ def test_every_way_to_set_a_formula_apart_is_refused(homework, paths, typed):
                                    "\\begin{itemize}\n\\item the gradient is $a = b$ for every entry\n\\end{itemize}",
                                    "{\\small\nso that $a = b$ holds for every entry.\n}"])
 def test_a_relation_in_a_sentence_is_running_text(homework, paths, typed):
-    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 2: the local derivative.}}")
     scan_one(homework, paths, "t2_tanh")
 
 
 def test_inline_mathematics_in_a_sentence_is_prose(homework, paths, notes):
-    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-         "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 4: the local derivative.}")
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+         "$z$ is the output of $\\tanh$.\n\n\\stephead{Step 2: the local derivative.}")
     render_all(homework, paths, notes)
 
 

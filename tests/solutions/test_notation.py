@@ -146,7 +146,7 @@ CASES = {
     "Shown": [(shown(0.0707), "0.0707"), (shown(3), "3"), (shown(-1.5), "-1.5"), (shown(sp.Rational(2, 3)), "0.6667")],
     "SizeOf": [(SizeOf(Y, 0), r"\operatorname{rows}\!\left(Y\right)"), (SizeOf(Y, 1), r"\operatorname{cols}\!\left(Y\right)")],
     "Subdifferential": [(Subdifferential(f, x), r"\mathcal{G} f\!\left(x\right)")],
-    "Subsample": [(Subsample(X, s), r"\left[X\right]_{\downarrow s}")],
+    "Subsample": [(Subsample(X, s), r"\operatorname{sub}_{s}\!\left(X\right)")],
     "SumAll": [(SumAll(delta), r"\sum_{i,j} \delta_{i,j}"), (SumAll(delta_v), r"\sum_{i} \delta_{i}"),
                (SumAll(Y), r"\sum Y")],
     "SumAxes": [(SumAxes(delta, 1), r"\left(\sum_{r,i,j} \delta_{r,q,i,j}\right)_{q}")],

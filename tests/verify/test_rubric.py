@@ -21,12 +21,24 @@ SCORES = {
     "sample.dW": 1, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
-    "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 4, "max-every-entry": 4, "max-no-delta": 3,
-    "sample.avgpool": 3, "avg-missing-d": 4, "avg-no-delta": 3,
+    "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
+    "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
 T1_3_ONE_ERROR = {"chain": 3, "local": 4, "result": 3}
+# answers two TAs graded from the key (review of 2026-12-06) where the key had to decide a point, each written
+# with the registry's ids: (part, criteria charged, deductions incurred) -> the score the key now decides
+DECIDED = {
+    "a weight W[k-i,l-j] without its range and no padding (the border only)": ("t1.dX", ("border",), (), 4),
+    "T1.1 bounds k-p+1..k, not clipped, then a right padded form": ("t1.dX", ("border",), (), 4),
+    "T1.2 an entry-wise sum and X star delta, nothing before them": ("t1.dW", (), ("no-steps",), 0),
+    "T1.3 a chain rule over the image's m x n, then the right final line": ("t1.db", ("chain",), (), 3),
+    "T2.3 the sample's sum, expanded but never equal to dL/dz_j": ("t2.avgpool", (), ("other-setting",), 3),
+    "T2.2 a wrong routing with a true statement about ties": ("t2.maxpool", (), ("routing",), 3),
+    "T2.2 a wrong routing, nothing said of ties": ("t2.maxpool", ("ties",), ("routing",), 2),
+    "T2.3 average pooling routed as a maximum": ("t2.avgpool", (), ("routing",), 2),
+}
 
 
 def _answer(part: Part, charges=(), deductions=()) -> WrongAnswer:
@@ -42,6 +54,13 @@ def _disagreements(parts: dict[str, Part]) -> list[str]:
     db = parts["t1.db"]
     found += [f"t1.db with one error at {c}: {db.points_for(_answer(db, [c]))}, decided {score}"
               for c, score in T1_3_ONE_ERROR.items() if db.points_for(_answer(db, [c])) != score]
+    for case, (part_id, charges, deductions, score) in DECIDED.items():
+        part = parts[part_id]
+        for id_ in charges:
+            part.rubric.criterion(id_)          # an id the registry does not list is an error, never ignored
+        got = part.points_for(_answer(part, charges, deductions))
+        if got != score:
+            found.append(f"{case}: {got}, decided {score}")
     return found
 
 
@@ -131,18 +150,36 @@ def test_rubric_lookups_suggest_the_nearest_id():
         Rubric(PARTS["t1.db"].rubric.criteria).criterion("chian")
 
 
-def test_a_max_pooling_answer_that_routes_delta_to_other_entries_loses_the_local_derivative_only():
-    """Rule 3 at the front: the error arises in the local derivative; the result and the rule at ties
-    follow from it (delta/d, or all of delta, to every entry) and keep their points."""
+def test_a_wrong_routing_in_max_pooling_never_earns_more_than_the_chain_rule_and_a_true_word_on_ties():
+    """Rule 3 at the front: routing delta as a mean (or a sum) is the gradient of another function, one error
+    that takes the local derivative and the result; silence on ties then loses the tie point, so that saying
+    nothing never scores better than saying something true, and a wrong routing scores below a wrong tie rule."""
     part = PARTS["t2.maxpool"]
+    answers = {a.id: a for a in part.wrong_answers}
+    chain, ties = part.rubric.criterion("chain").points, part.rubric.criterion("ties").points
     for id_ in ("max-as-mean", "max-every-entry"):
-        answer = next(a for a in part.wrong_answers if a.id == id_)
-        assert [c.id for c in part.charged(answer)] == ["local"], id_
-        assert part.points_for(answer) == part.points - part.rubric.criterion("local").points
+        silent = answers[id_]
+        assert [c.id for c in part.charged(silent)] == ["local", "result", "ties"], id_
+        assert part.points_for(silent) == chain
+        true_on_ties = dataclasses.replace(silent, charges=())
+        assert part.points_for(silent) < part.points_for(true_on_ties) == chain + ties
+        assert part.points_for(true_on_ties) < part.points_for(answers["max-all-ties"])
 
 
-def test_a_wrong_local_derivative_costs_the_same_in_both_poolings():
-    """Max pooling answered as average pooling, and average pooling without its 1/d, are both a wrong local
-    derivative: the key charges them alike, so that treating a max as a mean never costs less."""
-    costs = {id_: PARTS[id_].rubric.criterion("local").points for id_ in ("t2.maxpool", "t2.avgpool")}
-    assert len(set(costs.values())) == 1, costs
+def test_routing_one_pooling_as_the_other_costs_the_same_in_both():
+    """Max pooling answered as a mean, and average pooling answered as a maximum, are both a wrong routing: the
+    key charges them alike, so that treating a max as a mean never costs less than the reverse."""
+    scores = {"t2.maxpool": PARTS["t2.maxpool"].points_for(_answer(PARTS["t2.maxpool"], ("ties",), ("routing",))),
+              "t2.avgpool": PARTS["t2.avgpool"].points_for(_answer(PARTS["t2.avgpool"], (), ("routing",)))}
+    assert len(set(scores.values())) == 1, scores
+    assert all(score == PARTS[id_].rubric.criterion("chain").points for id_, score in scores.items())
+
+
+def test_an_extra_wrong_line_never_raises_a_score():
+    """The 1/d left out in average pooling, and the mean of delta in T1.3, are charged at the result wherever they
+    appear: a wrong local derivative written before them costs nothing more (rule 3 at the front)."""
+    for part_id, deduction in (("t2.avgpool", "missing-d"), ("t1.db", "not-summed")):
+        part = PARTS[part_id]
+        alone = part.points_for(_answer(part, deductions=(deduction,)))
+        assert part.rubric.deduction(deduction).charges == ("result",)
+        assert alone <= part.points_for(_answer(part, charges=("local",)))
