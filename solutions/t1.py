@@ -367,6 +367,14 @@ DX_WRONG = (
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
                 decision=r"A wrong range of the outputs is an error of the border; the shape, which follows "
                          r"from it, is not charged again.", charges=("border",)),
+    WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
+                r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
+                r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
+                r"of indices, $k + u$ where $k - u$ belongs.",
+                Correlate(delta, W),
+                decision=r"Each of the two mistakes is an error of its own (rule~3), also when one slip "
+                         r"produced both: the border and the final form are lost, and the shape follows "
+                         r"from the border.", charges=("border", "final")),
 )
 
 DW_WRONG = (
