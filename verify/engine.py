@@ -770,10 +770,12 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     per case and compared with every reference still in the running, entry by entry, within the
     precision it answered in.  No contract: a reference of another shape (the sample solution's dense
     layer) is matched by an answer of that shape.  A candidate that raises, or returns NaN, inf or no
-    array of numbers, matches nothing.  LimitExceeded propagates.
+    array of numbers, matches nothing on that case; a case where a reference has no entries says nothing
+    about it, and a reference matches only if it was compared on some case.  LimitExceeded propagates.
     """
     fresh = secrets.randbits(32) if seed is None else int(seed)
     left = dict(references)
+    compared: set[str] = set()
     op = gradient.operation
     for case in _plan(gradient, True, fresh, None):
         if not left:
@@ -782,6 +784,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         def args(values=case.values):
             return [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
                     for q in op.candidate_arguments]
+        got: np.ndarray | None = None
         try:   # no contract here: a common wrong answer may have the wrong shape (the sample's dense layer)
             with np.errstate(all="ignore"):
                 got = np.asarray(candidate(*args()))
@@ -792,26 +795,33 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
             else:
                 precision = "float64"
             got = got.astype(np.float64)
+            if not np.all(np.isfinite(got)):
+                got = None
         except (LimitExceeded, KeyboardInterrupt):
             raise
-        except BaseException:   # it raised, or returned what is no array of numbers: it matches nothing
-            return []
-        if not np.all(np.isfinite(got)):
-            return []
+        except BaseException:   # it raised, or returned what is no array of numbers: no value here
+            got = None
         for name, reference in list(left.items()):
             try:
                 with np.errstate(all="ignore"):
                     want = np.asarray(reference(*args()), dtype=float)
-            except Exception:   # a wrong formula that has no value here (a shape it cannot take)
+            except Exception:   # a formula that cannot take these sizes (a valid correlation with a
+                continue        # kernel larger than half the image) says nothing here; nor does one
+            if want.size == 0:  # with no entries: a student's code for it may raise or differ there
+                continue
+            if got is None:
                 del left[name]
                 continue
-            scale = max(1.0, float(np.max(np.abs(want))) if want.size else 1.0)
+            scale = max(1.0, float(np.max(np.abs(want))))
             tol = max(1e-9, LOW_PRECISION_FACTOR * EPS[max(precision, "float32", key=_coarser)]) * scale
-            if want.size == got.size == 1:
-                want, got = want.reshape(()), got.reshape(())   # one number, as a scalar or an array
-            if want.shape != got.shape or not np.all(np.abs(got - want) <= tol):
+            mine = got
+            if want.size == mine.size == 1:
+                want, mine = want.reshape(()), mine.reshape(())   # one number, as a scalar or an array
+            if want.shape != mine.shape or not np.all(np.abs(mine - want) <= tol):
                 del left[name]
-    return list(left)
+            else:
+                compared.add(name)
+    return [name for name in left if name in compared]
 
 
 def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[Case]:

@@ -344,6 +344,7 @@ def test_the_choice_of_convention_counts_points():
     ("t1.db", "return delta", "db-not-summed"),                                   # the wrong shape, too
     ("t2.maxpool", "return np.full_like(x, delta)", "max-every-entry"),
     ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
+    ("t1.dX", "return correlate_valid(delta, W[::-1, ::-1])", "valid-not-full"),   # raises where delta < W
 ])
 def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
     graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.replace(".", "_"), body)))[result]
@@ -490,6 +491,18 @@ def test_the_class_run_writes_a_wide_csv_and_flags_what_a_ta_should_see(graded):
     assert "rerun it with a larger limit" in rows["erin"][column["review"]]
     assert rows["bob"][column["review"]] == ""     # a wrong answer is judged: nothing for a TA
     assert "for a TA to review" in done.stdout and "erin t2.tanh: timeout" in done.stdout
+
+
+def test_every_common_wrong_answer_written_as_code_is_recognised_by_the_grader():
+    # the key awards each listed answer its points; the grader must find it, also one that has no value
+    # at some sizes the question allows (a valid correlation raises where delta is smaller than W)
+    from verify import engine
+    for result in HW.results.values():
+        known = grade.common_answers(HW, result)
+        references = {k: f for k, (_, f) in known.items()}
+        for answer_id, (answer, fast) in known.items():
+            assert answer_id in engine.matching(result.gradient(answer.convention), fast, references, seed=SEED), \
+                answer_id
 
 
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
