@@ -99,14 +99,21 @@ def edit(path: Path, old: str, new: str) -> int:
     return text[:at].count("\n") + 1
 
 
-def copy_project(destination: Path) -> Path:
-    """The project's tracked and new files (no .venv, build/, output/) copied to `destination`."""
+def copy_project(destination: Path, warm_cache: Path | None = None) -> Path:
+    """The project's tracked and new files (no .venv, build/, output/) copied to `destination`.
+
+    With `warm_cache`, the copy's build/ starts with it, so that its `make` checks only what the test
+    changed: verdicts are keyed by the content they depend on, which the copy shares.
+    """
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, destination / name)
+    if warm_cache is not None:
+        (destination / "build").mkdir(exist_ok=True)
+        shutil.copy(warm_cache, destination / "build" / "verify-cache.json")
     return destination
 
 

@@ -350,8 +350,8 @@ def test_make_twice_does_no_work_the_second_time(project):
     assert second.returncode == 0 and "build.py" not in second.stdout, second.stdout
 
 
-def test_after_a_commit_make_rebuilds_and_the_metadata_names_the_new_commit(tmp_path):
-    project = copy_project(tmp_path / "repo")
+def test_after_a_commit_make_rebuilds_and_the_metadata_names_the_new_commit(tmp_path, warm_cache):
+    project = copy_project(tmp_path / "repo", warm_cache)
     env = {**make_env(project), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@t"}
 
@@ -381,13 +381,13 @@ def test_a_missing_python_is_one_message_naming_it(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "python3-that-does-not-exist not found" in out.stderr
 
 
-def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework):
+def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework, warm_cache):
     """The README's recipe: ReLU as the next part of T2, without touching verify/, pipeline/ or a test.
 
     Whatever parts the homework has: the fixture's ids are renamed so that they cannot clash with
     a ReLU part the homework may have by now, and it takes the next free number of T2.
     """
-    project = copy_project(tmp_path / "relu")
+    project = copy_project(tmp_path / "relu", warm_cache)   # the new part's checks run, the others are known
     fixture = ROOT / "tests" / "fixtures" / "relu"
     t2 = next(q for q in homework.questions if q.id == "T2")
     number = max(p.number for p in t2.parts) + 1
@@ -444,10 +444,12 @@ def test_a_template_saved_while_make_runs_is_built_by_the_next_make(tmp_path):
     assert again.returncode == 0 and "build.py" in again.stdout, again.stdout + again.stderr
 
 
-def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_path):
+def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_path, warm_cache):
     """make HOMEWORK=hw5: its package (here T2 with its tanh part, as a stand-in) and its unit templates;
     the documents' frame, verify/ and pipeline/ are shared, and nothing of Homework 4 is touched."""
     project = copy_project(tmp_path / "two")
+    (project / "build" / "hw5").mkdir(parents=True)   # its modules are Homework 4's: their verdicts are known
+    shutil.copy(warm_cache, project / "build" / "hw5" / "verify-cache.json")
     (project / "hw5" / "templates").mkdir(parents=True)
     for name in ("symbols.py", "rubric.py", "illustrations.py", "t2.py", "t2_tanh.py"):
         shutil.copy(ROOT / "solutions" / name, project / "hw5" / name)
