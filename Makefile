@@ -46,10 +46,10 @@ $(VENV)/.installed: pyproject.toml
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
 	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify
 
-test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
+test: $(SETUP) ## Run the whole test suite, real LaTeX builds included, on every core
 	@scripts/ensure-tex.sh --test
 	@scripts/ensure-bwrap.sh
-	HYPOTHESIS_PROFILE=full $(PY) -m pytest
+	HYPOTHESIS_PROFILE=full $(PY) -m pytest -n auto --dist loadscope
 
 test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
 	$(PY) -m pytest -m "not latex and not sandbox" -n auto
