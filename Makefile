@@ -26,7 +26,7 @@ endif
 SOURCES := build.py $(wildcard templates/*.j2 $(HOMEWORK)/*.py verify/*.py pipeline/*.py) $(HOMEWORK_TEMPLATES)
 OUTPUTS := $(addprefix $(OUT)/,$(NAME).pdf $(NAME)-solutions.pdf $(NAME)-grading.pdf $(NAME)-starter.py verify-report.json)
 
-.PHONY: all verify test test-fast lint bench autograder golden watch clean help FORCE
+.PHONY: all verify symbols test test-fast lint bench autograder golden watch clean help FORCE
 
 all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the check report (default)
 
@@ -45,6 +45,9 @@ $(VENV)/.installed: pyproject.toml
 
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
 	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify
+
+symbols: $(SETUP) ## List the shared symbols a module may import, with their kind and LaTeX (from <homework>/symbols.py)
+	@$(PY) scripts/symbols.py $(HOMEWORK)
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included, on every core
 	@scripts/ensure-tex.sh --test

@@ -76,7 +76,10 @@ def note_steps(verification) -> dict[str, dict]:
     return {note.answer.id: {step.id: step for step in note.steps.values()} for note in verification.notes}
 
 
-ANSWERS = [answer.id for part in HW.parts for answer in part.wrong_answers]
+# the notes that display checked numbers: a rejected answer's shows its counterexample, an accepted answer's
+# its quoted formula's reading (with quote=); an accepted answer without a quote is explained in prose alone
+ANSWERS = [answer.id for part in HW.parts for answer in part.wrong_answers
+           if not answer.accepted or answer.quote is not None]
 
 
 def _assert_every_mutant_fails(step_id, step):
