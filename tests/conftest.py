@@ -129,6 +129,14 @@ def make_args() -> list[str]:
     return [f"PY={sys.executable}", "SETUP="]
 
 
+def typeset_now(documents: dict[str, Path], outdir: Path, source_date_epoch: int):
+    """Typeset documents at once and wait for them, as a build does: `pipeline.typeset.start(...).wait()`,
+    every LaTeX process stopped on any exception."""
+    from pipeline import typeset
+    with typeset.start(documents, outdir, source_date_epoch) as job:
+        return job.wait()
+
+
 def page_images(pdf: Path, folder: Path, dpi: int = 50) -> list[bytes]:
     """Each page of a PDF as a grayscale image (poppler's pdftoppm), to compare pages as a reader sees them."""
     folder.mkdir(parents=True, exist_ok=True)

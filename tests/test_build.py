@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 import build
-from pipeline import load, provenance, typeset
+from pipeline import load, provenance
 from pipeline.errors import CheckFailed, LatexFailed
 
-from .conftest import ROOT, copy_project, edit, make_args, make_env, page_images
+from .conftest import ROOT, copy_project, edit, make_args, make_env, page_images, typeset_now
 
 pytestmark = pytest.mark.latex
 
@@ -114,7 +114,7 @@ def test_the_documents_are_typeset_with_the_precompiled_preamble_and_look_the_sa
     documents = {name: built.tex / f"{name}.tex" for name in ("hw4", "hw4-solutions", "hw4-grading")}
     for name in documents:
         assert "(preloaded format=preamble " in (built.latex / f"{name}.log").read_text().splitlines()[0], name
-    plain = typeset.typeset(documents, tmp_path, provenance.source_date_epoch(ROOT))
+    plain = typeset_now(documents, tmp_path, provenance.source_date_epoch(ROOT))
     for name, pdf in plain.pdfs.items():
         assert "(preloaded format=pdflatex " in (tmp_path / f"{name}.log").read_text().splitlines()[0]
         assert page_images(pdf, tmp_path / f"{name}-plain") == page_images(built.output / f"{name}.pdf",
