@@ -466,7 +466,7 @@ def _distance(a, b):
     if difference.is_Number:
         return abs(difference)
     value = abs(difference).evalf(50)
-    if value.is_Number and value > _APART:
+    if value.is_Number and value.is_finite and value > _APART:
         return value   # apart by far more than 50 digits can blur: nothing left to prove (and simplify is slow)
     if _zero_or_residue(difference) == 0:
         return sp.Integer(0)
