@@ -71,7 +71,7 @@ autograder: output/autograder.zip ## Build the Gradescope autograder bundle
 output/autograder.zip: $(SOURCES) pyproject.toml autograder/setup.sh autograder/run_autograder scripts/build-autograder.sh
 	scripts/build-autograder.sh $@
 
-golden: $(SETUP) ## Rewrite tests/pipeline/golden/steps.tex after an intended change of notation
+golden: $(SETUP) ## Rewrite tests/pipeline/golden/<unit>.tex, the displays, after a change of notation or an added unit
 	$(PY) -m tests.pipeline.golden
 
 watch: $(SETUP) ## Rebuild whenever a template or a solution changes (Ctrl-C stops)
