@@ -26,7 +26,7 @@ endif
 SOURCES := build.py $(wildcard templates/*.j2 $(HOMEWORK)/*.py verify/*.py pipeline/*.py) $(HOMEWORK_TEMPLATES)
 OUTPUTS := $(addprefix $(OUT)/,$(NAME).pdf $(NAME)-solutions.pdf $(NAME)-grading.pdf $(NAME)-starter.py verify-report.json)
 
-.PHONY: all verify test test-fast lint bench autograder golden watch clean help FORCE
+.PHONY: all verify symbols test test-fast lint bench autograder golden watch clean help FORCE
 
 all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the check report (default)
 
@@ -46,10 +46,13 @@ $(VENV)/.installed: pyproject.toml
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
 	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify
 
-test: $(SETUP) ## Run the whole test suite, real LaTeX builds included
+symbols: $(SETUP) ## List the shared symbols a module may import, with their kind and LaTeX (from <homework>/symbols.py)
+	@$(PY) scripts/symbols.py $(HOMEWORK)
+
+test: $(SETUP) ## Run the whole test suite, real LaTeX builds included, on every core
 	@scripts/ensure-tex.sh --test
 	@scripts/ensure-bwrap.sh
-	HYPOTHESIS_PROFILE=full $(PY) -m pytest
+	HYPOTHESIS_PROFILE=full $(PY) -m pytest -n auto --dist loadscope
 
 test-fast: $(SETUP) ## Run the tests that need no LaTeX and start no candidate process, on every core
 	$(PY) -m pytest -m "not latex and not sandbox" -n auto
@@ -68,7 +71,7 @@ autograder: output/autograder.zip ## Build the Gradescope autograder bundle
 output/autograder.zip: $(SOURCES) pyproject.toml autograder/setup.sh autograder/run_autograder scripts/build-autograder.sh
 	scripts/build-autograder.sh $@
 
-golden: $(SETUP) ## Rewrite tests/pipeline/golden/steps.tex after an intended change of notation
+golden: $(SETUP) ## Rewrite tests/pipeline/golden/<unit>.tex, the displays, after a change of notation or an added unit
 	$(PY) -m tests.pipeline.golden
 
 watch: $(SETUP) ## Rebuild whenever a template or a solution changes (Ctrl-C stops)

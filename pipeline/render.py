@@ -517,8 +517,11 @@ def _scan(path: Path, template: str, steps: dict[str, Step], locations: dict[str
                 checked_until = number - 2 + len(expected)
             continue
         elif (in_center or _lone_math(code)) and re.search(r"\$|\\\(", code) and not _MARKER.match(above):
-            problems.append(f"{where(number)}: mathematics set apart from the text without a checked step; "
-                                "show it with ((( step(\"<step id>\") )))")
+            alone = ("a formula in a center, flushleft or flushright environment; move it into a sentence outside it"
+                   if in_center else "a line that is one formula and nothing else (punctuation aside), even without "
+                   "a relation; write it inside a sentence, with words of prose on its line")
+            problems.append(f"{where(number)}: mathematics set apart from the text without a checked step ({alone}), "
+                            "or show it with ((( step(\"<step id>\") )))")
             setting.advance(code)
             continue
         if not _MARKER.match(above) and (why := _set_apart(code, setting)):

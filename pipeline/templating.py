@@ -12,6 +12,8 @@ from typing import Any
 
 import jinja2
 
+from verify.wording import plural
+
 from . import linemap
 from .errors import TemplateError
 
@@ -42,7 +44,7 @@ def environment(templates: Templates, functions: Mapping[str, Callable[..., Any]
         comment_start_string="((=", comment_end_string="=))",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined, autoescape=False)
-    env.filters.update(tex=escape_tex)
+    env.filters.update(tex=escape_tex, plural=plural)   # ((( n|plural("point") ))): 1 point, 2 points
     env.globals.update(functions or {})
     return linemap.tracking_environment(env)
 

@@ -131,12 +131,6 @@ def latex_environment(source_date_epoch: int) -> dict[str, str]:
     return env
 
 
-def typeset(documents: dict[str, Path], outdir: Path, source_date_epoch: int) -> Typeset:
-    """Typeset every document at once and wait for them: `start(...).wait()`, stopped on any exception."""
-    with start(documents, outdir, source_date_epoch) as job:
-        return job.wait()
-
-
 def start(documents: dict[str, Path], outdir: Path, source_date_epoch: int, *,
           niceness: int = 0,
           preamble: Precompiling | None = None) -> Typesetting:

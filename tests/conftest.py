@@ -12,8 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Property tests draw 50 examples each in the everyday loop (`make test-fast`) and 400 in `make test`,
+# which sets HYPOTHESIS_PROFILE=full; a test sets no count of its own.
+settings.register_profile("fast", max_examples=50, deadline=None)
+settings.register_profile("full", max_examples=400, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 def pytest_configure(config):
@@ -34,11 +41,13 @@ def homework():
 
 
 @pytest.fixture(scope="session")
-def warm_cache(tmp_path_factory, homework):
-    """A check cache filled once per test run, so that each test build does not run every check again.
+def checked(tmp_path_factory, homework):
+    """Every check of the homework, run once per test run: (a warm check cache, the Verification).
 
-    Filled once for all of pytest-xdist's workers: the first fills it under a lock in the run's
-    shared temporary folder, the others copy it (every step checked once, not once per worker).
+    A warm cache spares each test build from running every check again; the Verification (steps
+    and judged notes) serves every test that only reads it.  Filled once for all of pytest-xdist's
+    workers: the first fills it under a lock in the run's shared temporary folder, the others copy
+    it and read their Verification from it (every step checked once, not once per worker).
     """
     import fcntl
 
@@ -46,16 +55,28 @@ def warm_cache(tmp_path_factory, homework):
     cache = tmp_path_factory.mktemp("cache") / "verify-cache.json"
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")   # set by pytest-xdist, the same in every worker of a run
     if run is None:
-        checks.run(homework, cache)
-        return cache
+        return cache, checks.run(homework, cache)
     shared = tmp_path_factory.getbasetemp().parent / f"warm-verify-cache-{run}.json"
+    verification = None
     with open(shared.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not shared.exists():
-            checks.run(homework, shared)
+            verification = checks.run(homework, shared)
     shutil.copy(shared, cache)
-    checks.run(homework, cache)   # from the cache: fast, and it proves the cache whole
-    return cache
+    if verification is None:
+        verification = checks.run(homework, cache)   # from the cache: fast, and it proves the cache whole
+    return cache, verification
+
+
+@pytest.fixture(scope="session")
+def warm_cache(checked):
+    return checked[0]
+
+
+@pytest.fixture(scope="session")
+def verification(checked):
+    """The homework's Verification: every step's verdict and every judged note of the grading key."""
+    return checked[1]
 
 
 @pytest.fixture
@@ -78,14 +99,21 @@ def edit(path: Path, old: str, new: str) -> int:
     return text[:at].count("\n") + 1
 
 
-def copy_project(destination: Path) -> Path:
-    """The project's tracked and new files (no .venv, build/, output/) copied to `destination`."""
+def copy_project(destination: Path, warm_cache: Path | None = None) -> Path:
+    """The project's tracked and new files (no .venv, build/, output/) copied to `destination`.
+
+    With `warm_cache`, the copy's build/ starts with it, so that its `make` checks only what the test
+    changed: verdicts are keyed by the content they depend on, which the copy shares.
+    """
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.split()
     for name in files:
         if (ROOT / name).is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, destination / name)
+    if warm_cache is not None:
+        (destination / "build").mkdir(exist_ok=True)
+        shutil.copy(warm_cache, destination / "build" / "verify-cache.json")
     return destination
 
 
@@ -99,6 +127,14 @@ def make_env(project: Path) -> dict[str, str]:
 
 def make_args() -> list[str]:
     return [f"PY={sys.executable}", "SETUP="]
+
+
+def typeset_now(documents: dict[str, Path], outdir: Path, source_date_epoch: int):
+    """Typeset documents at once and wait for them, as a build does: `pipeline.typeset.start(...).wait()`,
+    every LaTeX process stopped on any exception."""
+    from pipeline import typeset
+    with typeset.start(documents, outdir, source_date_epoch) as job:
+        return job.wait()
 
 
 def page_images(pdf: Path, folder: Path, dpi: int = 50) -> list[bytes]:

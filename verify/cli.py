@@ -374,15 +374,16 @@ def _show_output(text: str, quoted) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from .grade import generalized, points_of, result_title, shapes_text
+    from .wording import plural
 
     homework = _homework()
     for result in homework.results.values():
-        emit(f"{result.id}  ({result_title(homework, result)}; {points_of(homework, result.id)} points)")
+        emit(f"{result.id}  ({result_title(homework, result)}; {plural(points_of(homework, result.id), 'point')})")
         emit(f"    function {result.function_name}, signature {result.gradient().signature}")
         first, *others = result.conventions
         emit(f"    conventions: {first} (default), {', '.join(others)} (--convention); a submission is judged "
              "in the one that earns it the most points" if others else f"    convention: {first} (the only one)")
-    emit(f"{len(homework.results)} results, {homework.points} points")
+    emit(f"{plural(len(homework.results), 'result')}, {plural(homework.points, 'point')}")
     beyond = generalized(homework)
     if beyond:
         emit("\nbeyond the questions (0 points, never graded; `check` them like the others):")

@@ -345,11 +345,18 @@ def _at(sides, values) -> list:
         for index in np.ndindex(array.shape) if array.ndim else ():
             named[f"{name}_{'_'.join(map(str, index))}"] = array[index]
 
+    rational: dict[str, Any] = {}   # each input entry made exact once, not once per entry of a side that uses it
+
+    def exact_input(name: str):
+        if name not in rational:
+            rational[name] = sp.nsimplify(named[name])
+        return rational[name]
+
     def number(value):
         expr = value.as_expr() if hasattr(value, "as_expr") else value
         if not isinstance(expr, sp.Basic):
             return value
-        exact = expr.xreplace({s: sp.nsimplify(named[s.name]) for s in expr.free_symbols if s.name in named})
+        exact = expr.xreplace({s: exact_input(s.name) for s in expr.free_symbols if s.name in named})
         exact = sp.nsimplify(exact) if exact.is_Number else exact
         if exact.is_Rational:
             return exact
@@ -445,6 +452,9 @@ def _max_difference(a, b):
     return max((_distance(p_, q_) for p_, q_ in zip(a_arr.ravel(), b_arr.ravel())), default=sp.Integer(0))
 
 
+_APART = sp.Float("1e-30", 50)
+
+
 def _distance(a, b):
     """|a - b| as a number that can be compared: 0 when sympy proves them equal, else its value to 50 digits.
 
@@ -455,9 +465,11 @@ def _distance(a, b):
     difference = sp.sympify(a) - sp.sympify(b)
     if difference.is_Number:
         return abs(difference)
+    value = abs(difference).evalf(50)
+    if value.is_Number and value.is_finite and value > _APART:
+        return value   # apart by far more than 50 digits can blur: nothing left to prove (and simplify is slow)
     if _zero_or_residue(difference) == 0:
         return sp.Integer(0)
-    value = abs(difference).evalf(50)
     if not value.is_Number:
         raise ValueError(f"the difference {difference} is not a number")
     return value

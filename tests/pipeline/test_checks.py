@@ -13,8 +13,7 @@ from verify.homework import Homework
 from ..conftest import ROOT
 
 
-def test_one_count_of_checks_everywhere(homework, warm_cache):
-    verification = checks.run(homework, warm_cache, workers=1)
+def test_one_count_of_checks_everywhere(homework, verification):
     rows = verification.rows()
     assert len(rows) == checks.count(homework) == len(homework.steps) + len(checks.wrong_answers(homework))
     report = checks.report(verification, {"commit": "c", "checks": checks.count(homework)})
@@ -30,11 +29,19 @@ def _with_step(homework, step_id, **changes) -> Homework:
     return Homework.assemble(homework.package, units)
 
 
-def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexample(homework):
+def _warm(warm_cache, tmp_path):
+    """A copy of the run's warm cache: only a step that changed is checked again (the cache's own test
+    below proves that a changed step is never taken from it)."""
+    cache = tmp_path / "verify-cache.json"
+    cache.write_bytes(warm_cache.read_bytes())
+    return cache
+
+
+def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexample(homework, warm_cache, tmp_path):
     step = homework.steps["t2.avgpool.local"]
     broken = _with_step(homework, "t2.avgpool.local", sides=(step.sides[0], 2 / step.sides[-1].args[0] ** 1))
     with pytest.raises(CheckFailed) as failure:
-        checks.run(broken, None, workers=1)
+        checks.run(broken, _warm(warm_cache, tmp_path), workers=1)
     message = str(failure.value)
     written = step.origin
     assert written.startswith("solutions/t2_avgpool.py:")
@@ -45,11 +52,11 @@ def test_a_wrong_step_names_the_question_the_step_its_module_and_a_counterexampl
     assert "x_0" not in message   # numbers at the counterexample's inputs, not symbols numbered from 0
 
 
-def test_a_failed_step_shows_its_sides_as_numbers_at_the_counterexample(homework):
+def test_a_failed_step_shows_its_sides_as_numbers_at_the_counterexample(homework, warm_cache, tmp_path):
     step = homework.steps["t2.tanh.local"]
     broken = _with_step(homework, "t2.tanh.local", sides=(step.sides[0], sp.Add(step.sides[1], 1, evaluate=False)))
     with pytest.raises(CheckFailed) as failure:
-        checks.run(broken, None, workers=1)
+        checks.run(broken, _warm(warm_cache, tmp_path), workers=1)
     sides = [line.split("=", 1)[1].strip() for line in str(failure.value).splitlines() if "side " in line]
     assert len(sides) == 2 and abs(float(sides[1]) - float(sides[0]) - 1) < 1e-5
 
@@ -78,8 +85,7 @@ def test_a_second_run_reuses_every_verdict_and_a_changed_step_is_checked_again(h
         checks.run(changed, cache, workers=1)
 
 
-def test_every_wrong_answer_is_judged_as_its_note_says(homework, warm_cache):
-    verification = checks.run(homework, warm_cache, workers=1)
+def test_every_wrong_answer_is_judged_as_its_note_says(verification):
     for note in verification.notes:
         assert note.verdict.passed == note.answer.accepted, note.answer.id
         if not note.answer.accepted:

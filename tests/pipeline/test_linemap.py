@@ -1,5 +1,4 @@
 """Line maps: sentinels never change what a template renders, and lead back to template lines."""
-import os
 import warnings
 from pathlib import Path
 
@@ -333,9 +332,8 @@ FRAGMENTS = [
 SEPARATORS = ["\n", "\n\n", " ", "  \n  ", "", "\n\t", " \n"]
 
 
-# 400 mixes in `make test` (the Makefile sets HYPOTHESIS_PROFILE=full), 100 in the everyday loop
-@settings(max_examples=400 if os.environ.get("HYPOTHESIS_PROFILE") == "full" else 100, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+# as many mixes as the profile says (tests/conftest.py): 400 in `make test`
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), max_size=12), st.booleans())
 def test_any_mix_of_constructs_renders_identically(parts, flag):
     source = "".join(fragment + separator for fragment, separator in parts)

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from pipeline import checks, render
+from pipeline import render
 from pipeline.errors import CoverageError, TemplateError
 
 from ..conftest import edit
@@ -14,9 +14,8 @@ ORIGIN = {"commit": "abc1234", "checks": 1}
 
 
 @pytest.fixture(scope="module")
-def notes(homework, warm_cache):
-    with checks.start(homework, warm_cache, workers=1) as running:
-        return running.notes()
+def notes(verification):
+    return verification.notes   # judged once per test run (conftest)
 
 
 def render_all(homework, paths, notes):
@@ -68,7 +67,8 @@ def test_a_display_typed_by_hand_is_refused_at_its_template_line(homework, paths
     line = edit(paths.templates / "t2_avgpool.tex.j2", r"\stephead{Step 2: the local derivative.}",
                 f"{opening} f = 0 \\end{{{display}}}\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match=rf"templates/t2_avgpool.tex.j2:{line}: a display without"):
-        render_all(homework, paths, notes)
+        # the whole build's render for the first, the scan of the one unit (as the build scans it) for the rest
+        render_all(homework, paths, notes) if display == "equation" else scan_one(homework, paths, "t2_avgpool")
 
 
 def test_a_marker_over_another_formula_is_refused(homework, paths, notes):
@@ -88,7 +88,8 @@ def test_mathematics_set_apart_without_a_step_is_refused(homework, paths, notes,
     line = edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
                 f"\n{typed}\n\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match=r"templates/t2_tanh.tex.j2:\d+: mathematics set apart") as failure:
-        render_all(homework, paths, notes)
+        # the whole build's render for the first, the scan of the one unit (as the build scans it) for the rest
+        render_all(homework, paths, notes) if typed == "$a = b$" else scan_one(homework, paths, "t2_tanh")
     assert f":{line + 1}:" in str(failure.value) or f":{line + 2}:" in str(failure.value)
 
 
@@ -266,3 +267,14 @@ def test_a_unit_may_not_take_the_name_of_the_shared_preamble(homework, paths):
     renamed = type(homework).assemble("solutions", units)
     with pytest.raises(TemplateError, match=r"solutions/preamble.py: 'preamble' names the documents' shared preamble"):
         render.Renderer(renamed, paths.templates, paths.tex).units()
+
+
+@pytest.mark.parametrize("typed, why", [("$a = b$:", "a line that is one formula and nothing else"),
+                                        ("$x_k$.", "a line that is one formula and nothing else"),
+                                        ("\\begin{center}\nwe see $x$ here\n\\end{center}", "a formula in a center")])
+def test_a_formula_set_apart_by_its_line_or_a_centering_environment_is_told_why(homework, paths, typed, why):
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    with pytest.raises(CoverageError, match="mathematics set apart") as failure:
+        scan_one(homework, paths, "t2_tanh")
+    assert f"({why}" in str(failure.value) and "step(" in str(failure.value)

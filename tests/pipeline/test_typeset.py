@@ -16,7 +16,7 @@ from pipeline import typeset
 from pipeline.errors import BuildError, LatexFailed, MissingTool
 from pipeline.linemap import LineMap, Origin, map_path
 
-from ..conftest import page_images
+from ..conftest import page_images, typeset_now
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,7 +120,7 @@ def test_an_error_is_reported_once_at_its_template_line(tmp_path):
     main = "\\documentclass{article}\n\\begin{document}\n%s\n\\input{part}\n\\end{document}\n"
     docs = {"hw": write(tex / "hw.tex", main % "Handout."), "key": write(tex / "key.tex", main % "Key.")}
     with pytest.raises(LatexFailed) as failure:
-        typeset.typeset(docs, tmp_path / "latex", 0)
+        typeset_now(docs, tmp_path / "latex", 0)
     message = str(failure.value)
     assert message.splitlines()[0] == f"{template}:17: LaTeX error: Undefined control sequence."
     assert "l.3 \\foo" in message
@@ -263,10 +263,10 @@ def test_after_an_error_is_fixed_the_next_run_succeeds(tmp_path):
     for _ in range(2):  # unchanged sources: latexmk alone would say "Nothing to do" and show the old log
         log_before = (outdir / "doc.log").stat().st_mtime_ns if (outdir / "doc.log").exists() else None
         with pytest.raises(LatexFailed, match=r"doc.tex:3: LaTeX error: Undefined control sequence"):
-            typeset.typeset({"doc": doc}, outdir, 0)
+            typeset_now({"doc": doc}, outdir, 0)
         assert (outdir / "doc.log").stat().st_mtime_ns != log_before  # this run's log
     write(doc, QUICK % "fixed")
-    assert typeset.typeset({"doc": doc}, outdir, 0).pdfs["doc"].exists()
+    assert typeset_now({"doc": doc}, outdir, 0).pdfs["doc"].exists()
     assert (outdir / "doc.typeset-ok").exists()
 
 
@@ -274,7 +274,7 @@ def test_after_an_error_is_fixed_the_next_run_succeeds(tmp_path):
 def test_a_run_interrupted_halfway_does_not_poison_the_next(tmp_path):
     tex, outdir = tmp_path / "tex", tmp_path / "latex"
     doc = write(tex / "doc.tex", "\\documentclass{article}\n\\begin{document}\nA \\label{x}\\ref{x}.\n\\end{document}\n")
-    typeset.typeset({"doc": doc}, outdir, 0)
+    typeset_now({"doc": doc}, outdir, 0)
     # what a run killed while writing leaves: a broken .aux and no success marker
     with open(outdir / "doc.aux", "a") as aux:
         aux.write("\\foo{\n")
@@ -286,7 +286,7 @@ def test_a_run_interrupted_halfway_does_not_poison_the_next(tmp_path):
     bare = subprocess.run(typeset.latexmk_command(copy / "tex" / "doc.tex", copy / "latex"), cwd=copy / "tex",
                           env=typeset.latex_environment(0), capture_output=True)
     assert bare.returncode != 0
-    assert typeset.typeset({"doc": doc}, outdir, 0).pdfs["doc"].exists()
+    assert typeset_now({"doc": doc}, outdir, 0).pdfs["doc"].exists()
 
 
 @pytest.mark.latex
@@ -296,7 +296,7 @@ def test_a_stopped_run_is_typeset_afresh_next_time(tmp_path):
         eventually(lambda: pdflatex_running(tmp_path))
         job.stop()
     write(tex / "doc.tex", QUICK % "doc")
-    assert typeset.typeset({"doc": tex / "doc.tex"}, outdir, 0).pdfs["doc"].exists()
+    assert typeset_now({"doc": tex / "doc.tex"}, outdir, 0).pdfs["doc"].exists()
 
 
 def test_a_box_that_several_documents_report_is_one_warning():
@@ -328,7 +328,7 @@ def test_overfull_and_underfull_boxes_are_reported_with_file_and_line(tmp_path):
         .save(map_path(part))
     main = "\\documentclass{article}\n\\begin{document}\n%s\n\\input{part}\n\\hbox to 10pt{overfull text}\n\\end{document}\n"
     docs = {"hw": write(tex / "hw.tex", main % "Handout."), "key": write(tex / "key.tex", main % "Key.")}
-    result = typeset.typeset(docs, tmp_path / "latex", 0)
+    result = typeset_now(docs, tmp_path / "latex", 0)
     shown = [str(w) for w in result.warnings]
     assert shown[:4] == [
         "part.tex:3: Underfull \\hbox (badness 10000) detected at line 3 (from /t/part.tex.j2:23)",
@@ -349,7 +349,7 @@ def test_two_clean_builds_give_byte_identical_pdfs(tmp_path):
 
     def build(folder: Path, preamble: str = "") -> bytes:
         doc = write(folder / "tex" / "doc.tex", text % preamble)
-        return typeset.typeset({"doc": doc}, folder / "latex", 1700000000).pdfs["doc"].read_bytes()
+        return typeset_now({"doc": doc}, folder / "latex", 1700000000).pdfs["doc"].read_bytes()
     first = build(tmp_path / "one")
     shutil.rmtree(tmp_path / "one")  # make clean
     assert build(tmp_path / "one") == first
@@ -362,7 +362,7 @@ def test_two_clean_builds_give_byte_identical_pdfs(tmp_path):
 def test_shell_escape_is_off(tmp_path):
     doc = write(tmp_path / "tex" / "doc.tex", "\\documentclass{article}\n\\begin{document}\n"
                                               "\\immediate\\write18{touch pwned}Text.\n\\end{document}\n")
-    typeset.typeset({"doc": doc}, tmp_path / "latex", 0)
+    typeset_now({"doc": doc}, tmp_path / "latex", 0)
     assert not list(tmp_path.rglob("pwned"))
 
 
@@ -404,7 +404,7 @@ def test_documents_that_begin_with_the_preamble_are_typeset_with_its_format(tmp_
 def test_a_document_typeset_with_the_format_is_the_document_typeset_without_it(tmp_path):
     body = "\\section{A}\n$\\frac{\\partial L}{\\partial X} = \\delta$ \\tikz\\draw (0,0) circle (1);"
     doc = with_body(SHARED, body)
-    plain = typeset.typeset({"doc": write(tmp_path / "a" / "doc.tex", doc)}, tmp_path / "a" / "latex", 0)
+    plain = typeset_now({"doc": write(tmp_path / "a" / "doc.tex", doc)}, tmp_path / "a" / "latex", 0)
     fast = precompiled_typeset({"doc": write(tmp_path / "b" / "doc.tex", doc)}, tmp_path / "b" / "latex",
                                write(tmp_path / "b" / "pre.tex", SHARED))
     assert format_of(tmp_path / "b" / "latex" / "doc.log") == "pre"
@@ -456,5 +456,5 @@ def test_stopping_a_precompile_kills_its_pdflatex(tmp_path):
 def test_a_reference_no_label_defines_is_a_notice(tmp_path):
     doc = write(tmp_path / "tex" / "doc.tex", "\\documentclass{article}\n\\begin{document}\n\\section{A}\\label{a}\n"
                                               "See \\ref{a} and page \\pageref{nowhere}.\n\\end{document}\n")
-    result = typeset.typeset({"doc": doc}, tmp_path / "latex", 0)
+    result = typeset_now({"doc": doc}, tmp_path / "latex", 0)
     assert result.notices == ["doc.pdf shows ?? for a reference to 'nowhere', which no \\label defines"]

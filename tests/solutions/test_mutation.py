@@ -9,7 +9,6 @@ Every mutant must fail its check (or be refused when the step is built).
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import pytest
 import sympy as sp
@@ -70,16 +69,17 @@ def mutants(step):
             yield f"side {position + 1}", refused
 
 
-@functools.cache
-def _note_steps(answer_id: str) -> dict:
-    """The steps the grading note of one wrong answer displays (judged on first use, not at collection)."""
-    from pipeline import checks
-    part, answer = next((p, a) for p, a in checks.wrong_answers(HW) if a.id == answer_id)
-    note, _ = checks.judge(HW, part, answer)
-    return {step.id: step for step in note.steps.values()}
+@pytest.fixture(scope="module")
+def note_steps(verification) -> dict[str, dict]:
+    """The steps the grading note of each wrong answer displays, by answer (judged once per test run,
+    by the shared fixture of tests/conftest.py, not at collection)."""
+    return {note.answer.id: {step.id: step for step in note.steps.values()} for note in verification.notes}
 
 
-ANSWERS = [answer.id for part in HW.parts for answer in part.wrong_answers]
+# the notes that display checked numbers: a rejected answer's shows its counterexample, an accepted answer's
+# its quoted formula's reading (with quote=); an accepted answer without a quote is explained in prose alone
+ANSWERS = [answer.id for part in HW.parts for answer in part.wrong_answers
+           if not answer.accepted or answer.quote is not None]
 
 
 def _assert_every_mutant_fails(step_id, step):
@@ -98,16 +98,16 @@ def test_every_perturbed_display_fails_its_check(step_id):
 
 
 @pytest.mark.parametrize("answer_id", ANSWERS)
-def test_every_perturbed_display_of_a_grading_note_fails_its_check(answer_id):
-    steps = _note_steps(answer_id)
+def test_every_perturbed_display_of_a_grading_note_fails_its_check(note_steps, answer_id):
+    steps = note_steps[answer_id]
     assert steps, f"the note of {answer_id} displays nothing checked"
     for step_id, step in steps.items():
         _assert_every_mutant_fails(step_id, step)
 
 
 @pytest.mark.parametrize("answer_id", ANSWERS)
-def test_the_unperturbed_steps_of_a_grading_note_pass(answer_id):
+def test_the_unperturbed_steps_of_a_grading_note_pass(note_steps, answer_id):
     # (the homework's own steps: tests/verify/test_steps.py)
-    steps = _note_steps(answer_id)
+    steps = note_steps[answer_id]
     failing = [sid for sid, step in steps.items() if not check_step(step).passed]
     assert not failing

@@ -355,5 +355,6 @@ RIGHT = [
     ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
     ("t2.maxpool", "float16", "first maximizer in float16",
      lambda x, d: (d * (np.arange(x.size) == np.argmax(x))).astype(np.float16)),
-    *((result, "loops", "naive nested loops", fn) for result, fn in NAIVE.items()),
+    # (NAIVE, the naive nested loops, are graded by test_grade.py with these same checks, in the sandbox
+    # and within the default limits: a second, unlimited run here would only cost seconds)
 ]

@@ -215,19 +215,19 @@ class Run:
 
 
 # name: (arguments after `python -m verify`, expected exit code, how it runs).  "process": a real
-# `python -m verify` subprocess, for every exit code and everything a candidate does to its process;
+# `python -m verify` subprocess, for each exit code (0 to 3) and everything a candidate does to its process;
 # "inline": cli.main() in this process, for the other variants (each subprocess pays ~1.2 s to import
 # sympy and scipy before it parses an argument; main() is the same code after that).
 RUNS = {
     "correct": (["check", "t1.dX", "files/conv.py:rotated"], 0, "process"),
     "wrong": (["check", "t1.dX", "files/conv.py:unrotated", "--convention", "correlation"], 1, "process"),
-    "either convention": (["check", "t1.dX", "files/conv.py:unrotated"], 0, "process"),
+    "either convention": (["check", "t1.dX", "files/conv.py:unrotated"], 0, "inline"),
     "convolution accepts the unrotated": (["check", "t1.dX", "files/conv.py:unrotated", "--convention",
                                            "convolution"], 0, "inline"),
     "convolution rejects the rotated": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "convolution"],
                                         1, "inline"),
     "convention of another result": (["check", "t2.tanh", "files/answers.py:tanh", "--convention", "convolution"],
-                                     2, "process"),
+                                     2, "inline"),
     "unknown convention": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "rotated"], 2, "inline"),
     "unknown result": (["check", "t1.dx", "files/conv.py:rotated"], 2, "process"),
     "missing file": (["check", "t1.dX", "files/nowhere.py:t1_dX"], 2, "inline"),
@@ -256,8 +256,8 @@ RUNS = {
     "closes stdout": (["check", "t1.dX", "files/closes_stdout.py:t1_dX"], 0, "process"),
     "endless loop": (["check", "t1.dX", "files/answers.py:endless", "--timeout", "1"], 3, "process"),
     "memory bomb": (["check", "t1.dX", "files/answers.py:memory_bomb", "--memory", "256M"], 3, "process"),
-    "ragged list": (["check", "t1.dX", "files/answers.py:ragged"], 1, "process"),
-    "__array__ raises": (["check", "t1.dX", "files/answers.py:tensor"], 1, "process"),
+    "ragged list": (["check", "t1.dX", "files/answers.py:ragged"], 1, "inline"),
+    "__array__ raises": (["check", "t1.dX", "files/answers.py:tensor"], 1, "inline"),
     "prints": (["check", "t2.tanh", "files/answers.py:chatty"], 0, "inline"),
     "prints a lot": (["check", "t2.tanh", "files/answers.py:loud"], 0, "inline"),
     "imports a sibling module": (["check", "t1.dX", "files/uses_helper.py:t1_dX"], 2, "inline"),
@@ -266,7 +266,7 @@ RUNS = {
                       "inline"),
     "seed": (["check", "t1.dX", "files/answers.py:sys_exit", "--seed", "1234"], 1, "inline"),
     "no arguments": ([], 2, "process"),
-    "list": (["list"], 0, "process"),
+    "list": (["list"], 0, "inline"),
 }
 
 

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import verify
@@ -212,7 +212,6 @@ def conv_sizes(draw):
     return {"m": m, "n": n, "p": draw(st.integers(1, min(m, n)))}
 
 
-@settings(max_examples=25, deadline=None)
 @given(conv_sizes())
 def test_the_reference_formulas_pass_at_any_size(sizes):
     for result_id in ("t1.dX", "t1.dW", "t1.db"):
@@ -221,7 +220,6 @@ def test_the_reference_formulas_pass_at_any_size(sizes):
         assert outcome.passed, str(outcome)
 
 
-@settings(max_examples=25, deadline=None)
 @given(conv_sizes().filter(lambda s: s["p"] >= 2))
 def test_a_kernel_not_turned_fails_at_any_size_with_a_real_kernel(sizes):
     from scipy import signal
