@@ -273,8 +273,8 @@ def test_a_unit_may_not_take_the_name_of_the_shared_preamble(homework, paths):
                                         ("$x_k$.", "a line that is one formula and nothing else"),
                                         ("\\begin{center}\nwe see $x$ here\n\\end{center}", "a formula in a center")])
 def test_a_formula_set_apart_by_its_line_or_a_centering_environment_is_told_why(homework, paths, typed, why):
-    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 4: the local derivative.}",
-         f"\n{typed}\n\n\\stephead{{Step 4: the local derivative.}}")
+    edit(paths.templates / "t2_tanh.tex.j2", r"\stephead{Step 2: the local derivative.}",
+         f"\n{typed}\n\n\\stephead{{Step 2: the local derivative.}}")
     with pytest.raises(CoverageError, match="mathematics set apart") as failure:
         scan_one(homework, paths, "t2_tanh")
     assert f"({why}" in str(failure.value) and "step(" in str(failure.value)
