@@ -333,7 +333,7 @@ DX_WRONG = (
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
-                r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
+                r"page~\pageref{other-conventions}), so check first which forward pass the answer shows (rule~2).",
                 Correlate(Pad(delta, p - 1), W),
                 decision=r"This grading assumes a cross-correlation forward pass, written down or, with none "
                          r"shown, the solutions' own (rule~2). After a true convolution, written down or shown by "

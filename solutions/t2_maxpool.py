@@ -160,20 +160,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"The answer's rule at a tie is true. It is read from the formula, and from the words "
-                        r"where no formula decides; where the two differ, the formula is graded (rule~4 at the "
-                        r"front). True rules: one maximizer takes all of $\delta$ (the first, the last, any, as an "
-                        r"argmax picks it); a formula written with the maximizer $i^*$, an argmax or ``the index "
-                        r"of the maximum'' names one maximizer and so states this rule, also when the answer says "
-                        r"nothing of ties; weights $\ge 0$ on the tied entries that add up to $1$, such as an even "
-                        r"split; the convex hull of Step~5; $f$ not differentiable at a tie. Words that set ties "
-                        r"aside also earn it, whatever the formula gives at a tie: ties have probability $0$ for "
-                        r"inputs drawn from a continuous distribution, the maximum is assumed unique, ties are rare "
-                        r"or can be ignored. A false rule that is not set aside loses it: all of $\delta$ to every "
-                        r"tied entry, which is what the mask $[x_k = \max x]$ (``$1$ where $x_k$ is the maximum'') "
-                        r"gives, also with no word on ties; $0$ to every tied entry; weights that do not add up to "
-                        r"$1$; negative weights (Step~5). After a wrong routing the deduction for it takes this "
-                        r"point (rule~3 at the front).")),
+                        r"The answer's rule at a tie is true, read from the formula (from the words where no "
+                        r"formula decides; rule~4 at the front). True: one maximizer takes all of $\delta$ (the "
+                        r"first, the last, any), which a formula with $i^*$, an argmax or ``the index of the "
+                        r"maximum'' states also in silence; weights $\ge 0$ on the tied entries adding up to $1$; "
+                        r"the convex hull of Step~5; $f$ not differentiable there. Words that set ties aside earn it "
+                        r"beside any formula: probability $0$ for continuous inputs, a unique maximum assumed, ties "
+                        r"rare or ignorable. False, unless set aside: all of $\delta$ to every tied entry, as the "
+                        r"mask $[x_k = \max x]$ (``$1$ where $x_k$ is the maximum'') gives; $0$ to every tied "
+                        r"entry; weights not adding up to $1$, or negative (Step~5). A wrong routing's deduction "
+                        r"takes this point (rule~3 at the front).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
