@@ -462,14 +462,14 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 
 def _either(turned: str) -> str:
-    return (r"either convention, judged against the forward pass the student wrote down (if none is written, "
-            rf"accept either): {turned}")
+    return (r"either convention, judged against the forward pass the answer shows (the cross-correlation when it "
+            rf"shows none, rule~2): {turned}")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
-                            r"It sums over every output $Y_{i,j}$ that output's own derivative, weighted by "
+                            r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
                             r"$\delta_{i,j}$ (Step~1); a wrong local derivative inside it is charged at the local "
                             r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
@@ -503,7 +503,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
-                            r"It sums over every output that output's own derivative, weighted by its $\delta$ "
+                            r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
                             r"(Step~1); as in T1.1, a product with $\partial L/\partial y$ written as one number, "
                             r"with no such sum after it, loses it."),
                   Criterion("local", 1, "the local derivative",
