@@ -452,11 +452,17 @@ def _note_context(note) -> dict:
     charged and the points they leave (computed from the rubric), and the ids of its checked steps."""
     part, answer = note.part, note.answer
     steps = {name: step.id for name, step in note.steps.items()}
+    besides = [c for c in part.charged(answer)
+               if not any(c.id in part.rubric.deduction(d).charges for d in answer.deductions)]
     return {"label": part.label, "title": answer.title, "why": answer.why,
             "decision": answer.decision, "smallest": note.smallest,
             "charged": _charges(part.charged(answer)),
-            "deductions": [{"name": d.name, "penalty": plural(d.points, 'point') if d.points else ""}
+            # each deduction with the criteria it names, then what the note's own lines lose besides: the
+            # points a deduction is said to take are exactly those of the criteria it names
+            "deductions": [{"name": d.name, "penalty": plural(d.points, 'point') if d.points else "",
+                            "takes": _charges([part.rubric.criterion(c) for c in d.charges])}
                            for d in map(part.rubric.deduction, answer.deductions)],
+            "besides": _charges(besides), "besides_count": len(besides),
             "points": part.points_for(answer), "of": part.points,
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
 

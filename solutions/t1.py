@@ -324,20 +324,21 @@ DX_WRONG = (
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
-                         r"$\partial L/\partial y$, which it writes as the sum $\frac{2}{N} \sum_j (y_j - t_j)$ of "
-                         r"every output's $\delta_j$ (rule~8); so it sums over every output, each weighted by its "
-                         r"$\delta_j$, and earns its criterion, which asks for that sum and its weights; "
-                         r"the local derivative $W$ shared by every output is the dense "
-                         r"reading's error. The dense-layer deduction covers the loss it assumes (rule~9).",
-                deductions=("dense",)),
+                         r"$\partial L/\partial y$, which it writes as one number, the sum "
+                         r"$\frac{2}{N} \sum_j (y_j - t_j)$ of every output's $\delta_j$ (rule~8): no output's own "
+                         r"derivative is weighted by its $\delta_j$, so the line of the chain rule is not met, and "
+                         r"that criterion is lost by its own line, not by the deduction. The dense-layer deduction "
+                         r"takes the rest and covers the loss the answer assumes (rule~9).",
+                charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
-                r"page~\pageref{other-conventions}), so check which forward pass the student wrote down first.",
+                r"page~\pageref{other-conventions}), so check first which forward pass the answer shows (rule~2).",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"This grading assumes a cross-correlation forward pass. With a true "
-                         r"convolution forward pass, or none written, the answer is right and earns full "
-                         r"credit.", charges=("final",)),
+                decision=r"This grading assumes a cross-correlation forward pass, written down or, with none "
+                         r"shown, the solutions' own (rule~2). After a true convolution, written down or shown by "
+                         r"the answer's local derivative, the answer is right and earns full credit.",
+                charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
@@ -384,8 +385,11 @@ DW_WRONG = (
                 r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
-                decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is.",
-                deductions=("dense",)),
+                decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
+                         r"chain rule multiplies $\partial y/\partial W$ by the one number "
+                         r"$\partial L/\partial y$, and its last sum weights one shared array, the whole input, "
+                         r"by each $\delta_j$, not each output's own derivative.",
+                charges=("chain",), deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW", "A student's variant: the same sum, with $x_j$ defined as a patch",
                 r"The sample never says what $x_j$ is. A student who writes the same sum and defines $x_j$ as "
                 r"the $p \times p$ patch of $X$ that output $j$ sees (outputs numbered $j = 1, \dots, N$) has "
@@ -400,9 +404,10 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for the unturned kernel of T1.1, the forward pass decides: after a "
-                         r"cross-correlation the turn is wrong, after a true convolution, or with no forward pass "
-                         r"written, the answer is right and earns full credit.", charges=("final",)),
+                decision=r"As for the unturned kernel of T1.1, the forward pass the answer shows decides "
+                         r"(rule~2): after a cross-correlation, or with no forward pass shown, the turn is wrong; "
+                         r"after a true convolution the answer is right and earns full credit.",
+                charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
@@ -440,8 +445,8 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                     r"shape), which earns the chain rule and nothing else, whatever its other lines show "
-                     r"(rule~3), with no other deduction added to it",
+                     r"shape), whatever its other lines show (rule~3), with no other deduction added to it; its "
+                     r"chain rule is graded by the line of that criterion",
                      charges=lost)
 
 
@@ -457,16 +462,18 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 
 def _either(turned: str) -> str:
-    return (r"either convention, judged against the forward pass the student wrote down (if none is written, "
-            rf"accept either): {turned}")
+    return (r"either convention, judged against the forward pass the answer shows (the cross-correlation when it "
+            rf"shows none, rule~2): {turned}")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
-                            r"It sums over every output $Y_{i,j}$, each weighted by $\delta_{i,j}$ (Step~1); the "
-                            r"criterion asks for that sum and its weights, and a wrong local derivative inside it "
-                            r"is charged at the local derivative."),
+                            r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
+                            r"$\delta_{i,j}$ (Step~1); a wrong local derivative inside it is charged at the local "
+                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
+                            r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
+                            r"own derivative and, with no such sum after it, loses it."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -495,7 +502,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
-        criteria=(Criterion("chain", 1, "the chain rule", r"It sums over every output (Step~1)."),
+        criteria=(Criterion("chain", 1, "the chain rule",
+                            r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
+                            r"(Step~1); as in T1.1, a product with $\partial L/\partial y$ written as one number, "
+                            r"with no such sum after it, loses it."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",

@@ -31,9 +31,12 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes
 # the gradient of another function.  That is one error with one cost in both poolings, the local derivative
 # and the result, like the dense-layer reading of T1; never a slip whose result "follows" (rule 3).
-def wrong_routing(routing: str) -> Deduction:
-    """The deduction for a wrong routing in a pooling; `routing` says, in LaTeX, what the wrong formula does."""
+# In max pooling a formula that routes delta wrongly is also wrong at a tie, whatever the words say: its
+# deduction names the tie point too, so that the points it takes are exactly the criteria it names.
+def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result")) -> Deduction:
+    """The deduction for a wrong routing in a pooling; `routing` says, in LaTeX, what the wrong formula does,
+    and `charges` the criteria it takes."""
     return Deduction("routing", "a wrong routing",
                      rf"A formula that {routing} (a wrong routing): one error, read from the formulas whatever the "
                      r"words say (rules~3 and~4 at the front)",
-                     charges=("local", "result"))
+                     charges=charges)

@@ -112,33 +112,38 @@ WRONG = (
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The routing earns the local derivative, the result and the tie point (it says "
-                         r"nothing of ties); the sum is not identified with $\partial L/\partial f$.",
+                decision=r"The routing earns the local derivative and the result; its $k$ is one maximizer, so at a "
+                         r"tie its formula gives all of the gradient to one entry, which earns the tie point; the sum "
+                         r"is not identified with $\partial L/\partial f$.",
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
-                r"them all of $\delta$, so they add up to the number of tied entries. Below, $[x = \max x]$ is "
-                r"the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
+                r"them all of $\delta$, so they add up to the number of tied entries. This is the usual answer "
+                r"``$\partial f/\partial x_k = 1$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
+                r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
-                decision=r"The answer is right away from ties; its rule at ties is wrong.", deductions=("all-ties",)),
+                decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
+                         r"$\delta$, a false rule, whether or not the answer speaks of ties; words that set ties "
+                         r"aside (ties have probability $0$, the maximum is assumed unique) would earn the tie point "
+                         r"back, and full credit.", deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
                 r"maximum, so the other entries must receive $0$.",
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3). At a tie its formula gives shares to entries that are not "
-                         r"tied, so its silence on ties loses the tie point; a true statement about ties would earn "
-                         r"it. A formula that routes so is graded so, also beside words or lines that route "
-                         r"$\delta$ to the maximizer (rule~4).",
-                charges=("ties",), deductions=("routing",)),
+                         r"from a charged error (rule~3). At a tie the same formula gives shares to entries that "
+                         r"are not tied, so the deduction for a wrong routing also takes the tie point, whatever "
+                         r"the answer says of ties. A formula that routes so is graded so, also beside words or "
+                         r"lines that route $\delta$ to the maximizer (rule~4).",
+                deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
                 r"Entries other than the maximizer do not move the maximum and must receive $0$.",
                 product(delta_s, Ones(x)),
                 decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
                          r"average pooling is, the tie point included.",
-                charges=("ties",), deductions=("routing",)),
+                deductions=("routing",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $f'$ without $\delta$",
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
                 r"multiplies it by $\delta$.",
@@ -155,23 +160,23 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"An answer earns it with a true statement about ties: one maximizer "
-                        r"chosen (the first, the last, any, as an argmax picks it); weights $\ge 0$ on the tied "
-                        r"entries that add up to $1$, such as an even split; $f$ not differentiable at a tie; "
-                        r"the convex hull of Step~5; ties have probability $0$ for inputs drawn from a continuous "
-                        r"distribution. Saying nothing of ties earns it when the "
-                        r"answer's routing is right, since its formula then gives all of $\delta$ to one "
-                        r"maximizer at a tie, and loses it after a wrong routing; ``ties can be ignored'' says nothing "
-                        r"more (after a ReLU or on rounded inputs ties are common). A false statement loses it: "
-                        r"all of $\delta$ to every tied entry, $0$ to every tied entry, weights that do not add up "
-                        r"to $1$, negative weights, or shares to entries that are not tied (Step~5). This line "
-                        r"alone decides the tie point, whatever else the answer gets wrong (rule~3 at the front), "
-                        r"so that saying nothing never scores better than saying something true.")),
+                        r"The answer's rule at a tie is true, read from the formula (from the words where no "
+                        r"formula decides; rule~4 at the front). True: one maximizer takes all of $\delta$ (the "
+                        r"first, the last, any), which a formula with $i^*$, an argmax or ``the index of the "
+                        r"maximum'' states also in silence; weights $\ge 0$ on the tied entries adding up to $1$; "
+                        r"the convex hull of Step~5; $f$ not differentiable there. Words that set ties aside earn it "
+                        r"beside any formula: probability $0$ for continuous inputs, a unique maximum assumed, ties "
+                        r"rare or ignorable. False, unless set aside: all of $\delta$ to every tied entry, as the "
+                        r"mask $[x_k = \max x]$ (``$1$ where $x_k$ is the maximum'') gives; $0$ to every tied "
+                        r"entry; weights not adding up to $1$, or negative (Step~5). A wrong routing's deduction "
+                        r"takes this point (rule~3 at the front).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
-                              r"gradient of a mean or of a sum does"),
+                              r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
+                              r"that are not tied", charges=("local", "result", "ties")),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"All of $\delta$ to every tied entry, or any other false statement about ties",
+                          r"All of $\delta$ to every tied entry, or any other false rule at ties that the answer does "
+                          r"not set aside (a wrong rule at ties)",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",

@@ -95,17 +95,22 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
-                r"its output $z_j = f(a_j)$ feeds the next layer through the weights $w_{kj}$. Its chain rule "
-                r"writes $\partial L/\partial z_j = \sum_k w_{kj} \delta_k$, where its $\delta_k$ is a next "
-                r"layer's $\partial L/\partial a_k$; so the whole sum is identified with the gradient with "
-                r"respect to the output, which the question calls $\delta_j$. Read so, the result "
+                r"its output $z_j = f(a_j)$ feeds the next unit $k$ through the weight $w_{kj}$. Its chain rule "
+                r"writes $\delta_j = \frac{\partial L}{\partial a_j} = \frac{\partial L}{\partial z_j} \cdot "
+                r"\frac{\partial z_j}{\partial a_j} = \left[\sum_k \frac{\partial L}{\partial a_k} "
+                r"\frac{\partial a_k}{\partial z_j}\right] \cdot f'(a_j) = f'(a_j) \sum_k w_{kj} \delta_k$, "
+                r"where its $\delta_k$ is the next unit's $\partial L/\partial a_k$. The factor "
+                r"$\partial L/\partial z_j$ of one member is replaced by the bracketed sum in the next, the "
+                r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
+                r"output (rule~7 at the front), which the question calls $\delta_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many; its "
                 r"vector runs from $\delta_1$ to $\delta_d$, like $x$, and the display below runs over the "
                 r"vector's range; the range itself is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_a: x, _w: Identity(d), _ds: delta_v},
-                decision=r"The derivative is quoted, which earns its criterion; the chain rule identifies the "
-                         r"sum with $\partial L/\partial z_j$ and earns its criterion; the range $[0, d]$ "
+                decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
+                         r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7), and earns its "
+                         r"criterion; the range $[0, d]$ "
                          r"contradicts the vector that follows it, and the result's criterion, which asks for "
                          r"the shape of $x$, is lost.", charges=("result",), accepted=True),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"The derivative $f'$ without $\delta$",

@@ -278,3 +278,23 @@ def test_a_formula_set_apart_by_its_line_or_a_centering_environment_is_told_why(
     with pytest.raises(CoverageError, match="mathematics set apart") as failure:
         scan_one(homework, paths, "t2_tanh")
     assert f"({why}" in str(failure.value) and "step(" in str(failure.value)
+
+
+def test_each_note_says_what_every_deduction_takes_and_the_rest_by_their_own_lines(notes):
+    """A note prints, per deduction, exactly the criteria that deduction names, and then the criteria the
+    answer loses by their own lines; together with the penalties they make the printed score (issue 14:
+    a deduction may not be said to take a point it does not name, as the wrong routing once did)."""
+    seen = 0
+    for note in notes:
+        part, answer = note.part, note.answer
+        context = render._note_context(note)
+        deductions = [part.rubric.deduction(d) for d in answer.deductions]
+        named = {c for d in deductions for c in d.charges}
+        for printed, deduction in zip(context["deductions"], deductions):
+            assert printed["takes"] == render._charges([part.rubric.criterion(c) for c in deduction.charges])
+        besides = [c for c in part.rubric.criteria if c.id in answer.charges and c.id not in named]
+        assert context["besides"] == render._charges(besides), answer.id
+        lost = sum(c.points for c in part.charged(answer)) + sum(d.points for d in deductions)
+        assert context["points"] == max(0, part.points - lost) or any(d.cap is not None for d in deductions)
+        seen += bool(besides and deductions)
+    assert seen      # the dense-layer samples: a deduction and a criterion lost by its own line

@@ -17,8 +17,8 @@ PARTS = {p.id: p for p in HW.parts}
 # the scores the key decided for Homework 4's common answers (issue 14): pinned, so that a change of the
 # criteria's points that moves one is caught; an answer an instructor adds is pinned by adding it here
 SCORES = {
-    "sample.dX": 1, "no-flip": 4, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
-    "sample.dW": 1, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
+    "sample.dX": 0, "no-flip": 4, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
+    "sample.dW": 0, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
@@ -35,9 +35,16 @@ DECIDED = {
     "T1.2 an entry-wise sum and X star delta, nothing before them": ("t1.dW", (), ("no-steps",), 0),
     "T1.3 a chain rule over the image's m x n, then the right final line": ("t1.db", ("chain",), (), 3),
     "T2.3 the sample's sum, expanded but never equal to dL/dz_j": ("t2.avgpool", (), ("other-setting",), 3),
-    "T2.2 a wrong routing with a true statement about ties": ("t2.maxpool", (), ("routing",), 3),
+    "T2.2 a wrong routing with a true statement about ties": ("t2.maxpool", (), ("routing",), 2),
     "T2.2 a wrong routing, nothing said of ties": ("t2.maxpool", ("ties",), ("routing",), 2),
     "T2.3 average pooling routed as a maximum": ("t2.avgpool", (), ("routing",), 2),
+    # page review of 2026-12-06 (D03, D07/D11, D10)
+    "T2.2 the mask [x_k = max x], nothing said of ties": ("t2.maxpool", (), ("all-ties",), 4),
+    "T1.1 a dense-layer answer whose chain rule weights each output's derivative by its delta":
+        ("t1.dX", (), ("dense",), 1),
+    "T1.1 a dense-layer answer whose dL/dy is one number, the sum of the deltas": ("t1.dX", ("chain",), ("dense",), 0),
+    "T1.1 the kernel not turned, no forward pass shown (judged against the cross-correlation)":
+        ("t1.dX", ("final",), (), 4),
 }
 
 
@@ -150,26 +157,26 @@ def test_rubric_lookups_suggest_the_nearest_id():
         Rubric(PARTS["t1.db"].rubric.criteria).criterion("chian")
 
 
-def test_a_wrong_routing_in_max_pooling_never_earns_more_than_the_chain_rule_and_a_true_word_on_ties():
+def test_a_wrong_routing_in_max_pooling_earns_the_chain_rule_alone_whatever_it_says_of_ties():
     """Rule 3 at the front: routing delta as a mean (or a sum) is the gradient of another function, one error
-    that takes the local derivative and the result; silence on ties then loses the tie point, so that saying
-    nothing never scores better than saying something true, and a wrong routing scores below a wrong tie rule."""
+    whose deduction names every criterion it takes, the tie point included (such a formula is wrong at a tie
+    too): the points the note says the deduction takes are exactly those, words on ties change nothing, and a
+    wrong routing scores below a wrong tie rule."""
     part = PARTS["t2.maxpool"]
     answers = {a.id: a for a in part.wrong_answers}
-    chain, ties = part.rubric.criterion("chain").points, part.rubric.criterion("ties").points
+    routing = part.rubric.deduction("routing")
+    assert routing.charges == ("local", "result", "ties")
     for id_ in ("max-as-mean", "max-every-entry"):
-        silent = answers[id_]
-        assert [c.id for c in part.charged(silent)] == ["local", "result", "ties"], id_
-        assert part.points_for(silent) == chain
-        true_on_ties = dataclasses.replace(silent, charges=())
-        assert part.points_for(silent) < part.points_for(true_on_ties) == chain + ties
-        assert part.points_for(true_on_ties) < part.points_for(answers["max-all-ties"])
+        answer = answers[id_]
+        assert answer.charges == () and answer.deductions == ("routing",), id_
+        assert part.points_for(answer) == part.rubric.criterion("chain").points
+        assert part.points_for(answer) < part.points_for(answers["max-all-ties"])
 
 
 def test_routing_one_pooling_as_the_other_costs_the_same_in_both():
     """Max pooling answered as a mean, and average pooling answered as a maximum, are both a wrong routing: the
     key charges them alike, so that treating a max as a mean never costs less than the reverse."""
-    scores = {"t2.maxpool": PARTS["t2.maxpool"].points_for(_answer(PARTS["t2.maxpool"], ("ties",), ("routing",))),
+    scores = {"t2.maxpool": PARTS["t2.maxpool"].points_for(_answer(PARTS["t2.maxpool"], (), ("routing",))),
               "t2.avgpool": PARTS["t2.avgpool"].points_for(_answer(PARTS["t2.avgpool"], (), ("routing",)))}
     assert len(set(scores.values())) == 1, scores
     assert all(score == PARTS[id_].rubric.criterion("chain").points for id_, score in scores.items())
