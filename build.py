@@ -103,6 +103,14 @@ class Paths:
     output: Path = ROOT / "output"
     package: str = DEFAULT_HOMEWORK
     shared: Path | None = None
+    variant: str = ""          # a variant's name (verify.variants), "" for the homework itself
+
+    def of_variant(self, name: str) -> Paths:
+        """Where one variant is built: build/variants/NAME/, its outputs in build/variants/NAME/out/ until
+        `build.py variants` publishes them."""
+        from dataclasses import replace
+        folder = self.build / "variants" / name
+        return replace(self, build=folder, output=folder / "out", variant=name)
 
     @classmethod
     def of(cls, package: str) -> Paths:
@@ -155,7 +163,7 @@ def build(paths: Paths = Paths()) -> list[Path]:
     # imports and loads the homework (which uses one core)
     with typeset.precompile(templating.render_preamble(paths.template_dirs, paths.tex), paths.latex, epoch) as preamble:
         from pipeline import checks, load, render
-        homework = load.load(paths.package)
+        homework = load.load(paths.package, paths.variant)
         origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
         # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
         # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
@@ -186,6 +194,31 @@ def build(paths: Paths = Paths()) -> list[Path]:
         publish.clear(paths.output, named)
         raise _stopped()
     return placed
+
+
+def build_variants(paths: Paths, roster: Path, jobs: int | None = None) -> list[Path]:
+    """A variant per student of the roster: every check of every distinct variant first, then the
+    distinct variants built in parallel, then the students' handouts stamped (pipeline/variants.py)."""
+    import shutil
+
+    from pipeline import typeset
+    from pipeline import variants as per_student
+    from verify import identity
+    per_student.clear(paths.output)
+    named = identity.of(paths.package)
+    typeset.require_latex()
+    the_plan = per_student.plan(paths.package, roster)
+    shared_cache = paths.build / "variants" / "verify-cache.json"
+    per_student.check_all(paths.package, the_plan.distinct, shared_cache)
+    builds = {v.name: paths.of_variant(v.name) for v in the_plan.distinct}
+    for each in builds.values():   # every check is cached by now: the builds only typeset
+        each.build.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared_cache, each.cache)
+    per_student.typeset_all({name: per_student.command(Path(__file__).resolve(), name) for name in builds},
+                            jobs or os.cpu_count() or 1, env={**os.environ, "HOMEWORK": paths.package})
+    if _STOPPED:
+        raise _stopped()
+    return per_student.publish(paths.output, named, the_plan, {name: b.output for name, b in builds.items()})
 
 
 def verify_only(paths: Paths = Paths()) -> int:
@@ -225,8 +258,15 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch", "variant", "variants"])
+    parser.add_argument("name", nargs="?", default="", help="for `variant`: the variant's name")
+    parser.add_argument("--roster", type=Path, help="for `variants`: the roster CSV (Gradescope's export)")
+    parser.add_argument("--jobs", type=int, default=None, help="for `variants`: variants built at once")
     args = parser.parse_args(argv)
+    if args.command == "variants" and args.roster is None:
+        parser.error("variants needs --roster FILE (make variants ROSTER=FILE)")
+    if args.command == "variant" and not args.name:
+        parser.error("variant needs the variant's name")
     paths = Paths.of(os.environ.get("HOMEWORK") or DEFAULT_HOMEWORK)
     _stop_on_signals()
     if args.command == "watch":
@@ -239,7 +279,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "verify":
             return verify_only(paths)
-        placed = build(paths)
+        if args.command == "variants":
+            placed = build_variants(paths, args.roster, args.jobs)
+        else:
+            placed = build(paths.of_variant(args.name) if args.command == "variant" else paths)
     except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated
         return _report_stop(exc)
     except Exception as exc:
