@@ -105,11 +105,11 @@ class Paths:
     shared: Path | None = None
     variant: str = ""          # a variant's name (verify.variants), "" for the homework itself
 
-    def of_variant(self, name: str) -> Paths:
-        """Where one variant is built: build/variants/NAME/, its outputs in build/variants/NAME/out/ until
+    def of_variant(self, name: str, folder: Path | None = None) -> Paths:
+        """Where one variant is built: build/variants/NAME/ (or `folder`), its outputs in its out/ until
         `build.py variants` publishes them."""
         from dataclasses import replace
-        folder = self.build / "variants" / name
+        folder = folder or self.build / "variants" / name
         return replace(self, build=folder, output=folder / "out", variant=name)
 
     @classmethod
@@ -214,7 +214,8 @@ def build_variants(paths: Paths, roster: Path, jobs: int | None = None) -> list[
     for each in builds.values():   # every check is cached by now: the builds only typeset
         each.build.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shared_cache, each.cache)
-    per_student.typeset_all({name: per_student.command(Path(__file__).resolve(), name) for name in builds},
+    per_student.typeset_all({name: per_student.command(Path(__file__).resolve(), name, b.build)
+                             for name, b in builds.items()},
                             jobs or os.cpu_count() or 1, env={**os.environ, "HOMEWORK": paths.package})
     if _STOPPED:
         raise _stopped()
@@ -262,6 +263,7 @@ def main(argv=None) -> int:
     parser.add_argument("name", nargs="?", default="", help="for `variant`: the variant's name")
     parser.add_argument("--roster", type=Path, help="for `variants`: the roster CSV (Gradescope's export)")
     parser.add_argument("--jobs", type=int, default=None, help="for `variants`: variants built at once")
+    parser.add_argument("--into", type=Path, default=None, help="for `variant`: its build folder")
     args = parser.parse_args(argv)
     if args.command == "variants" and args.roster is None:
         parser.error("variants needs --roster FILE (make variants ROSTER=FILE)")
@@ -282,7 +284,7 @@ def main(argv=None) -> int:
         if args.command == "variants":
             placed = build_variants(paths, args.roster, args.jobs)
         else:
-            placed = build(paths.of_variant(args.name) if args.command == "variant" else paths)
+            placed = build(paths.of_variant(args.name, args.into) if args.command == "variant" else paths)
     except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated
         return _report_stop(exc)
     except Exception as exc:

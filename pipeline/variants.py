@@ -33,7 +33,6 @@ from verify import variants
 from verify.identity import HomeworkIdentity
 
 from . import checks, load
-from .documents import REPORT
 from .errors import BuildError, CheckFailed, SolutionError
 from .stamp import stamp
 
@@ -189,7 +188,8 @@ def _unique(name: str, taken: set[str]) -> str:
     return name
 
 
-def command(build_script: Path, name: str) -> list[str]:
-    """The build of one variant, started as make starts a build (signals held until it handles them)."""
+def command(build_script: Path, name: str, folder: Path) -> list[str]:
+    """The build of one variant into `folder`, started as make starts a build (signals held until it
+    handles them)."""
     holder = build_script.parent / "scripts" / "hold-signals"
-    return [str(holder), sys.executable, str(build_script), "variant", name]
+    return [str(holder), sys.executable, str(build_script), "variant", name, "--into", str(folder.resolve())]

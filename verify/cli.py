@@ -48,6 +48,7 @@ import argparse
 import math
 import os
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -187,6 +188,9 @@ def parser() -> argparse.ArgumentParser:
                        help="where to write <submission>.txt for each student (default: feedback/ next to the CSV)")
     grade.add_argument("--jobs", type=jobs_value, default=None, metavar="N",
                        help=f"worker processes (default: one per core, here {os.cpu_count()})")
+    grade.add_argument("--roster", metavar="FILE", default=None,
+                       help="the course's roster (Gradescope's export): each student graded against their own "
+                            "variant; a folder is named after its student's email or SID")
     grade.add_argument("--convention", metavar="NAME", default=None,
                        help="judge every result that has it in this convention (default: each question in the "
                             "convention the key accepts that earns it the most points)")
@@ -424,10 +428,20 @@ def _grade(args: argparse.Namespace) -> int:
         notes.write(submission)
         progress(submission)
 
+    groups = _by_variant(homework, folders, args.roster) if args.roster else [(homework, folders)]
+    seed = args.seed if args.seed is not None or not args.roster else secrets.randbits(32)   # one for all variants
     try:
         with grade.progress_bar(len(folders)) as progress:
-            report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
-                                     seed=args.seed, homework=homework, progress=done, convention=args.convention)
+            reports = []
+            for each, group in groups:
+                notes.homework = each    # the feedback of a student names the variant and its results
+                reports.append(grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
+                                               seed=seed, homework=each, progress=done, convention=args.convention,
+                                               folders=group))
+            report = reports[0] if len(reports) == 1 else grade.Report(
+                sorted((s for r in reports for s in r.submissions), key=lambda s: s.name), reports[0].seed,
+                list(dict.fromkeys(q for r in reports for q in r.results)), sum(r.seconds for r in reports),
+                max(r.jobs for r in reports))
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     finally:
@@ -445,6 +459,17 @@ def _grade(args: argparse.Namespace) -> int:
         raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",
                       INTERNAL)
     return OK
+
+
+def _by_variant(homework, folders, roster_file: str):
+    """(the variant's homework, its students' folders) for each variant of the roster's students."""
+    from . import roster, variants
+    try:
+        students = roster.read(roster_file)
+        return [(variants.load(homework.package, variant), group)
+                for variant, group in variants.by_variant(homework.package, folders, students)]
+    except (roster.RosterError, variants.VariantError) as exc:
+        raise Failure(_line(str(exc))) from None
 
 
 def _gradescope(args: argparse.Namespace) -> int:

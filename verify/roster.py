@@ -59,7 +59,7 @@ def read(path: str | Path) -> list[Student]:
         if not any(cell.strip() for cell in row):
             continue
 
-        def cell(name: str) -> str:
+        def cell(name: str, row: list[str] = row) -> str:
             return row[column[name]].strip() if name in column and column[name] < len(row) else ""
         if cell("role") and cell("role").lower() != "student":
             continue

@@ -224,3 +224,23 @@ def fresh(package: str, variant: Variant, discover) -> Any:
             delattr(root, name)
         for name, value in attributes.items():
             setattr(root, name, value)
+
+
+# ---- grading a class against its variants ----------------------------------------------------------------
+def by_variant(package: str, folders: Sequence[Any], students: Sequence[Any]) -> list[tuple[Variant, list[Any]]]:
+    """The submission folders grouped by their students' variants, in the term's order.  A folder is named
+    after its student's email (Gradescope's export) or SID; VariantError names a folder the roster lacks."""
+    every = variants(package)
+    known: dict[str, Any] = {}
+    for student in students:
+        known[student.email.strip().lower()] = student
+        if student.sid:
+            known.setdefault(student.sid.strip().lower(), student)
+    groups: dict[str, list[Any]] = {}
+    for folder in folders:
+        student = known.get(folder.name.strip().lower())
+        if student is None:
+            raise VariantError(f"{folder}: no student of the roster has this email or SID (a submission folder is "
+                               "named after its student's email or SID)")
+        groups.setdefault(assign(student.email, package, every).name, []).append(folder)
+    return [(v, groups[v.name]) for v in every if v.name in groups]
