@@ -158,7 +158,8 @@ def publish(output: Path, identity: HomeworkIdentity, the_plan: Plan, built: dic
                     shutil.copyfile(path, folder / path.name)
         handouts = staging / STUDENTS
         handouts.mkdir(parents=True)
-        rows, names = [], set()
+        rows: list[list[str]] = []
+        names: set[str] = set()
         for student in the_plan.students:
             variant = the_plan.assigned[student.key]
             name = _unique(f"{student.file_stem}-{identity.name}.pdf", names)

@@ -19,19 +19,15 @@ from .symbols import L, d, delta_v, i, k, t, x, z
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING
 
 
-def _sigma(a):
-    return 1 / (1 + ops.exp(-np.asarray(a) if np.ndim(a) else -a))
-
-
 def forward(x):
     """z = sigma(x) = 1 / (1 + exp(-x)), entry by entry."""
-    return _sigma(x)
+    return 1 / (1 + ops.exp(-np.asarray(x) if np.ndim(x) else -x))
 
 
 class Sigmoid(Node):
     """sigma(x), the logistic sigmoid, entry by entry."""
     nargs = 1
-    numeric = staticmethod(_sigma)
+    numeric = staticmethod(forward)
 
     def _latex(self, printer):
         return rf"\sigma({printer._print(self.args[0])})"

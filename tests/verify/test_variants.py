@@ -86,8 +86,8 @@ def test_a_correct_answer_for_one_variant_is_rejected_with_a_counterexample_for_
     loaded = {v.name: variants.load(PACKAGE, v) for v in EVERY}
     base_slots = _slots(loaded[EVERY[0].name])
     for name, homework in loaded.items():
-        for slot, (part, result) in _slots(homework).items():
-            base_part, base_result = base_slots[slot]
+        for slot, (_part, result) in _slots(homework).items():
+            _, base_result = base_slots[slot]
             if _forward(result) == _forward(base_result):
                 continue
             theirs = result.gradient().compiled()
