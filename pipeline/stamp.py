@@ -42,6 +42,7 @@ def stamp(source: Path, target: Path, text: str) -> None:
     after.set_data(b"\nQ q BT " + _FONT.encode() + f" {_SIZE} Tf 0 g {x:.2f} {y:.2f} Td ".encode()
                    + _literal(text) + b" Tj ET Q\n")
     own = page.raw_get("/Contents") if "/Contents" in page else ArrayObject()   # a blank page has none
-    streams = list(own.get_object()) if isinstance(own.get_object(), ArrayObject) else [own]
+    resolved = own.get_object()
+    streams = list(resolved) if isinstance(resolved, ArrayObject) else [own]
     page[NameObject("/Contents")] = ArrayObject([writer._add_object(before), *streams, writer._add_object(after)])
     writer.write(target)

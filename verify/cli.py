@@ -414,6 +414,7 @@ def _grade(args: argparse.Namespace) -> int:
     wide = grade.wide_path(csv_path)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
     _convention(homework, args.convention)
+    groups = _by_variant(homework, folders, args.roster) if args.roster else [(homework, folders)]
     try:   # before grading starts: a wrong path must not wait for the whole class
         grade.check_writable(csv_path, wide)
         feedback.mkdir(parents=True, exist_ok=True)
@@ -428,7 +429,6 @@ def _grade(args: argparse.Namespace) -> int:
         notes.write(submission)
         progress(submission)
 
-    groups = _by_variant(homework, folders, args.roster) if args.roster else [(homework, folders)]
     seed = args.seed if args.seed is not None or not args.roster else secrets.randbits(32)   # one for all variants
     try:
         with grade.progress_bar(len(folders)) as progress:

@@ -131,3 +131,30 @@ def test_a_term_that_varies_what_no_unit_declares_names_the_file(monkeypatch):
     monkeypatch.setattr(solutions, "TERM", variants.Term(seed=1, vary=("t1.exampel",)))
     with pytest.raises(variants.VariantError, match=r"solutions/__init__.py: TERM varies 't1.exampel'"):
         variants.variants(PACKAGE)
+
+
+@pytest.mark.parametrize("roster_text, words", [
+    ("First Name,Last Name,SID\nAda,L,1\n", "roster.csv:1: no Email column"),
+    ("First Name,Last Name,SID,Email\nAda,L,N1,ada@example.edu\n", "no student of the roster has this email or SID"),
+])
+def test_grading_with_a_roster_that_lacks_a_student_is_a_usage_error_before_any_grading(tmp_path, roster_text,
+                                                                                       words):
+    import contextlib
+    import io
+    import os
+
+    from verify import cli
+    (tmp_path / "class" / "bob@example.edu").mkdir(parents=True)
+    (tmp_path / "class" / "bob@example.edu" / "hw4.py").write_text("def t1_db(X, W, b, delta):\n    return 0\n")
+    (tmp_path / "roster.csv").write_text(roster_text)
+    err, before = io.StringIO(), os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["grade", "class", "--roster", "roster.csv", "--csv", "out/grades.csv"])
+    finally:
+        os.chdir(before)
+    assert code == 2
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert not (tmp_path / "out" / "grades.csv").exists()
