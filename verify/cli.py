@@ -172,10 +172,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--convention", metavar="NAME", default=None,
                        help="the forward pass to judge against, e.g. convolution for t1.dX (default: the "
                             "result's first)")
+    check.add_argument("--variant", metavar="NAME", default=None,
+                       help="a variant of this term (output/variants.csv names each student's)")
     limits(check)
 
-    sub.add_parser("list", help="the results of the homework: signature, conventions, points",
-                   description="List the results of the installed homework.")
+    listing = sub.add_parser("list", help="the results of the homework: signature, conventions, points",
+                             description="List the results of the installed homework.")
+    listing.add_argument("--variant", metavar="NAME", default=None,
+                         help="a variant of this term (output/variants.csv names each student's)")
 
     grade = sub.add_parser("grade", help="grade every submission folder of DIR into a CSV and feedback files",
                            description="Grade every submission folder of DIR (each holding hw4.py) in "
@@ -318,7 +322,7 @@ def _check(args: argparse.Namespace) -> int:
     from .grade import Candidate, common_answer, quoted, wrong_answer_note
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, Sandbox
 
-    homework = _homework()
+    homework = _variant(_homework(), args.variant)
     result = _result(homework, args.result)
     try:
         gradient = result.gradient(args.convention)
@@ -379,7 +383,7 @@ def _show_output(text: str, quoted) -> None:
 def _list(args: argparse.Namespace) -> int:
     from .grade import generalized, points_of, result_title, shapes_text
 
-    homework = _homework()
+    homework = _variant(_homework(), args.variant)
     for result in homework.results.values():
         emit(f"{result.id}  ({result_title(homework, result)}; {points_of(homework, result.id)} points)")
         emit(f"    function {result.function_name}, signature {result.gradient().signature}")
@@ -459,6 +463,17 @@ def _grade(args: argparse.Namespace) -> int:
         raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",
                       INTERNAL)
     return OK
+
+
+def _variant(homework, name: str | None):
+    """The homework of a variant of this term, by name (verify.variants); the homework itself without one."""
+    if not name:
+        return homework
+    from . import variants
+    try:
+        return variants.load(homework.package, name)
+    except (KeyError, variants.VariantError) as exc:
+        raise Failure(_line(str(exc.args[0] if isinstance(exc, KeyError) else exc))) from None
 
 
 def _by_variant(homework, folders, roster_file: str):
