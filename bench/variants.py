@@ -45,7 +45,7 @@ def measure(project: Path, tmp: Path, report: Callable[..., None]) -> None:
         started = time.perf_counter()
         per_student.typeset_all({v.name: per_student.command(project / "build.py", v.name,
                                                              project / "build" / "alone" / v.name)
-                                 for v in plan.distinct}, jobs, env=env)
+                                 for v in plan.distinct}, jobs, env=env, quiet=True)
         return time.perf_counter() - started
 
     def whole() -> float:

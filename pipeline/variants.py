@@ -104,7 +104,8 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def typeset_all(commands: dict[str, list[str]], jobs: int, env: dict[str, str] | None = None) -> None:
+def typeset_all(commands: dict[str, list[str]], jobs: int, env: dict[str, str] | None = None,
+                quiet: bool = False) -> None:
     """Run each variant's build, `jobs` at a time; the first failure stops the others and is raised
     with the variant's name and the build's own exit code."""
     todo = list(commands.items())
@@ -122,7 +123,8 @@ def typeset_all(commands: dict[str, list[str]], jobs: int, env: dict[str, str] |
                 _, stderr = process.communicate()
                 if process.returncode != 0:
                     raise _failed(name, process.returncode, stderr)
-                print(f"built variant {name}", flush=True)
+                if not quiet:
+                    print(f"built variant {name}", flush=True)
             time.sleep(0.05)
     finally:
         for process in running.values():     # a failure, Ctrl-C: no build goes on behind our back

@@ -6,6 +6,7 @@ students typesets every distinct variant and is marked latex.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 import sys
@@ -96,9 +97,12 @@ def test_a_class_of_200_builds_a_handout_each_and_the_variants_differ(project, t
     assert {row["Variant"] for row in table} == {v.name for v in plan.distinct}
     assert sorted(p.name for p in (out / "variants").iterdir()) == sorted([*(v.name for v in plan.distinct),
                                                                          "students"])
+    from pipeline import checks
     for variant in plan.distinct:
         names = {p.name for p in (out / "variants" / variant.name).iterdir()}
         assert names == {"hw4.pdf", "hw4-solutions.pdf", "hw4-grading.pdf", "hw4-starter.py", "verify-report.json"}
+        report = json.loads((out / "variants" / variant.name / "verify-report.json").read_text())
+        assert report["checks"] == report["passed"] == checks.count(variants.load(PACKAGE, variant))
     for row in table[:3]:
         first_page = pdf_text(project / "output" / row["Handout"]).split("\f")[0]
         assert f"{row['First Name']} {row['Last Name']}" in first_page and row["SID"] in first_page
