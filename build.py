@@ -163,7 +163,7 @@ def build(paths: Paths = Paths()) -> list[Path]:
     # imports and loads the homework (which uses one core)
     with typeset.precompile(templating.render_preamble(paths.template_dirs, paths.tex), paths.latex, epoch) as preamble:
         from pipeline import checks, load, render
-        homework = load.load(paths.package, paths.variant)
+        homework = load.load(paths.package, paths.variant) if paths.variant else load.load(paths.package)
         origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
         # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
         # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
