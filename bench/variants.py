@@ -20,9 +20,13 @@ from pathlib import Path
 STUDENTS = 200
 
 
-def roster(path: Path, count: int = STUDENTS) -> Path:
+def roster(path: Path, count: int = STUDENTS, among: int = 16) -> Path:
+    """A class whose students' variants are among the term's first `among` (at most 16 distinct)."""
+    from verify import variants
+    allowed = {v.name for v in variants.variants("solutions")[:among]}
+    numbers = (q for q in range(100 * count) if variants.assign(f"student{q}@example.edu", "solutions").name in allowed)
     lines = ["First Name,Last Name,SID,Email,Role,Sections"]
-    lines += [f"First{q},Last{q},N{10000 + q},student{q}@example.edu,Student," for q in range(count)]
+    lines += [f"First{q},Last{q},N{10000 + q},student{q}@example.edu,Student," for q, _ in zip(numbers, range(count))]
     path.write_text("\n".join(lines) + "\n")
     return path
 

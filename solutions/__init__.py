@@ -24,4 +24,4 @@ CONVENTION_SCOPE = "part"
 
 # per-student variants (verify.variants): which of what the parts declare may vary (their VARIES) varies
 # this term, and the course's seed, from which each student's variant and a variant's numbers follow
-TERM = Term(seed=4732026, vary=("t1.example", "t2_tanh.activation"))
+TERM = Term(seed=4732026, vary=("t1.reading", "t1.example", "t2_tanh.activation"))

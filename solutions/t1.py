@@ -226,7 +226,9 @@ EXAMPLE: dict[str, Any] = {
 }
 # what may vary between students (verify.variants): the worked example's numbers, drawn from the course's
 # seed (example 0 is the one above); the shapes stay, so the template's words about them hold
-VARIES = {"example": tuple(range(5))}
+VARIES = {"example": tuple(range(5)),
+          # the reading of "convolution": under "convolution" the question is solutions/t1_convolution.py
+          "reading": {"correlation": "t1", "convolution": "t1_convolution"}}
 if variants.chosen(__name__, VARIES)["example"]:
     EXAMPLE = drawn_example(variants.generator(__name__, variants.chosen(__name__, VARIES)["example"]))
 FIGURE_ENTRY = (1, 2)     # the entry of dL/dX that the figure works out

@@ -80,16 +80,16 @@ def test_variants_that_differ_in_a_parameter_differ_in_what_it_declares(paramete
 
 
 def test_a_correct_answer_for_one_variant_is_rejected_with_a_counterexample_for_another():
-    """For every two variants whose forward passes differ at some place of the homework, the key's answer of
-    one is right for it and wrong for the other, with a counterexample."""
+    """Wherever a variant asks another forward pass than the base homework, with another answer, the key's
+    answer of each is right for it and wrong for the other, with a counterexample."""
     pairs = 0
     loaded = {v.name: variants.load(PACKAGE, v) for v in EVERY}
     base_slots = _slots(loaded[EVERY[0].name])
     for name, homework in loaded.items():
         for slot, (_part, result) in _slots(homework).items():
             _, base_result = base_slots[slot]
-            if _forward(result) == _forward(base_result):
-                continue
+            if _forward(result) == _forward(base_result) or result.gradient().formula == base_result.gradient().formula:
+                continue   # the same question, or another forward pass with the same answer (a bias's sum)
             theirs = result.gradient().compiled()
             assert check(result.gradient(), theirs, seed=1).passed
             verdict = check(base_result.gradient(), theirs, seed=1)
