@@ -197,10 +197,8 @@ def build(paths: Paths = Paths()) -> list[Path]:
 
 
 def build_variants(paths: Paths, roster: Path, jobs: int | None = None) -> list[Path]:
-    """A variant per student of the roster: every check of every distinct variant first, then the
-    distinct variants built in parallel, then the students' handouts stamped (pipeline/variants.py)."""
-    import shutil
-
+    """A variant per student of the roster: every check of every distinct variant, each variant built in
+    parallel once its own have passed, then the students' handouts stamped (pipeline/variants.py)."""
     from pipeline import typeset
     from pipeline import variants as per_student
     from verify import identity
@@ -208,15 +206,13 @@ def build_variants(paths: Paths, roster: Path, jobs: int | None = None) -> list[
     named = identity.of(paths.package)
     typeset.require_latex()
     the_plan = per_student.plan(paths.package, roster)
-    shared_cache = paths.build / "variants" / "verify-cache.json"
-    per_student.check_all(paths.package, the_plan.distinct, shared_cache)
     builds = {v.name: paths.of_variant(v.name) for v in the_plan.distinct}
-    for each in builds.values():   # every check is cached by now: the builds only typeset
-        each.build.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shared_cache, each.cache)
-    per_student.typeset_all({name: per_student.command(Path(__file__).resolve(), name, b.build)
-                             for name, b in builds.items()},
-                            jobs or os.cpu_count() or 1, env={**os.environ, "HOMEWORK": paths.package})
+    # each variant is built as soon as its checks have passed, with them all in its cache
+    per_student.check_and_build(paths.package, the_plan.distinct, paths.build / "variants" / "verify-cache.json",
+                                {name: b.cache for name, b in builds.items()},
+                                {name: per_student.command(Path(__file__).resolve(), name, b.build)
+                                 for name, b in builds.items()},
+                                jobs or os.cpu_count() or 1, env={**os.environ, "HOMEWORK": paths.package})
     if _STOPPED:
         raise _stopped()
     return per_student.publish(paths.output, named, the_plan, {name: b.output for name, b in builds.items()})

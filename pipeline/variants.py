@@ -4,10 +4,11 @@
    email); the distinct variants among them are built, nothing else.
 2. check: every check of every distinct variant, in this process, one variant after the other, with
    one cache: a check that two variants share (the same step of the same operation) runs once.
-   A failure stops here, naming the variant, the question, the step and the counterexample; nothing has
-   been typeset or written.
-3. typeset: each distinct variant is built by `build.py variant NAME` in a process of its own, `jobs`
-   at a time (as make -j would), into build/variants/NAME/; its checks are all in the cache by now.
+   A failure stops everything, naming the variant, the question, the step and the counterexample;
+   nothing has been written to output/.
+3. typeset: as soon as a variant's checks have passed, it is built by `build.py variant NAME` in a
+   process of its own, `jobs` at a time (as make -j would), into build/variants/NAME/, with the
+   shared cache: its checks are all there, so it only typesets.
 4. publish: output/variants/NAME/ (the variant's handout, solutions, grading key, starter file and
    report; each PDF stamped with the variant's name), output/variants/students/SID.pdf (the variant's
    handout stamped with the student's name, SID and email: verify's stamp, not a new typesetting),
@@ -23,10 +24,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from verify import roster as rosters
 from verify import variants
@@ -83,18 +86,21 @@ def check_all(package: str, distinct: Sequence[variants.Variant], cache_file: Pa
     a lock that the previous pool's threads held."""
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     merged = _read_json(cache_file)
-    counted = {}
-    for variant in distinct:
-        homework = load.load(package, variant.name)
-        cache_file.write_text(json.dumps(merged, sort_keys=True))
-        try:
-            checks.run(homework, cache_file, workers)
-        except CheckFailed as failure:
-            raise CheckFailed(f"variant {variant.name}: {failure}") from None
-        merged.update(_read_json(cache_file))     # a run writes only its own verdicts
-        counted[variant.name] = checks.count(homework)
+    return {variant.name: _check_one(package, variant, cache_file, merged, workers) for variant in distinct}
+
+
+def _check_one(package: str, variant: variants.Variant, cache_file: Path, merged: dict, workers: int = 1) -> int:
+    """Every check of one variant, from and into the cache shared by all (`merged`, written to
+    `cache_file`); the number of its checks."""
+    homework = load.load(package, variant.name)
     cache_file.write_text(json.dumps(merged, sort_keys=True))
-    return counted
+    try:
+        checks.run(homework, cache_file, workers)
+    except CheckFailed as failure:
+        raise CheckFailed(f"variant {variant.name}: {failure}") from None
+    merged.update(_read_json(cache_file))     # a run writes only its own verdicts
+    cache_file.write_text(json.dumps(merged, sort_keys=True))
+    return checks.count(homework)
 
 
 def _read_json(path: Path) -> dict:
@@ -104,33 +110,83 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+class Builds:
+    """Variants' builds as child processes, `jobs` at a time; `poll()` raises the first failure with the
+    variant's name and the build's own exit code.  Their stderr goes to a file (a pipe could fill up)."""
+
+    def __init__(self, jobs: int, env: dict[str, str] | None = None, quiet: bool = False):
+        self.jobs, self.env, self.quiet = jobs, env, quiet
+        self.todo: list[tuple[str, list[str]]] = []
+        self.running: dict[str, tuple[subprocess.Popen, Any]] = {}
+
+    def add(self, name: str, argv: list[str]) -> None:
+        self.todo.append((name, argv))
+        self.poll()
+
+    def poll(self) -> None:
+        for name, (process, errors) in list(self.running.items()):
+            if process.poll() is None:
+                continue
+            del self.running[name]
+            errors.seek(0)
+            stderr = errors.read()
+            errors.close()
+            if process.returncode != 0:
+                raise _failed(name, process.returncode, stderr)
+            if not self.quiet:
+                print(f"built variant {name}", flush=True)
+        while self.todo and len(self.running) < self.jobs:
+            name, argv = self.todo.pop(0)
+            errors = tempfile.TemporaryFile("w+")   # noqa: SIM115 - closed when its build ends (poll, stop)
+            self.running[name] = (subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, text=True,
+                                                   env=self.env), errors)
+
+    def wait(self) -> None:
+        while self.todo or self.running:
+            self.poll()
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """A failure, Ctrl-C: no build goes on behind our back."""
+        for process, _ in self.running.values():
+            process.terminate()
+        for process, errors in self.running.values():
+            process.wait()
+            errors.close()
+        self.running.clear()
+
+
 def typeset_all(commands: dict[str, list[str]], jobs: int, env: dict[str, str] | None = None,
                 quiet: bool = False) -> None:
-    """Run each variant's build, `jobs` at a time; the first failure stops the others and is raised
-    with the variant's name and the build's own exit code."""
-    todo = list(commands.items())
-    running: dict[str, subprocess.Popen] = {}
+    """Run each variant's build, `jobs` at a time (see Builds)."""
+    builds = Builds(jobs, env, quiet)
     try:
-        while todo or running:
-            while todo and len(running) < jobs:
-                name, argv = todo.pop(0)
-                running[name] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                                 text=True, env=env)
-            for name, process in list(running.items()):
-                if process.poll() is None:
-                    continue
-                del running[name]
-                _, stderr = process.communicate()
-                if process.returncode != 0:
-                    raise _failed(name, process.returncode, stderr)
-                if not quiet:
-                    print(f"built variant {name}", flush=True)
-            time.sleep(0.05)
+        for name, argv in commands.items():
+            builds.add(name, argv)
+        builds.wait()
     finally:
-        for process in running.values():     # a failure, Ctrl-C: no build goes on behind our back
-            process.terminate()
-        for process in running.values():
-            process.wait()
+        builds.stop()
+
+
+def check_and_build(package: str, distinct: Sequence[variants.Variant], cache_file: Path,
+                    caches: dict[str, Path], commands: dict[str, list[str]], jobs: int,
+                    env: dict[str, str] | None = None, quiet: bool = False) -> None:
+    """check_all, with each variant's build started as soon as its checks have passed (its cache copied to
+    `caches[name]` first): the builds use the cores the checks, in this process, leave.  Nothing is
+    published here; a failed check stops every build."""
+    builds = Builds(jobs, env, quiet)
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        merged = _read_json(cache_file)
+        for variant in distinct:
+            _check_one(package, variant, cache_file, merged)
+            builds.poll()
+            caches[variant.name].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cache_file, caches[variant.name])
+            builds.add(variant.name, commands[variant.name])
+        builds.wait()
+    finally:
+        builds.stop()
 
 
 def _failed(name: str, code: int, stderr: str) -> BuildError:
