@@ -26,7 +26,7 @@ endif
 SOURCES := build.py $(wildcard templates/*.j2 $(HOMEWORK)/*.py verify/*.py pipeline/*.py) $(HOMEWORK_TEMPLATES)
 OUTPUTS := $(addprefix $(OUT)/,$(NAME).pdf $(NAME)-solutions.pdf $(NAME)-grading.pdf $(NAME)-starter.py verify-report.json)
 
-.PHONY: all verify symbols test test-fast lint bench autograder golden watch clean help FORCE
+.PHONY: all variants verify symbols test test-fast lint bench autograder golden watch clean help FORCE
 
 all: $(OUTPUTS) ## Build the handout, the solutions, the grading key and the check report (default)
 
@@ -42,6 +42,11 @@ $(COMMIT): FORCE
 $(VENV)/.installed: pyproject.toml
 	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
 	@touch $@
+
+variants: $(SETUP) ## A variant per student: make variants ROSTER=roster.csv -> output/variants/, output/variants.csv
+	$(if $(ROSTER),,$(error make variants needs ROSTER=<the roster CSV, Gradescope's export>))
+	@scripts/ensure-tex.sh
+	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py variants --roster $(ROSTER) $(if $(JOBS),--jobs $(JOBS))
 
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
 	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify

@@ -103,6 +103,14 @@ class Paths:
     output: Path = ROOT / "output"
     package: str = DEFAULT_HOMEWORK
     shared: Path | None = None
+    variant: str = ""          # a variant's name (verify.variants), "" for the homework itself
+
+    def of_variant(self, name: str, folder: Path | None = None) -> Paths:
+        """Where one variant is built: build/variants/NAME/ (or `folder`), its outputs in its out/ until
+        `build.py variants` publishes them."""
+        from dataclasses import replace
+        folder = folder or self.build / "variants" / name
+        return replace(self, build=folder, output=folder / "out", variant=name)
 
     @classmethod
     def of(cls, package: str) -> Paths:
@@ -155,7 +163,7 @@ def build(paths: Paths = Paths()) -> list[Path]:
     # imports and loads the homework (which uses one core)
     with typeset.precompile(templating.render_preamble(paths.template_dirs, paths.tex), paths.latex, epoch) as preamble:
         from pipeline import checks, load, render
-        homework = load.load(paths.package)
+        homework = load.load(paths.package, paths.variant) if paths.variant else load.load(paths.package)
         origin = {"commit": provenance.commit(ROOT), "checks": checks.count(homework)}
         # LaTeX keeps every core busy, so the checks run in this process, in the gaps (more workers
         # would only compete with LaTeX); `make verify`, with no LaTeX, checks on every core
@@ -186,6 +194,28 @@ def build(paths: Paths = Paths()) -> list[Path]:
         publish.clear(paths.output, named)
         raise _stopped()
     return placed
+
+
+def build_variants(paths: Paths, roster: Path, jobs: int | None = None) -> list[Path]:
+    """A variant per student of the roster: every check of every distinct variant, each variant built in
+    parallel once its own have passed, then the students' handouts stamped (pipeline/variants.py)."""
+    from pipeline import typeset
+    from pipeline import variants as per_student
+    from verify import identity
+    per_student.clear(paths.output)
+    named = identity.of(paths.package)
+    typeset.require_latex()
+    the_plan = per_student.plan(paths.package, roster)
+    builds = {v.name: paths.of_variant(v.name) for v in the_plan.distinct}
+    # each variant is built as soon as its checks have passed, with them all in its cache
+    per_student.check_and_build(paths.package, the_plan.distinct, paths.build / "variants" / "verify-cache.json",
+                                {name: b.cache for name, b in builds.items()},
+                                {name: per_student.command(Path(__file__).resolve(), name, b.build)
+                                 for name, b in builds.items()},
+                                jobs or os.cpu_count() or 1, env={**os.environ, "HOMEWORK": paths.package})
+    if _STOPPED:
+        raise _stopped()
+    return per_student.publish(paths.output, named, the_plan, {name: b.output for name, b in builds.items()})
 
 
 def verify_only(paths: Paths = Paths()) -> int:
@@ -225,8 +255,16 @@ def watch(paths: Paths, interval: float = 1.0) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch"])
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "verify", "watch", "variant", "variants"])
+    parser.add_argument("name", nargs="?", default="", help="for `variant`: the variant's name")
+    parser.add_argument("--roster", type=Path, help="for `variants`: the roster CSV (Gradescope's export)")
+    parser.add_argument("--jobs", type=int, default=None, help="for `variants`: variants built at once")
+    parser.add_argument("--into", type=Path, default=None, help="for `variant`: its build folder")
     args = parser.parse_args(argv)
+    if args.command == "variants" and args.roster is None:
+        parser.error("variants needs --roster FILE (make variants ROSTER=FILE)")
+    if args.command == "variant" and not args.name:
+        parser.error("variant needs the variant's name")
     paths = Paths.of(os.environ.get("HOMEWORK") or DEFAULT_HOMEWORK)
     _stop_on_signals()
     if args.command == "watch":
@@ -239,7 +277,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "verify":
             return verify_only(paths)
-        placed = build(paths)
+        if args.command == "variants":
+            placed = build_variants(paths, args.roster, args.jobs)
+        else:
+            placed = build(paths.of_variant(args.name, args.into) if args.command == "variant" else paths)
     except KeyboardInterrupt as exc:   # Ctrl-C, or Terminated
         return _report_stop(exc)
     except Exception as exc:

@@ -197,10 +197,15 @@ def batch_ratio(tmp: Path, count: int = 40) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`bench/run.py` measures every target; `bench/run.py grading` only the checks and the batch."""
+    """`bench/run.py` measures every target; `bench/run.py grading` only the checks and the batch;
+    `bench/run.py variants` only the class of per-student variants (bench/variants.py)."""
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         if argv[1:] != ["grading"]:
+            from bench import variants
+            variants.measure(copy_project(tmp / "variants"), tmp, report)
+            if argv[1:] == ["variants"]:
+                return 0
             build_targets(tmp)
         check_budget()
         batch_ratio(tmp)

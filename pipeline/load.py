@@ -5,18 +5,22 @@ import importlib
 import traceback
 from pathlib import Path
 
+from verify import variants
 from verify.homework import Homework, HomeworkError
 
 from .errors import SolutionError
 
 
-def load(package: str = "solutions") -> Homework:
-    """Import the homework package; a broken module is reported with its file and line."""
+def load(package: str = "solutions", variant: str = "") -> Homework:
+    """Import the homework package (or one of its variants, by name: verify.variants); a broken module is
+    reported with its file and line."""
     try:
         importlib.invalidate_caches()
-        homework = Homework.discover(package)
-    except HomeworkError as exc:
+        homework = Homework.discover(package) if not variant else variants.load(package, variant)
+    except (HomeworkError, variants.VariantError) as exc:
         raise SolutionError(str(exc)) from None
+    except KeyError as exc:   # no variant of that name
+        raise SolutionError(f"{package}/__init__.py: {exc.args[0]}") from None
     except Exception as exc:
         frame = _innermost_own_frame(exc)
         raise SolutionError(f"{frame}: cannot load the homework: {type(exc).__name__}: {exc}") from None

@@ -10,6 +10,7 @@ metadata, the PDFs' file names (hw4.pdf, ...), the student's file (hw4.py) and t
 file (hw4-starter.py) all follow from it.
 """
 from verify.identity import HomeworkIdentity
+from verify.variants import Term
 
 IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
                     instructor="Sumit Chopra",
@@ -20,3 +21,7 @@ IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSC
 # verify.grade.convention_scope): each part of T1 is graded on its own, so each result is judged in
 # the convention that earns it the most points, whatever the other parts used
 CONVENTION_SCOPE = "part"
+
+# per-student variants (verify.variants): which of what the parts declare may vary (their VARIES) varies
+# this term, and the course's seed, from which each student's variant and a variant's numbers follow
+TERM = Term(seed=4732026, vary=("t1.reading", "t1.example", "t2_tanh.activation"))

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy import And, KroneckerDelta, Max, Min, Piecewise, Sum
 
-from verify import ops
+from verify import ops, variants
 from verify.engine import Gradient
 from verify.homework import Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
 from verify.operation import Operation
@@ -45,6 +45,7 @@ from verify.symbolic import (
     total,
 )
 
+from .examples import drawn_example
 from .illustrations import illustrations
 from .rubric import LOSS, NO_STEPS
 from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
@@ -223,6 +224,13 @@ EXAMPLE: dict[str, Any] = {
     "b": 1.0,
     "delta": np.array([[1, 0, -1], [2, 1, 0], [0, -1, 1]], dtype=float),
 }
+# what may vary between students (verify.variants): the worked example's numbers, drawn from the course's
+# seed (example 0 is the one above); the shapes stay, so the template's words about them hold
+VARIES = {"example": tuple(range(5)),
+          # the reading of "convolution": under "convolution" the question is solutions/t1_convolution.py
+          "reading": {"correlation": "t1", "convolution": "t1_convolution"}}
+if variants.chosen(__name__, VARIES)["example"]:
+    EXAMPLE = drawn_example(variants.generator(__name__, variants.chosen(__name__, VARIES)["example"]))
 FIGURE_ENTRY = (1, 2)     # the entry of dL/dX that the figure works out
 DW_ENTRY = (0, 1)         # the entry of dL/dW worked by hand
 

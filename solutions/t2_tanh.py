@@ -18,6 +18,10 @@ from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING
 
+# what may vary between students (verify.variants): the activation.  Another one is a part of its own
+# module, with its template, steps, rubric and common answers, in this part's place (T2.1)
+VARIES = {"activation": {"tanh": "t2_tanh", "sigmoid": "t2_sigmoid", "softsign": "t2_softsign"}}
+
 
 def forward(x):
     """z = tanh(x), entry by entry."""

@@ -48,6 +48,7 @@ import argparse
 import math
 import os
 import re
+import secrets
 import signal
 import sys
 import threading
@@ -171,10 +172,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--convention", metavar="NAME", default=None,
                        help="the forward pass to judge against, e.g. convolution for t1.dX (default: the "
                             "result's first)")
+    check.add_argument("--variant", metavar="NAME", default=None,
+                       help="a variant of this term (output/variants.csv names each student's)")
     limits(check)
 
-    sub.add_parser("list", help="the results of the homework: signature, conventions, points",
-                   description="List the results of the installed homework.")
+    listing = sub.add_parser("list", help="the results of the homework: signature, conventions, points",
+                             description="List the results of the installed homework.")
+    listing.add_argument("--variant", metavar="NAME", default=None,
+                         help="a variant of this term (output/variants.csv names each student's)")
 
     grade = sub.add_parser("grade", help="grade every submission folder of DIR into a CSV and feedback files",
                            description="Grade every submission folder of DIR (each holding hw4.py) in "
@@ -187,6 +192,9 @@ def parser() -> argparse.ArgumentParser:
                        help="where to write <submission>.txt for each student (default: feedback/ next to the CSV)")
     grade.add_argument("--jobs", type=jobs_value, default=None, metavar="N",
                        help=f"worker processes (default: one per core, here {os.cpu_count()})")
+    grade.add_argument("--roster", metavar="FILE", default=None,
+                       help="the course's roster (Gradescope's export): each student graded against their own "
+                            "variant; a folder is named after its student's email or SID")
     grade.add_argument("--convention", metavar="NAME", default=None,
                        help="judge every result that has it in this convention (default: each question in the "
                             "convention the key accepts that earns it the most points)")
@@ -314,7 +322,7 @@ def _check(args: argparse.Namespace) -> int:
     from .grade import Candidate, common_answer, quoted, wrong_answer_note
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, Sandbox
 
-    homework = _homework()
+    homework = _variant(_homework(), args.variant)
     result = _result(homework, args.result)
     try:
         gradient = result.gradient(args.convention)
@@ -376,7 +384,7 @@ def _list(args: argparse.Namespace) -> int:
     from .grade import generalized, points_of, result_title, shapes_text
     from .wording import plural
 
-    homework = _homework()
+    homework = _variant(_homework(), args.variant)
     for result in homework.results.values():
         emit(f"{result.id}  ({result_title(homework, result)}; {plural(points_of(homework, result.id), 'point')})")
         emit(f"    function {result.function_name}, signature {result.gradient().signature}")
@@ -411,6 +419,7 @@ def _grade(args: argparse.Namespace) -> int:
     wide = grade.wide_path(csv_path)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
     _convention(homework, args.convention)
+    groups = _by_variant(homework, folders, args.roster) if args.roster else [(homework, folders)]
     try:   # before grading starts: a wrong path must not wait for the whole class
         grade.check_writable(csv_path, wide)
         feedback.mkdir(parents=True, exist_ok=True)
@@ -425,10 +434,19 @@ def _grade(args: argparse.Namespace) -> int:
         notes.write(submission)
         progress(submission)
 
+    seed = args.seed if args.seed is not None or not args.roster else secrets.randbits(32)   # one for all variants
     try:
         with grade.progress_bar(len(folders)) as progress:
-            report = grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
-                                     seed=args.seed, homework=homework, progress=done, convention=args.convention)
+            reports = []
+            for each, group in groups:
+                notes.homework = each    # the feedback of a student names the variant and its results
+                reports.append(grade.grade_all(directory, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
+                                               seed=seed, homework=each, progress=done, convention=args.convention,
+                                               folders=group))
+            report = reports[0] if len(reports) == 1 else grade.Report(
+                sorted((s for r in reports for s in r.submissions), key=lambda s: s.name), reports[0].seed,
+                list(dict.fromkeys(q for r in reports for q in r.results)), sum(r.seconds for r in reports),
+                max(r.jobs for r in reports))
     except OSError as exc:
         raise Failure(f"cannot write the results: {exc}") from None
     finally:
@@ -446,6 +464,28 @@ def _grade(args: argparse.Namespace) -> int:
         raise Failure(f"{report.internal_errors} result(s) hit an internal error of the grader; see the feedback",
                       INTERNAL)
     return OK
+
+
+def _variant(homework, name: str | None):
+    """The homework of a variant of this term, by name (verify.variants); the homework itself without one."""
+    if not name:
+        return homework
+    from . import variants
+    try:
+        return variants.load(homework.package, name)
+    except (KeyError, variants.VariantError) as exc:
+        raise Failure(_line(str(exc.args[0] if isinstance(exc, KeyError) else exc))) from None
+
+
+def _by_variant(homework, folders, roster_file: str):
+    """(the variant's homework, its students' folders) for each variant of the roster's students."""
+    from . import roster, variants
+    try:
+        students = roster.read(roster_file)
+        return [(variants.load(homework.package, variant), group)
+                for variant, group in variants.by_variant(homework.package, folders, students)]
+    except (roster.RosterError, variants.VariantError) as exc:
+        raise Failure(_line(str(exc))) from None
 
 
 def _gradescope(args: argparse.Namespace) -> int:

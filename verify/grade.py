@@ -589,13 +589,15 @@ def submissions_in(directory: str | Path) -> list[Path]:
 
 def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
               memory: int = DEFAULT_MEMORY, seed: int | None = None, homework: Homework | None = None,
-              progress: Callable[[Submission], None] | None = None, convention: str | None = None) -> Report:
-    """Grade every submission folder of `directory` on `jobs` worker processes (default: one per core).
+              progress: Callable[[Submission], None] | None = None, convention: str | None = None,
+              folders: Sequence[Path] | None = None) -> Report:
+    """Grade every submission folder of `directory` (or those `folders` of it) on `jobs` worker processes
+    (default: one per core).
 
     `progress` is called in this process with each submission as it is done (in any order).
     """
     homework = homework or load_homework()
-    folders = submissions_in(directory)
+    folders = submissions_in(directory) if folders is None else list(folders)
     seed = secrets.randbits(32) if seed is None else seed
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(folders) or 1))
     results = list(homework.results)
@@ -785,12 +787,18 @@ def _explain(graded: Graded) -> str:
     return "not graded: " + graded.text
 
 
+def variant_lines(homework: Homework) -> list[str]:
+    """The student's variant (verify.variants), for the feedback: graded against its own forward passes."""
+    return ([f"Your variant: {homework.variant} (your answers are judged against the questions of this variant)"]
+            if homework.variant else [])
+
+
 def feedback_text(homework: Homework, submission: Submission) -> str:
     """The feedback file of a submission: the score, then every result's verdict and counterexample."""
     lines = [f"Feedback on {submission.name}" if submission.name else "Feedback",
              f"Score: {_number(submission.points)} / {_number(submission.max_points)}",
              f"Random seed of this grading run: {submission.seed} (the grader repeats it with --seed "
-             f"{submission.seed})", ""]
+             f"{submission.seed})", *variant_lines(homework), ""]
     if submission.load_output:
         lines += [f"what {submission.file or homework.submission_file} printed when it was loaded:",
                   quoted(submission.load_output), ""]

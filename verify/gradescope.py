@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import variants
 from .grade import (
     DEFAULT_MEMORY,
     DEFAULT_TIMEOUT,
@@ -42,6 +43,7 @@ from .grade import (
     quoted,
     result_text,
     result_title,
+    variant_lines,
 )
 from .homework import Homework
 from .homework import load as load_homework
@@ -76,7 +78,7 @@ def results_json(homework: Homework, submission: Submission, seconds: float) -> 
                                  graded.review and "for a TA to review") if t],
             "output": result_text(homework, graded, header=False) + f"\n(verdict: {graded.verdict})",
         })
-    lines = [f"Score: {_number(submission.points)} / {_number(submission.max_points)}"]
+    lines = [f"Score: {_number(submission.points)} / {_number(submission.max_points)}", *variant_lines(homework)]
     if not submission.file:
         lines.append(f"No {homework.submission_file} was found in your submission: upload a file named "
                      f"{homework.submission_file} "
@@ -102,6 +104,7 @@ def run(root: str | Path, *, homework: Homework | None = None, timeout: float = 
     """
     root = Path(root)
     homework = homework or load_homework()
+    homework = student_variant(homework, root / "submission_metadata.json")
     started = time.monotonic()
     file = find_submission(root / "submission", homework.submission_file)
     submission = grade_file(file, homework, timeout=timeout, memory=memory, seed=seed, name="submission",
@@ -115,6 +118,20 @@ def run(root: str | Path, *, homework: Homework | None = None, timeout: float = 
     tmp.write_text(json.dumps(text_only(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, folder / "results.json")  # Gradescope never reads a half-written file
     return results
+
+
+def student_variant(homework: Homework, metadata: Path) -> Homework:
+    """The homework of the submitter's variant (verify.variants), from the first email of Gradescope's
+    submission_metadata.json (users[].email); the homework itself when this term has no variants, or
+    when the metadata is missing (a run by hand)."""
+    if not variants.term(homework.package).vary:
+        return homework
+    try:
+        users = json.loads(metadata.read_text(encoding="utf-8")).get("users") or []
+        email = str(users[0]["email"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return homework
+    return variants.load(homework.package, variants.assign(email, homework.package))
 
 
 def text_only(value: Any) -> Any:

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import variants
 from .engine import Gradient
 from .identity import HomeworkIdentity, IdentityError
 from .identity import of as identity_of
@@ -247,6 +248,7 @@ class Homework:
     units: tuple[Unit, ...]
     questions: tuple[Question, ...]          # in order, each with all its parts in order
     steps: Mapping[str, Step]
+    variant: str = ""                        # the name of its variant (verify.variants), "" for the base homework
 
     @property
     def submission_file(self) -> str:
@@ -300,8 +302,12 @@ class Homework:
         except IdentityError as exc:
             raise HomeworkError(str(exc)) from None
         units = []
-        for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
-            module = importlib.import_module(f"{package}.{info.name}")
+        modules = {info.name: importlib.import_module(f"{package}.{info.name}")
+                   for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name)}
+        left_out = variants.left_out(modules)   # the modules of a variant's values not chosen
+        for name, module in modules.items():
+            if name in left_out:
+                continue
             question, part = getattr(module, "QUESTION", None), getattr(module, "PART", None)
             remark = getattr(module, "REMARK", None)
             steps = tuple(getattr(module, "STEPS", ()))
@@ -309,17 +315,17 @@ class Homework:
                               if value is not None]
             if not declared_kinds:
                 if steps:
-                    raise HomeworkError(f"{package}/{info.name}.py: has STEPS but no QUESTION, PART or REMARK")
+                    raise HomeworkError(f"{package}/{name}.py: has STEPS but no QUESTION, PART or REMARK")
                 continue
             if len(declared_kinds) > 1:
-                raise HomeworkError(f"{package}/{info.name}.py: declares {' and '.join(declared_kinds)}; "
+                raise HomeworkError(f"{package}/{name}.py: declares {' and '.join(declared_kinds)}; "
                                     "a module is one unit")
             unit = next(value for value in (question, part, remark) if value is not None)
             if not isinstance(unit, (Question, Part, Remark)):
-                raise HomeworkError(f"{package}/{info.name}.py: {declared_kinds[0]} is a {type(unit).__name__}, "
+                raise HomeworkError(f"{package}/{name}.py: {declared_kinds[0]} is a {type(unit).__name__}, "
                                     f"not a {declared_kinds[0].capitalize()}(...) of verify.homework")
             results = tuple(v for v in vars(module).values() if isinstance(v, Result))
-            units.append(Unit(info.name, unit, steps, results, dict(getattr(module, "CONTEXT", {}))))
+            units.append(Unit(name, unit, steps, results, dict(getattr(module, "CONTEXT", {}))))
         return cls.assemble(package, units, identity)
 
     @classmethod
