@@ -15,9 +15,9 @@ server through /proc.
 CONFIG_JSON: the pipes "control" (read), "status" (write), "request" (read), "reply" (write);
 "home" (the folder the file is written to); "wipe" (folders emptied before each run); "site"
 (folders holding numpy and scipy, put on the path); "user" ([uid, gid] to become before loading the
-file, when this server runs as root without namespaces); "kill_all" (whether every other process
-this server may signal is the candidate's: true inside bubblewrap's PID namespace, and for the
-candidate's own user).
+file, when this server runs as root); "kill" (how to end every process of a candidate: "namespace",
+kill(-1) inside bubblewrap's PID namespace; "user", kill(-1) as the candidate's user; "group", its
+process group alone); "seccomp" (the filter for the candidate, a BPF program in hex).
 
 Protocol (requests and replies): frames of HEAD = <4sII> (magic, meta length, blob length), then a
 JSON object, then a blob of concatenated .npy files (read with np.load(allow_pickle=False)).  The
@@ -51,6 +51,7 @@ MAX_BLOB = 256 << 20
 MAX_MESSAGE = 1000
 MODULE_NAME = "_candidate"
 NPROC = 64                  # processes and threads a candidate may have at once
+NOFILE = 256                # files, pipes... each of its processes may have open at once
 NUMERIC_KINDS = "biufc"
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
@@ -125,9 +126,9 @@ def _read_exact(control, size: int) -> bytes:
 
 
 def _wipe(config: dict) -> None:
-    """Empty the candidate's folders, whatever modes it left, and remove its System V IPC objects."""
+    """Empty the candidate's folders, whatever modes it left.  (System V IPC objects, which would outlive
+    it, it cannot make: the seccomp filter refuses them.)"""
     user = config.get("user")
-    _remove_ipc(user[0] if user else None)
     for folder in config["wipe"]:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
@@ -136,23 +137,6 @@ def _wipe(config: dict) -> None:
                         continue  # a shared /tmp: only what the candidate's user owns
                     if entry.path != config["home"]:  # the candidate's own folder, emptied on its own
                         _remove(entry.path)
-
-
-def _remove_ipc(uid: int | None) -> None:
-    """Shared memory segments, message queues and semaphores outlive the process that made them: the
-    next student's file, or the next result, would find them.  Inside bubblewrap they live in the
-    sandbox's own IPC namespace (all of them the candidate's); as the candidate's user, only theirs."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    for kind, remove in (("shm", libc.shmctl), ("msg", libc.msgctl), ("sem", libc.semctl)):
-        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
-            header = table.readline().split()
-            for line in table:
-                row = dict(zip(header, line.split()))
-                with contextlib.suppress(KeyError, ValueError):
-                    if uid is None or int(row["uid"]) == uid:
-                        ident = int(row["shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"])
-                        remove(ident, 0, None)  # IPC_RMID
 
 
 def _place(config: dict, name: str, source: bytes) -> str:
@@ -177,17 +161,19 @@ def _remove(path: str) -> None:
 
 def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
     """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap."""
-    if config["kill_all"]:
-        if config.get("user"):
-            # as root outside any namespace: kill(-1) as the candidate's user, never as root
-            if os.fork() == 0:
-                with contextlib.suppress(BaseException):
-                    _become(*config["user"])
-                    os.kill(-1, signal.SIGKILL)
-                os._exit(0)
-        else:
-            with contextlib.suppress(OSError):
-                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+    if config["kill"] == "namespace":
+        with contextlib.suppress(OSError):
+            os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+    elif config["kill"] == "user":
+        # as root outside any namespace: kill(-1) as the candidate's user, never as root; done before
+        # the next child becomes that user
+        killer = os.fork()
+        if killer == 0:
+            with contextlib.suppress(BaseException):
+                _become(*config["user"])
+                os.kill(-1, signal.SIGKILL)
+            os._exit(0)
+        os.waitpid(killer, 0)
     elif child is not None:
         with contextlib.suppress(OSError):
             os.killpg(child, signal.SIGKILL)
@@ -200,7 +186,7 @@ def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
             break
         if pid == child:
             child = None
-    if config["kill_all"] and wait:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
+    if config["kill"] != "group" and wait:  # a SIGKILL is sent, not done: wait until nothing of the candidate's runs
         for _ in range(5000):
             if not _still_running(config):
                 return
@@ -240,14 +226,16 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         if config.get("user"):
             _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
-        # A fork bomb stops at NPROC processes and threads of the candidate's user: inside bubblewrap's
-        # user namespace (counted per namespace), and as the candidate's own user.  Root ignores it,
-        # which leaves only the unprotected mode without a bound.
+        # A fork bomb stops at NPROC processes and threads of the candidate's uid, which is never root
+        # but in the unprotected mode (root's are exempt): nobody in bubblewrap's user namespace (counted
+        # per namespace), nobody under a root grader's bwrap, or the candidate's own user.
         resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))  # pipes hold kernel memory too
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
+        _refuse_syscalls(bytes.fromhex(config["seccomp"]))
     except BaseException as exc:  # never run the candidate half set up
         channel.send({"seq": 0, "status": "setup_error", "message": f"{type(exc).__name__}: {_text(exc)}"})
         os._exit(1)
@@ -306,6 +294,22 @@ class _Channel:
                 os._exit(0)
             got += chunk
         return view
+
+
+def _refuse_syscalls(program: bytes) -> None:
+    """Install the parent's seccomp filter (a BPF program built by libseccomp) for good: the kernel then
+    refuses the system calls it names to this process and all it starts, whatever uid they have."""
+    import ctypes
+
+    class Program(ctypes.Structure):  # struct sock_fprog
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    fprog = Program(len(program) // 8, program)
+    # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+    if prctl(38, 1, None, 0, 0) != 0 or prctl(22, 2, ctypes.addressof(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "the seccomp filter could not be installed")
 
 
 def _limit_memory(memory: int) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import functools
 import glob
 import json
@@ -77,7 +78,14 @@ SPARE_LIMIT = 16 << 20    # replies up to this size are read into one buffer kep
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
 CANDIDATE_PYTHON = os.environ.get("VERIFY_SANDBOX_PYTHON", "/opt/verify-candidate/bin/python")
+CANDIDATE_UID = 65534     # nobody: the candidate's uid (and gid) under a root grader's bwrap
+# Under a root grader: bwrap's namespaces but no user namespace, and of root's capabilities only what the server needs
+# to empty the candidate's folders, place its file and hand each candidate to CANDIDATE_UID (it keeps none of them).
+ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+              "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
+                                      for a in ("--cap-add", f"CAP_{cap}")))
 USER_LOCK = "/run/verify-sandbox.lock"   # one candidate at a time per machine as that user
+KILL = {"bubblewrap": "namespace", "user": "user", "none": "group"}  # how the server ends a candidate's processes
 ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                # one thread each: no BLAS pool per sandbox, and a server must have no thread when it forks
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -147,7 +155,7 @@ class Isolation:
     """How candidates are isolated on this machine: `name` is bubblewrap, user or none."""
     name: str
     summary: str                 # one line for the grader and the student: what holds
-    flags: tuple[str, ...] = ()  # bwrap's user-namespace flags, when it takes them
+    flags: tuple[str, ...] = ()  # bwrap's namespace flags here (ROOT_FLAGS under a root grader)
 
     def __str__(self) -> str:
         return self.summary
@@ -186,13 +194,23 @@ def isolation() -> Isolation:
 
 
 def _bwrap_flags() -> tuple[str, ...] | None:
-    """The user-namespace flags bwrap accepts here (nobody inside), or None when it cannot sandbox at all."""
+    """The namespace flags bwrap accepts here, or None when it cannot sandbox at all.
+
+    A normal user's bwrap makes a user namespace with nobody inside (the grader's own uid outside).
+    As root that namespace would map nobody to uid 0, which the kernel exempts from RLIMIT_NPROC:
+    root's bwrap makes no user namespace, keeps for the server only the capabilities it needs to
+    hand each candidate to nobody (CANDIDATE_UID), and the candidate runs as a real unprivileged uid.
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return None
-    for flags in (("--unshare-user", "--uid", "65534", "--gid", "65534"), ()):
+    if os.geteuid() == 0:
+        options: tuple[tuple[str, ...], ...] = (ROOT_FLAGS,)
+    else:
+        options = (("--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"), ("--unshare-all",))
+    for flags in options:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            if subprocess.run([bwrap, "--unshare-all", *flags, "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            if subprocess.run([bwrap, *flags, "--die-with-parent", "--ro-bind", "/", "/", "true"],
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30).returncode == 0:
                 return flags
     return None
@@ -208,6 +226,50 @@ def _user_problem() -> str | None:
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     return None
+
+
+# System calls no gradient needs, which a seccomp filter (the kernel's) refuses to every candidate with EPERM: memory
+# that neither --memory's watch nor the tmpfs sizes bound (a memfd written but never mapped, a System V segment
+# created then detached, message queues and semaphores, POSIX message queues), and sockets (no network, even where
+# namespaces are refused).  Any other ABI (32-bit calls from a 64-bit process) kills the process.
+REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd",
+                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair")
+
+
+@functools.cache
+def _seccomp_program() -> bytes:
+    """The filter as a BPF program, compiled by libseccomp (Debian's libseccomp2, as systemd and Docker use it)."""
+    import ctypes
+    import ctypes.util
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2")
+    except OSError:
+        raise NoIsolation("libseccomp is missing (apt-get install libseccomp2); without it a candidate's shared "
+                          "memory escapes the memory limit") from None
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    context = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW whatever is not refused
+    read, write = os.pipe()
+    try:
+        for name in REFUSED_SYSCALLS:
+            number = lib.seccomp_syscall_resolve_name(name.encode())
+            if number < 0 or lib.seccomp_rule_add(context, 0x00050000 | errno.EPERM, number, 0) != 0:
+                raise NoIsolation(f"libseccomp cannot refuse {name} on this machine")
+        if lib.seccomp_export_bpf(context, write) != 0:
+            raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
+        os.close(write)
+        write = -1
+        with os.fdopen(os.dup(read), "rb") as program:
+            return program.read()
+    finally:
+        lib.seccomp_release(context)
+        for fd in (read, write):
+            if fd >= 0:
+                _close(fd)
 
 
 class Sandbox:
@@ -229,6 +291,7 @@ class Sandbox:
         self.timeout = float(timeout)
         self.memory = int(memory)
         self.isolation = isolation()  # NoIsolation now, before any candidate runs
+        _seccomp_program()            # likewise
         self._process: _Process | None = None
         self._output = _Output(OUTPUT_LIMIT)
         self._left = self.timeout
@@ -527,7 +590,7 @@ class _Process:
             for fd in (self.req_w, self.rep_r):
                 _grow_pipe(fd)
             config = {"control": child_ends[0], "status": child_ends[1], "request": child_ends[2],
-                      "reply": child_ends[3], "kill_all": how.name != "none"}
+                      "reply": child_ends[3], "kill": KILL[how.name], "seccomp": _seccomp_program().hex()}
             self._end.proc = subprocess.Popen(
                 self._command(config, memory), stdin=subprocess.DEVNULL, stdout=child_ends[4],
                 stderr=child_ends[4], cwd="/", env=ENVIRONMENT, pass_fds=child_ends[:4], start_new_session=True)
@@ -551,10 +614,13 @@ class _Process:
         if self.how.name == "bubblewrap":
             python, mounts, site = _runtime()
             config.update(home="/tmp", wipe=["/tmp", "/dev/shm"], site=site)
-            return ["bwrap", "--unshare-all", *self.how.flags, "--die-with-parent", "--new-session",
+            if self.how.flags == ROOT_FLAGS:
+                config.update(user=[CANDIDATE_UID, CANDIDATE_UID])
+            return ["bwrap", *self.how.flags, "--die-with-parent", "--new-session",
                     "--clearenv", *(a for k, v in ENVIRONMENT.items() for a in ("--setenv", k, v)), *mounts,
-                    "--proc", "/proc", "--dev", "/dev", "--size", str(memory), "--tmpfs", "/tmp",
-                    "--size", str(memory), "--tmpfs", "/dev/shm", "--remount-ro", "/", "--chdir", "/tmp",
+                    "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(memory),
+                    "--tmpfs", "/tmp", "--perms", "1777", "--size", str(memory), "--tmpfs", "/dev/shm",
+                    "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
         home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")
@@ -792,7 +858,23 @@ def _runtime() -> tuple[str, tuple[str, ...], list[str]]:
             source = Path(str(distribution.locate_file(top)))
             if source.exists() and not top.endswith(".pth"):
                 mounts += ["--ro-bind", str(source), f"/site/{top}"]
-    return python, tuple(mounts), ["/site"]
+    # bwrap makes the folders above a mount point private (0700), which nobody, the candidate under a root
+    # grader, could not cross: make them first, readable.
+    folders = {str(parent) for option, *args in _options(mounts) if option in ("--ro-bind", "--tmpfs")
+               for parent in Path(args[-1]).parents if str(parent) != "/"}
+    made = [a for folder in sorted(folders, key=len) for a in ("--perms", "0755", "--dir", folder)]
+    return python, (*made, *mounts), ["/site"]
+
+
+def _options(arguments: list[str]) -> list[list[str]]:
+    """bwrap's mount options, each with its arguments."""
+    grouped: list[list[str]] = []
+    for argument in arguments:
+        if argument.startswith("--"):
+            grouped.append([argument])
+        else:
+            grouped[-1].append(argument)
+    return grouped
 
 
 def _read_regular(path: Path) -> bytes:
