@@ -392,6 +392,8 @@ class Sandbox:
 
     # ---- internals ---------------------------------------------------------------------------
     def _start(self) -> None:
+        if self.path.is_symlink():  # an upload could link hw4.py to the key
+            raise LoadError(f"{self.path.name}: a symbolic link, which is not accepted: submit the file itself")
         if not self.path.exists():
             raise LoadError(f"{self.path}: no such file")
         if self.path.suffix != ".py":
@@ -434,8 +436,11 @@ class Sandbox:
         try:
             process.run(self.path.name, self._source, self.memory, again)
             phase = f"while loading {self.path.name}"
-            meta, _ = self._exchange(process, None, self.timeout, phase)
-            self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
+            try:
+                meta, _ = self._exchange(process, None, self.timeout, phase)
+                self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
+            except Crashed as exc:  # os._exit or a crash at import: the file cannot be loaded, no limit was hit
+                raise LoadError(f"{self.path.name}: cannot be loaded: {str(exc).removesuffix(' ' + phase)}") from None
             if meta["status"] == "setup_error":
                 self._fail(Crashed, f"could not start the candidate's process: {_one_line(meta['message'])}")
             if meta["status"] == "memory":

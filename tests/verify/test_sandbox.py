@@ -439,12 +439,21 @@ def test_sys_exit_at_import_is_a_load_error(tmp_path):
         load(tmp_path, "import sys\nsys.exit(0)\n")
 
 
-def test_os_exit_at_import_is_a_crash(tmp_path):
-    # The parent only sees the process die without answering, as for a segfault or the OOM killer,
-    # so it reports what it saw (Crashed) rather than guessing that the file is at fault.
-    with pytest.raises(Crashed) as failure:
-        load(tmp_path, "import os\nos._exit(0)\n")
-    assert str(failure.value) == "the candidate's process exited with status 0 while loading student.py"
+@pytest.mark.parametrize("source, how", [("import os\nos._exit(3)\n", "exited with status 3"),
+                                         ("import ctypes\nctypes.string_at(0)\n", "was killed by signal 11")])
+def test_an_exit_or_a_crash_at_import_is_a_load_error_naming_the_file(tmp_path, source, how):
+    # A file whose import ends its process cannot be loaded (exit 2), as a file that raises at import;
+    # no limit was hit (exit 3 would say so).
+    with pytest.raises(LoadError) as failure:
+        load(tmp_path, source)
+    assert str(failure.value).startswith(f"student.py: cannot be loaded: the candidate's process {how}")
+
+
+def test_a_symbolic_link_is_refused_as_such(tmp_path):
+    (tmp_path / "real.py").write_text("def grad(x):\n    return x\n")
+    (tmp_path / "hw4.py").symlink_to(tmp_path / "real.py")
+    with pytest.raises(LoadError, match=r"^hw4.py: a symbolic link, which is not accepted: submit the file itself$"):
+        Sandbox(tmp_path / "hw4.py").__enter__()
 
 
 @pytest.mark.parametrize("name, words", [("missing.py", "no such file"),
