@@ -57,7 +57,7 @@ NUMERIC_KINDS = "biufc"
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
 _write, _writev, _dumps, _loads = os.write, os.writev, json.dumps, json.loads
-_load, _asarray = np.load, np.asarray
+_asarray = np.asarray
 _frombuffer, _contiguous, _dtype, _uint8 = np.frombuffer, np.ascontiguousarray, np.dtype, np.uint8
 _HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
                      rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,63},?)?)\), \} *\n")
@@ -67,9 +67,12 @@ _PREAMBLE = struct.Struct("<6sBBH")
 def serve(config: dict) -> NoReturn:
     """The server: preload, say ready, then one fresh child per command on the control pipe."""
     sys.dont_write_bytecode = True
-    with contextlib.suppress(Exception):  # no candidate may ptrace us or open /proc/<us>/fd or mem
-        import ctypes
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    # PR_SET_DUMPABLE 0: no candidate may ptrace us or open /proc/<us>/fd or mem; PR_SET_CHILD_SUBREAPER:
+    # what a candidate orphans (a setsid() daemon) becomes our child, for _end_candidate to kill and reap
+    if libc.prctl(4, 0, 0, 0, 0) != 0 or libc.prctl(36, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl")
     # What most files import, and what a child needs to load one and judge its functions: paid once
     # here, not in every fresh child.
     for module in ("scipy.signal", "scipy.ndimage", "importlib.util", "inspect", "random"):
@@ -165,55 +168,38 @@ def _remove(path: str) -> None:
 
 
 def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
-    """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap."""
-    if config["kill"] == "namespace":
-        with contextlib.suppress(OSError):
-            os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
-    elif config["kill"] == "user":
-        # as root outside any namespace: kill(-1) as the candidate's user, never as root; done before
-        # the next child becomes that user
-        killer = os.fork()
-        if killer == 0:
-            with contextlib.suppress(BaseException):
-                _become(*config["user"])
-                os.kill(-1, signal.SIGKILL)
-            os._exit(0)
-        os.waitpid(killer, 0)
-    elif child is not None:
-        with contextlib.suppress(OSError):
-            os.killpg(child, signal.SIGKILL)
-    while True:  # reap every child of ours; with kill(-1) the last one is already gone or dying
+    """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap.
+
+    The server is a subreaper: whatever the candidate started is its descendant and, once orphaned,
+    its child, so "no child left to reap" means that nothing of the candidate runs.  With `wait`
+    false the processes are only killed (they run nothing more) and reaped when they are gone."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        if config["kill"] == "namespace":
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+        elif config["kill"] == "user":
+            # as root outside any namespace: kill(-1) as the candidate's user, never as root; done before
+            # the next child becomes that user
+            killer = os.fork()
+            if killer == 0:
+                with contextlib.suppress(BaseException):
+                    _become(*config["user"])
+                    os.kill(-1, signal.SIGKILL)
+                os._exit(0)
+            os.waitpid(killer, 0)
+        elif child is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(child, signal.SIGKILL)
         try:
-            pid, _ = os.waitpid(-1, 0 if child is not None and wait else os.WNOHANG)
+            while (pid := os.waitpid(-1, os.WNOHANG)[0]) != 0:
+                child = None if pid == child else child
         except ChildProcessError:
-            break
-        if pid == 0:
-            break
-        if pid == child:
-            child = None
-    if config["kill"] != "group" and wait:  # a SIGKILL is sent, not done: wait until nothing of the candidate's runs
-        for _ in range(5000):
-            if not _still_running(config):
-                return
-            time.sleep(0.001)
-
-
-def _still_running(config: dict) -> bool:
-    """Whether a process of the candidate's still runs (a zombie runs no code): inside bubblewrap any
-    process but bwrap's init and this server; outside, any process of the candidate's user."""
-    user = config.get("user")
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in (1, os.getpid()):
-            continue
-        try:
-            if user is not None and os.stat(f"/proc/{name}").st_uid != user[0]:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                if stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
-                    return True
-        except (OSError, IndexError):
-            continue
-    return False
+            return
+        # unprotected, only the child's own group is ours to kill: a daemon it started is not waited for
+        if not wait or (config["kill"] == "group" and child is None) or time.monotonic() > deadline:
+            return  # (past the deadline a process is stuck in the kernel: the parent's own wait gives up)
+        time.sleep(0.001)
 
 
 def _become(uid: int, gid: int) -> None:
@@ -499,12 +485,13 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
 
 
 def _array(view: memoryview):
-    """A fresh, writable copy of the array in one .npy blob of the parent's (np.load's work, faster)."""
+    """A fresh, writable copy of the array in one .npy blob of the parent's (np.load's work, without its
+    literal_eval of the header)."""
     magic, major, minor, length = _PREAMBLE.unpack_from(view)
     offset = _PREAMBLE.size + length
     match = _HEADER.fullmatch(bytes(view[_PREAMBLE.size:offset]))
     if match is None or magic != b"\x93NUMPY" or (major, minor) != (1, 0):
-        return _load(_Reader(view), allow_pickle=False)
+        raise ValueError("the parent sent an array this server cannot read")  # it writes only this header
     dtype = _dtype(match[1].decode())
     shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
     count = 1
@@ -523,26 +510,6 @@ def _npy(array) -> list:
     header += " " * (63 - (_PREAMBLE.size + len(header)) % 64) + "\n"
     data = array.reshape(-1, order="F" if fortran else "C").view(_uint8)
     return [_PREAMBLE.pack(b"\x93NUMPY", 1, 0, len(header)) + header.encode("latin1"), data]
-
-
-class _Reader:
-    """A read-only file over a buffer, for np.load: saves copying the request into a BytesIO."""
-
-    def __init__(self, view: memoryview):
-        self.view, self.pos = view, 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = len(self.view) if n is None or n < 0 else min(len(self.view), self.pos + n)
-        data = bytes(self.view[self.pos:end])
-        self.pos = end
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.pos = min(max(0, (0, self.pos, len(self.view))[whence] + offset), len(self.view))
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
 
 
 def _raised(message: str) -> dict:

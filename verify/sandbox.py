@@ -1055,72 +1055,33 @@ def _npy(array: np.ndarray) -> list:
 def _decode_array(blob: memoryview | bytes) -> np.ndarray:
     """The one array of an .npy blob from the child, or ValueError if it is anything but numbers.
 
-    Read as np.load reads an .npy file, with allow_pickle=False: an object array would need
-    unpickling, which is running code the child chose, and is refused; a structured or text dtype
-    loads and is refused here.  The numbers
-    end in an array of the caller's own, writable, in native byte order.
+    Only the header the server writes for a numeric array (np.save's, version 1.0) is read, and the
+    data must fill the rest exactly: an object array would need unpickling, which is running code the
+    child chose, and a structured or text dtype has no such header.  The numbers end in an array of
+    the caller's own, writable, in native byte order.
     """
-    fast = _plain_npy(blob)
-    if fast is not None:
-        return fast
-    reader = _Reader(blob)
-    try:
-        array = np.lib.format.read_array(reader, allow_pickle=False)  # np.load's reader of one .npy file
-    except Exception as exc:
-        raise ValueError(_one_line(str(exc), 120) or type(exc).__name__) from None
-    if not isinstance(array, np.ndarray) or reader.tell() != len(reader.view):
-        raise ValueError("not exactly one .npy array")
-    if array.dtype.kind not in NUMERIC_KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
-        raise ValueError(f"an array of dtype {array.dtype} is refused")
-    return array.astype(array.dtype.newbyteorder("="), order="K", copy=True)
-
-
-# The header the server writes for a plain numeric array (what np.save writes): read without np.load's
-# literal_eval, which costs more than the rest of a small call.  Anything else goes to np.load's reader.
-_PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
-                           rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,31},?)?)\), \} *\n")
-
-
-def _plain_npy(blob: memoryview | bytes) -> np.ndarray | None:
     view = memoryview(blob)
     if len(view) < _NPY_PREAMBLE.size:
-        return None
+        raise ValueError("not an .npy array")
     magic, major, minor, length = _NPY_PREAMBLE.unpack_from(view)
     offset = _NPY_PREAMBLE.size + length
     match = _PLAIN_HEADER.fullmatch(bytes(view[_NPY_PREAMBLE.size:offset]))
     if match is None or magic != b"\x93NUMPY" or (major, minor) != (1, 0):
-        return None
+        raise ValueError("not an .npy array of numbers")
     try:
         dtype = np.dtype(match[1].decode())
     except TypeError:
-        return None
+        raise ValueError(f"an array of dtype {match[1].decode()} is refused") from None
     shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
-    if math.prod(shape) * dtype.itemsize != len(view) - offset:  # truncated, or trailing data
-        return None
+    if math.prod(shape) * dtype.itemsize != len(view) - offset:
+        raise ValueError("not exactly one .npy array")  # truncated, or trailing data
     flat = np.frombuffer(view, dtype=dtype, offset=offset)
     return flat.reshape(shape, order="F" if match[2] == b"True" else "C").astype(dtype.newbyteorder("="), order="K")
 
 
-class _Reader:
-    """A read-only file over a buffer, for np.load: saves copying the reply into a BytesIO first."""
-
-    def __init__(self, buffer: memoryview | bytes):
-        self.view = memoryview(buffer)
-        self.pos = 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = len(self.view) if n is None or n < 0 else min(len(self.view), self.pos + n)
-        data = bytes(self.view[self.pos:end])
-        self.pos = end
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = (0, self.pos, len(self.view))[whence]
-        self.pos = min(max(0, base + offset), len(self.view))
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
+# The header np.save writes for a plain numeric array, as the server writes it.
+_PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
+                           rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,31},?)?)\), \} *\n")
 
 
 class _Output:
