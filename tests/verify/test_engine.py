@@ -413,3 +413,14 @@ def test_the_generalized_results_are_checked_like_the_graded_ones():
     refused = verify.check(beyond["t1.strided.dX"], _cs231n_strided_dX)
     assert refused.status == "refused" and all((s["m"] + 2 * s["P"] - s["p"]) % s["s"] or
                                                (s["n"] + 2 * s["P"] - s["p"]) % s["s"] for s in refused.refused)
+
+
+def test_a_complex_answer_matches_no_common_answer_and_warns_of_nothing():
+    # it used to print numpy's ComplexWarning, with the grader's path and source line, before its verdict
+    import warnings
+    gradient = HW.results["t2.tanh"].gradient()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matched = engine.matching(gradient, lambda x, d: d * (1 - np.tanh(x) ** 2) + 0j,
+                                  {"right": lambda x, d: d * (1 - np.tanh(x) ** 2)}, seed=1)
+    assert matched == [] and not caught
