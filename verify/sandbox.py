@@ -183,7 +183,7 @@ def isolation() -> Isolation:
         problem = _user_problem()
         if problem is None:
             return Isolation("user", f"isolation: user {CANDIDATE_USER} (the candidate runs as an unprivileged "
-                             "user on a runtime with NumPy and SciPy alone; the network stays reachable)")
+                             "user on a runtime with NumPy and SciPy alone; no sockets, so no network)")
         if wanted == "user":
             raise NoIsolation(f"VERIFY_SANDBOX=user, but {problem}")
     if wanted == "none":
