@@ -1095,3 +1095,20 @@ def test_the_candidate_never_runs_as_root_and_a_fork_bomb_stops_at_64_processes(
     """, timeout=20) as s:
         assert int(s.call("outside_uid", 1.0)) not in (-1, 0)
         assert int(s.call("grad", 1.0)) < 64
+
+
+def test_a_candidate_that_stops_its_server_does_not_stall_the_next_result(tmp_path):
+    # Under a normal user's grader the server has the candidate's uid: a SIGSTOP used to make the next
+    # result wait a minute for the server.  (Under a root grader the candidate may not signal it at all.)
+    with box(tmp_path, """
+        import os, signal
+        def grad(x):
+            try:
+                os.kill(os.getppid(), signal.SIGSTOP)    # the server forked this process
+            except OSError:
+                pass
+            return x
+    """) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+        s.fresh()
+        assert float(s.call("grad", 3.0)) == 3.0
