@@ -14,7 +14,10 @@ standard library, NumPy and SciPy (read-only, and none of the other packages ins
 them), its own copy of its file, a /tmp and a /dev/shm of its own (tmpfs, `memory` bytes each, what
 it writes there counted against its memory), no network, only its own processes, a new session and
 an empty environment; everything in it dies with the grader (--die-with-parent).  Not the key
-(`verify`, `solutions`, the PDFs, the report), not other submissions, not the grades.
+(`verify`, `solutions`, the PDFs, the report), not other submissions, not the grades.  It is never
+root on the host (nobody, in a user namespace or handed to uid 65534 under a root grader), so
+RLIMIT_NPROC bounds its processes, and a seccomp filter that libseccomp compiles refuses it the
+memory no watch could count (memfds, System V IPC) and sockets, in every isolation mode.
 
 Where namespaces are refused (unprivileged Docker, as on Gradescope), and the grader is root, the
 server runs the candidate as an unprivileged user (VERIFY_SANDBOX_USER, default verify-candidate)
