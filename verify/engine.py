@@ -279,16 +279,11 @@ def _draw(op: Operation, sizes, rng, *, exact: bool, regime: int, delta_scale: f
             if regime % 2 and not op.kind.piecewise:
                 # exact zeros among random values (where zeros would be kinks, the kink cases have them)
                 arr = np.where(rng.random(shape) < 0.1, 0.0, arr)
-            if not op.kind.polynomial and not op.kind.piecewise and np.size(arr):
-                # saturated inputs (about a quarter of the entries, at least one): a smooth operation that is
-                # no polynomial (tanh) has a bounded gradient there, which every precision holds, and an
-                # answer wrong or NaN only for large |x| (exp(2x) overflows past 355) shows
-                large = rng.random(shape) < 0.25
-                large.flat[rng.integers(large.size)] = True
-                signs = sign or rng.choice([-1.0, 1.0], size=shape)
-                arr = np.where(large, signs * rng.choice(LARGE_VALUES, size=shape), arr)
         values[name] = arr if shape else float(arr)
     values.update({name: int(sizes[name]) for name in op.settings})
+    if (not exact and not op.kind.polynomial and not op.kind.piecewise and len(op.inputs) == 1
+            and op.output_shape(sizes) == op.shape_of(next(iter(op.inputs)), sizes)):
+        _saturate(op, values, rng, sign)   # an activation, entry by entry (not a reduction: see there)
     out_shape = op.output_shape(sizes)
     if exact:
         delta = rng.integers(1, 4, size=out_shape).astype(float) * rng.choice([-1.0, 1.0], size=out_shape)
@@ -296,6 +291,31 @@ def _draw(op: Operation, sizes, rng, *, exact: bool, regime: int, delta_scale: f
         delta = rng.standard_normal(out_shape) * delta_scale
     values["delta"] = delta if out_shape else float(delta)
     return values
+
+
+def _saturate(op: Operation, values: dict[str, Any], rng, sign: int) -> None:
+    """Saturated inputs, about a quarter of the entries and at least one: a smooth activation that is no
+    polynomial (tanh) may have a bounded gradient there, which every precision holds, and an answer
+    wrong or NaN only for large |x| (exp(2x) overflows past 355) shows.  Only where the forward pass
+    stays finite (an exp overflows at 1000): else at 30 alone, else not at all.  (A reduction such as
+    a log-sum-exp cancels at such inputs beyond what the directional checks' rounding model allows.)"""
+    for large in (LARGE_VALUES, LARGE_VALUES[:1]):
+        trial = dict(values)
+        for name in op.inputs:
+            arr = np.asarray(values[name], dtype=float)
+            if arr.ndim == 0 or arr.size == 0:
+                continue
+            chosen = rng.random(arr.shape) < 0.25
+            chosen.flat[rng.integers(arr.size)] = True
+            signs = sign or rng.choice([-1.0, 1.0], size=arr.shape)
+            trial[name] = np.where(chosen, signs * rng.choice(large, size=arr.shape), arr)
+        # finite at the inputs, and at their absolute values a little beyond, where the directional checks
+        # bound their rounding
+        beyond = {q: (v if q in op.settings else np.abs(v) + 10.0) for q, v in trial.items()}
+        with np.errstate(all="ignore"):
+            if np.all(np.isfinite(op.run(trial))) and np.all(np.isfinite(op.run(beyond))):
+                values.update(trial)
+                return
 
 
 def _sorted_sizes(op: Operation, sizes) -> list[dict[str, int]]:
