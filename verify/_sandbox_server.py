@@ -148,8 +148,10 @@ def _wipe(config: dict) -> None:
 
 
 def _place(config: dict, name: str, source: bytes) -> str:
+    # A new file, never through a link: a process of the last candidate that was still inside a system
+    # call when it was killed may have made one there after the wipe, and this server may be root.
     path = os.path.join(config["home"], os.path.basename(name))
-    with open(path, "wb") as file:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as file:
         file.write(source)
     if config.get("user"):
         os.chown(path, *config["user"])

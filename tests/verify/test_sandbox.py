@@ -1111,3 +1111,16 @@ def test_a_candidate_that_stops_its_server_does_not_stall_the_next_result(tmp_pa
         assert float(s.call("grad", 2.0)) == 2.0
         s.fresh()
         assert float(s.call("grad", 3.0)) == 3.0
+
+
+def test_the_server_never_writes_the_file_through_a_link(tmp_path):
+    # A candidate's process caught inside a system call when it was killed could leave a link where the
+    # next file goes; the server, root under a root grader, must not follow it.
+    target = tmp_path / "target"
+    target.write_text("untouched")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "hw4.py").symlink_to(target)
+    with pytest.raises(OSError):
+        server_module()._place({"home": str(home)}, "hw4.py", b"print('planted')\n")
+    assert target.read_text() == "untouched"
