@@ -18,7 +18,7 @@ candidate_user=verify-candidate
 candidate_runtime=/opt/verify-candidate
 
 apt-get update -qq
-apt-get install -y -qq python3 python3-venv python3-pip bubblewrap
+apt-get install -y -qq python3 python3-venv python3-pip bubblewrap libseccomp2
 
 if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   echo "error: $(python3 --version 2>&1) is too old; the grader needs Python 3.10 or newer (choose Gradescope's Ubuntu 22.04 image or later)" >&2

@@ -15,9 +15,9 @@ server through /proc.
 CONFIG_JSON: the pipes "control" (read), "status" (write), "request" (read), "reply" (write);
 "home" (the folder the file is written to); "wipe" (folders emptied before each run); "site"
 (folders holding numpy and scipy, put on the path); "user" ([uid, gid] to become before loading the
-file, when this server runs as root without namespaces); "kill_all" (whether every other process
-this server may signal is the candidate's: true inside bubblewrap's PID namespace, and for the
-candidate's own user).
+file, when this server runs as root); "kill" (how to end every process of a candidate: "namespace",
+kill(-1) inside bubblewrap's PID namespace; "user", kill(-1) as the candidate's user; "group", its
+process group alone); "seccomp" (the filter for the candidate, a BPF program in hex).
 
 Protocol (requests and replies): frames of HEAD = <4sII> (magic, meta length, blob length), then a
 JSON object, then a blob of concatenated .npy files (read with np.load(allow_pickle=False)).  The
@@ -51,12 +51,13 @@ MAX_BLOB = 256 << 20
 MAX_MESSAGE = 1000
 MODULE_NAME = "_candidate"
 NPROC = 64                  # processes and threads a candidate may have at once
+NOFILE = 256                # files, pipes... each of its processes may have open at once
 NUMERIC_KINDS = "biufc"
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
 _write, _writev, _dumps, _loads = os.write, os.writev, json.dumps, json.loads
-_load, _asarray = np.load, np.asarray
+_asarray = np.asarray
 _frombuffer, _contiguous, _dtype, _uint8 = np.frombuffer, np.ascontiguousarray, np.dtype, np.uint8
 _HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
                      rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,63},?)?)\), \} *\n")
@@ -66,15 +67,23 @@ _PREAMBLE = struct.Struct("<6sBBH")
 def serve(config: dict) -> NoReturn:
     """The server: preload, say ready, then one fresh child per command on the control pipe."""
     sys.dont_write_bytecode = True
-    with contextlib.suppress(Exception):  # no candidate may ptrace us or open /proc/<us>/fd or mem
-        import ctypes
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    # PR_SET_DUMPABLE 0: no candidate may ptrace us or open /proc/<us>/fd or mem; PR_SET_CHILD_SUBREAPER:
+    # what a candidate orphans (a setsid() daemon) becomes our child, for _end_candidate to kill and reap
+    if libc.prctl(4, 0, 0, 0, 0) != 0 or libc.prctl(36, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl")
     # What most files import, and what a child needs to load one and judge its functions: paid once
     # here, not in every fresh child.
     for module in ("scipy.signal", "scipy.ndimage", "importlib.util", "inspect", "random"):
         with contextlib.suppress(Exception):
             __import__(module)
     channel = _Channel(config["request"], config["reply"])
+    config["refuse_syscalls"] = _syscall_filter(bytes.fromhex(config["seccomp"]))
+    # Everything loaded so far is kept for good: a child's collector then never walks (and so never
+    # copies) the pages of these objects, which makes each fork's copy-on-write faults and exit cheaper.
+    import gc
+    gc.freeze()
     channel.send({"seq": 0, "status": "ready"})
     control = os.fdopen(config["control"], "rb", buffering=0)
     child: int | None = None
@@ -125,9 +134,9 @@ def _read_exact(control, size: int) -> bytes:
 
 
 def _wipe(config: dict) -> None:
-    """Empty the candidate's folders, whatever modes it left, and remove its System V IPC objects."""
+    """Empty the candidate's folders, whatever modes it left.  (System V IPC objects, which would outlive
+    it, it cannot make: the seccomp filter refuses them.)"""
     user = config.get("user")
-    _remove_ipc(user[0] if user else None)
     for folder in config["wipe"]:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
@@ -138,26 +147,11 @@ def _wipe(config: dict) -> None:
                         _remove(entry.path)
 
 
-def _remove_ipc(uid: int | None) -> None:
-    """Shared memory segments, message queues and semaphores outlive the process that made them: the
-    next student's file, or the next result, would find them.  Inside bubblewrap they live in the
-    sandbox's own IPC namespace (all of them the candidate's); as the candidate's user, only theirs."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
-    for kind, remove in (("shm", libc.shmctl), ("msg", libc.msgctl), ("sem", libc.semctl)):
-        with contextlib.suppress(OSError), open(f"/proc/sysvipc/{kind}") as table:
-            header = table.readline().split()
-            for line in table:
-                row = dict(zip(header, line.split()))
-                with contextlib.suppress(KeyError, ValueError):
-                    if uid is None or int(row["uid"]) == uid:
-                        ident = int(row["shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"])
-                        remove(ident, 0, None)  # IPC_RMID
-
-
 def _place(config: dict, name: str, source: bytes) -> str:
+    # A new file, never through a link: a process of the last candidate that was still inside a system
+    # call when it was killed may have made one there after the wipe, and this server may be root.
     path = os.path.join(config["home"], os.path.basename(name))
-    with open(path, "wb") as file:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as file:
         file.write(source)
     if config.get("user"):
         os.chown(path, *config["user"])
@@ -176,53 +170,38 @@ def _remove(path: str) -> None:
 
 
 def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
-    """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap."""
-    if config["kill_all"]:
-        if config.get("user"):
-            # as root outside any namespace: kill(-1) as the candidate's user, never as root
-            if os.fork() == 0:
+    """Kill the last child and everything it started (a setsid() daemon too, where we can), and reap.
+
+    The server is a subreaper: whatever the candidate started is its descendant and, once orphaned,
+    its child, so "no child left to reap" means that nothing of the candidate runs.  With `wait`
+    false the processes are only killed (they run nothing more) and reaped when they are gone."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        if config["kill"] == "namespace":
+            with contextlib.suppress(OSError):
+                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+        elif config["kill"] == "user":
+            # as root outside any namespace: kill(-1) as the candidate's user, never as root; done before
+            # the next child becomes that user
+            killer = os.fork()
+            if killer == 0:
                 with contextlib.suppress(BaseException):
                     _become(*config["user"])
                     os.kill(-1, signal.SIGKILL)
                 os._exit(0)
-        else:
+            os.waitpid(killer, 0)
+        elif child is not None:
             with contextlib.suppress(OSError):
-                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
-    elif child is not None:
-        with contextlib.suppress(OSError):
-            os.killpg(child, signal.SIGKILL)
-    while True:  # reap every child of ours; with kill(-1) the last one is already gone or dying
+                os.killpg(child, signal.SIGKILL)
         try:
-            pid, _ = os.waitpid(-1, 0 if child is not None and wait else os.WNOHANG)
+            while (pid := os.waitpid(-1, os.WNOHANG)[0]) != 0:
+                child = None if pid == child else child
         except ChildProcessError:
-            break
-        if pid == 0:
-            break
-        if pid == child:
-            child = None
-    if config["kill_all"] and wait:  # a SIGKILL is sent, not yet done: wait until nothing of the candidate's runs
-        for _ in range(5000):
-            if not _still_running(config):
-                return
-            time.sleep(0.001)
-
-
-def _still_running(config: dict) -> bool:
-    """Whether a process of the candidate's still runs (a zombie runs no code): inside bubblewrap any
-    process but bwrap's init and this server; outside, any process of the candidate's user."""
-    user = config.get("user")
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in (1, os.getpid()):
-            continue
-        try:
-            if user is not None and os.stat(f"/proc/{name}").st_uid != user[0]:
-                continue
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                if stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
-                    return True
-        except (OSError, IndexError):
-            continue
-    return False
+            return
+        # unprotected, only the child's own group is ours to kill: a daemon it started is not waited for
+        if not wait or (config["kill"] == "group" and child is None) or time.monotonic() > deadline:
+            return  # (past the deadline a process is stuck in the kernel: the parent's own wait gives up)
+        time.sleep(0.001)
 
 
 def _become(uid: int, gid: int) -> None:
@@ -240,14 +219,16 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         if config.get("user"):
             _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
-        # A fork bomb stops at NPROC processes and threads of the candidate's user: inside bubblewrap's
-        # user namespace (counted per namespace), and as the candidate's own user.  Root ignores it,
-        # which leaves only the unprotected mode without a bound.
+        # A fork bomb stops at NPROC processes and threads of the candidate's uid, which is never root
+        # but in the unprotected mode (root's are exempt): nobody in bubblewrap's user namespace (counted
+        # per namespace), nobody under a root grader's bwrap, or the candidate's own user.
         resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))  # pipes hold kernel memory too
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (memory, memory))
+        config["refuse_syscalls"]()
     except BaseException as exc:  # never run the candidate half set up
         channel.send({"seq": 0, "status": "setup_error", "message": f"{type(exc).__name__}: {_text(exc)}"})
         os._exit(1)
@@ -306,6 +287,26 @@ class _Channel:
                 os._exit(0)
             got += chunk
         return view
+
+
+def _syscall_filter(program: bytes):
+    """What installs the parent's seccomp filter (a BPF program built by libseccomp) for good: the kernel
+    then refuses the system calls it names to that process and all it starts, whatever uid they have.
+    Prepared once in the server, so that each child only makes the two calls."""
+    import ctypes
+
+    class Program(ctypes.Structure):  # struct sock_fprog
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    fprog = Program(len(program) // 8, program)
+
+    def install() -> None:
+        # PR_SET_NO_NEW_PRIVS, then PR_SET_SECCOMP with SECCOMP_MODE_FILTER
+        if prctl(38, 1, None, 0, 0) != 0 or prctl(22, 2, ctypes.addressof(fprog), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "the seccomp filter could not be installed")
+    return install
 
 
 def _limit_memory(memory: int) -> None:
@@ -486,12 +487,13 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
 
 
 def _array(view: memoryview):
-    """A fresh, writable copy of the array in one .npy blob of the parent's (np.load's work, faster)."""
+    """A fresh, writable copy of the array in one .npy blob of the parent's (np.load's work, without its
+    literal_eval of the header)."""
     magic, major, minor, length = _PREAMBLE.unpack_from(view)
     offset = _PREAMBLE.size + length
     match = _HEADER.fullmatch(bytes(view[_PREAMBLE.size:offset]))
     if match is None or magic != b"\x93NUMPY" or (major, minor) != (1, 0):
-        return _load(_Reader(view), allow_pickle=False)
+        raise ValueError("the parent sent an array this server cannot read")  # it writes only this header
     dtype = _dtype(match[1].decode())
     shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
     count = 1
@@ -510,26 +512,6 @@ def _npy(array) -> list:
     header += " " * (63 - (_PREAMBLE.size + len(header)) % 64) + "\n"
     data = array.reshape(-1, order="F" if fortran else "C").view(_uint8)
     return [_PREAMBLE.pack(b"\x93NUMPY", 1, 0, len(header)) + header.encode("latin1"), data]
-
-
-class _Reader:
-    """A read-only file over a buffer, for np.load: saves copying the request into a BytesIO."""
-
-    def __init__(self, view: memoryview):
-        self.view, self.pos = view, 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = len(self.view) if n is None or n < 0 else min(len(self.view), self.pos + n)
-        data = bytes(self.view[self.pos:end])
-        self.pos = end
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.pos = min(max(0, (0, self.pos, len(self.view))[whence] + offset), len(self.view))
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
 
 
 def _raised(message: str) -> dict:

@@ -533,6 +533,8 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         if status == "refused":
             graded.review = ("it refuses shapes the question allows (a TA may judge whether the question "
                              "excludes them): " + verdict.reason)
+        elif verdict.precision == "float16" and not verdict.passed:
+            graded.review = "it answers in float16, which is not judged (a TA may judge the formula)"
     except FunctionError as exc:
         graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:

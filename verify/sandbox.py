@@ -14,7 +14,10 @@ standard library, NumPy and SciPy (read-only, and none of the other packages ins
 them), its own copy of its file, a /tmp and a /dev/shm of its own (tmpfs, `memory` bytes each, what
 it writes there counted against its memory), no network, only its own processes, a new session and
 an empty environment; everything in it dies with the grader (--die-with-parent).  Not the key
-(`verify`, `solutions`, the PDFs, the report), not other submissions, not the grades.
+(`verify`, `solutions`, the PDFs, the report), not other submissions, not the grades.  It is never
+root on the host (nobody, in a user namespace or handed to uid 65534 under a root grader), so
+RLIMIT_NPROC bounds its processes, and a seccomp filter that libseccomp compiles refuses it the
+memory no watch could count (memfds, System V IPC) and sockets, in every isolation mode.
 
 Where namespaces are refused (unprivileged Docker, as on Gradescope), and the grader is root, the
 server runs the candidate as an unprivileged user (VERIFY_SANDBOX_USER, default verify-candidate)
@@ -32,12 +35,14 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import functools
 import glob
 import json
 import math
 import os
 import pwd
+import re
 import select
 import shutil
 import signal
@@ -77,7 +82,14 @@ SPARE_LIMIT = 16 << 20    # replies up to this size are read into one buffer kep
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
 CANDIDATE_PYTHON = os.environ.get("VERIFY_SANDBOX_PYTHON", "/opt/verify-candidate/bin/python")
+CANDIDATE_UID = 65534     # nobody: the candidate's uid (and gid) under a root grader's bwrap
+# Under a root grader: bwrap's namespaces but no user namespace, and of root's capabilities only what the server needs
+# to empty the candidate's folders, place its file and hand each candidate to CANDIDATE_UID (it keeps none of them).
+ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+              "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
+                                      for a in ("--cap-add", f"CAP_{cap}")))
 USER_LOCK = "/run/verify-sandbox.lock"   # one candidate at a time per machine as that user
+KILL = {"bubblewrap": "namespace", "user": "user", "none": "group"}  # how the server ends a candidate's processes
 ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                # one thread each: no BLAS pool per sandbox, and a server must have no thread when it forks
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -147,7 +159,7 @@ class Isolation:
     """How candidates are isolated on this machine: `name` is bubblewrap, user or none."""
     name: str
     summary: str                 # one line for the grader and the student: what holds
-    flags: tuple[str, ...] = ()  # bwrap's user-namespace flags, when it takes them
+    flags: tuple[str, ...] = ()  # bwrap's namespace flags here (ROOT_FLAGS under a root grader)
 
     def __str__(self) -> str:
         return self.summary
@@ -174,7 +186,7 @@ def isolation() -> Isolation:
         problem = _user_problem()
         if problem is None:
             return Isolation("user", f"isolation: user {CANDIDATE_USER} (the candidate runs as an unprivileged "
-                             "user on a runtime with NumPy and SciPy alone; the network stays reachable)")
+                             "user on a runtime with NumPy and SciPy alone; no sockets, so no network)")
         if wanted == "user":
             raise NoIsolation(f"VERIFY_SANDBOX=user, but {problem}")
     if wanted == "none":
@@ -186,13 +198,23 @@ def isolation() -> Isolation:
 
 
 def _bwrap_flags() -> tuple[str, ...] | None:
-    """The user-namespace flags bwrap accepts here (nobody inside), or None when it cannot sandbox at all."""
+    """The namespace flags bwrap accepts here, or None when it cannot sandbox at all.
+
+    A normal user's bwrap makes a user namespace with nobody inside (the grader's own uid outside).
+    As root that namespace would map nobody to uid 0, which the kernel exempts from RLIMIT_NPROC:
+    root's bwrap makes no user namespace, keeps for the server only the capabilities it needs to
+    hand each candidate to nobody (CANDIDATE_UID), and the candidate runs as a real unprivileged uid.
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return None
-    for flags in (("--unshare-user", "--uid", "65534", "--gid", "65534"), ()):
+    if os.geteuid() == 0:
+        options: tuple[tuple[str, ...], ...] = (ROOT_FLAGS,)
+    else:
+        options = (("--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"), ("--unshare-all",))
+    for flags in options:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
-            if subprocess.run([bwrap, "--unshare-all", *flags, "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            if subprocess.run([bwrap, *flags, "--die-with-parent", "--ro-bind", "/", "/", "true"],
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30).returncode == 0:
                 return flags
     return None
@@ -208,6 +230,50 @@ def _user_problem() -> str | None:
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     return None
+
+
+# System calls no gradient needs, which a seccomp filter (the kernel's) refuses to every candidate with EPERM: memory
+# that neither --memory's watch nor the tmpfs sizes bound (a memfd written but never mapped, a System V segment
+# created then detached, message queues and semaphores, POSIX message queues), and sockets (no network, even where
+# namespaces are refused).  Any other ABI (32-bit calls from a 64-bit process) kills the process.
+REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd",
+                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair")
+
+
+@functools.cache
+def _seccomp_program() -> bytes:
+    """The filter as a BPF program, compiled by libseccomp (Debian's libseccomp2, as systemd and Docker use it)."""
+    import ctypes
+    import ctypes.util
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2")
+    except OSError:
+        raise NoIsolation("libseccomp is missing (apt-get install libseccomp2); without it a candidate's shared "
+                          "memory escapes the memory limit") from None
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    context = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW whatever is not refused
+    read, write = os.pipe()
+    try:
+        for name in REFUSED_SYSCALLS:
+            number = lib.seccomp_syscall_resolve_name(name.encode())
+            if number < 0 or lib.seccomp_rule_add(context, 0x00050000 | errno.EPERM, number, 0) != 0:
+                raise NoIsolation(f"libseccomp cannot refuse {name} on this machine")
+        if lib.seccomp_export_bpf(context, write) != 0:
+            raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
+        os.close(write)
+        write = -1
+        with os.fdopen(os.dup(read), "rb") as program:
+            return program.read()
+    finally:
+        lib.seccomp_release(context)
+        for fd in (read, write):
+            if fd >= 0:
+                _close(fd)
 
 
 class Sandbox:
@@ -229,6 +295,7 @@ class Sandbox:
         self.timeout = float(timeout)
         self.memory = int(memory)
         self.isolation = isolation()  # NoIsolation now, before any candidate runs
+        _seccomp_program()            # likewise
         self._process: _Process | None = None
         self._output = _Output(OUTPUT_LIMIT)
         self._left = self.timeout
@@ -329,6 +396,8 @@ class Sandbox:
 
     # ---- internals ---------------------------------------------------------------------------
     def _start(self) -> None:
+        if self.path.is_symlink():  # an upload could link hw4.py to the key
+            raise LoadError(f"{self.path.name}: a symbolic link, which is not accepted: submit the file itself")
         if not self.path.exists():
             raise LoadError(f"{self.path}: no such file")
         if self.path.suffix != ".py":
@@ -371,8 +440,11 @@ class Sandbox:
         try:
             process.run(self.path.name, self._source, self.memory, again)
             phase = f"while loading {self.path.name}"
-            meta, _ = self._exchange(process, None, self.timeout, phase)
-            self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
+            try:
+                meta, _ = self._exchange(process, None, self.timeout, phase)
+                self._expect(meta, 0, {"loaded", "load_error", "memory", "setup_error"}, phase)
+            except Crashed as exc:  # os._exit or a crash at import: the file cannot be loaded, no limit was hit
+                raise LoadError(f"{self.path.name}: cannot be loaded: {str(exc).removesuffix(' ' + phase)}") from None
             if meta["status"] == "setup_error":
                 self._fail(Crashed, f"could not start the candidate's process: {_one_line(meta['message'])}")
             if meta["status"] == "memory":
@@ -527,7 +599,7 @@ class _Process:
             for fd in (self.req_w, self.rep_r):
                 _grow_pipe(fd)
             config = {"control": child_ends[0], "status": child_ends[1], "request": child_ends[2],
-                      "reply": child_ends[3], "kill_all": how.name != "none"}
+                      "reply": child_ends[3], "kill": KILL[how.name], "seccomp": _seccomp_program().hex()}
             self._end.proc = subprocess.Popen(
                 self._command(config, memory), stdin=subprocess.DEVNULL, stdout=child_ends[4],
                 stderr=child_ends[4], cwd="/", env=ENVIRONMENT, pass_fds=child_ends[:4], start_new_session=True)
@@ -551,10 +623,13 @@ class _Process:
         if self.how.name == "bubblewrap":
             python, mounts, site = _runtime()
             config.update(home="/tmp", wipe=["/tmp", "/dev/shm"], site=site)
-            return ["bwrap", "--unshare-all", *self.how.flags, "--die-with-parent", "--new-session",
+            if self.how.flags == ROOT_FLAGS:
+                config.update(user=[CANDIDATE_UID, CANDIDATE_UID])
+            return ["bwrap", *self.how.flags, "--die-with-parent", "--new-session",
                     "--clearenv", *(a for k, v in ENVIRONMENT.items() for a in ("--setenv", k, v)), *mounts,
-                    "--proc", "/proc", "--dev", "/dev", "--size", str(memory), "--tmpfs", "/tmp",
-                    "--size", str(memory), "--tmpfs", "/dev/shm", "--remount-ro", "/", "--chdir", "/tmp",
+                    "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(memory),
+                    "--tmpfs", "/tmp", "--perms", "1777", "--size", str(memory), "--tmpfs", "/dev/shm",
+                    "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
         home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")
@@ -563,7 +638,7 @@ class _Process:
             user = pwd.getpwnam(CANDIDATE_USER)
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
-            os.chown(home, user.pw_uid, user.pw_gid)
+            os.chmod(home, 0o755)  # root's: the candidate reads its file there, but cannot move the folder away
             config.update(user=[user.pw_uid, user.pw_gid], wipe=[home, "/tmp", "/dev/shm"])
             return [CANDIDATE_PYTHON, "-I", "-c", server, json.dumps(config)]
         config["site"] = [str(Path(np.__file__).parents[1])]
@@ -578,8 +653,14 @@ class _Process:
         word = b""
         deadline = time.monotonic() + START_BUDGET
         while not word.endswith(b"\n"):
-            if not select.select([self.status_r], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise OSError("the sandbox's server did not answer")
+            if not select.select([self.status_r], [], [], max(0.0, min(1.0, deadline - time.monotonic())))[0]:
+                if time.monotonic() >= deadline:
+                    raise OSError("the sandbox's server did not answer")
+                # a candidate of the server's own uid (a normal user's grader) may have stopped it (SIGSTOP)
+                for pid in self._end.processes():
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGCONT)
+                continue
             chunk = os.read(self.status_r, 64)
             if not chunk:
                 raise OSError("the sandbox's server ended")
@@ -792,7 +873,23 @@ def _runtime() -> tuple[str, tuple[str, ...], list[str]]:
             source = Path(str(distribution.locate_file(top)))
             if source.exists() and not top.endswith(".pth"):
                 mounts += ["--ro-bind", str(source), f"/site/{top}"]
-    return python, tuple(mounts), ["/site"]
+    # bwrap makes the folders above a mount point private (0700), which nobody, the candidate under a root
+    # grader, could not cross: make them first, readable.
+    folders = {str(parent) for option, *args in _options(mounts) if option in ("--ro-bind", "--tmpfs")
+               for parent in Path(args[-1]).parents if str(parent) != "/"}
+    made = [a for folder in sorted(folders, key=len) for a in ("--perms", "0755", "--dir", folder)]
+    return python, (*made, *mounts), ["/site"]
+
+
+def _options(arguments: list[str]) -> list[list[str]]:
+    """bwrap's mount options, each with its arguments."""
+    grouped: list[list[str]] = []
+    for argument in arguments:
+        if argument.startswith("--"):
+            grouped.append([argument])
+        else:
+            grouped[-1].append(argument)
+    return grouped
 
 
 def _read_regular(path: Path) -> bytes:
@@ -967,43 +1064,33 @@ def _npy(array: np.ndarray) -> list:
 def _decode_array(blob: memoryview | bytes) -> np.ndarray:
     """The one array of an .npy blob from the child, or ValueError if it is anything but numbers.
 
-    Read as np.load reads an .npy file, with allow_pickle=False: an object array would need
-    unpickling, which is running code the child chose, and is refused; a structured or text dtype
-    loads and is refused here.  The numbers
-    end in an array of the caller's own, writable, in native byte order.
+    Only the header the server writes for a numeric array (np.save's, version 1.0) is read, and the
+    data must fill the rest exactly: an object array would need unpickling, which is running code the
+    child chose, and a structured or text dtype has no such header.  The numbers end in an array of
+    the caller's own, writable, in native byte order.
     """
-    reader = _Reader(blob)
+    view = memoryview(blob)
+    if len(view) < _NPY_PREAMBLE.size:
+        raise ValueError("not an .npy array")
+    magic, major, minor, length = _NPY_PREAMBLE.unpack_from(view)
+    offset = _NPY_PREAMBLE.size + length
+    match = _PLAIN_HEADER.fullmatch(bytes(view[_NPY_PREAMBLE.size:offset]))
+    if match is None or magic != b"\x93NUMPY" or (major, minor) != (1, 0):
+        raise ValueError("not an .npy array of numbers")
     try:
-        array = np.lib.format.read_array(reader, allow_pickle=False)  # np.load's reader of one .npy file
-    except Exception as exc:
-        raise ValueError(_one_line(str(exc), 120) or type(exc).__name__) from None
-    if not isinstance(array, np.ndarray) or reader.tell() != len(reader.view):
-        raise ValueError("not exactly one .npy array")
-    if array.dtype.kind not in NUMERIC_KINDS or array.dtype.fields is not None or array.dtype.subdtype is not None:
-        raise ValueError(f"an array of dtype {array.dtype} is refused")
-    return array.astype(array.dtype.newbyteorder("="), order="K", copy=True)
+        dtype = np.dtype(match[1].decode())
+    except TypeError:
+        raise ValueError(f"an array of dtype {match[1].decode()} is refused") from None
+    shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
+    if math.prod(shape) * dtype.itemsize != len(view) - offset:
+        raise ValueError("not exactly one .npy array")  # truncated, or trailing data
+    flat = np.frombuffer(view, dtype=dtype, offset=offset)
+    return flat.reshape(shape, order="F" if match[2] == b"True" else "C").astype(dtype.newbyteorder("="), order="K")
 
 
-class _Reader:
-    """A read-only file over a buffer, for np.load: saves copying the reply into a BytesIO first."""
-
-    def __init__(self, buffer: memoryview | bytes):
-        self.view = memoryview(buffer)
-        self.pos = 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = len(self.view) if n is None or n < 0 else min(len(self.view), self.pos + n)
-        data = bytes(self.view[self.pos:end])
-        self.pos = end
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = (0, self.pos, len(self.view))[whence]
-        self.pos = min(max(0, base + offset), len(self.view))
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
+# The header np.save writes for a plain numeric array, as the server writes it.
+_PLAIN_HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
+                           rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,31},?)?)\), \} *\n")
 
 
 class _Output:

@@ -317,6 +317,16 @@ WRONG = [
     ("t2.maxpool", "pattern", "ties of 9 or more all get delta", _all_of_delta_to_ties_of_9),
     ("t2.maxpool", "pattern", "delta / (k - 1) at a tie of k", _one_short_at_ties),
     ("t2.maxpool", "float16", "25% off at ties, in float16", _float16_quarter_off_at_ties),
+    # float16 is not judged: right formulas are refused with the rest (a fresh attacker's 0.3% off passed)
+    ("t2.tanh", "float16", "0.3% off, in float16", lambda x, d: (d * (1 - np.tanh(x) ** 2) * 1.003).astype(np.float16)),
+    ("t2.avgpool", "float16", "rounded to float16", lambda x, d: np.full(x.shape, d / x.size, dtype=np.float16)),
+    ("t2.maxpool", "float16", "even split in float16", lambda x, d: _even_split(x, d).astype(np.float16)),
+    # wrong only where tanh has saturated (a fresh attacker's passed: no case had |x| > 20)
+    ("t2.tanh", "value", "delta itself where |x| > 20", lambda x, d: np.where(np.abs(x) > 20, d, d * (1 - np.tanh(x) ** 2))),
+    ("t2.tanh", "value", "NaN past x = 355 (exp(2x) overflows)",
+     lambda x, d: d * (1 - ((np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)) ** 2)),
+    ("t2.tanh", "value", "delta where |x| > 20, in float32",
+     lambda x, d: np.where(np.abs(x) > 20, d, d * (1 - np.tanh(x) ** 2)).astype(np.float32)),
     # raising is no way out: at a shape it answered before it is wrong, and a refusal hides no error
     ("t2.maxpool", "raises", "raises at ties", _raises_where_it_would_be_wrong),
     ("t2.maxpool", "raises", "refuses windows of 9, wrong beyond 100", _refuses_one_size_and_is_wrong_on_another),
@@ -348,13 +358,8 @@ RIGHT = [
     ("t2.maxpool", "lists", "a list", lambda x, d: list(d * (np.arange(x.size) == np.argmax(x)))),
     ("t2.avgpool", "numpy", "full_like", lambda x, d: np.full_like(x, d / x.size)),
     ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
-    # delta / d below float16's smallest normal number (at d = 1e5): stored with an absolute step
-    ("t2.avgpool", "float16", "rounded to float16", lambda x, d: np.full(x.shape, d / x.size, dtype=np.float16)),
     ("t2.tanh", "float32", "partly in float32", _partly_float32_tanh),
-    ("t2.maxpool", "float16", "even split in float16", lambda x, d: _even_split(x, d).astype(np.float16)),
     ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
-    ("t2.maxpool", "float16", "first maximizer in float16",
-     lambda x, d: (d * (np.arange(x.size) == np.argmax(x))).astype(np.float16)),
     # (NAIVE, the naive nested loops, are graded by test_grade.py with these same checks, in the sandbox
     # and within the default limits: a second, unlimited run here would only cost seconds)
 ]

@@ -250,7 +250,7 @@ RUNS = {
     "KeyboardInterrupt in the function": (["check", "t1.dX", "files/answers.py:keyboard_interrupt"], 1, "process"),
     "KeyboardInterrupt at import": (["check", "t1.dX", "files/interrupts_at_import.py:t1_dX"], 2, "process"),
     "fake verdict then os._exit": (["check", "t1.dX", "files/answers.py:fake_verdict_then_exit"], 3, "process"),
-    "fake verdict then os._exit at import": (["check", "t1.dX", "files/os_exit_at_import.py:t1_dX"], 3, "process"),
+    "fake verdict then os._exit at import": (["check", "t1.dX", "files/os_exit_at_import.py:t1_dX"], 2, "process"),
     "kills itself": (["check", "t1.dX", "files/answers.py:kill_itself"], 3, "process"),
     "patches verify.engine": (["check", "t1.dX", "files/patches_engine.py:t1_dX"], 2, "process"),
     "closes stdout": (["check", "t1.dX", "files/closes_stdout.py:t1_dX"], 0, "process"),
@@ -453,10 +453,11 @@ def test_a_verdict_printed_by_the_candidate_shows_only_inside_its_output_block(r
     assert "output of the candidate" in run.stdout
 
 
-def test_os_exit_and_signals_are_crashes(runs):
+def test_os_exit_and_signals_are_crashes_but_at_import_the_file_cannot_be_loaded(runs):
     assert "exited with status 0 during a call of fake_verdict_then_exit" in error_line(
         runs["fake verdict then os._exit"])
-    assert "exited with status 0 while loading" in error_line(runs["fake verdict then os._exit at import"])
+    assert error_line(runs["fake verdict then os._exit at import"]) == (
+        "error: os_exit_at_import.py: cannot be loaded: the candidate's process exited with status 0")
     assert "killed by signal 9" in error_line(runs["kills itself"])
 
 

@@ -439,12 +439,21 @@ def test_sys_exit_at_import_is_a_load_error(tmp_path):
         load(tmp_path, "import sys\nsys.exit(0)\n")
 
 
-def test_os_exit_at_import_is_a_crash(tmp_path):
-    # The parent only sees the process die without answering, as for a segfault or the OOM killer,
-    # so it reports what it saw (Crashed) rather than guessing that the file is at fault.
-    with pytest.raises(Crashed) as failure:
-        load(tmp_path, "import os\nos._exit(0)\n")
-    assert str(failure.value) == "the candidate's process exited with status 0 while loading student.py"
+@pytest.mark.parametrize("source, how", [("import os\nos._exit(3)\n", "exited with status 3"),
+                                         ("import ctypes\nctypes.string_at(0)\n", "was killed by signal 11")])
+def test_an_exit_or_a_crash_at_import_is_a_load_error_naming_the_file(tmp_path, source, how):
+    # A file whose import ends its process cannot be loaded (exit 2), as a file that raises at import;
+    # no limit was hit (exit 3 would say so).
+    with pytest.raises(LoadError) as failure:
+        load(tmp_path, source)
+    assert str(failure.value).startswith(f"student.py: cannot be loaded: the candidate's process {how}")
+
+
+def test_a_symbolic_link_is_refused_as_such(tmp_path):
+    (tmp_path / "real.py").write_text("def grad(x):\n    return x\n")
+    (tmp_path / "hw4.py").symlink_to(tmp_path / "real.py")
+    with pytest.raises(LoadError, match=r"^hw4.py: a symbolic link, which is not accepted: submit the file itself$"):
+        Sandbox(tmp_path / "hw4.py").__enter__()
 
 
 @pytest.mark.parametrize("name, words", [("missing.py", "no such file"),
@@ -827,8 +836,7 @@ def test_the_candidate_cannot_signal_the_grader_or_any_process_outside(tmp_path)
         """) as s:
             assert int(s.call("grad", 1.0)) == 0
             with contextlib.suppress(Crashed):
-                s.call("everybody", 1.0)  # kills its own sandbox, and nothing else
-            assert wait_for(lambda: not s._process.running())
+                s.call("everybody", 1.0)  # kills its own sandbox's processes of its uid, and nothing else
         assert victim.poll() is None
     finally:
         victim.kill()
@@ -1036,3 +1044,83 @@ def test_shared_memory_counts_against_the_memory_limit(tmp_path):
     """, memory=256 * 2**20, timeout=20)
     with s, pytest.raises(MemoryLimit, match="memory limit of 256 MiB exceeded"):
         s.call("grad", 1.0)
+
+
+def test_memory_the_watch_cannot_see_is_refused_by_the_kernel(tmp_path):
+    # A memfd written but never mapped, and a System V segment created then detached, hold memory that no
+    # process maps: a fresh attacker filled 12-17 GB of the host that way under --memory 256M.
+    with box(tmp_path, """
+        import ctypes, errno, os, socket
+        libc = ctypes.CDLL(None, use_errno=True)
+        def refused(make):
+            try:
+                made = make()
+            except OSError as exc:
+                return exc.errno == errno.EPERM
+            return made < 0 and ctypes.get_errno() == errno.EPERM
+        def grad(x):
+            return [refused(lambda: os.memfd_create("fill")),
+                    refused(lambda: libc.shmget(0, 1 << 20, 0o1600)),   # IPC_PRIVATE, IPC_CREAT
+                    refused(lambda: libc.msgget(0, 0o1600)),
+                    refused(lambda: libc.semget(0, 1, 0o1600)),
+                    refused(lambda: socket.socketpair() and 0),         # socket buffers, and the network
+                    refused(lambda: socket.socket(socket.AF_INET) and 0)]
+    """) as s:
+        assert s.call("grad", 1.0).tolist() == [True] * 6, s.output
+
+
+def test_the_candidate_never_runs_as_root_and_a_fork_bomb_stops_at_64_processes(tmp_path):
+    # The kernel exempts uid 0 from RLIMIT_NPROC: under a root grader a candidate mapped to root forked
+    # thousands of processes.  Seen from the grader, its processes must have an unprivileged uid.
+    with box(tmp_path, """
+        import os, time
+        def grad(x):
+            forked = 0
+            try:
+                for _ in range(100):    # a bounded bomb: each child sleeps until the sandbox ends
+                    if os.fork() == 0:
+                        time.sleep(60)
+                        os._exit(0)
+                    forked += 1
+            except OSError:
+                pass
+            return forked
+    """, timeout=20) as s:
+        server = s._process._end.processes()[:2]  # bwrap's init and the server (root's, under a root grader)
+        assert int(s.call("grad", 1.0)) < 64
+        candidate = [pid for pid in s._process._end.processes() if pid not in server]
+        uids = set()
+        for pid in candidate:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
+                uids.add(int(status.read().split("Uid:")[1].split()[0]))   # the real uid, as the host sees it
+        assert len(candidate) > 1 and uids and 0 not in uids, uids
+
+
+def test_a_candidate_that_stops_its_server_does_not_stall_the_next_result(tmp_path):
+    # Under a normal user's grader the server has the candidate's uid: a SIGSTOP used to make the next
+    # result wait a minute for the server.  (Under a root grader the candidate may not signal it at all.)
+    with box(tmp_path, """
+        import os, signal
+        def grad(x):
+            try:
+                os.kill(os.getppid(), signal.SIGSTOP)    # the server forked this process
+            except OSError:
+                pass
+            return x
+    """) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+        s.fresh()
+        assert float(s.call("grad", 3.0)) == 3.0
+
+
+def test_the_server_never_writes_the_file_through_a_link(tmp_path):
+    # A candidate's process caught inside a system call when it was killed could leave a link where the
+    # next file goes; the server, root under a root grader, must not follow it.
+    target = tmp_path / "target"
+    target.write_text("untouched")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "hw4.py").symlink_to(target)
+    with pytest.raises(OSError):
+        server_module()._place({"home": str(home)}, "hw4.py", b"print('planted')\n")
+    assert target.read_text() == "untouched"
