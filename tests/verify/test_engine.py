@@ -391,3 +391,21 @@ def test_the_generalized_results_are_checked_like_the_graded_ones():
     refused = verify.check(beyond["t1.strided.dX"], _cs231n_strided_dX)
     assert refused.status == "refused" and all((s["m"] + 2 * s["P"] - s["p"]) % s["s"] or
                                                (s["n"] + 2 * s["P"] - s["p"]) % s["s"] for s in refused.refused)
+
+
+def test_a_counterexample_prints_an_integer_setting_as_an_integer():
+    import sympy as sp
+
+    from verify import ops
+    from verify.operation import Operation
+    d = sp.Symbol("d", integer=True, positive=True)
+    op = Operation("ce", lambda x, c: ops.log(ops.exp(x).sum()) - x[c], ("x", "c"), {"x": (d,)}, "f",
+                   exact_sizes=({"d": 2, "c": 1},), float_sizes=({"d": 5, "c": 1},),
+                   size_ranges={"d": (2, 9), "c": (0, 1)}, allowed=lambda s: s["c"] < s["d"])
+
+    def forgets_the_label(x, delta, c):
+        e = np.exp(x - x.max())
+        return delta * e / e.sum()
+    verdict = engine.check(engine.Gradient(op, "x", None), forgets_the_label, seed=0)
+    lines = str(verdict.counterexample).splitlines()
+    assert not verdict.passed and "  c = 1" in lines and not any(line.startswith("  c = 1.") for line in lines)
