@@ -503,7 +503,7 @@ _RULES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
                            ("tilde", "\u0303"), ("widetilde", "\u0303"), ("vec", "\u20d7"), ("dot", "\u0307"))),
     *((rf"\\{name}(?![a-zA-Z])", sign) for name, sign in (
         ("neq", "≠"), ("ne", "≠"), ("leq", "≤"), ("le", "≤"), ("geq", "≥"), ("ge", "≥"), ("approx", "≈"),
-        ("notin", "∉"), ("in", "∈"), ("to", "→"), ("mapsto", "↦"), ("sum", "Σ"), ("infty", "∞"),
+        ("notin", "∉"), ("in", "∈"), ("to", "→"), ("mapsto", "↦"), ("sum", "Σ"), ("infty", "∞"), ("ell", "ℓ"),
         ("pm", "±"), ("top", "ᵀ"), ("odot", "⊙"), ("oslash", "⊘"), ("otimes", "⊗"), ("left", ""), ("right", ""))),
     (r"\\([a-zA-Z]+)", r"\1"),
     (r"\$", ""), (r"[{}]", ""))

@@ -14,6 +14,7 @@ HW = load("solutions")
     (r"$\partial \hat{y}_i / \partial z_k$ is not $0$ when $i \ne k$", "∂ŷ_i / ∂z_k is not 0 when i ≠ k"),
     (r"$a \le b$, $a \leq b$, $a \geq b$, $x \in S$, $x \notin S$, $x \to 0$, $a \approx b$",
      "a ≤ b, a ≤ b, a ≥ b, x ∈ S, x ∉ S, x → 0, a ≈ b"),
+    (r"$\partial \ell / \partial z$", "∂ℓ / ∂z"),
     (r"$\bar{x}$, $\tilde{x}$, $\hat x$, $\left(x\right)$, $\int$, $\infty$", "x̄, x̃, x̂, (x), int, ∞"),
 ])
 def test_plain_text_keeps_accents_and_relations(latex, text):
