@@ -537,4 +537,3 @@ def test_each_result_has_its_own_budget_of_printed_output(tmp_path):
     graded = by_result(grade_source(tmp_path, source, results=["t2.tanh", "t2.avgpool"]))
     assert "T" * loud in graded["t2.tanh"].output and "A" * loud in graded["t2.avgpool"].output
     assert "T" not in graded["t2.avgpool"].output   # each call prints: each result's output is cut on its own
-
