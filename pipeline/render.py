@@ -295,6 +295,26 @@ class _Globals:
         units, _ = self.homework.attached(question)
         return "\n".join(f"\\input{{{unit.module}}}" for unit in units)
 
+    def part_titles(self, question_id: str) -> str:
+        """The titles of a question's parts in a sentence, in order ("tanh, max pooling and average pooling"):
+        prose that lists the parts reads the registry, so an added part cannot leave it stale."""
+        titles = [escape_tex(_in_sentence(p.title)) for p in self._question(question_id).parts]
+        return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
+
+    def part_numbers(self, question_id: str) -> str:
+        """The numbers of a question's parts: "1 to 3", "1 and 2" or "1"."""
+        numbers = [p.number for p in self._question(question_id).parts]
+        if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+            return f"{numbers[0]} to {numbers[-1]}"
+        return ", ".join(map(str, numbers[:-1])) + " and " + str(numbers[-1]) if len(numbers) > 1 else \
+            "".join(map(str, numbers))
+
+    def _question(self, question_id: str):
+        found = {q.id: q for q in self.homework.questions}
+        if question_id not in found:
+            raise KeyError(f"unknown question '{question_id}'" + suggest(question_id, found))
+        return found[question_id]
+
     def remarks(self, question: str) -> str:
         _, units = self.homework.attached(question)
         return "\n".join(f"\\input{{{unit.module}}}" for unit in units)
@@ -317,9 +337,16 @@ class _Globals:
         return [[latex(entry) for entry in row] for row in value.tolist()]
 
 
+def _in_sentence(title: str) -> str:
+    """A title inside a sentence: "Max pooling" -> "max pooling"; an acronym keeps its capitals ("ReLU")."""
+    first = title.split(" ", 1)[0]
+    return title[:1].lower() + title[1:] if first[1:] == first[1:].lower() else title
+
+
 def environment(templates: templating.Templates, calls: _Globals) -> jinja2.Environment:
     return templating.environment(templates, {"step": calls.step, "part": calls.part, "parts": calls.parts,
-                                              "question": calls.question,
+                                              "question": calls.question, "part_titles": calls.part_titles,
+                                              "part_numbers": calls.part_numbers,
                                               "remarks": calls.remarks, "grading": calls.grading,
                                               "entries": calls.entries, "entries_of": calls.entries_of})
 

@@ -45,7 +45,10 @@ def _function(homework: Homework, part, result: Result) -> str:
         elif name in op.inputs:
             described.append(f"        {name}: {_shape(op.inputs[name])}")
         else:
-            described.append(f"        {name}: an integer setting")
+            # its range from the operation's data, and its numbering: the forward pass's, never shifted
+            span = op.size_ranges.get(name)
+            described.append(f"        {name}: an integer setting" + (f", {span[0]} to {span[1]}" if span else "")
+                             + ", passed as the forward pass takes it")
     returns = "a number" if not op.inputs[gradient.wrt] else f"an array shaped like {gradient.wrt}"
     forward = (op.forward.__doc__ or "").strip().splitlines()
     others = [c for c in result.conventions if c != result.default]

@@ -33,7 +33,8 @@ def _relation(value) -> str:
 def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[str, Any],
                   shown: tuple[str, ...] | None = None) -> list[Step]:
     """The steps of a part's illustrative example: its inputs, the gradient, and every wrong answer that is
-    not accepted and differs from the gradient there.  Ids: "<part>.illustration.inputs", "...gradient",
+    not accepted and differs from the gradient there.  `symbols` are the inputs', delta's and the integer
+    settings' symbols, in that order, and `at` gives each a value.  Ids: "<part>.illustration.inputs", "...gradient",
     "...<answer id>" (the grading key shows those that exist).  `shown` names the inputs the display lists
     (by default all, then delta): parts that share one example show what their gradient depends on, so
     the key does not print the same display twice."""
@@ -42,7 +43,7 @@ def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[
     result = part.results[0]
     gradient = result.gradient()
     op = gradient.operation
-    names = (*op.inputs, "delta")
+    names = op.candidate_arguments      # a student's order: the inputs, delta, then the integer settings
     args = [at[name] for name in names]
     truth = gradient.compiled()(*args)
     prefix = f"{part.id}.illustration"

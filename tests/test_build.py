@@ -393,7 +393,7 @@ def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework, 
     a ReLU part the homework may have by now, and it takes the next free number of T2.
     """
     project = copy_project(tmp_path / "relu", warm_cache)   # the new part's checks run, the others are known
-    fixture = ROOT / "tests" / "fixtures" / "relu"
+    fixture = ROOT / "examples" / "relu"   # the README's example part
     t2 = next(q for q in homework.questions if q.id == "T2")
     number = max(p.number for p in t2.parts) + 1
 

@@ -1,6 +1,6 @@
 """The README's recipe runs as written: its code blocks, put together, are a part whose every step passes.
 
-(tests/test_build.py adds the fixture part of tests/fixtures/relu to a copy of the project with make;
+(tests/test_build.py adds the README's example part, examples/relu, to a copy of the project with make;
 this checks that the README's own code has not drifted from a working part.)
 """
 from __future__ import annotations

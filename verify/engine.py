@@ -190,6 +190,8 @@ def _digits_needed(expected, got) -> int:
 def _show(value) -> str:
     arr = np.asarray(value)
     if arr.ndim == 0:
+        if np.issubdtype(arr.dtype, np.integer):
+            return str(int(arr))      # an integer setting (a class label c) prints as the integer it is
         return repr(float(arr)) if arr.dtype != object else str(arr[()])
     if arr.size > 64:
         return f"array of shape {arr.shape}"

@@ -63,6 +63,7 @@ import signal
 import struct
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -488,13 +489,25 @@ def wrong_answer_note(wrong, part) -> str:
     return "\n".join(lines)
 
 
-_LATEX = [(re.compile(p), r) for p, r in (
+_RULES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2"), (r"\\partial\s*", "∂"), (r"\\delta", "δ"),
     (r"\\tanh", "tanh"), (r"\^\\circ", "°"), (r"\\times", "×"), (r"\\star", "⋆"), (r"\\cdot", "·"),
     (r"\\dots", "..."), (r"\\ldots", "..."), (r"\\operatorname\{([^{}]*)\}", r"\1"), (r"\\sech", "sech"),
     (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\pageref\{[^{}]*\}", "?"),
-    (r"page~\?", "in the key"), (r"~", " "), (r"``|''", '"'), (r"\\,", " "), (r"\\([a-zA-Z]+)", r"\1"),
-    (r"\$", ""), (r"[{}]", ""))]
+    (r"page~\?", "in the key"), (r"~", " "), (r"``|''", '"'), (r"\\,", " "),
+    # accents as combining marks (\hat{y} -> ŷ) and relations as their signs, before a bare command loses
+    # its backslash (\ne would read "ne")
+    *((rf"\\{accent}\s*\{{([^{{}}]+)\}}|\\{accent}\s+([a-zA-Z])",
+       lambda m, mark=mark: "".join(q + mark for q in (m[1] or m[2])))
+      for accent, mark in (("hat", "\u0302"), ("widehat", "\u0302"), ("bar", "\u0304"), ("overline", "\u0305"),
+                           ("tilde", "\u0303"), ("widetilde", "\u0303"), ("vec", "\u20d7"), ("dot", "\u0307"))),
+    *((rf"\\{name}(?![a-zA-Z])", sign) for name, sign in (
+        ("neq", "≠"), ("ne", "≠"), ("leq", "≤"), ("le", "≤"), ("geq", "≥"), ("ge", "≥"), ("approx", "≈"),
+        ("notin", "∉"), ("in", "∈"), ("to", "→"), ("mapsto", "↦"), ("sum", "Σ"), ("infty", "∞"), ("ell", "ℓ"),
+        ("pm", "±"), ("top", "ᵀ"), ("odot", "⊙"), ("oslash", "⊘"), ("otimes", "⊗"), ("left", ""), ("right", ""))),
+    (r"\\([a-zA-Z]+)", r"\1"),
+    (r"\$", ""), (r"[{}]", ""))
+_LATEX = [(re.compile(p), r) for p, r in _RULES]
 
 
 def plain(latex: str) -> str:
@@ -502,7 +515,7 @@ def plain(latex: str) -> str:
     text = latex
     for pattern, replacement in _LATEX:
         text = pattern.sub(replacement, text)
-    return " ".join(text.split())
+    return unicodedata.normalize("NFC", " ".join(text.split()))   # y and a combining hat: the one letter ŷ
 
 
 def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Result, seed: int, path=None,

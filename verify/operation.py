@@ -347,6 +347,13 @@ class Operation:
         output = self.output
 
         def partial(F, V, env, generalized):
+            differentiated = F.base.label.name if isinstance(F, sp.Indexed) else getattr(F, "name", None)
+            if differentiated not in (None, "L", output):
+                # the checks differentiate the forward pass only (L and the output), never a quantity of names=
+                raise ValueError(f"a Partial differentiates L or the operation's output {output}, not "
+                                 f"{differentiated}; to differentiate {differentiated}, give the step an "
+                                 f"Operation of its own whose output is {differentiated} (an Operation "
+                                 f"with no Result is allowed)")
             var, idx = _target(V, env)
             which = "L" if sp.Symbol("L") == F else output
             if generalized:

@@ -424,8 +424,19 @@ def _check_example(step: Step) -> Verdict:
             raise _StepFailed("exact", f"side {q + 1} = {_short(_plain(sides[q]))} but side {q + 2} = "
                                        f"{_short(_plain(right))} (they differ by {float(difference):.3g}"
                                        + (f", more than the rounding {float(tolerance):.0e}" if tolerance else "")
-                                       + ")", step.at)
+                                       + ")" + _inexact_hint(step.at), step.at)
     return Verdict(step.id, True, ["exact"], len(sides) - 1, worst)
+
+
+def _inexact_hint(at: Mapping[str, Any]) -> str:
+    """What to write instead when an example's input is a decimal that binary floats cannot hold (0.1)."""
+    for name, value in at.items():
+        for q in np.asarray(value, dtype=object).ravel():
+            if isinstance(q, float) and sp.Rational(q) != sp.Rational(repr(q)):
+                return (f"; {name} holds {q!r}, which a float holds only approximately: give the example inputs "
+                        f"exact in binary (such as 0.5, 0.25, -1.5), or relation=\"approx\" (the last side "
+                        f"then compared rounded to digits=4)")
+    return ""
 
 
 def _plain(value):

@@ -298,3 +298,35 @@ def test_each_note_says_what_every_deduction_takes_and_the_rest_by_their_own_lin
         assert context["points"] == max(0, part.points - lost) or any(d.cap is not None for d in deductions)
         seen += bool(besides and deductions)
     assert seen      # the dense-layer samples: a deduction and a criterion lost by its own line
+
+
+def test_prose_that_lists_a_questions_parts_follows_the_registry(homework, paths):
+    """part_titles and part_numbers read the registry: a part added or taken out changes the sentence."""
+    question = max(homework.questions, key=lambda q: len(homework.attached(q.id)[0]))
+    attached = homework.attached(question.id)[0]
+    assert len(attached) >= 2, "a question with parts in modules of their own"
+    fewer = type(homework).assemble("solutions", [u for u in homework.units if u is not attached[-1]])
+    line = f'((( part_titles("{question.id}") ))), parts ((( part_numbers("{question.id}") ))).'
+    for registry in (homework, fewer):
+        parts = next(q for q in registry.questions if q.id == question.id).parts
+        text = render.Renderer(registry, paths.templates, paths.tex).env.from_string(line).render()
+        titles, numbers = text.split(", parts ")
+        found = [titles.lower().index(p.title.lower()) for p in parts]
+        assert found == sorted(found) and titles.count(" and ") == 1
+        expected = f"{parts[0].number} to {parts[-1].number}" if len(parts) > 2 else \
+            " and ".join(str(p.number) for p in parts)
+        assert numbers == expected + "."
+    assert attached[-1].part.title.lower() not in text.lower()
+
+
+def test_a_title_in_a_sentence_keeps_an_acronym():
+    assert [render._in_sentence(t) for t in ("Max pooling", "Tanh", "ReLU", "Softmax with cross-entropy")] == \
+        ["max pooling", "tanh", "ReLU", "softmax with cross-entropy"]
+
+
+def test_a_note_at_a_kink_says_so_in_words_that_fit_any_kink(homework, paths, notes):
+    render_all(homework, paths, notes)
+    text = "".join((paths.tex / f"grading-{p.id}.tex").read_text() for p in homework.parts)
+    at_kink = [n for n in notes if "inputs" in n.steps and "expected" not in n.steps]
+    assert text.count("Here the function has no single gradient (a kink); an accepted answer is") == len(at_kink)
+    assert "At this tie" not in text     # max pooling's word, wrong at a ReLU's kink

@@ -40,3 +40,31 @@ def test_the_grader_judges_the_starter_cleanly(homework, tmp_path):
     assert {r["verdict"] for r in rows} == {"wrong"} and {r["points"] for r in rows} == {"0"}
     feedback = (tmp_path / "feedback" / "student.txt").read_text()
     assert "NotImplementedError" in feedback
+
+
+def test_an_integer_setting_is_documented_with_its_range(homework):
+    """Each setting's line gives its range from the operation's data (the registry's parts, and a label c)."""
+    import sympy as sp
+
+    from pipeline.starter import _function
+    from verify import ops
+    from verify.engine import Gradient
+    from verify.homework import Criterion, Part, Result, Rubric
+    from verify.operation import Operation
+    d = sp.Symbol("d", integer=True, positive=True)
+    op = Operation("t9.ce", lambda z, c: ops.log(ops.exp(z).sum()) - z[c], ("z", "c"), {"z": (d,)}, "ell",
+                   exact_sizes=({"d": 2, "c": 0},), float_sizes=({"d": 3, "c": 1},),
+                   size_ranges={"d": (2, 5000), "c": (0, 4999)}, allowed=lambda s: s["c"] < s["d"])
+    result = Result("t9.ce", {"default": Gradient(op, "z", None)})
+    label = Part("t9.ce", "Cross-entropy", 2, (result,), Rubric((Criterion("all", 2, "all", "All."),)), question="T9",
+                 number=1)
+    assert "        c: an integer setting, 0 to 4999, passed as the forward pass takes it" in \
+        _function(homework, label, result).splitlines()
+    for part in homework.parts:
+        for res in part.results:
+            op = res.gradient().operation
+            lines = _function(homework, part, res).splitlines()
+            for name in op.settings:
+                low, high = op.size_ranges[name]
+                assert f"        {name}: an integer setting, {low} to {high}, passed as the forward pass takes it" \
+                    in lines

@@ -422,3 +422,21 @@ def test_a_complex_answer_matches_no_common_answer_and_warns_of_nothing():
         matched = engine.matching(gradient, lambda x, d: d * (1 - np.tanh(x) ** 2) + 0j,
                                   {"right": lambda x, d: d * (1 - np.tanh(x) ** 2)}, seed=1)
     assert matched == [] and not caught
+
+
+def test_a_counterexample_prints_an_integer_setting_as_an_integer():
+    import sympy as sp
+
+    from verify import ops
+    from verify.operation import Operation
+    d = sp.Symbol("d", integer=True, positive=True)
+    op = Operation("ce", lambda x, c: ops.log(ops.exp(x).sum()) - x[c], ("x", "c"), {"x": (d,)}, "f",
+                   exact_sizes=({"d": 2, "c": 1},), float_sizes=({"d": 5, "c": 1},),
+                   size_ranges={"d": (2, 9), "c": (0, 1)}, allowed=lambda s: s["c"] < s["d"])
+
+    def forgets_the_label(x, delta, c):
+        e = np.exp(x - x.max())
+        return delta * e / e.sum()
+    verdict = engine.check(engine.Gradient(op, "x", None), forgets_the_label, seed=0)
+    lines = str(verdict.counterexample).splitlines()
+    assert not verdict.passed and "  c = 1" in lines and not any(line.startswith("  c = 1.") for line in lines)

@@ -145,3 +145,46 @@ def test_a_step_refuses_a_field_its_kind_ignores(kind, field, value):
     extra = {"at": {"X": np.zeros((2, 2))}} if kind is Kind.EXAMPLE else {}
     with pytest.raises(ValueError, match=f"a {kind.value} step takes no {field}"):
         Step("s", (X[0, 0], X[0, 0]), kind, op, **{**extra, field: value})
+
+
+def _cross_entropy(names=None):
+    from verify import ops
+    from verify.operation import Operation
+    d = sp.Symbol("d", integer=True, positive=True)
+    return Operation("ce", lambda z, c: ops.log(ops.exp(z).sum()) - z[c], ("z", "c"), {"z": (d,)}, "ell",
+                     exact_sizes=({"d": 2, "c": 0},), float_sizes=({"d": 3, "c": 1},),
+                     size_ranges={"d": (2, 5), "c": (0, 1)}, allowed=lambda s: s["c"] < s["d"], names=names or {})
+
+
+def test_a_partial_of_a_quantity_of_names_says_what_to_write_instead():
+    from sympy import KroneckerDelta
+
+    from verify.operation import Operation
+    from verify.symbolic import Hadamard
+    z, square = sp.IndexedBase("z"), sp.IndexedBase("square")
+    d = sp.Symbol("d", integer=True, positive=True)
+    over = ((i, 0, d - 1), (k, 0, d - 1))
+    sides = (Partial(square[i], z[k]), 2 * z[i] * KroneckerDelta(i, k))
+    verdict = check_step(Step.derivation("s", *sides, operation=_cross_entropy({square: Hadamard(z, z)}), over=over))
+    assert verdict.reason == ("the step cannot be evaluated: ValueError: a Partial differentiates L or the operation's "
+                              "output ell, not square; to differentiate square, give the step an Operation of its own "
+                              "whose output is square (an Operation with no Result is allowed)")
+    # what the message says to write works
+    own = Operation("square", lambda z: z * z, ("z",), {"z": (d,)}, "square", exact_sizes=({"d": 2},),
+                    float_sizes=({"d": 3},), size_ranges={"d": (1, 5)})
+    assert check_step(Step.derivation("s", *sides, operation=own, over=over)).passed
+
+
+def test_an_example_input_not_exact_in_binary_is_told_how_to_write_it():
+    z = sp.IndexedBase("z")
+    at = {"z": np.array([0.1, 0.5]), "delta": 1.0, "c": 0}
+    shown_z = sp.ImmutableMatrix([[shown(0.1)], [shown(0.5)]])
+    verdict = check_step(Step.example("s", z, shown_z, operation=_cross_entropy(), at=at))
+    assert not verdict.passed and verdict.reason.endswith(
+        "; z holds 0.1, which a float holds only approximately: give the example inputs exact in binary (such as "
+        "0.5, 0.25, -1.5), or relation=\"approx\" (the last side then compared rounded to digits=4)")
+    assert check_step(Step.example("s", z, shown_z, operation=_cross_entropy(), at=at, relation="approx")).passed
+    exact = {**at, "z": np.array([0.25, 0.5])}
+    wrong = check_step(Step.example("s", z, sp.ImmutableMatrix([[shown(0.25)], [shown(1)]]), operation=_cross_entropy(),
+                                    at=exact))
+    assert not wrong.passed and "exact in binary" not in wrong.reason    # no hint where it would not help

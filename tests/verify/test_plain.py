@@ -1,0 +1,28 @@
+"""verify.grade.plain: the key's LaTeX as the text a student reads in a feedback file (no sandbox needed)."""
+from __future__ import annotations
+
+import pytest
+
+from verify import grade
+from verify.homework import load
+
+HW = load("solutions")
+
+
+@pytest.mark.parametrize("latex, text", [
+    (r"$\hat{y} - y$ without $\delta$", "ŷ - y without δ"),
+    (r"$\partial \hat{y}_i / \partial z_k$ is not $0$ when $i \ne k$", "∂ŷ_i / ∂z_k is not 0 when i ≠ k"),
+    (r"$a \le b$, $a \leq b$, $a \geq b$, $x \in S$, $x \notin S$, $x \to 0$, $a \approx b$",
+     "a ≤ b, a ≤ b, a ≥ b, x ∈ S, x ∉ S, x → 0, a ≈ b"),
+    (r"$\partial \ell / \partial z$", "∂ℓ / ∂z"),
+    (r"$\bar{x}$, $\tilde{x}$, $\hat x$, $\left(x\right)$, $\int$, $\infty$", "x̄, x̃, x̂, (x), int, ∞"),
+])
+def test_plain_text_keeps_accents_and_relations(latex, text):
+    assert grade.plain(latex) == text
+
+
+def test_plain_text_of_every_note_leaves_no_latex():
+    for part in HW.parts:
+        for wrong in part.wrong_answers:
+            for latex in (wrong.title, wrong.why, wrong.decision):
+                assert not set(grade.plain(latex)) & set("\\${}"), latex
