@@ -110,7 +110,8 @@ def _elementwise(x, numeric, symbolic):
     if x.dtype == object:
         out = np.vectorize(symbolic, otypes=[object])(x)
         return out if out.ndim else out[()]
-    return numeric(x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # exp(1000) at a saturated entry:
+        return numeric(x)                                                  # the checks read inf themselves
 
 
 def first_argmax(a) -> int:
