@@ -605,17 +605,25 @@ def _float32_misfits(expected) -> list[int]:
 # REUSE = False computes everything afresh for each check (the tests compare the verdicts both ways).
 REUSE = True
 _CASE_MEMO: dict[tuple, dict] = {}
+# A run of one seed keeps ~100 cases (~12 MB); checks with fresh seeds add new ones each time, so the memo
+# is emptied once its keys hold this many bytes of values (what it holds per case is of their size).
+_CASE_MEMO_BYTES = 32 * 1024**2
+_case_memo_bytes = 0
 
 
 def _case_memo(gradient: Gradient, values: Mapping[str, Any], *extra) -> dict:
     """The memo of one case (keyed by its values themselves, like the exact values), or a fresh dict."""
+    global _case_memo_bytes
     if not REUSE:
         return {}
     key = (*_cache_key(gradient, values), *extra)
     memo = _CASE_MEMO.get(key)
     if memo is None:
-        if len(_CASE_MEMO) > 4096:
+        size = sum(len(part) for part in key if isinstance(part, bytes))
+        if _case_memo_bytes + size > _CASE_MEMO_BYTES:
             _CASE_MEMO.clear()
+            _case_memo_bytes = 0
+        _case_memo_bytes += size
         memo = _CASE_MEMO[key] = {}
     return memo
 
