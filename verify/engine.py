@@ -856,7 +856,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
 
 
 def prepare(gradient: Gradient) -> None:
-    """Build the fixed cases of a gradient and their exact values now (they are memoized): a grader
+    """Build the fixed cases of a gradient and their exact values and floats now (they are memoized): a grader
     calls this before a candidate's clock starts, so that the time limit measures the candidate alone,
     and before forking workers, so that they start with them."""
     for case in _plan(gradient, True, 0, None):
