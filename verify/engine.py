@@ -562,6 +562,72 @@ def _to_float(values) -> np.ndarray:
     return np.vectorize(lambda e: float(sp.N(e, 30)), otypes=[float])(np.asarray(values, dtype=object))
 
 
+# What a memoized exact value gives every candidate checked against it, derived once (converting
+# exact numbers to floats costs more than the rest of a check): its float64 value (a hull's points
+# as rows), and the entries float32 cannot hold.  Keyed by the exact value's id, the value itself
+# kept in the entry, so that a freed value's reused id never matches.
+_DERIVED: dict[int, tuple[Any, np.ndarray, list[int] | None]] = {}
+
+
+def _derived(expected) -> tuple[Any, np.ndarray, list[int] | None]:
+    entry = _DERIVED.get(id(expected)) if REUSE else None
+    if entry is None or entry[0] is not expected:
+        if len(_DERIVED) > 4096:
+            _DERIVED.clear()
+        floats = (np.array([_to_float(q).ravel() for q in expected.points]) if isinstance(expected, Hull)
+                  else _to_float(expected))
+        floats.flags.writeable = False   # shared by every check: nobody may change it
+        entry = (expected, floats, None)
+        if REUSE:
+            _DERIVED[id(expected)] = entry
+    return entry
+
+
+def _float_of(expected) -> np.ndarray:
+    """The float64 value of an exact gradient (of a Hull: its points, one per row), read-only."""
+    return _derived(expected)[1]
+
+
+def _float32_misfits(expected) -> list[int]:
+    """The flat indices of the entries of an exact gradient that float32 cannot hold."""
+    value, floats, misfits = _derived(expected)
+    if misfits is None:
+        misfits = [q for q, e in enumerate(np.asarray(value, dtype=object).ravel())
+                   if not _representable(e, np.float32)]
+        if REUSE:
+            _DERIVED[id(value)] = (value, floats, misfits)
+    return misfits
+
+
+# What depends on a case alone (its values and its number in the run), never on the candidate: the forward
+# side of the directional methods.  A class graded with one seed meets the same cases in every submission,
+# so each is computed once per process (the grader's workers, forked after `prepare`, share the fixed ones).
+# REUSE = False computes everything afresh for each check (the tests compare the verdicts both ways).
+REUSE = True
+_CASE_MEMO: dict[tuple, dict] = {}
+# A run of one seed keeps ~100 cases (~12 MB); checks with fresh seeds add new ones each time, so the memo
+# is emptied once its keys hold this many bytes of values (what it holds per case is of their size).
+_CASE_MEMO_BYTES = 32 * 1024**2
+_case_memo_bytes = 0
+
+
+def _case_memo(gradient: Gradient, values: Mapping[str, Any], *extra) -> dict:
+    """The memo of one case (keyed by its values themselves, like the exact values), or a fresh dict."""
+    global _case_memo_bytes
+    if not REUSE:
+        return {}
+    key = (*_cache_key(gradient, values), *extra)
+    memo = _CASE_MEMO.get(key)
+    if memo is None:
+        size = sum(len(part) for part in key if isinstance(part, bytes))
+        if _case_memo_bytes + size > _CASE_MEMO_BYTES:
+            _CASE_MEMO.clear()
+            _case_memo_bytes = 0
+        _case_memo_bytes += size
+        memo = _CASE_MEMO[key] = {}
+    return memo
+
+
 # ---- one check -----------------------------------------------------------------------------------
 class _Run:
     """Bookkeeping of one check: methods used, cases run, worst error seen, precision seen."""
@@ -691,12 +757,11 @@ def _precision_from_exact(got: np.ndarray, expected, precision: str) -> str:
     """
     if precision != "float64":
         return precision
-    exact = np.asarray(expected, dtype=object).ravel()
     answer = np.asarray(got, dtype=np.float64).ravel()
     # an answer of few significant bits (2**-23, where a saturated tanh' rounds to) fits every
     # precision and says nothing about which one the answer used
-    telling = [q for q, e in enumerate(exact) if not _representable(e, np.float32)
-               and answer[q] != np.round(answer[q]) and not float(np.frexp(answer[q])[0] * 16).is_integer()]
+    telling = [q for q in _float32_misfits(expected)
+               if answer[q] != np.round(answer[q]) and not float(np.frexp(answer[q])[0] * 16).is_integer()]
     with np.errstate(over="ignore"):
         if telling and all(float(np.float32(answer[q])) == answer[q] for q in telling):
             return "float32"
@@ -791,12 +856,15 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
 
 
 def prepare(gradient: Gradient) -> None:
-    """Build the fixed cases of a gradient and their exact values now (they are memoized): a grader
+    """Build the fixed cases of a gradient and their exact values and floats now (they are memoized): a grader
     calls this before a candidate's clock starts, so that the time limit measures the candidate alone,
     and before forking workers, so that they start with them."""
     for case in _plan(gradient, True, 0, None):
         if case.kind in ("exact", "kink", "near-tie"):
-            expected_at(gradient, case.values)
+            expected = expected_at(gradient, case.values)
+            _float_of(expected)
+            if not isinstance(expected, Hull):
+                _float32_misfits(expected)
 
 
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
@@ -880,7 +948,7 @@ def _exact_case(run: _Run, case: Case):
         _in_hull(run, values, expected, got, precision)
         return
     run.used("exact")
-    expected_f = _to_float(expected)
+    expected_f = _float_of(expected)
     precision = _precision_from_exact(got, expected, precision)
     if EPS[precision] > EPS[run.precision]:
         run.precision = precision
@@ -889,7 +957,7 @@ def _exact_case(run: _Run, case: Case):
 
 def _in_hull(run: _Run, values, hull: Hull, got, precision):
     """The answer must be a point of the hull (a convex combination of its generating points)."""
-    points = np.array([_to_float(q).ravel() for q in hull.points])     # k x n
+    points = _float_of(hull)     # k x n
     target = np.asarray(got, dtype=float).ravel()
     scale = max(1.0, float(np.max(np.abs(points))))
     residual = hull_distance(points, target)
@@ -974,8 +1042,19 @@ def _float_case(run: _Run, case: Case):
     precision = max(precision, run.precision, key=_coarser)
     own = LOW_PRECISION_FACTOR * EPS[precision] if precision != "float64" else 0.0
     floor = LOW_PRECISION_FACTOR * SUBNORMAL[precision] if precision != "float64" else 0.0
-    rng = np.random.default_rng([run.cases, n])
-    random_v = rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())
+    # the forward side along the random direction depends on the case alone: computed once for every
+    # candidate checked on the same case (see _case_memo); the aligned direction is each candidate's own
+    memo = _case_memo(gradient, values, run.cases)
+
+    def once(name, compute):
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
+
+    def draw():
+        rng = np.random.default_rng([run.cases, n])
+        return rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())
+    random_v = once("random", draw)
     peak = float(np.max(np.abs(g))) if np.size(g) else 0.0
     aligned = (g / peak) if peak > 0 and np.ndim(w) and np.size(w) > 1 else None
     directions = [("random", random_v)] + ([("aligned", aligned)] if aligned is not None else [])
@@ -1005,18 +1084,28 @@ def _float_case(run: _Run, case: Case):
     absolute = {q: (v if q in op.settings else np.abs(v)) for q, v in values.items()}
     if wrt in op.kind.affine_in:
         # J V = f(V) - f(0): the other inputs' part cancels, so rounding scales with all of f(|.|)
-        base = op.run({**values, wrt: np.zeros_like(w) if np.ndim(w) else 0.0})
-        for _, V in directions:
+        base = once("base", lambda: op.run({**values, wrt: np.zeros_like(w) if np.ndim(w) else 0.0}))
+
+        def adjoint(V):
             change = op.run({**values, wrt: V}) - base
             rounding = float(np.sum(np.abs(delta) * np.abs(op.run({**absolute, wrt: np.abs(V)}))))
-            verdict("adjoint", V, float(np.sum(delta * change)), rounding)
+            return float(np.sum(delta * change)), rounding
+        for name, V in directions:
+            want, rounding = once("adjoint", lambda V=V: adjoint(V)) if name == "random" else adjoint(V)
+            verdict("adjoint", V, want, rounding)
         return
     c = max(float(np.max(np.abs(V))) for _, V in directions)
-    with np.errstate(all="ignore"):
-        bound = float(np.sum(np.abs(delta) * np.abs(op.run({**absolute, wrt: np.abs(w) + c}))))
-    for _, V in directions:
-        h = 1e-30
-        verdict("complex step", V, float(np.imag(L(w + 1j * h * V))) / h, bound)
+    def overflowing_bound() -> float:
+        with np.errstate(all="ignore"):   # a saturated entry may overflow the forward pass
+            return float(np.sum(np.abs(delta) * np.abs(op.run({**absolute, wrt: np.abs(w) + c}))))
+    bound = once(("bound", c), overflowing_bound)
+    tiny = 1e-30
+
+    def complex_step(V):
+        return float(np.imag(L(w + 1j * tiny * V))) / tiny
+    for name, V in directions:
+        verdict("complex step", V, once("complex step", lambda V=V: complex_step(V)) if name == "random"
+                else complex_step(V), bound)
     # central differences along the random direction; the truncation error is estimated
     # from two step sizes (Richardson), so no bound on higher derivatives is needed
     V = random_v
@@ -1024,7 +1113,7 @@ def _float_case(run: _Run, case: Case):
 
     def cd(step):
         return float((L(w + step * V) - L(w - step * V)) / (2 * step))
-    coarse, fine = cd(h), cd(h / 2)
+    coarse, fine = once("central difference", lambda: (cd(h), cd(h / 2)))
     truncation = 4.0 / 3.0 * abs(coarse - fine) * 4
     verdict("central difference", V, fine, bound / (h / 2), extra=truncation, note=f" with h = {h / 2:.3g}")
 

@@ -84,6 +84,7 @@ from .sandbox import (
     TimeLimit,
     isolation,
 )
+from .sandbox import prepare as prepare_sandboxes
 
 __all__ = ["VERDICTS", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY", "Graded", "Submission", "Row",
            "Report", "Candidate", "grade", "grade_all", "grade_file", "grade_submission", "submissions_in",
@@ -641,6 +642,7 @@ def _run(folders: list[Path], homework: Homework, jobs: int, limits: dict) -> It
     each keeping its sandbox's server from one submission to the next.  A worker that dies costs the
     submission it was grading, graded "error", and another worker takes its place."""
     isolation()  # NoIsolation now, before anything is graded
+    prepare_sandboxes()  # what every worker's sandboxes need, worked out once, before they fork
     if jobs == 1 or not hasattr(os, "fork"):
         for folder in folders:
             yield grade_submission(folder, homework, **limits)

@@ -544,3 +544,38 @@ def test_each_result_has_its_own_budget_of_printed_output(tmp_path):
     graded = by_result(grade_source(tmp_path, source, results=["t2.tanh", "t2.avgpool"]))
     assert "T" * loud in graded["t2.tanh"].output and "A" * loud in graded["t2.avgpool"].output
     assert "T" not in graded["t2.avgpool"].output   # each call prints: each result's output is cut on its own
+
+
+def test_reusing_what_depends_on_the_case_alone_changes_no_verdict(tmp_path, monkeypatch):
+    # The engine computes the float values of the exact gradients and the forward side of the random
+    # direction once per case, for every submission of a run: a class graded with and without that reuse
+    # gets the same verdicts, points, common answers and counterexamples, the later submissions graded
+    # from what the earlier ones left in the memo.
+    from verify import engine
+    sources = {
+        "right": CORRECT,
+        "convolution": CONVOLUTION,
+        "wrong": CLASS["bob"][0],
+        "common": replace_function(CORRECT, "t2_tanh", "return delta * (1 - np.tanh(x))"),
+        "float32": replace_function(CORRECT, "t2_tanh", "return (delta * (1 - np.tanh(x) ** 2)).astype(np.float32)"),
+        "off": replace_function(CORRECT, "t1_dW", "return correlate_valid(X, delta) * (1 + 1e-7)"),
+        "timeout": CLASS["erin"][0],
+        "right-again": CORRECT,
+    }
+    for name, source in sources.items():
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "hw4.py").write_text(source)
+
+    def verdicts(reuse: bool):
+        monkeypatch.setattr(engine, "REUSE", reuse)
+        engine._CASE_MEMO.clear()
+        engine._DERIVED.clear()
+        report = grade.grade_all(tmp_path / "class", jobs=1, timeout=2, seed=SEED, homework=HW)
+        return {(s.name, g.result): (g.verdict, g.points, g.convention, g.common, g.text, g.review)
+                for s in report.submissions for g in s.results}
+    reused, afresh = verdicts(True), verdicts(False)
+    assert reused == afresh
+    assert {reused[(name, result)][0] for name, result in [("common", "t2.tanh"), ("off", "t1.dW"),
+                                                            ("timeout", "t2.tanh"), ("right-again", "t1.dX")]} \
+        == {"wrong", "timeout", "correct"}
+    assert reused[("common", "t2.tanh")][3] == "tanh-prime" and reused[("convolution", "t1.dX")][0] == "correct"
