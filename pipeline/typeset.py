@@ -470,8 +470,11 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
         if log is None and job.log.exists():
             log = job.log.read_text(errors="replace")  # latexmk found nothing to do: the PDF is from that log's run
         warnings += box_warnings(log or "", job.main.parent, job.name, maps)
-        for label in dict.fromkeys(_UNDEFINED.findall(log or "")):   # after latexmk's last run: for good
-            notices.append(f"{job.name}.pdf shows ?? for a reference to '{label}', which no \\label defines")
+        undefined = list(dict.fromkeys(_UNDEFINED.findall(log or "")))   # after latexmk's last run: for good
+        if undefined:   # a page that shows ?? is not published
+            failures.append("\n".join(f"{job.name}.pdf would show ?? for a reference to '{label}', which no "
+                                      f"\\label defines: add the \\label or correct the reference" for label in undefined))
+            logs.append(log or "")
     if failures:
         # documents that share a file fail alike: each error once, by its first line (the template's)
         distinct: dict[str, str] = {}

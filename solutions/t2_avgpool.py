@@ -95,7 +95,7 @@ WRONG = (
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
                 r"$\delta$.",
                 product(1 / d, Ones(x)),
-                decision=r"As in tanh and max pooling, the missing $\delta$ is the chain rule's error.",
+                decision=r"As in T2.1 and max pooling, the missing $\delta$ is the chain rule's error.",
                 deductions=("no-delta",)),
 )
 

@@ -148,7 +148,7 @@ WRONG = (
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
-                decision=r"As in tanh, leaving out $\delta$ is an error of the chain rule.",
+                decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule.",
                 deductions=("no-delta",)),
 )
 

@@ -453,8 +453,10 @@ def test_stopping_a_precompile_kills_its_pdflatex(tmp_path):
 
 
 @pytest.mark.latex
-def test_a_reference_no_label_defines_is_a_notice(tmp_path):
+def test_a_reference_no_label_defines_fails_the_build(tmp_path):
     doc = write(tmp_path / "tex" / "doc.tex", "\\documentclass{article}\n\\begin{document}\n\\section{A}\\label{a}\n"
                                               "See \\ref{a} and page \\pageref{nowhere}.\n\\end{document}\n")
-    result = typeset_now({"doc": doc}, tmp_path / "latex", 0)
-    assert result.notices == ["doc.pdf shows ?? for a reference to 'nowhere', which no \\label defines"]
+    with pytest.raises(LatexFailed) as failure:
+        typeset_now({"doc": doc}, tmp_path / "latex", 0)
+    assert str(failure.value) == ("doc.pdf would show ?? for a reference to 'nowhere', which no \\label defines: "
+                           "add the \\label or correct the reference")
