@@ -473,7 +473,8 @@ def _outcome(jobs: list[_Job], notices: list[str]) -> Typeset | LatexFailed:
         undefined = list(dict.fromkeys(_UNDEFINED.findall(log or "")))   # after latexmk's last run: for good
         if undefined:   # a page that shows ?? is not published
             failures.append("\n".join(f"{job.name}.pdf would show ?? for a reference to '{label}', which no "
-                                      f"\\label defines: add the \\label or correct the reference" for label in undefined))
+                                      f"\\label defines: add the \\label or correct the reference"
+                                      for label in undefined))
             logs.append(log or "")
     if failures:
         # documents that share a file fail alike: each error once, by its first line (the template's)
