@@ -242,6 +242,7 @@ def test_the_documents_name_the_homework_from_its_identity(homework, paths, note
     text = written["hw5-grading"].read_text()
     assert "Deep Learning (CSCI-GA.2572): Homework 5" in text and "Instructor: Ada Lovelace" in text
     assert "pdfauthor={Ada Lovelace}" in text and "pdfkeywords={attention; source commit abc1234}" in text
+    assert "abc1234" not in written["hw5-solutions"].read_text()     # students' files carry no build information
     assert "Chopra" not in text and "473" not in text
 
 
