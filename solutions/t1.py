@@ -335,13 +335,14 @@ DX_WRONG = (
                          r"$\partial L/\partial y$, which it writes as one number, the sum "
                          r"$\frac{2}{N} \sum_j (y_j - t_j)$ of every output's $\delta_j$ (rule~8): no output's own "
                          r"derivative is weighted by its $\delta_j$, so the line of the chain rule is not met, and "
-                         r"that criterion is lost by its own line, not by the deduction, which also covers the loss the "
-                         r"answer assumes (rule~9).",
+                         r"that criterion is lost by its own line, not by the deduction, which also covers the "
+                         r"loss the answer assumes (rule~9).",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
-                r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down (rule~2).",
+                r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
+                r"(rule~2).",
                 Correlate(Pad(delta, p - 1), W),
                 decision=r"This grading assumes a cross-correlation forward pass, written down or, with none "
                          r"written, the solutions' own (rule~2). After a true convolution written down, the answer "
@@ -487,8 +488,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
-                            r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put in after "
-                            r"it; a wrong local derivative inside it is charged at the local derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
+                            r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
+                            r"in after it; a wrong local derivative inside it is charged at the local derivative. "
+                            r"A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and, with no such sum after it, loses it."),
                   Criterion("local", 1, "the local derivative",
@@ -521,12 +523,13 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
-                            r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it whatever "
-                            r"value is put in after it: followed by $\partial Y_{i,j}/\partial W = X$, the wrong "
-                            r"value is taken by the dense-layer deduction and the chain rule is kept. As in T1.1, a "
-                            r"product with $\partial L/\partial y$ written as one number, with no such sum after it, "
-                            r"loses it: the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and "
-                            r"its sum $\sum_j \delta_j x_j$, with $x_j$ the whole input, writes no output's own "
+                            r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
+                            r"whatever value is put in after it: followed by "
+                            r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
+                            r"deduction and the chain rule is kept. As in T1.1, a product with "
+                            r"$\partial L/\partial y$ written as one number, with no such sum after it, loses it: "
+                            r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
+                            r"$\sum_j \delta_j x_j$, with $x_j$ the whole input, writes no output's own "
                             r"derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
@@ -554,8 +557,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 2, "the chain rule",
                             r"The bias enters every output, so the sum runs over all of them (Step~1). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds (rules~4 and~5). Unlike in T1.1 and "
-                            r"T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
+                            r"loses it, also when a later line has the right bounds (rules~4 and~5). Unlike in "
+                            r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),

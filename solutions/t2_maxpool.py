@@ -123,8 +123,8 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, when the answer says nothing of ties or endorses it; true words about "
-                         r"ties beside it (ties have probability $0$, the maximum is assumed unique, $f$ is not "
+                         r"$\delta$, a false rule, when the answer says nothing of ties or endorses it; true words "
+                         r"about ties beside it (ties have probability $0$, the maximum is assumed unique, $f$ is not "
                          r"differentiable at a tie) would earn the tie point back, and full credit.",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
