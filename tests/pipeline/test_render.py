@@ -253,13 +253,14 @@ def test_unchanged_files_are_not_rewritten(homework, paths, notes):
     assert before == {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
 
 
-def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, notes):
+def test_provenance_goes_into_the_grading_keys_metadata_alone_never_onto_a_page(homework, paths, notes):
     render_all(homework, paths, notes)
     handout = homework.identity.name
     for name in (handout, f"{handout}-solutions", f"{handout}-grading"):
         text = (paths.tex / f"{name}.tex").read_text()
         preamble, body = text.split(r"\begin{document}")
-        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != handout)
+        # students receive the handout and the solutions: no build information in them
+        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name == f"{handout}-grading")
         assert "abc1234" not in body and "checks" not in body
 
 
