@@ -102,7 +102,7 @@ def test_provenance_is_in_the_metadata_and_never_on_a_page(built, homework):
         assert ("commit" in info["Keywords"] + info["Subject"]) == (name == "hw4-grading")
         text = pdf_text(built.output / f"{name}.pdf")
         assert commit not in text and "checks passed" not in text
-    assert f"{report['checks']} checks" in pdf_info(built.output / "hw4-solutions.pdf")["Subject"]
+    assert f"{report['checks']} checks" in pdf_info(built.output / "hw4-grading.pdf")["Subject"]
 
 
 def test_the_logs_have_no_overfull_or_underfull_box(built):
