@@ -495,13 +495,15 @@ def _note_context(note) -> dict:
 
 
 def _pdf_info(identity, document: Document, provenance: dict[str, Any]) -> dict[str, str]:
-    """The PDF's metadata, from the homework's identity: where the provenance goes (never onto a page)."""
+    """The PDF's metadata, from the homework's identity.  The provenance (the commit, the number of checks) goes
+    into the grading key's alone, for TAs, and never onto a page: students receive the handout and the
+    solutions, which carry no build information (output/verify-report.json holds it all)."""
     keywords = ", ".join(identity.keywords)
     info = {"Title": f"{identity.course} ({identity.code}), {document.title}",
             "Author": identity.instructor,
             "Subject": f"{document.title}, {identity.code}",
             "Keywords": keywords}
-    if document.answers:
+    if document.grading:
         info["Subject"] = (f"{document.title}, {identity.code}; every formula checked by machine "
                            f"({plural(provenance['checks'], 'check')})")
         info["Keywords"] = f"{keywords}; source commit {provenance['commit']}"

@@ -335,17 +335,18 @@ DX_WRONG = (
                          r"$\partial L/\partial y$, which it writes as one number, the sum "
                          r"$\frac{2}{N} \sum_j (y_j - t_j)$ of every output's $\delta_j$ (rule~8): no output's own "
                          r"derivative is weighted by its $\delta_j$, so the line of the chain rule is not met, and "
-                         r"that criterion is lost by its own line, not by the deduction. The dense-layer deduction "
-                         r"takes the rest and covers the loss the answer assumes (rule~9).",
+                         r"that criterion is lost by its own line, not by the deduction, which also covers the "
+                         r"loss the answer assumes (rule~9).",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
-                r"page~\pageref{other-conventions}), so check first which forward pass the answer shows (rule~2).",
+                r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
+                r"(rule~2).",
                 Correlate(Pad(delta, p - 1), W),
                 decision=r"This grading assumes a cross-correlation forward pass, written down or, with none "
-                         r"shown, the solutions' own (rule~2). After a true convolution, written down or shown by "
-                         r"the answer's local derivative, the answer is right and earns full credit.",
+                         r"written, the solutions' own (rule~2). After a true convolution written down, the answer "
+                         r"is right and earns full credit.",
                 charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
@@ -403,17 +404,20 @@ DW_WRONG = (
                 r"the $p \times p$ patch of $X$ that output $j$ sees (outputs numbered $j = 1, \dots, N$) has "
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"With the patches defined the result is right; only the assumed squared loss is "
-                         r"charged. A student who also keeps the sample's steps, $\partial y/\partial W = X^T$ "
-                         r"for the local derivative, loses the local derivative as well (rule~4).",
+                decision=r"This grading is for the variant whose local derivative is "
+                         r"$\partial y_j/\partial W = x_j$, written in place of the sample's "
+                         r"$\partial y/\partial W = X^T$: its sum weights each output's own derivative by its "
+                         r"$\delta_j$, which earns the chain rule, and only the assumed squared loss is charged. A "
+                         r"variant that keeps $\partial y/\partial W = X^T$ loses the local derivative as well "
+                         r"(rule~4), and so does one that writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for the unturned kernel of T1.1, the forward pass the answer shows decides "
-                         r"(rule~2): after a cross-correlation, or with no forward pass shown, the turn is wrong; "
+                decision=r"As for the unturned kernel of T1.1, the forward pass the answer writes down decides "
+                         r"(rule~2): after a cross-correlation, or with no forward pass written, the turn is wrong; "
                          r"after a true convolution the answer is right and earns full credit.",
                 charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
@@ -470,16 +474,23 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 
 def _either(turned: str) -> str:
-    return (r"either convention, judged against the forward pass the answer shows (the cross-correlation when it "
-            rf"shows none, rule~2): {turned}")
+    return (r"either convention, judged against the forward pass the answer writes down (the cross-correlation "
+            rf"when it writes none, rule~2): {turned}")
+
+
+# Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
+# valid outputs start at p - 1 (rule 2 at the front)
+_SECTION_9_1 = (r"the form of Goodfellow et al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
+                r"every index and bound of the outputs carries the shift by $p - 1$ of that form")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
-                            r"$\delta_{i,j}$ (Step~1); a wrong local derivative inside it is charged at the local "
-                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
+                            r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
+                            r"in after it; a wrong local derivative inside it is charged at the local derivative. "
+                            r"A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and, with no such sum after it, loses it."),
                   Criterion("local", 1, "the local derivative",
@@ -493,7 +504,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
-                            r"lose it, unless $\delta$ is extended by zeros before them (rule~5)."),
+                            r"lose it, unless $\delta$ is extended by zeros before them or in their line (rule~5)."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -503,7 +514,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _goodfellow("9.13", "the input"),
+                     _goodfellow("9.13", "the input"), _SECTION_9_1,
                      r"the scatter view or the matrix view",
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
@@ -512,8 +523,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
-                            r"(Step~1); as in T1.1, a product with $\partial L/\partial y$ written as one number, "
-                            r"with no such sum after it, loses it."),
+                            r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
+                            r"whatever value is put in after it: followed by "
+                            r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
+                            r"deduction and the chain rule is kept. As in T1.1, a product with "
+                            r"$\partial L/\partial y$ written as one number, with no such sum after it, loses it: "
+                            r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
+                            r"$\sum_j \delta_j x_j$, with $x_j$ the whole input, writes no output's own "
+                            r"derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
@@ -530,7 +547,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _goodfellow("9.11", "the kernel"),
+                     _goodfellow("9.11", "the kernel"), _SECTION_9_1,
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
@@ -540,7 +557,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 2, "the chain rule",
                             r"The bias enters every output, so the sum runs over all of them (Step~1). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds (rules~4 and~5)."),
+                            r"loses it, also when a later line has the right bounds (rules~4 and~5). Unlike in "
+                            r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
+                            r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
+                            r"derivative is the same $1$, so the product is the sum over every output."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "

@@ -123,9 +123,10 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, whether or not the answer speaks of ties; words that set ties "
-                         r"aside (ties have probability $0$, the maximum is assumed unique) would earn the tie point "
-                         r"back, and full credit.", deductions=("all-ties",)),
+                         r"$\delta$, a false rule, when the answer says nothing of ties or endorses it; true words "
+                         r"about ties beside it (ties have probability $0$, the maximum is assumed unique, $f$ is not "
+                         r"differentiable at a tie) would earn the tie point back, and full credit.",
+                deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
                 r"maximum, so the other entries must receive $0$.",
@@ -164,19 +165,22 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"formula decides; rule~4 at the front). True: one maximizer takes all of $\delta$ (the "
                         r"first, the last, any), which a formula with $i^*$, an argmax or ``the index of the "
                         r"maximum'' states also in silence; weights $\ge 0$ on the tied entries adding up to $1$; "
-                        r"the convex hull of Step~5; $f$ not differentiable there. Words that set ties aside earn it "
-                        r"beside any formula: probability $0$ for continuous inputs, a unique maximum assumed, ties "
-                        r"rare or ignorable. False, unless set aside: all of $\delta$ to every tied entry, as the "
-                        r"mask $[x_k = \max x]$ (``$1$ where $x_k$ is the maximum'') gives; $0$ to every tied "
-                        r"entry; weights not adding up to $1$, or negative (Step~5). A wrong routing's deduction "
-                        r"takes this point (rule~3 at the front).")),
+                        r"the convex hull of Step~5. True words about ties earn it beside any formula that routes "
+                        r"$\delta$ to the maximizer away from ties, and each of them alike, so that a true remark "
+                        r"never scores worse than one that sets ties aside: $f$ not differentiable at a tie (no "
+                        r"single gradient there), probability $0$ for continuous inputs, a unique maximum assumed, "
+                        r"ties rare or ignorable, or a true rule above. False, with no such words beside it: all "
+                        r"of $\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is the "
+                        r"maximum'') gives; $0$ to every tied entry; weights not adding up to $1$, or negative "
+                        r"(Step~5); words that state one of these. A wrong routing's deduction takes this point "
+                        r"whatever the words (rule~3 at the front).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
                               r"that are not tied", charges=("local", "result", "ties")),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"All of $\delta$ to every tied entry, or any other false rule at ties that the answer does "
-                          r"not set aside (a wrong rule at ties)",
+                          r"All of $\delta$ to every tied entry, or any other false rule at ties, with no true words "
+                          r"about ties beside it (a wrong rule at ties)",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there",

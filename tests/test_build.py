@@ -97,10 +97,12 @@ def test_provenance_is_in_the_metadata_and_never_on_a_page(built, homework):
     for name in ("hw4", "hw4-solutions", "hw4-grading"):
         info = pdf_info(built.output / f"{name}.pdf")
         assert "Homework 4" in info["Title"] and info["Author"] and "convolution" in info["Keywords"]
-        assert (commit in info["Keywords"]) == (name != "hw4")
+        # students receive the handout and the solutions: no build information in them, even in metadata
+        assert (commit in info["Keywords"]) == (name == "hw4-grading")
+        assert ("commit" in info["Keywords"] + info["Subject"]) == (name == "hw4-grading")
         text = pdf_text(built.output / f"{name}.pdf")
         assert commit not in text and "checks passed" not in text
-    assert f"{report['checks']} checks" in pdf_info(built.output / "hw4-solutions.pdf")["Subject"]
+    assert f"{report['checks']} checks" in pdf_info(built.output / "hw4-grading.pdf")["Subject"]
 
 
 def test_the_logs_have_no_overfull_or_underfull_box(built):
@@ -375,8 +377,8 @@ def test_after_a_commit_make_rebuilds_and_the_metadata_names_the_new_commit(tmp_
     second = git("rev-parse", "--short=10", "HEAD").strip()
     made = subprocess.run(["make", *make_args()], cwd=project, env=env, capture_output=True, text=True)
     assert made.returncode == 0 and "build.py" in made.stdout
-    for name in ("hw4-solutions.pdf", "hw4-grading.pdf"):
-        assert second in pdf_info(project / "output" / name)["Keywords"]
+    assert second in pdf_info(project / "output" / "hw4-grading.pdf")["Keywords"]
+    assert second not in pdf_info(project / "output" / "hw4-solutions.pdf")["Keywords"]
 
 
 def test_a_missing_python_is_one_message_naming_it(tmp_path):

@@ -242,6 +242,7 @@ def test_the_documents_name_the_homework_from_its_identity(homework, paths, note
     text = written["hw5-grading"].read_text()
     assert "Deep Learning (CSCI-GA.2572): Homework 5" in text and "Instructor: Ada Lovelace" in text
     assert "pdfauthor={Ada Lovelace}" in text and "pdfkeywords={attention; source commit abc1234}" in text
+    assert "abc1234" not in written["hw5-solutions"].read_text()     # students' files carry no build information
     assert "Chopra" not in text and "473" not in text
 
 
@@ -252,13 +253,14 @@ def test_unchanged_files_are_not_rewritten(homework, paths, notes):
     assert before == {f: f.stat().st_mtime_ns for f in paths.tex.iterdir()}
 
 
-def test_provenance_goes_into_the_metadata_not_onto_the_page(homework, paths, notes):
+def test_provenance_goes_into_the_grading_keys_metadata_alone_never_onto_a_page(homework, paths, notes):
     render_all(homework, paths, notes)
     handout = homework.identity.name
     for name in (handout, f"{handout}-solutions", f"{handout}-grading"):
         text = (paths.tex / f"{name}.tex").read_text()
         preamble, body = text.split(r"\begin{document}")
-        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name != handout)
+        # students receive the handout and the solutions: no build information in them
+        assert "pdftitle={" in preamble and ("abc1234" in preamble) == (name == f"{handout}-grading")
         assert "abc1234" not in body and "checks" not in body
 
 

@@ -45,6 +45,30 @@ DECIDED = {
     "T1.1 a dense-layer answer whose dL/dy is one number, the sum of the deltas": ("t1.dX", ("chain",), ("dense",), 0),
     "T1.1 the kernel not turned, no forward pass shown (judged against the cross-correlation)":
         ("t1.dX", ("final",), (), 4),
+    # second grading and page review of 2026-12-06 (answers D05, D10, D16; review D01-D09, D12)
+    "T2.1 1 - tanh, then after 'Hmm, more carefully' 1 - tanh^2, the first line not withdrawn":
+        ("t2.tanh", ("derivative",), (), 3),
+    "T2.3 the chain rule, then (delta/d) times the ones: delta/d shows the local derivative": ("t2.avgpool", (), (), 5),
+    "T1.2 a dense reading: sum of delta_ij dy_ij/dW, then dy_ij/dW = X": ("t1.dW", (), ("dense",), 1),
+    "T1.3 sum of delta_ij * 1 = sum of delta_ij, nothing else (the factor 1 is the local derivative)":
+        ("t1.db", (), (), 5),
+    "T1.3 delta * 1 = delta, no sum (steps shown, the chain rule lost)": ("t1.db", ("chain",), (), 3),
+    "T1.3 a bare sum of delta_ij, nothing before it": ("t1.db", (), ("no-steps",), 0),
+    "T1.3 (sum of the deltas) * dy/db, no loss assumed: every output's derivative is 1": ("t1.db", (), (), 5),
+    "T1.1 the scatter view alone, one line (a final form)": ("t1.dX", (), ("no-steps",), 0),
+    "T1.1 the chain rule with dY_ij/dX, then the scatter view": ("t1.dX", (), (), 5),
+    "T1.1 a cross-correlation written, then the true convolution's local derivative and result":
+        ("t1.dX", ("local", "final"), (), 3),
+    "T1.1 no forward pass, the true convolution's local derivative and result (as after the course's own)":
+        ("t1.dX", ("local", "final"), (), 3),
+    "T1.1 a true convolution written, then its local derivative and result": ("t1.dX", (), (), 5),
+    "T1.2 Goodfellow's Section 9.1 form, outputs from p - 1, every bound shifted": ("t1.dW", (), (), 5),
+    "T1.2 the sample's sum with x_j the patch and dy/dW = X^T kept": ("t1.dW", ("local",), ("loss",), 3),
+    "T1.2 the sample's sum with x_j the patch and no local derivative": ("t1.dW", ("local",), ("loss",), 3),
+    "T2.2 max pooling in words alone (the switch description)": ("t2.maxpool", (), (), 5),
+    "T2.2 the mask [x_k = max x] and 'f is not differentiable at a tie'": ("t2.maxpool", (), (), 5),
+    "T2.2 the mask [x_k = max x] and 'ties are rare'": ("t2.maxpool", (), (), 5),
+    "T2.2 the mask, and words that give every tied entry delta": ("t2.maxpool", (), ("all-ties",), 4),
 }
 
 
