@@ -344,9 +344,9 @@ DX_WRONG = (
                 r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
                 r"(rule~2).",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"This grading assumes a cross-correlation forward pass, written down or, with none "
-                         r"written, the solutions' own (rule~2). After a true convolution written down, the answer "
-                         r"is right and earns full credit.",
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2). After "
+                         r"a true convolution written down, or with no forward pass written, the answer is right "
+                         r"and earns full credit.",
                 charges=("final",)),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
@@ -417,8 +417,8 @@ DW_WRONG = (
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
                 decision=r"As for the unturned kernel of T1.1, the forward pass the answer writes down decides "
-                         r"(rule~2): after a cross-correlation, or with no forward pass written, the turn is wrong; "
-                         r"after a true convolution the answer is right and earns full credit.",
+                         r"(rule~2): after a cross-correlation the turn is wrong; after a true convolution, or "
+                         r"with no forward pass written, the answer is right and earns full credit.",
                 charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
@@ -474,8 +474,8 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 
 def _either(turned: str) -> str:
-    return (r"either convention, judged against the forward pass the answer writes down (the cross-correlation "
-            rf"when it writes none, rule~2): {turned}")
+    return (r"either convention, judged against the forward pass the answer writes down (in the reading that "
+            rf"makes it right when it writes none, rule~2): {turned}")
 
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose

@@ -43,8 +43,8 @@ DECIDED = {
     "T1.1 a dense-layer answer whose chain rule weights each output's derivative by its delta":
         ("t1.dX", (), ("dense",), 1),
     "T1.1 a dense-layer answer whose dL/dy is one number, the sum of the deltas": ("t1.dX", ("chain",), ("dense",), 0),
-    "T1.1 the kernel not turned, no forward pass shown (judged against the cross-correlation)":
-        ("t1.dX", ("final",), (), 4),
+    "T1.1 the kernel not turned, no forward pass shown (right in the reading of a true convolution)":
+        ("t1.dX", (), (), 5),
     # second grading and page review of 2026-12-06 (answers D05, D10, D16; review D01-D09, D12)
     "T2.1 1 - tanh, then after 'Hmm, more carefully' 1 - tanh^2, the first line not withdrawn":
         ("t2.tanh", ("derivative",), (), 3),
@@ -59,8 +59,8 @@ DECIDED = {
     "T1.1 the chain rule with dY_ij/dX, then the scatter view": ("t1.dX", (), (), 5),
     "T1.1 a cross-correlation written, then the true convolution's local derivative and result":
         ("t1.dX", ("local", "final"), (), 3),
-    "T1.1 no forward pass, the true convolution's local derivative and result (as after the course's own)":
-        ("t1.dX", ("local", "final"), (), 3),
+    "T1.1 no forward pass, the true convolution's local derivative and result (as the grader judges code)":
+        ("t1.dX", (), (), 5),
     "T1.1 a true convolution written, then its local derivative and result": ("t1.dX", (), (), 5),
     "T1.2 Goodfellow's Section 9.1 form, outputs from p - 1, every bound shifted": ("t1.dW", (), (), 5),
     "T1.2 the sample's sum with x_j the patch and dy/dW = X^T kept": ("t1.dW", ("local",), ("loss",), 3),
