@@ -436,7 +436,8 @@ def _homework_context(homework: Homework) -> dict:
     identity = homework.identity
     return {"questions": [_question_context(q) for q in homework.questions], "points": homework.points,
             "files": [_question_file(homework, q.id) for q in homework.questions],
-            "heading": f"{identity.course} ({identity.code}): {identity.title}", "instructor": identity.instructor}
+            "heading": f"{identity.course} ({identity.code}): {identity.title}", "instructor": identity.instructor,
+            "number": identity.number}
 
 
 def _question_file(homework: Homework, question: str) -> str:
