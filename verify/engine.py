@@ -35,7 +35,7 @@ from sympy.polys.rings import ring
 
 from . import kinks
 from .operation import Operation, to_rational
-from .sandbox import CandidateRaised, LimitExceeded
+from .sandbox import CandidateRaised, LimitExceeded, ProtocolError
 from .symbolic import Env, Hull, evaluate, name_of, to_numpy
 
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps),
@@ -602,7 +602,7 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
-        except (LimitExceeded, KeyboardInterrupt):
+        except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash
             failure = self.fail(_raised(exc), "contract", values)
@@ -836,7 +836,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
             got = got.astype(np.float64)
             if not np.all(np.isfinite(got)):
                 got = None
-        except (LimitExceeded, KeyboardInterrupt):
+        except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
             got = None

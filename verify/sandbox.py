@@ -60,7 +60,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 __all__ = ["SandboxError", "LoadError", "FunctionError", "MissingFunction", "CandidateRaised", "LimitExceeded",
-           "TimeLimit", "MemoryLimit", "Crashed", "NoIsolation", "Isolation", "Sandbox", "isolation"]
+           "TimeLimit", "MemoryLimit", "Crashed", "ProtocolError", "NoIsolation", "Isolation", "Sandbox", "isolation"]
 
 SERVER = Path(__file__).resolve().with_name("_sandbox_server.py")
 
@@ -147,6 +147,11 @@ class Crashed(LimitExceeded):
     The message says how, e.g. 'the candidate's process exited with status 0 during a call of
     grad' or 'the candidate's process broke the result channel (bad frame header)'.
     """
+
+
+class ProtocolError(SandboxError):
+    """The grader's own request could not be read by the child (the pipes out of step): an error of the grader,
+    not of the candidate, which a rerun judges.  The sandbox was stopped; it must be restart()ed."""
 
 
 class NoIsolation(SandboxError):
@@ -556,6 +561,9 @@ class Sandbox:
 
     def _expect(self, meta: dict, seq: int, allowed: set[str], phase: str = "") -> None:
         status, got = meta.get("status"), meta.get("seq")
+        if status == "protocol_error":
+            self._fail(ProtocolError, "the sandbox could not read the grader's request "
+                       f"({_one_line(str(meta.get('message')), 120)})")
         if status == "died" and type(meta.get("code")) is int:  # the server saw the candidate end
             self._fail(Crashed, f"the candidate's process {_death(meta['code'])} {phase}".rstrip())
         if type(got) is not int or got != seq or not isinstance(status, str) or status not in allowed:
@@ -572,7 +580,7 @@ class Sandbox:
         return self._process
 
     def _fail(self, kind: type[SandboxError], message: str) -> NoReturn:
-        if issubclass(kind, (LimitExceeded, LoadError)):
+        if issubclass(kind, (LimitExceeded, LoadError, ProtocolError)):
             self._stop(message)
             self._gone = message
         raise kind(message) from None

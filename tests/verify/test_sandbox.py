@@ -1181,3 +1181,93 @@ def test_namespaces_mounts_and_io_uring_are_refused_but_fork_and_threads_work(tm
                     "thread": 1}}
     """, timeout=20) as s:
         assert s.call("grad", 1.0).all(), s.output
+
+
+# A candidate that writes into the pipe its own process reads the grader's requests from (opened for writing
+# through /proc/self/fd): the only pipe the child holds for reading.  It can where it runs as the grader's own
+# uid (unprotected, or in a normal user's bubblewrap), not as nobody under a root grader: the tests that use it
+# run unprotected, to reach the framing wherever they run.
+STUFF_THE_REQUEST_PIPE = """
+    import contextlib, os, stat
+    def stuff():
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                with open(f"/proc/self/fdinfo/{name}") as info:
+                    flags = int(info.read().split("flags:")[1].split()[0], 8)
+                if stat.S_ISFIFO(os.fstat(int(name)).st_mode) and flags & os.O_ACCMODE == os.O_RDONLY:
+                    fd = os.open(f"/proc/self/fd/{name}", os.O_WRONLY | os.O_NONBLOCK)
+                    os.write(fd, b"garbage!" * 8)
+                    os.close(fd)
+"""
+
+
+def test_a_request_the_child_cannot_read_is_the_graders_error_with_no_traceback_in_the_output(tmp_path, choose):
+    choose("none")
+    # A correct in-place answer once got 'error' with the server's own "bad request frame" traceback shown as
+    # what the student printed: a request out of step is the grader's fault, and never the candidate's output.
+    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
+        def grad(x):
+            stuff()
+            return x
+    """)) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+        with pytest.raises(sb.ProtocolError, match="could not read the grader's request") as raised:
+            s.call("grad", 3.0)
+        assert not isinstance(raised.value, LimitExceeded)
+        assert "Traceback" not in s.output and "bad request frame" not in s.output
+        s.restart()
+        assert float(s.call("grad", 4.0)) == 4.0
+
+
+def test_what_a_candidate_leaves_in_the_request_pipe_never_reaches_the_next_submission(tmp_path, choose):
+    choose("none")
+    # The server is kept for the next Sandbox of the process (the next student in `grade`): what the last
+    # candidate wrote into the request pipe must be gone before the next one's child starts reading it.
+    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
+        def grad(x):
+            stuff()
+            return x
+    """)) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+    (tmp_path / "next").mkdir()
+    with box(tmp_path / "next", "def grad(x):\n    return 2 * x\n") as s:
+        assert float(s.call("grad", 2.0)) == 4.0
+
+
+def test_the_last_child_is_reaped_before_the_next_one_starts(tmp_path):
+    # Between two results of one file the last child was only sent SIGKILL: not yet scheduled on a loaded
+    # machine, it could still finish the read of the request pipe it was blocked in, and take the first
+    # bytes of the next child's first request.  It must be gone (reaped) before the next child is forked.
+    server = server_module()
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        memory = bytearray(64 << 20)   # some memory to tear down: its exit is not instant
+        for i in range(0, len(memory), 4096):
+            memory[i] = 1
+        os.write(ready_w, b"x")
+        time.sleep(60)
+        os._exit(0)
+    os.close(ready_w)
+    try:
+        assert os.read(ready_r, 1) == b"x"
+        server._end_candidate({"kill": "group"}, child, wait=False)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)
+    finally:
+        os.close(ready_r)
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+def test_an_internal_protocol_error_in_grade_is_flagged_for_a_ta_with_a_rerun_command(tmp_path, choose):
+    choose("none")
+    from verify import grade
+    source = textwrap.dedent(STUFF_THE_REQUEST_PIPE) + "stuff()\n" + textwrap.dedent(CORRECT)
+    graded = grade.grade_file(write(tmp_path, source, "hw4.py"), results=["t1.db"], timeout=20)
+    (result,) = graded.results
+    assert result.verdict == "error" and result.internal, result
+    assert "internal error of the grader" in result.text and "\n" not in result.text
+    assert "python -m verify check t1.db" in result.review and "Traceback" not in result.output
