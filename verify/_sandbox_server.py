@@ -486,7 +486,8 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a verdict, not an exit
         if _memory_exhausted(exc):
             return {"status": "memory"}, None
-        return _raised(f"the candidate raised {type(exc).__name__}{_colon(exc)}{_at(exc, path)}"), None
+        return {**_raised(f"the candidate raised {type(exc).__name__}{_colon(exc)}{_at(exc, path)}"),
+                "exception": type(exc).__name__}, None
     try:
         array = _asarray(result)
     except MemoryError:
@@ -548,8 +549,8 @@ def _describe(result, dtype: np.dtype) -> str:
         return "None"
     if isinstance(result, (str, bytes)):
         return "a string"
-    if dtype.kind == "O":
-        return f"{_a(_type_name(result))} (an array of dtype object)"
+    if dtype.kind == "O":   # a coroutine or a generator is no array: name what it is
+        return "an array of dtype object" if isinstance(result, np.ndarray) else _a(_type_name(result))
     if dtype.kind in "US":
         return f"text (dtype {dtype})"
     return f"dtype {dtype}"

@@ -125,7 +125,9 @@ class CandidateRaised(SandboxError):
 
     E.g. 'the candidate raised ZeroDivisionError: division by zero (student.py:12)' or 'the
     candidate returned a ragged nested list that is not an array'.  The sandbox is still usable.
+    `exception` names the exception's type when it raised one ("" otherwise).
     """
+    exception: str = ""
 
 
 class LimitExceeded(SandboxError):
@@ -421,7 +423,10 @@ class Sandbox:
                                    f"during a call of {name}", {"ok", "raised", "function_error", "memory"})
         status = meta["status"]
         if status == "raised":
-            raise CandidateRaised(_one_line(meta["message"]))
+            raised = CandidateRaised(_one_line(meta["message"]))
+            exception = meta.get("exception")
+            raised.exception = exception if isinstance(exception, str) else ""
+            raise raised
         if status == "function_error":
             raise _function_error(meta)
         if status == "memory":

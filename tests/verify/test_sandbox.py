@@ -167,8 +167,10 @@ def test_an_object_whose___array___raises_is_a_verdict(tmp_path):
 @pytest.mark.parametrize("value, words", [
     ("'0.5'", "a string"),
     ("None", "None"),
-    ("object()", "dtype object"),
-    ("np.array([1.0, 'a'], dtype=object)", "dtype object"),
+    ("object()", "returned an object, not"),
+    ("(v for v in x)", "returned a generator, not"),              # a coroutine or a generator is no array
+    ("__import__('asyncio').sleep(0)", "returned a coroutine, not"),
+    ("np.array([1.0, 'a'], dtype=object)", "an array of dtype object"),
     ("np.array(['1.0', '2.0'])", "text"),
     ("np.datetime64('2024-01-01')", "datetime64"),
 ])
@@ -557,6 +559,17 @@ def test_restart_after_a_crash_gives_a_working_sandbox(tmp_path):
         s.restart()
         assert s.alive
         np.testing.assert_array_equal(s.call("grad", np.ones(2)), [3, 3])
+
+
+def test_a_raised_exception_is_named_for_the_grader(tmp_path):
+    # The engine tells a RecursionError (a failure on any shape) from a shape the candidate refuses.
+    with box(tmp_path, "def grad(x):\n    return grad(x)\ndef shape(x):\n    raise ValueError('no')\n") as s:
+        with pytest.raises(CandidateRaised, match="raised RecursionError") as raised:
+            s.call("grad", 1.0)
+        assert raised.value.exception == "RecursionError"
+        with pytest.raises(CandidateRaised) as raised:
+            s.call("shape", 1.0)
+        assert raised.value.exception == "ValueError"
 
 
 def test_the_global_random_generators_start_alike_in_every_sandbox(tmp_path):
