@@ -100,15 +100,16 @@ def serve(config: dict) -> NoReturn:
             continue
         line = control.readline()
         command: dict = json.loads(line) if line else {"name": "", "again": False}
-        # Between two results of one file ("again") the last child is only killed: a SIGKILL queued
-        # before the fork leaves it no instruction to run.  Otherwise every process of it must be gone
-        # first, so that nothing of one student's can touch the next one's folders.
+        # Between two results of one file ("again") the last child is killed and reaped, what it started
+        # only killed.  Otherwise every process of it must be gone first, so that nothing of one student's
+        # can touch the next one's folders.
         _end_candidate(config, child, wait=not command["again"])
         if watch is not None:
             os.close(watch)
             watch = None
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
+        _drain(config["request"])
         _wipe(config)
         os.write(config["status"], b"clean\n")
         if not command["name"]:  # the parent is done with this candidate: nothing to start
@@ -131,6 +132,20 @@ def _read_exact(control, size: int) -> bytes:
             os._exit(0)
         data += chunk
     return data
+
+
+def _drain(fd: int) -> None:
+    """Drop what is left in the request pipe: the parent writes nothing there before "clean", so whatever is
+    there came from the last candidate (which can open its own pipe for writing through /proc/self/fd),
+    and the next child would read it as the start of its first request."""
+    os.set_blocking(fd, False)
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except BlockingIOError:
+        pass
+    finally:
+        os.set_blocking(fd, True)
 
 
 def _wipe(config: dict) -> None:
@@ -174,7 +189,10 @@ def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
 
     The server is a subreaper: whatever the candidate started is its descendant and, once orphaned,
     its child, so "no child left to reap" means that nothing of the candidate runs.  With `wait`
-    false the processes are only killed (they run nothing more) and reaped when they are gone."""
+    false only the child itself is waited for, what it started is only killed (it runs nothing more) and
+    reaped when it is gone.  The child is always waited for: killed but not yet scheduled, it can still
+    finish a read of the request pipe it was blocked in, and so take the first bytes of the next child's
+    first request (which then fails as "bad request frame")."""
     deadline = time.monotonic() + 5.0
     while True:
         if config["kill"] == "namespace":
@@ -199,7 +217,8 @@ def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
         except ChildProcessError:
             return
         # unprotected, only the child's own group is ours to kill: a daemon it started is not waited for
-        if not wait or (config["kill"] == "group" and child is None) or time.monotonic() > deadline:
+        if (not wait and child is None) or (config["kill"] == "group" and child is None) \
+                or time.monotonic() > deadline:
             return  # (past the deadline a process is stuck in the kernel: the parent's own wait gives up)
         time.sleep(0.001)
 
@@ -240,8 +259,16 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
     np.random.seed(0)
     module = _load_candidate(channel, path)
     while True:
-        meta, blob = channel.receive()
-        op, seq = meta["op"], meta["seq"]
+        try:
+            meta, blob = channel.receive()
+            op, seq = meta["op"], meta["seq"]
+            if op not in ("function", "call"):
+                raise ValueError(f"unknown request {op!r}")
+        except Exception as exc:
+            # A request this child cannot read is the grader's fault: say so on the reply pipe, where the parent
+            # reports it as its own error, never print a traceback into the candidate's output.
+            channel.send({"seq": -1, "status": "protocol_error", "message": f"{type(exc).__name__}: {_text(exc)}"})
+            os._exit(0)
         if op == "function":
             reply = _check_function(module, path, meta["name"], meta["arity"])
             _flush_output()
@@ -250,8 +277,6 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
             reply, payload = _call(module, path, meta, blob)
             _flush_output()
             channel.send({"seq": seq, **reply}, payload)
-        else:
-            raise ValueError(f"unknown request {op!r}")
 
 
 class _Channel:
@@ -461,7 +486,8 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: a verdict, not an exit
         if _memory_exhausted(exc):
             return {"status": "memory"}, None
-        return _raised(f"the candidate raised {type(exc).__name__}{_colon(exc)}{_at(exc, path)}"), None
+        return {**_raised(f"the candidate raised {type(exc).__name__}{_colon(exc)}{_at(exc, path)}"),
+                "exception": type(exc).__name__}, None
     try:
         array = _asarray(result)
     except MemoryError:
@@ -523,8 +549,8 @@ def _describe(result, dtype: np.dtype) -> str:
         return "None"
     if isinstance(result, (str, bytes)):
         return "a string"
-    if dtype.kind == "O":
-        return f"{_a(_type_name(result))} (an array of dtype object)"
+    if dtype.kind == "O":   # a coroutine or a generator is no array: name what it is
+        return "an array of dtype object" if isinstance(result, np.ndarray) else _a(_type_name(result))
     if dtype.kind in "US":
         return f"text (dtype {dtype})"
     return f"dtype {dtype}"

@@ -35,7 +35,7 @@ from sympy.polys.rings import ring
 
 from . import kinks
 from .operation import Operation, to_rational
-from .sandbox import CandidateRaised, LimitExceeded
+from .sandbox import CandidateRaised, LimitExceeded, ProtocolError
 from .symbolic import Env, Hull, evaluate, name_of, to_numpy
 
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps),
@@ -212,6 +212,9 @@ class Verdict:
     seed: int | None = None
     refused: list[dict[str, int]] = field(default_factory=list)   # sizes the question allows that it refused
     refusal: str = ""            # what it raised on the first of them
+    compared: bool = True        # whether any answer of it was compared with the gradient (not: it failed before)
+    stated: bool = True          # whether its values show `precision` (not: float64 values whose errors looked
+                                 # like float32 rounding, judged at float32 but not computed in it as far as seen)
 
     @property
     def status(self) -> str:
@@ -220,9 +223,13 @@ class Verdict:
 
     def __str__(self) -> str:
         verdict = {"correct": "correct", "wrong": "WRONG", "refused": "REFUSES SHAPES"}[self.status]
-        precision = f"computed in {self.precision}; " if self.precision != "float64" else ""
+        precision = f"computed in {self.precision}; " if self.precision != "float64" and self.stated else ""
         head = (f"{self.subject}: {verdict} ({precision}{_plural(self.cases, 'case')}; methods: "
                 f"{', '.join(self.methods)}; worst relative error {self.worst_error:.1e})")
+        if not self.passed and not self.compared:   # no error was measured: say what happened instead
+            where = "the first case" if self.cases <= 1 else f"case {self.cases}"
+            happened = (self.reason.splitlines() or ["it failed"])[0]
+            head = f"{self.subject}: {verdict} ({precision}on {where}, before anything was compared: {happened})"
         if self.passed:
             return head
         if self.status == "refused":
@@ -640,6 +647,8 @@ class _Run:
         self.precision = "float64"
         self.seed = seed
         self.pending: _Failed | None = None   # a miss that only float32 could explain, not yet judged
+        self.seen = "float64"       # the precision its values showed (self.precision may be lower: see compare)
+        self.compared = False       # whether an answer was compared with the gradient yet
 
     def used(self, method: str) -> None:
         if method not in self.methods:
@@ -668,11 +677,12 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
-        except (LimitExceeded, KeyboardInterrupt):
+        except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash
             failure = self.fail(_raised(exc), "contract", values)
-            failure.raised = True
+            # a shape it may refuse; not a RecursionError, which is its own failure on any shape
+            failure.raised = not _recursion(exc)
             raise failure from None
         want = np.shape(values[wrt])
         if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
@@ -690,6 +700,7 @@ class _Run:
         precision = _precision(arr, random_inputs)
         if EPS[precision] > EPS[self.precision]:
             self.precision = precision
+        self.seen = max(self.seen, precision, key=_coarser)
         if precision == "float16":
             raise self.fail(FLOAT16, "contract", values, got=arr)
         return arr.astype(np.float64), precision
@@ -700,6 +711,7 @@ class _Run:
         tol = max(EXACT_RTOL, EXACT_ULPS * EPS[precision]) * scale
         err = np.abs(got - expected_f)
         self.worst = max(self.worst, float(np.max(err, initial=0.0)) / scale)
+        self.compared = True
         bad = err > tol
         lower = _partly_lower(expected_f, got, scale, precision) if np.any(bad) else None
         if lower:
@@ -709,8 +721,14 @@ class _Run:
             return
         if np.any(bad):
             differing = [tuple(int(q) for q in ix) for ix in np.argwhere(bad)] if np.ndim(bad) else []
-            hint = (" (a difference this small often means that part of the computation ran in float32 "
-                    "or float16)" if float(np.max(err)) < 1e-4 * scale else "")
+            off = got - expected_f
+            if np.size(off) > 1 and float(np.ptp(off)) <= 1e-3 * float(np.max(err)):
+                # rounding is never the same on every entry: a constant was added
+                hint = f" (every entry is off by the same amount, {float(np.mean(off)):+.1e})"
+            elif float(np.max(err)) < 1e-4 * scale:
+                hint = " (a difference this small often means that part of the computation ran in float32 or float16)"
+            else:
+                hint = ""
             failure = self.fail(f"the candidate's gradient differs from the exact one in {int(np.sum(bad))} "
                                 f"of {_plural(int(np.size(bad)), 'entry')}{hint}", method, values,
                                 expected=expected_f, got=got, differing=differing)
@@ -740,6 +758,11 @@ def _partly_lower(expected: np.ndarray, got: np.ndarray, scale: float, precision
         return None
     relative = (got[telling] - expected[telling]) / expected[telling]
     return float(np.ptp(relative)) > 0.1 * float(np.max(np.abs(relative)))
+
+
+def _recursion(exc: BaseException) -> bool:
+    """Whether the candidate raised RecursionError (in this process, or in the sandbox)."""
+    return isinstance(exc, RecursionError) or getattr(exc, "exception", "") == "RecursionError"
 
 
 def _raised(exc: BaseException) -> str:
@@ -840,11 +863,12 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     except _Failed as failed:
         shown = run.pending or failed   # the first, smallest counterexample of the run
         return Verdict(subject, False, run.methods, run.cases, run.worst, shown.counterexample,
-                       shown.reason, run.precision, fresh, list(shapes.values()))
+                       shown.reason, run.precision, fresh, list(shapes.values()), compared=run.compared,
+                       stated=run.seen == run.precision)
     if refused and not answered:
         first = next(iter(refused.values()))   # nothing answered at all: that is a failure, not a shape
         return Verdict(subject, False, run.methods, run.cases, run.worst, first.counterexample, first.reason,
-                       run.precision, fresh)
+                       run.precision, fresh, compared=run.compared, stated=run.seen == run.precision)
     if refused:
         listed = "; ".join(sizes_text(q) for q in shapes.values())
         first = next(iter(refused.values()))
@@ -852,7 +876,8 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
                   f"{_plural(run.cases, 'case')} of the shapes it accepts")
         return Verdict(subject, False, run.methods, run.cases, run.worst, None, reason, run.precision, fresh,
                        list(shapes.values()), first.reason)
-    return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh)
+    return Verdict(subject, True, run.methods, run.cases, run.worst, None, "", run.precision, fresh,
+                   stated=run.seen == run.precision)
 
 
 def prepare(gradient: Gradient) -> None:
@@ -904,7 +929,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
             got = got.astype(np.float64)
             if not np.all(np.isfinite(got)):
                 got = None
-        except (LimitExceeded, KeyboardInterrupt):
+        except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
             got = None
@@ -952,6 +977,7 @@ def _exact_case(run: _Run, case: Case):
     precision = _precision_from_exact(got, expected, precision)
     if EPS[precision] > EPS[run.precision]:
         run.precision = precision
+    run.seen = max(run.seen, precision, key=_coarser)
     run.compare("exact", values, expected_f, got, precision)
 
 
@@ -967,6 +993,7 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
     lowest = max(precision, run.precision, key=_coarser)
     tol = max(EXACT_RTOL * scale, EXACT_ULPS * EPS[lowest] * float(np.max(np.abs(target), initial=0.0)))
     run.worst = max(run.worst, residual / scale)
+    run.compared = True
     if residual > tol:
         where = ", ".join(str(int(q)) for q in np.flatnonzero(np.ptp(points, axis=0) > 0))
         raise run.fail("at a kink the answer must be a convex combination of the gradients of the pieces that "
@@ -1076,6 +1103,7 @@ def _float_case(run: _Run, case: Case):
         tol = (factor + own) * scale + extra + subnormal
         run.used(method)
         run.worst = max(run.worst, err / max(scale, 1e-300))
+        run.compared = True
         if err > tol:
             raise run.fail(f"<g, V> = {got:.17g} but the forward operation gives {want:.17g}{note} "
                            f"(difference {err:.3g}, tolerance {tol:.3g})", method, values, got=g,

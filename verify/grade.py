@@ -558,7 +558,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                         review=_rerun(exc, path, result))
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
         graded = Graded(result.id, "error", 0, worth, f"{INTERNAL}{type(exc).__name__}: {exc}", internal=True,
-                        review="an internal error of the grader")
+                        review=_rerun(exc, path, result))
     graded.output = output.new()
     return graded
 
@@ -574,9 +574,10 @@ def _verdict_of_limit(exc: LimitExceeded) -> str:
     return "error"  # MemoryLimit, Crashed
 
 
-def _rerun(exc: LimitExceeded, path, result: Result | None = None) -> str:
+def _rerun(exc: Exception, path, result: Result | None = None) -> str:
     """Not judged: why, and the command that judges it again with a larger limit."""
-    what = {TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
+    what = ({TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
+            if isinstance(exc, LimitExceeded) else "an internal error of the grader")
     target = (f"{result.id} '{path}:{result.function_name}'" if result is not None
               else f"<result> '{path}:<function>'")
     return (f"not judged ({what}){_RERUN}python -m verify check {target} --timeout 120 --memory 4G")

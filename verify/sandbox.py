@@ -60,7 +60,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 __all__ = ["SandboxError", "LoadError", "FunctionError", "MissingFunction", "CandidateRaised", "LimitExceeded",
-           "TimeLimit", "MemoryLimit", "Crashed", "NoIsolation", "Isolation", "Sandbox", "isolation", "prepare"]
+           "TimeLimit", "MemoryLimit", "Crashed", "ProtocolError", "NoIsolation", "Isolation", "Sandbox", "isolation",
+           "prepare"]
 
 SERVER = Path(__file__).resolve().with_name("_sandbox_server.py")
 
@@ -125,7 +126,9 @@ class CandidateRaised(SandboxError):
 
     E.g. 'the candidate raised ZeroDivisionError: division by zero (student.py:12)' or 'the
     candidate returned a ragged nested list that is not an array'.  The sandbox is still usable.
+    `exception` names the exception's type when it raised one ("" otherwise).
     """
+    exception: str = ""
 
 
 class LimitExceeded(SandboxError):
@@ -147,6 +150,11 @@ class Crashed(LimitExceeded):
     The message says how, e.g. 'the candidate's process exited with status 0 during a call of
     grad' or 'the candidate's process broke the result channel (bad frame header)'.
     """
+
+
+class ProtocolError(SandboxError):
+    """The grader's own request could not be read by the child (the pipes out of step): an error of the grader,
+    not of the candidate, which a rerun judges.  The sandbox was stopped; it must be restart()ed."""
 
 
 class NoIsolation(SandboxError):
@@ -211,7 +219,10 @@ def _bwrap_flags() -> tuple[str, ...] | None:
     if os.geteuid() == 0:
         options: tuple[tuple[str, ...], ...] = (ROOT_FLAGS,)
     else:
-        options = (("--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534"), ("--unshare-all",))
+        # --disable-userns (bubblewrap 0.8): no user namespace inside, where it could mount a tmpfs of its own;
+        # the seccomp filter refuses that too, and an older bwrap without the option still sandboxes.
+        user = ("--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534")
+        options = ((*user, "--disable-userns"), user, ("--unshare-all",))
     for flags in options:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             if subprocess.run([bwrap, *flags, "--die-with-parent", "--ro-bind", "/", "/", "true"],
@@ -234,10 +245,23 @@ def _user_problem() -> str | None:
 
 # System calls no gradient needs, which a seccomp filter (the kernel's) refuses to every candidate with EPERM: memory
 # that neither --memory's watch nor the tmpfs sizes bound (a memfd written but never mapped, a System V segment
-# created then detached, message queues and semaphores, POSIX message queues), and sockets (no network, even where
-# namespaces are refused).  Any other ABI (32-bit calls from a 64-bit process) kills the process.
+# created then detached, message queues and semaphores, POSIX message queues), sockets (no network, even where
+# namespaces are refused), io_uring (its IORING_OP_SOCKET makes a socket that no filter of system calls can see), and
+# namespaces and mounts of its own (a tmpfs mounted in a mount namespace of its own holds memory the watch cannot see).
+# Any other ABI (32-bit calls from a 64-bit process) kills the process.
 REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd",
-                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair")
+                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair",
+                    "io_uring_setup", "io_uring_enter", "io_uring_register",
+                    "unshare", "setns", "mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount",
+                    "move_mount", "open_tree", "mount_setattr")
+# clone() only with one of these flags (a new namespace): fork and threads stay open.  (CLONE_NEWTIME is unshare's
+# and clone3's alone; in clone() that bit is part of the exit signal.)
+CLONE_NEW = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
+             "CLONE_NEWIPC": 0x08000000, "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000,
+             "CLONE_NEWNET": 0x40000000}
+# clone3() passes its flags in memory, which seccomp cannot read: ENOSYS, on which glibc falls back to clone().
+ENOSYS_SYSCALLS = ("clone3",)
+_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 7
 
 
 @functools.cache
@@ -245,6 +269,11 @@ def _seccomp_program() -> bytes:
     """The filter as a BPF program, compiled by libseccomp (Debian's libseccomp2, as systemd and Docker use it)."""
     import ctypes
     import ctypes.util
+
+    class ArgCmp(ctypes.Structure):  # struct scmp_arg_cmp
+        _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                    ("datum_b", ctypes.c_uint64)]
+
     try:
         lib = ctypes.CDLL(ctypes.util.find_library("seccomp") or "libseccomp.so.2")
     except OSError:
@@ -252,17 +281,28 @@ def _seccomp_program() -> bytes:
                           "memory escapes the memory limit") from None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
-    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
+                                           ctypes.POINTER(ArgCmp)]
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
-    context = lib.seccomp_init(0x7FFF0000)  # SCMP_ACT_ALLOW whatever is not refused
+    context = lib.seccomp_init(_SCMP_ACT_ALLOW)  # allow whatever is not refused
+
+    def refuse(name: str, error: int, *compare: ArgCmp) -> None:
+        number = lib.seccomp_syscall_resolve_name(name.encode())
+        rules = (ArgCmp * len(compare))(*compare) if compare else None
+        if number < 0 or lib.seccomp_rule_add_array(context, _SCMP_ACT_ERRNO | error, number, len(compare),
+                                                    rules) != 0:
+            raise NoIsolation(f"libseccomp cannot refuse {name} on this machine")
+
     read, write = os.pipe()
     try:
         for name in REFUSED_SYSCALLS:
-            number = lib.seccomp_syscall_resolve_name(name.encode())
-            if number < 0 or lib.seccomp_rule_add(context, 0x00050000 | errno.EPERM, number, 0) != 0:
-                raise NoIsolation(f"libseccomp cannot refuse {name} on this machine")
+            refuse(name, errno.EPERM)
+        for name in ENOSYS_SYSCALLS:
+            refuse(name, errno.ENOSYS)
+        for flag in CLONE_NEW.values():  # (flags & flag) == flag, one rule per flag: any of them is refused
+            refuse("clone", errno.EPERM, ArgCmp(0, _SCMP_CMP_MASKED_EQ, flag, flag))
         if lib.seccomp_export_bpf(context, write) != 0:
             raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
         os.close(write)
@@ -384,7 +424,10 @@ class Sandbox:
                                    f"during a call of {name}", {"ok", "raised", "function_error", "memory"})
         status = meta["status"]
         if status == "raised":
-            raise CandidateRaised(_one_line(meta["message"]))
+            raised = CandidateRaised(_one_line(meta["message"]))
+            exception = meta.get("exception")
+            raised.exception = exception if isinstance(exception, str) else ""
+            raise raised
         if status == "function_error":
             raise _function_error(meta)
         if status == "memory":
@@ -524,6 +567,9 @@ class Sandbox:
 
     def _expect(self, meta: dict, seq: int, allowed: set[str], phase: str = "") -> None:
         status, got = meta.get("status"), meta.get("seq")
+        if status == "protocol_error":
+            self._fail(ProtocolError, "the sandbox could not read the grader's request "
+                       f"({_one_line(str(meta.get('message')), 120)})")
         if status == "died" and type(meta.get("code")) is int:  # the server saw the candidate end
             self._fail(Crashed, f"the candidate's process {_death(meta['code'])} {phase}".rstrip())
         if type(got) is not int or got != seq or not isinstance(status, str) or status not in allowed:
@@ -540,7 +586,7 @@ class Sandbox:
         return self._process
 
     def _fail(self, kind: type[SandboxError], message: str) -> NoReturn:
-        if issubclass(kind, (LimitExceeded, LoadError)):
+        if issubclass(kind, (LimitExceeded, LoadError, ProtocolError)):
             self._stop(message)
             self._gone = message
         raise kind(message) from None

@@ -440,3 +440,37 @@ def test_a_counterexample_prints_an_integer_setting_as_an_integer():
     verdict = engine.check(engine.Gradient(op, "x", None), forgets_the_label, seed=0)
     lines = str(verdict.counterexample).splitlines()
     assert not verdict.passed and "  c = 1" in lines and not any(line.startswith("  c = 1.") for line in lines)
+
+
+def test_a_failure_before_any_comparison_says_what_happened_not_a_worst_error():
+    # "WRONG (0 cases; ...; worst relative error 0.0e+00)" read as a perfect match for an answer that raised
+    def raises(x, d):
+        raise ValueError("not for this type")
+    for candidate, words in ((raises, "raised ValueError: not for this type"),
+                             (lambda x, d: np.zeros(3), "returned shape (3,)")):
+        outcome = verify.check("t2.tanh", candidate)
+        head = str(outcome).splitlines()[0]
+        assert not outcome.passed and "worst relative error" not in head, head
+        assert "on the first case, before anything was compared" in head and words in head, head
+
+
+def test_a_recursion_error_is_wrong_at_once_not_a_refused_shape():
+    # It raises on every shape: a recursion of its own, not a size it refuses; its verdict must not wait for
+    # every case to raise again (a slow recursion then ran into the time limit).
+    calls = []
+
+    def recursive(x, d):
+        return recursive(x, d)
+
+    def candidate(x, d):
+        calls.append(1)
+        return recursive(x, d)
+    outcome = verify.check("t2.tanh", candidate)
+    assert outcome.status == "wrong" and "RecursionError" in outcome.reason and len(calls) == 1
+
+
+def test_a_float64_answer_off_by_a_constant_is_not_said_to_be_computed_in_float32():
+    outcome = verify.check("t1.dX", lambda X, W, b, d: dX(X, W, b, d) + 1e-6, seed=7)
+    text = str(outcome)
+    assert not outcome.passed and "float32" not in text, text
+    assert "every entry is off by the same amount, +1.0e-06" in text

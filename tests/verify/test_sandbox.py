@@ -167,8 +167,10 @@ def test_an_object_whose___array___raises_is_a_verdict(tmp_path):
 @pytest.mark.parametrize("value, words", [
     ("'0.5'", "a string"),
     ("None", "None"),
-    ("object()", "dtype object"),
-    ("np.array([1.0, 'a'], dtype=object)", "dtype object"),
+    ("object()", "returned an object, not"),
+    ("(v for v in x)", "returned a generator, not"),              # a coroutine or a generator is no array
+    ("__import__('asyncio').sleep(0)", "returned a coroutine, not"),
+    ("np.array([1.0, 'a'], dtype=object)", "an array of dtype object"),
     ("np.array(['1.0', '2.0'])", "text"),
     ("np.datetime64('2024-01-01')", "datetime64"),
 ])
@@ -557,6 +559,17 @@ def test_restart_after_a_crash_gives_a_working_sandbox(tmp_path):
         s.restart()
         assert s.alive
         np.testing.assert_array_equal(s.call("grad", np.ones(2)), [3, 3])
+
+
+def test_a_raised_exception_is_named_for_the_grader(tmp_path):
+    # The engine tells a RecursionError (a failure on any shape) from a shape the candidate refuses.
+    with box(tmp_path, "def grad(x):\n    return grad(x)\ndef shape(x):\n    raise ValueError('no')\n") as s:
+        with pytest.raises(CandidateRaised, match="raised RecursionError") as raised:
+            s.call("grad", 1.0)
+        assert raised.value.exception == "RecursionError"
+        with pytest.raises(CandidateRaised) as raised:
+            s.call("shape", 1.0)
+        assert raised.value.exception == "ValueError"
 
 
 def test_the_global_random_generators_start_alike_in_every_sandbox(tmp_path):
@@ -1124,3 +1137,150 @@ def test_the_server_never_writes_the_file_through_a_link(tmp_path):
     with pytest.raises(OSError):
         server_module()._place({"home": str(home)}, "hw4.py", b"print('planted')\n")
     assert target.read_text() == "untouched"
+
+
+# System-call numbers the next test makes through syscall(2): glibc has no wrapper for them.
+SYSCALLS = {"x86_64": {"clone": 56, "clone3": 435, "io_uring_setup": 425, "io_uring_enter": 426,
+                       "io_uring_register": 427, "pivot_root": 155},
+            "aarch64": {"clone": 220, "clone3": 435, "io_uring_setup": 425, "io_uring_enter": 426,
+                        "io_uring_register": 427, "pivot_root": 41}}
+
+
+@pytest.mark.skipif(os.uname().machine not in SYSCALLS, reason="system-call numbers known for x86_64 and aarch64")
+def test_namespaces_mounts_and_io_uring_are_refused_but_fork_and_threads_work(tmp_path):
+    # A fresh attacker made a user and mount namespace of its own (unshare) and filled a tmpfs mounted there,
+    # which the memory watch cannot see (400 MB under --memory 64M); another made a socket with io_uring's
+    # IORING_OP_SOCKET, which the refusal of socket() does not see.  clone3 says ENOSYS: glibc then uses clone.
+    numbers = SYSCALLS[os.uname().machine]
+    with box(tmp_path, f"""
+        import ctypes, errno, os, threading
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        N = {numbers!r}
+        SIGCHLD = 17
+        NEW = {{"ns": 0x20000, "cgroup": 0x2000000, "uts": 0x4000000, "ipc": 0x8000000, "user": 0x10000000,
+               "pid": 0x20000000, "net": 0x40000000}}
+        def errno_of(result, clone=False):
+            if clone and result == 0:
+                os._exit(0)      # the child of a clone that went through must not run on
+            return ctypes.get_errno() if result < 0 else "allowed"
+        def grad(x):
+            params = ctypes.create_string_buffer(120)
+            seen = {{"unshare": errno_of(libc.unshare(NEW["user"] | NEW["ns"])),
+                    "setns": errno_of(libc.setns(0, 0)),
+                    "mount": errno_of(libc.mount(b"none", b"/tmp", b"tmpfs", 0, b"size=1g")),
+                    "umount2": errno_of(libc.umount2(b"/tmp", 0)),
+                    "pivot_root": errno_of(libc.syscall(N["pivot_root"], b"/tmp", b"/tmp")),
+                    "clone3": errno_of(libc.syscall(N["clone3"], params, 88), clone=True),
+                    "io_uring_setup": errno_of(libc.syscall(N["io_uring_setup"], 4, params)),
+                    "io_uring_enter": errno_of(libc.syscall(N["io_uring_enter"], 0, 0, 0, 0, None, 0)),
+                    "io_uring_register": errno_of(libc.syscall(N["io_uring_register"], 0, 0, None, 0))}}
+            for name, flag in NEW.items():
+                seen["clone " + name] = errno_of(libc.syscall(N["clone"], flag | SIGCHLD, 0, 0, 0, 0), clone=True)
+            pid = os.fork()
+            if pid == 0:
+                os._exit(7)
+            seen["fork"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            done = []
+            thread = threading.Thread(target=lambda: done.append(1))
+            thread.start()
+            thread.join()
+            seen["thread"] = len(done)
+            print(seen)
+            return [seen[k] == v for k, v in sorted(EXPECTED.items())]
+        EXPECTED = {{**{{name: errno.EPERM for name in ("unshare", "setns", "mount", "umount2", "pivot_root",
+                                                     "io_uring_setup", "io_uring_enter", "io_uring_register")}},
+                    **{{"clone " + name: errno.EPERM for name in NEW}}, "clone3": errno.ENOSYS, "fork": 7,
+                    "thread": 1}}
+    """, timeout=20) as s:
+        assert s.call("grad", 1.0).all(), s.output
+
+
+# A candidate that writes into the pipe its own process reads the grader's requests from (opened for writing
+# through /proc/self/fd): the only pipe the child holds for reading.  It can where it runs as the grader's own
+# uid (unprotected, or in a normal user's bubblewrap), not as nobody under a root grader: the tests that use it
+# run unprotected, to reach the framing wherever they run.
+STUFF_THE_REQUEST_PIPE = """
+    import contextlib, os, stat
+    def stuff():
+        for name in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                with open(f"/proc/self/fdinfo/{name}") as info:
+                    flags = int(info.read().split("flags:")[1].split()[0], 8)
+                if stat.S_ISFIFO(os.fstat(int(name)).st_mode) and flags & os.O_ACCMODE == os.O_RDONLY:
+                    fd = os.open(f"/proc/self/fd/{name}", os.O_WRONLY | os.O_NONBLOCK)
+                    os.write(fd, b"garbage!" * 8)
+                    os.close(fd)
+"""
+
+
+def test_a_request_the_child_cannot_read_is_the_graders_error_with_no_traceback_in_the_output(tmp_path, choose):
+    choose("none")
+    # A correct in-place answer once got 'error' with the server's own "bad request frame" traceback shown as
+    # what the student printed: a request out of step is the grader's fault, and never the candidate's output.
+    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
+        def grad(x):
+            stuff()
+            return x
+    """)) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+        with pytest.raises(sb.ProtocolError, match="could not read the grader's request") as raised:
+            s.call("grad", 3.0)
+        assert not isinstance(raised.value, LimitExceeded)
+        assert "Traceback" not in s.output and "bad request frame" not in s.output
+        s.restart()
+        assert float(s.call("grad", 4.0)) == 4.0
+
+
+def test_what_a_candidate_leaves_in_the_request_pipe_never_reaches_the_next_submission(tmp_path, choose):
+    choose("none")
+    # The server is kept for the next Sandbox of the process (the next student in `grade`): what the last
+    # candidate wrote into the request pipe must be gone before the next one's child starts reading it.
+    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
+        def grad(x):
+            stuff()
+            return x
+    """)) as s:
+        assert float(s.call("grad", 2.0)) == 2.0
+    (tmp_path / "next").mkdir()
+    with box(tmp_path / "next", "def grad(x):\n    return 2 * x\n") as s:
+        assert float(s.call("grad", 2.0)) == 4.0
+
+
+def test_the_last_child_is_reaped_before_the_next_one_starts(tmp_path):
+    # Between two results of one file the last child was only sent SIGKILL: not yet scheduled on a loaded
+    # machine, it could still finish the read of the request pipe it was blocked in, and take the first
+    # bytes of the next child's first request.  It must be gone (reaped) before the next child is forked.
+    server = server_module()
+    ready_r, ready_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.setsid()
+        memory = bytearray(64 << 20)   # some memory to tear down: its exit is not instant
+        for i in range(0, len(memory), 4096):
+            memory[i] = 1
+        os.write(ready_w, b"x")
+        time.sleep(60)
+        os._exit(0)
+    os.close(ready_w)
+    try:
+        assert os.read(ready_r, 1) == b"x"
+        server._end_candidate({"kill": "group"}, child, wait=False)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(child, os.WNOHANG)
+    finally:
+        os.close(ready_r)
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+
+
+def test_an_internal_protocol_error_in_grade_is_flagged_for_a_ta_with_a_rerun_command(tmp_path, choose):
+    choose("none")
+    from verify import grade
+    source = textwrap.dedent(STUFF_THE_REQUEST_PIPE) + "stuff()\n" + textwrap.dedent(CORRECT)
+    graded = grade.grade_file(write(tmp_path, source, "hw4.py"), results=["t1.db"], timeout=20)
+    (result,) = graded.results
+    assert result.verdict == "error" and result.internal, result
+    assert "internal error of the grader" in result.text and "\n" not in result.text
+    assert "python -m verify check t1.db" in result.review and "Traceback" not in result.output
