@@ -28,12 +28,16 @@ from .t1 import (
     DX_CONVOLUTION,
     EXAMPLE,
     ILLUSTRATION,
+    _dense,
     _matrix,
     _sum_ker,
     _sum_out,
     _within,
     true_convolution,
 )
+from .t1 import DB_WRONG as _CORRELATION_DB_WRONG
+from .t1 import DW_WRONG as _CORRELATION_DW_WRONG
+from .t1 import DX_WRONG as _CORRELATION_DX_WRONG
 
 DX = Result("t1.dX", {"convolution": Gradient(CONVOLUTION, "X", DX_CONVOLUTION)})
 DW = Result("t1.dW", {"convolution": Gradient(CONVOLUTION, "W", DW_CONVOLUTION)})
@@ -106,7 +110,9 @@ def _example_steps() -> list[Step]:
 _CROSS = (r"This is the answer for a cross-correlation forward pass, in which the kernel is not turned. The "
           r"question of this variant turns the kernel in the forward pass")
 
+# the sample solution's dense-layer answers are wrong in either reading: graded here as in the base
 DX_WRONG = (
+    *(w for w in _CORRELATION_DX_WRONG if w.id.startswith("sample.") and w.id != "sample.dW.patches"),
     WrongAnswer("dX-turned", "t1.dX", r"Kernel turned in $\partial L/\partial X$",
                 _CROSS + r", and the two turns cancel: $\partial L/\partial X$ is the full correlation of $\delta$ "
                 r"with $W$ itself (Step~5).",
@@ -123,6 +129,7 @@ DX_WRONG = (
                                               r"and is not charged again.", charges=("border",)),
 )
 DW_WRONG = (
+    *(w for w in _CORRELATION_DW_WRONG if w.id.startswith("sample.") and w.id != "sample.dW.patches"),
     WrongAnswer("dW-unturned", "t1.dW", r"Gradient not turned",
                 _CROSS + r": the kernel gradient is the correlation of $X$ with $\delta$ turned by $180^\circ$ "
                 r"(Step~4).",
@@ -133,6 +140,7 @@ DW_WRONG = (
                 Correlate(X, Rot180(delta)), decision=r"The error arises in the final form.", charges=("final",)),
 )
 DB_WRONG = (
+    *(w for w in _CORRELATION_DB_WRONG if w.id.startswith("sample.") and w.id != "sample.dW.patches"),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"The error arises in the result.", deductions=("not-summed",)),
@@ -156,7 +164,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with $W$, not turned (Step~5)."),
                   _SHAPE),
-        deductions=(NO_STEPS, LOSS),
+        deductions=(NO_STEPS, _dense(("local", "border", "final", "shape")), LOSS),
         full_credit=(r"the same sum written entry by entry, with indices from $0$ or from $1$",
                      r"SciPy's \texttt{correlate2d} of $\delta$ with $W$ in \texttt{'full'} mode")),
         DX_WRONG),
@@ -169,7 +177,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the correlation of $X$ with $\delta$ turned by $180^\circ$ (Step~4), or the sum "
                             r"of Step~3."),
                   _SHAPE),
-        deductions=(NO_STEPS, LOSS),
+        deductions=(NO_STEPS, _dense(("local", "ranges", "final", "shape")), LOSS),
         full_credit=(r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ (Step~4)",
                      r"the same sum written entry by entry, with indices from $0$ or from $1$")),
         DW_WRONG),
