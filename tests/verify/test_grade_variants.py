@@ -17,7 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from verify import gradescope, variants
+from verify import grade, gradescope, variants
 from verify.engine import check
 
 from .test_grade import CORRECT, environment
@@ -52,10 +52,25 @@ def source(homework, answers_of=None) -> str:
     for part in homework.parts:
         for result in part.results:
             answered_as = theirs[(part.question, part.number)]
-            if f"def {result.function_name}(" in CORRECT and _forward(answered_as) == _forward(BASE.result(result.id)):
-                continue   # CORRECT answers the base homework's forward passes
+            if _forward(answered_as) == _base_forward(result):
+                continue   # CORRECT answers the base homework's forward passes; a part no variant varies that
+                #            CORRECT does not answer (one an instructor added) is left unanswered
             text += _step_answer(result.function_name, answered_as)   # defined again: this one counts
     return text
+
+
+def _base_forward(result):
+    return _forward(BASE.result(result.id)) if result.id in BASE.results else None
+
+
+def answered(homework) -> list[str]:
+    """The results `source(homework)` answers: CORRECT's, and the variant's own."""
+    return [r.id for r in homework.results.values()
+            if f"def {r.function_name}(" in CORRECT or _forward(r) != _base_forward(r)]
+
+
+def answered_points(homework) -> float:
+    return sum(grade.points_of(homework, r) for r in answered(homework))
 
 
 BASE = variants.load(PACKAGE, variants.variants(PACKAGE)[0])
@@ -142,7 +157,8 @@ def test_each_student_gets_every_point_for_their_own_variant_and_the_feedback_na
     assert done.returncode == 0, done.stderr
     wide = {row["submission"]: row for row in csv.DictReader((root / "out" / "grades-wide.csv").open())}
     for email, homework in ((a_email, a), (b_email, b)):
-        assert float(wide[email]["Total Score"]) == homework.points == float(wide[email]["Max Points"])
+        assert float(wide[email]["Total Score"]) == answered_points(homework)
+        assert float(wide[email]["Max Points"]) == homework.points
         feedback = (root / "out" / "feedback" / f"{email}.txt").read_text()
         assert f"Your variant: {homework.variant}" in feedback
 
@@ -157,7 +173,7 @@ def test_a_friends_correct_code_for_another_variant_is_wrong_with_a_counterexamp
             if row["submission"] == "N3"}
     differing = _differing(cy, friend)
     assert differing and {r for r, row in rows.items() if row["verdict"] == "wrong"} == differing, rows
-    assert all(rows[r]["verdict"] == "correct" for r in rows if r not in differing)
+    assert all(rows[r]["verdict"] == "correct" for r in answered(cy) if r not in differing)
     feedback = (root / "out2" / "feedback" / "N3.txt").read_text()
     assert "counterexample" in feedback.lower() and f"Your variant: {cy.variant}" in feedback
 
@@ -168,7 +184,7 @@ def test_gradescope_grades_the_submitter_against_their_variant(two, tmp_path):
     (tmp_path / "submission" / "hw4.py").write_text((root / "class" / a_email / "hw4.py").read_text())
     (tmp_path / "submission_metadata.json").write_text(json.dumps({"users": [{"email": a_email.upper()}]}))
     results = gradescope.run(tmp_path, seed=5, timeout=5)
-    assert results["score"] == a.points
+    assert results["score"] == answered_points(a)
     assert f"Your variant: {a.variant}" in results["output"]
     assert np.isclose(sum(t["max_score"] for t in results["tests"]), a.points)
-    assert all(t["status"] == "passed" for t in results["tests"])
+    assert sum(t["status"] == "passed" for t in results["tests"]) == len(answered(a))
