@@ -675,7 +675,9 @@ class _Process:
                     "--clearenv", *(a for k, v in ENVIRONMENT.items() for a in ("--setenv", k, v)), *mounts,
                     "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(memory),
                     "--tmpfs", "/tmp", "--perms", "1777", "--size", str(memory), "--tmpfs", "/dev/shm",
-                    "--remount-ro", "/", "--chdir", "/tmp",
+                    # /dev is a tmpfs bwrap makes for the device nodes: read-only, or a candidate of a normal
+                    # user's grader fills it uncounted and leaves files there for the next submission
+                    "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
         home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")

@@ -900,6 +900,27 @@ def test_filling_dev_shm_or_tmp_counts_against_the_memory_limit(tmp_path, where)
 
 
 @in_bubblewrap
+def test_dev_holds_no_file_of_the_candidate_but_its_devices_and_dev_shm_work(tmp_path):
+    # a fresh attacker under a normal user's grader wrote 240 MB to /dev, uncounted, and read in the next
+    # submission what the previous one left there
+    with box(tmp_path, """
+        import os
+        def grad(x):
+            try:
+                open("/dev/left-for-the-next", "wb").write(b"x")
+                wrote = "yes"
+            except OSError as exc:
+                wrote = os.strerror(exc.errno)
+            open("/dev/null", "wb").write(b"x" * 1000)
+            open("/dev/shm/scratch", "wb").write(b"x")
+            print(wrote)
+            return x
+    """) as s:
+        assert s.call("grad", 1.0) == 1.0
+    assert s.output == "Read-only file system\n"   # read-only for every grader, not only closed to nobody
+
+
+@in_bubblewrap
 def test_a_setsid_daemon_dies_with_the_sandbox(tmp_path):
     with box(tmp_path, """
         import os, time
