@@ -1234,16 +1234,18 @@ STUFF_THE_REQUEST_PIPE = """
                     os.close(fd)
 """
 
+STUFFING_CANDIDATE = textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
+    def grad(x):
+        stuff()
+        return x
+""")
+
 
 def test_a_request_the_child_cannot_read_is_the_graders_error_with_no_traceback_in_the_output(tmp_path, choose):
     choose("none")
     # A correct in-place answer once got 'error' with the server's own "bad request frame" traceback shown as
     # what the student printed: a request out of step is the grader's fault, and never the candidate's output.
-    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
-        def grad(x):
-            stuff()
-            return x
-    """)) as s:
+    with box(tmp_path, STUFFING_CANDIDATE) as s:
         assert float(s.call("grad", 2.0)) == 2.0
         with pytest.raises(sb.ProtocolError, match="could not read the grader's request") as raised:
             s.call("grad", 3.0)
@@ -1257,11 +1259,7 @@ def test_what_a_candidate_leaves_in_the_request_pipe_never_reaches_the_next_subm
     choose("none")
     # The server is kept for the next Sandbox of the process (the next student in `grade`): what the last
     # candidate wrote into the request pipe must be gone before the next one's child starts reading it.
-    with box(tmp_path, textwrap.dedent(STUFF_THE_REQUEST_PIPE) + textwrap.dedent("""
-        def grad(x):
-            stuff()
-            return x
-    """)) as s:
+    with box(tmp_path, STUFFING_CANDIDATE) as s:
         assert float(s.call("grad", 2.0)) == 2.0
     (tmp_path / "next").mkdir()
     with box(tmp_path / "next", "def grad(x):\n    return 2 * x\n") as s:
