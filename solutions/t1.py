@@ -323,7 +323,8 @@ _DENSE = (r"The sample treats the convolution as a dense layer with a squared lo
           r"$\frac{2}{N}(y_\nu - t_\nu)$ is read as the question's $\delta_\nu$ (rule~8 at the front). In its "
           r"quoted line below, its $j$, which numbers the outputs one after another, is written $\nu$, since "
           r"the key's side names each output by its row $i$ and its column $j$.")
-_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\nu - t_\nu)$ is the question's $\delta_\nu$, "
+_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\nu - t_\nu)$ is the question's "
+                r"$\delta_\nu$, "
                 r"and its $j$, which numbers the outputs one after another, is written $\nu$.")
 
 DX_WRONG = (
@@ -333,7 +334,8 @@ DX_WRONG = (
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
                          r"$\partial L/\partial y$, which it writes as one number, the sum "
-                         r"$\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$ of every output's $\delta_\nu$ (rule~8): no output's own "
+                         r"$\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$ of every output's $\delta_\nu$ (rule~8): no "
+                         r"output's own "
                          r"derivative is weighted by its $\delta_\nu$, so the line of the chain rule is not met, and "
                          r"that criterion is lost by its own line, not by the deduction, which also covers the "
                          r"loss the answer assumes (rule~9).",
@@ -360,7 +362,8 @@ DX_WRONG = (
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3). The error arises at the border; the wrong shape follows from it and is not "
-                         r"charged again. It is graded so also when the answer reaches this form by a turn of the kernel "
+                         r"charged again. It is graded so also when the answer reaches this form by a turn of the "
+                         r"kernel "
                          r"that drops the shift by $p - 1$, writes the local derivative without its range, or "
                          r"states the shape $m \times n$ for this smaller result (rule~5).", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
@@ -447,7 +450,7 @@ DB_WRONG = (
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
                                 r"rule instead, and the result, which follows from it, is not charged again "
-                                r"(rule~3): the score is the same. The deduction below applies to the first form "
+                                r"(rule~3): the score is the same. The deduction named next applies to the first form "
                                 r"alone; the second loses the chain rule, by the line of its criterion, and not the "
                                 r"result.", deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
@@ -504,7 +507,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and loses it, unless a sum over the outputs of "
                             r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it; writing that one number out "
-                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$, does not keep it."),
+                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$, does "
+                            r"not keep it."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
