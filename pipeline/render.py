@@ -451,9 +451,17 @@ def _question_context(question) -> dict:
 
 def _part_context(part: Part) -> dict:
     rubric = part.rubric
-    return {"id": part.id, "label": part.label, "title": part.title, "points": part.points,
+    return {"id": part.id, "label": part.label, "title": part.title, "title_tex": _title_tex(part),
+            "points": part.points,
             "criteria": rubric.criteria, "full_credit": rubric.full_credit,
             "deductions": [{"text": d.text, "rule": _rule(part, d)} for d in rubric.deductions]}
+
+
+def _title_tex(part: Part) -> str:
+    """A part's title for a heading: the variable its gradient is taken with respect to is set as the symbol
+    it is everywhere else ("Gradient with respect to $X$"), never as a bold upright letter."""
+    variables = {result.gradient().wrt for result in part.results}
+    return " ".join(f"${word}$" if word in variables else escape_tex(word) for word in part.title.split(" "))
 
 
 def _charges(criteria) -> str:

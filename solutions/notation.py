@@ -20,7 +20,8 @@ from verify.symbolic import decimal_text
 
 NAMES = {
     "delta": r"\delta",
-    "deltasample": r"\delta",      # the sample solution's delta_k, quoted as it writes it
+    "deltasample": "g",            # the sample solution's delta_k, a next unit's gradient: g_k as rule 7 of the key
+                                   # writes it, so that delta keeps the one meaning the question gives it
     "deltaext": r"\bar{\delta}",
     "deltapad": r"\hat{\delta}",
     "Wrot": r"\widetilde{W}",

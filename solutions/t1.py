@@ -307,7 +307,7 @@ def _example_steps() -> list[Step]:
 # outputs, so its residual (2/N)(y_j - t_j) is exactly dL/dy_j: the question's delta.  Its answers are
 # quoted as written and judged with that reading.
 _yj, _tj, _Nn, _xj = sp.IndexedBase("y"), sp.IndexedBase("t"), sp.Symbol("N"), sp.IndexedBase("x")
-_js = sp.Symbol("j", integer=True)
+_js = sp.Symbol("nu", integer=True)
 _SAMPLE_READING = {
     _Nn: Count(delta),                                     # one output per entry of delta
     _yj: product(Count(delta) / 2, Vec(delta)),            # only y_j - t_j = (N/2) delta_j matters:
@@ -320,11 +320,12 @@ SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
 _DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
-          r"$\frac{2}{N}(y_j - t_j)$ is read as the question's $\delta_j$ (rule~8 at the front). In its "
-          r"quoted line below, $j$ numbers the outputs one after another; the key's side names each output by its "
-          r"row $i$ and its column $j$.")
-_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_j - t_j)$ is the question's $\delta_j$, "
-                r"and its $j$ numbers the outputs one after another.")
+          r"$\frac{2}{N}(y_\nu - t_\nu)$ is read as the question's $\delta_\nu$ (rule~8 at the front). In its "
+          r"quoted line below, its $j$, which numbers the outputs one after another, is written $\nu$, since "
+          r"the key's side names each output by its row $i$ and its column $j$.")
+_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\nu - t_\nu)$ is the question's "
+                r"$\delta_\nu$, "
+                r"and its $j$, which numbers the outputs one after another, is written $\nu$.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -333,8 +334,9 @@ DX_WRONG = (
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
                          r"$\partial L/\partial y$, which it writes as one number, the sum "
-                         r"$\frac{2}{N} \sum_j (y_j - t_j)$ of every output's $\delta_j$ (rule~8): no output's own "
-                         r"derivative is weighted by its $\delta_j$, so the line of the chain rule is not met, and "
+                         r"$\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$ of every output's $\delta_\nu$ (rule~8): no "
+                         r"output's own "
+                         r"derivative is weighted by its $\delta_\nu$, so the line of the chain rule is not met, and "
                          r"that criterion is lost by its own line, not by the deduction, which also covers the "
                          r"loss the answer assumes (rule~9).",
                 charges=("chain",), deductions=("dense",)),
@@ -357,8 +359,11 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"The error arises at the border; the wrong shape follows from it and is not charged "
-                         r"again. It is graded so also when the answer reaches this form by a turn of the kernel "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                         r"true convolution written down, the turned kernel is a second error, of the final form "
+                         r"(rule~3). The error arises at the border; the wrong shape follows from it and is not "
+                         r"charged again. It is graded so also when the answer reaches this form by a turn of the "
+                         r"kernel "
                          r"that drops the shift by $p - 1$, writes the local derivative without its range, or "
                          r"states the shape $m \times n$ for this smaller result (rule~5).", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
@@ -367,7 +372,9 @@ DX_WRONG = (
                 r"In the display below, $\operatorname{crop}_{p-1}$ drops those rows and columns and "
                 r"$\operatorname{pad}_{p-1}$ puts zeros back.",
                 Pad(Crop(DX_FORMULA, p - 1), p - 1),
-                decision=r"The error arises at the border; the shape is right.", charges=("border",)),
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                         r"true convolution written down, the turned kernel is a second error, of the final form "
+                         r"(rule~3). The error arises at the border; the shape is right.", charges=("border",)),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
                 r"of $\delta$ are dropped and the result is one row and one column short. In the display "
@@ -375,21 +382,25 @@ DX_WRONG = (
                 r"right to the numbers of rows and columns in its subscript; here it keeps the first $m - p$ "
                 r"rows and $n - p$ columns of $\delta$.",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
-                decision=r"A wrong range of the outputs is an error of the border; the shape, which follows "
-                         r"from it, is not charged again.", charges=("border",)),
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                         r"true convolution written down, the turned kernel is a second error, of the final form "
+                         r"(rule~3). A wrong range of the outputs is an error of the border; the shape, which "
+                         r"follows from it, is not charged again.", charges=("border",)),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
                 r"of indices, $k + u$ where $k - u$ belongs.",
                 Correlate(delta, W),
-                decision=r"Each of the two mistakes is an error of its own (rule~3), also when one slip "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                         r"true convolution written down, the unturned kernel is right for it, and only the border "
+                         r"is lost. Each of the two mistakes is an error of its own (rule~3), also when one slip "
                          r"produced both: the border and the final form are lost, and the shape follows "
                          r"from the border.", charges=("border", "final")),
 )
 
 DW_WRONG = (
-    WrongAnswer("sample.dW", "t1.dW", "The sample solution's answer, with $x_j$ the whole input",
-                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_j$ can only be the whole input, and the "
+    WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\nu$ the whole input",
+                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\nu$ can only be the whole input, and the "
                 r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
                 r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
@@ -397,17 +408,17 @@ DW_WRONG = (
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
                          r"chain rule multiplies $\partial y/\partial W$ by the one number "
                          r"$\partial L/\partial y$, and its last sum weights one shared array, the whole input, "
-                         r"by each $\delta_j$, not each output's own derivative.",
+                         r"by each $\delta_\nu$, not each output's own derivative.",
                 charges=("chain",), deductions=("dense",)),
-    WrongAnswer("sample.dW.patches", "t1.dW", "A student's variant: the same sum, with $x_j$ defined as a patch",
-                r"The sample never says what $x_j$ is. A student who writes the same sum and defines $x_j$ as "
-                r"the $p \times p$ patch of $X$ that output $j$ sees (outputs numbered $j = 1, \dots, N$) has "
+    WrongAnswer("sample.dW.patches", "t1.dW", r"A student's variant: the same sum, with $x_\nu$ defined as a patch",
+                r"The sample never says what $x_\nu$ is. A student who writes the same sum and defines $x_\nu$ as "
+                r"the $p \times p$ patch of $X$ that output $\nu$ sees (outputs numbered $\nu = 1, \dots, N$) has "
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose local derivative is "
-                         r"$\partial y_j/\partial W = x_j$, written in place of the sample's "
+                         r"$\partial y_\nu/\partial W = x_\nu$, written in place of the sample's "
                          r"$\partial y/\partial W = X^T$: its sum weights each output's own derivative by its "
-                         r"$\delta_j$, which earns the chain rule, and only the assumed squared loss is charged. A "
+                         r"$\delta_\nu$, which earns the chain rule, and only the assumed squared loss is charged. A "
                          r"variant that keeps $\partial y/\partial W = X^T$ loses the local derivative as well "
                          r"(rule~4), and so does one that writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
@@ -438,8 +449,10 @@ DB_WRONG = (
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
-                                r"rule instead, and the result, which follows from it, is not charged again: the "
-                                r"score is the same.", deductions=("not-summed",)),
+                                r"rule instead, and the result, which follows from it, is not charged again "
+                                r"(rule~3): the score is the same. The deduction named next applies to the first form "
+                                r"alone; the second loses the chain rule, by the line of its criterion, and not the "
+                                r"result.", deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
                 Mean(delta),
@@ -492,7 +505,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"in after it; a wrong local derivative inside it is charged at the local derivative. "
                             r"A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
-                            r"own derivative and, with no such sum after it, loses it."),
+                            r"own derivative and loses it, unless a sum over the outputs of "
+                            r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it; writing that one number out "
+                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$, does "
+                            r"not keep it."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -527,9 +543,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"whatever value is put in after it: followed by "
                             r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
                             r"deduction and the chain rule is kept. As in T1.1, a product with "
-                            r"$\partial L/\partial y$ written as one number, with no such sum after it, loses it: "
+                            r"$\partial L/\partial y$ written as one number loses it, unless a sum over the outputs "
+                            r"of $\delta_{i,j}\, \partial Y_{i,j}/\partial W$ follows it: "
                             r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
-                            r"$\sum_j \delta_j x_j$, with $x_j$ the whole input, writes no output's own "
+                            r"$\sum_\nu \delta_\nu x_\nu$, with $x_\nu$ the whole input, writes no output's own "
                             r"derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),

@@ -106,8 +106,9 @@ WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum, and "
-                r"its $\delta_k$ is a next layer's $\partial L/\partial a_k$). Unlike its tanh answer, it never "
-                r"says what its sum $\sum_k w_{kj} \delta_k$ is. Read as the gradient "
+                r"what it writes $\delta_k$ is a next layer's $\partial L/\partial a_k$, which the key writes "
+                r"$g_k$, rule~7). Unlike its tanh answer, it never says what its sum $\sum_k w_{kj} g_k$ is. "
+                r"Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,

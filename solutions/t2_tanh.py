@@ -99,11 +99,12 @@ SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js]
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
-                r"its output $z_j = f(a_j)$ feeds the next unit $k$ through the weight $w_{kj}$. Its chain rule "
-                r"writes $\delta_j = \frac{\partial L}{\partial a_j} = \frac{\partial L}{\partial z_j} \cdot "
-                r"\frac{\partial z_j}{\partial a_j} = \left[\sum_k \frac{\partial L}{\partial a_k} "
-                r"\frac{\partial a_k}{\partial z_j}\right] \cdot f'(a_j) = f'(a_j) \sum_k w_{kj} \delta_k$, "
-                r"where its $\delta_k$ is the next unit's $\partial L/\partial a_k$. The factor "
+                r"its output $z_j = f(a_j)$ feeds the next unit $k$ through the weight $w_{kj}$, and what it "
+                r"writes $\delta_k$ is the next unit's $\partial L/\partial a_k$, which the key writes $g_k$ "
+                r"(rule~7), keeping $\delta$ for the question's gradient. Its chain rule writes "
+                r"$g_j = \partial L/\partial a_j$ as $(\partial L/\partial z_j) \cdot (\partial z_j/\partial a_j)$, "
+                r"then as $[\sum_k (\partial L/\partial a_k)(\partial a_k/\partial z_j)] \cdot f'(a_j)$, and at "
+                r"last as $f'(a_j) \sum_k w_{kj} g_k$. The factor "
                 r"$\partial L/\partial z_j$ of one member is replaced by the bracketed sum in the next, the "
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
                 r"output (rule~7 at the front), which the question calls $\delta_j$. Read so, the result "
