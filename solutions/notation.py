@@ -173,13 +173,13 @@ _PRINTER = HouseLatexPrinter()
 def latex(expr) -> str:
     """LaTeX of a formula in the house notation."""
     try:
-        return _cached_latex(type(expr), expr)
+        return _cached_latex(f"{type(expr).__module__}.{type(expr).__qualname__}", expr)
     except TypeError:   # unhashable (a mutable matrix, a list): printed each time
         return _PRINTER.doprint(expr)
 
 
 @functools.lru_cache(maxsize=65536)
-def _cached_latex(kind: type, expr) -> str:
+def _cached_latex(kind: str, expr) -> str:
     # The documents print the same steps in three PDFs and every variant: printing is most of rendering.
     # `kind` keeps 1 and 1.0 (equal, with equal hashes) apart; sympy tells 1 from 1.0 inside a formula itself.
     return _PRINTER.doprint(expr)
