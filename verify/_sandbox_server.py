@@ -67,6 +67,9 @@ _PREAMBLE = struct.Struct("<6sBBH")
 def serve(config: dict) -> NoReturn:
     """The server: preload, say ready, then one fresh child per command on the control pipe."""
     sys.dont_write_bytecode = True
+    # In bubblewrap this server is the sandbox's pid 1, which the kernel shields from every signal sent from inside
+    # that it does not handle: Python's SIGINT handler would be the one way in (each child restores it).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     # PR_SET_DUMPABLE 0: no candidate may ptrace us or open /proc/<us>/fd or mem; PR_SET_CHILD_SUBREAPER:
@@ -197,7 +200,7 @@ def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:
     while True:
         if config["kill"] == "namespace":
             with contextlib.suppress(OSError):
-                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one (and bwrap's init)
+                os.kill(-1, signal.SIGKILL)  # every process of the sandbox but this one, its pid 1
         elif config["kill"] == "user":
             # as root outside any namespace: kill(-1) as the candidate's user, never as root; done before
             # the next child becomes that user
@@ -234,6 +237,7 @@ def _become(uid: int, gid: int) -> None:
 def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoReturn:
     """One fresh candidate: load the file, then answer requests until the parent says otherwise."""
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setsid()
         if config.get("user"):
             _become(*config["user"])

@@ -1071,7 +1071,7 @@ def _float_case(run: _Run, case: Case):
     floor = LOW_PRECISION_FACTOR * SUBNORMAL[precision] if precision != "float64" else 0.0
     # the forward side along the random direction depends on the case alone: computed once for every
     # candidate checked on the same case (see _case_memo); the aligned direction is each candidate's own
-    memo = _case_memo(gradient, values, run.cases)
+    memo = _case_memo(gradient, values, run.cases, run.seed)
 
     def once(name, compute):
         if name not in memo:
@@ -1079,7 +1079,9 @@ def _float_case(run: _Run, case: Case):
         return memo[name]
 
     def draw():
-        rng = np.random.default_rng([run.cases, n])
+        # from the check's own seed: a direction the candidate could predict (from its call count) would let
+        # an answer that is only the gradient's projection on it pass
+        rng = np.random.default_rng([run.seed or 0, run.cases, n])
         return rng.standard_normal(np.shape(w)) if np.ndim(w) else float(rng.standard_normal())
     random_v = once("random", draw)
     peak = float(np.max(np.abs(g))) if np.size(g) else 0.0

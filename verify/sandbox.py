@@ -235,9 +235,14 @@ def _user_problem() -> str | None:
     if os.geteuid() != 0:
         return "the grader is not root, and only root can run the candidate as another user"
     try:
-        pwd.getpwnam(CANDIDATE_USER)
+        user = pwd.getpwnam(CANDIDATE_USER)
     except KeyError:
         return f"there is no user {CANDIDATE_USER} (VERIFY_SANDBOX_USER; autograder/setup.sh creates it)"
+    # Between two candidates every process of that user is killed and its files in /tmp removed: never a person's.
+    if user.pw_uid == 0 or os.path.basename(user.pw_shell) not in ("nologin", "false"):
+        return (f"the user {CANDIDATE_USER} can log in (shell {user.pw_shell or 'none'}); the candidate's user must "
+                "be one that nothing else uses, whose processes and files the grader may remove "
+                "(autograder/setup.sh creates verify-candidate)")
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     return None
@@ -247,13 +252,17 @@ def _user_problem() -> str | None:
 # that neither --memory's watch nor the tmpfs sizes bound (a memfd written but never mapped, a System V segment
 # created then detached, message queues and semaphores, POSIX message queues), sockets (no network, even where
 # namespaces are refused), io_uring (its IORING_OP_SOCKET makes a socket that no filter of system calls can see), and
-# namespaces and mounts of its own (a tmpfs mounted in a mount namespace of its own holds memory the watch cannot see).
-# Any other ABI (32-bit calls from a 64-bit process) kills the process.
+# namespaces and mounts of its own (a tmpfs mounted in a mount namespace of its own holds memory the watch cannot see),
+# other processes' memory (ptrace and its kin: a normal user's candidate could take over a process of its own uid
+# outside the candidate's reach otherwise), and the kernel's keyrings (a nobody's keyring outlives the candidate:
+# a channel from one submission to the next).  Any other ABI (32-bit calls from a 64-bit process) kills the process.
 REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd",
                     "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair",
                     "io_uring_setup", "io_uring_enter", "io_uring_register",
                     "unshare", "setns", "mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount",
-                    "move_mount", "open_tree", "mount_setattr")
+                    "move_mount", "open_tree", "mount_setattr",
+                    "ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd", "kcmp",
+                    "add_key", "keyctl", "request_key", "perf_event_open", "bpf", "userfaultfd")
 # clone() only with one of these flags (a new namespace): fork and threads stay open.  (CLONE_NEWTIME is unshare's
 # and clone3's alone; in clone() that bit is part of the exit signal.)
 CLONE_NEW = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
@@ -526,9 +535,14 @@ class Sandbox:
         """
         try:
             now = time.monotonic()
-            deadline, watch = now + budget, now + WATCH_INTERVAL
+            # the watch keeps its pace from one exchange to the next, and a look that is due is taken before the
+            # request goes out: memory that helper processes hold between calls, and free when one starts, shows
+            deadline, watch = now + budget, process.watch_at
             pending = frame
             reader = _FrameReader(process)
+            if not starting and now >= watch:
+                watch = process.watch_at = now + WATCH_INTERVAL
+                self._look(process, phase, reader)
             while True:
                 if pending is not None:
                     pending = process.write(pending)
@@ -541,15 +555,9 @@ class Sandbox:
                         return _finish(reader, pending)
                 now = time.monotonic()
                 if now >= watch:
-                    watch = now + WATCH_INTERVAL
-                    if not process.running():
-                        if reader.read(process.rep_r):  # it may have answered just before it ended
-                            return _finish(reader, pending)
-                        raise _Died
-                    used = None if starting else process.memory_used()
-                    if used is not None and used > self.memory:
-                        self._fail(MemoryLimit, self._memory_message() + ("" if phase.startswith("during")
-                                                                          else f" {phase}"))
+                    watch = process.watch_at = now + WATCH_INTERVAL
+                    if self._look(process, phase, reader, starting):
+                        return _finish(reader, pending)
                 if now >= deadline:
                     if starting:
                         self._fail(Crashed, f"the sandbox did not start within {budget:g} s")
@@ -564,6 +572,17 @@ class Sandbox:
         except BaseException:
             self._stop("interrupted while waiting for it")
             raise
+
+    def _look(self, process: _Process, phase: str, reader: _FrameReader, starting: bool = False) -> bool:
+        """The watch: raise _Died or MemoryLimit; True when the reply came just before the process ended."""
+        if not process.running():
+            if reader.read(process.rep_r):  # it may have answered just before it ended
+                return True
+            raise _Died
+        used = None if starting else process.memory_used()
+        if used is not None and used > self.memory:
+            self._fail(MemoryLimit, self._memory_message() + ("" if phase.startswith("during") else f" {phase}"))
+        return False
 
     def _expect(self, meta: dict, seq: int, allowed: set[str], phase: str = "") -> None:
         status, got = meta.get("status"), meta.get("seq")
@@ -630,6 +649,7 @@ class _Process:
         self.output = _Output(OUTPUT_LIMIT)  # the current Sandbox's
         self.spare = bytearray()  # grown to the largest reply up to SPARE_LIMIT
         self.base = 0             # what the server holds once ready: the interpreter, numpy, scipy
+        self.watch_at = 0.0       # when the watch next looks at its memory (time.monotonic)
         self.ready = False
         self._end = _End(how)
         parent_ends: list[int] = []
@@ -671,13 +691,18 @@ class _Process:
             config.update(home="/tmp", wipe=["/tmp", "/dev/shm"], site=site)
             if self.how.flags == ROOT_FLAGS:
                 config.update(user=[CANDIDATE_UID, CANDIDATE_UID])
-            return ["bwrap", *self.how.flags, "--die-with-parent", "--new-session",
+            # --as-pid-1: the server is the sandbox's pid 1, not bwrap's init, which would run as the candidate's
+            # uid under a normal user's grader, dumpable and unfiltered, and outlive every candidate it served
+            return ["bwrap", *self.how.flags, "--as-pid-1", "--die-with-parent", "--new-session",
                     "--clearenv", *(a for k, v in ENVIRONMENT.items() for a in ("--setenv", k, v)), *mounts,
                     "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(memory),
                     "--tmpfs", "/tmp", "--perms", "1777", "--size", str(memory), "--tmpfs", "/dev/shm",
+                    # no pseudo-terminals (/dev/ptmx leads into /dev/pts): each holds kernel memory no limit
+                    # counts, and the host has a few thousand for everyone
+                    "--perms", "0555", "--size", "4096", "--tmpfs", "/dev/pts",
                     # /dev is a tmpfs bwrap makes for the device nodes: read-only, or a candidate of a normal
                     # user's grader fills it uncounted and leaves files there for the next submission
-                    "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
+                    "--remount-ro", "/dev/pts", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
         home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")
