@@ -124,7 +124,7 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, when the answer says nothing of ties or endorses it; true words "
+                         r"$\delta$, a false rule, when the answer says nothing of ties or only states that rule; true words "
                          r"about ties beside it (ties have probability $0$, the maximum is assumed unique, $f$ is not "
                          r"differentiable at a tie) would earn the tie point back, and full credit.",
                 deductions=("all-ties",)),
@@ -170,7 +170,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"$\delta$ to the maximizer away from ties, and each of them alike, so that a true remark "
                         r"never scores worse than one that sets ties aside: $f$ not differentiable at a tie (no "
                         r"single gradient there), probability $0$ for continuous inputs, a unique maximum assumed, "
-                        r"ties rare or ignorable, or a true rule above. False, with no such words beside it: all "
+                        r"ties rare or ignorable, or a true rule above; they earn it also when the answer goes on "
+                        r"to keep its formula at ties (``in practice I just use the mask''). Words that only "
+                        r"describe the formula (``a one-hot vector with a $1$ at the position of the maximum'', "
+                        r"beside the mask) say nothing of ties: the formula is read at a tie. False, with no such "
+                        r"words beside it: all "
                         r"of $\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is the "
                         r"maximum'') gives; $0$ to every tied entry; weights not adding up to $1$, or negative "
                         r"(Step~5); words that state one of these. A wrong routing's deduction takes this point "
