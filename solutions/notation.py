@@ -172,7 +172,7 @@ _PRINTER = HouseLatexPrinter()
 def latex(expr) -> str:
     """LaTeX of a formula in the house notation."""
     try:
-        return _cached_latex(type(expr), expr)
+        return _cached_latex(type(expr), expr)   # type: ignore[arg-type]  # a class is hashable; the stub disagrees
     except TypeError:   # unhashable (a mutable matrix, a list): printed each time
         return _PRINTER.doprint(expr)
 
