@@ -1,11 +1,13 @@
 """`make symbols`: what a module of the homework may use, read from the code itself, never from a list.
 
-It prints, in four sections:
+It prints, in six sections:
 - the shared symbols of `<package>/symbols.py`, in its order, with the kind of each symbol (from its sympy
   assumptions) and how the documents print it;
 - the shared deductions: every public module-level `Deduction` of the package (with the criterion ids it
   charges, its penalty and cap) and every public function that returns one (with its signature);
 - the constructors of `verify.steps.Step`, with their signatures and the first line of their docstrings;
+- the declarations of `verify.homework` (Part, Question, Rubric, ...), `Operation` and `Gradient`, likewise;
+- the homework's own helpers: the public functions of its modules that declare no unit (`illustrations`);
 - the nodes of `verify.symbolic` (the vocabulary of formulas) and its public helpers, one line each.
 """
 from __future__ import annotations
@@ -123,6 +125,43 @@ def _arguments(node) -> str:
     return "the base of a new notation"
 
 
+def declarations() -> list[str]:
+    """Every public dataclass of verify.homework (what a module declares), then the Operation and Gradient the
+    recipe imports: `Name(signature)` and the first line of its docstring."""
+    import dataclasses
+
+    from verify import homework
+    from verify.engine import Gradient
+    from verify.operation import Operation
+    own = [value for name, value in vars(homework).items() if not name.startswith("_") and inspect.isclass(value)
+           and value.__module__ == homework.__name__ and dataclasses.is_dataclass(value)]
+    lines = []
+    for value in (*own, Operation, Gradient):
+        signature = _signature(value).removesuffix(" -> None")
+        written = _first_line(value)
+        # a dataclass without a docstring of its own gets one that repeats its signature: no line then
+        lines.append(f"{value.__name__}{signature}" + ("" if written.startswith(f"{value.__name__}(") else
+                                                      f"\n      {written}"))
+    return lines
+
+
+def helpers(package: str) -> list[str]:
+    """The public functions of the package's modules that declare no question, part or remark (its shared
+    helpers, such as `illustrations`), with the line that imports each."""
+    root = importlib.import_module(package)
+    lines = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package}.{info.name}")
+        if any(hasattr(module, unit) for unit in ("QUESTION", "PART", "REMARK")):
+            continue
+        for name, value in vars(module).items():
+            if not name.startswith("_") and inspect.isfunction(value) and value.__module__ == module.__name__:
+                written = _first_line(value)
+                lines.append(f"{name}{_signature(value)}  (from .{info.name} import {name})"
+                             + (f"\n      {written}" if written else ""))
+    return lines
+
+
 def vocabulary() -> list[str]:
     """Every Node of verify.symbolic (`Name/nargs`: first docstring line), then its public functions."""
     from verify import symbolic
@@ -154,6 +193,12 @@ def main(argv: list[str]) -> int:
         print(f"  {line}")
     print("\nThe steps' constructors (verify.steps.Step), one per kind:")
     for line in constructors():
+        print(f"  {line}")
+    print("\nWhat a module declares (verify.homework), and its forward operation (verify.operation, verify.engine):")
+    for line in declarations():
+        print(f"  {line}")
+    print(f"\nThe helpers of {package} (its modules that declare no unit):")
+    for line in helpers(package):
         print(f"  {line}")
     print("\nThe vocabulary of formulas (verify.symbolic): its nodes, then its functions:")
     for line in vocabulary():

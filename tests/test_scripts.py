@@ -75,3 +75,19 @@ def test_make_symbols_lists_every_step_constructor_and_every_node(capsys):
         if inspect.isclass(value) and issubclass(value, symbolic.Node) and value.__module__ == symbolic.__name__:
             assert sum(line.strip().startswith(f"{name} (") for line in nodes) == 1, name
     assert any(line.strip().startswith("Hadamard (2 arguments): ") for line in nodes)
+
+
+def test_make_symbols_lists_the_declarations_and_the_homeworks_own_helpers(capsys):
+    import dataclasses
+
+    from verify import homework
+    assert _script("symbols").main(["solutions"]) == 0
+    out = capsys.readouterr().out
+    declared = "\n".join(_section(out, "What a module declares"))
+    for name, value in vars(homework).items():
+        if inspect.isclass(value) and dataclasses.is_dataclass(value) and value.__module__ == homework.__name__:
+            assert f"\n  {name}(" in "\n" + declared, name
+    assert "  Operation(name: str, forward: " in declared and "  Gradient(operation: Operation, wrt: str" in declared
+    helpers = "\n".join(_section(out, "The helpers of solutions"))
+    assert "illustrations(part: Part, symbols: " in helpers and "(from .illustrations import illustrations)" in helpers
+    assert "forward(" not in helpers      # a part's own functions are not the homework's helpers
