@@ -51,7 +51,7 @@ variants: $(SETUP) ## A variant per student: make variants ROSTER=roster.csv -> 
 verify: $(SETUP) ## Run every check of the homework and print them as a table (exit 5 on a failure)
 	HOMEWORK=$(HOMEWORK) scripts/hold-signals $(PY) build.py verify
 
-symbols: $(SETUP) ## List the shared symbols a module may import, with their kind and LaTeX (from <homework>/symbols.py)
+symbols: $(SETUP) ## What a module may use, read from the code: shared symbols and deductions, Step constructors, formula nodes
 	@$(PY) scripts/symbols.py $(HOMEWORK)
 
 test: $(SETUP) ## Run the whole test suite, real LaTeX builds included, on every core

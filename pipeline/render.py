@@ -376,7 +376,7 @@ class Renderer:
         paths = {}
         for document in documents(self.homework.identity):
             context = {"homework": _homework_context(self.homework), "document": document,
-                       "pdf": _pdf_info(self.homework.identity, document, provenance)}
+                       "pdf": _pdf_info(self.homework, document, provenance)}
             paths[document.name] = self._render(document.template, document.name, context)
         return paths
 
@@ -503,11 +503,12 @@ def _note_context(note) -> dict:
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
 
 
-def _pdf_info(identity, document: Document, provenance: dict[str, Any]) -> dict[str, str]:
-    """The PDF's metadata, from the homework's identity.  The provenance (the commit, the number of checks) goes
-    into the grading key's alone, for TAs, and never onto a page: students receive the handout and the
+def _pdf_info(homework, document: Document, provenance: dict[str, Any]) -> dict[str, str]:
+    """The PDF's metadata, from the homework's identity and its keywords.  The provenance (the commit, the number
+    of checks) goes into the grading key's alone, for TAs, and never onto a page: students receive the handout and the
     solutions, which carry no build information (output/verify-report.json holds it all)."""
-    keywords = ", ".join(identity.keywords)
+    identity = homework.identity
+    keywords = ", ".join(homework.keywords)
     info = {"Title": f"{identity.course} ({identity.code}), {document.title}",
             "Author": identity.instructor,
             "Subject": f"{document.title}, {identity.code}",

@@ -7,15 +7,14 @@ builds the registry from whatever modules are here; nothing lists them.
 
 IDENTITY is the one place that names the homework: the documents' header, titles and PDF
 metadata, the PDFs' file names (hw4.pdf, ...), the student's file (hw4.py) and the starter
-file (hw4-starter.py) all follow from it.
+file (hw4-starter.py) all follow from it.  The PDFs' keywords follow from the questions' and
+parts' own data (their titles, or their `keywords=`).
 """
 from verify.identity import HomeworkIdentity
 from verify.variants import Term
 
 IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
-                    instructor="Sumit Chopra",
-                    keywords=("backpropagation", "convolution", "cross-correlation", "tanh", "max pooling",
-                              "average pooling"))
+                    instructor="Sumit Chopra")
 
 # the key's rule for mixing conventions within one submission (rule 2 of the grading key; read by
 # verify.grade.convention_scope): each part of T1 is graded on its own, so each result is judged in

@@ -592,7 +592,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
-))
+), keywords=("backpropagation", "convolution", "cross-correlation"))
 
 # what the template's figure needs besides steps: the entry of dL/dX it works out
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}

@@ -192,7 +192,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                     LOSS),
         full_credit=(r"\texttt{delta.sum()} or a loop that adds every entry",)),
         DB_WRONG),
-))
+), keywords=("backpropagation", "convolution"))
 
 STEPS = [*FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *_example_steps(),
          *[step for part, variable in zip(QUESTION.parts, (X, W, b))

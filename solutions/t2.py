@@ -13,7 +13,7 @@ from .rubric import LOSS
 # the deductions every part of T2 has; the handout asks for steps under T1 only, so T2 has no cap for them
 __all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "wrong_routing"]
 
-QUESTION = Question("T2", 2, "Back propagation of other functions")
+QUESTION = Question("T2", 2, "Back propagation of other functions", keywords=("backpropagation",))
 
 # In all three parts the sample writes the gradient inside a network, with sum_k w_kj delta_k for the
 # gradient with respect to the unit's output.  The key reads that sum one way everywhere: as that

@@ -414,6 +414,7 @@ def test_a_new_part_is_added_by_one_module_and_one_template(tmp_path, homework, 
     assert f"Question T2: {t2.title} ({points[homework.questions.index(t2)]} points)" in handout
     assert f"Points {' '.join(map(str, points))} {sum(points)}" in handout and "ReLU: f (x) = max(0, x)" in handout
     assert f"Rubric for T2.{number}: ReLU, 5 points" in pdf_text(project / "output" / "hw4-grading.pdf")
+    assert pdf_info(project / "output" / "hw4.pdf")["Keywords"].endswith(", ReLU")   # its title, with no other edit
     assert "def t2_recipe(x, delta):" in (project / "output" / "hw4-starter.py").read_text()
     report = json.loads((project / "output" / "verify-report.json").read_text())
     assert {"t2.recipe.vectorized", "note.recipe-no-delta"} <= {row["id"] for row in report["rows"]}
@@ -465,7 +466,7 @@ def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_pa
     (project / "hw5" / "__init__.py").write_text(
         "from verify.identity import HomeworkIdentity\n\n"
         "IDENTITY = HomeworkIdentity(course='Deep Learning', code='CSCI-GA.2572', number=5,\n"
-        "                            instructor='Ada Lovelace', keywords=('tanh',))\n")
+        "                            instructor='Ada Lovelace')\n")
     env = make_env(project)
     made = subprocess.run(["make", "HOMEWORK=hw5", *make_args()], cwd=project, env=env, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
@@ -476,6 +477,7 @@ def test_a_second_homework_is_built_beside_the_first_from_its_own_package(tmp_pa
     assert "Deep Learning (CSCI-GA.2572): Homework 5" in handout and "Instructor: Ada Lovelace" in handout
     assert "Question T2" in handout and "Question T1" not in handout
     assert pdf_info(out / "hw5-grading.pdf")["Author"] == "Ada Lovelace"
+    assert pdf_info(out / "hw5.pdf")["Keywords"] == "backpropagation, tanh"   # its own units' words, nothing of T1
     key = pdf_text(out / "hw5-grading.pdf")   # Homework 4's rules for graders and its sample are its own
     assert "How to use this key" not in key and "Appendix A" not in key
     assert not (project / "output" / "hw4.pdf").exists()   # Homework 4 is neither built nor removed by it

@@ -30,3 +30,26 @@ def test_the_recipes_code_is_a_part_whose_every_step_passes():
     assert {answer.result for answer in part.wrong_answers} <= {result.id for result in part.results}
     failed = {step.id: verdict.reason for step in steps if not (verdict := check_step(step)).passed}
     assert not failed
+
+
+def test_the_readmes_symbol_lines_append_one_symbol_of_each_kind():
+    """The lines the README tells an instructor to append to solutions/symbols.py run there as written, and
+    give the kinds `make symbols` reports: a number, a size, an index, arrays, one printed like a taken name."""
+    import importlib.util
+
+    from solutions.notation import latex
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"cat >> solutions/symbols.py <<'EOF'\n(.*?)\nEOF\n", readme, re.S)
+    assert block is not None
+    namespace: dict = {}
+    source = (ROOT / "solutions" / "symbols.py").read_text() + block[1] + "\n"
+    exec(compile(source, "solutions/symbols.py with the README's lines", "exec"), namespace)
+    spec = importlib.util.spec_from_file_location("symbols_script", ROOT / "scripts" / "symbols.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    added = [line.split(" = ")[0] for line in block[1].splitlines() if " = " in line]
+    kinds = [script.kind(namespace[name]) for name in added]
+    assert kinds[:3] == ["number", "size (positive integer)", "index (integer)"]
+    assert all(kind.startswith("array") for kind in kinds[3:]) and len(kinds) == 5
+    assert latex(namespace[added[-1]]) == latex(namespace["p"]) and added[-1] != "p"   # a taken name, printed alike

@@ -490,11 +490,17 @@ def wrong_answer_note(wrong, part) -> str:
     return "\n".join(lines)
 
 
+# the commands that only choose a font or a text mode: the student reads their argument (\mathbf{e}_c -> e_c,
+# \mathbf 1 -> 1, \operatorname*{arg\,max} -> arg max), before a bare command loses its backslash below
+_FONTS = ("mathbf", "boldsymbol", "bm", "mathrm", "mathit", "mathsf", "mathtt", "mathcal", "mathscr", "mathfrak",
+          "mathbb", "operatorname", "text", "textrm", "textit", "textbf", "textsf", "texttt", "textnormal", "emph",
+          "mbox")
 _RULES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
+    (r"\\mathbb\s*\{R\}", "ℝ"),
+    (rf"\\(?:{'|'.join(_FONTS)})\*?\s*\{{([^{{}}]*)\}}", r"\1"), (rf"\\(?:{'|'.join(_FONTS)})\s+(\w)", r"\1"),
     (r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2"), (r"\\partial\s*", "∂"), (r"\\delta", "δ"),
     (r"\\tanh", "tanh"), (r"\^\\circ", "°"), (r"\\times", "×"), (r"\\star", "⋆"), (r"\\cdot", "·"),
-    (r"\\dots", "..."), (r"\\ldots", "..."), (r"\\operatorname\{([^{}]*)\}", r"\1"), (r"\\sech", "sech"),
-    (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\pageref\{[^{}]*\}", "?"),
+    (r"\\dots", "..."), (r"\\ldots", "..."), (r"\\sech", "sech"), (r"\\pageref\{[^{}]*\}", "?"),
     (r"page~\?", "in the key"), (r"~", " "), (r"``|''", '"'), (r"\\,", " "),
     # accents as combining marks (\hat{y} -> ŷ) and relations as their signs, before a bare command loses
     # its backslash (\ne would read "ne")

@@ -15,8 +15,8 @@ the order of questions and parts, points, results, rubrics and steps.
 Nothing has to be listed twice.
 
 The package's `__init__.py` declares `IDENTITY = verify.identity.HomeworkIdentity(...)`: course,
-number, instructor and keywords, from which the documents and the student's file take their
-names.
+number and instructor, from which the documents and the student's file take their names.  The
+PDFs' keywords follow from the questions and parts (`Homework.keywords`).
 
 The grader finds the homework installed next to it through the entry point
 group "verify.homework" (see `default`), so this library never imports a
@@ -29,7 +29,7 @@ import importlib
 import importlib.metadata
 import pkgutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import variants
@@ -165,6 +165,8 @@ class Part:
     title: plain text for bookmarks and tables ("Gradient with respect to X").
     question, number: for a part in a module of its own, the question it belongs to and its
         place there (1-based); parts a question writes itself get them from the question.
+    keywords: its topic words for the PDFs' keywords (`Homework.keywords`); None for its title, when the
+        part is in a module of its own (a part a question writes itself shares the question's words).
     """
     id: str
     title: str
@@ -174,6 +176,7 @@ class Part:
     wrong_answers: tuple[WrongAnswer, ...] = ()
     question: str = ""
     number: int = 0
+    keywords: tuple[str, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -196,11 +199,15 @@ class Part:
 
 @dataclass(frozen=True, eq=False)
 class Question:
-    """A question: its id ("T3"), its place, its title (printed in every document) and the parts it writes."""
+    """A question: its id ("T3"), its place, its title (printed in every document) and the parts it writes.
+
+    keywords: its topic words for the PDFs' keywords (`Homework.keywords`); None for its title.
+    """
     id: str
     number: int
     title: str
     parts: tuple[Part, ...] = ()
+    keywords: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,6 +273,22 @@ class Homework:
     @property
     def points(self) -> int:
         return sum(p.points for p in self.parts)
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The PDFs' keywords, the one place they are made: in the documents' order, each question's words
+        (its `keywords=`, else its title), then those of its parts in modules of their own (their
+        `keywords=`, else their titles: "Tanh" -> "tanh", "ReLU" stays), each word once."""
+        own = {u.part.id for u in self.units if u.part is not None}
+        words: list[str] = []
+        for question in self.questions:
+            words += question.keywords if question.keywords is not None else [_keyword(question.title)]
+            for part in question.parts:
+                if part.keywords is not None:
+                    words += part.keywords
+                elif part.id in own:
+                    words.append(_keyword(part.title))
+        return tuple(dict.fromkeys(words))
 
     def part_of(self, result_id: str) -> Part:
         return next(p for p in self.parts if any(r.id == result_id for r in p.results))
@@ -360,8 +383,7 @@ class Homework:
             numbers = [p.number for p in own + extra]
             if len(set(numbers)) != len(numbers):
                 raise HomeworkError(f"{package}/{unit.module}.py: two parts of {qid} share a number ({numbers})")
-            ordered.append(Question(question.id, question.number, question.title,
-                                    tuple(sorted(own + extra, key=lambda p: p.number))))
+            ordered.append(replace(question, parts=tuple(sorted(own + extra, key=lambda p: p.number))))
         for unit in units:
             if unit.remark is not None and unit.remark.question not in questions:
                 raise HomeworkError(f"{package}/{unit.module}.py: remark names question {unit.remark.question!r}, "
@@ -372,7 +394,14 @@ class Homework:
 
 
 def _numbered(part: Part, question: str, number: int) -> Part:
-    return Part(part.id, part.title, part.points, part.results, part.rubric, part.wrong_answers, question, number)
+    return replace(part, question=question, number=number)
+
+
+def _keyword(title: str) -> str:
+    """A title as a keyword: a capital that only starts the sentence is lowered ("Max pooling" -> "max pooling");
+    a word capitalized within ("ReLU", "CNN") stays as written."""
+    first = title.split(" ", 1)[0]
+    return title[0].lower() + title[1:] if first[1:] == first[1:].lower() else title
 
 
 def _steps(package: str, units: list[Unit]) -> dict[str, Step]:

@@ -1,4 +1,4 @@
-"""Who a homework is: course, number, instructor, keywords, and the file names that follow from them.
+"""Who a homework is: course, number, instructor, and the file names that follow from them.
 
 A homework package declares `IDENTITY = HomeworkIdentity(...)` in its `__init__.py`.  Everything that
 names the homework reads it: the documents' titles, header and PDF metadata, the names of the
@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class HomeworkIdentity:
-    """course: the course's name; code: its catalogue code; number: the homework's number."""
+    """course: the course's name; code: its catalogue code; number: the homework's number.
+
+    What the homework is about (the PDFs' keywords) is not identity: it follows from the questions and
+    parts (`verify.homework.Homework.keywords`), so an added part or question brings its own."""
     course: str
     code: str
     number: int
     instructor: str
-    keywords: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -51,6 +53,6 @@ def of(package: str) -> HomeworkIdentity:
     identity = getattr(root, "IDENTITY", None)
     if not isinstance(identity, HomeworkIdentity):
         raise IdentityError(f"{package}/__init__.py: declare IDENTITY = verify.identity.HomeworkIdentity(course=..., "
-                            "code=..., number=..., instructor=..., keywords=(...)); it names the documents and "
+                            "code=..., number=..., instructor=...); it names the documents and "
                             "the student's files")
     return identity

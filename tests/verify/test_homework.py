@@ -98,3 +98,23 @@ def test_a_package_without_an_identity_is_refused_naming_its_init(tmp_path, monk
 def test_units_are_one_module_and_one_template():
     assert all(isinstance(u, Unit) and u.template == f"{u.module}.tex.j2" for u in HW.units)
     assert isinstance(HW.parts[0], Part)
+
+
+def test_the_pdfs_keywords_follow_the_titles_of_the_questions_and_of_the_parts_in_modules_of_their_own():
+    for title, keyword in (("Leaky ReLU", "leaky ReLU"), ("ReLU", "ReLU"), ("Max pooling", "max pooling")):
+        retitled = Homework.assemble("solutions", _units(declares=dataclasses.replace(PART, title=title)))
+        assert keyword in retitled.keywords, title
+    own = {u.part.id for u in HW.units if u.part is not None}
+    written_by_a_question = [p for p in HW.parts if p.id not in own and p.keywords is None]
+    assert not {p.title.lower() for p in written_by_a_question} & {k.lower() for k in HW.keywords}
+    assert len(set(HW.keywords)) == len(HW.keywords)      # each word once, however many units name it
+
+
+def test_a_unit_may_name_its_own_keywords_instead_of_its_title():
+    chosen = Homework.assemble("solutions", _units(declares=dataclasses.replace(PART, title="Something else",
+                                                                                keywords=("alpha", "beta"))))
+    assert {"alpha", "beta"} <= set(chosen.keywords) and "something else" not in chosen.keywords
+    unit = next(u for u in HW.units if u.question is not None)
+    untitled = dataclasses.replace(unit.question, title="Softmax with cross-entropy", keywords=None)
+    units = [dataclasses.replace(u, declares=untitled) if u is unit else u for u in HW.units]
+    assert "softmax with cross-entropy" in Homework.assemble("solutions", units).keywords

@@ -21,6 +21,29 @@ def test_plain_text_keeps_accents_and_relations(latex, text):
     assert grade.plain(latex) == text
 
 
+@pytest.mark.parametrize("latex, text", [
+    (r"$p - \mathbf{e}_c$", "p - e_c"),
+    (r"$\delta (p - \mathbf{1})$", "δ (p - 1)"),
+    (r"$\mathbf 1$", "1"),
+    (r"$\boldsymbol{\delta} \odot x$", "δ ⊙ x"),
+    (r"$\bm{x}$", "x"),
+    (r"$\mathrm{d}x$", "dx"),
+    (r"$\mathit{AB}$", "AB"),
+    (r"$\mathsf{T}$", "T"),
+    (r"$\mathtt{z}$", "z"),
+    (r"$\mathcal{L}$", "L"),
+    (r"$z \in \mathbb{R}^K$", "z ∈ ℝ^K"),
+    (r"$\operatorname{softmax}(z)$", "softmax(z)"),
+    (r"$\operatorname*{arg\,max}_j z_j$", "arg max_j z_j"),
+    (r"$x_k$ \text{if} $x_k > 0$", "x_k if x_k > 0"),
+    (r"\textbf{not} the gradient, \emph{only} its sign", "not the gradient, only its sign"),
+    (r"\texttt{delta.sum()} or \textit{a loop}", "delta.sum() or a loop"),
+    (r"$\frac{\mathbf{1}}{d}$", "1/d"),
+])
+def test_plain_text_reads_the_argument_of_a_font_command(latex, text):
+    assert grade.plain(latex) == text
+
+
 def test_plain_text_of_every_note_leaves_no_latex():
     for part in HW.parts:
         for wrong in part.wrong_answers:
