@@ -124,9 +124,9 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, when the answer says nothing of ties or only states that rule; true words "
-                         r"about ties beside it (ties have probability $0$, the maximum is assumed unique, $f$ is not "
-                         r"differentiable at a tie) would earn the tie point back, and full credit.",
+                         r"$\delta$, a false rule, when the answer says nothing of ties or only states that rule; "
+                         r"true words about ties beside it (ties have probability $0$, the maximum is assumed "
+                         r"unique, $f$ is not differentiable at a tie) would earn the tie point back, and full credit.",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "

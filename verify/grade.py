@@ -495,6 +495,14 @@ def wrong_answer_note(wrong, part) -> str:
 _FONTS = ("mathbf", "boldsymbol", "bm", "mathrm", "mathit", "mathsf", "mathtt", "mathcal", "mathscr", "mathfrak",
           "mathbb", "operatorname", "text", "textrm", "textit", "textbf", "textsf", "texttt", "textnormal", "emph",
           "mbox")
+# Unicode spells lambda "LAMDA"
+_GREEK = {**{name: unicodedata.lookup(f"GREEK SMALL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
+             for name in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+                          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+                          "omega")},
+          **{name.capitalize(): unicodedata.lookup(f"GREEK CAPITAL LETTER {name.upper().replace('LAMBDA', 'LAMDA')}")
+             for name in ("gamma", "delta", "theta", "lambda", "xi", "pi", "sigma", "upsilon", "phi", "psi", "omega")},
+          "varepsilon": "ε", "vartheta": "ϑ", "varphi": "φ", "varrho": "ϱ", "varsigma": "ς"}
 _RULES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     (r"\\mathbb\s*\{R\}", "ℝ"),
     (rf"\\(?:{'|'.join(_FONTS)})\*?\s*\{{([^{{}}]*)\}}", r"\1"), (rf"\\(?:{'|'.join(_FONTS)})\s+(\w)", r"\1"),
@@ -511,7 +519,10 @@ _RULES: tuple[tuple[str, str | Callable[[re.Match[str]], str]], ...] = (
     *((rf"\\{name}(?![a-zA-Z])", sign) for name, sign in (
         ("neq", "≠"), ("ne", "≠"), ("leq", "≤"), ("le", "≤"), ("geq", "≥"), ("ge", "≥"), ("approx", "≈"),
         ("notin", "∉"), ("in", "∈"), ("to", "→"), ("mapsto", "↦"), ("sum", "Σ"), ("infty", "∞"), ("ell", "ℓ"),
-        ("pm", "±"), ("top", "ᵀ"), ("odot", "⊙"), ("oslash", "⊘"), ("otimes", "⊗"), ("left", ""), ("right", ""))),
+        ("pm", "±"), ("nabla", "∇"), ("top", "ᵀ"), ("odot", "⊙"), ("oslash", "⊘"), ("otimes", "⊗"), ("left", ""),
+        ("right", ""))),
+    # Greek letters as themselves (\nu -> ν, \Sigma -> Σ), never as their names
+    *((rf"\\{name}(?![a-zA-Z])", letter) for name, letter in _GREEK.items()),
     (r"\\([a-zA-Z]+)", r"\1"),
     (r"\$", ""), (r"[{}]", ""))
 _LATEX = [(re.compile(p), r) for p, r in _RULES]

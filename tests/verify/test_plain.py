@@ -44,6 +44,17 @@ def test_plain_text_reads_the_argument_of_a_font_command(latex, text):
     assert grade.plain(latex) == text
 
 
+@pytest.mark.parametrize("latex, text", [
+    (r"$\sum_{\nu=1}^N (y_\nu - t_\nu)$", "Σ_ν=1^N (y_ν - t_ν)"),
+    (r"$\beta + \eta$", "β + η"),              # \eta is not the end of \beta
+    (r"$\mu$, $\lambda$, $\Lambda$, $\Delta$", "μ, λ, Λ, Δ"),
+    (r"$\varepsilon \ne \epsilon$", "ε ≠ ε"),
+    (r"$\nabla_x f$", "∇_x f"),
+])
+def test_plain_text_writes_greek_letters_as_letters(latex, text):
+    assert grade.plain(latex) == text
+
+
 def test_plain_text_of_every_note_leaves_no_latex():
     for part in HW.parts:
         for wrong in part.wrong_answers:
