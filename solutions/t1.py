@@ -508,7 +508,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"own derivative and loses it, unless a sum over the outputs of "
                             r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it; writing that one number out "
                             r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$, does "
-                            r"not keep it."),
+                            r"not keep it. The sum in matrix form, $\operatorname{vec}(\partial L/\partial X) = "
+                            r"(\partial \operatorname{vec} Y/\partial \operatorname{vec} X)^\top "
+                            r"\operatorname{vec}(\delta)$, with the Jacobian written as a derivative, earns it too; "
+                            r"the scatter view and the matrix view with the values already in are final forms "
+                            r"(rule~1 at the front), which earn full credit beside a chain rule, never in its "
+                            r"place."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -531,7 +536,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"true convolution it is not"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
                      _goodfellow("9.13", "the input"), _SECTION_9_1,
-                     r"the scatter view or the matrix view",
+                     r"the scatter view or the matrix view, as final forms",
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention")),
