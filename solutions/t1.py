@@ -539,7 +539,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the scatter view or the matrix view, as final forms",
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
-                     r"\texttt{'full'} mode, when they compute the formula of the student's convention")),
+                     r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
+                     r"the answer's own notation (a loop that indexes $\delta$ as its forward pass indexes $Y$, "
+                     r"from $p - 1$ in the form of Section~9.1, computes that form)")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -573,7 +575,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
-                     r"they compute the formula of the student's convention")),
+                     r"they compute the formula of the student's convention, read in the answer's own notation (a loop "
+                     r"that indexes $\delta$ as its forward pass indexes $Y$, from $p - 1$ in the form of "
+                     r"Section~9.1, computes that form)")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",

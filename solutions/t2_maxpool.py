@@ -188,7 +188,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                           r"about ties beside it (a wrong rule at ties)",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
-                 r"the switch description: remember where the maximum was, send $\delta$ there",
+                 r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
+                 r"(rule~7 at the front: ``send the gradient there'' does not name it, and loses the chain rule)",
                  r"indices from $0$ or from $1$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer says it is "
