@@ -101,7 +101,11 @@ class HouseLatexPrinter(LatexPrinter):
 
     def _print_Indexed(self, expr):
         separator = "" if expr.base.label.name in QUOTED else ","
-        indices = separator.join(self._print(index) for index in expr.indices)
+        printed = [self._print(index) for index in expr.indices]
+        # w_{\mu j}: a command before a letter needs a space, or \muj is one (unknown) command
+        indices = "".join(text + (" " if not separator and text[-1].isalpha() and text.startswith("\\")
+                                   and after[:1].isalpha() else separator)
+                          for text, after in zip(printed, printed[1:])) + printed[-1]
         return f"{self._print(expr.base)}_{{{indices}}}"
 
     def _print_Sum(self, expr):

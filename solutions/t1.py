@@ -307,7 +307,7 @@ def _example_steps() -> list[Step]:
 # outputs, so its residual (2/N)(y_j - t_j) is exactly dL/dy_j: the question's delta.  Its answers are
 # quoted as written and judged with that reading.
 _yj, _tj, _Nn, _xj = sp.IndexedBase("y"), sp.IndexedBase("t"), sp.Symbol("N"), sp.IndexedBase("x")
-_js = sp.Symbol("nu", integer=True)
+_js = sp.Symbol("lambda", integer=True)
 _SAMPLE_READING = {
     _Nn: Count(delta),                                     # one output per entry of delta
     _yj: product(Count(delta) / 2, Vec(delta)),            # only y_j - t_j = (N/2) delta_j matters:
@@ -320,12 +320,13 @@ SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
 _DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
-          r"$\frac{2}{N}(y_\nu - t_\nu)$ is read as the question's $\delta_\nu$ (rule~8 at the front). In its "
-          r"quoted line below, its $j$, which numbers the outputs one after another, is written $\nu$, since "
+          r"$\frac{2}{N}(y_\lambda - t_\lambda)$ is read as the question's $\delta_\lambda$ (rule~8 at the front). In "
+          r"its "
+          r"quoted line below, its $j$, which numbers the outputs one after another, is written $\lambda$, since "
           r"the key's side names each output by its row $i$ and its column $j$.")
-_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\nu - t_\nu)$ is the question's "
-                r"$\delta_\nu$, "
-                r"and its $j$, which numbers the outputs one after another, is written $\nu$.")
+_DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\lambda - t_\lambda)$ is the question's "
+                r"$\delta_\lambda$, "
+                r"and its $j$, which numbers the outputs one after another, is written $\lambda$.")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -334,9 +335,11 @@ DX_WRONG = (
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
                          r"$\partial L/\partial y$, which it writes as one number, the sum "
-                         r"$\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$ of every output's $\delta_\nu$ (rule~8): no "
+                         r"$\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ "
+                         r"(rule~8): no "
                          r"output's own "
-                         r"derivative is weighted by its $\delta_\nu$, so the line of the chain rule is not met, and "
+                         r"derivative is weighted by its $\delta_\lambda$, so the line of the chain rule is not met, "
+                         r"and "
                          r"that criterion is lost by its own line, not by the deduction, which also covers the "
                          r"loss the answer assumes (rule~9).",
                 charges=("chain",), deductions=("dense",)),
@@ -392,15 +395,17 @@ DX_WRONG = (
                 r"of indices, $k + u$ where $k - u$ belongs.",
                 Correlate(delta, W),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
-                         r"true convolution written down, the unturned kernel is right for it, and only the border "
-                         r"is lost. Each of the two mistakes is an error of its own (rule~3), also when one slip "
-                         r"produced both: the border and the final form are lost, and the shape follows "
-                         r"from the border.", charges=("border", "final")),
+                         r"true convolution written down, or with no forward pass written (rule~2: the reading that "
+                         r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
+                         r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
+                         r"border and the final form are lost, and the shape follows from the border.",
+                charges=("border", "final")),
 )
 
 DW_WRONG = (
-    WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\nu$ the whole input",
-                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\nu$ can only be the whole input, and the "
+    WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\lambda$ the whole input",
+                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\lambda$ can only be the whole input, "
+                               r"and the "
                 r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
                 r"the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
@@ -408,17 +413,20 @@ DW_WRONG = (
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
                          r"chain rule multiplies $\partial y/\partial W$ by the one number "
                          r"$\partial L/\partial y$, and its last sum weights one shared array, the whole input, "
-                         r"by each $\delta_\nu$, not each output's own derivative.",
+                         r"by each $\delta_\lambda$, not each output's own derivative.",
                 charges=("chain",), deductions=("dense",)),
-    WrongAnswer("sample.dW.patches", "t1.dW", r"A student's variant: the same sum, with $x_\nu$ defined as a patch",
-                r"The sample never says what $x_\nu$ is. A student who writes the same sum and defines $x_\nu$ as "
-                r"the $p \times p$ patch of $X$ that output $\nu$ sees (outputs numbered $\nu = 1, \dots, N$) has "
+    WrongAnswer("sample.dW.patches", "t1.dW", r"A student's variant: the same sum, with $x_\lambda$ defined as a patch",
+                r"The sample never says what $x_\lambda$ is. A student who writes the same sum and defines "
+                r"$x_\lambda$ as "
+                r"the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered $\lambda = 1, \dots, N$) "
+                r"has "
                 r"the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose local derivative is "
-                         r"$\partial y_\nu/\partial W = x_\nu$, written in place of the sample's "
+                         r"$\partial y_\lambda/\partial W = x_\lambda$, written in place of the sample's "
                          r"$\partial y/\partial W = X^T$: its sum weights each output's own derivative by its "
-                         r"$\delta_\nu$, which earns the chain rule, and only the assumed squared loss is charged. A "
+                         r"$\delta_\lambda$, which earns the chain rule, and only the assumed squared loss is "
+                         r"charged. A "
                          r"variant that keeps $\partial y/\partial W = X^T$ loses the local derivative as well "
                          r"(rule~4), and so does one that writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
@@ -507,8 +515,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and loses it, unless a sum over the outputs of "
                             r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it; writing that one number out "
-                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\nu (y_\nu - t_\nu)$, does "
-                            r"not keep it. The sum in matrix form, $\operatorname{vec}(\partial L/\partial X) = "
+                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, "
+                            r"does "
+                            r"not keep it. The product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose "
+                            r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. "
+                            r"The sum in matrix form, $\operatorname{vec}(\partial L/\partial X) = "
                             r"(\partial \operatorname{vec} Y/\partial \operatorname{vec} X)^\top "
                             r"\operatorname{vec}(\delta)$, with the Jacobian written as a derivative, earns it too; "
                             r"the scatter view and the matrix view with the values already in are final forms "
@@ -551,9 +562,13 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
                             r"deduction and the chain rule is kept. As in T1.1, a product with "
                             r"$\partial L/\partial y$ written as one number loses it, unless a sum over the outputs "
-                            r"of $\delta_{i,j}\, \partial Y_{i,j}/\partial W$ follows it: "
+                            r"of $\delta_{i,j}\, \partial Y_{i,j}/\partial W$ follows it, or a sum "
+                            r"$\sum_\lambda \delta_\lambda x_\lambda$ after a local derivative $\partial "
+                            r"y_\lambda/\partial W = x_\lambda$ "
+                            r"written for each output $\lambda$ (the variant with patches, below): "
                             r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
-                            r"$\sum_\nu \delta_\nu x_\nu$, with $x_\nu$ the whole input, writes no output's own "
+                            r"$\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes no "
+                            r"output's own "
                             r"derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
@@ -591,7 +606,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3), so that the answer "
-                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result.")),
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. "
+                            r"$\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an array of ones "
+                            r"(written bold, named in words, or read from the sum that follows), is the sum over "
+                            r"every output, and earns full credit.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "

@@ -65,16 +65,17 @@ STEPS = [
 
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
-_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
+# the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x)
+_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
 SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
                 r"does not have, and never says what its sum $\sum_k w_{kj} \delta_k$ is (its $\delta_k$, a next "
-                r"layer's $\partial L/\partial a_k$, is written $g_k$ below, rule~7). The question's pooling has a "
-                r"single output; read as the gradient with respect to it (rule~8 at the "
-                r"front), the sum is the question's $\delta$: below, it has the one term $k = 1$, with "
+                r"layer's gradient, is written $g_\mu$ below, and its units $k$ are written $\mu$, rule~7). The "
+                r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
+                r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
                 r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Entries(Ones(x), _ks, 1, 1),   # one output, and the sum read as its gradient
@@ -104,7 +105,9 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
               Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~2)."),
               Criterion("result", 2, "the result",
-                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4).")),
+                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4). A "
+                        r"number written for the vector $\partial L/\partial x$ (``$\partial L/\partial x = "
+                        r"\delta/d$'') is read as that number in every entry, and has its shape.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
                           r"Every entry given all of $\delta$, the $\frac{1}{d}$ left out, also where the local "

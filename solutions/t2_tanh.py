@@ -92,23 +92,25 @@ STEPS += _example_steps()
 
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
 _a, _w, _ds = sp.IndexedBase("a"), sp.IndexedBase("w"), sp.IndexedBase("deltasample")
-_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
+# the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x)
+_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
 SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d)),
                  _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
-                r"its output $z_j = f(a_j)$ feeds the next unit $k$ through the weight $w_{kj}$, and what it "
-                r"writes $\delta_k$ is the next unit's $\partial L/\partial a_k$, which the key writes $g_k$ "
-                r"(rule~7), keeping $\delta$ for the question's gradient. Its chain rule writes "
-                r"$\partial L/\partial a_j$ (its own $\delta_j$, the answer itself, as $a_j$ is the question's "
-                r"$x_j$) as $(\partial L/\partial z_j) \cdot (\partial z_j/\partial a_j)$, "
-                r"then as $[\sum_k (\partial L/\partial a_k)(\partial a_k/\partial z_j)] \cdot f'(a_j)$, and at "
-                r"last as $f'(a_j) \sum_k w_{kj} g_k$. The factor "
+                r"its output $z_j = f(a_j)$ feeds the next units through weights, and what it writes $\delta_k$ "
+                r"is the next unit's $\partial L/\partial a_k$; the key writes these units $\mu$, their weights "
+                r"$w_{\mu j}$ and their gradients $g_\mu$ (rule~7), keeping $\delta$ for the question's gradient "
+                r"and $k$ for the entries of $x$. Its chain rule writes "
+                r"$\partial L/\partial a_j$, which it calls $\delta_j$ although it is the answer itself ($a_j$ is "
+                r"the question's $x_j$), as $(\partial L/\partial z_j) \cdot (\partial z_j/\partial a_j)$, "
+                r"then as $[\sum_\mu (\partial L/\partial a_\mu)(\partial a_\mu/\partial z_j)] \cdot f'(a_j)$, "
+                r"and at last as $f'(a_j) \sum_\mu w_{\mu j} g_\mu$. The factor "
                 r"$\partial L/\partial z_j$ of one member is replaced by the bracketed sum in the next, the "
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
-                r"output (rule~7 at the front), which the question calls $\delta_j$. Read so, the result "
+                r"output (rule~7 at the front), the question's $\partial L/\partial z_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many; its "
                 r"vector runs from $\delta_1$ to $\delta_d$, like $x$, and the display below runs over the "
                 r"vector's range; the range itself is judged in the grading.",
@@ -119,11 +121,6 @@ WRONG = (
                          r"criterion; the range $[0, d]$ "
                          r"contradicts the vector that follows it, and the result's criterion, which asks for "
                          r"the shape of $x$, is lost.", charges=("result",), accepted=True),
-    WrongAnswer("tanh-no-delta", "t2.tanh", r"The derivative $f'$ without $\delta$",
-                r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
-                r"multiplies it by $\delta_k$.",
-                Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
-                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
@@ -134,6 +131,11 @@ WRONG = (
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
                 decision=r"As with $1 - \tanh$, only the derivative is wrong, and the result built on it is "
                          r"not charged again.", charges=("derivative",)),
+    WrongAnswer("tanh-no-delta", "t2.tanh", r"The derivative $f'$ without $\delta$",
+                r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
+                r"multiplies it by $\delta_k$.",
+                Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
+                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
