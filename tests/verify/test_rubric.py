@@ -133,7 +133,7 @@ def test_a_note_that_charges_no_criterion_of_its_part_is_refused_naming_the_modu
     wrong = dataclasses.replace(part.wrong_answers[1], charges=("derivatve",))
     broken = dataclasses.replace(part, wrong_answers=(wrong,))
     units = [dataclasses.replace(u, declares=broken) if u.part is part else u for u in HW.units]
-    with pytest.raises(HomeworkError, match=r"solutions/t2_tanh.py: part t2.tanh: wrong answer tanh-no-delta "
+    with pytest.raises(HomeworkError, match=rf"solutions/t2_tanh.py: part t2.tanh: wrong answer {wrong.id} "
                                             r"charges 'derivatve'.*did you mean 'derivative'"):
         Homework.assemble("solutions", units)
 
