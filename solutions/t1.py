@@ -372,17 +372,19 @@ DX_WRONG = (
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
-                r"In the display below, $\operatorname{crop}_{p-1}$ drops those rows and columns and "
-                r"$\operatorname{pad}_{p-1}$ puts zeros back.",
-                Pad(Crop(DX_FORMULA, p - 1), p - 1),
+                r"In the display below, $\operatorname{crop}_{p-1}$ drops those rows and columns, "
+                r"$\operatorname{pad}_{p-1}$ puts zeros back, and $\operatorname{fit}$ cuts an array, or "
+                r"extends it with zeros at the bottom and the right, to the numbers of rows and columns in its "
+                r"subscript: here it keeps the shape $m \times n$ of an image so small that every pixel lies "
+                r"within $p - 1$ of its border, which this answer leaves at $0$.",
+                Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3). The error arises at the border; the shape is right.", charges=("border",)),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
                 r"of $\delta$ are dropped and the result is one row and one column short. In the display "
-                r"below, $\operatorname{fit}$ cuts an array, or extends it with zeros, at the bottom and the "
-                r"right to the numbers of rows and columns in its subscript; here it keeps the first $m - p$ "
+                r"below, $\operatorname{fit}$ (the note on sums without zero padding) keeps the first $m - p$ "
                 r"rows and $n - p$ columns of $\delta$.",
                 Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "

@@ -113,7 +113,11 @@ def serve(config: dict) -> NoReturn:
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
         _drain(config["request"])
-        _wipe(config)
+        if not _wipe(config):
+            # something of the last candidate's could not be removed: this server (and in bubblewrap its
+            # tmpfs folders) must not serve another; the parent reads the word and starts a new one
+            os.write(config["status"], b"dirty\n")
+            os._exit(0)
         os.write(config["status"], b"clean\n")
         if not command["name"]:  # the parent is done with this candidate: nothing to start
             continue
@@ -151,18 +155,26 @@ def _drain(fd: int) -> None:
         os.set_blocking(fd, True)
 
 
-def _wipe(config: dict) -> None:
-    """Empty the candidate's folders, whatever modes it left.  (System V IPC objects, which would outlive
-    it, it cannot make: the seccomp filter refuses them.)"""
+def _wipe(config: dict) -> bool:
+    """Empty the candidate's folders, whatever modes it left; False when something is left.  (System V IPC
+    objects, which would outlive it, it cannot make: the seccomp filter refuses them.)"""
     user = config.get("user")
-    for folder in config["wipe"]:
-        with contextlib.suppress(OSError), os.scandir(folder) as entries:
-            for entry in entries:
-                with contextlib.suppress(OSError):
-                    if user is not None and entry.stat(follow_symlinks=False).st_uid != user[0]:
-                        continue  # a shared /tmp: only what the candidate's user owns
-                    if entry.path != config["home"]:  # the candidate's own folder, emptied on its own
-                        _remove(entry.path)
+    try:
+        for folder in config["wipe"]:
+            with os.scandir(folder) as entries:
+                names = [entry.name for entry in entries
+                         # a shared /tmp: only what the candidate's user owns
+                         if user is None or entry.stat(follow_symlinks=False).st_uid == user[0]]
+            for name in names:
+                if os.path.join(folder, name) != config["home"]:  # the candidate's own folder, emptied on its own
+                    _remove(folder, name)
+            with os.scandir(folder) as entries:
+                if any(user is None or entry.stat(follow_symlinks=False).st_uid == user[0] for entry in entries
+                       if entry.path != config["home"]):
+                    return False
+        return True
+    except Exception:  # anything the candidate built that this cannot take apart: never serve the next one
+        return False
 
 
 def _place(config: dict, name: str, source: bytes) -> str:
@@ -176,15 +188,50 @@ def _place(config: dict, name: str, source: bytes) -> str:
     return path
 
 
-def _remove(path: str) -> None:
-    if os.path.islink(path) or not os.path.isdir(path):
-        os.unlink(path)
-        return
-    os.chmod(path, 0o700)  # a folder the candidate closed (chmod 0) is still ours to empty
-    with os.scandir(path) as entries:
-        for entry in entries:
-            _remove(entry.path)
-    os.rmdir(path)
+def _remove(folder: str, name: str) -> None:
+    """Remove `name` in `folder`, a file or a tree however deep, and whatever its paths' length: by file
+    descriptors and without recursion, one folder open at a time (a candidate nests folders 1,500 deep
+    or past PATH_MAX, which path-based, recursive removal cannot take apart)."""
+    top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    current, depth = top, 0
+    try:
+        try:
+            os.unlink(name, dir_fd=top)
+            return
+        except IsADirectoryError:
+            pass
+        os.chmod(name, 0o700, dir_fd=top)  # a folder the candidate closed (chmod 0) is still ours to empty
+        current, depth = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top), 1
+        while depth:
+            inner = None
+            for entry in os.listdir(current):
+                try:
+                    os.unlink(entry, dir_fd=current)
+                except IsADirectoryError:
+                    inner = entry
+                    break
+            if inner is not None:  # go down into it
+                os.chmod(inner, 0o700, dir_fd=current)
+                below = os.open(inner, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=current)
+                os.close(current)
+                current, depth = below, depth + 1
+                continue
+            # empty: up to its parent, and remove it there, found by its inode
+            here = os.fstat(current)
+            above = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=current) if depth > 1 else os.dup(top)
+            os.close(current)
+            current, depth = above, depth - 1
+            for entry in os.listdir(current):
+                seen = os.stat(entry, dir_fd=current, follow_symlinks=False)
+                if (seen.st_ino, seen.st_dev) == (here.st_ino, here.st_dev):
+                    os.rmdir(entry, dir_fd=current)
+                    break
+            else:  # moved away while we were inside: never loop over it again
+                raise OSError(errno.ENOENT, "a folder moved while it was being removed")
+    finally:
+        if current != top:
+            os.close(current)
+        os.close(top)
 
 
 def _end_candidate(config: dict, child: int | None, wait: bool = True) -> None:

@@ -80,6 +80,7 @@ from .sandbox import (
     LoadError,
     MemoryLimit,
     MissingFunction,
+    ProtocolError,
     Sandbox,
     TimeLimit,
     isolation,
@@ -573,6 +574,8 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}" + (f" {where}" if where
                                                                                           else ""),
                         review=_rerun(exc, path, result))
+    except ProtocolError as exc:  # the candidate can cause it (it can write on its own channels): no one's fault said
+        graded = Graded(result.id, "error", 0, worth, f"{name}: {exc}", review=_rerun(exc, path, result))
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
         graded = Graded(result.id, "error", 0, worth, f"{INTERNAL}{type(exc).__name__}: {exc}", internal=True,
                         review=_rerun(exc, path, result))
@@ -594,7 +597,8 @@ def _verdict_of_limit(exc: LimitExceeded) -> str:
 def _rerun(exc: Exception, path, result: Result | None = None) -> str:
     """Not judged: why, and the command that judges it again with a larger limit."""
     what = ({TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
-            if isinstance(exc, LimitExceeded) else "an internal error of the grader")
+            if isinstance(exc, LimitExceeded) else "the sandbox's channel out of step"
+            if isinstance(exc, ProtocolError) else "an internal error of the grader")
     target = (f"{result.id} '{path}:{result.function_name}'" if result is not None
               else f"<result> '{path}:<function>'")
     return (f"not judged ({what}){_RERUN}python -m verify check {target} --timeout 120 --memory 4G")

@@ -80,6 +80,7 @@ WATCH_INTERVAL = 0.05     # seconds between two looks at the candidate's memory 
 PIPE_SIZE = 1 << 20       # a 20,000-entry float64 array then crosses in one write
 DRAIN_CHUNK = 1 << 16
 SPARE_LIMIT = 16 << 20    # replies up to this size are read into one buffer kept per sandbox
+INODE_COST = 1024         # bytes of kernel memory a file in a tmpfs holds however empty (slab, measured)
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
 CANDIDATE_PYTHON = os.environ.get("VERIFY_SANDBOX_PYTHON", "/opt/verify-candidate/bin/python")
@@ -153,8 +154,10 @@ class Crashed(LimitExceeded):
 
 
 class ProtocolError(SandboxError):
-    """The grader's own request could not be read by the child (the pipes out of step): an error of the grader,
-    not of the candidate, which a rerun judges.  The sandbox was stopped; it must be restart()ed."""
+    """The grader's own request could not be read by the child (the pipes out of step): a bug of the grader, or
+    the candidate writing on the sandbox's channels (it can, from inside its process), which the child cannot
+    tell apart; never the candidate's verdict, and never called the grader's own error.  The sandbox was
+    stopped; it must be restart()ed."""
 
 
 class NoIsolation(SandboxError):
@@ -588,7 +591,9 @@ class Sandbox:
         status, got = meta.get("status"), meta.get("seq")
         if status == "protocol_error":
             self._fail(ProtocolError, "the sandbox could not read the grader's request "
-                       f"({_one_line(str(meta.get('message')), 120)})")
+                       f"({_one_line(str(meta.get('message')), 120)}): the channel between them went out of step, "
+                       "which a candidate that writes on the sandbox's own channels causes, as would a bug of the "
+                       "grader")
         if status == "died" and type(meta.get("code")) is int:  # the server saw the candidate end
             self._fail(Crashed, f"the candidate's process {_death(meta['code'])} {phase}".rstrip())
         if type(got) is not int or got != seq or not isinstance(status, str) or status not in allowed:
@@ -738,6 +743,8 @@ class _Process:
             if not chunk:
                 raise OSError("the sandbox's server ended")
             word += chunk
+        if word == b"dirty\n":  # it could not empty the last candidate's folders, and has ended
+            raise OSError("the sandbox's server could not remove what the last candidate left, and ended")
         if word != b"clean\n":
             raise OSError("the sandbox's server broke its protocol")
         # What is left in the pipes was written by the last candidate: it goes nowhere, above all
@@ -812,11 +819,13 @@ class _Process:
         pids = self._end.processes()
         used = sum(_private_memory(pid) for pid in pids) - self.base
         if self.how.name == "bubblewrap":  # /tmp and /dev/shm, seen through a process inside
-            for pid in pids[1:2]:
+            for pid in pids[:1]:
                 for folder in ("tmp", "dev/shm"):
                     with contextlib.suppress(OSError):
                         info = os.statvfs(f"/proc/{pid}/root/{folder}")
-                        used += (info.f_blocks - info.f_bfree) * info.f_frsize
+                        # an empty file holds no block but its inode, about a KiB of the kernel's memory
+                        used += ((info.f_blocks - info.f_bfree) * info.f_frsize
+                                 + (info.f_files - info.f_ffree) * INODE_COST)
         return used
 
     def kill(self) -> None:
@@ -1215,11 +1224,10 @@ def _death(code: int | None) -> str:
     if code is None:
         return "stopped answering"
     if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = "unknown"
-        description = signal.strsignal(-code)
+        try:  # the number may come from the candidate's side (a forged "died"): any integer
+            name, description = signal.Signals(-code).name, signal.strsignal(-code)
+        except (ValueError, OverflowError):
+            name, description = "unknown", None
         return f"was killed by signal {-code} ({name}{': ' + description if description else ''})"
     return f"exited with status {code}"
 

@@ -119,8 +119,10 @@ class Fit(Node):
 
     def _latex(self, printer):
         a, r, c = self.args
-        return (rf"\operatorname{{fit}}_{{({printer._print(r)}) \times ({printer._print(c)})}}"
-                rf"\!\left({printer._print(a)}\right)")
+
+        def size(n):   # m - p, not m: parentheses only where the count is a sum
+            return printer._print(n) if n.is_Atom else f"({printer._print(n)})"
+        return rf"\operatorname{{fit}}_{{{size(r)} \times {size(c)}}}\!\left({printer._print(a)}\right)"
 
 
 class Crop(Node):
