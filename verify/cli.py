@@ -31,7 +31,7 @@ Exit codes:
     2    usage or load error: bad options, unknown result or convention, missing file, not a .py
          file, syntax error, import error, exception at import, no such function, not callable,
          wrong number of arguments (checked before any case runs)
-    3    check: the time limit, the memory limit, or the candidate's process crashed
+    3    check: the time limit, the memory limit, the candidate's process crashed, or its channel out of step
     4    an internal error of the grader (a bug to report, never the student's fault)
     130  interrupted (Ctrl-C); the candidate's process is killed
     143  terminated (SIGTERM or SIGHUP); the candidate's process is killed
@@ -320,7 +320,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 def _check(args: argparse.Namespace) -> int:
     from .grade import Candidate, common_answer, quoted, wrong_answer_note
-    from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, Sandbox
+    from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, ProtocolError, Sandbox
 
     homework = _variant(_homework(), args.variant)
     result = _result(homework, args.result)
@@ -368,6 +368,9 @@ def _check(args: argparse.Namespace) -> int:
         hint = ("" if isinstance(exc, Crashed)    # a crash is no limit: a larger one would change nothing
                 else "; a larger --timeout or --memory lets a slow but correct answer finish")
         raise Failure(f"{result.id}: {exc}" + (f" {where}" if where else "") + hint, LIMIT) from None
+    except ProtocolError as exc:  # the candidate can cause it: like a crash of its process, never "internal"
+        _show_output(box.output, quoted)
+        raise Failure(f"{result.id}: {exc}", LIMIT) from None
     _show_output(box.output, quoted)
     return code
 
