@@ -512,7 +512,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
                             r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
-                            r"in after it; a wrong local derivative inside it is charged at the local derivative. "
+                            r"in after it, or written with the value of a local derivative that a line of its own "
+                            r"states just before (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so "
+                            r"$\partial L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$''), the chain rule "
+                            r"with that derivative put in; a wrong local derivative inside it is charged at the local "
+                            r"derivative. "
                             r"A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and loses it, unless a sum over the outputs of "
@@ -560,7 +564,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
                             r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
-                            r"whatever value is put in after it: followed by "
+                            r"whatever value is put in after it, and so does the sum written with the value of a "
+                            r"local derivative that a line of its own states just before (as in T1.1): followed by "
                             r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
                             r"deduction and the chain rule is kept. As in T1.1, a product with "
                             r"$\partial L/\partial y$ written as one number loses it, unless a sum over the outputs "
@@ -598,7 +603,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
-                            r"The bias enters every output, so the sum runs over all of them (Step~1). A sum whose "
+                            r"The bias enters every output, so the sum runs over all of them (Step~1), written with "
+                            r"$\partial Y_{i,j}/\partial b$ or with its value $1$ that a line of its own states just "
+                            r"before (``$\partial Y_{i,j}/\partial b = 1$, so $\partial L/\partial b = \sum_{i,j} "
+                            r"\delta_{i,j}$''). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds (rules~4 and~5). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
@@ -608,8 +616,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3), so that the answer "
-                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. "
-                            r"$\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an array of ones "
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. An answer "
+                            r"that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
+                            r"array of ones "
                             r"(written bold, named in words, or read from the sum that follows), is the sum over "
                             r"every output, and earns full credit.")),
         deductions=(_NO_STEPS,
