@@ -474,3 +474,29 @@ def test_a_float64_answer_off_by_a_constant_is_not_said_to_be_computed_in_float3
     text = str(outcome)
     assert not outcome.passed and "float32" not in text, text
     assert "every entry is off by the same amount, +1.0e-06" in text
+
+
+def test_a_right_formula_computed_partly_in_float32_passes_in_t1_and_says_so():
+    # Integers are exact in float32: a dX with W cast to float32 showed no rounding in the exact cases and
+    # was rejected in the float ones (a fresh attacker).  One exact case has inputs float32 cannot hold.
+    def w32(X, W, b, d):
+        return dX(X, W.astype(np.float32), b, d)
+    outcome = verify.check("t1.dX", w32, seed=3)
+    assert outcome.passed and outcome.precision == "float32" and "computed partly in float32" in str(outcome)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_gradients_projection_on_a_direction_the_candidate_could_guess_fails(seed):
+    # The float cases' random direction once followed from the candidate's call count: an answer that is
+    # the gradient's projection on it passed with a relative error of 0.99999.  It now follows the check's seed.
+    gradient = HW.result("t2.tanh").gradient()
+    calls = []
+
+    def projection(x, delta):
+        calls.append(1)
+        g = delta * (1 - np.tanh(x) ** 2)
+        if np.ndim(x) == 0 or np.size(x) < 2 or np.all(np.abs(x - np.round(x)) < 1e-6):
+            return g        # right on the exact cases (integers, or within 2**-24 of them)
+        v = np.random.default_rng([len(calls), 2 * np.size(x)]).standard_normal(np.shape(x))
+        return (np.sum(g * v) / np.sum(v * v)) * v
+    assert not engine.check(gradient, projection, seed=seed).passed

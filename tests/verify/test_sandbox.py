@@ -1104,6 +1104,85 @@ def test_memory_the_watch_cannot_see_is_refused_by_the_kernel(tmp_path):
         assert s.call("grad", 1.0).tolist() == [True] * 6, s.output
 
 
+@in_bubblewrap
+def test_other_processes_keyrings_and_pseudo_terminals_are_out_of_reach(tmp_path):
+    # Fresh attackers took over bwrap's own init under a normal user's grader with ptrace (it had the
+    # candidate's uid) and read the classmates graded after them; left data in nobody's keyring for the next
+    # root-graded submission; and opened 1,494 pseudo-terminals under --memory 32M.
+    with box(tmp_path, """
+        import ctypes, errno, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        def refused(result):
+            return result < 0 and ctypes.get_errno() == errno.EPERM
+        def grad(x):
+            ptrace = refused(libc.ptrace(16, 1, 0, 0))                              # PTRACE_ATTACH to pid 1
+            keyring = refused(libc.syscall(248, b"user", b"k", b"v", 1, -4))        # add_key, x86-64
+            try:
+                os.openpty()
+                pty = False
+            except OSError:
+                pty = True
+            return [ptrace, keyring, pty, os.getpid() != 1]
+    """) as s:
+        assert s.call("grad", 1.0).tolist() == [True] * 4, s.output
+
+
+@in_bubblewrap
+def test_the_sandboxs_pid_1_is_its_server_and_ignores_what_the_candidate_sends(tmp_path):
+    with box(tmp_path, """
+        import os, signal
+        def grad(x):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(1, sig)
+                except OSError:
+                    pass
+            return x
+    """) as s:
+        server = s._process._end.processes()[0]
+        assert float(s.call("grad", 2.0)) == 2.0
+        assert s.alive and server == s._process._end.processes()[0]
+        assert float(s.call("grad", 3.0)) == 3.0
+
+
+@in_bubblewrap
+def test_what_a_candidate_leaves_however_deep_never_reaches_the_next_submission(tmp_path):
+    # A folder past PATH_MAX survived the wipe into the next student's /tmp, and one 1,500 deep overflowed the
+    # wipe's recursion and printed the server's traceback into the student's output.
+    with box(tmp_path, """
+        import os
+        def grad(x):
+            os.chdir("/tmp")
+            for _ in range(1500):
+                os.mkdir("d")
+                os.chdir("d")
+            with open("leftover", "w") as file:
+                file.write("secret")
+            os.chmod(".", 0)
+            return x
+    """, timeout=60) as s:
+        assert float(s.call("grad", 1.0)) == 1.0
+    (tmp_path / "next").mkdir()
+    with box(tmp_path / "next", "import os\ndef grad(x):\n    return float(len(os.listdir('/tmp')))\n") as s:
+        assert float(s.call("grad", 1.0)) == 1.0   # its own file alone
+        assert "Traceback" not in s.output
+
+
+@in_bubblewrap
+def test_empty_files_count_against_the_memory_limit(tmp_path):
+    # 500,000 empty files held 415 MB of the kernel's memory under --memory 64M: no block, but an inode each.
+    with box(tmp_path, """
+        import os, time
+        def grad(x):
+            os.mkdir("/tmp/f")
+            for i in range(120_000):
+                os.close(os.open(f"/tmp/f/{i}", os.O_CREAT | os.O_WRONLY, 0o600))
+            time.sleep(5)
+            return x
+    """, timeout=60, memory=64 << 20) as s, pytest.raises(MemoryLimit):
+        s.call("grad", 1.0)
+
+
 def test_the_candidate_never_runs_as_root_and_a_fork_bomb_stops_at_64_processes(tmp_path):
     # The kernel exempts uid 0 from RLIMIT_NPROC: under a root grader a candidate mapped to root forked
     # thousands of processes.  Seen from the grader, its processes must have an unprivileged uid.
@@ -1305,3 +1384,11 @@ def test_a_protocol_error_in_grade_is_flagged_for_a_ta_with_a_rerun_command(tmp_
     assert result.verdict == "error" and not result.internal, result
     assert "went out of step" in result.text and "internal error" not in result.text and "\n" not in result.text
     assert "python -m verify check t1.db" in result.review and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_a_candidate_user_that_can_log_in_is_refused(monkeypatch):
+    # Between candidates every process of that user is killed and its files in /tmp removed: an attacker's
+    # VERIFY_SANDBOX_USER=<a real user> made the grader delete that user's files.
+    monkeypatch.setattr(sb, "CANDIDATE_USER", "root")
+    assert "can log in" in sb._user_problem()
