@@ -74,7 +74,7 @@ LOW_PRECISION_FACTOR = 8.0
 SUBNORMAL = {name: float(np.finfo(name).smallest_subnormal) for name in EPS}
 
 SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --seed checks it)
-NEAR_TIE_GAPS = (1e-13, 1e-10, 1e-6)
+NEAR_TIE_GAPS = (1e-15, 1e-13, 1e-10, 1e-6)   # 1e-15: an ulp or so of the values near 5
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
 LARGE_VALUES = (30.0, 1000.0)                            # and saturated ones, where no polynomial grows

@@ -70,6 +70,9 @@ MAGIC = b"SBX1"
 HEAD = struct.Struct("<4sII")  # magic, length of the JSON header, length of the array blob
 MAX_META = 1 << 20
 MAX_BLOB = 256 << 20
+# A submission is one Python file: a few KiB of code.  Its bytes cross to the sandbox's server before any
+# limit runs (a 64 MB comment once stalled a check 3x past its --timeout), so a larger file is refused at once.
+MAX_SOURCE = 1 << 20
 NUMERIC_KINDS = "biufc"
 _NPY_PREAMBLE = struct.Struct("<6sBBH")  # magic, major, minor, header length (version 1.0)
 
@@ -988,10 +991,16 @@ def _read_regular(path: Path) -> bytes:
     """The file's bytes, never through a symbolic link (an upload could link hw4.py to the key) nor a FIFO."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(0, "not a regular file")
+        if info.st_size > MAX_SOURCE:
+            raise OSError(0, f"{_size(info.st_size)}, more than the {_size(MAX_SOURCE)} a submission's file may hold")
         with os.fdopen(os.dup(fd), "rb") as file:
-            return file.read(MAX_BLOB)
+            data = file.read(MAX_SOURCE + 1)
+        if len(data) > MAX_SOURCE:   # it grew while being read
+            raise OSError(0, f"more than the {_size(MAX_SOURCE)} a submission's file may hold")
+        return data
     finally:
         os.close(fd)
 

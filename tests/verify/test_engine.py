@@ -500,3 +500,12 @@ def test_the_gradients_projection_on_a_direction_the_candidate_could_guess_fails
         v = np.random.default_rng([len(calls), 2 * np.size(x)]).standard_normal(np.shape(x))
         return (np.sum(g * v) / np.sum(v * v)) * v
     assert not engine.check(gradient, projection, seed=seed).passed
+
+
+def test_a_steep_softmax_is_not_max_poolings_gradient():
+    # delta * softmax(1e15 (x - max x)) passed when the nearest near-tie was 1e-13 apart (a fresh attacker);
+    # at x = (1, nextafter(1, 0)) it gives (0.53, 0.47) where the gradient is (1, 0).
+    def steep(x, delta):
+        e = np.exp((x - np.max(x)) * 1e15)
+        return delta * e / np.sum(e)
+    assert not verify.check("t2.maxpool", steep, seed=0).passed

@@ -1392,3 +1392,10 @@ def test_a_candidate_user_that_can_log_in_is_refused(monkeypatch):
     # VERIFY_SANDBOX_USER=<a real user> made the grader delete that user's files.
     monkeypatch.setattr(sb, "CANDIDATE_USER", "root")
     assert "can log in" in sb._user_problem()
+
+
+def test_a_file_larger_than_a_submission_is_refused_before_anything_runs(tmp_path):
+    # A 64 MB comment crossed to the server before any limit ran and held a check 3x past its --timeout.
+    path = write(tmp_path, "def grad(x):\n    return x\n" + "#" * (sb.MAX_SOURCE + 1) + "\n")
+    with pytest.raises(LoadError, match="more than the 1 MiB a submission's file may hold"):
+        sb.Sandbox(path).__enter__()
