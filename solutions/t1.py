@@ -491,7 +491,7 @@ _LOSS, _NO_STEPS = LOSS, NO_STEPS
 def _goodfellow(equation: str, gradient: str) -> str:
     # Deep Learning, Section 9.5: eq. 9.11 is the kernel gradient g(G, V, s) and eq. 9.13 the input
     # gradient h(K, G, s) of the strided cross-correlation of eq. 9.8, whose indices start at 1
-    return (rf"Goodfellow et al.'s eq.~{equation} (Section~9.5, the gradient with respect to {gradient} of their "
+    return (rf"Goodfellow et~al.'s eq.~{equation} (Section~9.5, the gradient with respect to {gradient} of their "
             r"cross-correlation of eq.~9.8), with stride~$1$, one channel and one kernel; its indices start "
             r"at~$1$")
 
@@ -503,7 +503,7 @@ def _either(turned: str) -> str:
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
 # valid outputs start at p - 1 (rule 2 at the front)
-_SECTION_9_1 = (r"the form of Goodfellow et al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
+_SECTION_9_1 = (r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form")
 
 
@@ -570,9 +570,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"deduction and the chain rule is kept. As in T1.1, a product with "
                             r"$\partial L/\partial y$ written as one number loses it, unless a sum over the outputs "
                             r"of $\delta_{i,j}\, \partial Y_{i,j}/\partial W$ follows it, or a sum "
-                            r"$\sum_\lambda \delta_\lambda x_\lambda$ after a local derivative $\partial "
-                            r"y_\lambda/\partial W = x_\lambda$ "
-                            r"written for each output $\lambda$ (the variant with patches, below): "
+                            r"$\sum_\lambda \delta_\lambda x_\lambda$ whose $x_\lambda$ is defined as the patch that "
+                            r"output $\lambda$ sees, its own derivative (the variant with patches, below, whatever "
+                            r"local derivative it writes): "
                             r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
                             r"$\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes no "
                             r"output's own "
