@@ -275,7 +275,7 @@ class _Globals:
         self.parts_written.append(part_id)
         self.parts_by_template.setdefault(self.template, []).append(part_id)
         # a part's heading never ends a page: it needs room for its first lines
-        return (f"\\needspace{{8\\baselineskip}}\\part[{part.points}]"
+        return (f"\\needspace{{12\\baselineskip}}\\part[{part.points}]"
                 f"\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}{{part-{part.label}}}")
 
     def question(self, question_id: str) -> str:
