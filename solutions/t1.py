@@ -526,7 +526,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"not keep it. The product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose "
                             r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. "
                             r"The sum in matrix form, $\operatorname{vec}(\partial L/\partial X) = "
-                            r"(\partial \operatorname{vec} Y/\partial \operatorname{vec} X)^\top "
+                            r"(\partial \operatorname{vec} Y/\partial \operatorname{vec} X)^{\mathsf{T}} "
                             r"\operatorname{vec}(\delta)$, with the Jacobian written as a derivative, earns it too; "
                             r"the scatter view and the matrix view with the values already in are final forms "
                             r"(rule~1 at the front), which earn full credit beside a chain rule, never in its "
@@ -620,7 +620,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
                             r"array of ones "
                             r"(written bold, named in words, or read from the sum that follows), is the sum over "
-                            r"every output, and earns full credit.")),
+                            r"every output, and earns full credit, with or without a line $\sum_{i,j} \delta_{i,j}$ "
+                            r"after it; so does $\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
