@@ -619,7 +619,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. An answer "
                             r"that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
                             r"array of ones "
-                            r"(written bold, named in words, or read from the sum that follows), is the sum over "
+                            r"(marked as an array: bold, underlined, with an arrow or its size, named in words, or "
+                            r"read from "
+                            r"the sum that follows; a plain $1$ is the number), is the sum over "
                             r"every output, and earns full credit, with or without a line $\sum_{i,j} \delta_{i,j}$ "
                             r"after it; so does $\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,
