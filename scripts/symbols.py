@@ -188,21 +188,19 @@ def main(argv: list[str]) -> int:
           f"`from .symbols import <name>`:")
     for name, what, tex in table:
         print(f"  {name.ljust(widths[0])}  {what.ljust(widths[1])}  {tex}")
-    print(f"\nThe shared deductions of {package} (give a part's rubric a criterion of each id a deduction charges):")
-    for line in deductions(package):
-        print(f"  {line}")
-    print("\nThe steps' constructors (verify.steps.Step), one per kind:")
-    for line in constructors():
-        print(f"  {line}")
-    print("\nWhat a module declares (verify.homework), and its forward operation (verify.operation, verify.engine):")
-    for line in declarations():
-        print(f"  {line}")
-    print(f"\nThe helpers of {package} (its modules that declare no unit):")
-    for line in helpers(package):
-        print(f"  {line}")
-    print("\nThe vocabulary of formulas (verify.symbolic): its nodes, then its functions:")
-    for line in vocabulary():
-        print(f"  {line}")
+    sections = [
+        (f"The shared deductions of {package} (give a part's rubric a criterion of each id a deduction charges):",
+         deductions(package)),
+        ("The steps' constructors (verify.steps.Step), one per kind:", constructors()),
+        ("What a module declares (verify.homework), and its forward operation (verify.operation, verify.engine):",
+         declarations()),
+        (f"The helpers of {package} (its modules that declare no unit):", helpers(package)),
+        ("The vocabulary of formulas (verify.symbolic): its nodes, then its functions:", vocabulary()),
+    ]
+    for title, lines in sections:
+        print(f"\n{title}")
+        for line in lines:
+            print(f"  {line}")
     return 0
 
 
