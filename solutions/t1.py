@@ -319,11 +319,10 @@ SAMPLE_DX = product(2 / _Nn, Brackets(_RESIDUALS), W)
 SAMPLE_DW = product(2 / _Nn, Sum(product(_yj[_js] - _tj[_js], _xj[_js]), (_js, 1, _Nn)))
 SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
-_DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its "
-          r"$\frac{2}{N}(y_\lambda - t_\lambda)$ is read as the question's $\delta_\lambda$ (rule~8 at the front). In "
-          r"its "
-          r"quoted line below, its $j$, which numbers the outputs one after another, is written $\lambda$, since "
-          r"the key's side names each output by its row $i$ and its column $j$.")
+_DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its $\frac{2}{N}(y_\lambda - "
+          r"t_\lambda)$ is read as the question's $\delta_\lambda$ (rule~8 at the front). In its quoted line below, "
+          r"its $j$, which numbers the outputs one after another, is written $\lambda$, since the key's side names "
+          r"each output by its row $i$ and its column $j$.")
 _DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\lambda - t_\lambda)$ is the question's "
                 r"$\delta_\lambda$, "
                 r"and its $j$, which numbers the outputs one after another, is written $\lambda$.")
@@ -334,13 +333,10 @@ DX_WRONG = (
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
-                         r"$\partial L/\partial y$, which it writes as one number, the sum "
-                         r"$\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ "
-                         r"(rule~8): no "
-                         r"output's own "
+                         r"$\partial L/\partial y$, which it writes as one number, the sum $\frac{2}{N} \sum_\lambda "
+                         r"(y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ (rule~8): no output's own "
                          r"derivative is weighted by its $\delta_\lambda$, so the line of the chain rule is not met, "
-                         r"and "
-                         r"that criterion is lost by its own line, not by the deduction, which also covers the "
+                         r"and that criterion is lost by its own line, not by the deduction, which also covers the "
                          r"loss the answer assumes (rule~9).",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
@@ -362,13 +358,12 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). The error arises at the border; the wrong shape follows from it and is not "
-                         r"charged again. It is graded so also when the answer reaches this form by a turn of the "
-                         r"kernel "
-                         r"that drops the shift by $p - 1$, writes the local derivative without its range, or "
-                         r"states the shape $m \times n$ for this smaller result (rule~5).", charges=("border",)),
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a true "
+                         r"convolution written down, the turned kernel is a second error, of the final form (rule~3). "
+                         r"The error arises at the border; the wrong shape follows from it and is not charged again. "
+                         r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
+                         r"the shift by $p - 1$, writes the local derivative without its range, or states the shape "
+                         r"$m \times n$ for this smaller result (rule~5).", charges=("border",)),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
@@ -407,9 +402,8 @@ DX_WRONG = (
 DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\lambda$ the whole input",
                 _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\lambda$ can only be the whole input, "
-                               r"and the "
-                r"sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = X^T$ gives "
-                r"the transposed image, an error of the same kind).",
+                r"and the sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = "
+                r"X^T$ gives the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
@@ -419,18 +413,15 @@ DW_WRONG = (
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW", r"A student's variant: the same sum, with $x_\lambda$ defined as a patch",
                 r"The sample never says what $x_\lambda$ is. A student who writes the same sum and defines "
-                r"$x_\lambda$ as "
-                r"the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered $\lambda = 1, \dots, N$) "
-                r"has "
-                r"the right result: every output adds its patch, weighted by its $\delta$.",
+                r"$x_\lambda$ as the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered $\lambda "
+                r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"This grading is for the variant whose local derivative is "
-                         r"$\partial y_\lambda/\partial W = x_\lambda$, written in place of the sample's "
-                         r"$\partial y/\partial W = X^T$: its sum weights each output's own derivative by its "
-                         r"$\delta_\lambda$, which earns the chain rule, and only the assumed squared loss is "
-                         r"charged. A "
-                         r"variant that keeps $\partial y/\partial W = X^T$ loses the local derivative as well "
-                         r"(rule~4), and so does one that writes no local derivative (a missing step, rule~1).",
+                decision=r"This grading is for the variant whose local derivative is $\partial y_\lambda/\partial W = "
+                         r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^T$: its sum "
+                         r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain rule, "
+                         r"and only the assumed squared loss is charged. A variant that keeps $\partial y/\partial W "
+                         r"= X^T$ loses the local derivative as well (rule~4), and so does one that writes no local "
+                         r"derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -459,10 +450,10 @@ DB_WRONG = (
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
-                                r"rule instead, and the result, which follows from it, is not charged again "
-                                r"(rule~3): the score is the same. The deduction named next applies to the first form "
-                                r"alone; the second loses the chain rule, by the line of its criterion, and not the "
-                                r"result.", deductions=("not-summed",)),
+                                r"rule instead, and the result, which follows from it, is not charged again (rule~3): "
+                                r"the score is the same. The deduction named next applies to the first form alone; "
+                                r"the second loses the chain rule, by the line of its criterion, and not the result.",
+                deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
                 Mean(delta),
@@ -492,8 +483,7 @@ def _goodfellow(equation: str, gradient: str) -> str:
     # Deep Learning, Section 9.5: eq. 9.11 is the kernel gradient g(G, V, s) and eq. 9.13 the input
     # gradient h(K, G, s) of the strided cross-correlation of eq. 9.8, whose indices start at 1
     return (rf"Goodfellow et~al.'s eq.~{equation} (Section~9.5, the gradient with respect to {gradient} of their "
-            r"cross-correlation of eq.~9.8), with stride~$1$, one channel and one kernel; its indices start "
-            r"at~$1$")
+            r"cross-correlation of eq.~9.8), with stride~$1$, one channel and one kernel; its indices start at~$1$")
 
 
 def _either(turned: str) -> str:
@@ -513,24 +503,21 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
                             r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
                             r"in after it, or written with the value of a local derivative that a line of its own "
-                            r"states just before (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so "
-                            r"$\partial L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$''), the chain rule "
-                            r"with that derivative put in; a wrong local derivative inside it is charged at the local "
-                            r"derivative. "
-                            r"A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
+                            r"states just before (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so $\partial "
+                            r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$''), the chain rule with that "
+                            r"derivative put in; a wrong local derivative inside it is charged at the local "
+                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
-                            r"own derivative and loses it, unless a sum over the outputs of "
-                            r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it; writing that one number out "
-                            r"as a sum of the $\delta$'s, such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, "
-                            r"does "
-                            r"not keep it. The product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose "
-                            r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. "
-                            r"The sum in matrix form, $\operatorname{vec}(\partial L/\partial X) = "
-                            r"(\partial \operatorname{vec} Y/\partial \operatorname{vec} X)^{\mathsf{T}} "
-                            r"\operatorname{vec}(\delta)$, with the Jacobian written as a derivative, earns it too; "
-                            r"the scatter view and the matrix view with the values already in are final forms "
-                            r"(rule~1 at the front), which earn full credit beside a chain rule, never in its "
-                            r"place."),
+                            r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
+                            r"Y_{i,j}/\partial X$ follows it; writing that one number out as a sum of the $\delta$'s, "
+                            r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
+                            r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
+                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it. The sum in matrix form, "
+                            r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
+                            r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
+                            r"written as a derivative, earns it too; the scatter view and the matrix view with the "
+                            r"values already in are final forms (rule~1 at the front), which earn full credit beside "
+                            r"a chain rule, never in its place."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -567,16 +554,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"whatever value is put in after it, and so does the sum written with the value of a "
                             r"local derivative that a line of its own states just before (as in T1.1): followed by "
                             r"$\partial Y_{i,j}/\partial W = X$, the wrong value is taken by the dense-layer "
-                            r"deduction and the chain rule is kept. As in T1.1, a product with "
-                            r"$\partial L/\partial y$ written as one number loses it, unless a sum over the outputs "
-                            r"of $\delta_{i,j}\, \partial Y_{i,j}/\partial W$ follows it, or a sum "
-                            r"$\sum_\lambda \delta_\lambda x_\lambda$ whose $x_\lambda$ is defined as the patch that "
-                            r"output $\lambda$ sees, its own derivative (the variant with patches, below, whatever "
-                            r"local derivative it writes): "
+                            r"deduction and the chain rule is kept. As in T1.1, a product with $\partial L/\partial "
+                            r"y$ written as one number loses it, unless a sum over the outputs of $\delta_{i,j}\, "
+                            r"\partial Y_{i,j}/\partial W$ follows it, or a sum $\sum_\lambda \delta_\lambda "
+                            r"x_\lambda$ whose $x_\lambda$ is defined as the patch that output $\lambda$ sees, its "
+                            r"own derivative (the variant with patches, below, whatever local derivative it writes): "
                             r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
                             r"$\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes no "
-                            r"output's own "
-                            r"derivative."),
+                            r"output's own derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
@@ -616,14 +601,13 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3), so that the answer "
-                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. An answer "
-                            r"that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
-                            r"array of ones "
-                            r"(marked as an array: bold, underlined, with an arrow or its size, named in words, or "
-                            r"read from "
-                            r"the sum that follows; a plain $1$ is the number), is the sum over "
-                            r"every output, and earns full credit, with or without a line $\sum_{i,j} \delta_{i,j}$ "
-                            r"after it; so does $\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$.")),
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. An "
+                            r"answer that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with "
+                            r"$\mathbf{1}$ an array of ones (marked as an array: bold, underlined, with an arrow or "
+                            r"its size, named in words, or read from the sum that follows; a plain $1$ is the "
+                            r"number), is the sum over every output, and earns full credit, with or without a line "
+                            r"$\sum_{i,j} \delta_{i,j}$ after it; so does $\mathbf{1}^{\mathsf{T}} "
+                            r"\operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
                               r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
