@@ -162,33 +162,42 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"The answer's rule at a tie is true, read from the formula (from the words where no "
-                        r"formula decides; rule~4 at the front). True: one maximizer takes all of $\delta$ (the "
-                        r"first, the last, any), which a formula with $i^*$, an argmax or ``the index of the "
-                        r"maximum'' states also in silence, while the indicator of the set of maximizers, "
-                        r"$[k \in \arg\max x]$, is the mask below (an equality, $k = \arg\max_i x_i$, names one index, "
-                        r"and is one maximizer); weights $\ge 0$ on the tied entries adding up "
-                        r"to $1$; the convex hull of Step~5. Words about ties are those that speak of a tie, of "
-                        r"several maxima or of a unique one; true ones earn the point beside any formula that "
-                        r"routes $\delta$ to the maximizer away from ties, and each of them alike, so that a true "
-                        r"remark never scores worse than one that sets ties aside: $f$ not differentiable at a tie "
-                        r"(no single gradient there; ``not differentiable everywhere'', which names no tie, speaks "
-                        r"of $f$ alone), probability $0$ for continuous inputs, a unique maximum "
-                        r"assumed, ties rare or ignorable, or a true rule above; they earn it also when the answer "
-                        r"goes on to keep its formula at ties (``in practice I just use the mask''). Words that "
-                        r"restate the formula, or speak of $f$ alone, say nothing of ties, and the formula is read "
-                        r"at a tie: ``the maximum entry gets $\delta$'', ``only the winning input gets the "
-                        r"gradient'', ``a one-hot vector with a $1$ at the position of the maximum'', ``the max "
-                        r"depends only on the largest entry''. In an answer with no formula such words are its rule: "
-                        r"words that name one entry (``the maximum entry'', ``the input with the largest value'') "
-                        r"are one maximizer taking all of $\delta$ (the switch description, full credit), and words "
-                        r"that set a condition on every entry (``each input equal to the maximum'', ``where $x_k$ "
-                        r"equals the maximum'') are the mask. "
-                        r"False, with no words about ties beside it: all of "
-                        r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is the "
-                        r"maximum'') gives; $0$ to every tied entry; weights not adding up to $1$, or negative "
-                        r"(Step~5); words that state one of these. A wrong routing's deduction takes this point "
-                        r"whatever the words (rule~3 at the front).")),
+                        r"The answer's rule at a tie is true. Its formula, read at a tie, is its rule; its words are "
+                        r"the rule only where no formula decides (rule~4 at the front). Words about ties, those "
+                        r"that speak of a tie, of several maxima or of a unique one, earn the point when they are "
+                        r"true, beside any formula that routes $\delta$ to the maximizer away from ties, also when "
+                        r"the answer goes on to keep its formula at ties (``in practice I just use the mask''): a "
+                        r"true remark never scores worse than one that sets ties aside. The statements below the "
+                        r"table decide the point. A wrong routing's deduction takes it whatever the words "
+                        r"(rule~3 at the front).",
+                        statements=(
+                            ("True: the point is earned", (
+                                r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
+                                r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence, and "
+                                r"so does an equality $k = \arg\max_i x_i$, which names one index.",
+                                r"Weights $\ge 0$ on the tied entries adding up to $1$: the convex hull of Step~5.",
+                                r"At a tie $f$ is not differentiable (it has no single gradient there).",
+                                r"Ties have probability $0$ for continuous inputs, or are rare, or may be ignored; "
+                                r"a unique maximum is assumed.")),
+                            ("Nothing about ties: the formula, read at a tie, decides", (
+                                r"Words that restate the formula: ``the maximum entry gets $\delta$'', ``only the "
+                                r"winning input gets the gradient'', ``a one-hot vector with a $1$ at the position "
+                                r"of the maximum''.",
+                                r"Words about $f$ alone: ``the max depends only on the largest entry'', ``not "
+                                r"differentiable everywhere'' (which names no tie).")),
+                            ("No formula: the words are the rule", (
+                                r"Words that name one entry (``the maximum entry'', ``the input with the largest "
+                                r"value''): one maximizer takes all of $\delta$, the switch description, with full "
+                                r"credit.",
+                                r"Words that set a condition on every entry (``each input equal to the maximum'', "
+                                r"``where $x_k$ equals the maximum''): the mask below.")),
+                            ("False, with no true words about ties beside it: the point is lost", (
+                                r"All of $\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where "
+                                r"$x_k$ is the maximum'') and the indicator of the set of maximizers, "
+                                r"$[k \in \arg\max x]$, give.",
+                                r"Every tied entry gets $0$.",
+                                r"Weights that do not add up to $1$, or negative ones (Step~5).",
+                                r"Words that state one of these."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "

@@ -74,11 +74,14 @@ class Result:
 class Criterion:
     """A share of a part's points: its id (which deductions and wrong answers name), its points,
     a short name ("the chain rule", for sentences such as "charged: the chain rule") and what
-    earns it (LaTeX).  Prose never repeats the points: the documents print them from here."""
+    earns it (LaTeX).  Prose never repeats the points: the documents print them from here.
+    `statements`: for a criterion that many phrasings decide (the tie point), the kinds of statement
+    and the phrasings of each kind, which the rubric lists below its table, one per line."""
     id: str
     points: int
     name: str
     text: str
+    statements: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,8 @@ _COUNT = re.compile(r"\b(\d+|one|two|three|four|five)\s+(of\s+\d+\s+)?points?\b|
 def _prose(part: Part):
     rubric = part.rubric
     yield from ((f"criterion {c.id}", c.name + " " + c.text) for c in rubric.criteria)
+    yield from ((f"criterion {c.id}: {kind}", " ".join((kind, *said))) for c in rubric.criteria
+                for kind, said in c.statements)
     yield from ((f"deduction {d.id}", d.text) for d in rubric.deductions)
     yield from ((f"full credit {n}", text) for n, text in enumerate(rubric.full_credit))
     yield from ((f"note {a.id}", a.title + " " + a.why + " " + a.decision) for a in part.wrong_answers)
