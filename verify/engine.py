@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -954,6 +954,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
             got = None
+        # at a kink the reference's own tie-break is one choice of many: the answer may break the tie its way
+        broken = _tie_breaks(op, case.values) if case.kind == "kink" else []
         for name, reference in list(left.items()):
             try:
                 with np.errstate(all="ignore"):
@@ -970,11 +972,54 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
             mine = got
             if want.size == mine.size == 1:
                 want, mine = want.reshape(()), mine.reshape(())   # one number, as a scalar or an array
-            if want.shape != mine.shape or not np.all(np.abs(mine - want) <= tol):
+            if want.shape != mine.shape:
                 del left[name]
-            else:
+            elif np.all(np.abs(mine - want) <= tol) or _between_tie_breaks(reference, op, broken, want, mine, tol):
                 compared.add(name)
+            else:
+                del left[name]
     return [name for name in left if name in compared]
+
+
+# how far _tie_breaks moves an entry: far below the matching tolerance (LOW_PRECISION_FACTOR float32 units), so a
+# reference that is smooth there does not move, far above float64's resolution, so every tie is broken
+TIE_BREAK = 2.0 ** -36
+
+
+def _tie_breaks(op: Operation, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The case's inputs with one tied entry (one that equals another entry of its array, or 0) moved up or
+    down by a hair: each way a formula may break the ties of this kink, seen through its own tie-break."""
+    moved = []
+    for q in op.inputs:
+        entries = np.asarray(values[q], dtype=float)
+        flat = entries.ravel()
+        _, first, counts = np.unique(flat, return_inverse=True, return_counts=True)
+        for i in np.flatnonzero((counts[first] > 1) | (flat == 0)):
+            for sign in (1.0, -1.0):
+                nudged = flat.copy()
+                nudged[i] += sign * TIE_BREAK * max(1.0, abs(flat[i]))
+                moved.append({**values, q: nudged.reshape(entries.shape) if entries.ndim else float(nudged[0])})
+    return moved
+
+
+def _between_tie_breaks(reference: Callable, op: Operation, broken: Sequence[Mapping[str, Any]], want: np.ndarray,
+                        got: np.ndarray, tol: float) -> bool:
+    """Whether `got` is a convex combination of the reference's values where the kink's ties are broken one way or
+    another (the answer gave the tied share to another maximizer, or split it), as the key accepts of the
+    gradient itself at a tie."""
+    if not broken:
+        return False
+    points = [want.ravel()]
+    for values in broken:
+        try:
+            with np.errstate(all="ignore"):
+                point = np.asarray(reference(*[int(values[q]) if q in op.settings else np.array(values[q], dtype=float)
+                                               for q in op.candidate_arguments]), dtype=float)
+        except Exception:
+            continue
+        if point.size == want.size:
+            points.append(point.ravel())
+    return hull_distance(np.unique(np.array(points), axis=0), got.ravel()) <= tol
 
 
 def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[Case]:
