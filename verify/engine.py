@@ -681,8 +681,7 @@ class _Run:
         a lower one when every entry fits it.
         """
         op, wrt = self.gradient.operation, self.gradient.wrt
-        args = [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
-                for q in op.candidate_arguments]
+        args = _arguments(op, values)
         self.used("contract")
         try:
             with np.errstate(all="ignore"):
@@ -851,6 +850,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
     run = _Run(gradient, candidate, fresh)
     subject = subject or f"d{gradient.wrt}"
     cases = list(_plan(gradient, exact, fresh, float_sizes))
+    _send_ahead(candidate, gradient.operation, cases)
     answered: set[tuple] = set()          # sizes at which the candidate gave an answer
     refused: dict[tuple, _Failed] = {}    # sizes at which it raised instead (a shape it does not take)
     shapes: dict[tuple, dict[str, int]] = {}
@@ -928,13 +928,14 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     left = dict(references)
     compared: set[str] = set()
     op = gradient.operation
-    for case in _plan(gradient, True, fresh, None):
+    cases = list(_plan(gradient, True, fresh, None))
+    _send_ahead(candidate, op, cases)
+    for case in cases:
         if not left:
             break
 
         def args(values=case.values):
-            return [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
-                    for q in op.candidate_arguments]
+            return _arguments(op, values)
         got: np.ndarray | None = None
         try:   # no contract here: a common wrong answer may have the wrong shape (the sample's dense layer)
             with np.errstate(all="ignore"):
@@ -1020,6 +1021,20 @@ def _between_tie_breaks(reference: Callable, op: Operation, broken: Sequence[Map
         if point.size == want.size:
             points.append(point.ravel())
     return hull_distance(np.unique(np.array(points), axis=0), got.ravel()) <= tol
+
+
+def _arguments(op: Operation, values: Mapping[str, Any]) -> list:
+    """A candidate's arguments for a case: fresh float64 copies of the arrays, ints for settings."""
+    return [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
+            for q in op.candidate_arguments]
+
+
+def _send_ahead(candidate: Callable, op: Operation, cases: Sequence[Case]) -> None:
+    """Give a candidate that can compute ahead (a sandboxed one: grade.Candidate) every call of the run at
+    once; it still answers them one by one, in order, as they are made."""
+    ahead = getattr(candidate, "ahead", None)
+    if callable(ahead):
+        ahead([_arguments(op, case.values) for case in cases])
 
 
 def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[Case]:

@@ -274,6 +274,10 @@ class Candidate:
     def __call__(self, *args: Any) -> np.ndarray:
         return self.box.call(self.name, *args)
 
+    def ahead(self, calls: list[list[Any]]) -> None:
+        """The calls the engine will make, in order: sent now (Sandbox.ahead)."""
+        self.box.ahead(self.name, [tuple(args) for args in calls])
+
     def check(self, gradient: engine.Gradient, *, seed: int | None, subject: str) -> engine.Verdict:
         """engine.check of this candidate, on a fresh time budget; LimitExceeded propagates."""
         self.box.restart_clock()

@@ -535,6 +535,58 @@ def test_fresh_gives_each_result_a_fresh_interpreter_state(tmp_path):
         assert int(s.call("grad", 1.0)) == 1
 
 
+# ---- calls sent ahead --------------------------------------------------------------------------------
+COUNTING = """
+    calls = []
+    def grad(x):
+        calls.append(float(x.sum()))
+        if x.sum() < 0:
+            raise ValueError("negative")
+        return x * len(calls)
+    def seen(x):
+        return calls
+"""
+
+
+def test_calls_sent_ahead_are_answered_in_order_as_if_made_one_by_one(tmp_path):
+    """The engine sends a check's calls ahead: each answer is the one its own call would have got, a raise
+    included, and the candidate saw exactly those calls, in that order."""
+    with box(tmp_path, COUNTING) as s:
+        args = [np.full(3, float(k)) for k in (1, 2, -1, 4)]
+        for repeat in range(3):   # again after fresh(): nothing of the last run's queue is left
+            s.ahead("grad", [(a,) for a in args])
+            np.testing.assert_array_equal(s.call("grad", args[0]), args[0] * 1)
+            np.testing.assert_array_equal(s.call("grad", args[1]), args[1] * 2)
+            with pytest.raises(CandidateRaised, match="negative"):
+                s.call("grad", args[2])
+            np.testing.assert_array_equal(s.call("grad", args[3]), args[3] * 4)
+            assert list(s.call("seen", args[0])) == [3.0, 6.0, -3.0, 12.0]
+            s.fresh()
+
+
+def test_a_call_that_is_not_the_next_one_sent_drops_the_answers_before_it(tmp_path):
+    with box(tmp_path, COUNTING) as s:
+        args = [np.full(2, float(k)) for k in range(1, 6)]
+        s.ahead("grad", [(a,) for a in args])
+        np.testing.assert_array_equal(s.call("grad", args[2]), args[2] * 3)    # the first two dropped
+        np.testing.assert_array_equal(s.call("grad", np.zeros(2) + 7), [7 * 6, 7 * 6])  # none left of that
+        assert list(s.call("seen", args[0])) == [2.0, 4.0, 6.0, 8.0, 10.0, 14.0]
+        s.fresh()
+        s.ahead("grad", [(a,) for a in args])
+        s.function("seen", 1)    # any other request: the answers sent ahead are read first, and dropped
+        assert list(s.call("seen", args[0])) == [2.0, 4.0, 6.0, 8.0, 10.0]
+
+
+def test_a_call_sent_ahead_keeps_the_time_limit(tmp_path):
+    with box(tmp_path, "def grad(x):\n    while x.sum() > 1:\n        pass\n    return x\n", timeout=0.5) as s:
+        s.ahead("grad", [(np.zeros(2),), (np.ones(2) * 5,), (np.zeros(2),)])
+        np.testing.assert_array_equal(s.call("grad", np.zeros(2)), [0, 0])
+        with pytest.raises(TimeLimit):
+            s.call("grad", np.ones(2) * 5)
+        s.fresh()
+        np.testing.assert_array_equal(s.call("grad", np.zeros(2)), [0, 0])
+
+
 def test_fresh_after_a_crash_starts_a_new_sandbox(tmp_path):
     with box(tmp_path, "import os\ndef die(x):\n    os._exit(3)\ndef grad(x):\n    return x * 3\n") as s:
         with pytest.raises(Crashed, match="exited with status 3 during a call of die"):
