@@ -553,7 +553,7 @@ def test_calls_sent_ahead_are_answered_in_order_as_if_made_one_by_one(tmp_path):
     included, and the candidate saw exactly those calls, in that order."""
     with box(tmp_path, COUNTING) as s:
         args = [np.full(3, float(k)) for k in (1, 2, -1, 4)]
-        for repeat in range(3):   # again after fresh(): nothing of the last run's queue is left
+        for _ in range(3):   # again after fresh(): nothing of the last run's queue is left
             s.ahead("grad", [(a,) for a in args])
             np.testing.assert_array_equal(s.call("grad", args[0]), args[0] * 1)
             np.testing.assert_array_equal(s.call("grad", args[1]), args[1] * 2)
