@@ -545,7 +545,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
                      r"the answer's own notation (a loop that indexes $\delta$ as its forward pass indexes $Y$, "
-                     r"from $p - 1$ in the form of Section~9.1, computes that form)")),
+                     r"from $p - 1$ in the form of Section~9.1, computes that form; the checker indexes "
+                     r"$\delta$ from $0$, so such a loop is run through it with $\delta_{i - p + 1, j - p + 1}$ in "
+                     r"place of $\delta_{i,j}$)")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -584,7 +586,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
                      r"they compute the formula of the student's convention, read in the answer's own notation (a loop "
                      r"that indexes $\delta$ as its forward pass indexes $Y$, from $p - 1$ in the form of "
-                     r"Section~9.1, computes that form)")),
+                     r"Section~9.1, computes that form; the checker indexes $\delta$ from $0$, so such a loop "
+                     r"is run through it with $\delta_{i - p + 1, j - p + 1}$ in place of $\delta_{i,j}$)")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",

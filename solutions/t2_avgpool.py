@@ -117,8 +117,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                               r"maximum does")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
-                 r"$\delta$, when the answer says it is "
-                 r"$\partial L/\partial f$")),
+                 r"$\delta$, when the answer identifies it with "
+                 r"$\partial L/\partial f$ as rule~7 at the front says")),
     WRONG, question="T2", number=3)
 
 # the grading key's illustrative example: three entries

@@ -197,7 +197,12 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$[k \in \arg\max x]$, give.",
                                 r"Every tied entry gets $0$.",
                                 r"Weights that do not add up to $1$, or negative ones (Step~5).",
-                                r"Words that state one of these."))))),
+                                r"Words that offer such a rule as one valid choice among true ones (``split it "
+                                r"evenly, or give all of $\delta$ to each tied entry: both are valid'').",
+                                r"Words that state one of these.",
+                                r"Code or a formula false at a tie beside a true formula: code is a formula "
+                                r"(rule~1 at the front), the answer contradicts itself (rule~4), and the false "
+                                r"rule stands."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
@@ -210,9 +215,13 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
                  r"(rule~7 at the front: ``send the gradient there'' does not name it, and loses the chain rule)",
                  r"indices from $0$ or from $1$",
+                 r"the gradient of a smooth maximum, such as $\delta\,\operatorname{softmax}(\beta x)$, taken to "
+                 r"its limit $\beta \to \infty$: the lines before the limit are the steps of that route, no "
+                 r"routing of $\delta$, and the criteria are graded on the limit; at a tie it is the even "
+                 r"split, a rule of Step~5",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
-                 r"$\delta$, when the answer says it is "
-                 r"$\partial L/\partial f$")),
+                 r"$\delta$, when the answer identifies it with "
+                 r"$\partial L/\partial f$ as rule~7 at the front says")),
     WRONG, question="T2", number=2)
 
 # the grading key's illustrative example: three entries

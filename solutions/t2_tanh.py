@@ -157,8 +157,8 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                  r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
-                 r"$\delta_j$, when the answer says it is "
-                 r"$\partial L/\partial z_j$")),
+                 r"$\delta_j$, when the answer identifies it with "
+                 r"$\partial L/\partial z_j$ as rule~7 at the front says")),
     WRONG, question="T2", number=1)
 
 # the grading key's illustrative example: three entries
