@@ -10,6 +10,7 @@ a shared machine expect noise, which is why no test asserts a timing.
     make with nothing changed                                                 <  0.2 s
     make after a prose-only edit / that bare latexmk                          <= 1.2x
     verify.check of each graded result, default cases, in-process (median)    <= 100 ms
+    the same check in the sandbox, as grade makes it (median over the results)  <= 100 ms
     grading 40 submissions / a serial in-process loop of verify.check         <= 1.0x
 """
 from __future__ import annotations
@@ -166,6 +167,33 @@ def t2_avgpool(x, delta):
 """
 
 
+def sandboxed_check_budget(tmp: Path) -> None:
+    """A check as `grade` makes it, with the isolation in force: a fresh fork of the sandbox's server, the
+    file loaded in it, then every default case of one result."""
+    import verify
+    from verify import engine
+    from verify.grade import Candidate
+    from verify.sandbox import Sandbox, isolation
+    student = tmp / "sandboxed" / "hw4.py"
+    student.parent.mkdir(parents=True)
+    student.write_text(textwrap.dedent(SUBMISSION).format(dx_bug="", db_bug="", avg_bug=""))
+    homework = verify.load_homework()
+    times = []
+    with Sandbox(student) as box:
+        for result in homework.results.values():
+            gradient = result.gradient()
+            engine.prepare(gradient)
+
+            def once(result=result, gradient=gradient):
+                box.fresh()
+                box.function(result.function_name, gradient.arity)
+                assert Candidate(box, result.function_name).check(gradient, seed=1, subject=result.id).passed
+            once()
+            times.append(median_of(5, once))
+    report(f"a check in the sandbox ({isolation().name}, fresh fork + load), median",
+           f"{statistics.median(times) * 1000:.0f} ms (slowest {max(times) * 1000:.0f})", "target <= 100 ms median")
+
+
 def batch_ratio(tmp: Path, count: int = 40) -> None:
     import importlib.util
 
@@ -208,6 +236,7 @@ def main(argv: list[str]) -> int:
                 return 0
             build_targets(tmp)
         check_budget()
+        sandboxed_check_budget(tmp)
         batch_ratio(tmp)
     return 0
 
