@@ -58,9 +58,23 @@ class _Annotation:
         return self.text
 
 
+def _default(value):
+    """A default as its source says it (`lambda sizes: True`), never as an object's address."""
+    if not inspect.isfunction(value):
+        return value
+    if value.__name__ != "<lambda>":
+        return _Annotation(value.__qualname__)
+    try:
+        line = inspect.getsource(value)
+    except (OSError, TypeError):
+        return _Annotation("a function")
+    return _Annotation(line[line.index("lambda"):].strip().rstrip(",)"))
+
+
 def _signature(function) -> str:
     signature = inspect.signature(function)
-    unquoted = [q.replace(annotation=_Annotation(q.annotation)) if isinstance(q.annotation, str) else q
+    unquoted = [q.replace(annotation=_Annotation(q.annotation) if isinstance(q.annotation, str) else q.annotation,
+                          default=_default(q.default))
                 for q in signature.parameters.values()]
     returned = signature.return_annotation
     return str(signature.replace(parameters=unquoted, return_annotation=_Annotation(returned)

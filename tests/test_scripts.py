@@ -88,6 +88,8 @@ def test_make_symbols_lists_the_declarations_and_the_homeworks_own_helpers(capsy
         if inspect.isclass(value) and dataclasses.is_dataclass(value) and value.__module__ == homework.__name__:
             assert f"\n  {name}(" in "\n" + declared, name
     assert "  Operation(name: str, forward: " in declared and "  Gradient(operation: Operation, wrt: str" in declared
+    # a default that is a function reads as its source, never as an object's address
+    assert "allowed: Callable[[Sizes], bool] = lambda sizes: True," in declared and " at 0x" not in out
     helpers = "\n".join(_section(out, "The helpers of solutions"))
     assert "illustrations(part: Part, symbols: " in helpers and "(from .illustrations import illustrations)" in helpers
     assert "forward(" not in helpers      # a part's own functions are not the homework's helpers
