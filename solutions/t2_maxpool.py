@@ -164,8 +164,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion("ties", 1, "the tie point",
                         r"The answer's rule at a tie is true. Its formula, read at a tie, is its rule; its words are "
                         r"the rule only where no formula decides (rule~4 at the front). Words about ties, those "
-                        r"that speak of a tie, of several maxima or of a unique one, earn the point when they are "
-                        r"true, beside any formula that routes $\delta$ to the maximizer away from ties, also when "
+                        r"that speak of a tie, of several maxima or of a unique one, earn the point when all of "
+                        r"them are true, beside any formula that routes $\delta$ to the maximizer away from ties, also when "
                         r"the answer goes on to keep its formula at ties (``in practice I just use the mask''): a "
                         r"true remark never scores worse than one that sets ties aside. The statements below the "
                         r"table decide the point. A wrong routing's deduction takes it whatever the words "
@@ -191,18 +191,18 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"credit.",
                                 r"Words that set a condition on every entry (``each input equal to the maximum'', "
                                 r"``where $x_k$ equals the maximum''): the mask below.")),
-                            ("False, with no true words about ties beside it: the point is lost", (
-                                r"All of $\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where "
-                                r"$x_k$ is the maximum'') and the indicator of the set of maximizers, "
-                                r"$[k \in \arg\max x]$, give.",
-                                r"Every tied entry gets $0$.",
-                                r"Weights that do not add up to $1$, or negative ones (Step~5).",
-                                r"Words that offer such a rule as one valid choice among true ones (``split it "
-                                r"evenly, or give all of $\delta$ to each tied entry: both are valid'').",
-                                r"Words that state one of these.",
-                                r"Code or a formula false at a tie beside a true formula: code is a formula "
-                                r"(rule~1 at the front), the answer contradicts itself (rule~4), and the false "
-                                r"rule stands."))))),
+                            ("False: the point is lost", (
+                                r"A formula or code (a formula too, rule~1 at the front) that gives all of "
+                                r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
+                                r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
+                                r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
+                                r"are negative (Step~5). It loses the point when no true words about ties stand "
+                                r"beside it, also beside a true formula: the answer contradicts itself (rule~4), "
+                                r"and the false rule stands.",
+                                r"Words that state one of these rules, or offer one as a valid choice, alone or "
+                                r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
+                                r"both are valid''). They lose the point whatever else the answer says of ties: "
+                                r"words about ties are true only when all of them are."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
