@@ -278,7 +278,16 @@ CLONE_NEW = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NE
              "CLONE_NEWNET": 0x40000000}
 # clone3() passes its flags in memory, which seccomp cannot read: ENOSYS, on which glibc falls back to clone().
 ENOSYS_SYSCALLS = ("clone3",)
-_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 7
+# Calls that change another process's limits, priority, CPUs or memory placement, by the arguments that name it:
+# refused unless each is 0, the caller itself.  Under a normal user's grader the sandbox's server has the
+# candidate's uid, and a candidate that lowered its limits (prlimit) or its priority and CPUs made the next student's
+# results fail or crawl; setpriority and ioprio_set by user or group reach every process of the grader's uid.
+OWN_PROCESS_ONLY = {"prlimit64": (0,), "setpriority": (0, 1), "ioprio_set": (1,), "sched_setaffinity": (0,),
+                    "sched_setscheduler": (0,), "sched_setparam": (0,), "sched_setattr": (0,),
+                    "migrate_pages": (0,), "move_pages": (0,)}
+# ioprio_set's `which` (argument 0) must be IOPRIO_WHO_PROCESS, 1; setpriority's, PRIO_PROCESS, 0, as above.
+OWN_WHICH = {"ioprio_set": 1}
+_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 7
 
 
 @functools.cache
@@ -320,6 +329,12 @@ def _seccomp_program() -> bytes:
             refuse(name, errno.ENOSYS)
         for flag in CLONE_NEW.values():  # (flags & flag) == flag, one rule per flag: any of them is refused
             refuse("clone", errno.EPERM, ArgCmp(0, _SCMP_CMP_MASKED_EQ, flag, flag))
+        for name, arguments in OWN_PROCESS_ONLY.items():   # one rule per argument: any of them not the caller
+            for number in arguments:
+                refuse(name, errno.EPERM, ArgCmp(number, _SCMP_CMP_NE, 0, 0))
+        for name, which in OWN_WHICH.items():
+            refuse(name, errno.EPERM, ArgCmp(0, _SCMP_CMP_NE, which, 0))
+        refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
         if lib.seccomp_export_bpf(context, write) != 0:
             raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
         os.close(write)

@@ -1349,6 +1349,47 @@ def test_namespaces_mounts_and_io_uring_are_refused_but_fork_and_threads_work(tm
         assert s.call("grad", 1.0).all(), s.output
 
 
+def test_a_candidate_changes_the_limits_priority_and_cpus_of_no_process_but_its_own(tmp_path):
+    # Under a normal user's grader the server has the candidate's uid: a fresh attacker lowered its open-files limit
+    # (the next student's results all failed to load) and its priority and CPUs (the next student crawled).  Its own
+    # child stands in for the server here: the kernel would allow that under any grader, so only the filter refuses.
+    with box(tmp_path, """
+        import errno, os, resource, time
+        def grad(x):
+            child = os.fork()
+            if child == 0:
+                time.sleep(30)
+                os._exit(0)
+            said = []
+            for what, change in [
+                    ("prlimit other", lambda: resource.prlimit(child, resource.RLIMIT_NOFILE, (64, 64))),
+                    ("prlimit 1", lambda: resource.prlimit(1, resource.RLIMIT_NOFILE, (64, 64))),
+                    ("priority other", lambda: os.setpriority(os.PRIO_PROCESS, child, 19)),
+                    ("priority user", lambda: os.setpriority(os.PRIO_USER, 0, 19)),
+                    ("cpus other", lambda: os.sched_setaffinity(child, {0})),
+                    ("scheduler other", lambda: os.sched_setscheduler(child, os.SCHED_BATCH, os.sched_param(0))),
+                    ("prlimit own", lambda: resource.prlimit(0, resource.RLIMIT_NOFILE, (100, 100))),
+                    ("priority own", lambda: os.setpriority(os.PRIO_PROCESS, 0, 5)),
+                    ("cpus own", lambda: os.sched_setaffinity(0, {0})),
+                    ("scheduler own", lambda: os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0)))]:
+                try:
+                    change()
+                    said.append(f"{what}: ok")
+                except OSError as exc:
+                    said.append(f"{what}: {errno.errorcode[exc.errno]}")
+            os.kill(child, 9)
+            print("; ".join(said))
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        said = dict(item.split(": ") for item in s.output.strip().split("; "))
+    assert {what: word for what, word in said.items() if what.endswith(("other", "1", "user"))} == {
+        "prlimit other": "EPERM", "prlimit 1": "EPERM", "priority other": "EPERM", "priority user": "EPERM",
+        "cpus other": "EPERM", "scheduler other": "EPERM"}
+    assert {what: word for what, word in said.items() if what.endswith("own")} == {
+        "prlimit own": "ok", "priority own": "ok", "cpus own": "ok", "scheduler own": "ok"}
+
+
 # A candidate that writes into the pipe its own process reads the grader's requests from (opened for writing
 # through /proc/self/fd): the only pipe the child holds for reading.  It can where it runs as the grader's own
 # uid (unprotected, or in a normal user's bubblewrap), not as nobody under a root grader: the tests that use it
