@@ -165,8 +165,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"The answer's rule at a tie is true. Its formula, read at a tie, is its rule; its words are "
                         r"the rule only where no formula decides (rule~4 at the front). Words about ties, those "
                         r"that speak of a tie, of several maxima or of a unique one, earn the point when all of "
-                        r"them are true, beside any formula that routes $\delta$ to the maximizer away from ties, also when "
-                        r"the answer goes on to keep its formula at ties (``in practice I just use the mask''): a "
+                        r"them are true, beside any formula that routes $\delta$ to the maximizer away from ties, "
+                        r"also when the answer goes on to keep its formula at ties (``in practice I just use the "
+                        r"mask''): a "
                         r"true remark never scores worse than one that sets ties aside. The statements below the "
                         r"table decide the point. A wrong routing's deduction takes it whatever the words "
                         r"(rule~3 at the front).",
