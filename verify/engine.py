@@ -154,7 +154,8 @@ class Counterexample:
                 lines.append(f"  expected gradient  = {_show(self.expected)}")
             if self.got is not None:
                 lines.append(f"  candidate returned = {_show(self.got)}")
-            if self.got is not None and self.expected is not None and not isinstance(self.expected, Hull):
+            if self.got is not None and self.expected is not None and not isinstance(self.expected, Hull) \
+                    and np.shape(self.got) == np.shape(self.expected):
                 diff = np.asarray(self.got, dtype=float) - np.asarray(self.expected, dtype=float)
                 lines.append(f"  difference         = {_show(diff)}")
         if self.differing:
@@ -176,6 +177,8 @@ def _index(entry: tuple[int, ...], base: int) -> str:
 
 def _digits_needed(expected, got) -> int:
     """Enough significant digits to see where the two arrays differ (6 at least, 17 at most)."""
+    if np.shape(expected) != np.shape(got):   # nothing to compare entry by entry (and a huge wrong answer is not
+        return 6                              # worth a float64 copy)
     try:
         e, g = np.asarray(expected, dtype=float), np.asarray(got, dtype=float)
         scale = float(np.max(np.abs(e))) if e.size else 1.0
@@ -942,29 +945,33 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 got = np.asarray(candidate(*args()))
             if got.dtype.kind not in "biuf":   # complex or no numbers: no common answer is either
                 return []
-            if got.dtype == np.float16:
-                precision = "float16"
-            elif got.dtype == np.float32:
-                precision = "float32"
-            else:
-                precision = "float64"
-            got = got.astype(np.float64)
-            if not np.all(np.isfinite(got)):
-                got = None
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
             got = None
-        # at a kink the reference's own tie-break is one choice of many: the answer may break the tie its way
-        broken = _tie_breaks(op, case.values) if case.kind == "kink" else []
-        for name, reference in list(left.items()):
+        wants = {}
+        for name, reference in left.items():
             try:
                 with np.errstate(all="ignore"):
                     want = np.asarray(reference(*args()), dtype=float)
             except Exception:   # a formula that cannot take these sizes (a valid correlation with a
                 continue        # kernel larger than half the image) says nothing here; nor does one
-            if want.size == 0:  # with no entries: a student's code for it may raise or differ there
-                continue
+            if want.size:       # with no entries: a student's code for it may raise or differ there
+                wants[name] = want
+        precision = "float16" if got is not None and got.dtype == np.float16 else \
+            "float32" if got is not None and got.dtype == np.float32 else "float64"
+        # an answer no reference has the size of matches none of them: never converted (a wrong answer of
+        # hundreds of MB would cost the grader eight times that in float64)
+        if got is not None and got.size in {want.size for want in wants.values()}:
+            got = got.astype(np.float64)
+            if not np.all(np.isfinite(got)):
+                got = None
+        else:
+            got = None
+        # at a kink the reference's own tie-break is one choice of many: the answer may break the tie its way
+        broken = _tie_breaks(op, case.values) if case.kind == "kink" else []
+        for name, want in wants.items():
+            reference = left[name]
             if got is None:
                 del left[name]
                 continue

@@ -424,6 +424,22 @@ def test_a_complex_answer_matches_no_common_answer_and_warns_of_nothing():
     assert matched == [] and not caught
 
 
+def test_an_answer_of_no_common_answers_size_is_never_copied_to_float64():
+    # a fresh attacker returned a 200 MB boolean array: the grader made it 1.6 GB of float64 before it compared
+    # shapes, and a grader with bounded memory died of it
+    import tracemalloc
+    gradient = HW.results["t2.tanh"].gradient()
+    huge = np.ones(2 ** 25, dtype=bool)        # 32 MB; in float64, 256 MB
+    tracemalloc.start()
+    try:
+        matched = engine.matching(gradient, lambda x, d: huge, {"right": lambda x, d: d * (1 - np.tanh(x) ** 2)},
+                                  seed=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert matched == [] and peak < 2 ** 25
+
+
 def test_a_counterexample_prints_an_integer_setting_as_an_integer():
     import sympy as sp
 
