@@ -11,7 +11,7 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import Entries, Ones, Partial, SumOver, product, shown
+from verify.symbolic import ArgMax, Entries, OneHot, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, f, i, k, x
@@ -93,6 +93,14 @@ WRONG = (
                          r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
                          r"costs nothing more, so that a second wrong line never raises the score.",
                 deductions=("missing-d",)),
+    WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",
+                r"All of $\delta$ goes to the maximizer, the gradient of the maximum. Every entry moves the "
+                r"mean, so every entry receives $\delta/d$.",
+                product(delta_s, OneHot(x, ArgMax(x))),
+                decision=r"This is the gradient of the maximum, graded as max pooling answered as average "
+                         r"pooling is: the local derivative and the result route $\delta$ as a maximum does, and "
+                         r"the result does not count as following from a charged error (rule~3).",
+                deductions=("routing",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $f'$ without $\delta$",
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
                 r"$\delta$.",
