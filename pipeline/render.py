@@ -219,6 +219,10 @@ def render_step(step: Step) -> str:
     lines = [f"{sides[0]} &{relation if last == 1 else '='} {sides[1]}"]
     for position in range(2, len(sides)):
         lines.append(f"&{relation if position == last else '='} {sides[position]}")
+    if step.relation in ("in", "notin") and last == 2:
+        # a value and the set it lies in read as one statement: "δe = (0, 3, 0, 0) ∈ GL(x)" on one row, not
+        # the set's name alone on the next
+        lines = [f"{lines[0]} {lines[1][1:]}"]
     tail = []
     if step.over:
         tail.append(r"\text{for } " + r",\ ".join(index_range(sym, lo, hi) for sym, lo, hi in step.over))

@@ -333,3 +333,16 @@ def test_a_note_at_a_kink_says_so_in_words_that_fit_any_kink(homework, paths, no
     at_kink = [n for n in notes if "inputs" in n.steps and "expected" not in n.steps]
     assert text.count("Here the function has no single gradient (a kink); an accepted answer is") == len(at_kink)
     assert "At this tie" not in text     # max pooling's word, wrong at a ReLU's kink
+
+
+def test_a_value_and_the_set_it_lies_in_share_one_row_while_a_chain_of_equalities_breaks_per_relation(homework):
+    """render_step: a three-sided chain that ends in a set ("δe = (0, 3) ∈ GL(x)") is one statement on one row (the
+    set's name alone on the next row read as a bad break); every other chain puts each further side on a row of its
+    own, aligned at its relation."""
+    member = next(s for s in homework.steps.values() if s.relation in ("in", "notin") and len(s.sides) == 3)
+    body = render.render_step(member).split("\n")
+    assert len([line for line in body if "&" in line]) == 1 and (r"\in" in body[2] or r"\notin" in body[2])
+    chain = next(s for s in homework.steps.values() if s.relation == "=" and len(s.sides) == 3 and not s.over
+                 and not s.note)
+    rows = [line for line in render.render_step(chain).split("\n") if line.startswith("&") or " &=" in line]
+    assert len(rows) == 2 and rows[1].startswith("&= ")
