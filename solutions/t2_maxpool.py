@@ -163,7 +163,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
                         r"The answer's rule at a tie is true. Its formula, read at a tie, is its rule; its words are "
-                        r"the rule only where no formula decides (rule~4 at the front). Words about ties, those "
+                        r"the rule only where no formula decides (rule~4 at the front), except that false words "
+                        r"about ties lose the point beside any formula (the last list below). Words about ties, those "
                         r"that speak of a tie, of several maxima or of a unique one, earn the point when all of "
                         r"them are true, beside any formula that routes $\delta$ to the maximizer away from ties, "
                         r"also when the answer goes on to keep its formula at ties (``in practice I just use the "
@@ -176,7 +177,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
                                 r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence, and "
                                 r"so does an equality $k = \arg\max_i x_i$, which names one index.",
-                                r"Weights $\ge 0$ on the tied entries adding up to $1$: the convex hull of Step~5.",
+                                r"Any weights $\ge 0$ on the tied entries that add up to $1$ are true: they are "
+                                r"the convex hull of Step~5.",
                                 r"At a tie $f$ is not differentiable (it has no single gradient there).",
                                 r"Ties have probability $0$ for continuous inputs, or are rare, or may be ignored; "
                                 r"a unique maximum is assumed.")),
