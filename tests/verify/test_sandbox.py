@@ -1349,6 +1349,26 @@ def test_namespaces_mounts_and_io_uring_are_refused_but_fork_and_threads_work(tm
         assert s.call("grad", 1.0).all(), s.output
 
 
+@in_bubblewrap
+def test_the_candidate_can_write_in_no_tmpfs_but_its_counted_tmp_and_dev_shm(tmp_path):
+    # under a normal user's grader the candidate owned the empty tmpfs that hides each site-packages folder: a fresh
+    # attacker kept 300 MB there under --memory 64M, and the next student found it
+    with box(tmp_path, """
+        def grad(x):
+            top = {}
+            for line in open("/proc/self/mounts"):   # the last mount of a path is the one on top
+                _, path, kind, options = line.split()[:4]
+                top[path] = (kind, options.split(",")[0])
+            print(sorted(path for path, (kind, mode) in top.items() if kind == "tmpfs" and mode == "rw"))
+            print(sorted(path for path, (kind, mode) in top.items() if path.endswith("-packages")))
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        writable, hidden = [eval(line) for line in s.output.splitlines()]
+    assert writable == ["/dev/shm", "/tmp"]
+    assert hidden    # the folders that hide the grader's packages are there, and read-only
+
+
 def test_a_candidate_changes_the_limits_priority_and_cpus_of_no_process_but_its_own(tmp_path):
     # Under a normal user's grader the server has the candidate's uid: a fresh attacker lowered its open-files limit
     # (the next student's results all failed to load) and its priority and CPUs (the next student crawled).  Its own
