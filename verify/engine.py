@@ -74,7 +74,10 @@ LOW_PRECISION_FACTOR = 8.0
 SUBNORMAL = {name: float(np.finfo(name).smallest_subnormal) for name in EPS}
 
 SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --seed checks it)
-NEAR_TIE_GAPS = (1e-15, 1e-13, 1e-10, 1e-6)   # 1e-15: an ulp or so of the values near 5
+# near ties: around -5, gaps relative to the values (1e-15: an ulp or so of them); around 0, absolute gaps down to the
+# smallest subnormal, so that no tolerance of a comparison (|x - max| < eps) and no steepness of a soft arg max
+# (softmax(beta x), beta 1e18) passes for the arg max: each gets some gap wrong
+NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-6), 0: (1e-20, 1e-100, 1e-300, 5e-324)}
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
 LARGE_VALUES = (30.0, 1000.0)                            # and saturated ones, where no polynomial grows
@@ -444,13 +447,14 @@ def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) 
         values = _values_from_point(op, sym, tied, base)
         values["delta"] = _signed_delta(base["delta"], number)
         cases.append(Case("kink", values, sizes))
-    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, values=(-5,))[:3] if near else []):
-        for gap in NEAR_TIE_GAPS:
-            close = kinks.near_tie(tied, outputs, gap)
-            if close is not None:
-                values = _values_from_point(op, sym, close, base, exact=False)
-                values["delta"] = _signed_delta(base["delta"], number)
-                cases.append(Case("near-tie", values, sizes))
+    for at, gaps in NEAR_TIE_GAPS.items() if near else ():
+        for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, values=(at,))[:3]):
+            for gap in gaps:
+                close = kinks.near_tie(tied, outputs, gap)
+                if close is not None:
+                    values = _values_from_point(op, sym, close, base, exact=False)
+                    values["delta"] = _signed_delta(base["delta"], number)
+                    cases.append(Case("near-tie", values, sizes))
     return cases
 
 

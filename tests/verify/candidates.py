@@ -78,6 +78,17 @@ def _ignores_last(x, d):
     return g
 
 
+def _splits_within_an_absolute_eps(x, d):
+    near = np.abs(x - x.max()) < 1e-17      # no relative scale: below 1e-15, only gaps near 0 show it
+    return d * near / near.sum()
+
+
+def _soft_arg_max(x, d):
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights = np.exp(1e18 * (x - x.max()))
+    return d * weights / weights.sum()
+
+
 def _splits_near_ties(x, d):
     near = x >= x.max() - 1e-12 * max(1.0, abs(x.max()))
     return d * near / near.sum()
@@ -287,6 +298,8 @@ WRONG = [
     ("t2.maxpool", "pattern", "running maximum that starts at 0", _running_max_from_zero),
     ("t2.maxpool", "pattern", "loop that ignores the last entry", _ignores_last),
     ("t2.maxpool", "pattern", "near-ties within 1e-12 split", _splits_near_ties),
+    ("t2.maxpool", "pattern", "ties within an absolute 1e-17 split", _splits_within_an_absolute_eps),
+    ("t2.maxpool", "pattern", "a soft arg max, softmax(1e18 x)", _soft_arg_max),
     ("t2.maxpool", "pattern", "ties of 5 or more all get delta", _all_of_delta_to_big_ties),
     ("t2.maxpool", "pattern", "looks at the first half only", _first_half_only),
     # an error that hides in the sum: uniform and relative
