@@ -319,6 +319,8 @@ WRONG = [
     # an error as small as float32's rounding, but uniform: no rounding explains it
     ("t2.tanh", "relative", "uniform relative error 1e-8", lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-8)),
     ("t2.tanh", "relative", "uniform relative error 1e-6", lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-6)),
+    ("t2.avgpool", "relative", "uniform relative error 1e-8", lambda x, d: np.full_like(x, d / x.size) * (1 + 1e-8)),
+    ("t1.db", "relative", "relative error 1e-8", lambda X, W, b, d: np.sum(d) * (1 + 1e-8)),
     # irregular like a rounding, but larger than float32's: not excused as "computed partly in float32"
     ("t2.tanh", "relative", "irregular relative error 1e-5",
      lambda x, d: d * (1 - np.tanh(x) ** 2) * (1 + 1e-5 * np.sin(7 * x + 1))),
@@ -373,6 +375,14 @@ RIGHT = [
     ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
     ("t2.tanh", "float32", "partly in float32", _partly_float32_tanh),
     ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
+    # float32 inside a float64 answer where rounding leaves the same relative error on every entry, or on a single
+    # number: exact wherever float32 holds every number, and so told apart from a wrong factor (1 + 1e-8)
+    ("t2.avgpool", "float32", "weights 1/d in float32, times a float64 delta",
+     lambda x, d: d * (np.ones(x.size, dtype=np.float32) / np.float32(x.size))),
+    ("t1.db", "float32", "delta copied to float32, summed in float64",
+     lambda X, W, b, d: np.sum(d.astype(np.float32), dtype=np.float64)),
+    ("t2.maxpool", "float32", "even split with float32 weights, times a float64 delta",
+     lambda x, d: d * ((x == x.max()) / np.float32((x == x.max()).sum())).astype(np.float32)),
     # (NAIVE, the naive nested loops, are graded by test_grade.py with these same checks, in the sandbox
     # and within the default limits: a second, unlimited run here would only cost seconds)
 ]
