@@ -1007,8 +1007,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 got = None
         else:
             got = None
-        # at a kink the reference's own tie-break is one choice of many: the answer may break the tie its way
-        broken = _tie_breaks(op, case.values) if case.kind == "kink" else []
+        # where inputs tie (a kink of max pooling, or equal integers that a reference's arg max meets in any
+        # case), the reference's own tie-break is one choice of many: the answer may break the tie its way
         for name, want in wants.items():
             reference = left[name]
             if got is None:
@@ -1021,52 +1021,61 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 want, mine = want.reshape(()), mine.reshape(())   # one number, as a scalar or an array
             if want.shape != mine.shape:
                 del left[name]
-            elif np.all(np.abs(mine - want) <= tol) or _between_tie_breaks(reference, op, broken, want, mine, tol):
+            elif np.all(np.abs(mine - want) <= tol) or \
+                    _between_tie_breaks(reference, op, gradient.wrt, case.values, want, mine, tol):
                 compared.add(name)
             else:
                 del left[name]
     return [name for name in left if name in compared]
 
 
+# tied entries moved at most, per case and reference: a tie of thousands (all zeros) is judged as written
+TIE_BREAKS = 16
 # how far _tie_breaks moves an entry: far below the matching tolerance (LOW_PRECISION_FACTOR float32 units), so a
 # reference that is smooth there does not move, far above float64's resolution, so every tie is broken
 TIE_BREAK = 2.0 ** -36
 
 
-def _tie_breaks(op: Operation, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The case's inputs with one tied entry (one that equals another entry of its array, or 0) moved up or
-    down by a hair: each way a formula may break the ties of this kink, seen through its own tie-break."""
+def _tie_breaks(op: Operation, wrt: str, values: Mapping[str, Any], support: np.ndarray) -> list[dict[str, Any]]:
+    """The case's inputs with one tied entry of `wrt` moved up or down by a hair: each way a formula may break a
+    tie, seen through its own tie-break.  Tied: an entry that shares its array's largest or smallest value with
+    another entry (what an arg max or arg min meets), or that is 0 (a ReLU's kink); only those in `support`
+    (where the answer or the reference is not 0: where a tie went), at most TIE_BREAKS of them."""
+    if wrt not in op.inputs or wrt in op.settings:
+        return []
+    entries = np.asarray(values[wrt], dtype=float)
+    flat = entries.ravel()
+    if not flat.size or support.size != flat.size:
+        return []
+    top, bottom = flat == flat.max(), flat == flat.min()
+    tied = (top & (np.count_nonzero(top) > 1)) | (bottom & (np.count_nonzero(bottom) > 1)) | (flat == 0)
     moved = []
-    for q in op.inputs:
-        entries = np.asarray(values[q], dtype=float)
-        flat = entries.ravel()
-        _, first, counts = np.unique(flat, return_inverse=True, return_counts=True)
-        for i in np.flatnonzero((counts[first] > 1) | (flat == 0)):
-            for sign in (1.0, -1.0):
-                nudged = flat.copy()
-                nudged[i] += sign * TIE_BREAK * max(1.0, abs(flat[i]))
-                moved.append({**values, q: nudged.reshape(entries.shape) if entries.ndim else float(nudged[0])})
+    for i in np.flatnonzero(tied & support)[:TIE_BREAKS]:
+        for sign in (1.0, -1.0):
+            nudged = flat.copy()
+            nudged[i] += sign * TIE_BREAK * max(1.0, abs(flat[i]))
+            moved.append({**values, wrt: nudged.reshape(entries.shape) if entries.ndim else float(nudged[0])})
     return moved
 
 
-def _between_tie_breaks(reference: Callable, op: Operation, broken: Sequence[Mapping[str, Any]], want: np.ndarray,
+def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Mapping[str, Any], want: np.ndarray,
                         got: np.ndarray, tol: float) -> bool:
-    """Whether `got` is a convex combination of the reference's values where the kink's ties are broken one way or
-    another (the answer gave the tied share to another maximizer, or split it), as the key accepts of the
+    """Whether `got` is a convex combination of the reference's values where the case's ties are broken one way
+    or another (the answer gave the tied share to another maximizer, or split it), as the key accepts of the
     gradient itself at a tie."""
+    broken = _tie_breaks(op, wrt, values, (want.ravel() != 0) | (got.ravel() != 0))
     if not broken:
         return False
-    points = [want.ravel()]
-    for values in broken:
+    points = {want.ravel().tobytes(): want.ravel()}
+    for moved in broken:
         try:
             with np.errstate(all="ignore"):
-                point = np.asarray(reference(*[int(values[q]) if q in op.settings else np.array(values[q], dtype=float)
-                                               for q in op.candidate_arguments]), dtype=float)
+                point = np.asarray(reference(*_arguments(op, moved)), dtype=float)
         except Exception:
             continue
         if point.size == want.size:
-            points.append(point.ravel())
-    return hull_distance(np.unique(np.array(points), axis=0), got.ravel()) <= tol
+            points.setdefault(point.ravel().tobytes(), point.ravel())
+    return hull_distance(np.array(list(points.values())), got.ravel()) <= tol
 
 
 def _arguments(op: Operation, values: Mapping[str, Any]) -> list:
