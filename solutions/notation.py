@@ -171,7 +171,8 @@ class HouseLatexPrinter(LatexPrinter):
         return decimal_text(sp.Rational(expr), exact=True)
 
 
-_PRINTER = HouseLatexPrinter()
+# an upright d for a derivative, d/dxi: the italic d is the dimension of x in T2
+_PRINTER = HouseLatexPrinter({"diff_operator": "rd"})
 
 
 def latex(expr) -> str:

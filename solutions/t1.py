@@ -598,7 +598,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"before (``$\partial Y_{i,j}/\partial b = 1$, so $\partial L/\partial b = \sum_{i,j} "
                             r"\delta_{i,j}$''). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds (rules~4 and~5). Unlike in "
+                            r"loses it, also when a later line has the right bounds, unless words withdraw it (rules~4 "
+                            r"and~5). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),

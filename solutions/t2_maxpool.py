@@ -162,16 +162,15 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"The answer's rule at a tie is true. Its formula, read at a tie, is its rule; its words are "
-                        r"the rule only where no formula decides (rule~4 at the front), except that false words "
-                        r"about ties lose the point beside any formula (the last list below). Words about ties, those "
-                        r"that speak of a tie, of several maxima or of a unique one, earn the point when all of "
-                        r"them are true, beside any formula that routes $\delta$ to the maximizer away from ties, "
-                        r"also when the answer goes on to keep its formula at ties (``in practice I just use the "
-                        r"mask''): a "
-                        r"true remark never scores worse than one that sets ties aside. The statements below the "
-                        r"table decide the point. A wrong routing's deduction takes it whatever the words "
-                        r"(rule~3 at the front).",
+                        r"The answer's rule at a tie is true. Words about ties (those that speak of a tie, of "
+                        r"several maxima or of a unique one) decide first: true ones earn the point beside any "
+                        r"formula that routes $\delta$ to the maximizer away from ties, even one false at a tie "
+                        r"and also when the answer goes on to keep it (``in practice I just use the mask''), so that "
+                        r"a true remark never scores worse than one that sets ties aside; false ones lose it beside "
+                        r"any formula. With no words about ties, the formula, read at a tie, is the rule; with no "
+                        r"formula either, the words that describe the routing are (rule~4 at the front). The "
+                        r"statements below the table say which are true. A wrong routing's deduction takes the "
+                        r"point whatever the words (rule~3 at the front).",
                         statements=(
                             ("True: the point is earned", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
@@ -183,17 +182,17 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Ties have probability $0$ for continuous inputs, or are rare, or may be ignored; "
                                 r"a unique maximum is assumed.")),
                             ("Nothing about ties: the formula, read at a tie, decides", (
-                                r"Words that restate the formula: ``the maximum entry gets $\delta$'', ``only the "
-                                r"winning input gets the gradient'', ``a one-hot vector with a $1$ at the position "
-                                r"of the maximum''.",
-                                r"Words about $f$ alone: ``the max depends only on the largest entry'', ``not "
-                                r"differentiable everywhere'' (which names no tie).")),
+                                r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
+                                r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
+                                r"a $1$ at the position of the maximum''.",
+                                r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
+                                r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
                                 r"Words that name one entry (``the maximum entry'', ``the input with the largest "
-                                r"value''): one maximizer takes all of $\delta$, the switch description, with full "
+                                r"value'') give all of $\delta$ to one maximizer: the switch description, with full "
                                 r"credit.",
                                 r"Words that set a condition on every entry (``each input equal to the maximum'', "
-                                r"``where $x_k$ equals the maximum''): the mask below.")),
+                                r"``where $x_k$ equals the maximum'') state the mask below.")),
                             ("False: the point is lost", (
                                 r"A formula or code (a formula too, rule~1 at the front) that gives all of "
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
@@ -216,7 +215,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
-                 r"(rule~7 at the front: ``send the gradient there'' does not name it, and loses the chain rule)",
+                 r"(rule~7 at the front: ``send the gradient there'' names it too)",
                  r"indices from $0$ or from $1$",
                  r"the gradient of a smooth maximum, such as $\delta\,\operatorname{softmax}(\beta x)$, taken to "
                  r"its limit $\beta \to \infty$: the lines before the limit are the steps of that route, no "

@@ -192,3 +192,8 @@ def test_used_symbols_print_as_the_documents_write_them():
 
 def test_a_number_that_rounds_to_zero_has_no_sign():
     assert [number(q) for q in (-0.00001, -0.0, 0.00001)] == ["0.0000", "0", "0.0000"]
+
+
+def test_a_derivative_is_written_with_an_upright_d_since_the_italic_d_is_a_dimension():
+    xi = sp.Symbol("xi")
+    assert latex(sp.Derivative(sp.tanh(xi), xi)) == r"\frac{\mathrm{d}}{\mathrm{d} \xi} \tanh\!\left(\xi\right)"
