@@ -546,8 +546,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
                      r"the answer's own notation (a loop that indexes $\delta$ as its forward pass indexes $Y$, "
                      r"from $p - 1$ in the form of Section~9.1, computes that form; the checker indexes "
-                     r"$\delta$ from $0$, so such a loop is run through it with $\delta_{i - p + 1, j - p + 1}$ in "
-                     r"place of $\delta_{i,j}$)")),
+                     r"$\delta$ from $0$, so a loop that reads $\delta_{i,j}$ at the output's own index is run "
+                     r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
+                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -588,8 +589,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
                      r"they compute the formula of the student's convention, read in the answer's own notation (a loop "
                      r"that indexes $\delta$ as its forward pass indexes $Y$, from $p - 1$ in the form of "
-                     r"Section~9.1, computes that form; the checker indexes $\delta$ from $0$, so such a loop "
-                     r"is run through it with $\delta_{i - p + 1, j - p + 1}$ in place of $\delta_{i,j}$)")),
+                     r"Section~9.1, computes that form; the checker indexes $\delta$ from $0$, so a loop that "
+                     r"reads $\delta_{i,j}$ at the output's own index is run through it with "
+                     r"$\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
+                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",

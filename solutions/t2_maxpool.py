@@ -210,8 +210,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
                               r"that are not tied", charges=("local", "result", "ties")),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"All of $\delta$ to every tied entry, or any other false rule at ties, with no true words "
-                          r"about ties beside it (a wrong rule at ties)",
+                          r"A false rule at ties, as the last list below the table says: all of $\delta$ to every "
+                          r"tied entry, or any other, in a formula with no true words about ties beside it, or in "
+                          r"words, whatever else the answer says of ties (a wrong rule at ties)",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
