@@ -71,6 +71,10 @@ MAGIC = b"SBX1"
 HEAD = struct.Struct("<4sII")  # magic, length of the JSON header, length of the array blob
 MAX_META = 1 << 20
 MAX_BLOB = 256 << 20
+# The largest answer to a call: a gradient has the size of one of its arguments, so a reply many times larger than
+# all of them together is refused unread.  (The child writes its own replies: a fresh attacker's server code, patched
+# from inside, answered a call on a few hundred bytes with 255 MiB, which cost the grader 0.9-1.4 GB.)
+REPLY_FACTOR, REPLY_FLOOR = 16, 1 << 20
 # A submission is one Python file: a few KiB of code.  Its bytes cross to the sandbox's server before any
 # limit runs (a 64 MB comment once stalled a check 3x past its --timeout), so a larger file is refused at once.
 MAX_SOURCE = 1 << 20
@@ -376,7 +380,7 @@ class Sandbox:
         # calls sent ahead (see ahead()): the frames' parts not yet written, and per call sent, in order,
         # (seq, name, what identifies its arguments, the bytes of its frame)
         self._unsent: list = []
-        self._ahead: deque[tuple[int, str, tuple, int]] = deque()
+        self._ahead: deque[tuple[int, str, tuple, int, int]] = deque()
         self._ahead_bytes = 0
 
     # ---- life cycle --------------------------------------------------------------------------
@@ -466,7 +470,8 @@ class Sandbox:
             meta, blob = self._answer(phase, allowed)
         else:
             specs, blobs = _encode_args(args)
-            meta, blob = self._request({"op": "call", "name": name, "args": specs}, blobs, phase, allowed)
+            meta, blob = self._request({"op": "call", "name": name, "args": specs}, blobs, phase, allowed,
+                                       limit=_reply_limit(blobs))
         status = meta["status"]
         if status == "raised":
             raised = CandidateRaised(_one_line(meta["message"]))
@@ -496,18 +501,18 @@ class Sandbox:
             frame = _frame({"op": "call", "name": name, "args": specs, "seq": self._seq}, blobs)
             size = sum(len(part) for part in frame)
             self._unsent += frame
-            self._ahead.append((self._seq, name, _identity(tuple(args)), size))
+            self._ahead.append((self._seq, name, _identity(tuple(args)), size, _reply_limit(blobs)))
             self._ahead_bytes += size
 
     # ---- internals ---------------------------------------------------------------------------
     def _answer(self, phase: str, allowed: set[str]) -> tuple[dict, memoryview]:
         """The answer to the first call sent ahead, writing the later ones as the pipe takes them."""
         process = self._running()
-        seq, _, _, size = self._ahead[0]
+        seq, _, _, size, limit = self._ahead[0]
         started = time.monotonic()
         try:
             reply, blob = self._exchange(process, self._unsent or None, self._left, phase,
-                                         behind=self._ahead_bytes - size)
+                                         behind=self._ahead_bytes - size, limit=limit)
         finally:
             self._left -= time.monotonic() - started
         self._ahead.popleft()
@@ -584,7 +589,8 @@ class Sandbox:
             self._stop("loading the file failed")  # __exit__ does not run when __enter__ raises
             raise
 
-    def _request(self, meta: dict, blobs: list, phase: str, allowed: set[str]) -> tuple[dict, memoryview]:
+    def _request(self, meta: dict, blobs: list, phase: str, allowed: set[str],
+                 limit: int = REPLY_FLOOR) -> tuple[dict, memoryview]:
         while self._ahead:   # their answers come first: read and dropped
             self._answer(phase, {"ok", "raised", "function_error", "memory"})
         process = self._running()
@@ -593,7 +599,7 @@ class Sandbox:
         frame = _frame(meta, blobs)
         started = time.monotonic()
         try:
-            reply, blob = self._exchange(process, frame, self._left, phase)
+            reply, blob = self._exchange(process, frame, self._left, phase, limit=limit)
         finally:
             self._left -= time.monotonic() - started
         self._expect(reply, self._seq, allowed, phase)
@@ -602,7 +608,7 @@ class Sandbox:
         return reply, blob
 
     def _exchange(self, process: _Process, frame: list | None, budget: float, phase: str, *,
-                  starting: bool = False, behind: int = 0) -> tuple[dict, memoryview]:
+                  starting: bool = False, behind: int = 0, limit: int = REPLY_FLOOR) -> tuple[dict, memoryview]:
         """Send `frame` (if any) and wait for one reply frame, enforcing time and memory.
 
         `behind`: how many bytes at the end of `frame` are later requests (calls sent ahead), which
@@ -618,7 +624,7 @@ class Sandbox:
             # request goes out: memory that helper processes hold between calls, and free when one starts, shows
             deadline, watch = now + budget, process.watch_at
             pending = frame
-            reader = _FrameReader(process)
+            reader = _FrameReader(process, limit)
             if not starting and now >= watch:
                 watch = process.watch_at = now + WATCH_INTERVAL
                 self._look(process, phase, reader)
@@ -712,6 +718,10 @@ class Sandbox:
 def _function_error(meta: dict) -> FunctionError:
     kind = MissingFunction if meta.get("missing") is True else FunctionError
     return kind(_one_line(meta["message"]))
+
+
+def _reply_limit(blobs: list) -> int:
+    return max(REPLY_FLOOR, REPLY_FACTOR * sum(len(blob) for blob in blobs))
 
 
 def _identity(args: tuple) -> tuple:
@@ -1152,8 +1162,9 @@ class _FrameReader:
     before reading the next one.
     """
 
-    def __init__(self, owner: _Process) -> None:
+    def __init__(self, owner: _Process, limit: int = MAX_BLOB) -> None:
         self.owner = owner
+        self.limit = limit
         self.head = b""
         self.body: memoryview | None = None
         self.got = 0
@@ -1177,6 +1188,9 @@ class _FrameReader:
                     raise _BadFrame("bad frame header")
                 if meta_len > MAX_META or blob_len > MAX_BLOB:
                     raise _BadFrame(f"frame of {meta_len + blob_len} bytes is too large")
+                if blob_len > self.limit:
+                    raise _BadFrame(f"an answer of {_size(blob_len)}, more than {REPLY_FACTOR} times the size of its "
+                                    f"arguments: no gradient of them is that large")
                 self.meta_len = meta_len
                 size = meta_len + blob_len
                 if size > len(self.owner.spare) and size <= SPARE_LIMIT:

@@ -1369,6 +1369,26 @@ def test_the_candidate_can_write_in_no_tmpfs_but_its_counted_tmp_and_dev_shm(tmp
     assert hidden    # the folders that hide the grader's packages are there, and read-only
 
 
+def test_an_answer_far_larger_than_its_arguments_is_refused_unread(tmp_path):
+    # the child writes its own replies: a fresh attacker patched the server's array encoder from inside and answered a
+    # call on a few hundred bytes with 255 MiB of zeros, which the grader read and decoded (0.9-1.4 GB); a gradient
+    # is never larger than its arguments, so such a reply is refused at its header
+    with box(tmp_path, """
+        import sys
+        import numpy as np
+        server = sys.modules["__main__"]
+        def huge(array):
+            header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % (16 << 20)
+            header += " " * (63 - (server._PREAMBLE.size + len(header)) % 64) + "\\n"
+            return [server._PREAMBLE.pack(b"\\x93NUMPY", 1, 0, len(header)) + header.encode("latin1"),
+                    bytes(1 << 20) * 128]
+        def grad(x):
+            server._npy = huge
+            return np.zeros(3)
+    """) as s, pytest.raises(Crashed, match="more than 16 times the size of its arguments"):
+        s.call("grad", np.ones(3))
+
+
 def test_a_candidate_changes_the_limits_priority_and_cpus_of_no_process_but_its_own(tmp_path):
     # Under a normal user's grader the server has the candidate's uid: a fresh attacker lowered its open-files limit
     # (the next student's results all failed to load) and its priority and CPUs (the next student crawled).  Its own
