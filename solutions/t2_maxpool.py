@@ -219,9 +219,10 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"(rule~7 at the front: ``send the gradient there'' names it too)",
                  r"indices from $0$ or from $1$",
                  r"the gradient of a smooth maximum, such as $\delta\,\operatorname{softmax}(\beta x)$, taken to "
-                 r"its limit $\beta \to \infty$: the lines before the limit are the steps of that route, no "
-                 r"routing of $\delta$, and the criteria are graded on the limit; at a tie it is the even "
-                 r"split, a rule of Step~5",
+                 r"its limit $\beta \to \infty$ in a formula: the lines before the limit are the steps of that "
+                 r"route, no routing of $\delta$, and the criteria are graded on the limit; at a tie it is the "
+                 r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
+                 r"answer's routing, a wrong one, whatever its words say of the limit (rule~4 at the front)",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial f$ as rule~7 at the front says")),

@@ -300,6 +300,9 @@ WRONG = [
     ("t2.maxpool", "pattern", "near-ties within 1e-12 split", _splits_near_ties),
     ("t2.maxpool", "pattern", "ties within an absolute 1e-17 split", _splits_within_an_absolute_eps),
     ("t2.maxpool", "pattern", "a soft arg max, softmax(1e18 x)", _soft_arg_max),
+    # float32 does not excuse a near-tie rule float32 could see: a split within 1e-12, answered in float32
+    ("t2.maxpool", "float32", "near-ties within 1e-12 split, in float32",
+     lambda x, d: _splits_near_ties(x, d).astype(np.float32)),
     ("t2.maxpool", "pattern", "ties of 5 or more all get delta", _all_of_delta_to_big_ties),
     ("t2.maxpool", "pattern", "looks at the first half only", _first_half_only),
     # an error that hides in the sum: uniform and relative
@@ -381,6 +384,9 @@ RIGHT = [
      lambda x, d: d * (np.ones(x.size, dtype=np.float32) / np.float32(x.size))),
     ("t1.db", "float32", "delta copied to float32, summed in float64",
      lambda X, W, b, d: np.sum(d.astype(np.float32), dtype=np.float64)),
+    # at a near tie float32 cannot tell apart, the arg max of a float32 copy is right for the inputs it sees
+    ("t2.maxpool", "float32", "arg max of a float32 copy, answered in float32",
+     lambda x, d: (np.arange(x.size) == np.argmax(x.astype(np.float32))).astype(np.float32) * np.float32(d)),
     ("t2.maxpool", "float32", "even split with float32 weights, times a float64 delta",
      lambda x, d: d * ((x == x.max()) / np.float32((x == x.max()).sum())).astype(np.float32)),
     # (NAIVE, the naive nested loops, are graded by test_grade.py with these same checks, in the sandbox

@@ -347,6 +347,8 @@ def test_the_choice_of_convention_counts_points():
     ("t2.maxpool", "g = np.zeros_like(x)\ng[x.size - 1 - np.argmax(x[::-1])] = 1\nreturn g", "max-no-delta"),
     ("t2.maxpool", "tied = x == x.max()\nreturn tied / tied.sum()", "max-no-delta"),
     ("t2.avgpool", "g = np.zeros_like(x)\ng[np.argmax(x)] = delta\nreturn g", "avg-as-max"),
+    # the mask computed on a float32 copy: near ties become ties, as the key's answer has them there in float32
+    ("t2.maxpool", "x32 = x.astype(np.float32)\nreturn (x32 == x32.max()) * delta", "max-all-ties"),
     # the same, its tie at integer inputs (no kink of average pooling) broken to the last maximizer
     ("t2.avgpool", "g = np.zeros_like(x)\ng[x.size - 1 - np.argmax(x[::-1])] = delta\nreturn g", "avg-as-max"),
     ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
