@@ -403,7 +403,7 @@ DW_WRONG = (
     WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\lambda$ the whole input",
                 _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\lambda$ can only be the whole input, "
                 r"and the sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = "
-                r"X^T$ gives the transposed image, an error of the same kind).",
+                r"X^{\mathsf{T}}$ gives the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
@@ -417,11 +417,11 @@ DW_WRONG = (
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose local derivative is $\partial y_\lambda/\partial W = "
-                         r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^T$: its sum "
-                         r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain rule, "
-                         r"and only the assumed squared loss is charged. A variant that keeps $\partial y/\partial W "
-                         r"= X^T$ loses the local derivative as well (rule~4), and so does one that writes no local "
-                         r"derivative (a missing step, rule~1).",
+                         r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$: its "
+                         r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
+                         r"rule, and only the assumed squared loss is charged. A variant that keeps $\partial y/\partial "
+                         r"W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and so does one that "
+                         r"writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -512,7 +512,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"Y_{i,j}/\partial X$ follows it; writing that one number out as a sum of the $\delta$'s, "
                             r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
                             r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
-                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it. The sum in matrix form, "
+                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it; $\partial L/\partial Y$ "
+                            r"with the output array $Y$ is read as that array unless the answer makes it one "
+                            r"number. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too; the scatter view and the matrix view with the "
@@ -621,9 +623,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "the missing sum",
-                              r"The gradient $\delta$ not summed, or its mean instead of its sum, after a chain rule "
-                              r"that sums over every output, also where the answer writes the local derivative "
-                              r"as one over the number of outputs (the missing sum)", charges=("result",)),
+                              r"The mean of $\delta$ instead of its sum, however it is reached (also where the "
+                              r"answer writes the local derivative as one over the number of outputs), or $\delta$ "
+                              r"not summed after a chain rule that sums over every output (the missing sum)",
+                              charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),

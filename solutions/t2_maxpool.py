@@ -174,7 +174,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         statements=(
                             ("True: the point is earned", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
-                                r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence, and "
+                                r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence (and so "
+                                r"answers what the handout asks of ties), and "
                                 r"so does an equality $k = \arg\max_i x_i$, which names one index.",
                                 r"Any weights $\ge 0$ on the tied entries that add up to $1$ are true: they are "
                                 r"the convex hull of Step~5.",
