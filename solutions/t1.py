@@ -419,8 +419,8 @@ DW_WRONG = (
                 decision=r"This grading is for the variant whose local derivative is $\partial y_\lambda/\partial W = "
                          r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$: its "
                          r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
-                         r"rule, and only the assumed squared loss is charged. A variant that keeps $\partial y/\partial "
-                         r"W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and so does one that "
+                         r"rule, and only the assumed squared loss is charged. A variant that keeps "
+                         r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and so does one that "
                          r"writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
