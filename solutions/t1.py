@@ -420,8 +420,8 @@ DW_WRONG = (
                          r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$: its "
                          r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. A variant that keeps "
-                         r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and so does one that "
-                         r"writes no local derivative (a missing step, rule~1).",
+                         r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and "
+                         r"so does one that writes no local derivative (a missing step, rule~1).",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
