@@ -503,7 +503,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
                             r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
                             r"in after it, or written with the value of a local derivative that a line of its own "
-                            r"states just before (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so $\partial "
+                            r"states earlier (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so $\partial "
                             r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$''), the chain rule with that "
                             r"derivative put in; a wrong local derivative inside it is charged at the local "
                             r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
@@ -557,7 +557,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
                             r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
                             r"whatever value is put in after it, and so does the sum written with the value of a "
-                            r"local derivative that a line of its own states just before (as in T1.1): followed by "
+                            r"local derivative that a line of its own states earlier (as in T1.1): followed by "
                             r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
                             r"kept and the wrong value loses the local derivative: by the dense-layer deduction "
                             r"when the result is the dense layer's, and alone when a right result follows "
@@ -617,8 +617,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\mathbf{1}$ an array of ones (marked as an array: bold, underlined, with an arrow or "
                             r"its size, or named in words; a plain $1$ followed by the sum, $\delta \cdot 1 = "
                             r"\sum_{i,j} \delta_{i,j}$, is an array too, since the sum says so, while a plain $1$ "
-                            r"with no sum after it is the number), is the sum over every output, and earns full "
-                            r"credit, with or without a line "
+                            r"with no sum after it is the number), is the sum over every output and loses nothing "
+                            r"for it, with or without a line "
                             r"$\sum_{i,j} \delta_{i,j}$ after it; so does $\mathbf{1}^{\mathsf{T}} "
                             r"\operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,

@@ -199,13 +199,13 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
                                 r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
                                 r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
-                                r"are negative (Step~5). It loses the point when no true words about ties stand "
-                                r"beside it, also beside a true formula: the answer contradicts itself (rule~4), "
-                                r"and the false rule stands.",
+                                r"are negative (Step~5), is false. It loses the point when no true words about ties "
+                                r"stand beside it, also beside a true formula: the answer contradicts itself "
+                                r"(rule~4), and the false rule stands.",
                                 r"Words that state one of these rules, or offer one as a valid choice, alone or "
                                 r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
-                                r"both are valid''). They lose the point whatever else the answer says of ties: "
-                                r"words about ties are true only when all of them are."))))),
+                                r"both are valid''), are false. They lose the point whatever else the answer says "
+                                r"of ties: words about ties are true only when all of them are."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
