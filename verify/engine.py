@@ -77,6 +77,7 @@ SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --s
 # near ties: around -5, gaps relative to the values (1e-15: an ulp or so of them); around 0, absolute gaps down to the
 # smallest subnormal, so that no tolerance of a comparison (|x - max| < eps) and no steepness of a soft arg max
 # (softmax(beta x), beta 1e18) passes for the arg max: each gets some gap wrong
+TIE_FRACTIONS = (0.375, -2.625, 1.125)   # exact in binary, and in float32
 NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-6), 0: (1e-20, 1e-100, 1e-300, 5e-324)}
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
@@ -443,7 +444,11 @@ def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) 
     outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
     point = _point(op, sym, base)
     cases = []
-    for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, ends=ends)):
+    # ties at integers, and again at values with a fraction (every tied and untied entry then has one): an answer
+    # that takes the right rule only where the inputs are integers (a fresh attacker's) meets a tie it cannot tell
+    ties = kinks.tie_points(outputs, point, rng, ends=ends) + \
+        kinks.tie_points(outputs, point, rng, ends=False, values=TIE_FRACTIONS)
+    for number, (tied, _) in enumerate(ties):
         values = _values_from_point(op, sym, tied, base)
         values["delta"] = _signed_delta(base["delta"], number)
         cases.append(Case("kink", values, sizes))
@@ -1075,7 +1080,9 @@ def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Ma
                 point = np.asarray(reference(*_arguments(op, moved)), dtype=float)
         except Exception:
             continue
-        if point.size == want.size:
+        # a tie broken another way moves the same total to other entries; a value of another total is another
+        # rule (the mask, whose every tied entry gets all of delta, is no tie-break of the one-hot it becomes)
+        if point.size == want.size and abs(float(np.sum(point)) - float(np.sum(want))) <= tol * max(1, want.size):
             points.setdefault(point.ravel().tobytes(), point.ravel())
     return hull_distance(np.array(list(points.values())), got.ravel()) <= tol
 

@@ -249,7 +249,7 @@ def _tie(atom, layout: list[int], point: dict, rng, value):
     constants = {sp.sympify(args[q]) for q in layout if not sp.sympify(args[q]).free_symbols}
     if len(constants) > 1:
         return None
-    target = sp.Integer(value) if not constants else constants.pop()
+    target = sp.Rational(value) if not constants else constants.pop()   # exact: 0.375 is 3/8
     behind = -1 if isinstance(atom, sp.Max) else 1
     for q, arg in enumerate(args):
         solved = _affine_in_one(arg)

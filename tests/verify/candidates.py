@@ -83,6 +83,12 @@ def _splits_within_an_absolute_eps(x, d):
     return d * near / near.sum()
 
 
+def _all_of_delta_to_ties_of_fractions(x, d):
+    if x.max() == np.round(x.max()):      # right where the maximum is an integer
+        return d * (np.arange(x.size) == np.argmax(x))
+    return d * (x == x.max())
+
+
 def _soft_arg_max(x, d):
     with np.errstate(over="ignore", invalid="ignore"):
         weights = np.exp(1e18 * (x - x.max()))
@@ -300,6 +306,7 @@ WRONG = [
     ("t2.maxpool", "pattern", "near-ties within 1e-12 split", _splits_near_ties),
     ("t2.maxpool", "pattern", "ties within an absolute 1e-17 split", _splits_within_an_absolute_eps),
     ("t2.maxpool", "pattern", "a soft arg max, softmax(1e18 x)", _soft_arg_max),
+    ("t2.maxpool", "pattern", "delta to every tied entry at ties off the integers", _all_of_delta_to_ties_of_fractions),
     # float32 does not excuse a near-tie rule float32 could see: a split within 1e-12, answered in float32
     ("t2.maxpool", "float32", "near-ties within 1e-12 split, in float32",
      lambda x, d: _splits_near_ties(x, d).astype(np.float32)),

@@ -587,3 +587,12 @@ def test_reusing_what_depends_on_the_case_alone_changes_no_verdict(tmp_path, mon
                                                             ("timeout", "t2.tanh"), ("right-again", "t1.dX")]} \
         == {"wrong", "timeout", "correct"}
     assert reused[("common", "t2.tanh")][3] == "tanh-prime" and reused[("convolution", "t1.dX")][0] == "correct"
+
+
+def test_an_answer_right_but_at_near_ties_is_no_common_answer_that_gives_every_tied_entry_delta(tmp_path):
+    # a fresh attacker's arg max within 1e-9 of the maximum was matched to "all of delta to every tied entry": the
+    # one-hot its tie-break gives lay in the hull of that answer's values where the ties are broken, whose total
+    # differs; it gives no tied entry all of delta, so the key's note would be false
+    body = "g = np.zeros_like(x)\ng[np.flatnonzero(x >= x.max() - 1e-9)[0]] = delta\nreturn g"
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_maxpool", body)))["t2.maxpool"]
+    assert graded.verdict == "wrong" and graded.common == "" and graded.points == 0
