@@ -52,6 +52,7 @@ MAX_MESSAGE = 1000
 MODULE_NAME = "_candidate"
 NPROC = 64                  # processes and threads a candidate may have at once
 NOFILE = 256                # files, pipes... each of its processes may have open at once
+SIGPENDING = 256            # signals queued for its user at once (each POSIX timer holds one)
 NUMERIC_KINDS = "biufc"
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
@@ -295,6 +296,8 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         # per namespace), nobody under a root grader's bwrap, or the candidate's own user.
         resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))  # pipes hold kernel memory too
+        # POSIX timers and queued signals hold kernel memory too (a fresh attacker made 96,000 timers)
+        resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGPENDING, SIGPENDING))
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

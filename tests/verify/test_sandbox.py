@@ -1389,6 +1389,27 @@ def test_an_answer_far_larger_than_its_arguments_is_refused_unread(tmp_path):
         s.call("grad", np.ones(3))
 
 
+def test_epoll_and_inotify_whose_watches_hold_uncounted_kernel_memory_are_refused(tmp_path):
+    # a fresh attacker held 371 MB of epoll watches under --memory 64M, in kernel memory no watch counts
+    with box(tmp_path, """
+        import ctypes, errno, resource, select
+        def grad(x):
+            said = []
+            try:
+                select.epoll()
+                said.append("epoll: ok")
+            except OSError as exc:
+                said.append(f"epoll: {errno.errorcode[exc.errno]}")
+            libc = ctypes.CDLL(None, use_errno=True)
+            said.append("inotify: " + ("ok" if libc.inotify_init1(0) >= 0 else errno.errorcode[ctypes.get_errno()]))
+            said.append(f"sigpending: {resource.getrlimit(resource.RLIMIT_SIGPENDING)[1]}")
+            print("; ".join(said))
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        assert s.output.strip() == "epoll: EPERM; inotify: EPERM; sigpending: 256"
+
+
 def test_a_candidate_changes_the_limits_priority_and_cpus_of_no_process_but_its_own(tmp_path):
     # Under a normal user's grader the server has the candidate's uid: a fresh attacker lowered its open-files limit
     # (the next student's results all failed to load) and its priority and CPUs (the next student crawled).  Its own
