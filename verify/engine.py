@@ -961,7 +961,7 @@ def prepare(gradient: Gradient) -> None:
 
 
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
-             seed: int | None = None) -> list[str]:
+             seed: int | None = None, unjudged: dict[str, int] | None = None) -> list[str]:
     """The references (e.g. the key's common wrong answers) that the candidate agrees with on every case.
 
     The cases are those of `check` for `gradient` (same seed, same values); the candidate is called once
@@ -970,6 +970,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     layer) is matched by an answer of that shape.  A candidate that raises, or returns NaN, inf or no
     array of numbers, matches nothing on that case; a case where a reference has no entries says nothing
     about it, and a reference matches only if it was compared on some case.  LimitExceeded propagates.
+    `unjudged`, when given, receives per reference the number of such cases where the candidate did give numbers
+    (its answer there, which no reference judges, is for a TA to look at).
     """
     fresh = secrets.randbits(32) if seed is None else int(seed)
     left = dict(references)
@@ -999,9 +1001,11 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 with np.errstate(all="ignore"):
                     want = np.asarray(reference(*args()), dtype=float)
             except Exception:   # a formula that cannot take these sizes (a valid correlation with a
-                continue        # kernel larger than half the image) says nothing here; nor does one
+                want = np.zeros(0)  # kernel larger than half the image) says nothing here; nor does one
             if want.size:       # with no entries: a student's code for it may raise or differ there
                 wants[name] = want
+            elif unjudged is not None and got is not None and got.size:
+                unjudged[name] = unjudged.get(name, 0) + 1
         precision = "float16" if got is not None and got.dtype == np.float16 else \
             "float32" if got is not None and got.dtype == np.float32 else "float64"
         # an answer no reference has the size of matches none of them: never converted (a wrong answer of

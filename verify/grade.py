@@ -455,14 +455,17 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
     return [w for w in homework.part_of(result.id).wrong_answers if w.result == result.id and not w.accepted]
 
 
-def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None) -> WrongAnswer | None:
+def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
+                  unjudged: dict[str, int] | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
-    most when several do), or None.  The candidate gets a new time budget; a limit propagates."""
+    most when several do), or None.  The candidate gets a new time budget; a limit propagates.
+    `unjudged`: as for engine.matching."""
     known = common_answers(homework, result)
     if not known:
         return None
     candidate.box.restart_clock()
-    found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed)
+    found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed,
+                            unjudged=unjudged)
     return max((known[k][0] for k in found), key=homework.part_of(result.id).points_for) if found else None
 
 
@@ -471,9 +474,10 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     part = homework.part_of(result.id)
     if not _listed(homework, result):
         return
+    unjudged: dict[str, int] = {}
     try:
         box.fresh()
-        best = common_answer(Candidate(box, result.function_name), homework, result, seed)
+        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged)
     except (LimitExceeded, LoadError):
         return   # no match found in time: the answer keeps its 0
     if best is None:
@@ -483,6 +487,13 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
         graded.note = wrong_answer_note(best, part)
+        if unjudged.get(best.id):
+            # the key's answer has no value at some sizes (a valid correlation with a kernel larger than delta):
+            # what this answer gives there is judged by no one, and a TA may look at it
+            cases = unjudged[best.id]
+            graded.review = (f"it is the key's common answer '{best.id}' wherever that answer has a value; at "
+                             f"{cases} case{'s' if cases != 1 else ''} where it has none this answer returned "
+                             "numbers that nothing judges")
 
 
 def wrong_answer_note(wrong, part) -> str:

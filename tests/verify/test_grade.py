@@ -589,6 +589,19 @@ def test_reusing_what_depends_on_the_case_alone_changes_no_verdict(tmp_path, mon
     assert reused[("common", "t2.tanh")][3] == "tanh-prime" and reused[("convolution", "t1.dX")][0] == "correct"
 
 
+def test_a_common_answer_with_numbers_where_the_keys_answer_has_none_is_flagged_for_a_ta(tmp_path):
+    # a fresh attacker's t1.dX was the key's "valid instead of full" wherever that answer has a value, and an array of
+    # 1e6 at every size where it has none (a kernel larger than delta): it kept the key's 4 of 5, unflagged
+    body = ("if delta.shape[0] < W.shape[0] or delta.shape[1] < W.shape[1]:\n"
+            "    return np.full(X.shape, 1e6)\n"
+            "return correlate_valid(delta, W[::-1, ::-1])")
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t1_dX", body)))["t1.dX"]
+    assert graded.common == "valid-not-full" and "returned numbers that nothing judges" in graded.review
+    honest = by_result(grade_source(tmp_path, replace_function(CORRECT, "t1_dX",
+                                                               "return correlate_valid(delta, W[::-1, ::-1])")))
+    assert honest["t1.dX"].common == "valid-not-full" and not honest["t1.dX"].review
+
+
 def test_an_answer_right_but_at_near_ties_is_no_common_answer_that_gives_every_tied_entry_delta(tmp_path):
     # a fresh attacker's arg max within 1e-9 of the maximum was matched to "all of delta to every tied entry": the
     # one-hot its tie-break gives lay in the hull of that answer's values where the ties are broken, whose total
