@@ -396,7 +396,7 @@ DX_WRONG = (
                          r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
                          r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
-                charges=("border", "final")),
+                charges=("border", "final"), charges_unwritten=("border",)),
 )
 
 DW_WRONG = (

@@ -348,9 +348,9 @@ def _check(args: argparse.Namespace) -> int:
                     verdict, used = again, other
                     break
             if verdict.status == "wrong" and result.id in homework.results:
-                best = common_answer(candidate, homework, result, verdict.seed)
+                best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention)
                 if best is not None:
-                    note = wrong_answer_note(best, homework.part_of(result.id))
+                    note = wrong_answer_note(best, homework.part_of(result.id), unwritten=not args.convention)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

@@ -425,7 +425,7 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     for result in group:
         wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
         if wrong:
-            _common(box, homework, result, wrong, seed)
+            _common(box, homework, result, wrong, seed, unwritten=forced is None)
     chosen = None if forced is not None else choose_conventions(group, attempts)
     if chosen is None:
         return
@@ -456,7 +456,7 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
-                  unjudged: dict[str, int] | None = None) -> WrongAnswer | None:
+                  unjudged: dict[str, int] | None = None, unwritten: bool = True) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
     most when several do), or None.  The candidate gets a new time budget; a limit propagates.
     `unjudged`: as for engine.matching."""
@@ -466,27 +466,31 @@ def common_answer(candidate: Candidate, homework: Homework, result: Result, seed
     candidate.box.restart_clock()
     found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed,
                             unjudged=unjudged)
-    return max((known[k][0] for k in found), key=homework.part_of(result.id).points_for) if found else None
+    part = homework.part_of(result.id)
+    return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten)) if found else None
 
 
-def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int) -> None:
-    """Wrong answers that are one of the key's common wrong answers on every case: its points and note."""
+def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int,
+            unwritten: bool = True) -> None:
+    """Wrong answers that are one of the key's common wrong answers on every case: its points and note, as the key
+    gives them to an answer that writes no forward pass (`unwritten`: code writes none), unless a convention was
+    forced."""
     part = homework.part_of(result.id)
     if not _listed(homework, result):
         return
     unjudged: dict[str, int] = {}
     try:
         box.fresh()
-        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged)
+        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten)
     except (LimitExceeded, LoadError):
         return   # no match found in time: the answer keeps its 0
     if best is None:
         return
-    share = part.points_for(best) * wrong[0].max_points / part.points
+    share = part.points_for(best, unwritten) * wrong[0].max_points / part.points
     for graded in wrong:
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
-        graded.note = wrong_answer_note(best, part)
+        graded.note = wrong_answer_note(best, part, unwritten)
         if unjudged.get(best.id):
             # the key's answer has no value at some sizes (a valid correlation with a kernel larger than delta):
             # what this answer gives there is judged by no one, and a TA may look at it
@@ -496,13 +500,15 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
                              "numbers that nothing judges")
 
 
-def wrong_answer_note(wrong, part) -> str:
+def wrong_answer_note(wrong, part, unwritten: bool = True) -> str:
     """The key's note on a common wrong answer, as plain text: its title, why it is wrong, what it earns."""
     lines = [f"This is a common wrong answer the grading key lists: {plain(wrong.title)}.",
              plain(wrong.why)]
     if wrong.decision:
         lines.append(f"The key: {plain(wrong.decision)}")
-    lines.append(f"Points for it: {part.points_for(wrong)} of {part.points}.")
+    lines.append(f"Points for it: {part.points_for(wrong, unwritten)} of {part.points}"
+                 + (" (for code, which writes no forward pass)." if unwritten and wrong.charges_unwritten is not None
+                    else "."))
     return "\n".join(lines)
 
 

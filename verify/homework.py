@@ -145,6 +145,9 @@ class WrongAnswer:
     quote: Any = None
     reading: Mapping[Any, Any] = field(default_factory=dict)
     accepted: bool = False        # True when the note explains why an answer that looks wrong is right
+    # the criteria it loses in an answer that writes no forward pass, where the reading that gives it more (rule 2
+    # of the key) charges fewer; None: the same as `charges`.  Code, which the grader judges, writes none.
+    charges_unwritten: tuple[str, ...] | None = None
 
     @property
     def shown(self):
@@ -185,17 +188,20 @@ class Part:
     def label(self) -> str:
         return f"{self.question}.{self.number}"
 
-    def charged(self, wrong: WrongAnswer) -> list[Criterion]:
+    def charged(self, wrong: WrongAnswer, unwritten: bool = False) -> list[Criterion]:
         """The criteria a wrong answer loses, each once, in the rubric's order: its own charges and
-        those of its deductions (an error is charged once, however many notes name it)."""
-        named = set(wrong.charges) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
+        those of its deductions (an error is charged once, however many notes name it); `unwritten`: in an
+        answer that writes no forward pass."""
+        own = wrong.charges_unwritten if unwritten and wrong.charges_unwritten is not None else wrong.charges
+        named = set(own) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
         return [c for c in self.rubric.criteria if c.id in named]
 
-    def points_for(self, wrong: WrongAnswer) -> int:
+    def points_for(self, wrong: WrongAnswer, unwritten: bool = False) -> int:
         """The points the key awards a wrong answer: the part's points less the criteria it loses and
-        the penalties of its deductions, at least 0, and at most the smallest cap among them."""
+        the penalties of its deductions, at least 0, and at most the smallest cap among them; `unwritten`: in an
+        answer that writes no forward pass (code, as the grader judges it)."""
         deductions = [self.rubric.deduction(d) for d in wrong.deductions]
-        score = self.points - sum(c.points for c in self.charged(wrong)) - sum(d.points for d in deductions)
+        score = self.points - sum(c.points for c in self.charged(wrong, unwritten)) - sum(d.points for d in deductions)
         caps = [d.cap for d in deductions if d.cap is not None]
         return max(0, min([score, *caps]))
 

@@ -353,16 +353,18 @@ def test_the_choice_of_convention_counts_points():
     ("t2.avgpool", "g = np.zeros_like(x)\ng[x.size - 1 - np.argmax(x[::-1])] = delta\nreturn g", "avg-as-max"),
     ("t1.dX", "return delta.sum() * W", "sample.dX"),                             # W's shape, not X's
     ("t1.dX", "return correlate_valid(delta, W[::-1, ::-1])", "valid-not-full"),   # raises where delta < W
+    # two mistakes for the cross-correlation, one (the border) in the reading that gives code more (rule 2)
+    ("t1.dX", "return correlate_valid(delta, W)", "valid-no-flip"),
 ])
 def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
     graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.replace(".", "_"), body)))[result]
     part = HW.part_of(result)
     wrong = next(w for w in part.wrong_answers if w.id == common)
     assert graded.verdict == "wrong" and graded.common == common
-    assert graded.points == part.points_for(wrong) * graded.max_points / part.points
+    assert graded.points == part.points_for(wrong, unwritten=True) * graded.max_points / part.points
     text = grade.result_text(HW, graded)
     assert grade.plain(wrong.title) in text and grade.plain(wrong.why) in text
-    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in text
+    assert f"Points for it: {part.points_for(wrong, unwritten=True)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
     assert not graded.review          # the key's points are data: nothing left for a TA
 
@@ -609,3 +611,12 @@ def test_an_answer_right_but_at_near_ties_is_no_common_answer_that_gives_every_t
     body = "g = np.zeros_like(x)\ng[np.flatnonzero(x >= x.max() - 1e-9)[0]] = delta\nreturn g"
     graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_maxpool", body)))["t2.maxpool"]
     assert graded.verdict == "wrong" and graded.common == "" and graded.points == 0
+
+
+def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_it_more():
+    # the key: with no forward pass written (code writes none), a valid correlation with the kernel not turned is the
+    # true convolution's answer with the border lost; the cross-correlation's reading charges the final form too
+    part = HW.part_of("t1.dX")
+    answer = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
+    assert part.points_for(answer, unwritten=True) == part.points - part.rubric.criterion("border").points
+    assert part.points_for(answer) < part.points_for(answer, unwritten=True)
