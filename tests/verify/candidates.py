@@ -392,6 +392,10 @@ RIGHT = [
     ("t1.db", "float32", "delta copied to float32, summed in float64",
      lambda X, W, b, d: np.sum(d.astype(np.float32), dtype=np.float64)),
     # at a near tie float32 cannot tell apart, the arg max of a float32 copy is right for the inputs it sees
+    ("t2.maxpool", "float32", "arg max of a float32 copy, answered in float64",
+     lambda x, d: d * (np.arange(x.size) == np.argmax(x.astype(np.float32)))),
+    ("t2.maxpool", "float32", "even split of the ties of a float32 copy, answered in float64",
+     lambda x, d: d * _even_split(x.astype(np.float32), 1.0).astype(np.float64)),
     ("t2.maxpool", "float32", "arg max of a float32 copy, answered in float32",
      lambda x, d: (np.arange(x.size) == np.argmax(x.astype(np.float32))).astype(np.float32) * np.float32(d)),
     ("t2.maxpool", "float32", "even split with float32 weights, times a float64 delta",
