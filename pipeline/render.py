@@ -468,9 +468,14 @@ def _title_tex(part: Part) -> str:
     return " ".join(f"${word}$" if word in variables else escape_tex(word) for word in part.title.split(" "))
 
 
+def _points(count: int) -> str:
+    """'1~point': a point count that a line break never splits from its noun (LaTeX's tie)."""
+    return plural(count, "point").replace(" ", "~", 1)
+
+
 def _charges(criteria) -> str:
     """The criteria an error loses, with their points from the rubric: "the border (1 point)"."""
-    return "; ".join(f"{c.name} ({plural(c.points, 'point')})" for c in criteria)
+    return "; ".join(f"{c.name} ({_points(c.points)})" for c in criteria)
 
 
 def _rule(part: Part, deduction) -> str:
@@ -481,7 +486,7 @@ def _rule(part: Part, deduction) -> str:
     if deduction.charges:
         costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
     if deduction.points:
-        costs.append(f"loses {plural(deduction.points, 'point')}")
+        costs.append(f"loses {_points(deduction.points)}")
     if deduction.cap is not None:
         costs.append(f"earns at most {deduction.cap} of the part's points")
     return " and ".join(costs)
@@ -499,7 +504,7 @@ def _note_context(note) -> dict:
             "charged": _charges(part.charged(answer)),
             # each deduction with the criteria it names, then what the note's own lines lose besides: the
             # points a deduction is said to take are exactly those of the criteria it names
-            "deductions": [{"name": d.name, "penalty": plural(d.points, 'point') if d.points else "",
+            "deductions": [{"name": d.name, "penalty": _points(d.points) if d.points else "",
                             "takes": _charges([part.rubric.criterion(c) for c in d.charges])}
                            for d in map(part.rubric.deduction, answer.deductions)],
             "besides": _charges(besides), "besides_count": len(besides),

@@ -599,8 +599,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
                             r"The bias enters every output, so the sum runs over all of them (Step~1), written with "
-                            r"$\partial Y_{i,j}/\partial b$ or with its value $1$ that a line of its own states just "
-                            r"before (``$\partial Y_{i,j}/\partial b = 1$, so $\partial L/\partial b = \sum_{i,j} "
+                            r"$\partial Y_{i,j}/\partial b$ or with its value $1$ that a line of its own states "
+                            r"earlier (``$\partial Y_{i,j}/\partial b = 1$, so $\partial L/\partial b = \sum_{i,j} "
                             r"\delta_{i,j}$''). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds, unless words withdraw it (rules~4 "
