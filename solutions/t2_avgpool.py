@@ -122,7 +122,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                           r"derivative is written $1$ (rule~3 at the front)",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
-                              r"maximum does")),
+                              r"maximum does, or in shares that depend on the entries' values, as the gradient of "
+                              r"another function does ($\frac{\delta}{d}\, x$)")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
