@@ -72,8 +72,8 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
-                r"does not have, and never says what its sum $\sum_k w_{kj} \delta_k$ is (its $\delta_k$, a next "
-                r"layer's gradient, is written $g_\mu$ below, and its units $k$ are written $\mu$, rule~7). The "
+                r"does not have, and never says what its sum over a next layer is, $\sum_\mu w_{\mu j} g_\mu$ in "
+                r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
                 r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
