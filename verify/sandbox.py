@@ -381,7 +381,7 @@ class Sandbox:
         self._seq = 0
         self._gone: str | None = None  # why the last process stopped, for calls made after it
         # calls sent ahead (see ahead()): the frames' parts not yet written, and per call sent, in order,
-        # (seq, name, what identifies its arguments, the bytes of its frame)
+        # (seq, name, what identifies its arguments, the bytes of its frame, the largest reply it may get)
         self._unsent: list = []
         self._ahead: deque[tuple[int, str, tuple, int, int]] = deque()
         self._ahead_bytes = 0
