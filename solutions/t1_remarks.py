@@ -69,13 +69,11 @@ BATCH = Operation(
 
 # dL/dZ for the stride-1 output Z = pad_P(X) star W: delta dilated by s, zero-extended to Z's size
 # sizes in the order the prose writes them, m + 2P - p + 1 (the printer keeps an order written so)
-def _rows_of_strided(size):
-    return sp.Add(sp.floor(sp.Mul(sp.Add(size, 2 * P, -p, evaluate=False), 1 / s, evaluate=False), evaluate=False),
-                  1, evaluate=False)
+def _padded(size, *more):
+    return sp.Add(size, 2 * P, -p, *more, evaluate=False)
 
 
-_ROWS_Z, _COLS_Z = sp.Add(m, 2 * P, -p, 1, evaluate=False), sp.Add(n, 2 * P, -p, 1, evaluate=False)
-_DZ = Fit(Dilate(delta, s), _ROWS_Z, _COLS_Z)
+_DZ = Fit(Dilate(delta, s), _padded(m, 1), _padded(n, 1))
 STRIDED_DX = Gradient(STRIDED, "X", Crop(Correlate(Pad(_DZ, p - 1), Rot180(W)), P))
 STRIDED_DW = Gradient(STRIDED, "W", Correlate(Pad(X, P), _DZ))
 BATCH_DX = Gradient(BATCH, "X", BatchCorrelate(Pad(delta, p - 1), SwapAxes(Rot180(W))))
@@ -89,7 +87,9 @@ def _result(id_, gradient, name):
 
 STEPS = [
     Step.definition("t1.strided.forward", Y, total(Subsample(Correlate(Pad(X, P), W), s), b), operation=STRIDED),
-    Step.derivation("t1.strided.size", SizeOf(Y, 0), _rows_of_strided(m), operation=STRIDED),
+    Step.derivation("t1.strided.size", SizeOf(Y, 0),
+                    sp.Add(sp.floor(sp.Mul(_padded(m), 1 / s, evaluate=False), evaluate=False), 1, evaluate=False),
+                    operation=STRIDED),
     _result("t1.strided.dX", STRIDED_DX, X),
     _result("t1.strided.dW", STRIDED_DW, W),
     Step.definition("t1.batch.forward", Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q]),
