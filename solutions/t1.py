@@ -451,8 +451,9 @@ DB_WRONG = (
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
                                 r"rule instead, and the result, which follows from it, is not charged again (rule~3): "
-                                r"the score is the same. The deduction named next applies to the first form alone; "
-                                r"the second loses the chain rule, by the line of its criterion, and not the result.",
+                                r"the score is the same. The deduction for the missing sum below applies to the first "
+                                r"form alone (after a summing chain rule); the form $\delta \cdot 1 = \delta$ loses "
+                                r"the chain rule instead, by the line of its criterion, and keeps the result.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
