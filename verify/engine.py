@@ -1350,9 +1350,30 @@ def _float_case(run: _Run, case: Case):
 
     def cd(step):
         return float((L(w + step * V) - L(w - step * V)) / (2 * step))
-    coarse, fine = once("central difference", lambda: (cd(h), cd(h / 2)))
+
+    def differences():
+        step = _within_one_piece(L, w, V, h, bound) if op.kind.piecewise else h
+        return None if step is None else (step, cd(step), cd(step / 2))
+    measured = once("central difference", differences)
+    if measured is None:
+        return   # every step tried crosses a kink (entries closer than h to the maximum): the complex step judged
+    step, coarse, fine = measured
     truncation = 4.0 / 3.0 * abs(coarse - fine) * 4
-    verdict("central difference", V, fine, bound / (h / 2), extra=truncation, note=f" with h = {h / 2:.3g}")
+    verdict("central difference", V, fine, bound / (step / 2), extra=truncation, note=f" with h = {step / 2:.3g}")
+
+
+def _within_one_piece(L: Callable, w, V, h: float, bound: float, tries: int = 12) -> float | None:
+    """A step no larger than `h` whose central difference stays within one piece of a piecewise operation: there
+    the slopes forward and backward agree but for rounding and curvature, which shrink with the step, while across
+    a kink (two random entries within h of the maximum, 1 case in a few hundred at 1,000 entries) they differ by
+    the jump of the derivative, which does not.  None when no step down to h / 4**tries does."""
+    middle = L(w)
+    for _ in range(tries):
+        forward, backward = (L(w + h * V) - middle) / h, (middle - L(w - h * V)) / h
+        if abs(forward - backward) <= 64 * EPS["float64"] * bound / h + 1e-6 * (abs(forward) + abs(backward)):
+            return h
+        h /= 4
+    return None
 
 
 def small_sizes(op: Operation, per_size: int = 4, limit: int = 60) -> list[dict[str, int]]:

@@ -525,3 +525,10 @@ def test_a_steep_softmax_is_not_max_poolings_gradient():
         e = np.exp((x - np.max(x)) * 1e15)
         return delta * e / np.sum(e)
     assert not verify.check("t2.maxpool", steep, seed=0).passed
+
+
+def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
+    # a right max pooling failed 1 run in a few hundred: at this fresh seed's 1,103 random entries two lie within the
+    # step h of the maximum, and the central difference measured across the kink (found by CI, on an old code too)
+    outcome = verify.check("t2.maxpool", lambda x, d: d * (np.arange(x.size) == np.argmax(x)), seed=3030209560)
+    assert outcome.passed, str(outcome)
