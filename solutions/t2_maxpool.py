@@ -124,9 +124,8 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, when the answer says nothing of ties or only states that rule; "
-                         r"true words about ties beside it (ties have probability $0$, the maximum is assumed "
-                         r"unique, $f$ is not differentiable at a tie) would earn the tie point back, and full credit.",
+                         r"$\delta$, a false rule, and the answer loses the tie point whatever its words say of "
+                         r"ties: the false rule stands beside any other (rule~4).",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -162,27 +161,25 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"The answer's rule at a tie is true. Words about ties (those that speak of a tie, of "
-                        r"several maxima or of a unique one) decide first: true ones earn the point beside any "
-                        r"formula that routes $\delta$ to the maximizer away from ties, even one false at a tie "
-                        r"and also when the answer goes on to keep it (``in practice I just use the mask''), so that "
-                        r"a true remark never scores worse than one that sets ties aside; false ones lose it beside "
-                        r"any formula. With no words about ties, the formula, read at a tie, is the rule; with no "
-                        r"formula either, the words that describe the routing are (rule~4 at the front). The "
-                        r"statements below the table say which are true. A wrong routing's deduction takes the "
-                        r"point whatever the words (rule~3 at the front).",
+                        r"Every rule the answer gives at a tie is true, that is, says what the tied entries get. "
+                        r"The formula, read at a tie, is one rule (with no formula, the words that describe the "
+                        r"routing are, rule~4 at the front); words that say what tied entries get are another. "
+                        r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
+                        r"the formula decides. The statements below the table say which rules are true. A wrong "
+                        r"routing's deduction takes the point whatever the words (rule~3 at the front).",
                         statements=(
-                            ("True: the point is earned", (
+                            ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
                                 r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence (and so "
                                 r"answers what the handout asks of ties), and "
                                 r"so does an equality $k = \arg\max_i x_i$, which names one index.",
-                                r"Any weights $\ge 0$ on the tied entries that add up to $1$ are true: they are "
-                                r"the convex hull of Step~5.",
-                                r"At a tie $f$ is not differentiable (it has no single gradient there).",
-                                r"Ties have probability $0$ for continuous inputs, or are rare, or may be ignored; "
-                                r"a unique maximum is assumed.")),
-                            ("Nothing about ties: the formula, read at a tie, decides", (
+                                r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
+                                r"other): the result lies in the convex hull of Step~5.")),
+                            ("No rule: the formula, read at a tie, decides", (
+                                r"A remark that sets ties aside gives no rule: ties have probability $0$ for "
+                                r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
+                                r"not differentiable at a tie. Beside the mask below, it leaves that false rule "
+                                r"standing.",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''.",
@@ -195,26 +192,26 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words that set a condition on every entry, with ``each'', ``every'' or a plural "
                                 r"(``each input equal to the maximum'', ``the entries equal to the maximum'', ``where "
                                 r"$x_k$ equals the maximum''), state the mask below.")),
-                            ("False: the point is lost", (
+                            ("False rules: the point is lost", (
                                 r"A formula or code (a formula too, rule~1 at the front) that gives all of "
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
                                 r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
                                 r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
-                                r"are negative (Step~5), is false. It loses the point when no true words about ties "
-                                r"stand beside it, also beside a true formula: the answer contradicts itself "
-                                r"(rule~4), and the false rule stands.",
+                                r"are negative (Step~5), is false. It loses the point beside any words, also beside a true "
+                                r"formula or true words about ties: the answer contradicts itself (rule~4), and "
+                                r"the false rule stands (``in practice I just use the mask'' keeps it).",
                                 r"Words that state one of these rules, or offer one as a valid choice, alone or "
                                 r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
                                 r"both are valid''), are false. They lose the point whatever else the answer says "
-                                r"of ties: words about ties are true only when all of them are."))))),
+                                r"of ties."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
                               r"that are not tied", charges=("local", "result", "ties")),
                 Deduction("all-ties", "a wrong rule at ties",
                           r"A false rule at ties, as the last list below the table says: all of $\delta$ to every "
-                          r"tied entry, or any other, in a formula with no true words about ties beside it, or in "
-                          r"words, whatever else the answer says of ties (a wrong rule at ties)",
+                          r"tied entry, or any other, in a formula or in words, whatever else the answer says of "
+                          r"ties (a wrong rule at ties)",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, any), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
