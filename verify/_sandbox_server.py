@@ -54,6 +54,7 @@ NPROC = 64                  # processes and threads a candidate may have at once
 NOFILE = 256                # files, pipes... each of its processes may have open at once
 SIGPENDING = 256            # signals queued for its user at once (each POSIX timer holds one)
 NUMERIC_KINDS = "biufc"
+F_GETSIG, F_GETOWN_EX = 11, 16     # not in Python's fcntl module
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
@@ -84,6 +85,7 @@ def serve(config: dict) -> NoReturn:
             __import__(module)
     channel = _Channel(config["request"], config["reply"])
     config["refuse_syscalls"] = _syscall_filter(bytes.fromhex(config["seccomp"]))
+    shared = _shared_state(config)
     # Everything loaded so far is kept for good: a child's collector then never walks (and so never
     # copies) the pages of these objects, which makes each fork's copy-on-write faults and exit cheaper.
     import gc
@@ -114,16 +116,23 @@ def serve(config: dict) -> NoReturn:
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
         _drain(config["request"])
-        if not _wipe(config):
-            # something of the last candidate's could not be removed: this server (and in bubblewrap its
-            # tmpfs folders) must not serve another; the parent reads the word and starts a new one
+        if not _wipe(config) or _shared_state(config) != shared:
+            # something of the last candidate's could not be removed, or it changed what the next one
+            # shares with it (a pipe made non-blocking or smaller, attributes on /tmp): this server (and in
+            # bubblewrap its tmpfs folders) must not serve another; the parent reads the word and starts a new one
             os.write(config["status"], b"dirty\n")
             os._exit(0)
         os.write(config["status"], b"clean\n")
         if not command["name"]:  # the parent is done with this candidate: nothing to start
             continue
         # The file comes once the parent has emptied the pipes of what the last candidate wrote.
-        path = _place(config, command["name"], _read_exact(control, command["size"]))
+        source = _read_exact(control, command["size"])
+        try:
+            path = _place(config, command["name"], source)
+        finally:
+            # Every later child is a fork of this server and can read its own memory: no byte of this
+            # file may stay in it once freed, or the next student's code finds this one's there.
+            source[:] = bytes(len(source))
         child = os.fork()
         if child == 0:
             control.close()
@@ -132,15 +141,15 @@ def serve(config: dict) -> NoReturn:
         watch = os.pidfd_open(child)
 
 
-def _read_exact(control, size: int) -> bytes:
-    data, got = bytearray(size), 0   # one buffer: joining pieces costs the square of the size
+def _read_exact(control, size: int) -> bytearray:
+    data, got = bytearray(size), 0   # one buffer, the only copy (the caller clears it)
     view = memoryview(data)
     while got < size:
         n = control.readinto(view[got:])
         if not n:
             os._exit(0)
         got += n
-    return bytes(data)
+    return data
 
 
 def _drain(fd: int) -> None:
@@ -179,12 +188,41 @@ def _wipe(config: dict) -> bool:
         return False
 
 
-def _place(config: dict, name: str, source: bytes) -> str:
+def _shared_state(config: dict) -> tuple:
+    """What one candidate could change for the next in what they share, besides the folders' contents: the
+    pipes (the output, the requests, the replies: their flags, such as O_NONBLOCK or the packet mode of
+    O_DIRECT, their size, a SIGIO owner) and the wiped folders themselves (mode, owner, extended attributes).
+    A candidate of a normal user's grader owns its /tmp and may change all of these."""
+    import fcntl
+    pipes = []
+    for fd in (1, 2, config["request"], config["reply"]):
+        try:
+            pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ),
+                          fcntl.fcntl(fd, fcntl.F_GETOWN), fcntl.fcntl(fd, F_GETSIG),
+                          fcntl.fcntl(fd, F_GETOWN_EX, bytes(8))))
+        except OSError as exc:
+            pipes.append(exc.errno)
+    folders = []
+    for folder in config["wipe"]:
+        try:
+            seen = os.stat(folder, follow_symlinks=False)
+            folders.append((seen.st_mode, seen.st_uid, seen.st_gid, sorted(os.listxattr(folder))))
+        except OSError as exc:
+            folders.append(exc.errno)
+    return tuple(pipes), tuple(folders)
+
+
+def _place(config: dict, name: str, source: bytearray) -> str:
     # A new file, never through a link: a process of the last candidate that was still inside a system
     # call when it was killed may have made one there after the wipe, and this server may be root.
     path = os.path.join(config["home"], os.path.basename(name))
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644), "wb") as file:
-        file.write(source)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:  # os.write, not a buffered file, which would keep a copy of a small file in a buffer of its own
+        view = memoryview(source)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
     if config.get("user"):
         os.chown(path, *config["user"])
     return path

@@ -1553,3 +1553,118 @@ def test_a_file_larger_than_a_submission_is_refused_before_anything_runs(tmp_pat
     path = write(tmp_path, "def grad(x):\n    return x\n" + "#" * (sb.MAX_SOURCE + 1) + "\n")
     with pytest.raises(LoadError, match="more than the 1 MiB a submission's file may hold"):
         sb.Sandbox(path).__enter__()
+
+
+# A scan of the candidate's own memory (which needs no permission): every readable private mapping, for
+# "# SECRET-" followed by 32 hexadecimal digits.  The needle is built at run time, so that the scanner's
+# own source holds no such text; its own secret, a constant, shows the scan finds what is there.
+SCAN_OWN_MEMORY = """
+    import ctypes, re
+    OWN = "# SECRET-0123456789abcdef0123456789abcdef"
+    def secrets_seen():
+        needle = re.compile(re.escape(bytes([35, 32, 83, 69, 67, 82, 69, 84, 45])) + rb"[0-9a-f]{32}")
+        found = set()
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                low, high = (int(n, 16) for n in fields[0].split("-"))
+                if fields[1] != "rw-p" or (len(fields) > 5 and not fields[5].startswith("[")):
+                    continue
+                try:
+                    data = ctypes.string_at(low, high - low)
+                except OSError:
+                    continue
+                found.update(match.decode() for match in needle.findall(data))
+        return found
+    def grad(x):
+        print(" ".join(sorted(secrets_seen())))
+        return x
+"""
+
+
+@in_bubblewrap
+@pytest.mark.parametrize("padding", [0, 200_000], ids=["small file", "large file"])
+def test_no_byte_of_a_classmates_file_is_in_the_memory_of_the_next_submission(tmp_path, padding):
+    # A fresh attacker found the file of the student graded before it in its own heap, inherited from the
+    # server's freed buffers, ran it and scored 30/30 with no formula of its own.
+    from verify import grade
+
+    secret = "# SECRET-" + "5e" * 16
+    thief = CORRECT + textwrap.dedent(SCAN_OWN_MEMORY) + textwrap.dedent("""
+        _right = t2_tanh
+        def t2_tanh(x, delta):
+            return _right(x, delta) + len(secrets_seen() - {OWN})   # wrong only where a classmate's file is seen
+    """)
+    for name, source in (("a_author", f"{secret}\n" + "#" * padding + "\n" + CORRECT), ("b_thief", thief)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "hw4.py").write_text(source)
+    report = grade.grade_all(tmp_path, jobs=1, seed=7, timeout=20)
+    verdicts = {s.name: {g.result: g.verdict for g in s.results} for s in report.submissions}
+    assert verdicts["a_author"]["t2.tanh"] == verdicts["b_thief"]["t2.tanh"] == "correct", verdicts
+
+
+def test_the_memory_scan_of_the_tests_finds_what_is_there(tmp_path):
+    with box(tmp_path, SCAN_OWN_MEMORY) as s:
+        assert float(s.call("grad", 1.0)) == 1.0
+        assert s.output.split() == ["#", "SECRET-0123456789abcdef0123456789abcdef"]
+
+
+POISON_THE_PIPES = """
+    import fcntl, os, stat
+    for fd in range(3, 64):
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue
+        except OSError:
+            continue
+        for change in (lambda: fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK),
+                       lambda: fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)):
+            try:
+                change()
+            except OSError:
+                pass
+    for fd in (1, 2):
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK | os.O_DIRECT)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)
+    def grad(x):
+        return x
+"""
+
+
+def test_pipes_a_candidate_made_non_blocking_or_small_never_reach_the_next_submission(tmp_path):
+    # A fresh attacker set O_NONBLOCK and a 4 KiB size on the output and reply pipes, which the server and
+    # every later child share: the next students' correct code that printed much failed ("refuses shapes").
+    (tmp_path / "a").mkdir()
+    with box(tmp_path / "a", POISON_THE_PIPES) as s, contextlib.suppress(SandboxError):
+        s.call("grad", 1.0)   # its own answers may be lost: its pipes are its own business
+    (tmp_path / "b").mkdir()
+    with box(tmp_path / "b", """
+        print("x" * 200_000)
+        def grad(x):
+            print("y" * 200_000)
+            return 2 * x + 0 * __import__("numpy").zeros(100_000)
+    """) as s:
+        answer = s.call("grad", 1.0)
+        assert answer.shape == (100_000,) and (answer == 2.0).all()
+        assert s.output.startswith("x" * 100)
+
+
+def test_extended_attributes_a_candidate_sets_on_its_folder_never_reach_the_next_submission(tmp_path, choose):
+    # Under a normal user's grader the candidate owns its /tmp: a fresh attacker left 40 MiB of attributes on it,
+    # a channel to the next student and memory charged to it.  Unprotected, the candidate owns its folder too.
+    choose("none")
+    (tmp_path / "a").mkdir()
+    with box(tmp_path / "a", """
+        import os
+        def grad(x):
+            os.setxattr(os.path.dirname(os.path.abspath(__file__)), "user.left", b"for the next student")
+            return x
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0
+    (tmp_path / "b").mkdir()
+    with box(tmp_path / "b", """
+        import os
+        def grad(x):
+            return x + len(os.listxattr(os.path.dirname(os.path.abspath(__file__))))
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0
