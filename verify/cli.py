@@ -418,6 +418,10 @@ def _grade(args: argparse.Namespace) -> int:
     if not folders:
         raise Failure(f"{directory}: no submission folders (expected one folder per submission, each with "
                       f"{homework.submission_file})")
+    if grade.isolation().name == "user" and directory.stat().st_mode & 0o007:
+        # that candidate runs as a user of the host: whatever others may read, it reads, a classmate's file too
+        raise Failure(f"{directory}: other users can read it, and so can each candidate under the user isolation: "
+                      f"make it private first (chmod 700 {directory})")
     csv_path = Path(args.csv)
     wide = grade.wide_path(csv_path)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"

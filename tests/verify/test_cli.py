@@ -634,3 +634,15 @@ def test_an_unknown_convention_for_grade_or_gradescope_is_one_line_exit_2(tmp_pa
     run = run_inline(args, tmp_path)
     assert run.code == 2 and "no result has the convention 'sideways'" in error_line(run)
     assert not (tmp_path / "g.csv").exists()
+
+
+def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(tmp_path, monkeypatch):
+    # That candidate is a user of the host: a fresh attacker read the class folder's name from the grader's
+    # command line, then a classmate's world-readable file.
+    from verify import sandbox
+    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class").chmod(0o755)
+    run = run_inline(["grade", "class", "--csv", "g.csv"], tmp_path)
+    assert run.code == 2 and "make it private first (chmod 700 class)" in error_line(run)
+    assert not (tmp_path / "g.csv").exists()
