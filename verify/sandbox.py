@@ -813,7 +813,8 @@ class _Process:
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
             os.chmod(home, 0o755)  # root's: the candidate reads its file there, but cannot move the folder away
-            config.update(user=[user.pw_uid, user.pw_gid], wipe=[home, *(f for f in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(f))])
+            shared = [folder for folder in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(folder)]
+            config.update(user=[user.pw_uid, user.pw_gid], wipe=[home, *shared])
             return [CANDIDATE_PYTHON, "-I", "-c", server, json.dumps(config)]
         config["site"] = [str(Path(np.__file__).parents[1])]
         return [os.path.realpath(sys.executable), "-I", "-S", "-c", server, json.dumps(config)]
