@@ -25,7 +25,8 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
-                     r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$)",
+                     r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$), also beside "
+                     r"words that name $\delta$: the formula outranks them (rule~4 at the front)",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes
@@ -38,5 +39,6 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result")) 
     and `charges` the criteria it takes."""
     return Deduction("routing", "a wrong routing",
                      rf"A formula that {routing} (a wrong routing): one error, read from the formulas whatever the "
-                     r"words say (rules~3 and~4 at the front)",
+                     r"words say, also beside right lines, whatever words introduce it (``in practice'') (rules~3 "
+                     r"and~4 at the front)",
                      charges=charges)

@@ -163,7 +163,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion("ties", 1, "the tie point",
                         r"Every rule the answer gives at a tie is true, that is, says what the tied entries get. "
                         r"The formula, read at a tie, is one rule (with no formula, the words that describe the "
-                        r"routing are, rule~4 at the front); words that say what tied entries get are another. "
+                        r"routing are, rule~4 at the front); words that say what tied entries get are another. A "
+                        r"rule the answer withdraws (rule~4) is none of its rules. "
                         r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
                         r"the formula decides. The statements below the table say which rules are true. A wrong "
                         r"routing's deduction takes the point whatever the words (rule~3 at the front).",
@@ -197,13 +198,14 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
                                 r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
                                 r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
-                                r"are negative (Step~5), is false. It loses the point beside any words, also beside a true "
-                                r"formula or true words about ties: the answer contradicts itself (rule~4), and "
-                                r"the false rule stands (``in practice I just use the mask'' keeps it).",
+                                r"are negative (Step~5), is false. Unless withdrawn, it loses the point beside any "
+                                r"words, also beside a true formula or true words about ties: the answer "
+                                r"contradicts itself (rule~4), and the false rule stands (``in practice I just use "
+                                r"the mask'' keeps it).",
                                 r"Words that state one of these rules, or offer one as a valid choice, alone or "
                                 r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
-                                r"both are valid''), are false. They lose the point whatever else the answer says "
-                                r"of ties."))))),
+                                r"both are valid''), are false. Unless withdrawn, they lose the point whatever else "
+                                r"the answer says of ties."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
