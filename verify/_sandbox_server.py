@@ -194,7 +194,7 @@ def _shared_state(config: dict) -> tuple:
     O_DIRECT, their size, a SIGIO owner) and the wiped folders themselves (mode, owner, extended attributes).
     A candidate of a normal user's grader owns its /tmp and may change all of these."""
     import fcntl
-    pipes = []
+    pipes: list[object] = []
     for fd in (1, 2, config["request"], config["reply"]):
         try:
             pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ),
@@ -202,7 +202,7 @@ def _shared_state(config: dict) -> tuple:
                           fcntl.fcntl(fd, F_GETOWN_EX, bytes(8))))
         except OSError as exc:
             pipes.append(exc.errno)
-    folders = []
+    folders: list[object] = []
     for folder in config["wipe"]:
         try:
             seen = os.stat(folder, follow_symlinks=False)
