@@ -343,11 +343,15 @@ def _check(args: argparse.Namespace) -> int:
             used = args.convention or result.default
             # like grade: every convention the key accepts, unless one is asked for
             for other in ([] if args.convention or verdict.passed else list(result.conventions)[1:]):
+                # as in grade: a fresh process and a full time budget, not the calls the last attempt queued
+                box.fresh()
+                box.restart_clock()
                 again = candidate.check(result.gradient(other), seed=args.seed, subject=result.id)
                 if again.passed:
                     verdict, used = again, other
                     break
             if verdict.status == "wrong" and result.id in homework.results:
+                box.fresh()
                 best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention)
                 if best is not None:
                     note = wrong_answer_note(best, homework.part_of(result.id), unwritten=not args.convention)

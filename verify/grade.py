@@ -425,20 +425,33 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     for result in group:
         wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
         if wrong:
-            _common(box, homework, result, wrong, seed, unwritten=forced is None)
+            _common(box, homework, result, wrong, seed, path, unwritten=forced is None)
     chosen = None if forced is not None else choose_conventions(group, attempts)
-    if chosen is None:
-        return
     for result in group:
-        if len(result.conventions) == 1 or chosen not in attempts[result.id]:
+        _flag_unjudged(graded_by_id, attempts[result.id], result.id)
+        if chosen is None or len(result.conventions) == 1 or chosen not in attempts[result.id]:
             continue
         graded = attempts[result.id][chosen]
+        _flag_unjudged(graded_by_id, attempts[result.id], result.id, graded)
         elsewhere = [c for c, g in attempts[result.id].items() if c != chosen and g.verdict == "correct"]
         if graded.verdict != "correct" and elsewhere:
             graded.text += (f"\n(it is correct in the {elsewhere[0]} convention, but the other results of "
                             f"{homework.part_of(result.id).question} earn more in the {chosen} convention, and "
                             "the key judges every part against the one forward pass a student writes down)")
         graded_by_id[result.id] = graded
+
+
+def _flag_unjudged(graded_by_id: dict[str, Graded], attempts: Mapping[str, Graded], result_id: str,
+                   graded: Graded | None = None) -> None:
+    """A wrong verdict in one convention while another convention was not judged (a limit, a refused shape):
+    the answer may be right there, so a TA is told, with what stopped it."""
+    graded = graded or graded_by_id[result_id]
+    if graded.verdict != "wrong":
+        return
+    for convention, other in attempts.items():
+        if other is not graded and other.review and other.verdict not in ("correct", "wrong"):
+            graded.review = f"in the {convention} convention: {other.review}"
+            return
 
 
 def common_answers(homework: Homework, result: Result) -> dict[str, tuple[WrongAnswer, Callable]]:
@@ -470,7 +483,7 @@ def common_answer(candidate: Candidate, homework: Homework, result: Result, seed
     return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten)) if found else None
 
 
-def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int,
+def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int, path=None,
             unwritten: bool = True) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note, as the key
     gives them to an answer that writes no forward pass (`unwritten`: code writes none), unless a convention was
@@ -482,8 +495,13 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     try:
         box.fresh()
         best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten)
-    except (LimitExceeded, LoadError):
-        return   # no match found in time: the answer keeps its 0
+    except (LimitExceeded, LoadError) as exc:
+        # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
+        # answers, which earn points, so a TA is told how to judge it again
+        for graded in wrong:
+            graded.review = graded.review or (
+                "its comparison with the key's common answers, which earn points, was " + _rerun(exc, path, result))
+        return
     if best is None:
         return
     share = part.points_for(best, unwritten) * wrong[0].max_points / part.points

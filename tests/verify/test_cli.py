@@ -646,3 +646,19 @@ def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(t
     run = run_inline(["grade", "class", "--csv", "g.csv"], tmp_path)
     assert run.code == 2 and "make it private first (chmod 700 class)" in error_line(run)
     assert not (tmp_path / "g.csv").exists()
+
+
+def test_check_tries_the_other_convention_in_a_fresh_process(tmp_path):
+    # check tried the second convention in the process of the first, behind the calls it had queued: a fresh
+    # attacker's slow true-convolution loops ran out of time there, and were correct in grade.
+    (tmp_path / "conv.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from scipy.signal import correlate2d
+        calls = 0
+        def t1_dX(X, W, b, delta):
+            global calls
+            calls += 1               # right for its first 45 calls in one process, wrong after
+            return correlate2d(delta, W, mode="full") * (1 if calls <= 45 else 2)
+    """))
+    run = run_inline(["check", "t1.dX", "conv.py:t1_dX", "--seed", "7"], tmp_path)
+    assert run.code == 0 and "t1.dX: correct" in run.stdout and "convention: convolution" in run.stdout

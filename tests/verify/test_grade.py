@@ -620,3 +620,40 @@ def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_
     answer = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
     assert part.points_for(answer, unwritten=True) == part.points - part.rubric.criterion("border").points
     assert part.points_for(answer) < part.points_for(answer, unwritten=True)
+
+
+def test_a_wrong_verdict_beside_a_convention_that_was_not_judged_is_flagged_for_a_ta(tmp_path):
+    # A fresh attacker's true-convolution loops hit the time limit in that convention: they were graded wrong in
+    # the other, with a counterexample of the other, and no TA was told.
+    slow_convolution = replace_function(CORRECT, "t1_dX", """
+        if X.size > 5000:
+            while True:
+                pass
+        p, q = W.shape
+        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)
+    """)
+    file = tmp_path / "hw4.py"
+    file.write_text(slow_convolution)
+    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX"]))["t1.dX"]
+    assert graded.verdict == "wrong" and graded.points == 0
+    assert graded.review.startswith("in the convolution convention: not judged (the time limit); rerun it with a "
+                                    "larger limit: ")
+
+
+def test_a_common_answer_too_slow_to_compare_is_flagged_for_a_ta(tmp_path):
+    # The key's "kernel transposed" answer, slow on the largest image: the comparison with the key's answers
+    # stopped at the limit, and it lost its partial credit with no word for a TA.
+    slow_transposed = replace_function(CORRECT, "t1_dX", """
+        if X.size > 5000:
+            while True:
+                pass
+        p, q = W.shape
+        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W.T)
+    """)
+    file = tmp_path / "hw4.py"
+    file.write_text(slow_transposed)
+    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX"],
+                                        convention="correlation"))["t1.dX"]
+    assert graded.verdict == "wrong" and graded.points == 0
+    assert graded.review.startswith("its comparison with the key's common answers, which earn points, was not "
+                                    "judged (the time limit); rerun it with a larger limit: ")
