@@ -378,14 +378,17 @@ DX_WRONG = (
                          r"(rule~3). The error arises at the border; the shape is right.", charges=("border",)),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
-                r"of $\delta$ are dropped and the result is one row and one column short. In the display "
-                r"below, $\operatorname{fit}$ (the note on sums without zero padding) keeps the first $m - p$ "
-                r"rows and $n - p$ columns of $\delta$.",
-                Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)),
+                r"of $\delta$ are dropped: the pixels they reach lose their share, and those only they reach get "
+                r"nothing. In the display "
+                r"below, the inner $\operatorname{fit}$ (the note on sums without zero padding) keeps the first "
+                r"$m - p$ rows and $n - p$ columns of $\delta$, and the outer one gives the result the shape "
+                r"$m \times n$ of $X$, as an answer whose sum keeps the range of $k$ and $l$ does.",
+                Fit(Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). A wrong range of the outputs is an error of the border; the shape, which "
-                         r"follows from it, is not charged again.", charges=("border",)),
+                         r"(rule~3). A wrong range of the outputs is an error of the border, also where the result "
+                         r"comes out one row and one column short: that shape follows from it, and is not charged "
+                         r"again.", charges=("border",)),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "

@@ -1200,7 +1200,8 @@ def _in_hull(run: _Run, values, hull: Hull, got, precision):
 
 
 def _outside_hull(run: _Run, values, hull: Hull, got, residual: float, points: np.ndarray) -> _Failed:
-    where = ", ".join(str(int(q)) for q in np.flatnonzero(np.ptp(points, axis=0) > 0))
+    base = run.gradient.operation.index_base   # counted as the question counts them (from 1 in T2)
+    where = ", ".join(_index((int(q),), base) for q in np.flatnonzero(np.ptp(points, axis=0) > 0))
     return run.fail("at a kink the answer must be a convex combination of the gradients of the pieces that "
                     f"meet there (entries {where} may share it); this answer is not",
                     "generalized gradient", values, expected=hull, got=got,

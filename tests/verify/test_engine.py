@@ -305,6 +305,18 @@ def test_a_wrong_answer_at_ties_fails_in_every_precision(dtype, wrong, pattern):
     assert not outcome.passed and outcome.counterexample is not None, pattern
 
 
+def test_the_entries_that_may_share_a_tie_are_counted_as_t2_counts_them():
+    # a fresh attacker read "entries 1, 2 may share it" for x = [-3, 0, 0]: counted from 0, where T2 counts from 1
+    def first_entry(x, d):   # right away from ties; at a tie, all of delta to the first entry, tied or not
+        g = np.zeros_like(x)
+        g[0 if (x == x.max()).sum() > 1 else np.argmax(x)] = d
+        return g
+    outcome = verify.check("t2.maxpool", first_entry, seed=7)
+    values = np.asarray(outcome.counterexample.inputs["x"])
+    tied = [str(k + 1) for k in np.flatnonzero(values == values.max())]
+    assert len(tied) > 1 and f"(entries {', '.join(tied)} may share it)" in outcome.reason
+
+
 def test_the_tolerance_at_a_kink_has_no_size_factor():
     # float32 holds d / k to 7 significant digits; 1e-5 too much at a tie of 16 is far beyond that (a
     # tolerance of 64 eps per entry of the window would have let it through)

@@ -657,3 +657,20 @@ def test_a_common_answer_too_slow_to_compare_is_flagged_for_a_ta(tmp_path):
     assert graded.verdict == "wrong" and graded.points == 0
     assert graded.review.startswith("its comparison with the key's common answers, which earn points, was not "
                                     "judged (the time limit); rerun it with a larger limit: ")
+
+
+def test_the_output_size_slip_written_as_loops_gets_the_keys_points(tmp_path):
+    # A fresh attacker's loops over m - p outputs, into an array of X's shape (how code and written sums make
+    # the slip), got 0 where the key gives 4: only a result one row and one column short was matched.
+    loops = replace_function(CORRECT, "t1_dX", """
+        m, n = X.shape
+        p = W.shape[0]
+        dX = np.zeros((m, n))
+        for i in range(m - p):
+            for j in range(n - p):
+                dX[i:i + p, j:j + p] += delta[i, j] * W
+        return dX
+    """)
+    graded = by_result(grade_source(tmp_path, loops))["t1.dX"]
+    assert graded.common == "output-size" and graded.points == HW.part_of("t1.dX").points_for(
+        next(w for w in HW.part_of("t1.dX").wrong_answers if w.id == "output-size"))
