@@ -305,6 +305,17 @@ def test_a_wrong_answer_at_ties_fails_in_every_precision(dtype, wrong, pattern):
     assert not outcome.passed and outcome.counterexample is not None, pattern
 
 
+@pytest.mark.parametrize("tolerance", [1.5e-7, 3e-7, 9e-7, 1e-6, 1e-3])
+def test_a_relative_tolerance_on_ties_wider_than_float32s_resolution_is_wrong(tolerance):
+    # a fresh attacker's max pooling took entries within 9e-7 of the maximum for tied (math.isclose with a
+    # rel_tol) and split delta among them: 5/5, where x = [1, 1 + 5e-7] has one maximizer even in float32
+    def tolerant(x, d):
+        tied = np.isclose(x, x.max(), rtol=tolerance, atol=0)
+        return d * tied / tied.sum()
+    outcome = verify.check("t2.maxpool", tolerant, seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
 def test_the_entries_that_may_share_a_tie_are_counted_as_t2_counts_them():
     # a fresh attacker read "entries 1, 2 may share it" for x = [-3, 0, 0]: counted from 0, where T2 counts from 1
     def first_entry(x, d):   # right away from ties; at a tie, all of delta to the first entry, tied or not
