@@ -1061,8 +1061,7 @@ def _tie_breaks(op: Operation, wrt: str, values: Mapping[str, Any], support: np.
     flat = entries.ravel()
     if not flat.size or support.size != flat.size:
         return []
-    top, bottom = flat == flat.max(), flat == flat.min()
-    tied = (top & (np.count_nonzero(top) > 1)) | (bottom & (np.count_nonzero(bottom) > 1)) | (flat == 0)
+    tied = _tied(flat)
     moved = []
     for i in np.flatnonzero(tied & support)[:TIE_BREAKS]:
         for sign in (1.0, -1.0):
@@ -1070,6 +1069,26 @@ def _tie_breaks(op: Operation, wrt: str, values: Mapping[str, Any], support: np.
             nudged[i] += sign * TIE_BREAK * max(1.0, abs(flat[i]))
             moved.append({**values, wrt: nudged.reshape(entries.shape) if entries.ndim else float(nudged[0])})
     return moved
+
+
+def _tied(flat: np.ndarray) -> np.ndarray:
+    """The entries that share their array's largest or smallest value with another, or are 0."""
+    top, bottom = flat == flat.max(), flat == flat.min()
+    return (top & (np.count_nonzero(top) > 1)) | (bottom & (np.count_nonzero(bottom) > 1)) | (flat == 0)
+
+
+def _split_among_ties(want: np.ndarray, got: np.ndarray, tied: np.ndarray, points: Sequence[np.ndarray],
+                      tol: float) -> bool:
+    """Past TIE_BREAKS tied entries, where every tie-break tried puts the tied entries' whole share on one of them
+    (as an arg max does): whether `got` splits that share among them (weights >= 0 adding up to it), which the
+    hull of every tie-break, those not tried too, holds (a fresh attacker's even split over a tie of 394
+    entries was matched by nothing)."""
+    off, share = ~tied, float(np.sum(want[tied]))
+    if any(np.max(np.abs(p[off] - want[off]), initial=0.0) > tol or np.count_nonzero(p[tied]) > 1 for p in points):
+        return False
+    return (np.max(np.abs(got[off] - want[off]), initial=0.0) <= tol
+            and abs(float(np.sum(got[tied])) - share) <= tol * max(1, int(np.count_nonzero(tied)))
+            and bool(np.all(got[tied] * np.sign(share) >= -tol)))
 
 
 def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Mapping[str, Any], want: np.ndarray,
@@ -1091,7 +1110,12 @@ def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Ma
         # rule (the mask, whose every tied entry gets all of delta, is no tie-break of the one-hot it becomes)
         if point.size == want.size and abs(float(np.sum(point)) - float(np.sum(want))) <= tol * max(1, want.size):
             points.setdefault(point.ravel().tobytes(), point.ravel())
-    return hull_distance(np.array(list(points.values())), got.ravel()) <= tol
+    if hull_distance(np.array(list(points.values())), got.ravel()) <= tol:
+        return True
+    tied = _tied(np.asarray(values[wrt], dtype=float).ravel())
+    support = (want.ravel() != 0) | (got.ravel() != 0)
+    return (np.count_nonzero(tied & support) > TIE_BREAKS
+            and _split_among_ties(want.ravel(), got.ravel(), tied, list(points.values()), tol))
 
 
 def _matches_in_float32(reference: Callable, op: Operation, wrt: str, values: Mapping[str, Any], got: np.ndarray,

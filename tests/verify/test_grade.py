@@ -674,3 +674,16 @@ def test_the_output_size_slip_written_as_loops_gets_the_keys_points(tmp_path):
     graded = by_result(grade_source(tmp_path, loops))["t1.dX"]
     assert graded.common == "output-size" and graded.points == HW.part_of("t1.dX").points_for(
         next(w for w in HW.part_of("t1.dX").wrong_answers if w.id == "output-size"))
+
+
+@pytest.mark.parametrize("routing", ["m = x == x.max()\n    return delta * m / m.sum()",
+                                     "g = np.zeros_like(x)\n    g[len(x) - 1 - np.argmax(x[::-1])] = delta\n"
+                                     "    return g"], ids=["even split", "last maximizer"])
+def test_average_pooling_answered_as_max_pooling_gets_the_keys_points_whatever_its_rule_at_ties(tmp_path, routing):
+    # max pooling's rule at a tie is free (the key accepts any); a fresh attacker's even split got 0 where the key
+    # gives this answer its points: a case ties 394 entries, past the tie-breaks the matcher tried one by one
+    source = replace_function(CORRECT, "t2_avgpool", routing.replace("\n    ", "\n"))
+    graded = by_result(grade_source(tmp_path, source))["t2.avgpool"]
+    part = HW.part_of("t2.avgpool")
+    assert graded.common == "avg-as-max"
+    assert graded.points == part.points_for(next(w for w in part.wrong_answers if w.id == "avg-as-max"))
