@@ -1114,8 +1114,8 @@ def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Ma
         return True
     tied = _tied(np.asarray(values[wrt], dtype=float).ravel())
     support = (want.ravel() != 0) | (got.ravel() != 0)
-    return (np.count_nonzero(tied & support) > TIE_BREAKS
-            and _split_among_ties(want.ravel(), got.ravel(), tied, list(points.values()), tol))
+    return bool(np.count_nonzero(tied & support) > TIE_BREAKS
+                and _split_among_ties(want.ravel(), got.ravel(), tied, list(points.values()), tol))
 
 
 def _matches_in_float32(reference: Callable, op: Operation, wrt: str, values: Mapping[str, Any], got: np.ndarray,
