@@ -518,12 +518,19 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
                              "numbers that nothing judges")
 
 
+def _without_displays(text: str) -> str:
+    """The key's prose points to its displays ("below"), which a feedback file does not show: it points to the key."""
+    text = re.sub(r"\b([Tt])he display below\b", lambda m: f"{m[1]}he key's display of it", text)
+    text = re.sub(r"\bIn the display below\b", "In the key's display of it", text)
+    return re.sub(r"\bbelow\b", "in the key", text)
+
+
 def wrong_answer_note(wrong, part, unwritten: bool = True) -> str:
     """The key's note on a common wrong answer, as plain text: its title, why it is wrong, what it earns."""
     lines = [f"This is a common wrong answer the grading key lists: {plain(wrong.title)}.",
-             plain(wrong.why)]
+             _without_displays(plain(wrong.why))]
     if wrong.decision:
-        lines.append(f"The key: {plain(wrong.decision)}")
+        lines.append(f"The key: {_without_displays(plain(wrong.decision))}")
     lines.append(f"Points for it: {part.points_for(wrong, unwritten)} of {part.points}"
                  + (" (for code, which writes no forward pass)." if unwritten and wrong.charges_unwritten is not None
                     else "."))

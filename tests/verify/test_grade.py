@@ -687,3 +687,11 @@ def test_average_pooling_answered_as_max_pooling_gets_the_keys_points_whatever_i
     part = HW.part_of("t2.avgpool")
     assert graded.common == "avg-as-max"
     assert graded.points == part.points_for(next(w for w in part.wrong_answers if w.id == "avg-as-max"))
+
+
+def test_a_feedback_note_never_points_to_a_display_the_student_does_not_see():
+    # the key's notes say "in the display below"; a fresh attacker's feedback had nothing below
+    for part in HW.parts:
+        for wrong in part.wrong_answers:
+            note = grade.wrong_answer_note(wrong, part)
+            assert "below" not in note.replace("the table", ""), (wrong.id, note)
