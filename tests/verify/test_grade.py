@@ -363,7 +363,8 @@ def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, b
     assert graded.verdict == "wrong" and graded.common == common
     assert graded.points == part.points_for(wrong, unwritten=True) * graded.max_points / part.points
     text = grade.result_text(HW, graded)
-    assert grade.plain(wrong.title) in text and grade.plain(wrong.why) in text
+    assert grade.plain(wrong.title) in text
+    assert grade.plain(wrong.why).split(". ")[0].split(" below")[0] in text   # its first words, as the key has them
     assert f"Points for it: {part.points_for(wrong, unwritten=True)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
     assert not graded.review          # the key's points are data: nothing left for a TA
