@@ -424,7 +424,9 @@ DW_WRONG = (
                          r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. A variant that keeps "
                          r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and "
-                         r"so does one that writes no local derivative (a missing step, rule~1).",
+                         r"so does one that never writes its value, when its chain rule has $\partial y_\lambda/"
+                         r"\partial W$ as a factor, its step (rule~1); with no such line it has no steps, and "
+                         r"earns no points.",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -453,10 +455,9 @@ DB_WRONG = (
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
                                 r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
-                                r"rule instead, and the result, which follows from it, is not charged again (rule~3): "
-                                r"the score is the same. The deduction for the missing sum below applies to the first "
-                                r"form alone (after a summing chain rule); the form $\delta \cdot 1 = \delta$ loses "
-                                r"the chain rule instead, by the line of its criterion, and keeps the result.",
+                                r"rule instead: that form loses the chain rule, by the line of its criterion, and "
+                                r"keeps the result, which follows from it (rule~3). So the deduction in the next "
+                                r"sentence applies to the first form alone, and the two forms score the same.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -626,10 +627,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\sum_{i,j} \delta_{i,j}$ after it; so does $\mathbf{1}^{\mathsf{T}} "
                             r"\operatorname{vec}(\delta)$.")),
         deductions=(_NO_STEPS,
-                    Deduction("not-summed", "the missing sum",
+                    Deduction("not-summed", "a result other than the sum",
                               r"The mean of $\delta$ instead of its sum, however it is reached (also where the "
                               r"answer writes the local derivative as one over the number of outputs), or $\delta$ "
-                              r"not summed after a chain rule that sums over every output (the missing sum)",
+                              r"not summed after a chain rule that sums over every output (a result other than the "
+                              r"sum)",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

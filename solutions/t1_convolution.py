@@ -186,8 +186,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result", r"It is the sum of all entries of $\delta$ (Step~3).")),
         deductions=(NO_STEPS,
-                    Deduction("not-summed", "the missing sum",
-                              r"The gradient $\delta$ not summed, or its mean instead of its sum (the missing sum)",
+                    Deduction("not-summed", "a result other than the sum",
+                              r"The gradient $\delta$ not summed, or its mean instead of its sum (a result other "
+                              r"than the sum)",
                               charges=("result",)),
                     LOSS),
         full_credit=(r"\texttt{delta.sum()} or a loop that adds every entry",)),

@@ -190,9 +190,10 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words that name one entry, in the singular (``the maximum entry'', ``the input with "
                                 r"the largest value'', ``the entry equal to the maximum''), give all of $\delta$ to "
                                 r"one maximizer: the switch description, with full credit.",
-                                r"Words that set a condition on every entry, with ``each'', ``every'' or a plural "
-                                r"(``each input equal to the maximum'', ``the entries equal to the maximum'', ``where "
-                                r"$x_k$ equals the maximum''), state the mask below.")),
+                                r"Words that set a condition on every entry, with ``each'', ``every'', a plural or "
+                                r"an index that runs over the entries (``each input equal to the maximum'', ``the "
+                                r"entries equal to the maximum'', ``$\delta$ where $x_k$ equals the maximum''), state "
+                                r"the mask below.")),
                             ("False rules: the point is lost", (
                                 r"A formula or code (a formula too, rule~1 at the front) that gives all of "
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
