@@ -277,7 +277,13 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     "add_key", "keyctl", "request_key", "perf_event_open", "bpf", "userfaultfd",
                     # kernel memory per watch that no limit of the candidate's counts: a fresh attacker held 371 MB
                     # of epoll watches under --memory 64M (no numerical code waits on file descriptors this way)
-                    "epoll_create", "epoll_create1", "inotify_init", "inotify_init1", "fanotify_init")
+                    "epoll_create", "epoll_create1", "inotify_init", "inotify_init1", "fanotify_init",
+                    # a lock on a file every sandbox reads (the Python install) is seen from another sandbox graded at
+                    # the same time: a fresh attacker passed a whole file so, a bit per file locked
+                    "flock")
+# fcntl's lock and lease commands, for the same reason: F_GETLK, F_SETLK, F_SETLKW, their open-file-description
+# forms F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, and F_SETLEASE, F_GETLEASE
+FCNTL_LOCKS = (5, 6, 7, 36, 37, 38, 1024, 1025)
 # clone() only with one of these flags (a new namespace): fork and threads stay open.  (CLONE_NEWTIME is unshare's
 # and clone3's alone; in clone() that bit is part of the exit signal.)
 CLONE_NEW = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
@@ -294,7 +300,7 @@ OWN_PROCESS_ONLY = {"prlimit64": (0,), "setpriority": (0, 1), "ioprio_set": (1,)
                     "migrate_pages": (0,), "move_pages": (0,)}
 # ioprio_set's `which` (argument 0) must be IOPRIO_WHO_PROCESS, 1; setpriority's, PRIO_PROCESS, 0, as above.
 OWN_WHICH = {"ioprio_set": 1}
-_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 7
+_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_EQ, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 4, 7
 
 
 @functools.cache
@@ -342,6 +348,8 @@ def _seccomp_program() -> bytes:
         for name, which in OWN_WHICH.items():
             refuse(name, errno.EPERM, ArgCmp(0, _SCMP_CMP_NE, which, 0))
         refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
+        for command in FCNTL_LOCKS:
+            refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_EQ, command, 0))
         if lib.seccomp_export_bpf(context, write) != 0:
             raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
         os.close(write)

@@ -1668,3 +1668,39 @@ def test_extended_attributes_a_candidate_sets_on_its_folder_never_reach_the_next
             return x + len(os.listxattr(os.path.dirname(os.path.abspath(__file__))))
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0
+
+
+def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
+    # A lock on a file every sandbox reads (the Python install) is seen by another sandbox graded at the same
+    # time: a fresh attacker passed a whole file from one classmate to another so, one bit per file locked.
+    with box(tmp_path, """
+        import errno, fcntl, os
+        def grad(x):
+            said = []
+            with open(os.__file__, "rb") as shared:
+                for what, call in [("flock", lambda: fcntl.flock(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+                                   ("lockf", lambda: fcntl.lockf(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+                                   ("getlk", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, bytes(32))),
+                                   ("getfl", lambda: fcntl.fcntl(shared, fcntl.F_GETFL))]:
+                    try:
+                        call()
+                        said.append(f"{what}: ok")
+                    except OSError as exc:
+                        said.append(f"{what}: {errno.errorcode[exc.errno]}")
+            print("; ".join(said))
+            return x
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0
+        assert s.output.strip() == "flock: EPERM; lockf: EPERM; getlk: EPERM; getfl: ok"
+
+
+def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path):
+    # Under a normal user's grader the candidate owns its /tmp: a fresh attacker left 8 bytes in its times for the
+    # next student.  (Under a root grader the candidate cannot set them: the server's own step is tested here.)
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    (folder / "left").write_text("x")
+    os.utime(folder, ns=(0x3a2b_6563_696c_61, 0x2b41))
+    assert server_module()._wipe({"wipe": [str(folder)], "home": str(folder), "kill": "namespace"})
+    seen = folder.stat()   # before any reading of the folder, which sets its access time to now
+    assert (seen.st_atime_ns, seen.st_mtime_ns) == (0, 0) and not any(folder.iterdir())
