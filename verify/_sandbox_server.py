@@ -54,7 +54,7 @@ NPROC = 64                  # processes and threads a candidate may have at once
 NOFILE = 256                # files, pipes... each of its processes may have open at once
 SIGPENDING = 256            # signals queued for its user at once (each POSIX timer holds one)
 NUMERIC_KINDS = "biufc"
-F_GETSIG, F_GETOWN_EX = 11, 16     # not in Python's fcntl module
+F_GETSIG, F_GETOWN_EX, F_GETPIPE_SZ = 11, 16, 1032   # not in every Python's fcntl module (the candidate's may be old)
 
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
@@ -201,7 +201,7 @@ def _shared_state(config: dict) -> tuple:
     pipes: list[object] = []
     for fd in (1, 2, config["request"], config["reply"]):
         try:
-            pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ),
+            pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, F_GETPIPE_SZ),
                           fcntl.fcntl(fd, fcntl.F_GETOWN), fcntl.fcntl(fd, F_GETSIG),
                           fcntl.fcntl(fd, F_GETOWN_EX, bytes(8))))
         except OSError as exc:
