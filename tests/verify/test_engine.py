@@ -316,6 +316,20 @@ def test_a_relative_tolerance_on_ties_wider_than_float32s_resolution_is_wrong(to
     assert not outcome.passed and outcome.counterexample is not None
 
 
+@pytest.mark.parametrize("d", range(2, 10))
+def test_a_rule_wrong_at_ties_in_one_window_size_alone_fails(d):
+    # a fresh attacker's max pooling gave every tied entry 0 only in windows of 4 entries, the usual 2 x 2
+    # window: 5/5, since ties were tried at d = 1, 2, 3, 5 and 9 alone
+    def wrong_at_one_size(x, delta):
+        g = np.zeros_like(x)
+        tied = x == x.max()
+        if x.size != d or tied.sum() == 1:
+            g[np.argmax(x)] = delta
+        return g
+    outcome = verify.check("t2.maxpool", wrong_at_one_size, seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
 def test_the_entries_that_may_share_a_tie_are_counted_as_t2_counts_them():
     # a fresh attacker read "entries 1, 2 may share it" for x = [-3, 0, 0]: counted from 0, where T2 counts from 1
     def first_entry(x, d):   # right away from ties; at a tie, all of delta to the first entry, tied or not
