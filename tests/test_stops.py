@@ -160,3 +160,28 @@ def test_a_stop_that_numpy_turns_into_an_import_error_is_still_the_stop(monkeypa
     monkeypatch.setattr(cli, "_list", interrupted_import)
     assert cli.main(["list"]) == 130
     assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_a_stop_the_grader_raised_where_python_ignores_it_is_raised_again():
+    # CI saw `python -m verify check` go on waiting for an endless candidate after a Ctrl-C whose
+    # KeyboardInterrupt was raised inside an import lock's weakref callback, where Python only prints it
+    code = ("import os, signal, sys, time, weakref\n"
+            "from verify import cli\n"
+            "signal.signal(signal.SIGINT, cli._stop)\n"
+            "sys.unraisablehook = cli._stop_lost\n"
+            "class Held:\n"
+            "    pass\n"
+            "def callback(_):\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    for _ in range(100000):\n"   # the handler runs here, inside the callback: its raise is lost
+            "        pass\n"
+            "held = Held()\n"
+            "watch = weakref.ref(held, callback)\n"
+            "try:\n"
+            "    del held\n"
+            "    time.sleep(30)\n"
+            "    print('still running')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('stopped', cli._STOPPED[0] == signal.SIGINT)\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == ("stopped True\n", "")
