@@ -49,9 +49,19 @@ def _stopped() -> KeyboardInterrupt:
 
 
 def _quiet_unraisable(unraisable) -> None:
-    """A stop swallowed where Python cannot raise it is in _STOPPED already: no traceback for it."""
+    """A stop swallowed where Python cannot raise it (an import lock's weakref callback) is in _STOPPED already:
+    no traceback for it, and it is raised again a moment later, from SIGALRM, in the code the build is in by
+    then, so that the build ends now rather than when it would have published (a signal sent now would be
+    handled inside this hook, and lost again)."""
     if not isinstance(unraisable.exc_value, KeyboardInterrupt):
         sys.__unraisablehook__(unraisable)
+    elif _STOPPED:
+        signal.signal(signal.SIGALRM, _raise_stopped)
+        signal.setitimer(signal.ITIMER_REAL, 0.005)
+
+
+def _raise_stopped(signum, frame):
+    raise _stopped()
 
 
 def _stop_on_signals() -> None:

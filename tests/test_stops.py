@@ -54,16 +54,20 @@ def test_an_error_without_a_stop_is_reported_as_itself(monkeypatch, stopped, cap
         build.main([])
 
 
-def test_a_stop_swallowed_inside_a_finalizer_prints_no_traceback():
-    code = ("import build, signal, os\n"
+def test_a_stop_swallowed_inside_a_finalizer_prints_no_traceback_and_is_raised_again():
+    code = ("import build, signal, os, time\n"
             "build._stop_on_signals()\n"
             "class Finalized:\n"
             "    def __del__(self):\n"
             "        os.kill(os.getpid(), signal.SIGTERM)\n"
-            "Finalized()\n"   # Python swallows what __del__ raises: the stop is only recorded
-            "print(build._STOPPED == [signal.SIGTERM])\n")
+            "try:\n"
+            "    Finalized()\n"   # Python swallows what __del__ raises: the stop is recorded, and raised again
+            "    time.sleep(30)\n"
+            "    print('still running')\n"
+            "except KeyboardInterrupt as stop:\n"
+            "    print(type(stop).__name__, build._STOPPED == [signal.SIGTERM])\n")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert (run.stdout, run.stderr) == ("True\n", "")
+    assert (run.stdout, run.stderr) == ("Terminated True\n", "")
 
 
 def test_publishing_stopped_halfway_leaves_output_empty(tmp_path, monkeypatch):
