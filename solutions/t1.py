@@ -625,7 +625,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"with no sum after it is the number), is the sum over every output and loses nothing "
                             r"for it, with or without a line "
                             r"$\sum_{i,j} \delta_{i,j}$ after it; so does $\mathbf{1}^{\mathsf{T}} "
-                            r"\operatorname{vec}(\delta)$.")),
+                            r"\operatorname{vec}(\delta)$. Its $1$ is the local derivative too (rule~1).")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
                               r"The mean of $\delta$ instead of its sum, however it is reached (also where the "

@@ -167,12 +167,15 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"routing are, rule~4 at the front); words that say what tied entries get are another. A "
                         r"rule the answer withdraws (rule~4) is none of its rules. "
                         r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
-                        r"the formula decides. The statements below the table say which rules are true. A wrong "
+                        r"the formula decides, unless it is stated for a unique maximum beside words that say what "
+                        r"tied entries get: those words are then the rule. The statements below the table say "
+                        r"which rules are true. A wrong "
                         r"routing's deduction takes the point whatever the words (rule~3 at the front).",
                         statements=(
                             ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
-                                r"$i^*$, an argmax or ``the index of the maximum'' states it also in silence (and so "
+                                r"$i^*$, an argmax that names one index or ``the index of the maximum'' (not the set "
+                                r"$[k \in \arg\max x]$ below) states it also in silence (and so "
                                 r"answers what the handout asks of ties), and "
                                 r"so does an equality $k = \arg\max_i x_i$, which names one index.",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
@@ -181,7 +184,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"A remark that sets ties aside gives no rule: ties have probability $0$ for "
                                 r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
                                 r"not differentiable at a tie. Beside the mask below, it leaves that false rule "
-                                r"standing.",
+                                r"standing, unless words also say what tied entries get (above).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''.",
@@ -200,7 +203,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
                                 r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
                                 r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
-                                r"are negative (Step~5), is false. Unless withdrawn, it loses the point beside any "
+                                r"are negative (Step~5), is false. Unless withdrawn, or stated for a unique maximum "
+                                r"beside words that say what tied entries get (above), it loses the point beside any "
                                 r"words, also beside a true formula or true words about ties: the answer "
                                 r"contradicts itself (rule~4), and the false rule stands (``in practice I just use "
                                 r"the mask'' keeps it).",
