@@ -1050,24 +1050,17 @@ TIE_BREAKS = 16
 TIE_BREAK = 2.0 ** -36
 
 
-def _tie_breaks(op: Operation, wrt: str, values: Mapping[str, Any], support: np.ndarray) -> list[dict[str, Any]]:
-    """The case's inputs with one tied entry of `wrt` moved up or down by a hair: each way a formula may break a
-    tie, seen through its own tie-break.  Tied: an entry that shares its array's largest or smallest value with
-    another entry (what an arg max or arg min meets), or that is 0 (a ReLU's kink); only those in `support`
-    (where the answer or the reference is not 0: where a tie went), at most TIE_BREAKS of them."""
-    if wrt not in op.inputs or wrt in op.settings:
-        return []
-    entries = np.asarray(values[wrt], dtype=float)
-    flat = entries.ravel()
-    if not flat.size or support.size != flat.size:
-        return []
-    tied = _tied(flat)
+def _tie_breaks(op: Operation, values: Mapping[str, Any], wrt: str, entries: np.ndarray) -> list[dict[str, Any]]:
+    """The case's inputs with one of `entries` (indices into the flattened `wrt`) moved up or down by a hair: each
+    way a formula may break a tie, seen through its own tie-break."""
+    array = np.asarray(values[wrt], dtype=float)
+    flat = array.ravel()
     moved = []
-    for i in np.flatnonzero(tied & support)[:TIE_BREAKS]:
+    for i in entries:
         for sign in (1.0, -1.0):
             nudged = flat.copy()
             nudged[i] += sign * TIE_BREAK * max(1.0, abs(flat[i]))
-            moved.append({**values, wrt: nudged.reshape(entries.shape) if entries.ndim else float(nudged[0])})
+            moved.append({**values, wrt: nudged.reshape(array.shape) if array.ndim else float(nudged[0])})
     return moved
 
 
@@ -1095,8 +1088,17 @@ def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Ma
                         got: np.ndarray, tol: float) -> bool:
     """Whether `got` is a convex combination of the reference's values where the case's ties are broken one way
     or another (the answer gave the tied share to another maximizer, or split it), as the key accepts of the
-    gradient itself at a tie."""
-    broken = _tie_breaks(op, wrt, values, (want.ravel() != 0) | (got.ravel() != 0))
+    gradient itself at a tie.  Tied: an entry of `wrt` that shares its array's largest or smallest value with
+    another entry (what an arg max or arg min meets), or that is 0 (a ReLU's kink); only those where the answer or
+    the reference is not 0 (where a tie went) are moved, at most TIE_BREAKS of them."""
+    if wrt not in op.inputs or wrt in op.settings:
+        return False
+    flat = np.asarray(values[wrt], dtype=float).ravel()
+    if not flat.size or want.size != flat.size or got.size != flat.size:
+        return False
+    tied = _tied(flat)
+    movable = np.flatnonzero(tied & ((want.ravel() != 0) | (got.ravel() != 0)))
+    broken = _tie_breaks(op, values, wrt, movable[:TIE_BREAKS])
     if not broken:
         return False
     points = {want.ravel().tobytes(): want.ravel()}
@@ -1112,9 +1114,7 @@ def _between_tie_breaks(reference: Callable, op: Operation, wrt: str, values: Ma
             points.setdefault(point.ravel().tobytes(), point.ravel())
     if hull_distance(np.array(list(points.values())), got.ravel()) <= tol:
         return True
-    tied = _tied(np.asarray(values[wrt], dtype=float).ravel())
-    support = (want.ravel() != 0) | (got.ravel() != 0)
-    return bool(np.count_nonzero(tied & support) > TIE_BREAKS
+    return bool(len(movable) > TIE_BREAKS
                 and _split_among_ties(want.ravel(), got.ravel(), tied, list(points.values()), tol))
 
 
