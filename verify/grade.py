@@ -428,24 +428,20 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
             _common(box, homework, result, wrong, seed, path, unwritten=forced is None)
     chosen = None if forced is not None else choose_conventions(group, attempts)
     for result in group:
-        _flag_unjudged(graded_by_id, attempts[result.id], result.id)
-        if chosen is None or len(result.conventions) == 1 or chosen not in attempts[result.id]:
-            continue
-        graded = attempts[result.id][chosen]
-        _flag_unjudged(graded_by_id, attempts[result.id], result.id, graded)
-        elsewhere = [c for c, g in attempts[result.id].items() if c != chosen and g.verdict == "correct"]
-        if graded.verdict != "correct" and elsewhere:
-            graded.text += (f"\n(it is correct in the {elsewhere[0]} convention, but the other results of "
-                            f"{homework.part_of(result.id).question} earn more in the {chosen} convention, and "
-                            "the key judges every part against the one forward pass a student writes down)")
-        graded_by_id[result.id] = graded
+        if chosen is not None and len(result.conventions) > 1 and chosen in attempts[result.id]:
+            graded = attempts[result.id][chosen]
+            elsewhere = [c for c, g in attempts[result.id].items() if c != chosen and g.verdict == "correct"]
+            if graded.verdict != "correct" and elsewhere:
+                graded.text += (f"\n(it is correct in the {elsewhere[0]} convention, but the other results of "
+                                f"{homework.part_of(result.id).question} earn more in the {chosen} convention, and "
+                                "the key judges every part against the one forward pass a student writes down)")
+            graded_by_id[result.id] = graded
+        _flag_unjudged(graded_by_id[result.id], attempts[result.id])
 
 
-def _flag_unjudged(graded_by_id: dict[str, Graded], attempts: Mapping[str, Graded], result_id: str,
-                   graded: Graded | None = None) -> None:
+def _flag_unjudged(graded: Graded, attempts: Mapping[str, Graded]) -> None:
     """A wrong verdict in one convention while another convention was not judged (a limit, a refused shape):
     the answer may be right there, so a TA is told, with what stopped it."""
-    graded = graded or graded_by_id[result_id]
     if graded.verdict != "wrong":
         return
     for convention, other in attempts.items():
@@ -521,7 +517,6 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
 def _without_displays(text: str) -> str:
     """The key's prose points to its displays ("below"), which a feedback file does not show: it points to the key."""
     text = re.sub(r"\b([Tt])he display below\b", lambda m: f"{m[1]}he key's display of it", text)
-    text = re.sub(r"\bIn the display below\b", "In the key's display of it", text)
     return re.sub(r"\bbelow\b", "in the key", text)
 
 
