@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import Terminated  # a few lines, no dependencies: imported here, not in the handler
+from verify.stops import raise_soon  # the same light module
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_HOMEWORK = "solutions"
@@ -50,14 +51,12 @@ def _stopped() -> KeyboardInterrupt:
 
 def _quiet_unraisable(unraisable) -> None:
     """A stop swallowed where Python cannot raise it (an import lock's weakref callback) is in _STOPPED already:
-    no traceback for it, and it is raised again a moment later, from SIGALRM, in the code the build is in by
-    then, so that the build ends now rather than when it would have published (a signal sent now would be
-    handled inside this hook, and lost again)."""
+    no traceback for it, and it is raised again a moment later, so that the build ends now rather than when it
+    would have published."""
     if not isinstance(unraisable.exc_value, KeyboardInterrupt):
         sys.__unraisablehook__(unraisable)
     elif _STOPPED:
-        signal.signal(signal.SIGALRM, _raise_stopped)
-        signal.setitimer(signal.ITIMER_REAL, 0.005)
+        raise_soon(_raise_stopped)
 
 
 def _raise_stopped(signum, frame):

@@ -60,7 +60,7 @@ from typing import NoReturn
 OK, WRONG, USAGE, LIMIT, INTERNAL, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130, 143
 
 
-from .stops import Terminated  # noqa: E402  (one for the grader and the build)
+from .stops import Terminated, raise_soon  # noqa: E402  (one for the grader and the build)
 
 _STOPPED: list[int] = []   # every signal that asked this run to stop
 
@@ -82,16 +82,13 @@ def _raise_stop(signum, frame) -> NoReturn:
 
 
 def _stop_lost(unraisable) -> None:
-    """A stop raised where Python ignores exceptions (an import lock's weakref callback) would leave the run going
-    (a grader waiting on a candidate for its whole --timeout): it is raised again a moment later, from SIGALRM's
-    handler, in the code the run is in by then (and again if that too swallows it), and no traceback is
-    printed for it.  Anything else goes to Python's own hook.  (A signal sent now would be handled inside
-    this hook, and lost again.)"""
+    """A stop raised where Python ignores exceptions would leave the run going (a grader waiting on a candidate for
+    its whole --timeout): it is raised again a moment later (and again if that too is swallowed), and no
+    traceback is printed for it.  Anything else goes to Python's own hook."""
     if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _STOPPED):
         sys.__unraisablehook__(unraisable)
         return
-    signal.signal(signal.SIGALRM, _raise_stop)
-    signal.setitimer(signal.ITIMER_REAL, 0.005)
+    raise_soon(_raise_stop)
 
 
 def _stopped() -> int:

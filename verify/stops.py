@@ -1,10 +1,12 @@
-"""The one exception for SIGTERM and SIGHUP, shared by the grader (verify.cli) and the build (build.py).
+"""The one exception for SIGTERM and SIGHUP, and the way a swallowed stop is raised again, shared by the grader
+(verify.cli) and the build (build.py).
 
 Light on purpose: both import it before their slow imports, to install their signal handlers.
 """
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 
 
 class Terminated(KeyboardInterrupt):
@@ -19,3 +21,12 @@ class Terminated(KeyboardInterrupt):
     def __init__(self, signum: int = signal.SIGTERM):
         super().__init__(signum)
         self.exit_code = 128 + signum
+
+
+def raise_soon(raise_stop: Callable) -> None:
+    """Have SIGALRM call `raise_stop` (a handler that raises the run's stop) 5 ms from now, in the code the run is
+    in by then.  For a stop Python swallowed where it ignores exceptions (an import lock's weakref callback, a
+    __del__), reported to sys.unraisablehook: a signal sent from that hook would be handled inside it, and lost
+    again."""
+    signal.signal(signal.SIGALRM, raise_stop)
+    signal.setitimer(signal.ITIMER_REAL, 0.005)
