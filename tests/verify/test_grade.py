@@ -272,10 +272,22 @@ CONVOLUTION = replace_function(replace_function(CORRECT, "t1_dX", """
 """), "t1_dW", "return correlate_valid(X, delta)[::-1, ::-1]")
 
 
-def grade_source(tmp_path: Path, source: str, **options) -> grade.Submission:
+def grade_source(tmp_path: Path, source: str, timeout: float = 20, **options) -> grade.Submission:
     file = tmp_path / "hw4.py"
     file.write_text(source)
-    return grade.grade_file(file, HW, seed=SEED, timeout=20, **options)
+    return grade.grade_file(file, HW, seed=SEED, timeout=timeout, **options)
+
+
+def slow_dX(kernel: str) -> str:
+    """CORRECT with a T1.1 answer pad_{p-1}(delta) correlated with `kernel`, which loops forever on the largest
+    images: past any time limit there, judged on the smaller ones."""
+    return replace_function(CORRECT, "t1_dX", f"""
+        if X.size > 5000:
+            while True:
+                pass
+        p, q = W.shape
+        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), {kernel})
+    """)
 
 
 def by_result(submission: grade.Submission) -> dict[str, grade.Graded]:
@@ -404,16 +416,8 @@ def test_a_float16_answer_gets_0_and_is_flagged_for_a_ta(tmp_path):
 
 
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
-    slow = replace_function(CORRECT, "t1_dX", """
-        if X.size > 5000:
-            while True:
-                pass
-        p, q = W.shape
-        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W[::-1, ::-1])
-    """)
+    graded = by_result(grade_source(tmp_path, slow_dX("W[::-1, ::-1]"), timeout=2, results=["t1.dX", "t1.db"]))
     file = tmp_path / "hw4.py"
-    file.write_text(slow)
-    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX", "t1.db"]))
     assert graded["t1.dX"].verdict == "timeout" and graded["t1.db"].verdict == "correct"
     assert "m = 128, n = 160, p = 11" in graded["t1.dX"].text and "cases before it passed" in graded["t1.dX"].text
     assert graded["t1.dX"].review.startswith("not judged (the time limit); rerun it with a larger limit: "
@@ -626,16 +630,8 @@ def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_
 def test_a_wrong_verdict_beside_a_convention_that_was_not_judged_is_flagged_for_a_ta(tmp_path):
     # A fresh attacker's true-convolution loops hit the time limit in that convention: they were graded wrong in
     # the other, with a counterexample of the other, and no TA was told.
-    slow_convolution = replace_function(CORRECT, "t1_dX", """
-        if X.size > 5000:
-            while True:
-                pass
-        p, q = W.shape
-        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W)
-    """)
-    file = tmp_path / "hw4.py"
-    file.write_text(slow_convolution)
-    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX"]))["t1.dX"]
+    slow_convolution = slow_dX("W")   # the true convolution's answer: the kernel not turned
+    graded = by_result(grade_source(tmp_path, slow_convolution, timeout=2, results=["t1.dX"]))["t1.dX"]
     assert graded.verdict == "wrong" and graded.points == 0
     assert graded.review.startswith("in the convolution convention: not judged (the time limit); rerun it with a "
                                     "larger limit: ")
@@ -644,17 +640,8 @@ def test_a_wrong_verdict_beside_a_convention_that_was_not_judged_is_flagged_for_
 def test_a_common_answer_too_slow_to_compare_is_flagged_for_a_ta(tmp_path):
     # The key's "kernel transposed" answer, slow on the largest image: the comparison with the key's answers
     # stopped at the limit, and it lost its partial credit with no word for a TA.
-    slow_transposed = replace_function(CORRECT, "t1_dX", """
-        if X.size > 5000:
-            while True:
-                pass
-        p, q = W.shape
-        return correlate_valid(np.pad(delta, ((p - 1, p - 1), (q - 1, q - 1))), W.T)
-    """)
-    file = tmp_path / "hw4.py"
-    file.write_text(slow_transposed)
-    graded = by_result(grade.grade_file(file, HW, seed=SEED, timeout=2, results=["t1.dX"],
-                                        convention="correlation"))["t1.dX"]
+    graded = by_result(grade_source(tmp_path, slow_dX("W.T"), timeout=2, results=["t1.dX"],
+                                    convention="correlation"))["t1.dX"]
     assert graded.verdict == "wrong" and graded.points == 0
     assert graded.review.startswith("its comparison with the key's common answers, which earn points, was not "
                                     "judged (the time limit); rerun it with a larger limit: ")

@@ -1094,9 +1094,20 @@ def test_a_dead_grading_worker_costs_its_submission_alone(tmp_path, monkeypatch)
     assert all(g.verdict == "error" and g.internal and "killed by signal 9" in g.text for g in by_name["bob"].results)
 
 
+def tanh_verdicts_one_after_another(folder, sources: dict[str, str], timeout: float) -> dict[str, str]:
+    """Grade a class of these submissions (name: hw4.py) on one worker, in the order of their names, as `grade`
+    does: the verdict of each one's t2.tanh, which a test makes wrong where a classmate's leftovers are seen."""
+    from verify import grade
+
+    for name, source in sources.items():
+        (folder / name).mkdir()
+        (folder / name / "hw4.py").write_text(source)
+    report = grade.grade_all(folder, jobs=1, seed=7, timeout=timeout)
+    return {s.name: next(g.verdict for g in s.results if g.result == "t2.tanh") for s in report.submissions}
+
+
 @in_bubblewrap
 def test_shared_memory_a_submission_leaves_is_gone_before_the_next_one(tmp_path):
-    from verify import grade
 
     head = CORRECT + "\nimport ctypes\n_libc = ctypes.CDLL(None, use_errno=True)\n_right = t2_tanh\n\n\n"
     plant = head + textwrap.dedent("""
@@ -1109,12 +1120,8 @@ def test_shared_memory_a_submission_leaves_is_gone_before_the_next_one(tmp_path)
             found = _libc.shmget(0x4242, 0, 0) >= 0
             return _right(x, delta) + found        # wrong only where a classmate's segment is seen
     """)
-    for name, source in (("a_plant", plant), ("b_read", read)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "hw4.py").write_text(source)
-    report = grade.grade_all(tmp_path, jobs=1, seed=7, timeout=10)
-    verdicts = {s.name: {g.result: g.verdict for g in s.results} for s in report.submissions}
-    assert verdicts["a_plant"]["t2.tanh"] == verdicts["b_read"]["t2.tanh"] == "correct", verdicts
+    verdicts = tanh_verdicts_one_after_another(tmp_path, {"a_plant": plant, "b_read": read}, timeout=10)
+    assert verdicts == {"a_plant": "correct", "b_read": "correct"}, verdicts
 
 
 def test_shared_memory_counts_against_the_memory_limit(tmp_path):
@@ -1587,7 +1594,6 @@ SCAN_OWN_MEMORY = """
 def test_no_byte_of_a_classmates_file_is_in_the_memory_of_the_next_submission(tmp_path, padding):
     # A fresh attacker found the file of the student graded before it in its own heap, inherited from the
     # server's freed buffers, ran it and scored 30/30 with no formula of its own.
-    from verify import grade
 
     secret = "# SECRET-" + "5e" * 16
     thief = CORRECT + textwrap.dedent(SCAN_OWN_MEMORY) + textwrap.dedent("""
@@ -1595,12 +1601,9 @@ def test_no_byte_of_a_classmates_file_is_in_the_memory_of_the_next_submission(tm
         def t2_tanh(x, delta):
             return _right(x, delta) + len(secrets_seen() - {OWN})   # wrong only where a classmate's file is seen
     """)
-    for name, source in (("a_author", f"{secret}\n" + "#" * padding + "\n" + CORRECT), ("b_thief", thief)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "hw4.py").write_text(source)
-    report = grade.grade_all(tmp_path, jobs=1, seed=7, timeout=20)
-    verdicts = {s.name: {g.result: g.verdict for g in s.results} for s in report.submissions}
-    assert verdicts["a_author"]["t2.tanh"] == verdicts["b_thief"]["t2.tanh"] == "correct", verdicts
+    author = f"{secret}\n" + "#" * padding + "\n" + CORRECT
+    verdicts = tanh_verdicts_one_after_another(tmp_path, {"a_author": author, "b_thief": thief}, timeout=20)
+    assert verdicts == {"a_author": "correct", "b_thief": "correct"}, verdicts
 
 
 def test_the_memory_scan_of_the_tests_finds_what_is_there(tmp_path):
