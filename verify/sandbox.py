@@ -89,6 +89,7 @@ PIPE_SIZE = 1 << 20       # a 20,000-entry float64 array then crosses in one wri
 IOV_MAX = os.sysconf("SC_IOV_MAX")  # the most buffers one writev takes (calls sent ahead are many buffers)
 DRAIN_CHUNK = 1 << 16
 SPARE_LIMIT = 16 << 20    # replies up to this size are read into one buffer kept per sandbox
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")  # the unit of /proc/<pid>/statm
 INODE_COST = 1024         # bytes of kernel memory a file in a tmpfs holds however empty (slab, measured)
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
@@ -642,7 +643,9 @@ class Sandbox:
             while True:
                 if pending is not None:
                     pending = process.write(pending)
-                    process.want_write(pending is not None)
+                    # only the awaited request must be out before its answer can come: the calls sent ahead
+                    # go as the pipe takes them, without a wakeup for each page the candidate reads
+                    process.want_write(pending is not None and sum(len(part) for part in pending) > behind)
                 wait = max(0.0, min(deadline, watch) - time.monotonic())
                 for fd, _ in process.poller.poll(math.ceil(wait * 1000)):
                     if fd == process.out_r:
@@ -681,8 +684,7 @@ class Sandbox:
             if reader.read(process.rep_r):  # it may have answered just before it ended
                 return True
             raise _Died
-        used = None if starting else process.memory_used()
-        if used is not None and used > self.memory:
+        if not starting and process.over(self.memory):
             self._fail(MemoryLimit, self._memory_message() + ("" if phase.startswith("during") else f" {phase}"))
         return False
 
@@ -919,11 +921,21 @@ class _Process:
         """Take what the server holds now (ready, nothing of the candidate's loaded) as zero."""
         self.base = sum(_private_memory(pid) for pid in self._end.processes())
 
-    def memory_used(self) -> int:
-        """Bytes the candidate holds beyond the baseline: its processes' own memory and its tmpfs files."""
+    def over(self, limit: int) -> bool:
+        """Whether the candidate holds more than `limit` bytes beyond the baseline: its processes' own memory
+        and its tmpfs files.  A process's resident size, which the kernel keeps counted, is at least its share
+        of anonymous and shared memory; that share (smaps_rollup walks every page of the process, milliseconds
+        for a forked interpreter, at every look) is read only when the resident sizes are over the limit."""
         pids = self._end.processes()
-        used = sum(_private_memory(pid) for pid in pids) - self.base
-        if self.how.name == "bubblewrap":  # /tmp and /dev/shm, seen through a process inside
+        files = self._tmpfs_used(pids)
+        if sum(_resident(pid) for pid in pids) - self.base + files <= limit:
+            return False
+        return sum(_private_memory(pid) for pid in pids) - self.base + files > limit
+
+    def _tmpfs_used(self, pids: list[int]) -> int:
+        """Bytes of the candidate's /tmp and /dev/shm in bubblewrap, seen through a process inside."""
+        used = 0
+        if self.how.name == "bubblewrap":
             for pid in pids[:1]:
                 for folder in ("tmp", "dev/shm"):
                     with contextlib.suppress(OSError):
@@ -1148,6 +1160,15 @@ def _owner(pid: int) -> int:
         return os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return -1
+
+
+def _resident(pid: int) -> int:
+    """A process's resident size in bytes (/proc/<pid>/statm: counters, read without walking its pages)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as file:
+            return int(file.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _private_memory(pid: int) -> int:
