@@ -87,6 +87,24 @@ CONVOLUTION = Operation(
     "t1.convolution", true_convolution, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
     names={delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
 
+
+def section_9_1(X, W, b):
+    """Y[i, j] = sum_{u,v} X[i - u, j - v] W[u, v] + b, Goodfellow et al.'s eq. 9.5 with a bias: the true
+    convolution, each output indexed by the last pixel of its window: from p - 1 to m - 1 and n - 1.
+
+    They are the entries of an m x n array from row and column p - 1 on, so that the formulas index Y and delta
+    as that form does.  The entries before them are no outputs: zeros that no input reaches, whose delta enters
+    no gradient, so that a formula reading one of them is caught."""
+    valid = true_convolution(X, W, b)
+    p_ = np.shape(W)[0]
+    out = np.zeros(np.shape(X), dtype=valid.dtype)
+    out[p_ - 1:, p_ - 1:] = valid
+    return out
+
+
+SECTION_9_1 = Operation(
+    "t1.section9_1", section_9_1, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits)
+
 # Steps hold symbolically on: p = m = n, p = 1 with m > n, and n > m with interior
 # pixels that p^2 outputs see (a 3 x 4 image with a 2 x 2 kernel).
 _STEP_SIZES = _sizes((3, 3, 3), (4, 3, 1), (3, 4, 2))
@@ -186,6 +204,21 @@ CONVOLUTION_STEPS = [
           gradient=DW.conventions["convolution"]),
     _step("t1.convolution.db", Partial(L, b), DB_FORMULA, kind=Kind.RESULT, operation=CONVOLUTION,
           gradient=DB.conventions["convolution"]),
+]
+
+# the form of Goodfellow et al.'s Section 9.1: a true convolution whose outputs, and so delta, are indexed from p - 1
+_OUT_9_1 = ((i, p - 1, m - 1), (j, p - 1, n - 1))
+SECTION_9_1_STEPS = [
+    _step("t1.section9_1.forward", Y[i, j], total(_sum_ker(product(X[i - u, j - v], W[u, v])), b), over=_OUT_9_1,
+          kind=Kind.DEFINITION, operation=SECTION_9_1),
+    _step("t1.section9_1.dX", Partial(L, X[k, l]),
+          Sum(product(delta[i, j], W[i - k, j - l]), (j, Max(p - 1, l), Min(n - 1, l + p - 1)),
+              (i, Max(p - 1, k), Min(m - 1, k + p - 1))), over=_IN, operation=SECTION_9_1, boxed=True),
+    _step("t1.section9_1.dW", Partial(L, W[u, v]),
+          Sum(product(delta[i, j], X[i - u, j - v]), (j, p - 1, n - 1), (i, p - 1, m - 1)), over=_KER,
+          operation=SECTION_9_1, boxed=True),
+    _step("t1.section9_1.db", Partial(L, b), Sum(delta[i, j], (j, p - 1, n - 1), (i, p - 1, m - 1)),
+          operation=SECTION_9_1, boxed=True),
 ]
 
 _OUT1 = ((i, 1, m - p + 1), (j, 1, n - p + 1))
@@ -499,7 +532,8 @@ def _either(turned: str) -> str:
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
 # valid outputs start at p - 1 (rule 2 at the front)
 _SECTION_9_1 = (r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
-                r"every index and bound of the outputs carries the shift by $p - 1$ of that form")
+                r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
+                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
@@ -635,6 +669,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
+                     r"in the form of Section~9.1, the sum over its outputs, from $p - 1$ to $m - 1$ and to $n - 1$ "
+                     r"(page~\pageref{goodfellow-remark})",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))
@@ -652,7 +688,8 @@ ILLUSTRATION: dict[str, Any] = {
     "delta": np.array([[1, -1], [2, 1]], dtype=float),
 }
 
-STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *ONE_BASED_STEPS, *CONVOLUTION_ONE_BASED_STEPS,
+STEPS = [FORWARD, *DX_STEPS, *DW_STEPS, *DB_STEPS, *CONVOLUTION_STEPS, *SECTION_9_1_STEPS, *ONE_BASED_STEPS,
+         *CONVOLUTION_ONE_BASED_STEPS,
          *_example_steps(),
          *_convolution_example_steps(),
          *[step for part, variable, shown in zip(QUESTION.parts, (X, W, b), (None, ("X", "delta"), ("delta",)))

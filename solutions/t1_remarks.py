@@ -62,8 +62,9 @@ _NCKMNP = ("B", "C", "K", "m", "n", "p")
 BATCH = Operation(
     "t1.batch", batched, ("X", "W", "b"), {"X": (B, C, m, n), "W": (K, C, p, p), "b": (K,)}, "Y",
     exact_sizes=_sizes(_NCKMNP, (1, 2, 1, 2, 3, 2), (2, 1, 2, 3, 3, 2), (2, 2, 3, 3, 2, 1)),
-    # four channels and more with kernels of 4 and 5
-    float_sizes=_sizes(_NCKMNP, (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5)),
+    # one small enough for the float checks of steps (verify.steps.FLOAT_MAX_ENTRIES); four channels and more
+    # with kernels of 4 and 5
+    float_sizes=_sizes(_NCKMNP, (2, 2, 3, 3, 3, 2), (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5)),
     size_ranges={"B": (1, 4), "C": (1, 5), "K": (1, 5), "m": (1, 16), "n": (1, 16), "p": (1, 5)},
     allowed=lambda z: z["p"] <= min(z["m"], z["n"]))
 
@@ -94,6 +95,12 @@ STEPS = [
     _result("t1.strided.dW", STRIDED_DW, W),
     Step.definition("t1.batch.forward", Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q]),
                     operation=BATCH, over=((r, 0, B - 1), (q, 0, K - 1))),
+    # each pair of channels: the single-channel results of parts 1 and 2, added up over what shares the variable
+    Step.derivation("t1.batch.dX_pair", Partial(L, X[r, c]),
+                    Sum(Correlate(Pad(delta[r, q], p - 1), Rot180(W[q, c])), (q, 0, K - 1)),
+                    operation=BATCH, over=((r, 0, B - 1), (c, 0, C - 1))),
+    Step.derivation("t1.batch.dW_pair", Partial(L, W[q, c]), Sum(Correlate(X[r, c], delta[r, q]), (r, 0, B - 1)),
+                    operation=BATCH, over=((q, 0, K - 1), (c, 0, C - 1))),
     _result("t1.batch.dX", BATCH_DX, X),
     _result("t1.batch.dW", BATCH_DW, W),
     _result("t1.batch.db", BATCH_DB, b_vec),

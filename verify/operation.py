@@ -365,6 +365,8 @@ class Operation:
                 return _gradient_array(partial_at, values, var, which, zero)
             if idx != () and any(q < 0 or q >= size for q, size in zip(idx, np.shape(values[var]))):
                 return zero
+            if len(idx) < np.ndim(values[var]):   # a sub-array, X_{r,c} of a batch: the gradient's entries there
+                return _gradient_array(partial_at, values, var, which, zero)[idx]
             table = partial_at(var, idx)
             if isinstance(F, sp.Symbol):
                 return table[which]

@@ -42,6 +42,18 @@ def test_a_missing_turn_of_the_kernel_is_caught():
     assert not check_step(wrong).passed
 
 
+def test_a_partial_with_respect_to_a_channel_of_a_batch_is_the_gradient_there():
+    # dL/dX_{r,c}, a sub-array: exact and float64 alike read the gradient's entries at image r and channel c
+    step = HW.steps["t1.batch.dX_pair"]
+    verdict = check_step(step)
+    assert verdict.passed and verdict.methods == ["exact", "float64"]
+    over_filters = step.sides[1]
+    (q, first, last), = over_filters.limits
+    for wrong in (Sum(over_filters.function, (q, first, last - 1)), 2 * over_filters):   # a filter left out; doubled
+        failed = check_step(mutate(step, step.sides[0], wrong))
+        assert not failed.passed and failed.counterexample.method == "exact"
+
+
 def test_an_identity_is_proved_for_all_values_or_fails_with_its_residue():
     step = HW.steps["t2.tanh.derivative"]
     t = step.variables[0]
