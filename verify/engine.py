@@ -882,7 +882,7 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
           float_sizes=None, subject: str | None = None) -> Verdict:
     """Check a candidate gradient formula against a Gradient (operation, variable).
 
-    `candidate` is called with fresh float64 arrays (0-d for scalars) and ints
+    `candidate` is called with fresh float64 arrays (np.float64 numbers for scalars) and ints
     for settings, in the order of the gradient's signature.  A candidate that
     raises, returns a wrong shape, NaN or inf fails with that reason.
     `seed=None` draws a fresh seed for the extra random case; give one to repeat it.
@@ -1134,9 +1134,15 @@ def _matches_in_float32(reference: Callable, op: Operation, wrt: str, values: Ma
 
 
 def _arguments(op: Operation, values: Mapping[str, Any]) -> list:
-    """A candidate's arguments for a case: fresh float64 copies of the arrays, ints for settings."""
-    return [int(values[q]) if q in op.settings else np.array(values[q], dtype=np.float64)
-            for q in op.candidate_arguments]
+    """A candidate's arguments for a case: fresh float64 copies of the arrays, ints for settings, and a
+    number (np.float64, which is a Python float too) for a scalar, as the starter file promises: a candidate
+    that checks `isinstance(b, float)` or `np.isscalar(delta)` is right to."""
+    return [int(values[q]) if q in op.settings else _fresh(values[q]) for q in op.candidate_arguments]
+
+
+def _fresh(value: Any) -> np.ndarray | np.float64:
+    array = np.array(value, dtype=np.float64)
+    return array[()] if array.ndim == 0 else array
 
 
 def _send_ahead(candidate: Callable, op: Operation, cases: Sequence[Case]) -> None:

@@ -154,6 +154,16 @@ def _last_maximizer(x, d):
     return g
 
 
+def _checks_b_is_a_number(X, W, b, d):
+    assert isinstance(b, float) and np.isscalar(b), "the starter file says b is a number"
+    return d.sum()
+
+
+def _checks_delta_is_a_number(x, d):
+    assert isinstance(d, (int, float)) and np.isscalar(d), "the starter file says delta is a number"
+    return np.full(x.shape, d / x.size)
+
+
 def _float32_tanh(x, d):
     x32, d32 = x.astype(np.float32), d.astype(np.float32)
     return d32 * (1 - np.tanh(x32) ** 2)
@@ -383,6 +393,9 @@ RIGHT = [
     ("t2.maxpool", "lists", "a list", lambda x, d: list(d * (np.arange(x.size) == np.argmax(x)))),
     ("t2.avgpool", "numpy", "full_like", lambda x, d: np.full_like(x, d / x.size)),
     ("t2.avgpool", "python", "a list comprehension", lambda x, d: [float(d) / len(x) for _ in x]),
+    # the starter file promises plain numbers where an argument is a scalar
+    ("t1.db", "types", "asserts that b is a number", _checks_b_is_a_number),
+    ("t2.avgpool", "types", "asserts that delta is a number", _checks_delta_is_a_number),
     ("t2.tanh", "float32", "partly in float32", _partly_float32_tanh),
     ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
     # float32 inside a float64 answer where rounding leaves the same relative error on every entry, or on a single
