@@ -337,7 +337,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, common_answer, quoted, wrong_answer_note
+    from .grade import Candidate, common_answer, quoted, refused_review, wrong_answer_note
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, ProtocolError, Sandbox
 
     homework = _variant(_homework(), args.variant)
@@ -352,7 +352,7 @@ def _check(args: argparse.Namespace) -> int:
     for convention in ([args.convention] if args.convention else list(result.conventions)):
         prepare(result.gradient(convention))   # before the candidate's clock starts
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
-    note = ""
+    note = elsewhere = ""
     try:
         with box:
             box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
@@ -368,6 +368,8 @@ def _check(args: argparse.Namespace) -> int:
                 if again.passed:
                     verdict, used = again, other
                     break
+                if again.status == "refused":   # not judged there, as grade flags it: it may be right there
+                    elsewhere = f"in the {other} convention: {refused_review(again)}"
             if verdict.status == "wrong" and result.id in homework.results:
                 box.fresh()
                 best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention)
@@ -379,6 +381,8 @@ def _check(args: argparse.Namespace) -> int:
                                           f" (the key accepts {' or '.join(result.conventions)})"))
         if note:
             emit(note)
+        if elsewhere and not verdict.passed:
+            emit(elsewhere)
         emit(box.isolation)
         code = OK if verdict.passed else WRONG
     except (LoadError, FunctionError) as exc:

@@ -604,8 +604,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         status = verdict.status
         graded = Graded(result.id, status, worth if verdict.passed else 0, worth, str(verdict), convention=shown)
         if status == "refused":
-            graded.review = ("it refuses shapes the question allows (a TA may judge whether the question "
-                             "excludes them): " + verdict.reason)
+            graded.review = refused_review(verdict)
         elif verdict.precision == "float16" and not verdict.passed:
             graded.review = "it answers in float16, which is not judged (a TA may judge the formula)"
     except FunctionError as exc:
@@ -622,6 +621,11 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                         review=_rerun(exc, path, result))
     graded.output = output.new()
     return graded
+
+
+def refused_review(verdict: engine.Verdict) -> str:
+    """What a TA is told of an answer that refuses shapes the question allows."""
+    return "it refuses shapes the question allows (a TA may judge whether the question excludes them): " + verdict.reason
 
 
 # After a limit the file is loaded again; when that fails (its import behaves differently from one run

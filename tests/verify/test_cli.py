@@ -592,6 +592,15 @@ EXTRA = {
         def one_minus_tanh(x, delta):
             return delta * (1 - np.tanh(x))
     """,
+    "odd.py": """
+        from scipy import signal
+
+
+        def convolution_odd_kernels(X, W, b, delta):   # right for a true convolution, with odd kernels alone
+            if W.shape[0] % 2 == 0:
+                raise ValueError("odd kernels only")
+            return signal.correlate2d(delta, W, mode="full")
+    """,
 }
 
 
@@ -616,6 +625,14 @@ def test_a_generalized_result_is_checked_and_a_refused_shape_is_said(extra):
     refused = run_inline(["check", "t1.strided.dW", "files/strided.py:cs231n_style"], extra)
     assert refused.code == 1 and "t1.strided.dW: REFUSES SHAPES" in refused.stdout
     assert "width does not work" in refused.stdout and "is correct on the" in refused.stdout
+
+
+def test_check_says_what_grade_flags_of_an_answer_refusing_shapes_in_the_other_convention(extra):
+    # a fresh attacker's true convolution that refuses even kernels: grade flagged it for a TA, check said only WRONG
+    run = run_inline(["check", "t1.dX", "files/odd.py:convolution_odd_kernels"], extra)
+    assert run.code == 1 and "t1.dX: WRONG" in run.stdout
+    assert "in the convolution convention: it refuses shapes the question allows" in run.stdout
+    assert "it raised at sizes the question allows" in run.stdout and "is correct on the" in run.stdout
 
 
 def test_check_names_a_common_wrong_answer_with_the_keys_note(extra):
