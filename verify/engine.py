@@ -63,10 +63,9 @@ DIRECTIONAL_FACTOR = 16.0
 # t = 1, has as few bits, and is right.)
 FLOAT16 = ("the candidate returned an array of dtype float16, which is too coarse to tell a right formula from "
            "one a few tenths of a percent off; return float32 or float64")
-# An answer computed in float32 is judged at that precision (and matching() compares float16 answers
-# at theirs): a correct one is off by a few units of it (its inputs rounded, its sums rounded), so
-# 4 units of the last place bound it in exact cases, and 8 units of the magnitudes involved along a
-# direction.  A wrong formula is off by far more.
+# An answer computed in float32 is judged at that precision: a correct one is off by a few units of it
+# (its inputs rounded, its sums rounded), so 4 units of the last place bound it in exact cases, and 8
+# units of the magnitudes involved along a direction.  A wrong formula is off by far more.
 EXACT_ULPS = 4
 LOW_PRECISION_FACTOR = 8.0
 # Below the smallest normal number a lower precision keeps an absolute step, not a relative one: a
@@ -153,6 +152,11 @@ class Counterexample:
         with np.printoptions(threshold=64, linewidth=100, floatmode="unique"):
             for name, value in self.inputs.items():
                 lines.append(f"  {name} = {_show(value)}")
+        fortran = [name for name, value in self.inputs.items() if isinstance(value, np.ndarray) and value.ndim > 1
+                   and value.flags.f_contiguous and not value.flags.c_contiguous]
+        if fortran:   # the same numbers in row-major order may give another answer: say how to repeat the case
+            lines.append(f"  ({', '.join(fortran)} passed in column-major order, as np.asfortranarray gives "
+                         f"{'it' if len(fortran) == 1 else 'them'})")
         with np.printoptions(precision=digits, suppress=False, threshold=64, linewidth=100, floatmode="maxprec"):
             if isinstance(self.expected, Hull):
                 points = "; ".join(_show(q) for q in self.expected.points)
@@ -417,8 +421,9 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
     """Points at the kinks of a piecewise operation, and next to them.
 
     Every tie pattern (k tied of d for every k, all entries equal, all zeros) at every exact size and
-    at one larger size (a window of more than 9 for max pooling), near-ties at the largest exact size;
-    at `sizes` alone when given.
+    at one larger size (a window of more than 9 for max pooling), near-ties at the largest exact size,
+    and for an operation of one size a few near ties at the other exact sizes and a few ties and near
+    ties at every larger size up to 64 entries; at `sizes` alone when given.
     """
     if not op.kind.piecewise:
         return []
@@ -428,8 +433,12 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
     return _fixed("kink", op, lambda: [
         *(case for number, size in enumerate(exact)
           for case in _kink_cases(op, seed + number, size, near and size == exact[-1])),
-        *(case for size in _larger(op, exact[-1]) for case in _kink_cases(op, seed + len(exact), size, False,
-                                                                            ends=False))], seed)
+        *(case for size in _larger(op, exact[-1])
+          for case in _kink_cases(op, seed + len(exact), size, False, ends=False)),
+        *(case for number, size in enumerate(_windows(op, exact[-1]))
+          for case in _sampled_ties(op, seed + len(exact) + 1 + number, size)),
+        *(case for number, size in enumerate(exact[:-1]) if len(size) == 1 and _entries(op, size) > 1
+          for case in _sampled_ties(op, seed + 100 + number, size, ties=False))], seed)
 
 
 def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
@@ -437,6 +446,55 @@ def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
     exact ties (ties of more than 9 branches; at most 64 entries, so the exact hull stays quick)."""
     bigger = [s for s in _sorted_sizes(op, op.float_sizes) if _entries(op, largest) < _entries(op, s) <= 64]
     return bigger[:1]
+
+
+def _windows(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
+    """Every size up to 64 entries past the largest exact one, for an operation of one size (the window of max
+    pooling): a rule at ties that changes with the window (wrong only in the usual 5 x 5 window of 25 entries, a
+    fresh attacker's) meets a tie and near ties in each."""
+    if len(largest) != 1:
+        return []
+    name, start = next(iter(largest.items()))
+    return [{name: n} for n in range(start + 1, 65) if _entries(op, {name: n}) <= 64]
+
+
+def _sampled_ties(op: Operation, seed: int, sizes, ties: bool = True) -> list[Case]:
+    """In a window of `sizes`: a near tie at each value of NEAR_TIE_GAPS (at a gap drawn) and, with `ties`, two
+    ties, some of its entries tied (how many, where and at what value drawn) and all of them equal.  A window's
+    every tie pattern is tried at the exact sizes and at the larger one alone, every gap at the largest exact
+    size alone."""
+    rng = np.random.default_rng([seed, 31])
+    base = _draw(op, sizes, rng, exact=True, regime=0)
+    sym, out = op.symbolic_at(dict(sizes))
+    outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
+    point = _point(op, sym, base)
+    values = (0, 2, -3, *TIE_FRACTIONS)
+    cases = []
+    entries = _entries(op, sizes)
+    for number, count in enumerate((int(rng.integers(2, entries)), entries) if ties else ()):
+        value = values[int(rng.integers(len(values)))]
+        for tied, _ in kinks.tie_points(outputs, point, rng, sizes=(count,), values=(value,), ends=False):
+            case_values = _values_from_point(op, sym, tied, base)
+            case_values["delta"] = _signed_delta(base["delta"], number)
+            cases.append(Case("kink", case_values, dict(sizes)))
+    # near ties at each value, at a gap float32 resolves (below it, an arg max of a float32 copy is right too)
+    for number, (at, gaps) in enumerate(NEAR_TIE_GAPS.items()):
+        for tied, _ in kinks.tie_points(outputs, point, rng, sizes=(2,), values=(at,), ends=False):
+            for gap in rng.permutation(gaps):
+                close = kinks.near_tie(tied, outputs, float(gap))
+                case_values = None if close is None else _values_from_point(op, sym, close, base, exact=False)
+                if case_values is not None and all(_same_maximizers(np.asarray(case_values[name], dtype=float))
+                                                   for name in op.inputs):
+                    case_values["delta"] = _signed_delta(base["delta"], number)
+                    cases.append(Case("near-tie", case_values, dict(sizes)))
+                    break
+    return cases
+
+
+def _same_maximizers(values: np.ndarray) -> bool:
+    """Whether a float32 copy of `values` has the same maximizers."""
+    rounded = values.astype(np.float32)
+    return values.size == 0 or bool(np.array_equal(values == values.max(), rounded == rounded.max()))
 
 
 def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) -> list[Case]:
@@ -505,9 +563,17 @@ def _fixed_float_cases(op: Operation, seed: int, sizes) -> list[Case]:
         for draw in range(2):
             rng = np.random.default_rng([seed, number, draw, 29])
             regime = 2 * number + draw
-            out.append(Case("float", _draw(op, size, rng, exact=False, regime=regime,
-                                           delta_scale=DELTA_SCALES[regime % len(DELTA_SCALES)]), size))
+            values = _draw(op, size, rng, exact=False, regime=regime,
+                           delta_scale=DELTA_SCALES[regime % len(DELTA_SCALES)])
+            out.append(Case("float", _column_major(values) if draw else values, size))
     return out
+
+
+def _column_major(values: dict[str, Any]) -> dict[str, Any]:
+    """The same values, its arrays of two or more axes in column-major (Fortran) order, which the candidate
+    receives as they are: an answer that reads an array's memory as if it were row-major (strides taken from
+    its shape, a fresh attacker's as_strided) is wrong there, as it is on a user's transposed or sliced array."""
+    return {name: np.asfortranarray(value) if np.ndim(value) > 1 else value for name, value in values.items()}
 
 
 # ---- expected values ---------------------------------------------------------------------------
@@ -994,6 +1060,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 got = np.asarray(candidate(*args()))
             if got.dtype.kind not in "biuf":   # complex or no numbers: no common answer is either
                 return []
+            if got.dtype == np.float16:   # not judged (FLOAT16): a right formula in float16 earns nothing, nor may
+                return []                 # a common wrong answer in it earn that answer's points
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
@@ -1009,8 +1077,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                 wants[name] = want
             elif unjudged is not None and got is not None and got.size:
                 unjudged[name] = unjudged.get(name, 0) + 1
-        precision = "float16" if got is not None and got.dtype == np.float16 else \
-            "float32" if got is not None and got.dtype == np.float32 else "float64"
+        precision = "float32" if got is not None and got.dtype == np.float32 else "float64"
         # an answer no reference has the size of matches none of them: never converted (a wrong answer of
         # hundreds of MB would cost the grader eight times that in float64)
         if got is not None and got.size in {want.size for want in wants.values()}:

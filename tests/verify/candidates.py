@@ -9,7 +9,7 @@ sizes); RIGHT holds correct formulas written in many other ways.  Each entry is
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from scipy import signal
 
 from verify.homework import load
@@ -273,11 +273,20 @@ def _partly_float32_tanh(x, d):
     return d * (1 - np.tanh(x.astype(np.float32)) ** 2)    # float32 inside, float64 out
 
 
+def _strides_from_the_shape(X, W, b, d):
+    """Right for a row-major X alone: the windows' strides are computed from the shape, not read from X."""
+    n, p, size = X.shape[1], W.shape[0], X.itemsize
+    windows = as_strided(X, shape=(p, p, *d.shape), strides=(n * size, size, n * size, size))
+    return np.einsum("uvij,ij->uv", windows, d)
+
+
 # correct naive nested loops, the shape of most students' code: they must pass within the default limits
 NAIVE = {"t1.dX": _naive_dX, "t1.dW": _naive_dW, "t1.db": _naive_db, "t2.tanh": _naive_tanh,
          "t2.maxpool": _naive_maxpool, "t2.avgpool": _naive_avgpool}
 
 WRONG = [
+    # memory read as row-major whatever the array's layout
+    ("t1.dW", "layout", "strides computed from the shape", _strides_from_the_shape),
     # the flipped kernel and its relatives
     ("t1.dX", "formula", "kernel not turned", lambda X, W, b, d: signal.correlate2d(d, W, mode="full")),
     ("t1.dX", "formula", "kernel transposed", lambda X, W, b, d: signal.correlate2d(d, W.T, mode="full")),

@@ -30,9 +30,16 @@ def test_correct_formulas_written_differently_are_accepted(result_id, kind, name
     assert outcome.passed, str(outcome)
 
 
+def test_a_counterexample_in_column_major_order_says_so():
+    from .candidates import WRONG as catalogue
+    row_major_only = next(fn for _, kind, _, fn in catalogue if kind == "layout")
+    text = str(verify.check("t1.dW", row_major_only, seed=1))
+    assert "  (X, W, delta passed in column-major order, as np.asfortranarray gives them)" in text
+
+
 def test_the_catalogue_has_every_kind_of_bug():
     kinds = {k for _, k, _, _ in WRONG}
-    assert {"formula", "state", "size", "value", "pattern", "relative", "float32"} <= kinds
+    assert {"formula", "state", "size", "value", "pattern", "relative", "float32", "layout"} <= kinds
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -234,23 +241,33 @@ MAXPOOL = HW.result("t2.maxpool").gradient()
 
 
 def _tie_patterns() -> set[tuple[int, int, str]]:
-    """(window d, tied k, "zeros" / "equal" / "some") of the kink cases of max pooling."""
+    """(window d, tied k, "zeros" / "equal" / "some" / "near") of the kink cases of max pooling."""
     found = set()
     for case in engine.kink_cases(MAXPOOL.operation):
         x = np.asarray(case.values["x"])
         k = int(np.sum(x == x.max()))
-        kind = "some" if k < x.size else "zeros" if x.max() == 0 else "equal"
+        kind = "near" if case.kind == "near-tie" else "some" if k < x.size else "zeros" if x.max() == 0 else "equal"
         found.add((x.size, k, kind))
     return found
 
 
 def test_every_tie_pattern_is_a_case_at_every_exact_size_and_a_window_over_9():
     patterns = _tie_patterns()
-    windows = sorted({d for d, _, _ in patterns})
-    assert windows[-1] > 9 and {2, 3, 5, 9} <= set(windows)
-    for d in windows:
+    exact = {s["d"] for s in MAXPOOL.operation.exact_sizes}
+    over_9 = min(s["d"] for s in MAXPOOL.operation.float_sizes if s["d"] > max(exact))
+    assert {2, 3, 4, 5, 9} <= exact and over_9 > 9
+    for d in (exact - {1}) | {over_9}:
         assert {k for w, k, kind in patterns if w == d and kind == "some"} >= set(range(2, d)), d
         assert (d, d, "zeros") in patterns and (d, d, "equal") in patterns, d
+
+
+def test_every_window_up_to_64_entries_meets_a_tie_all_entries_equal_and_near_ties():
+    # fresh attackers' rules wrong at ties only in windows of 4, then of 25 entries, passed where no tie was tried
+    patterns = _tie_patterns()
+    for d in range(2, 65):
+        assert d < 3 or any(w == d and kind == "some" for w, _, kind in patterns), d
+        assert any(w == d and kind in ("zeros", "equal") for w, _, kind in patterns), d
+        assert any(w == d and kind == "near" for w, _, kind in patterns), d
 
 
 def _split(x, d, dtype):
@@ -316,17 +333,31 @@ def test_a_relative_tolerance_on_ties_wider_than_float32s_resolution_is_wrong(to
     assert not outcome.passed and outcome.counterexample is not None
 
 
-@pytest.mark.parametrize("d", range(2, 10))
-def test_a_rule_wrong_at_ties_in_one_window_size_alone_fails(d):
-    # a fresh attacker's max pooling gave every tied entry 0 only in windows of 4 entries, the usual 2 x 2
-    # window: 5/5, since ties were tried at d = 1, 2, 3, 5 and 9 alone
+@pytest.mark.parametrize("rule", ["zero", "mask"])
+@pytest.mark.parametrize("d", range(2, 65))
+def test_a_rule_wrong_at_ties_in_one_window_size_alone_fails(d, rule):
+    # fresh attackers' max pooling gave every tied entry 0, or all of delta, only in windows of 4 entries, the
+    # usual 2 x 2 window, then of 25, the usual 5 x 5: 5/5, since ties were tried at d = 1, 2, 3, 5, 9 and 16 alone
     def wrong_at_one_size(x, delta):
         g = np.zeros_like(x)
         tied = x == x.max()
         if x.size != d or tied.sum() == 1:
             g[np.argmax(x)] = delta
+        elif rule == "mask":
+            g = delta * tied.astype(float)
         return g
     outcome = verify.check("t2.maxpool", wrong_at_one_size, seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("d", range(2, 65))
+def test_a_near_tie_taken_for_a_tie_in_one_window_size_alone_fails(d):
+    # a fresh attacker's max pooling split delta among the entries np.isclose to the maximum in every window but
+    # the one of 9 entries, where alone near ties were tried: 5/5
+    def close_enough(x, delta):
+        tied = np.isclose(x, x.max()) if x.size == d else x == x.max()
+        return delta * tied / tied.sum()
+    outcome = verify.check("t2.maxpool", close_enough, seed=7)
     assert not outcome.passed and outcome.counterexample is not None
 
 

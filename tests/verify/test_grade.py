@@ -408,11 +408,15 @@ def test_a_refused_shape_is_not_wrong_and_is_flagged_for_a_ta(tmp_path):
     assert "refuses shapes the question allows" in graded.review and "square images only" in graded.text
 
 
-def test_a_float16_answer_gets_0_and_is_flagged_for_a_ta(tmp_path):
+@pytest.mark.parametrize("answer", [
+    "delta * (1 - np.tanh(x) ** 2) * 1.003",
+    "delta * (1 - np.tanh(x))",   # the key's common answer 1 - tanh: no points in float16, as a right one gets none
+])
+def test_a_float16_answer_gets_0_and_is_flagged_for_a_ta(tmp_path, answer):
     # float16 cannot tell a right formula from one 0.3% off (which passed): not judged, but a TA sees it
     graded = by_result(grade_source(tmp_path, replace_function(
-        CORRECT, "t2_tanh", "return (delta * (1 - np.tanh(x) ** 2) * 1.003).astype(np.float16)")))["t2.tanh"]
-    assert graded.verdict == "wrong" and graded.points == 0 and "float16" in graded.review
+        CORRECT, "t2_tanh", f"return ({answer}).astype(np.float16)")))["t2.tanh"]
+    assert graded.verdict == "wrong" and graded.points == 0 and "float16" in graded.review and not graded.common
 
 
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
