@@ -100,15 +100,19 @@ STEPS += _example_steps()
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
 _js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
-SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d),
+# the sum runs over the next layer's units, mu as in rule 7 (the sample writes k, its maximizer too)
+_mu = sp.Symbol("mu", integer=True)
+SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_mu, _js], _ds[_mu]), _mu, 1, d),
                                                      sp.Eq(_ks, _js)), evaluate=False), _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
-                r"with weights $w_{kj}$ (it uses $k$ both for the maximizer and for the index of the sum, and "
-                r"what it writes $\delta_k$ is a next layer's $\partial L/\partial a_k$, which the key writes "
-                r"$g_k$, rule~7). Unlike its tanh answer, it never says what its sum $\sum_k w_{kj} g_k$ is. "
+                r"with weights $w_{kj}$. It uses $k$ both for the maximizer and for the index of its sum over a "
+                r"next layer's units, which the key writes $\mu$ (rule~7), and what it writes $\delta_k$ is a "
+                r"next layer's $\partial L/\partial a_\mu$, which the key writes $g_\mu$: the display below "
+                r"writes it so. Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
+                r"is. "
                 r"Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",

@@ -625,7 +625,8 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
 
 def refused_review(verdict: engine.Verdict) -> str:
     """What a TA is told of an answer that refuses shapes the question allows."""
-    return "it refuses shapes the question allows (a TA may judge whether the question excludes them): " + verdict.reason
+    return ("it refuses shapes the question allows (a TA may judge whether the question excludes them): "
+            + verdict.reason)
 
 
 # After a limit the file is loaded again; when that fails (its import behaves differently from one run
