@@ -482,11 +482,12 @@ def _sampled_ties(op: Operation, seed: int, sizes, ties: bool = True) -> list[Ca
         for tied, _ in kinks.tie_points(outputs, point, rng, sizes=(2,), values=(at,), ends=False):
             for gap in rng.permutation(gaps):
                 close = kinks.near_tie(tied, outputs, float(gap))
-                case_values = None if close is None else _values_from_point(op, sym, close, base, exact=False)
-                if case_values is not None and all(_same_maximizers(np.asarray(case_values[name], dtype=float))
-                                                   for name in op.inputs):
-                    case_values["delta"] = _signed_delta(base["delta"], number)
-                    cases.append(Case("near-tie", case_values, dict(sizes)))
+                if close is None:
+                    continue
+                near = _values_from_point(op, sym, close, base, exact=False)
+                if all(_same_maximizers(np.asarray(near[name], dtype=float)) for name in op.inputs):
+                    near["delta"] = _signed_delta(base["delta"], number)
+                    cases.append(Case("near-tie", near, dict(sizes)))
                     break
     return cases
 
