@@ -392,6 +392,7 @@ class Sandbox:
         # calls sent ahead (see ahead()): the frames' parts not yet written, and per call sent, in order,
         # (seq, name, what identifies its arguments, the bytes of its frame, the largest reply it may get)
         self._unsent: list = []
+        self._unsent_bytes = 0
         self._ahead: deque[tuple[int, str, tuple, int, int]] = deque()
         self._ahead_bytes = 0
 
@@ -513,6 +514,7 @@ class Sandbox:
             frame = _frame({"op": "call", "name": name, "args": specs, "seq": self._seq}, blobs)
             size = sum(len(part) for part in frame)
             self._unsent += frame
+            self._unsent_bytes += size
             self._ahead.append((self._seq, name, _identity(tuple(args)), size, _reply_limit(blobs)))
             self._ahead_bytes += size
 
@@ -524,7 +526,7 @@ class Sandbox:
         started = time.monotonic()
         try:
             reply, blob = self._exchange(process, self._unsent or None, self._left, phase,
-                                         behind=self._ahead_bytes - size, limit=limit)
+                                         behind=self._ahead_bytes - size, limit=limit, unsent=self._unsent_bytes)
         finally:
             self._left -= time.monotonic() - started
         self._ahead.popleft()
@@ -535,7 +537,7 @@ class Sandbox:
         return reply, blob
 
     def _forget_ahead(self) -> None:
-        self._unsent, self._ahead, self._ahead_bytes = [], deque(), 0
+        self._unsent, self._unsent_bytes, self._ahead, self._ahead_bytes = [], 0, deque(), 0
 
     def _start(self) -> None:
         if self.path.is_symlink():  # an upload could link hw4.py to the key
@@ -620,11 +622,14 @@ class Sandbox:
         return reply, blob
 
     def _exchange(self, process: _Process, frame: list | None, budget: float, phase: str, *,
-                  starting: bool = False, behind: int = 0, limit: int = REPLY_FLOOR) -> tuple[dict, memoryview]:
+                  starting: bool = False, behind: int = 0, limit: int = REPLY_FLOOR,
+                  unsent: int | None = None) -> tuple[dict, memoryview]:
         """Send `frame` (if any) and wait for one reply frame, enforcing time and memory.
 
         `behind`: how many bytes at the end of `frame` are later requests (calls sent ahead), which
         need not be written before the reply comes; what is left of them stays in self._unsent.
+        `unsent`: the bytes of `frame`, when the caller keeps count (calls sent ahead are thousands of
+        buffers, too many to count at every exchange).
 
         Everything that can go wrong ends here with the sandbox killed and a LimitExceeded raised;
         anything else escaping (KeyboardInterrupt in the parent) also kills it, since a half-done
@@ -636,27 +641,29 @@ class Sandbox:
             # request goes out: memory that helper processes hold between calls, and free when one starts, shows
             deadline, watch = now + budget, process.watch_at
             pending = frame
+            pending_bytes = unsent if unsent is not None else sum(len(part) for part in frame or ())
             reader = _FrameReader(process, limit)
             if not starting and now >= watch:
                 watch = process.watch_at = now + WATCH_INTERVAL
                 self._look(process, phase, reader)
             while True:
                 if pending is not None:
-                    pending = process.write(pending)
+                    pending, written = process.write(pending)
+                    pending_bytes -= written
                     # only the awaited request must be out before its answer can come: the calls sent ahead
                     # go as the pipe takes them, without a wakeup for each page the candidate reads
-                    process.want_write(pending is not None and sum(len(part) for part in pending) > behind)
+                    process.want_write(pending is not None and pending_bytes > behind)
                 wait = max(0.0, min(deadline, watch) - time.monotonic())
                 for fd, _ in process.poller.poll(math.ceil(wait * 1000)):
                     if fd == process.out_r:
                         process.drain_output()
                     elif fd == process.rep_r and reader.read(fd):
-                        return self._finish(reader, pending, behind)
+                        return self._finish(reader, pending, pending_bytes, behind)
                 now = time.monotonic()
                 if now >= watch:
                     watch = process.watch_at = now + WATCH_INTERVAL
                     if self._look(process, phase, reader, starting):
-                        return self._finish(reader, pending, behind)
+                        return self._finish(reader, pending, pending_bytes, behind)
                 if now >= deadline:
                     if starting:
                         self._fail(Crashed, f"the sandbox did not start within {budget:g} s")
@@ -672,10 +679,11 @@ class Sandbox:
             self._stop("interrupted while waiting for it")
             raise
 
-    def _finish(self, reader: _FrameReader, pending: list | None, behind: int) -> tuple[dict, memoryview]:
-        if pending is not None and sum(len(part) for part in pending) > behind:
+    def _finish(self, reader: _FrameReader, pending: list | None, pending_bytes: int,
+                behind: int) -> tuple[dict, memoryview]:
+        if pending is not None and pending_bytes > behind:
             raise _BadFrame("a reply came before the request was sent")
-        self._unsent = pending or []
+        self._unsent, self._unsent_bytes = (pending, pending_bytes) if pending is not None else ([], 0)
         return reader.decode()
 
     def _look(self, process: _Process, phase: str, reader: _FrameReader, starting: bool = False) -> bool:
@@ -866,22 +874,19 @@ class _Process:
         while view:
             view = view[os.write(self.ctl_w, view):]
 
-    def write(self, parts: list) -> list | None:
-        """Write what the pipe takes now; return what is left (None when all is written)."""
+    def write(self, parts: list) -> tuple[list | None, int]:
+        """Write what the pipe takes now; return what is left (None when all is written) and the bytes written."""
         try:
-            n = os.writev(self.req_w, parts[:IOV_MAX])
+            n = written = os.writev(self.req_w, parts[:IOV_MAX])
         except BlockingIOError:
-            return parts
+            return parts, 0
         except BrokenPipeError:
             raise _Died from None
-        rest = []
-        for part in parts:  # drop what went out, without copying what did not
-            if n >= len(part):
-                n -= len(part)
-            else:
-                rest.append(memoryview(part)[n:] if n else part)
-                n = 0
-        return rest or None
+        for at, part in enumerate(parts):  # drop what went out, without copying what did not
+            if n < len(part):
+                return [memoryview(part)[n:] if n else part, *parts[at + 1:]], written
+            n -= len(part)
+        return None, written
 
     def want_write(self, flag: bool) -> None:
         if flag != self._writing:
