@@ -233,45 +233,53 @@ def _place(config: dict, name: str, source: bytearray) -> str:
 
 
 def _remove(folder: str, name: str) -> None:
-    """Remove `name` in `folder`, a file or a tree however deep, and whatever its paths' length: by file
-    descriptors and without recursion, one folder open at a time (a candidate nests folders 1,500 deep
-    or past PATH_MAX, which path-based, recursive removal cannot take apart)."""
+    """Remove `name` in `folder`, a file or a tree however deep or wide, and whatever its paths' length: by
+    file descriptors, without recursion and with one folder open at a time (a candidate nests folders 1,500
+    deep or past PATH_MAX, which path-based, recursive removal cannot take apart), and in time linear in the
+    entries (each folder is listed once: a fresh attacker's 20,000 empty folders, each found again by listing
+    its parent, cost a minute of the grader's time outside any limit)."""
     top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    current, depth = top, 0
+    current = top
     try:
         try:
             os.unlink(name, dir_fd=top)
             return
         except IsADirectoryError:
             pass
-        os.chmod(name, 0o700, dir_fd=top)  # a folder the candidate closed (chmod 0) is still ours to empty
-        current, depth = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top), 1
-        while depth:
-            inner = None
-            for entry in os.listdir(current):
+        # the folders open from `top` down to `current`: each one's name, inode and entries not yet removed
+        path: list[tuple[str, tuple[int, int], list[str]]] = []
+        inner: str | None = name
+        while True:
+            if inner is not None:  # go down into it
+                os.chmod(inner, 0o700, dir_fd=current)  # a folder the candidate closed (chmod 0) is still ours
+                below = os.open(inner, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=current)
+                if current != top:
+                    os.close(current)
+                current = below
+                seen = os.fstat(current)
+                path.append((inner, (seen.st_ino, seen.st_dev), os.listdir(current)))
+                inner = None
+            entries = path[-1][2]
+            while entries:
+                entry = entries.pop()
                 try:
                     os.unlink(entry, dir_fd=current)
                 except IsADirectoryError:
                     inner = entry
                     break
-            if inner is not None:  # go down into it
-                os.chmod(inner, 0o700, dir_fd=current)
-                below = os.open(inner, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=current)
-                os.close(current)
-                current, depth = below, depth + 1
+            if inner is not None:
                 continue
-            # empty: up to its parent, and remove it there, found by its inode
-            here = os.fstat(current)
-            above = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=current) if depth > 1 else os.dup(top)
+            # empty: up to its parent, and remove it there by its name, if that name is still this folder
+            done, inode, _ = path.pop()
+            above = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=current) if path else top
             os.close(current)
-            current, depth = above, depth - 1
-            for entry in os.listdir(current):
-                seen = os.stat(entry, dir_fd=current, follow_symlinks=False)
-                if (seen.st_ino, seen.st_dev) == (here.st_ino, here.st_dev):
-                    os.rmdir(entry, dir_fd=current)
-                    break
-            else:  # moved away while we were inside: never loop over it again
+            current = above
+            seen = os.stat(done, dir_fd=current, follow_symlinks=False)
+            if (seen.st_ino, seen.st_dev) != inode:  # moved away while we were inside: never loop over it again
                 raise OSError(errno.ENOENT, "a folder moved while it was being removed")
+            os.rmdir(done, dir_fd=current)
+            if not path:
+                return
     finally:
         if current != top:
             os.close(current)
@@ -340,6 +348,7 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))  # pipes hold kernel memory too
         # POSIX timers and queued signals hold kernel memory too (a fresh attacker made 96,000 timers)
         resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGPENDING, SIGPENDING))
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))  # no memory locked outside the watch (mlock refused too)
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

@@ -281,7 +281,18 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     "epoll_create", "epoll_create1", "inotify_init", "inotify_init1", "fanotify_init",
                     # a lock on a file every sandbox reads (the Python install) is seen from another sandbox graded at
                     # the same time: a fresh attacker passed a whole file so, a bit per file locked
-                    "flock")
+                    "flock",
+                    # memory locked into RAM, which the watch does not count as the candidate's (pages of the
+                    # Python install's files): a fresh attacker locked 460 MiB under --memory 256M
+                    "mlock", "mlock2", "mlockall",
+                    # the page cache of the files every sandbox reads, evicted and read back page by page, carried a
+                    # classmate's whole file from one submission to the next (a fresh attacker's): no eviction,
+                    # and no asking which pages are cached
+                    "fadvise64", "readahead", "cachestat", "mincore")
+# madvise's advice that evicts a file's pages from the page cache (MADV_COLD 20, MADV_PAGEOUT 21), as above
+MADVISE_EVICT = (20, 21)
+# preadv2's RWF_NOWAIT (flags, argument 5), which tells a cached page from one on disk, as above
+RWF_NOWAIT = 0x8
 # fcntl's lock and lease commands, for the same reason: F_GETLK, F_SETLK, F_SETLKW, their open-file-description
 # forms F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, and F_SETLEASE, F_GETLEASE
 FCNTL_LOCKS = (5, 6, 7, 36, 37, 38, 1024, 1025)
@@ -351,6 +362,10 @@ def _seccomp_program() -> bytes:
         refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
         for command in FCNTL_LOCKS:
             refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_EQ, command, 0))
+        for advice in MADVISE_EVICT:
+            refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_EQ, advice, 0))
+        for name in ("preadv2", "pwritev2"):
+            refuse(name, errno.EPERM, ArgCmp(5, _SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
         if lib.seccomp_export_bpf(context, write) != 0:
             raise NoIsolation("libseccomp could not compile the candidate's system-call filter")
         os.close(write)

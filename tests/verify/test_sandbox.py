@@ -745,6 +745,27 @@ def test_every_error_is_a_sandbox_error_and_limits_share_a_base():
     assert issubclass(MissingFunction, FunctionError)
 
 
+def test_the_wipe_lists_each_folder_once_however_wide_or_deep(tmp_path, monkeypatch):
+    # A fresh attacker's 20,000 empty folders in /tmp cost the grader a minute outside any limit: each was found
+    # again by listing its parent, so the wipe took time quadratic in the folders.
+    server = server_module()
+    tree = tmp_path / "tmp" / "left"
+    for number in range(2000):
+        (tree / f"wide{number}").mkdir(parents=True)
+    deep = tree / "deep"
+    for _ in range(40):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "file").write_text("secret")
+    (tree / "wide7").chmod(0)
+    folders = 2000 + 40 + 2
+    listed = []
+    listdir = os.listdir
+    monkeypatch.setattr(server.os, "listdir", lambda fd: listed.append(fd) or listdir(fd))
+    server._remove(str(tmp_path / "tmp"), "left")
+    assert not (tmp_path / "tmp" / "left").exists() and len(listed) == folders
+
+
 @pytest.mark.parametrize("exc, memory", [
     (ImportError("libscipy_openblas.so: failed to map segment from shared object"), True),
     (ImportError("libgfortran.so.5: cannot map zero-fill pages"), True),
@@ -1696,6 +1717,45 @@ def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0
         assert s.output.strip() == "flock: EPERM; lockf: EPERM; getlk: EPERM; getfl: ok"
+
+
+def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_path):
+    # A fresh attacker locked 460 MiB of the Python install's pages into RAM under --memory 256M (mlock), and
+    # carried a classmate's whole file to the next submission through which pages of a shared file were cached
+    # (evicted with fadvise, read back with RWF_NOWAIT).  Reading and mapping those files still works.
+    with box(tmp_path, """
+        import ctypes, errno, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = libc.mmap.restype = ctypes.c_void_p
+        def outcome(result):   # -1, which a pointer-sized result reads as 2**64 - 1, is an error; None is 0
+            failed = result == -1 or result == ctypes.c_void_p(-1).value
+            return errno.errorcode[ctypes.get_errno()] if failed else "ok"
+        def grad(x):
+            fd = os.open(os.__file__, os.O_RDONLY)
+            size = os.fstat(fd).st_size
+            page = ctypes.c_void_p(libc.mmap(None, size, 1, 2, fd, 0))   # PROT_READ, MAP_PRIVATE
+            cached = ctypes.create_string_buffer(1)
+            buffer = ctypes.create_string_buffer(4096)
+            iov = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 4096)
+            said = {
+                "mlock": outcome(libc.mlock(page, 4096)),
+                "mlockall": outcome(libc.mlockall(1)),
+                "fadvise": outcome(libc.syscall(221, fd, 0, size, 4)),            # fadvise64 DONTNEED, x86-64
+                "mincore": outcome(libc.mincore(page, 4096, cached)),
+                "madvise pageout": outcome(libc.madvise(page, 4096, 21)),
+                "madvise cold": outcome(libc.madvise(page, 4096, 20)),
+                "preadv2 nowait": outcome(libc.syscall(327, fd, iov, 1, 0, 0, 8)),  # preadv2, x86-64
+                "preadv2": outcome(libc.syscall(327, fd, iov, 1, 0, 0, 0)),
+                "read": "ok" if os.pread(fd, 16, 0) else "empty",
+                "map": "ok" if ctypes.string_at(page, 1) else "empty",
+            }
+            print("; ".join(f"{k}: {v}" for k, v in said.items()))
+            return x
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0, s.output
+        assert s.output.strip() == ("mlock: EPERM; mlockall: EPERM; fadvise: EPERM; mincore: EPERM; "
+                                    "madvise pageout: EPERM; madvise cold: EPERM; preadv2 nowait: EPERM; "
+                                    "preadv2: ok; read: ok; map: ok")
 
 
 def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path):
