@@ -59,7 +59,7 @@ F_GETSIG, F_GETOWN_EX, F_GETPIPE_SZ = 11, 16, 1032   # not in every Python's fcn
 # Taken before the candidate runs, so that rebinding os.write or np.save in its module does not
 # change how this script talks to the parent (the parent would survive it, but answers would be lost).
 _write, _writev, _dumps, _loads = os.write, os.writev, json.dumps, json.loads
-_asarray, _float64 = np.asarray, np.float64
+_asarray = np.asarray
 _frombuffer, _contiguous, _dtype, _uint8 = np.frombuffer, np.ascontiguousarray, np.dtype, np.uint8
 _HEADER = re.compile(rb"\{'descr': '([<>|][biufc][0-9]{1,2})', 'fortran_order': (True|False), "
                      rb"'shape': \(((?:[0-9]{1,19}(?:, [0-9]{1,19}){0,63},?)?)\), \} *\n")
@@ -576,8 +576,8 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
             if kind == "a":  # a fresh array per call: what the candidate did to the last one is gone
                 args.append(_array(blob[at:at + value]))
                 at += value
-            else:  # a float as a NumPy number, as the in-process check passes it
-                args.append(_float64(value) if kind == "f" else value)
+            else:
+                args.append(value)
     except MemoryError:  # the candidate may keep so much alive that the arguments no longer fit
         return {"status": "memory"}, None
     # The engine asks function() first; checking here too (once per name and arity) keeps a missing

@@ -485,9 +485,9 @@ class Sandbox:
     def call(self, name: str, *args: Any) -> np.ndarray:
         """Run name(*args) in the sandbox and return its answer as an ndarray of a numeric dtype.
 
-        Arrays arrive as fresh copies (0-d stays 0-d), ints as ints, floats as NumPy float64
-        numbers.  The answer is np.asarray(return value), converted in the sandbox; its dtype is
-        kept (bool, ints, floats, complex).  Raises CandidateRaised, FunctionError or LimitExceeded.
+        Arrays arrive as fresh copies (0-d stays 0-d), ints as ints, floats as floats.  The answer
+        is np.asarray(return value), converted in the sandbox; its dtype is kept (bool, ints,
+        floats, complex).  Raises CandidateRaised, FunctionError or LimitExceeded.
         """
         phase, allowed = f"during a call of {name}", {"ok", "raised", "function_error", "memory"}
         if self._ahead:

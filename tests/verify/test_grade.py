@@ -15,7 +15,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import signal
 
 from verify import cli, grade
 from verify.homework import load
@@ -531,8 +533,30 @@ def test_every_common_wrong_answer_written_as_code_is_recognised_by_the_grader()
                 answer_id
 
 
+def _mean_in_a_float32_loop(X, W, b, delta):
+    total = np.float32(0)
+    for value in delta.astype(np.float32).ravel():
+        total += value
+    return total / np.float32(delta.size)
+
+
+@pytest.mark.parametrize("result_id, answer_id, code", [
+    ("t1.dW", "dW-delta-turned", lambda X, W, b, delta: signal.correlate2d(
+        X.astype(np.float32), delta[::-1, ::-1].astype(np.float32), mode="valid")),
+    ("t1.db", "db-mean", _mean_in_a_float32_loop),
+])
+def test_a_common_wrong_answer_summed_in_float32_is_still_recognised(result_id, answer_id, code):
+    # a fresh attacker's float32 sums over 20,000 terms missed the key's answer by more than 8 float32 units of
+    # its cancelling total, and got 0 where the key gives that answer's points
+    from verify import engine
+    result = HW.result(result_id)
+    known = grade.common_answers(HW, result)
+    assert answer_id in known
+    found = engine.matching(result.gradient(), code, {k: f for k, (_, f) in known.items()}, seed=SEED)
+    assert answer_id in found
+
+
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
-    import numpy as np
 
     from verify import engine
     for result in HW.results.values():
