@@ -536,6 +536,14 @@ _SECTION_9_1 = (r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded 
                 r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
 
+# how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
+_LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
+               r"its forward pass indexes $Y$ (from $p - 1$ in the form of Section~9.1). The checker indexes "
+               r"$\delta$ from $0$. A loop that reads $\delta_{i,j}$ at the output's own index is therefore run "
+               r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place. A loop that already reads "
+               r"$\delta_{i - p + 1, j - p + 1}$ runs as it is")
+
+
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -585,11 +593,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
-                     r"the answer's own notation (a loop that indexes $\delta$ as its forward pass indexes $Y$, "
-                     r"from $p - 1$ in the form of Section~9.1, computes that form; the checker indexes "
-                     r"$\delta$ from $0$, so a loop that reads $\delta_{i,j}$ at the output's own index is run "
-                     r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
-                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
+                     r"the answer's own notation. " + _LOOP_DELTA)),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -628,12 +632,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
-                     r"they compute the formula of the student's convention, read in the answer's own notation (a loop "
-                     r"that indexes $\delta$ as its forward pass indexes $Y$, from $p - 1$ in the form of "
-                     r"Section~9.1, computes that form; the checker indexes $\delta$ from $0$, so a loop that "
-                     r"reads $\delta_{i,j}$ at the output's own index is run through it with "
-                     r"$\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
-                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
+                     r"they compute the formula of the student's convention, read in the answer's own notation. "
+                     r"The checker reads a loop's $\delta$ as under T1.1 (page~\pageref{full-credit-loops})")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
