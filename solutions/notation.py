@@ -108,6 +108,10 @@ class HouseLatexPrinter(LatexPrinter):
                           for text, after in zip(printed, printed[1:])) + printed[-1]
         return f"{self._print(expr.base)}_{{{indices}}}"
 
+    def _print_Slice(self, expr):
+        # a slice of a batched array, X^{(r,c)}: the subscript stays for single entries (X_{k,l})
+        return f"{self._print(expr.base)}^{{({','.join(self._print(index) for index in expr.indices)})}}"
+
     def _print_Sum(self, expr):
         body = self._print(expr.function)
         if isinstance(expr.function, sp.Add):

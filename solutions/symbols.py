@@ -22,6 +22,14 @@ B, C, K = sp.symbols("B C K", **_size)
 i, j, k, l, u, v, r, c, q = sp.symbols("i j k l u v r c q", **_index)
 istar = sp.Symbol("istar", integer=True)      # the maximizer in max pooling
 
+
+
+class Slice(sp.Indexed):
+    """A whole slice of an array with more axes than its indices, such as channel c of image r of a batch: an
+    m x n array, written X^{(r,c)}.  It is evaluated as an Indexed (NumPy's X[r, c] is that slice) and printed
+    with its indices as a superscript (solutions.notation), so that a subscript always names one entry."""
+
+
 # T1: the image, the kernel, the output and the gradient of the loss with respect to it
 X = sp.IndexedBase("X")
 W = sp.IndexedBase("W")
