@@ -25,6 +25,7 @@ NAMES = {
     "deltaext": r"\bar{\delta}",
     "deltapad": r"\hat{\delta}",
     "Wrot": r"\widetilde{W}",
+    "fullconv": r"(\delta \ast_{\mathrm{full}} W)",
     "istar": r"i^{*}",
 }
 

@@ -39,6 +39,7 @@ delta = sp.IndexedBase("delta", shape=(m - p + 1, n - p + 1))
 delta_ext = sp.IndexedBase("deltaext")     # delta extended by zeros outside its range
 delta_pad = sp.IndexedBase("deltapad")     # delta padded by p-1 zeros on every side
 W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
+delta_full = sp.IndexedBase("fullconv")    # the full convolution of delta with W (T1.1, Step 6)
 b_vec = sp.IndexedBase("b")                # one bias per filter (remarks)
 
 # T2: the input vector, tanh's output, the scalar output of a pooling

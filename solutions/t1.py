@@ -48,7 +48,7 @@ from verify.symbolic import (
 from .examples import drawn_example
 from .illustrations import illustrations
 from .rubric import LOSS, NO_STEPS
-from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
+from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_full, delta_pad, i, j, k, l, m, n, p, u, v
 
 # ---- the forward passes ------------------------------------------------------------------------
 
@@ -82,7 +82,10 @@ def _kernel_fits(sizes) -> bool:
 
 CORRELATION = Operation(
     "t1.correlation", cross_correlation, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
-    names={delta_ext: ZeroExtend(delta), delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
+    # the full convolution of delta with W is bound to the full correlation with the turned kernel: its step,
+    # the convolution's own entry-wise sum, is checked against it (the claim of Step 6 that the two are one)
+    names={delta_ext: ZeroExtend(delta), delta_pad: Pad(delta, p - 1), W_rot: Rot180(W),
+           delta_full: Correlate(Pad(delta, p - 1), Rot180(W))})
 CONVOLUTION = Operation(
     "t1.convolution", true_convolution, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
     names={delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
@@ -170,6 +173,9 @@ DX_STEPS = [
     _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
     _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,
           gradient=DX.conventions["correlation"]),
+    # the full convolution, entry by entry: the kernel turned by the index k - u, the zeros of delta-bar at the border
+    _step("t1.dX.full_convolution", delta_full[k, l], _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN,
+          kind=Kind.DEFINITION),
     Step.identity("t1.dX.shape", total(m - p + 1, product(2, p - 1), -p, 1), m, variables=(m, p)),
     _step("t1.dX.scatter", Partial(L, X), _sum_out(product(delta[i, j], Place(W, i, j, m, n)))),
     _step("t1.matrix.forward", Vec(Y), total(MatVec(ConvMatrix(W, m, n), Vec(X)), product(b, Ones(Vec(Y))))),
