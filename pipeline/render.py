@@ -85,7 +85,7 @@ _FORMULA = re.compile(r"(?<!\\)\$(?!\$)((?:\\.|[^$\\])*)(?<!\\)\$|\\\((.*?)\\\)"
 # where running text lives: a formula in any other environment (center, flushleft, quote, array, tabbing,
 # a box environment ...) is set apart by it
 _RUNNING_ENVIRONMENTS = {"document", "questions", "parts", "solution", "itemize", "enumerate", "description",
-                         "figure", "table", "tabular", "minipage"}
+                         "figure", "table", "tabular", "longtable", "minipage"}
 # the only groups a formula of running text may be inside: text styles, captions and footnotes
 _TEXT_GROUPS = {"emph", "textbf", "textit", "textsl", "textup", "textrm", "textsf", "caption", "footnote"}
 # what places or frames material, or breaks a line: beside a formula, it sets the formula apart
