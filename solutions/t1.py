@@ -537,7 +537,8 @@ def _either(turned: str) -> str:
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
 # valid outputs start at p - 1 (rule 2 at the front)
-_SECTION_9_1 = (r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
+_SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a "
+                r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
                 r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
@@ -634,7 +635,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _goodfellow("9.11", "the kernel"), _SECTION_9_1,
+                     _goodfellow("9.11", "the kernel"),
+                     r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), on the terms said under T1.1 "
+                     r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
