@@ -597,7 +597,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"indices from $1$, in either convention, with every bound shifted by one",
                      _goodfellow("9.13", "the input"), _SECTION_9_1,
                      r"the scatter view or the matrix view, as final forms",
-                     r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
+                     r"``the full convolution of $\delta$ with $W$'' (Step~6 writes it out), for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
                      r"the answer's own notation. " + _LOOP_DELTA)),
