@@ -85,7 +85,7 @@ _FORMULA = re.compile(r"(?<!\\)\$(?!\$)((?:\\.|[^$\\])*)(?<!\\)\$|\\\((.*?)\\\)"
 # where running text lives: a formula in any other environment (center, flushleft, quote, array, tabbing,
 # a box environment ...) is set apart by it
 _RUNNING_ENVIRONMENTS = {"document", "questions", "parts", "solution", "itemize", "enumerate", "description",
-                         "figure", "table", "tabular", "minipage"}
+                         "figure", "table", "tabular", "longtable", "minipage"}
 # the only groups a formula of running text may be inside: text styles, captions and footnotes
 _TEXT_GROUPS = {"emph", "textbf", "textit", "textsl", "textup", "textrm", "textsf", "caption", "footnote"}
 # what places or frames material, or breaks a line: beside a formula, it sets the formula apart
@@ -388,6 +388,7 @@ class Renderer:
         """The rubric and grader's notes of every part (these need the verdicts on the wrong answers)."""
         for note in notes:
             self.calls.steps.update({step.id: step for step in note.steps.values()})
+        said: dict[str, tuple[str, str]] = {}   # a deduction's text -> the label and part of the line saying it in full
         for part in self.homework.parts:
             # a part's illustrative example, when its module defines one (steps "<part>.illustration.*")
             example = f"{part.id}.illustration"
@@ -397,7 +398,8 @@ class Renderer:
                     for note in notes if note.part.id == part.id]
             illustration = example if f"{example}.inputs" in found else None
             self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine,
-                                                           "illustration": illustration})
+                                                           "illustration": illustration,
+                                                           "deductions": _deductions_context(part, said)})
 
     def _render(self, template: str, name: str, context: dict) -> Path:
         self.calls.template = template
@@ -457,8 +459,23 @@ def _part_context(part: Part) -> dict:
     rubric = part.rubric
     return {"id": part.id, "label": part.label, "title": part.title, "title_tex": _title_tex(part),
             "points": part.points,
-            "criteria": rubric.criteria, "full_credit": rubric.full_credit,
-            "deductions": [{"text": d.text, "rule": _rule(part, d)} for d in rubric.deductions]}
+            "criteria": rubric.criteria, "full_credit": rubric.full_credit}
+
+
+def _deductions_context(part: Part, said: dict[str, tuple[str, str]]) -> list[dict]:
+    """A part's deductions for its rubric, in the key's order of parts.  A deduction is said in full once, in the
+    first rubric that has it (a label marks the line); a later rubric names it and points there.  Every rubric
+    states what the deduction costs in that part, from its own criteria, so a TA reading one rubric alone knows
+    it.  `said` carries the texts already said, from part to part."""
+    shaped = []
+    for deduction in part.rubric.deductions:
+        first = deduction.text not in said
+        if first:
+            said[deduction.text] = (f"deduction-{part.id}-{deduction.id}", part.label)
+        label, where = said[deduction.text]
+        shaped.append({"text": deduction.text, "rule": _rule(part, deduction), "first": first, "label": label,
+                       "name": deduction.name[:1].upper() + deduction.name[1:], "where": where})
+    return shaped
 
 
 def _title_tex(part: Part) -> str:

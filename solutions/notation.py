@@ -25,6 +25,7 @@ NAMES = {
     "deltaext": r"\bar{\delta}",
     "deltapad": r"\hat{\delta}",
     "Wrot": r"\widetilde{W}",
+    "fullconv": r"(\delta \ast_{\mathrm{full}} W)",
     "istar": r"i^{*}",
 }
 
@@ -107,6 +108,10 @@ class HouseLatexPrinter(LatexPrinter):
                                    and after[:1].isalpha() else separator)
                           for text, after in zip(printed, printed[1:])) + printed[-1]
         return f"{self._print(expr.base)}_{{{indices}}}"
+
+    def _print_Slice(self, expr):
+        # a slice of a batched array, X^{(r,c)}: the subscript stays for single entries (X_{k,l})
+        return f"{self._print(expr.base)}^{{({','.join(self._print(index) for index in expr.indices)})}}"
 
     def _print_Sum(self, expr):
         body = self._print(expr.function)

@@ -22,6 +22,14 @@ B, C, K = sp.symbols("B C K", **_size)
 i, j, k, l, u, v, r, c, q = sp.symbols("i j k l u v r c q", **_index)
 istar = sp.Symbol("istar", integer=True)      # the maximizer in max pooling
 
+
+
+class Slice(sp.Indexed):
+    """A whole slice of an array with more axes than its indices, such as channel c of image r of a batch: an
+    m x n array, written X^{(r,c)}.  It is evaluated as an Indexed (NumPy's X[r, c] is that slice) and printed
+    with its indices as a superscript (solutions.notation), so that a subscript always names one entry."""
+
+
 # T1: the image, the kernel, the output and the gradient of the loss with respect to it
 X = sp.IndexedBase("X")
 W = sp.IndexedBase("W")
@@ -31,6 +39,7 @@ delta = sp.IndexedBase("delta", shape=(m - p + 1, n - p + 1))
 delta_ext = sp.IndexedBase("deltaext")     # delta extended by zeros outside its range
 delta_pad = sp.IndexedBase("deltapad")     # delta padded by p-1 zeros on every side
 W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
+delta_full = sp.IndexedBase("fullconv")    # the full convolution of delta with W (T1.1, Step 6)
 b_vec = sp.IndexedBase("b")                # one bias per filter (remarks)
 
 # T2: the input vector, tanh's output, the scalar output of a pooling

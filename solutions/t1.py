@@ -48,7 +48,7 @@ from verify.symbolic import (
 from .examples import drawn_example
 from .illustrations import illustrations
 from .rubric import LOSS, NO_STEPS
-from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_pad, i, j, k, l, m, n, p, u, v
+from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_full, delta_pad, i, j, k, l, m, n, p, u, v
 
 # ---- the forward passes ------------------------------------------------------------------------
 
@@ -82,7 +82,10 @@ def _kernel_fits(sizes) -> bool:
 
 CORRELATION = Operation(
     "t1.correlation", cross_correlation, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
-    names={delta_ext: ZeroExtend(delta), delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
+    # the full convolution of delta with W is bound to the full correlation with the turned kernel: its step,
+    # the convolution's own entry-wise sum, is checked against it (the claim of Step 6 that the two are one)
+    names={delta_ext: ZeroExtend(delta), delta_pad: Pad(delta, p - 1), W_rot: Rot180(W),
+           delta_full: Correlate(Pad(delta, p - 1), Rot180(W))})
 CONVOLUTION = Operation(
     "t1.convolution", true_convolution, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
     names={delta_pad: Pad(delta, p - 1), W_rot: Rot180(W)})
@@ -170,6 +173,9 @@ DX_STEPS = [
     _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
     _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,
           gradient=DX.conventions["correlation"]),
+    # the full convolution, entry by entry: the kernel turned by the index k - u, the zeros of delta-bar at the border
+    _step("t1.dX.full_convolution", delta_full[k, l], _sum_ker(product(delta_ext[k - u, l - v], W[u, v])), over=_IN,
+          kind=Kind.DEFINITION),
     Step.identity("t1.dX.shape", total(m - p + 1, product(2, p - 1), -p, 1), m, variables=(m, p)),
     _step("t1.dX.scatter", Partial(L, X), _sum_out(product(delta[i, j], Place(W, i, j, m, n)))),
     _step("t1.matrix.forward", Vec(Y), total(MatVec(ConvMatrix(W, m, n), Vec(X)), product(b, Ones(Vec(Y))))),
@@ -531,9 +537,18 @@ def _either(turned: str) -> str:
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
 # valid outputs start at p - 1 (rule 2 at the front)
-_SECTION_9_1 = (r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a true convolution, when "
+_SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a "
+                r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
                 r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
+
+
+# how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
+_LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
+               r"its forward pass indexes $Y$ (from $p - 1$ in the form of Section~9.1). The checker indexes "
+               r"$\delta$ from $0$. A loop that reads $\delta_{i,j}$ at the output's own index is therefore run "
+               r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place. A loop that already reads "
+               r"$\delta_{i - p + 1, j - p + 1}$ runs as it is")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
@@ -582,14 +597,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"indices from $1$, in either convention, with every bound shifted by one",
                      _goodfellow("9.13", "the input"), _SECTION_9_1,
                      r"the scatter view or the matrix view, as final forms",
-                     r"``the full convolution of $\delta$ with $W$'', for the cross-correlation",
+                     r"``the full convolution of $\delta$ with $W$'' (Step~6 writes it out), for the cross-correlation",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'full'} mode, when they compute the formula of the student's convention, read in "
-                     r"the answer's own notation (a loop that indexes $\delta$ as its forward pass indexes $Y$, "
-                     r"from $p - 1$ in the form of Section~9.1, computes that form; the checker indexes "
-                     r"$\delta$ from $0$, so a loop that reads $\delta_{i,j}$ at the output's own index is run "
-                     r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
-                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
+                     r"the answer's own notation. " + _LOOP_DELTA)),
         DX_WRONG),
     Part("t1.dW", "Gradient with respect to W", 5, (DW,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -624,16 +635,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ "
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
-                     _goodfellow("9.11", "the kernel"), _SECTION_9_1,
+                     _goodfellow("9.11", "the kernel"),
+                     r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), on the terms said under T1.1 "
+                     r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
-                     r"they compute the formula of the student's convention, read in the answer's own notation (a loop "
-                     r"that indexes $\delta$ as its forward pass indexes $Y$, from $p - 1$ in the form of "
-                     r"Section~9.1, computes that form; the checker indexes $\delta$ from $0$, so a loop that "
-                     r"reads $\delta_{i,j}$ at the output's own index is run through it with "
-                     r"$\delta_{i - p + 1, j - p + 1}$ in its place, and one that already reads "
-                     r"$\delta_{i - p + 1, j - p + 1}$ runs as it is)")),
+                     r"they compute the formula of the student's convention, read in the answer's own notation. "
+                     r"The checker reads a loop's $\delta$ as under T1.1 (page~\pageref{full-credit-loops})")),
         DW_WRONG),
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",

@@ -30,7 +30,7 @@ from verify.symbolic import (
     total,
 )
 
-from .symbols import B, C, K, L, P, W, X, Y, b, b_vec, c, delta, m, n, p, q, r, s
+from .symbols import B, C, K, L, P, Slice, W, X, Y, b, b_vec, c, delta, m, n, p, q, r, s
 
 REMARK = Remark("T1", 1, "Stride, zero padding, channels and batches")
 
@@ -93,13 +93,15 @@ STEPS = [
                     operation=STRIDED),
     _result("t1.strided.dX", STRIDED_DX, X),
     _result("t1.strided.dW", STRIDED_DW, W),
-    Step.definition("t1.batch.forward", Y[r, q], total(Sum(Correlate(X[r, c], W[q, c]), (c, 0, C - 1)), b_vec[q]),
+    Step.definition("t1.batch.forward", Slice(Y, r, q),
+                    total(Sum(Correlate(Slice(X, r, c), Slice(W, q, c)), (c, 0, C - 1)), b_vec[q]),
                     operation=BATCH, over=((r, 0, B - 1), (q, 0, K - 1))),
     # each pair of channels: the single-channel results of parts 1 and 2, added up over what shares the variable
-    Step.derivation("t1.batch.dX_pair", Partial(L, X[r, c]),
-                    Sum(Correlate(Pad(delta[r, q], p - 1), Rot180(W[q, c])), (q, 0, K - 1)),
+    Step.derivation("t1.batch.dX_pair", Partial(L, Slice(X, r, c)),
+                    Sum(Correlate(Pad(Slice(delta, r, q), p - 1), Rot180(Slice(W, q, c))), (q, 0, K - 1)),
                     operation=BATCH, over=((r, 0, B - 1), (c, 0, C - 1))),
-    Step.derivation("t1.batch.dW_pair", Partial(L, W[q, c]), Sum(Correlate(X[r, c], delta[r, q]), (r, 0, B - 1)),
+    Step.derivation("t1.batch.dW_pair", Partial(L, Slice(W, q, c)),
+                    Sum(Correlate(Slice(X, r, c), Slice(delta, r, q)), (r, 0, B - 1)),
                     operation=BATCH, over=((q, 0, K - 1), (c, 0, C - 1))),
     _result("t1.batch.dX", BATCH_DX, X),
     _result("t1.batch.dW", BATCH_DW, W),

@@ -180,7 +180,8 @@ class SumAxes(Node):
 
     def _latex(self, printer):
         name = printer._print(self.args[0])
-        return rf"\left(\sum_{{r,i,j}} {name}_{{r,q,i,j}}\right)_{{q}}"
+        # entry (i, j) of the slice of image r and filter q: a superscript names the slice, a subscript the entry
+        return rf"\left(\sum_{{r,i,j}} {name}^{{(r,q)}}_{{i,j}}\right)_{{q}}"
 
 
 class SumAll(Node):

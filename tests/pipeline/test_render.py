@@ -303,6 +303,25 @@ def test_each_note_says_what_every_deduction_takes_and_the_rest_by_their_own_lin
     assert seen      # the dense-layer samples: a deduction and a criterion lost by its own line
 
 
+def test_a_shared_deduction_is_said_in_full_once_and_every_rubric_says_its_own_cost(homework, paths, notes):
+    """A deduction that several rubrics share is written out in the first of them alone; each later rubric
+    names it, points to the page where it is said, and states what it costs in that part, from that part's
+    criteria (issue 14: four deductions were repeated word for word, one of them six times)."""
+    render_all(homework, paths, notes)
+    written = {part.id: (paths.tex / f"grading-{part.id}.tex").read_text() for part in homework.parts}
+    shared = 0
+    for deduction in {d.text: d for part in homework.parts for d in part.rubric.deductions}.values():
+        having = [p for p in homework.parts if deduction.text in [d.text for d in p.rubric.deductions]]
+        assert sum(written[p.id].count(deduction.text) for p in homework.parts) == 1, deduction.id
+        assert deduction.text in written[having[0].id]
+        label = rf"\pageref{{deduction-{having[0].id}-{deduction.id}}}"
+        for part in having[1:]:
+            cost = render._rule(part, part.rubric.deduction(deduction.id))
+            assert label in written[part.id] and cost in written[part.id], (part.id, deduction.id)
+        shared += len(having) > 1
+    assert shared >= 4   # no steps, the dense-layer reading, the assumed loss, the missing delta, the network setting
+
+
 def test_prose_that_lists_a_questions_parts_follows_the_registry(homework, paths):
     """part_titles and part_numbers read the registry: a part added or taken out changes the sentence."""
     question = max(homework.questions, key=lambda q: len(homework.attached(q.id)[0]))

@@ -216,3 +216,20 @@ def test_an_extra_wrong_line_never_raises_a_score():
         alone = part.points_for(_answer(part, deductions=(deduction,)))
         assert part.rubric.deduction(deduction).charges == ("result",)
         assert alone <= part.points_for(_answer(part, charges=("local",)))
+
+
+def test_no_long_sentence_of_the_rubrics_prose_is_repeated_in_another_part():
+    """A paragraph is said once (issue 14: the loop's reading of delta stood word for word in the full-credit
+    lists of T1.1 and T1.2): a sentence of thirty-five words or more, in a criterion, a list of statements or a
+    full-credit form, appears in one part alone; a later part points to it.  Shared deductions are one object,
+    said once by the key (tests/pipeline/test_render.py)."""
+    seen: dict[str, str] = {}
+    repeated = []
+    for part in HW.parts:
+        for where, text in _prose(part):
+            if where.startswith("deduction"):
+                continue
+            for sentence in {q.strip() for q in re.split(r"(?<=[.;])\s+", text)}:
+                if len(sentence.split()) >= 35 and seen.setdefault(sentence, part.label) != part.label:
+                    repeated.append(f"{part.label} {where} repeats {seen[sentence]}: {sentence[:60]}")
+    assert repeated == []

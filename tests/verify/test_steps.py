@@ -43,7 +43,7 @@ def test_a_missing_turn_of_the_kernel_is_caught():
 
 
 def test_a_partial_with_respect_to_a_channel_of_a_batch_is_the_gradient_there():
-    # dL/dX_{r,c}, a sub-array: exact and float64 alike read the gradient's entries at image r and channel c
+    # dL/dX^{(r,c)}, a sub-array: exact and float64 alike read the gradient's entries at image r and channel c
     step = HW.steps["t1.batch.dX_pair"]
     verdict = check_step(step)
     assert verdict.passed and verdict.methods == ["exact", "float64"]
