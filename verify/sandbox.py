@@ -288,7 +288,10 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     # the page cache of the files every sandbox reads, evicted and read back page by page, carried a
                     # classmate's whole file from one submission to the next (a fresh attacker's): no eviction,
                     # and no asking which pages are cached
-                    "fadvise64", "readahead", "cachestat", "mincore")
+                    "fadvise64", "readahead", "cachestat", "mincore",
+                    # Linux AIO, whose RWF_NOWAIT reads tell a cached page from one on disk as preadv2's do
+                    "io_setup", "io_submit")
+INT_BITS = 0xFFFFFFFF      # an argument the kernel reads as an int: its low 32 bits
 # madvise's advice that evicts a file's pages from the page cache (MADV_COLD 20, MADV_PAGEOUT 21), as above
 MADVISE_EVICT = (20, 21)
 # preadv2's RWF_NOWAIT (flags, argument 5), which tells a cached page from one on disk, as above
@@ -312,7 +315,7 @@ OWN_PROCESS_ONLY = {"prlimit64": (0,), "setpriority": (0, 1), "ioprio_set": (1,)
                     "migrate_pages": (0,), "move_pages": (0,)}
 # ioprio_set's `which` (argument 0) must be IOPRIO_WHO_PROCESS, 1; setpriority's, PRIO_PROCESS, 0, as above.
 OWN_WHICH = {"ioprio_set": 1}
-_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_EQ, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 4, 7
+_SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 7
 
 
 @functools.cache
@@ -360,10 +363,12 @@ def _seccomp_program() -> bytes:
         for name, which in OWN_WHICH.items():
             refuse(name, errno.EPERM, ArgCmp(0, _SCMP_CMP_NE, which, 0))
         refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
+        # the kernel reads these two arguments as 32-bit ints: compared on their low 32 bits, or a command with
+        # bit 32 set passes the filter and runs as the command refused (a fresh attacker's locks did so)
         for command in FCNTL_LOCKS:
-            refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_EQ, command, 0))
+            refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, INT_BITS, command))
         for advice in MADVISE_EVICT:
-            refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_EQ, advice, 0))
+            refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_MASKED_EQ, INT_BITS, advice))
         for name in ("preadv2", "pwritev2"):
             refuse(name, errno.EPERM, ArgCmp(5, _SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
         if lib.seccomp_export_bpf(context, write) != 0:

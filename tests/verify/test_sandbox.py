@@ -1699,13 +1699,20 @@ def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
     # A lock on a file every sandbox reads (the Python install) is seen by another sandbox graded at the same
     # time: a fresh attacker passed a whole file from one classmate to another so, one bit per file locked.
     with box(tmp_path, """
-        import errno, fcntl, os
+        import ctypes, errno, fcntl, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def high_bit(shared, command):   # the kernel reads the command's low 32 bits alone
+            if libc.syscall(72, shared.fileno(), ctypes.c_long(command | 1 << 32), ctypes.create_string_buffer(32)) < 0:
+                raise OSError(ctypes.get_errno(), "fcntl")
         def grad(x):
             said = []
             with open(os.__file__, "rb") as shared:
                 for what, call in [("flock", lambda: fcntl.flock(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
                                    ("lockf", lambda: fcntl.lockf(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
                                    ("getlk", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, bytes(32))),
+                                   ("getlk, bit 32 set", lambda: high_bit(shared, fcntl.F_GETLK)),
+                                   ("setlease, bit 32 set", lambda: high_bit(shared, fcntl.F_SETLEASE)),
                                    ("getfl", lambda: fcntl.fcntl(shared, fcntl.F_GETFL))]:
                     try:
                         call()
@@ -1716,13 +1723,15 @@ def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
             return x
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0
-        assert s.output.strip() == "flock: EPERM; lockf: EPERM; getlk: EPERM; getfl: ok"
+        assert s.output.strip() == ("flock: EPERM; lockf: EPERM; getlk: EPERM; getlk, bit 32 set: EPERM; "
+                                    "setlease, bit 32 set: EPERM; getfl: ok")
 
 
 def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_path):
     # A fresh attacker locked 460 MiB of the Python install's pages into RAM under --memory 256M (mlock), and
     # carried a classmate's whole file to the next submission through which pages of a shared file were cached
-    # (evicted with fadvise, read back with RWF_NOWAIT).  Reading and mapping those files still works.
+    # (evicted with fadvise, read back with RWF_NOWAIT; another, with madvise's bit 32 set, which the kernel does not
+    # read, and Linux AIO).  Reading and mapping those files still works.
     with box(tmp_path, """
         import ctypes, errno, os
         libc = ctypes.CDLL(None, use_errno=True)
@@ -1744,6 +1753,8 @@ def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_p
                 "mincore": outcome(libc.mincore(page, 4096, cached)),
                 "madvise pageout": outcome(libc.madvise(page, 4096, 21)),
                 "madvise cold": outcome(libc.madvise(page, 4096, 20)),
+                "madvise pageout, bit 32 set": outcome(libc.syscall(28, page, 4096, ctypes.c_long(21 | 1 << 32))),
+                "io_setup": outcome(libc.syscall(206, 1, ctypes.byref(ctypes.c_ulong(0)))),          # Linux AIO
                 "preadv2 nowait": outcome(libc.syscall(327, fd, iov, 1, 0, 0, 8)),  # preadv2, x86-64
                 "preadv2": outcome(libc.syscall(327, fd, iov, 1, 0, 0, 0)),
                 "read": "ok" if os.pread(fd, 16, 0) else "empty",
@@ -1754,8 +1765,8 @@ def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_p
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0, s.output
         assert s.output.strip() == ("mlock: EPERM; mlockall: EPERM; fadvise: EPERM; mincore: EPERM; "
-                                    "madvise pageout: EPERM; madvise cold: EPERM; preadv2 nowait: EPERM; "
-                                    "preadv2: ok; read: ok; map: ok")
+                                    "madvise pageout: EPERM; madvise cold: EPERM; madvise pageout, bit 32 set: EPERM; "
+                                    "io_setup: EPERM; preadv2 nowait: EPERM; preadv2: ok; read: ok; map: ok")
 
 
 def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path):
