@@ -492,11 +492,12 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"With a chain rule that sums over every output, the error arises in the result. "
-                                r"Written as $\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain "
-                                r"rule instead: that form loses the chain rule, by the line of its criterion, and "
-                                r"keeps the result, which follows from it (rule~3). So the deduction in the next "
-                                r"sentence applies to the first form alone, and the two forms score the same.",
+                delta, decision=r"With a chain rule that sums over every output, the error arises in the result, "
+                                r"and the deduction in the next sentence applies. Written as "
+                                r"$\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain rule "
+                                r"instead: that form loses the chain rule by the line of its criterion, keeps the "
+                                r"result, which follows from it (rule~3), and takes no deduction: it loses the chain "
+                                r"rule's points where the first form loses the result's.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",

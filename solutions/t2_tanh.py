@@ -91,10 +91,11 @@ def _example_steps():
 STEPS += _example_steps()
 
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
-_a, _w, _ds = sp.IndexedBase("a"), sp.IndexedBase("w"), sp.IndexedBase("deltasample")
-# the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x)
+_w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
+# the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x); its a_j
+# is written x_j, since the key's a names the next units' inputs alone
 _js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
-SAMPLE = Entries(product(1 - sp.tanh(_a[_js]) ** 2, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d)),
+SAMPLE = Entries(product(1 - sp.tanh(x[_js]) ** 2, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d)),
                  _js, 1, d)
 
 WRONG = (
@@ -116,7 +117,7 @@ WRONG = (
                 r"vector runs from $\delta_1$ to $\delta_d$, like $x$, and the display below runs over the "
                 r"vector's range; the range itself is judged in the grading.",
                 FORMULA, quote=SAMPLE,
-                reading={_a: x, _w: Identity(d), _ds: delta_v},
+                reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
                          r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7), and earns its "
                          r"criterion; the range $[0, d]$ "
