@@ -290,7 +290,16 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     # and no asking which pages are cached
                     "fadvise64", "readahead", "cachestat", "mincore",
                     # Linux AIO, whose RWF_NOWAIT reads tell a cached page from one on disk as preadv2's do
-                    "io_setup", "io_submit")
+                    "io_setup", "io_submit",
+                    # a pipe keeps whole pages spliced into it alive after they are unmapped, counted nowhere: a fresh
+                    # attacker held 3 GB of huge pages so under --memory 64M
+                    "vmsplice",
+                    # many waiters on one futex word (futex_waitv's flags are in memory no filter reads); see below
+                    "futex_waitv")
+# futex operations without FUTEX_PRIVATE_FLAG (128): a futex on a file mapping is keyed by the file, shared by every
+# sandbox that maps the same NumPy library, and a fresh attacker passed a classmate's file through waiters parked
+# there; a process's own threads (Python's locks, glibc's) use private futexes alone
+FUTEX_PRIVATE_FLAG = 128
 INT_BITS = 0xFFFFFFFF      # an argument the kernel reads as an int: its low 32 bits
 # madvise's advice that evicts a file's pages from the page cache (MADV_COLD 20, MADV_PAGEOUT 21), as above
 MADVISE_EVICT = (20, 21)
@@ -369,6 +378,7 @@ def _seccomp_program() -> bytes:
             refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, INT_BITS, command))
         for advice in MADVISE_EVICT:
             refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_MASKED_EQ, INT_BITS, advice))
+        refuse("futex", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, FUTEX_PRIVATE_FLAG, 0))
         for name in ("preadv2", "pwritev2"):
             refuse(name, errno.EPERM, ArgCmp(5, _SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
         if lib.seccomp_export_bpf(context, write) != 0:

@@ -1769,6 +1769,33 @@ def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_p
                                     "io_setup: EPERM; preadv2 nowait: EPERM; preadv2: ok; read: ok; map: ok")
 
 
+def test_shared_futexes_and_pages_spliced_into_pipes_are_refused(tmp_path):
+    # Futexes on a file mapping are keyed by the file, shared by every sandbox mapping the same NumPy library: a fresh
+    # attacker passed a classmate's file through waiters parked there.  Another held 3 GB of huge pages outside
+    # --memory 64M, spliced into a pipe (vmsplice) and unmapped.  A process's own threads use private futexes.
+    with box(tmp_path, """
+        import ctypes, errno, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def outcome(result):
+            return errno.errorcode[ctypes.get_errno()] if result < 0 else "ok"
+        def grad(x):
+            word = ctypes.c_int(0)
+            read, write = os.pipe()
+            data = ctypes.create_string_buffer(b"x")
+            iov = (ctypes.c_void_p * 2)(ctypes.addressof(data), 1)
+            said = {"futex wake, shared": outcome(libc.syscall(202, ctypes.byref(word), 1, 1, None, None, 0)),
+                    "futex wake, private": outcome(libc.syscall(202, ctypes.byref(word), 129, 1, None, None, 0)),
+                    "futex_waitv": outcome(libc.syscall(449, None, 0, 0, None, 0)),
+                    "vmsplice": outcome(libc.syscall(278, write, iov, 1, 0))}
+            print("; ".join(f"{k}: {v}" for k, v in said.items()))
+            return x
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0, s.output
+        assert s.output.strip() == ("futex wake, shared: EPERM; futex wake, private: ok; futex_waitv: EPERM; "
+                                    "vmsplice: EPERM")
+
+
 def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path):
     # Under a normal user's grader the candidate owns its /tmp: a fresh attacker left 8 bytes in its times for the
     # next student.  (Under a root grader the candidate cannot set them: the server's own step is tested here.)
