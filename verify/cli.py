@@ -337,7 +337,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, common_answer, quoted, refused_review, wrong_answer_note
+    from .grade import Candidate, common_answer, quoted, refused_common, refused_review, wrong_answer_note
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, ProtocolError, Sandbox
 
     homework = _variant(_homework(), args.variant)
@@ -352,7 +352,7 @@ def _check(args: argparse.Namespace) -> int:
     for convention in ([args.convention] if args.convention else list(result.conventions)):
         prepare(result.gradient(convention))   # before the candidate's clock starts
     box = Sandbox(path, timeout=args.timeout, memory=args.memory)
-    note = elsewhere = ""
+    note, flags = "", []   # flags: what a TA is told, as grade tells it in the review column
     try:
         with box:
             box.function(name, gradient.arity)  # before any case: a wrong arity is a usage error
@@ -369,20 +369,26 @@ def _check(args: argparse.Namespace) -> int:
                     verdict, used = again, other
                     break
                 if again.status == "refused":   # not judged there, as grade flags it: it may be right there
-                    elsewhere = f"in the {other} convention: {refused_review(again)}"
+                    flags.append(f"in the {other} convention: {refused_review(again)}")
             if verdict.status == "wrong" and result.id in homework.results:
                 box.fresh()
-                best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention)
-                if best is not None:
-                    note = wrong_answer_note(best, homework.part_of(result.id), unwritten=not args.convention)
+                raised: dict[str, int] = {}
+                best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention,
+                                     raised=raised)
+                part = homework.part_of(result.id)
+                if best is not None and raised.get(best.id):   # as grade: no points, and a TA told what it is
+                    flags.append(refused_common(best, raised[best.id], part.points_for(best, not args.convention),
+                                                part.points))
+                elif best is not None:
+                    note = wrong_answer_note(best, part, unwritten=not args.convention)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else
                                           f" (the key accepts {' or '.join(result.conventions)})"))
         if note:
             emit(note)
-        if elsewhere and not verdict.passed:
-            emit(elsewhere)
+        for flag in flags if not verdict.passed else ():
+            emit(flag)
         emit(box.isolation)
         code = OK if verdict.passed else WRONG
     except (LoadError, FunctionError) as exc:

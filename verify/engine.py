@@ -80,10 +80,14 @@ SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --s
 # a float32 copy is right there; so 1e-7 and 3e-7, one and three of float32's steps, are where a relative
 # tolerance such as 9e-7 is caught (a fresh attacker's passed).  Near 7.875, just below a power of 2, float32's
 # steps are finest relative to the values: a relative gap of 8e-8 is 1.3 of its steps there, and a relative
-# tolerance of 1e-7, which -5's gaps miss, is caught too (a fresh attacker's); one of 1e-9 cannot be told from
-# an arg max of a float32 copy.
+# tolerance of 1e-7, which -5's gaps miss, is caught too (a fresh attacker's).  And two values a hair apart on
+# either side of the midpoint between two float32 numbers (below 7.875) round to two float32 numbers: there any
+# relative tolerance for ties, 1e-9 and 5e-8 among them (a fresh attacker's passed), splits delta where an arg max
+# of a float32 copy does not.
 TIE_FRACTIONS = (0.375, -2.625, 1.125)   # exact in binary, and in float32
-NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-7, 3e-7, 1e-6), 0: (1e-20, 1e-100, 1e-300, 5e-324), 7.875: (8e-8,)}
+STRADDLE = 7.875 - 2.0 ** -22 - 7.875e-12   # just below a float32 midpoint; 2e-12 of it above is just above it
+NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-7, 3e-7, 1e-6), 0: (1e-20, 1e-100, 1e-300, 5e-324), 7.875: (8e-8,),
+                 STRADDLE: (2e-12,)}
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
 LARGE_VALUES = (30.0, 1000.0)                            # and saturated ones, where no polynomial grows
@@ -543,7 +547,9 @@ def _values_from_point(op, sym, point, base, exact=True) -> dict[str, Any]:
 
 
 def float_cases(op: Operation, seed: int, fresh_seed: int | None, sizes=None) -> list[Case]:
-    """Random float64 points: every float size twice, one at sizes of a fresh seed, then the first again.
+    """Random float64 points: every float size twice, one at sizes of a fresh seed, then the first again, and
+    its inputs once more with another delta (three times it: an answer cached by the inputs alone, or by them and
+    the sign of delta, gives the first delta's gradient there; a fresh attacker's passed).
 
     The fixed cases are drawn once per process; only the fresh seed's are new each time.
     """
@@ -556,7 +562,9 @@ def float_cases(op: Operation, seed: int, fresh_seed: int | None, sizes=None) ->
             out.append(Case("fresh", _draw(op, size, rng, exact=False, regime=regime,
                                            delta_scale=float(10.0 ** rng.uniform(-3, 3))), size))
     if out:
-        out.append(Case("repeat", out[0].values, out[0].sizes))
+        first = out[0].values
+        out.append(Case("repeat", first, out[0].sizes))
+        out.append(Case("repeat", {**first, "delta": 3 * np.asarray(first["delta"], dtype=float)}, out[0].sizes))
     return out
 
 
@@ -1034,7 +1042,8 @@ def prepare(gradient: Gradient) -> None:
 
 
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
-             seed: int | None = None, unjudged: dict[str, int] | None = None) -> list[str]:
+             seed: int | None = None, unjudged: dict[str, int] | None = None,
+             raised: dict[str, int] | None = None) -> list[str]:
     """The references (e.g. the key's common wrong answers) that the candidate agrees with on every case.
 
     The cases are those of `check` for `gradient` (same seed, same values); the candidate is called once
@@ -1044,7 +1053,10 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     array of numbers, matches nothing on that case; a case where a reference has no entries says nothing
     about it, and a reference matches only if it was compared on some case.  LimitExceeded propagates.
     `unjudged`, when given, receives per reference the number of such cases where the candidate did give numbers
-    (its answer there, which no reference judges, is for a TA to look at).
+    (its answer there, which no reference judges, is for a TA to look at).  `raised`, when given, receives per
+    reference the number of cases where the candidate raised and the reference has a value, which then say
+    nothing about it: a common answer that refuses shapes the question allows is still that answer where it
+    answers, for a TA to judge.
     """
     fresh = secrets.randbits(32) if seed is None else int(seed)
     left = dict(references)
@@ -1059,6 +1071,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         def args(values=case.values):
             return _arguments(op, values)
         got: np.ndarray | None = None
+        refused = False
         try:   # no contract here: a common wrong answer may have the wrong shape (the sample's dense layer)
             with np.errstate(all="ignore"):
                 got = np.asarray(candidate(*args()))
@@ -1069,6 +1082,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException:   # it raised, or returned what is no array of numbers: no value here
+            refused = raised is not None and got is None   # it raised: a refusal, which judges nothing
             got = None
         wants = {}
         for name, reference in left.items():
@@ -1094,6 +1108,9 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         # case), the reference's own tie-break is one choice of many: the answer may break the tie its way
         for name, want in wants.items():
             reference = left[name]
+            if refused and raised is not None:
+                raised[name] = raised.get(name, 0) + 1
+                continue
             if got is None:
                 del left[name]
                 continue

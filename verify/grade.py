@@ -465,16 +465,17 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
-                  unjudged: dict[str, int] | None = None, unwritten: bool = True) -> WrongAnswer | None:
+                  unjudged: dict[str, int] | None = None, unwritten: bool = True,
+                  raised: dict[str, int] | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
     most when several do), or None.  The candidate gets a new time budget; a limit propagates.
-    `unjudged`: as for engine.matching."""
+    `unjudged`, `raised`: as for engine.matching."""
     known = common_answers(homework, result)
     if not known:
         return None
     candidate.box.restart_clock()
     found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed,
-                            unjudged=unjudged)
+                            unjudged=unjudged, raised=raised)
     part = homework.part_of(result.id)
     return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten)) if found else None
 
@@ -488,9 +489,11 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     if not _listed(homework, result):
         return
     unjudged: dict[str, int] = {}
+    raised: dict[str, int] = {}
     try:
         box.fresh()
-        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten)
+        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten,
+                             raised)
     except (LimitExceeded, LoadError) as exc:
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
         # answers, which earn points, so a TA is told how to judge it again
@@ -501,6 +504,10 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     if best is None:
         return
     share = part.points_for(best, unwritten) * wrong[0].max_points / part.points
+    if raised.get(best.id):   # as a right answer that refuses shapes: no points, and a TA told what it is
+        for graded in wrong:
+            graded.review = graded.review or refused_common(best, raised[best.id], share, wrong[0].max_points)
+        return
     for graded in wrong:
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
@@ -621,6 +628,14 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                         review=_rerun(exc, path, result))
     graded.output = output.new()
     return graded
+
+
+def refused_common(answer: WrongAnswer, cases: int, share: float, worth: float) -> str:
+    """What a TA is told of an answer that is one of the key's common answers where it answers, and raises at
+    cases the question allows."""
+    return (f"it raised at {cases} case{'s' if cases != 1 else ''} the question allows; where it answers it is the "
+            f"key's common answer '{answer.id}', worth {_number(share)} of {_number(worth)} points in the key (a TA "
+            "may judge whether the question excludes those cases)")
 
 
 def refused_review(verdict: engine.Verdict) -> str:

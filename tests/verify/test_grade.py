@@ -556,6 +556,17 @@ def test_a_common_wrong_answer_summed_in_float32_is_still_recognised(result_id, 
     assert answer_id in found
 
 
+def test_a_common_wrong_answer_that_refuses_shapes_gets_0_and_a_ta_is_told_what_it_is(tmp_path):
+    # a fresh attacker's 1 - tanh that raised at one entry was neither the key's answer nor a refusal: 0, unflagged.
+    # As a right answer that refuses shapes, it gets no points, and a TA is told which answer it is where it answers.
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_tanh", """
+        if x.size == 1:
+            raise ValueError("one entry is no vector")
+        return delta * (1 - np.tanh(x))""")))["t2.tanh"]
+    assert graded.verdict == "wrong" and graded.points == 0 and not graded.common and not graded.note
+    assert "where it answers it is the key's common answer 'tanh-prime', worth 3 of 5 points" in graded.review
+
+
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
 
     from verify import engine
