@@ -471,30 +471,24 @@ def _sampled_ties(op: Operation, seed: int, sizes, ties: bool = True) -> list[Ca
     every tie pattern is tried at the exact sizes and at the larger one alone, every gap at the largest exact
     size alone."""
     rng = np.random.default_rng([seed, 31])
-    base = _draw(op, sizes, rng, exact=True, regime=0)
-    sym, out = op.symbolic_at(dict(sizes))
-    outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
-    point = _point(op, sym, base)
+    site = _KinkSite(op, sizes, rng)
     values = (0, 2, -3, *TIE_FRACTIONS)
     cases = []
     entries = _entries(op, sizes)
     for number, count in enumerate((int(rng.integers(2, entries)), entries) if ties else ()):
         value = values[int(rng.integers(len(values)))]
-        for tied, _ in kinks.tie_points(outputs, point, rng, sizes=(count,), values=(value,), ends=False):
-            case_values = _values_from_point(op, sym, tied, base)
-            case_values["delta"] = _signed_delta(base["delta"], number)
-            cases.append(Case("kink", case_values, dict(sizes)))
+        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(count,), values=(value,), ends=False):
+            cases.append(site.case("kink", tied, number))
     # near ties at each value, at a gap float32 resolves (below it, an arg max of a float32 copy is right too)
     for number, (at, gaps) in enumerate(NEAR_TIE_GAPS.items()):
-        for tied, _ in kinks.tie_points(outputs, point, rng, sizes=(2,), values=(at,), ends=False):
+        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(2,), values=(at,), ends=False):
             for gap in rng.permutation(gaps):
-                close = kinks.near_tie(tied, outputs, float(gap))
+                close = kinks.near_tie(tied, site.outputs, float(gap))
                 if close is None:
                     continue
-                near = _values_from_point(op, sym, close, base, exact=False)
-                if all(_same_maximizers(np.asarray(near[name], dtype=float)) for name in op.inputs):
-                    near["delta"] = _signed_delta(base["delta"], number)
-                    cases.append(Case("near-tie", near, dict(sizes)))
+                near = site.case("near-tie", close, number)
+                if all(_same_maximizers(np.asarray(near.values[name], dtype=float)) for name in op.inputs):
+                    cases.append(near)
                     break
     return cases
 
@@ -505,30 +499,37 @@ def _same_maximizers(values: np.ndarray) -> bool:
     return values.size == 0 or bool(np.array_equal(values == values.max(), rounded == rounded.max()))
 
 
+class _KinkSite:
+    """An operation at one size, its inputs drawn and read as a point of its symbolic outputs, where ties are set."""
+
+    def __init__(self, op: Operation, sizes, rng: np.random.Generator):
+        self.op, self.sizes = op, dict(sizes)
+        self.base = _draw(op, self.sizes, rng, exact=True, regime=0)
+        self.sym, out = op.symbolic_at(self.sizes)
+        self.outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
+        self.point = _point(op, self.sym, self.base)
+
+    def case(self, kind: str, point, number: int) -> Case:
+        """The case at `point` (a tie, or next to one: then not exact), its delta signed by `number`."""
+        values = _values_from_point(self.op, self.sym, point, self.base, exact=kind != "near-tie")
+        values["delta"] = _signed_delta(self.base["delta"], number)
+        return Case(kind, values, self.sizes)
+
+
 def _kink_cases(op: Operation, seed: int, sizes, near: bool, ends: bool = True) -> list[Case]:
-    sizes = dict(sizes)
     rng = np.random.default_rng([seed, 23])
-    base = _draw(op, sizes, rng, exact=True, regime=0)
-    sym, out = op.symbolic_at(sizes)
-    outputs = [sp.sympify(q) for q in np.asarray(out, dtype=object).ravel()]
-    point = _point(op, sym, base)
-    cases = []
+    site = _KinkSite(op, sizes, rng)
     # ties at integers, and again at values with a fraction (every tied and untied entry then has one): an answer
     # that takes the right rule only where the inputs are integers (a fresh attacker's) meets a tie it cannot tell
-    ties = kinks.tie_points(outputs, point, rng, ends=ends) + \
-        kinks.tie_points(outputs, point, rng, ends=False, values=TIE_FRACTIONS)
-    for number, (tied, _) in enumerate(ties):
-        values = _values_from_point(op, sym, tied, base)
-        values["delta"] = _signed_delta(base["delta"], number)
-        cases.append(Case("kink", values, sizes))
+    ties = kinks.tie_points(site.outputs, site.point, rng, ends=ends) + \
+        kinks.tie_points(site.outputs, site.point, rng, ends=False, values=TIE_FRACTIONS)
+    cases = [site.case("kink", tied, number) for number, (tied, _) in enumerate(ties)]
     for at, gaps in NEAR_TIE_GAPS.items() if near else ():
-        for number, (tied, _) in enumerate(kinks.tie_points(outputs, point, rng, values=(at,))[:3]):
+        for number, (tied, _) in enumerate(kinks.tie_points(site.outputs, site.point, rng, values=(at,))[:3]):
             for gap in gaps:
-                close = kinks.near_tie(tied, outputs, gap)
+                close = kinks.near_tie(tied, site.outputs, gap)
                 if close is not None:
-                    values = _values_from_point(op, sym, close, base, exact=False)
-                    values["delta"] = _signed_delta(base["delta"], number)
-                    cases.append(Case("near-tie", values, sizes))
+                    cases.append(site.case("near-tie", close, number))
     return cases
 
 
