@@ -670,8 +670,16 @@ def _loss_gradient(op: Operation, sizes, wrt, exact, point):
     return grad
 
 
+def _float_of_exact(e) -> float:
+    # A rational's float is its numerator over its denominator, which Python rounds correctly; sympy's evalf,
+    # needed for the rest (and past float's range), costs ~20 times more, and a window's hull has thousands.
+    if isinstance(e, sp.Rational) and abs(e.p) < 2 ** 1000:
+        return int(e.p) / int(e.q)
+    return float(sp.N(e, 30))
+
+
 def _to_float(values) -> np.ndarray:
-    return np.vectorize(lambda e: float(sp.N(e, 30)), otypes=[float])(np.asarray(values, dtype=object))
+    return np.vectorize(_float_of_exact, otypes=[float])(np.asarray(values, dtype=object))
 
 
 # What a memoized exact value gives every candidate checked against it, derived once (converting

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from fractions import Fraction
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -44,7 +45,17 @@ def branches(atom) -> list:
 
 
 def _value(expr, point: Mapping):
+    if isinstance(expr, sp.Symbol):   # most branches (max pooling's entries): a lookup, not a tree walk
+        return point.get(expr, expr)
     return sp.sympify(expr).xreplace(point)
+
+
+def _ordered(values: list) -> list:
+    """The values as keys that compare like them: Python fractions where all are rational (sympy's
+    comparison of two Rationals costs ~100 times more, and a max of 64 entries makes thousands)."""
+    if all(isinstance(v, sp.Rational) for v in values):
+        return [Fraction(int(v.p), int(v.q)) for v in values]
+    return values
 
 
 def winners(atom, point: Mapping) -> list:
@@ -54,7 +65,7 @@ def winners(atom, point: Mapping) -> list:
         if arg == 0:
             return branches(atom)
         return [atom.args[0] if arg > 0 else -atom.args[0]]
-    values = [_value(b, point) for b in atom.args]
+    values = _ordered([_value(b, point) for b in atom.args])
     best = max(values) if isinstance(atom, sp.Max) else min(values)
     return [b for b, v in zip(atom.args, values) if v == best]
 
@@ -97,8 +108,10 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
     margins = [gap(a, point) for a in atoms if a not in active]
     room = min([sp.Rational(1)] + [g for g in margins if g != 0])
     found: dict[tuple, dict] = {}
+    known = set(symbols)
+    zero = sp.Integer(0)
     for combo in itertools.islice(itertools.product(*[tied[a] for a in active]), MAX_PIECES):
-        direction = {s: sp.Integer(0) for s in symbols}
+        direction = {}   # the symbols that move; every other one stays where it is
         for atom, chosen in zip(active, combo):
             sign = -1 if isinstance(atom, sp.Min) else 1
             branches = tied[atom]
@@ -106,16 +119,17 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
                 # the common case (max pooling, ReLU): toward the chosen entry, away from the mean
                 share = sp.Rational(sign, len(branches))
                 for b in branches:
-                    if b in direction:
-                        direction[b] += (sign if b == chosen else 0) - share
+                    if b in known:
+                        direction[b] = direction.get(b, zero) + (sign if b == chosen else 0) - share
                 continue
             mean = sum((b for b in branches), sp.Integer(0)) / len(branches)
             for s, slope in _slopes(sign * (chosen - mean)).items():
-                if s in direction:
-                    direction[s] += slope
+                if s in known:
+                    direction[s] = direction.get(s, zero) + slope
         size = max([abs(q) for q in direction.values()] + [sp.Integer(1)])
         step = room / (8 * size * max(1, len(symbols)))
-        moved = {s: point[s] + step * direction[s] for s in symbols}
+        moved = dict(point)
+        moved.update({s: point[s] + step * q for s, q in direction.items() if q != 0})
         selection = {}
         for atom in atoms:
             options = winners(atom, moved)

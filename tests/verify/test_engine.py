@@ -601,3 +601,16 @@ def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
     # step h of the maximum, and the central difference measured across the kink (found by CI, on an old code too)
     outcome = verify.check("t2.maxpool", lambda x, d: d * (np.arange(x.size) == np.argmax(x)), seed=3030209560)
     assert outcome.passed, str(outcome)
+
+
+@given(st.integers(-(2 ** 1200), 2 ** 1200), st.integers(1, 2 ** 1200))
+def test_an_exact_value_becomes_the_nearest_float(numerator, denominator):
+    import sympy as sp
+    from fractions import Fraction
+    exact = sp.Rational(numerator, denominator)
+    try:
+        nearest = float(Fraction(numerator, denominator))
+    except OverflowError:
+        nearest = None
+    if nearest is not None:
+        assert engine._to_float(np.array([exact], dtype=object))[0] == nearest
