@@ -495,11 +495,11 @@ DB_WRONG = (
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"This note scores two forms, each losing one criterion. The first writes "
                                 r"$\delta$ after a chain rule that sums over every output: its error is in the "
-                                r"result, and the deduction in the next sentence takes the result. The second "
+                                r"result, which the deduction stated just before the score takes. The second "
                                 r"writes $\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain "
                                 r"rule, which it loses by the line of that criterion. It keeps the result, which "
-                                r"follows from that error (rule~3), and takes no deduction. The last sentence "
-                                r"scores the first form; the second loses the chain rule's points in place of the "
+                                r"follows from that error (rule~3), and takes no deduction. The score in bold is "
+                                r"the first form's; the second loses the chain rule's points in place of the "
                                 r"result's, and nothing else. Neither form loses both criteria.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
