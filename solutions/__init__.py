@@ -16,7 +16,7 @@ from verify.variants import Term
 IDENTITY = HomeworkIdentity(course="Introduction to Machine Learning", code="CSCI-UA.473", number=4,
                     instructor="Sumit Chopra")
 
-# the key's rule for mixing conventions within one submission (rule 2 of the grading key; read by
+# the key's rule for mixing conventions within one submission (rule 2(a) of the grading key; read by
 # verify.grade.convention_scope): each part of T1 is graded on its own, so each result is judged in
 # the convention that earns it the most points, whatever the other parts used
 CONVENTION_SCOPE = "part"

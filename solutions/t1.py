@@ -382,9 +382,9 @@ DX_WRONG = (
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
                 r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
-                r"(rule~2).",
+                r"(rule~2(a)).",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2). After "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)). After "
                          r"a true convolution written down, or with no forward pass written, the answer is right "
                          r"and earns full credit.",
                 charges=("final",)),
@@ -397,8 +397,9 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a true "
-                         r"convolution written down, the turned kernel is a second error, of the final form (rule~3). "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
+                         r"true convolution written down, the turned kernel is a second error, of the final form "
+                         r"(rule~3). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states the shape "
@@ -412,7 +413,7 @@ DX_WRONG = (
                 r"subscript: here it keeps the shape $m \times n$ of an image so small that every pixel lies "
                 r"within $p - 1$ of its border, which this answer leaves at $0$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3). The error arises at the border; the shape is right.", charges=("border",)),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
@@ -423,7 +424,7 @@ DX_WRONG = (
                 r"$m - p$ rows and $n - p$ columns of $\delta$, and the outer one gives the result the shape "
                 r"$m \times n$ of $X$, as an answer whose sum keeps the range of $k$ and $l$ does.",
                 Fit(Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)), m, n),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3). A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
@@ -433,8 +434,8 @@ DX_WRONG = (
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
                 r"of indices, $k + u$ where $k - u$ belongs.",
                 Correlate(delta, W),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2); after a "
-                         r"true convolution written down, or with no forward pass written (rule~2: the reading that "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
+                         r"true convolution written down, or with no forward pass written (rule~2(d): the reading that "
                          r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
                          r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
@@ -473,7 +474,7 @@ DW_WRONG = (
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
                 decision=r"As for the unturned kernel of T1.1, the forward pass the answer writes down decides "
-                         r"(rule~2): after a cross-correlation the turn is wrong; after a true convolution, or "
+                         r"(rule~2(a)): after a cross-correlation the turn is wrong; after a true convolution, or "
                          r"with no forward pass written, the answer is right and earns full credit.",
                 charges=("final",)),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
@@ -492,12 +493,14 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"With a chain rule that sums over every output, the error arises in the result, "
-                                r"and the deduction in the next sentence applies. Written as "
-                                r"$\delta \cdot 1 = \delta$ with no sum at all, it arises in the chain rule "
-                                r"instead: that form loses the chain rule by the line of its criterion, keeps the "
-                                r"result, which follows from it (rule~3), and takes no deduction: it loses the chain "
-                                r"rule's points where the first form loses the result's.",
+                delta, decision=r"This note scores two forms, each losing one criterion. The first writes "
+                                r"$\delta$ after a chain rule that sums over every output: its error is in the "
+                                r"result, which the deduction stated just before the score takes. The second "
+                                r"writes $\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain "
+                                r"rule, which it loses by the line of that criterion. It keeps the result, which "
+                                r"follows from that error (rule~3), and takes no deduction. The score in bold is "
+                                r"the first form's; the second loses the chain rule's points in place of the "
+                                r"result's, and nothing else. Neither form loses both criteria.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -533,7 +536,7 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 def _either(turned: str) -> str:
     return (r"either convention, judged against the forward pass the answer writes down (in the reading that "
-            rf"makes it right when it writes none, rule~2): {turned}")
+            rf"makes it right when it writes none, rule~2(d)): {turned}")
 
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
@@ -586,7 +589,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
-                            r"lose it, unless $\delta$ is extended by zeros before them or in their line (rule~5)."),
+                            r"lose it, unless the answer states the zeros of $\delta$ for that sum (rule~5)."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -612,14 +615,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
                             r"kept; the wrong value costs the local derivative, which the dense-layer deduction "
                             r"takes when a result of the answer is the dense layer's (rule~4). As in T1.1, a "
-                            r"product with $\partial L/\partial "
-                            r"y$ written as one number loses it, unless a sum over the outputs of $\delta_{i,j}\, "
-                            r"\partial Y_{i,j}/\partial W$ follows it, or a sum $\sum_\lambda \delta_\lambda "
-                            r"x_\lambda$ whose $x_\lambda$ is defined as the patch that output $\lambda$ sees, its "
-                            r"own derivative (the variant with patches, below, whatever local derivative it writes): "
-                            r"the sample's T1.2 multiplies one $\partial y/\partial W$ by one number, and its sum "
-                            r"$\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes no "
-                            r"output's own derivative."),
+                            r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
+                            r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
+                            r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda x_\lambda$ whose "
+                            r"$x_\lambda$ is defined as the patch that output $\lambda$ sees, its own derivative "
+                            r"(the variant with patches, below, whatever local derivative it writes). The sample's "
+                            r"T1.2 has neither: it multiplies one $\partial y/\partial W$ by one number, and its "
+                            r"sum $\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes "
+                            r"no output's own derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
@@ -660,16 +663,16 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
-                            r"follows from an error already charged keeps these points (rule~3), so that the answer "
-                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. An "
-                            r"answer that writes $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with "
-                            r"$\mathbf{1}$ an array of ones (marked as an array: bold, underlined, with an arrow or "
-                            r"its size, or named in words; a plain $1$ followed by the sum, $\delta \cdot 1 = "
-                            r"\sum_{i,j} \delta_{i,j}$, is an array too, since the sum says so, while a plain $1$ "
-                            r"with no sum after it is the number), is the sum over every output and loses nothing "
-                            r"for it, with or without a line "
-                            r"$\sum_{i,j} \delta_{i,j}$ after it; so does $\mathbf{1}^{\mathsf{T}} "
-                            r"\operatorname{vec}(\delta)$. Its $1$ is the local derivative too (rule~1).")),
+                            r"follows from an error already charged keeps these points (rule~3). So the answer "
+                            r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. The "
+                            r"answer $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
+                            r"array of ones, is the sum over every output. It loses nothing for it, with or "
+                            r"without a line $\sum_{i,j} \delta_{i,j}$ after it, and neither does "
+                            r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
+                            r"derivative too (rule~1). A $1$ is an array when the answer marks it as one: bold, "
+                            r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
+                            r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
+                            r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
                               r"The mean of $\delta$ instead of its sum, however it is reached (also where the "

@@ -35,11 +35,12 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
 # and the result, like the dense-layer reading of T1; never a slip whose result "follows" (rule 3).
 # In max pooling a formula that routes delta wrongly is also wrong at a tie, whatever the words say: its
 # deduction names the tie point too, so that the points it takes are exactly the criteria it names.
-def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result")) -> Deduction:
+def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), then: str = "") -> Deduction:
     """The deduction for a wrong routing in a pooling; `routing` says, in LaTeX, what the wrong formula does,
-    and `charges` the criteria it takes."""
+    `then` adds a sentence on what follows from it, and `charges` the criteria it takes.  Said in sentences,
+    one idea each: the key states its cost after them."""
     return Deduction("routing", "a wrong routing",
-                     rf"A formula that {routing} (a wrong routing): one error, read from the formulas whatever the "
-                     r"words say, also beside right lines, whatever words introduce it (``in practice'') (rules~3 "
-                     r"and~4 at the front)",
+                     rf"A formula that {routing}, makes a wrong routing. {then}It is one error, read from the "
+                     r"formulas whatever the words say (rules~3 and~4 at the front). It counts also beside right "
+                     r"lines, and whatever words introduce it, such as ``in practice''.",
                      charges=charges)

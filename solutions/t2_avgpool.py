@@ -83,7 +83,7 @@ WRONG = (
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
                          r"$\partial L/\partial f$. The result follows from the chain rule as written and is "
                          r"not charged again. An answer that adds the expansion "
-                         r"$\sum_\mu (\partial L / \partial a_\mu)(\partial a_\mu / \partial z_j)$ without "
+                         r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z_j)$ without "
                          r"$\partial L/\partial z_j$ before it, or calls the sum the back-propagated error, is "
                          r"graded the same (rule~7).", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",

@@ -110,7 +110,7 @@ WRONG = (
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$. It uses $k$ both for the maximizer and for the index of its sum over a "
                 r"next layer's units, which the key writes $\mu$ (rule~7), and what it writes $\delta_k$ is a "
-                r"next layer's $\partial L/\partial a_\mu$, which the key writes $g_\mu$: the display below "
+                r"next layer's $\partial L/\partial h_\mu$, which the key writes $g_\mu$: the display below "
                 r"writes it so. Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
                 r"is. "
                 r"Read as the gradient "
@@ -166,7 +166,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"and~4). "
                         r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
               Criterion("ties", 1, "the tie point",
-                        r"Every rule the answer gives at a tie is true, that is, says what the tied entries get. "
+                        r"Every rule the answer gives at a tie is true. The handout asks that the answer's formula "
+                        r"or words say what the tied entries get, and a formula says it when, read at a tie, it "
+                        r"gives each tied entry its share of $\delta$. "
                         r"The formula, read at a tie, is one rule (with no formula, the words that describe the "
                         r"routing are, rule~4 at the front); words that say what tied entries get are another. A "
                         r"rule the answer withdraws (rule~4) is none of its rules. "
@@ -177,11 +179,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"routing's deduction takes the point whatever the words (rule~3 at the front).",
                         statements=(
                             ("True rules", (
-                                r"One maximizer takes all of $\delta$ (the first, the last, any). A formula with "
-                                r"$i^*$, an argmax that names one index or ``the index of the maximum'' (not the set "
-                                r"$[k \in \arg\max x]$ below) states it also in silence (and so "
-                                r"answers what the handout asks of ties), and "
-                                r"so does an equality $k = \arg\max_i x_i$, which names one index.",
+                                r"One maximizer takes all of $\delta$ (the first, the last, any). A formula whose "
+                                r"index names one entry states this rule: $i^*$, ``the index of the maximum'', "
+                                r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). Read at "
+                                r"a tie, it gives all of $\delta$ to that entry and $0$ to the other tied entries. "
+                                r"So it says what the tied entries get, as the handout asks, with no word on ties.",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
@@ -195,17 +197,22 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
-                                r"Words that name one entry, in the singular (``the maximum entry'', ``the input with "
-                                r"the largest value'', ``the entry equal to the maximum''), give all of $\delta$ to "
-                                r"one maximizer: the switch description, with full credit.",
-                                r"Words that set a condition on every entry, with ``each'', ``every'', a plural or "
-                                r"an index that runs over the entries (``each input equal to the maximum'', ``the "
-                                r"entries equal to the maximum'', ``$\delta$ where $x_k$ equals the maximum''), state "
-                                r"the mask below.")),
+                                r"The words that receive $\delta$ decide, by their grammar alone. A singular noun "
+                                r"with ``the'', ``whichever'' or ``one'' names one entry: all of $\delta$ goes to one "
+                                r"maximizer, the switch description, with full credit. Examples are ``the maximum "
+                                r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
+                                r"``whichever entry is largest'' and ``one of the maximizers''.",
+                                r"A plural, ``(s)'', ``each'', ``every'', ``any'', ``an'' or ``a'' before a "
+                                r"condition, a set's membership, or an index that runs over the entries sets a "
+                                r"condition that every tied entry meets: the mask below. Examples are ``the entries "
+                                r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
+                                r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
+                                r"``$\delta$ where $x_k$ equals the maximum''.")),
                             ("False rules: the point is lost", (
                                 r"A formula or code (a formula too, rule~1 at the front) that gives all of "
                                 r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
-                                r"the maximum'') and the indicator of the set of maximizers, $[k \in \arg\max x]$, "
+                                r"the maximum'', ``if $k$ is an argmax'') and the indicator of the set of "
+                                r"maximizers, $[k \in \arg\max x]$, "
                                 r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
                                 r"are negative (Step~5), is false. Unless withdrawn, or stated for a unique maximum "
                                 r"beside words that say what tied entries get (above), it loses the point beside any "
@@ -218,8 +225,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"the answer says of ties."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
-                              r"gradient of a mean or of a sum does, and so at a tie sends shares to entries "
-                              r"that are not tied", charges=("local", "result", "ties")),
+                              r"gradients of a mean and of a sum do", charges=("local", "result", "ties"),
+                              then=r"At a tie, such a formula sends shares to entries that are not tied. "),
                 Deduction("all-ties", "a wrong rule at ties",
                           r"A false rule at ties, as the last list below the table says: all of $\delta$ to every "
                           r"tied entry, or any other, in a formula or in words, whatever else the answer says of "

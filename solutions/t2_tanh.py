@@ -93,7 +93,7 @@ STEPS += _example_steps()
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
 # the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x); its a_j
-# is written x_j, since the key's a names the next units' inputs alone
+# is written x_j, and the next units' inputs h_mu, so that a names nothing in the key (one meaning per symbol)
 _js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
 SAMPLE = Entries(product(1 - sp.tanh(x[_js]) ** 2, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, d)),
                  _js, 1, d)
@@ -102,13 +102,14 @@ WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
                 r"its output $z_j = f(x_j)$ (it writes $a_j$ for the question's $x_j$) feeds the next units "
-                r"through weights, and what it writes $\delta_k$ is the next unit's $\partial L/\partial a_k$; the "
-                r"key writes these units $\mu$, their inputs $a_\mu$, their weights $w_{\mu j}$ and their "
+                r"through weights into the next units' inputs, which it writes $a_k$, and what it writes $\delta_k$ is "
+                r"their gradient; the "
+                r"key writes these units $\mu$, their inputs $h_\mu$, their weights $w_{\mu j}$ and their "
                 r"gradients $g_\mu$ (rule~7), keeping $\delta$ for the question's gradient and its own $j$ for an "
                 r"entry of $x$. Its chain rule writes "
                 r"$\partial L/\partial x_j$, which it calls $\delta_j$ although it is the answer itself, as "
                 r"$(\partial L/\partial z_j) \cdot (\partial z_j/\partial x_j)$, "
-                r"then as $[\sum_\mu (\partial L/\partial a_\mu)(\partial a_\mu/\partial z_j)] \cdot f'(x_j)$, "
+                r"then as $[\sum_\mu (\partial L/\partial h_\mu)(\partial h_\mu/\partial z_j)] \cdot f'(x_j)$, "
                 r"and at last as $f'(x_j) \sum_\mu w_{\mu j} g_\mu$. The factor "
                 r"$\partial L/\partial z_j$ of one member is replaced by the bracketed sum in the next, the "
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "

@@ -150,7 +150,8 @@ class SwapAxes(Node):
     numeric = staticmethod(lambda a: np.swapaxes(np.asarray(a), 0, 1))
 
     def _latex(self, printer):
-        return rf"{operand(printer, self.args[0])}^{{\mathsf{{T}}_{{12}}}}"
+        # an operator before its argument: a superscript names a slice (X^(r,c)) and ^T the transpose
+        return named(printer, "swap", self.args[0], sub=12)
 
 
 class Transposed(Node):

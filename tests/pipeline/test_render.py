@@ -365,3 +365,40 @@ def test_a_value_and_the_set_it_lies_in_share_one_row_while_a_chain_of_equalitie
                  and not s.note)
     rows = [line for line in render.render_step(chain).split("\n") if line.startswith("&") or " &=" in line]
     assert len(rows) == 2 and rows[1].startswith("&= ")
+
+
+def test_a_deduction_said_in_sentences_states_its_cost_in_a_sentence_of_its_own(homework, paths, notes):
+    """A deduction whose text is sentences (it ends with a period, as the wrong routing does) is followed by
+    "The answer loses ...", never by a colon after a full stop; one that is a noun phrase keeps ": the answer"
+    (review36/37: the wrong routing's cost hung at the end of one nested sentence)."""
+    render_all(homework, paths, notes)
+    maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
+    assert r"such as ``in practice''. The answer loses the local derivative" in maxpool
+    assert r"(a wrong rule at ties): the answer loses the tie point" in maxpool
+    assert ".: the answer" not in maxpool
+
+
+def test_every_reference_to_a_sub_rule_of_the_conventions_names_one_that_exists(homework, paths, notes):
+    """Rule 2 of the key is split into lettered sub-rules, one decision each; every "rule~2(x)" of the key's
+    prose, in its preface and in every part, names one of them (review36/37: its references had to follow)."""
+    import re
+    render_all(homework, paths, notes)
+    key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
+    conventions = key.split(r"\item \textbf{Conventions.}", 1)[1].split(r"\end{enumerate}", 1)[0]
+    letters = "abcdefghij"[:conventions.count(r"\item \emph{")]
+    assert letters == "abcdef"
+    referenced = set(re.findall(r"rule~2\(([a-z])\)", key))
+    assert referenced and referenced <= set(letters), referenced
+
+
+def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
+    """The handout asks that the formula or the words say what tied entries get; the key's tie point asks the
+    same and says when a formula alone says it (review36/37: a formula with one index i* earned the point
+    'in silence' while the handout asked to say it)."""
+    render_all(homework, paths, notes)
+    handout = (paths.tex / "t2.tex").read_text()
+    key = (paths.tex / "grading-t2.maxpool.tex").read_text()
+    assert "At a tie of max pooling, your formula or words must say what the tied entries get." in handout
+    assert ("The handout asks that the answer's formula or words say what the tied entries get, and a formula "
+            r"says it when, read at a tie, it gives each tied entry its share of $\delta$.") in key
+    assert "So it says what the tied entries get, as the handout asks, with no word on ties." in key

@@ -157,7 +157,7 @@ CASES = {
                (SumAll(Y), r"\sum Y")],
     "SumAxes": [(SumAxes(delta, 1), r"\left(\sum_{r,i,j} \delta^{(r,q)}_{i,j}\right)_{q}")],
     "SumOver": [(SumOver(product(_w[k, j], delta_v[k]), k, 1, d), r"\sum_{k} w_{kj} \delta_{k}")],
-    "SwapAxes": [(SwapAxes(X), r"X^{\mathsf{T}_{12}}")],
+    "SwapAxes": [(SwapAxes(X), r"\operatorname{swap}_{12}\!\left(X\right)")],
     "Times": [(Times(shown(2), shown(-3)), r"2 \cdot (-3)")],
     "Transposed": [(Transposed(W), r"W^{\mathsf{T}}")],
     "Vec": [(Vec(X), r"\operatorname{vec}\!\left(X\right)")],
