@@ -292,10 +292,17 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     # Linux AIO, whose RWF_NOWAIT reads tell a cached page from one on disk as preadv2's do
                     "io_setup", "io_submit",
                     # a pipe keeps whole pages spliced into it alive after they are unmapped, counted nowhere: a fresh
-                    # attacker held 3 GB of huge pages so under --memory 64M
-                    "vmsplice",
+                    # attacker held 3 GB of huge pages so under --memory 64M, and another 2.35 GB of the page cache of
+                    # /usr's files, 2 MiB per pipe slot, through splice (sendfile to a pipe splices too; Python's
+                    # file copies fall back to read and write)
+                    "vmsplice", "splice", "tee", "sendfile",
                     # many waiters on one futex word (futex_waitv's flags are in memory no filter reads); see below
                     "futex_waitv")
+# Every system call from Linux 6.7's futex2 calls (454) on, known today or not: ENOSYS, as a kernel without them says,
+# on which a library falls back.  No numerical code needs them, and they kept bringing what the filter refuses
+# elsewhere (futex_wake and futex_wait without FUTEX2_PRIVATE carried a fresh attacker's file between sandboxes;
+# file_setattr sets an inode's flags).  Numbers from 424 on are the same on every architecture.
+NEWER_SYSCALLS = range(454, 512)
 # futex operations without FUTEX_PRIVATE_FLAG (128): a futex on a file mapping is keyed by the file, shared by every
 # sandbox that maps the same NumPy library, and a fresh attacker passed a classmate's file through waiters parked
 # there; a process's own threads (Python's locks, glibc's) use private futexes alone
@@ -305,9 +312,15 @@ INT_BITS = 0xFFFFFFFF      # an argument the kernel reads as an int: its low 32 
 MADVISE_EVICT = (20, 21)
 # preadv2's RWF_NOWAIT (flags, argument 5), which tells a cached page from one on disk, as above
 RWF_NOWAIT = 0x8
-# fcntl's lock and lease commands, for the same reason: F_GETLK, F_SETLK, F_SETLKW, their open-file-description
-# forms F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, and F_SETLEASE, F_GETLEASE
-FCNTL_LOCKS = (5, 6, 7, 36, 37, 38, 1024, 1025)
+# fcntl's commands that a program needs for its own descriptors, every other refused: F_DUPFD, F_GETFD, F_SETFD,
+# F_GETFL, F_SETFL, F_DUPFD_CLOEXEC and F_GETPIPE_SZ.  Locks and leases on a file every sandbox reads were a channel
+# between two sandboxes graded at once; so were F_NOTIFY's directory events, and F_SET_RW_HINT stored two bits in
+# each inode of the grader's install, read by a later run (fresh attackers did all three).
+FCNTL_ALLOWED = (0, 1, 2, 3, 4, 1030, 1032)
+# ioctl's only with the type of a terminal's ('T', bits 8-15 of the command: isatty, the window's size, FIONBIO,
+# FIOCLEX): the others set a file's flags (FS_IOC_SETFLAGS on /tmp outlived a submission), read its extents, or
+# mark its inode (EXT4_IOC_PRECACHE_EXTENTS), on files other sandboxes see.
+IOCTL_TYPE, IOCTL_TYPE_BITS = 0x5400, (8, 16)
 # clone() only with one of these flags (a new namespace): fork and threads stay open.  (CLONE_NEWTIME is unshare's
 # and clone3's alone; in clone() that bit is part of the exit signal.)
 CLONE_NEW = {"CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
@@ -325,6 +338,24 @@ OWN_PROCESS_ONLY = {"prlimit64": (0,), "setpriority": (0, 1), "ioprio_set": (1,)
 # ioprio_set's `which` (argument 0) must be IOPRIO_WHO_PROCESS, 1; setpriority's, PRIO_PROCESS, 0, as above.
 OWN_WHICH = {"ioprio_set": 1}
 _SCMP_ACT_ALLOW, _SCMP_ACT_ERRNO, _SCMP_CMP_NE, _SCMP_CMP_MASKED_EQ = 0x7FFF0000, 0x00050000, 1, 7
+
+
+def masks_outside(allowed, bits: tuple[int, int] = (0, 32)) -> list[tuple[int, int]]:
+    """(mask, value) pairs such that a number whose bits low..high-1 are none of `allowed`'s has (number & mask) ==
+    value for one pair at least, and one of `allowed` for none: an allowlist for a filter that can only refuse, one
+    rule per pair (libseccomp compares an argument once per rule, and rules are alternatives)."""
+    low, high = bits
+    pairs = []
+
+    def walk(bit: int, prefix: int, left: list[int]) -> None:
+        if not left:   # no allowed number starts so: refuse every number that does
+            pairs.append((((1 << high) - 1) ^ ((1 << bit) - 1), prefix))
+        elif bit > low:
+            below = bit - 1
+            for value in (0, 1):
+                walk(below, prefix | value << below, [a for a in left if (a >> below) & 1 == value])
+    walk(high, 0, sorted({a & ((1 << high) - 1) & ~((1 << low) - 1) for a in allowed}))
+    return pairs
 
 
 @functools.cache
@@ -374,8 +405,13 @@ def _seccomp_program() -> bytes:
         refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
         # the kernel reads these two arguments as 32-bit ints: compared on their low 32 bits, or a command with
         # bit 32 set passes the filter and runs as the command refused (a fresh attacker's locks did so)
-        for command in FCNTL_LOCKS:
-            refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, INT_BITS, command))
+        for mask, value in masks_outside(FCNTL_ALLOWED):
+            refuse("fcntl", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, mask, value))
+        for mask, value in masks_outside((IOCTL_TYPE,), IOCTL_TYPE_BITS):
+            refuse("ioctl", errno.ENOTTY, ArgCmp(1, _SCMP_CMP_MASKED_EQ, mask, value))
+        for number in NEWER_SYSCALLS:
+            if lib.seccomp_rule_add_array(context, _SCMP_ACT_ERRNO | errno.ENOSYS, number, 0, None) != 0:
+                raise NoIsolation(f"libseccomp cannot refuse system call {number} on this machine")
         for advice in MADVISE_EVICT:
             refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_MASKED_EQ, INT_BITS, advice))
         refuse("futex", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, FUTEX_PRIVATE_FLAG, 0))

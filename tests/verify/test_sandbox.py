@@ -1650,7 +1650,10 @@ POISON_THE_PIPES = """
                 pass
     for fd in (1, 2):
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK | os.O_DIRECT)
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 4096)   # refused today; the test holds if it ever is not
+        except OSError:
+            pass
     def grad(x):
         return x
 """
@@ -1697,7 +1700,9 @@ def test_extended_attributes_a_candidate_sets_on_its_folder_never_reach_the_next
 
 def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
     # A lock on a file every sandbox reads (the Python install) is seen by another sandbox graded at the same
-    # time: a fresh attacker passed a whole file from one classmate to another so, one bit per file locked.
+    # time: a fresh attacker passed a whole file from one classmate to another so, one bit per file locked.  Others
+    # did it with directory events (F_NOTIFY) and with write hints stored in the install's inodes (F_SET_RW_HINT).
+    # A program's work on its own descriptors is allowed.
     with box(tmp_path, """
         import ctypes, errno, fcntl, os
         libc = ctypes.CDLL(None, use_errno=True)
@@ -1713,7 +1718,16 @@ def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
                                    ("getlk", lambda: fcntl.fcntl(shared, fcntl.F_GETLK, bytes(32))),
                                    ("getlk, bit 32 set", lambda: high_bit(shared, fcntl.F_GETLK)),
                                    ("setlease, bit 32 set", lambda: high_bit(shared, fcntl.F_SETLEASE)),
-                                   ("getfl", lambda: fcntl.fcntl(shared, fcntl.F_GETFL))]:
+                                   ("notify", lambda: fcntl.fcntl(os.open("/tmp", os.O_RDONLY), fcntl.F_NOTIFY,
+                                                                  fcntl.DN_ACCESS | fcntl.DN_MULTISHOT)),
+                                   ("set rw hint", lambda: fcntl.fcntl(shared, 1036, bytes(8))),
+                                   ("setsig", lambda: fcntl.fcntl(shared, fcntl.F_SETSIG, 40)),
+                                   ("setpipe_sz", lambda: fcntl.fcntl(os.pipe()[0], fcntl.F_SETPIPE_SZ, 1 << 20)),
+                                   ("getfl", lambda: fcntl.fcntl(shared, fcntl.F_GETFL)),
+                                   ("setfd", lambda: fcntl.fcntl(shared, fcntl.F_SETFD, fcntl.FD_CLOEXEC)),
+                                   ("dupfd_cloexec", lambda: os.close(fcntl.fcntl(shared, fcntl.F_DUPFD_CLOEXEC, 0))),
+                                   ("getpipe_sz", lambda: fcntl.fcntl(os.pipe()[0], fcntl.F_GETPIPE_SZ)),
+                                   ("nonblocking", lambda: os.set_blocking(shared.fileno(), False))]:
                     try:
                         call()
                         said.append(f"{what}: ok")
@@ -1724,7 +1738,9 @@ def test_file_locks_are_refused_and_other_fcntl_calls_work(tmp_path):
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0
         assert s.output.strip() == ("flock: EPERM; lockf: EPERM; getlk: EPERM; getlk, bit 32 set: EPERM; "
-                                    "setlease, bit 32 set: EPERM; getfl: ok")
+                                    "setlease, bit 32 set: EPERM; notify: EPERM; set rw hint: EPERM; setsig: EPERM; "
+                                    "setpipe_sz: EPERM; getfl: ok; setfd: ok; dupfd_cloexec: ok; getpipe_sz: ok; "
+                                    "nonblocking: ok")
 
 
 def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_path):
@@ -1771,8 +1787,9 @@ def test_locked_memory_and_the_page_cache_of_shared_files_are_out_of_reach(tmp_p
 
 def test_shared_futexes_and_pages_spliced_into_pipes_are_refused(tmp_path):
     # Futexes on a file mapping are keyed by the file, shared by every sandbox mapping the same NumPy library: a fresh
-    # attacker passed a classmate's file through waiters parked there.  Another held 3 GB of huge pages outside
-    # --memory 64M, spliced into a pipe (vmsplice) and unmapped.  A process's own threads use private futexes.
+    # attacker passed a classmate's file through waiters parked there, with futex and with futex2's calls.  Others
+    # held 3 GB of huge pages outside --memory 64M, spliced into a pipe (vmsplice) and unmapped, and 2.35 GB of the
+    # page cache of /usr spliced into pipes.  A process's own threads use private futexes; pipes take writes.
     with box(tmp_path, """
         import ctypes, errno, os
         libc = ctypes.CDLL(None, use_errno=True)
@@ -1784,16 +1801,56 @@ def test_shared_futexes_and_pages_spliced_into_pipes_are_refused(tmp_path):
             read, write = os.pipe()
             data = ctypes.create_string_buffer(b"x")
             iov = (ctypes.c_void_p * 2)(ctypes.addressof(data), 1)
+            library = os.open(os.__file__, os.O_RDONLY)
             said = {"futex wake, shared": outcome(libc.syscall(202, ctypes.byref(word), 1, 1, None, None, 0)),
                     "futex wake, private": outcome(libc.syscall(202, ctypes.byref(word), 129, 1, None, None, 0)),
                     "futex_waitv": outcome(libc.syscall(449, None, 0, 0, None, 0)),
-                    "vmsplice": outcome(libc.syscall(278, write, iov, 1, 0))}
+                    "futex2 wake": outcome(libc.syscall(454, ctypes.byref(word), ctypes.c_ulong(-1), 1, 2)),
+                    "futex2 wait": outcome(libc.syscall(455, ctypes.byref(word), 1, ctypes.c_ulong(-1), 2, None, 1)),
+                    "file_setattr": outcome(libc.syscall(469, -100, b"/tmp", None, 0, 0)),
+                    "vmsplice": outcome(libc.syscall(278, write, iov, 1, 0)),
+                    "splice": outcome(libc.syscall(275, library, None, write, None, 1, 0)),
+                    "tee": outcome(libc.syscall(276, read, write, 1, 0)),
+                    "sendfile": outcome(libc.syscall(40, write, library, None, 1)),
+                    "write": outcome(os.write(write, b"x"))}
             print("; ".join(f"{k}: {v}" for k, v in said.items()))
             return x
     """) as s:
         assert float(s.call("grad", 1.0)) == 1.0, s.output
         assert s.output.strip() == ("futex wake, shared: EPERM; futex wake, private: ok; futex_waitv: EPERM; "
-                                    "vmsplice: EPERM")
+                                    "futex2 wake: ENOSYS; futex2 wait: ENOSYS; file_setattr: ENOSYS; vmsplice: EPERM; "
+                                    "splice: EPERM; tee: EPERM; sendfile: EPERM; write: ok")
+
+
+def test_ioctls_other_than_a_terminals_are_refused(tmp_path):
+    # A fresh attacker set /tmp's inode flags (FS_IOC_SETFLAGS), which outlived its submission, and marked inodes of
+    # the install (EXT4_IOC_PRECACHE_EXTENTS).  A terminal's ioctls, which isatty and FIONREAD make, still work.
+    with box(tmp_path, """
+        import array, ctypes, errno, fcntl, os, termios
+        def outcome(call):
+            try:
+                call()
+                return "ok"
+            except OSError as exc:
+                return errno.errorcode[exc.errno]
+        def grad(x):
+            tmp = os.open("/tmp", os.O_RDONLY)
+            library = os.open(os.__file__, os.O_RDONLY)
+            read, write = os.pipe()
+            os.write(write, b"abc")
+            waiting = array.array("i", [0])
+            said = {"setflags": outcome(lambda: fcntl.ioctl(tmp, 0x40086602, array.array("l", [0x40]))),
+                    "getflags": outcome(lambda: fcntl.ioctl(tmp, 0x80086601, array.array("l", [0]))),
+                    "precache": outcome(lambda: fcntl.ioctl(library, 0x6612)),
+                    "fsgetxattr": outcome(lambda: fcntl.ioctl(tmp, 0x801C581F, bytes(28))),
+                    "fionread": outcome(lambda: fcntl.ioctl(read, termios.FIONREAD, waiting)),
+                    "isatty": str(os.isatty(read))}
+            print("; ".join(f"{k}: {v}" for k, v in said.items()), waiting[0])
+            return x
+    """) as s:
+        assert float(s.call("grad", 1.0)) == 1.0, s.output
+        assert s.output.strip() == ("setflags: ENOTTY; getflags: ENOTTY; precache: ENOTTY; fsgetxattr: ENOTTY; "
+                                    "fionread: ok; isatty: False 3")
 
 
 def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path):
@@ -1806,3 +1863,15 @@ def test_emptying_a_bubblewrap_sandboxs_folders_also_resets_their_times(tmp_path
     assert server_module()._wipe({"wipe": [str(folder)], "home": str(folder), "kill": "namespace"})
     seen = folder.stat()   # before any reading of the folder, which sets its access time to now
     assert (seen.st_atime_ns, seen.st_mtime_ns) == (0, 0) and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize("allowed, bits", [(sb.FCNTL_ALLOWED, (0, 32)), ((sb.IOCTL_TYPE,), sb.IOCTL_TYPE_BITS),
+                                           ((0,), (0, 8)), ((255,), (0, 8)), ((0, 1, 254, 255), (0, 8))])
+def test_an_allowlist_becomes_refusals_that_match_every_other_number(allowed, bits):
+    pairs = sb.masks_outside(allowed, bits)
+    low, high = bits
+    field = ((1 << high) - 1) & ~((1 << low) - 1)
+    numbers = list(range(0, 1 << 16, 7)) + [a | extra for a in allowed for extra in (0, 1, 1 << 20, 1 << 32, 3 << 40)]
+    for number in numbers:
+        refused = any(number & mask == value for mask, value in pairs)
+        assert refused == (number & field not in {a & field for a in allowed}), hex(number)
