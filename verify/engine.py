@@ -83,11 +83,17 @@ SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --s
 # tolerance of 1e-7, which -5's gaps miss, is caught too (a fresh attacker's).  And two values a hair apart on
 # either side of the midpoint between two float32 numbers (below 7.875) round to two float32 numbers: there any
 # relative tolerance for ties, 1e-9 and 5e-8 among them (a fresh attacker's passed), splits delta where an arg max
-# of a float32 copy does not.
+# of a float32 copy does not; the closest pair is two float64 steps apart, so that a tolerance of 1e-13 fails too (a
+# fresh attacker's passed at 2e-12).  Around 0, float32 holds gaps down to its smallest subnormal (1.4e-45): an
+# absolute tolerance of 1e-25 and a soft arg max of steepness 1e25 (a fresh attacker's passed) meet 1e-30, 1e-38 and
+# 1e-44 there.
 TIE_FRACTIONS = (0.375, -2.625, 1.125)   # exact in binary, and in float32
-STRADDLE = 7.875 - 2.0 ** -22 - 7.875e-12   # just below a float32 midpoint; 2e-12 of it above is just above it
-NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-7, 3e-7, 1e-6), 0: (1e-20, 1e-100, 1e-300, 5e-324), 7.875: (8e-8,),
-                 STRADDLE: (2e-12,)}
+_MIDPOINT = 7.875 - 2.0 ** -22   # halfway between two float32 numbers
+STRADDLE = _MIDPOINT - 7.875e-12   # just below the midpoint; 2e-12 of it above is just above it
+STRADDLE_CLOSE = _MIDPOINT - 2.0 ** -50   # one float64 step below it; two steps above is one step above it
+NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-7, 3e-7, 1e-6),
+                 0: (1e-20, 1e-30, 1e-38, 1e-44, 1e-100, 1e-300, 5e-324), 7.875: (8e-8,),
+                 STRADDLE: (2e-12,), STRADDLE_CLOSE: (2.0 ** -49 / 7.875,)}
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
 LARGE_VALUES = (30.0, 1000.0)                            # and saturated ones, where no polynomial grows

@@ -322,7 +322,7 @@ def test_a_wrong_answer_at_ties_fails_in_every_precision(dtype, wrong, pattern):
     assert not outcome.passed and outcome.counterexample is not None, pattern
 
 
-@pytest.mark.parametrize("tolerance", [1e-9, 5e-8, 1e-7, 1.5e-7, 3e-7, 9e-7, 1e-6, 1e-3])
+@pytest.mark.parametrize("tolerance", [1e-13, 2e-13, 1e-11, 1e-9, 5e-8, 1e-7, 1.5e-7, 3e-7, 9e-7, 1e-6, 1e-3])
 def test_any_relative_tolerance_on_ties_is_wrong(tolerance):
     # a fresh attacker's max pooling took entries within 9e-7 of the maximum for tied (math.isclose with a
     # rel_tol) and split delta among them: 5/5, where x = [1, 1 + 5e-7] has one maximizer even in float32; later
@@ -330,6 +330,22 @@ def test_any_relative_tolerance_on_ties_is_wrong(tolerance):
     def tolerant(x, d):
         tied = np.isclose(x, x.max(), rtol=tolerance, atol=0)
         return d * tied / tied.sum()
+    outcome = verify.check("t2.maxpool", tolerant, seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("tolerance", [1e-20, 1e-25, 1e-30, 1e-35, 1e-40, 1e-44])
+@pytest.mark.parametrize("kind", ["absolute", "soft arg max"])
+def test_an_absolute_tolerance_or_a_soft_arg_max_that_float32_can_see_is_wrong(tolerance, kind):
+    # a fresh attacker's max pooling took entries within 1e-25 of the maximum for tied, and another's took a soft
+    # arg max, softmax(1e25 x): 5/5, where near 0 a gap of 1e-30, which float32 holds, has one maximizer
+    def tolerant(x, d):
+        if kind == "absolute":
+            weights = (x >= x.max() - tolerance).astype(float)
+        else:
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                weights = np.exp((x - x.max()) / tolerance)
+        return d * weights / weights.sum()
     outcome = verify.check("t2.maxpool", tolerant, seed=7)
     assert not outcome.passed and outcome.counterexample is not None
 
