@@ -403,7 +403,8 @@ DX_WRONG = (
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states the shape "
-                         r"$m \times n$ for this smaller result (rule~5).", charges=("border",)),
+                         r"$m \times n$ for this smaller result (rule~5).", charges=("border",),
+                charges_other=("border", "final")),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
@@ -415,7 +416,8 @@ DX_WRONG = (
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). The error arises at the border; the shape is right.", charges=("border",)),
+                         r"(rule~3). The error arises at the border; the shape is right.", charges=("border",),
+                charges_other=("border", "final")),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
                 r"of $\delta$ are dropped: the pixels they reach lose their share, and those only they reach get "
@@ -428,7 +430,7 @@ DX_WRONG = (
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3). A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
-                         r"again.", charges=("border",)),
+                         r"again.", charges=("border",), charges_other=("border", "final")),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
@@ -439,7 +441,8 @@ DX_WRONG = (
                          r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
                          r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
-                charges=("border", "final"), charges_unwritten=("border",)),
+                charges=("border", "final"), charges_unwritten=("border",),
+                charges_other=("border",)),
 )
 
 DW_WRONG = (

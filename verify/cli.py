@@ -374,13 +374,14 @@ def _check(args: argparse.Namespace) -> int:
                 box.fresh()
                 raised: dict[str, int] = {}
                 best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention,
-                                     raised=raised)
+                                     raised=raised, forced=args.convention)
                 part = homework.part_of(result.id)
                 if best is not None and raised.get(best.id):   # as grade: no points, and a TA told what it is
-                    flags.append(refused_common(best, raised[best.id], part.points_for(best, not args.convention),
+                    flags.append(refused_common(best, raised[best.id],
+                                                part.points_for(best, not args.convention, args.convention),
                                                 part.points))
                 elif best is not None:
-                    note = wrong_answer_note(best, part, unwritten=not args.convention)
+                    note = wrong_answer_note(best, part, unwritten=not args.convention, forced=args.convention)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

@@ -425,7 +425,7 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     for result in group:
         wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
         if wrong:
-            _common(box, homework, result, wrong, seed, path, unwritten=forced is None)
+            _common(box, homework, result, wrong, seed, path, unwritten=forced is None, forced=forced)
     chosen = None if forced is not None else choose_conventions(group, attempts)
     for result in group:
         if chosen is not None and len(result.conventions) > 1 and chosen in attempts[result.id]:
@@ -466,10 +466,10 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
                   unjudged: dict[str, int] | None = None, unwritten: bool = True,
-                  raised: dict[str, int] | None = None) -> WrongAnswer | None:
+                  raised: dict[str, int] | None = None, forced: str | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
     most when several do), or None.  The candidate gets a new time budget; a limit propagates.
-    `unjudged`, `raised`: as for engine.matching."""
+    `unjudged`, `raised`: as for engine.matching; `forced`: the convention forced, as for `Part.points_for`."""
     known = common_answers(homework, result)
     if not known:
         return None
@@ -477,11 +477,11 @@ def common_answer(candidate: Candidate, homework: Homework, result: Result, seed
     found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed,
                             unjudged=unjudged, raised=raised)
     part = homework.part_of(result.id)
-    return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten)) if found else None
+    return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten, forced)) if found else None
 
 
 def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int, path=None,
-            unwritten: bool = True) -> None:
+            unwritten: bool = True, forced: str | None = None) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note, as the key
     gives them to an answer that writes no forward pass (`unwritten`: code writes none), unless a convention was
     forced."""
@@ -493,7 +493,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     try:
         box.fresh()
         best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten,
-                             raised)
+                             raised, forced)
     except (LimitExceeded, LoadError) as exc:
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
         # answers, which earn points, so a TA is told how to judge it again
@@ -503,7 +503,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
         return
     if best is None:
         return
-    share = part.points_for(best, unwritten) * wrong[0].max_points / part.points
+    share = part.points_for(best, unwritten, forced) * wrong[0].max_points / part.points
     if raised.get(best.id):   # as a right answer that refuses shapes: no points, and a TA told what it is
         for graded in wrong:
             graded.review = graded.review or refused_common(best, raised[best.id], share, wrong[0].max_points)
@@ -511,7 +511,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     for graded in wrong:
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
-        graded.note = wrong_answer_note(best, part, unwritten)
+        graded.note = wrong_answer_note(best, part, unwritten, forced)
         if unjudged.get(best.id):
             # the key's answer has no value at some sizes (a valid correlation with a kernel larger than delta):
             # what this answer gives there is judged by no one, and a TA may look at it
@@ -527,13 +527,13 @@ def _without_displays(text: str) -> str:
     return re.sub(r"\bbelow\b", "in the key", text)
 
 
-def wrong_answer_note(wrong, part, unwritten: bool = True) -> str:
+def wrong_answer_note(wrong, part, unwritten: bool = True, forced: str | None = None) -> str:
     """The key's note on a common wrong answer, as plain text: its title, why it is wrong, what it earns."""
     lines = [f"This is a common wrong answer the grading key lists: {plain(wrong.title)}.",
              _without_displays(plain(wrong.why))]
     if wrong.decision:
         lines.append(f"The key: {_without_displays(plain(wrong.decision))}")
-    lines.append(f"Points for it: {part.points_for(wrong, unwritten)} of {part.points}"
+    lines.append(f"Points for it: {part.points_for(wrong, unwritten, forced)} of {part.points}"
                  + (" (for code, which writes no forward pass)." if unwritten and wrong.charges_unwritten is not None
                     else "."))
     return "\n".join(lines)

@@ -148,6 +148,9 @@ class WrongAnswer:
     # the criteria it loses in an answer that writes no forward pass, where the reading that gives it more (rule 2
     # of the key) charges fewer; None: the same as `charges`.  Code, which the grader judges, writes none.
     charges_unwritten: tuple[str, ...] | None = None
+    # the criteria it loses after the other convention's forward pass is written down (the grader's --convention
+    # forcing it); None: the same as `charges`
+    charges_other: tuple[str, ...] | None = None
 
     @property
     def shown(self):
@@ -188,20 +191,31 @@ class Part:
     def label(self) -> str:
         return f"{self.question}.{self.number}"
 
-    def charged(self, wrong: WrongAnswer, unwritten: bool = False) -> list[Criterion]:
+    def charged(self, wrong: WrongAnswer, unwritten: bool = False, forced: str | None = None) -> list[Criterion]:
         """The criteria a wrong answer loses, each once, in the rubric's order: its own charges and
         those of its deductions (an error is charged once, however many notes name it); `unwritten`: in an
-        answer that writes no forward pass."""
-        own = wrong.charges_unwritten if unwritten and wrong.charges_unwritten is not None else wrong.charges
+        answer that writes no forward pass; `forced`: the convention of the forward pass judged against, when one
+        is forced (the answer's own, or its result's default, unless it is given)."""
+        own = wrong.charges
+        if unwritten and wrong.charges_unwritten is not None:
+            own = wrong.charges_unwritten
+        elif forced is not None and wrong.charges_other is not None and forced != self._convention_of(wrong):
+            own = wrong.charges_other
         named = set(own) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
         return [c for c in self.rubric.criteria if c.id in named]
 
-    def points_for(self, wrong: WrongAnswer, unwritten: bool = False) -> int:
+    def _convention_of(self, wrong: WrongAnswer) -> str | None:
+        if wrong.convention is not None:
+            return wrong.convention
+        return next((r.default for r in self.results if r.id == wrong.result), None)
+
+    def points_for(self, wrong: WrongAnswer, unwritten: bool = False, forced: str | None = None) -> int:
         """The points the key awards a wrong answer: the part's points less the criteria it loses and
         the penalties of its deductions, at least 0, and at most the smallest cap among them; `unwritten`: in an
-        answer that writes no forward pass (code, as the grader judges it)."""
+        answer that writes no forward pass (code, as the grader judges it); `forced`: as for `charged`."""
         deductions = [self.rubric.deduction(d) for d in wrong.deductions]
-        score = self.points - sum(c.points for c in self.charged(wrong, unwritten)) - sum(d.points for d in deductions)
+        score = (self.points - sum(c.points for c in self.charged(wrong, unwritten, forced))
+                 - sum(d.points for d in deductions))
         caps = [d.cap for d in deductions if d.cap is not None]
         return max(0, min([score, *caps]))
 

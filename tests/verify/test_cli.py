@@ -55,6 +55,9 @@ FILES = {
 
         def unrotated(X, W, b, delta):
             return signal.correlate2d(delta, W, mode="full")
+
+        def valid_rotated(X, W, b, delta):
+            return signal.convolve2d(delta, W, mode="valid")
     """,
     "answers.py": NUMPY_HEADER + """
 def tanh(x, delta):
@@ -229,6 +232,8 @@ RUNS = {
     "convention of another result": (["check", "t2.tanh", "files/answers.py:tanh", "--convention", "convolution"],
                                      2, "inline"),
     "unknown convention": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "rotated"], 2, "inline"),
+    "common answer, forced convention": (["check", "t1.dX", "files/conv.py:valid_rotated", "--convention",
+                                          "convolution"], 1, "process"),
     "unknown result": (["check", "t1.dx", "files/conv.py:rotated"], 2, "process"),
     "missing file": (["check", "t1.dX", "files/nowhere.py:t1_dX"], 2, "inline"),
     "not a .py file": (["check", "t1.dX", "files/notes.txt:t1_dX"], 2, "inline"),
@@ -633,6 +638,16 @@ def test_check_says_what_grade_flags_of_an_answer_refusing_shapes_in_the_other_c
     assert run.code == 1 and "t1.dX: WRONG" in run.stdout
     assert "in the convolution convention: it refuses shapes the question allows" in run.stdout
     assert "it raised at sizes the question allows" in run.stdout and "is correct on the" in run.stdout
+
+
+def test_a_common_answer_is_priced_in_the_convention_forced(runs):
+    # a fresh attacker's "valid instead of full" got 4 of 5 under --convention convolution, below the key's note that
+    # after a true convolution written down the turned kernel is a second error
+    part = HW.part_of("t1.dX")
+    wrong = next(w for w in part.wrong_answers if w.id == "valid-not-full")
+    run = runs["common answer, forced convention"]
+    assert part.points_for(wrong, forced="convolution") != part.points_for(wrong)
+    assert f"Points for it: {part.points_for(wrong, forced='convolution')} of {part.points}." in run.stdout
 
 
 def test_check_names_a_common_wrong_answer_with_the_keys_note(extra):

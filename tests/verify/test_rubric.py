@@ -24,6 +24,10 @@ SCORES = {
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
+# the same answers after the other convention's forward pass is written down (the grader's --convention forcing it),
+# where the key decides otherwise: T1.1's border answers turn the kernel, a second error after a true convolution,
+# and the valid correlation with the kernel not turned keeps its kernel right there (a fresh attacker's 4, 4, 4, 3)
+SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 4}
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
 T1_3_ONE_ERROR = {"chain": 3, "local": 4, "result": 3}
@@ -82,6 +86,14 @@ def _disagreements(parts: dict[str, Part]) -> list[str]:
     found = [f"{a.id}: {part.points_for(a)}, decided {SCORES[a.id]}"
              for part in parts.values() for a in part.wrong_answers
              if a.id in SCORES and part.points_for(a) != SCORES[a.id]]
+    for part in parts.values():
+        for a in part.wrong_answers:
+            result = next(r for r in part.results if r.id == a.result)
+            for other in [c for c in result.conventions if c != (a.convention or result.default)]:
+                got = part.points_for(a, forced=other)
+                if got != SCORES_OTHER.get(a.id, SCORES.get(a.id, got)):
+                    found.append(f"{a.id} in the {other} convention: {got}, decided "
+                                 f"{SCORES_OTHER.get(a.id, SCORES.get(a.id))}")
     db = parts["t1.db"]
     found += [f"t1.db with one error at {c}: {db.points_for(_answer(db, [c]))}, decided {score}"
               for c, score in T1_3_ONE_ERROR.items() if db.points_for(_answer(db, [c])) != score]
