@@ -338,7 +338,7 @@ def grade_file(path: str | Path | None, homework: Homework | None = None, *, res
             verdict = _verdict_of_limit(exc) if isinstance(exc, LimitExceeded) else "error"
             why = f"{Path(path).name} could not be loaded: {exc}"
             submission.load_output = box.output
-            review = _rerun(exc, path) if isinstance(exc, LimitExceeded) else ""
+            review = _rerun(exc, path) if isinstance(exc, LimitExceeded) else _unloaded(path)
             submission.results = [Graded(r.id, verdict, 0, points_of(homework, r.id), why, review=review)
                                   for r in chosen]
             return submission
@@ -610,7 +610,10 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         verdict = Candidate(box, name).check(gradient, seed=seed, subject=result.id)
         status = verdict.status
         graded = Graded(result.id, status, worth if verdict.passed else 0, worth, str(verdict), convention=shown)
-        if status == "refused":
+        if _starved(verdict):
+            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
+                            review=_rerun_alone(path, result))
+        elif status == "refused":
             graded.review = refused_review(verdict)
         elif verdict.precision == "float16" and not verdict.passed:
             graded.review = "it answers in float16, which is not judged (a TA may judge the formula)"
@@ -666,6 +669,27 @@ def _rerun(exc: Exception, path, result: Result | None = None) -> str:
 
 
 _RERUN = "; rerun it with a larger limit: "
+# what Python says when a thread or a process cannot start: under a root grader the submissions graded at once run as
+# one user, whose process limit they share, so one that holds it (a fresh attacker's) made a classmate's threaded,
+# right answer fail
+_STARVED = ("can't start new thread", "Resource temporarily unavailable")
+
+
+def _starved(verdict: engine.Verdict) -> bool:
+    return not verdict.passed and any(words in text for words in _STARVED for text in (verdict.reason, verdict.refusal))
+
+
+def _unloaded(path) -> str:
+    """A file that does not load was not judged at all (an import the sandbox lacks, a syntax error): a TA may read
+    its formulas, or mend what stops it and check it again."""
+    return ("not judged (the file could not be loaded, so no function of it ran); a TA may read its formulas, or mend "
+            "what stops it loading (the sandbox has Python, NumPy and SciPy alone) and check it again: "
+            f"python -m verify check <result> '{path}:<function>'")
+
+
+def _rerun_alone(path, result: Result) -> str:
+    return ("not judged (it could not start a thread or a process: the submissions graded at once share one limit "
+            f"of processes); rerun it alone: python -m verify check {result.id} '{path}:{result.function_name}'")
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:

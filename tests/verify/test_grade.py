@@ -421,6 +421,26 @@ def test_a_float16_answer_gets_0_and_is_flagged_for_a_ta(tmp_path, answer):
     assert graded.verdict == "wrong" and graded.points == 0 and "float16" in graded.review and not graded.common
 
 
+def test_an_answer_that_cannot_start_a_thread_is_not_judged_and_is_flagged_to_rerun_alone(tmp_path):
+    # under a root grader the submissions graded at once share one process limit: a fresh attacker's classmate held
+    # it, and a right answer that starts a thread got 0, unflagged
+    starved = replace_function(CORRECT, "t2_tanh", """
+        raise RuntimeError("can't start new thread")
+    """)
+    graded = by_result(grade_source(tmp_path, starved, results=["t2.tanh"]))["t2.tanh"]
+    assert graded.verdict == "error" and graded.points == 0
+    assert graded.review == ("not judged (it could not start a thread or a process: the submissions graded at once "
+                             "share one limit of processes); rerun it alone: python -m verify check t2.tanh "
+                             f"'{tmp_path / 'hw4.py'}:t2_tanh'")
+
+
+def test_a_file_that_does_not_load_is_flagged_for_a_ta(tmp_path):
+    # a fresh attacker's right file with an unused `from tqdm import tqdm` got 0 of 30 and an empty review column
+    graded = grade_source(tmp_path, "from tqdm import tqdm\n" + textwrap.dedent(CORRECT), results=["t2.tanh"])
+    assert graded.results[0].verdict == "error" and "tqdm" in graded.results[0].text
+    assert graded.results[0].review.startswith("not judged (the file could not be loaded, so no function of it ran)")
+
+
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
     graded = by_result(grade_source(tmp_path, slow_dX("W[::-1, ::-1]"), timeout=2, results=["t1.dX", "t1.db"]))
     file = tmp_path / "hw4.py"
