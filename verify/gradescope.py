@@ -121,14 +121,15 @@ def run(root: str | Path, *, homework: Homework | None = None, timeout: float = 
 
 
 def student_variant(homework: Homework, metadata: Path) -> Homework:
-    """The homework of the submitter's variant (verify.variants), from the first email of Gradescope's
-    submission_metadata.json (users[].email); the homework itself when this term has no variants, or
-    when the metadata is missing (a run by hand)."""
+    """The homework of the submitter's variant (verify.variants), from Gradescope's submission_metadata.json
+    (users[].email): of a group, the member's whose email comes first in alphabetical order, whatever order
+    Gradescope lists them in (a fresh attacker's group scored 30 or 28 by the order alone); the homework itself when
+    this term has no variants, or when the metadata is missing (a run by hand)."""
     if not variants.term(homework.package).vary:
         return homework
     try:
         users = json.loads(metadata.read_text(encoding="utf-8")).get("users") or []
-        email = str(users[0]["email"])
+        email = min((str(user["email"]) for user in users), key=str.casefold)
     except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return homework
     return variants.load(homework.package, variants.assign(email, homework.package))

@@ -188,3 +188,14 @@ def test_gradescope_grades_the_submitter_against_their_variant(two, tmp_path):
     assert f"Your variant: {a.variant}" in results["output"]
     assert np.isclose(sum(t["max_score"] for t in results["tests"]), a.points)
     assert sum(t["status"] == "passed" for t in results["tests"]) == len(answered(a))
+
+
+def test_a_group_is_graded_in_one_variant_whatever_order_gradescope_lists_it(two, tmp_path):
+    root, (a_email, a), (b_email, b), _ = two
+    members = [{"email": a_email}, {"email": b_email}]
+    chosen = min((a_email, b_email), key=str.casefold)
+    for order in (members, members[::-1]):
+        metadata = tmp_path / f"metadata-{order[0]['email']}.json"
+        metadata.write_text(json.dumps({"users": order}))
+        assert gradescope.student_variant(BASE, metadata).variant == variants.assign(chosen, PACKAGE).name
+
