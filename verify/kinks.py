@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from fractions import Fraction
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 
 import numpy as np
 import sympy as sp
@@ -111,7 +111,7 @@ def pieces(expressions: Sequence, symbols: Sequence, point: Mapping) -> list[dic
     known = set(symbols)
     zero = sp.Integer(0)
     for combo in itertools.islice(itertools.product(*[tied[a] for a in active]), MAX_PIECES):
-        direction = {}   # the symbols that move; every other one stays where it is
+        direction: dict = {}   # the symbols that move; every other one stays where it is
         for atom, chosen in zip(active, combo):
             sign = -1 if isinstance(atom, sp.Min) else 1
             branches = tied[atom]

@@ -621,8 +621,9 @@ def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
 
 @given(st.integers(-(2 ** 1200), 2 ** 1200), st.integers(1, 2 ** 1200))
 def test_an_exact_value_becomes_the_nearest_float(numerator, denominator):
-    import sympy as sp
     from fractions import Fraction
+
+    import sympy as sp
     exact = sp.Rational(numerator, denominator)
     try:
         nearest = float(Fraction(numerator, denominator))
