@@ -345,7 +345,8 @@ def _example_steps() -> list[Step]:
 # The sample reads the layer as y = W . X + b with a squared loss L = (1/N) sum_j (y_j - t_j)^2 over N
 # outputs, so its residual (2/N)(y_j - t_j) is exactly dL/dy_j: the question's delta.  Its answers are
 # quoted as written and judged with that reading.
-_yj, _tj, _Nn, _xj = sp.IndexedBase("y"), sp.IndexedBase("t"), sp.Symbol("N"), sp.IndexedBase("x")
+# its x_j, never defined, is written chi (x is T2's input vector; rule 8 lists the renamings)
+_yj, _tj, _Nn, _xj = sp.IndexedBase("y"), sp.IndexedBase("t"), sp.Symbol("N"), sp.IndexedBase("chi")
 _js = sp.Symbol("lambda", integer=True)
 _SAMPLE_READING = {
     _Nn: Count(delta),                                     # one output per entry of delta
@@ -446,8 +447,9 @@ DX_WRONG = (
 )
 
 DW_WRONG = (
-    WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $x_\lambda$ the whole input",
-                _DENSE_AGAIN + r" With its layer $y = W \cdot X + b$, the $x_\lambda$ can only be the whole input, "
+    WrongAnswer("sample.dW", "t1.dW", r"The sample solution's answer, with $\chi_\lambda$ the whole input",
+                _DENSE_AGAIN + r" Its $x_j$ is written $\chi_\lambda$ (rule~8). With its layer $y = W \cdot X + b$, "
+                r"the $\chi_\lambda$ can only be the whole input, "
                 r"and the sum then has the image's shape instead of the kernel's (its line $\partial y/\partial W = "
                 r"X^{\mathsf{T}}$ gives the transposed image, an error of the same kind).",
                 product(SumAll(delta), X), quote=SAMPLE_DW,
@@ -457,13 +459,16 @@ DW_WRONG = (
                          r"$\partial L/\partial y$, and its last sum weights one shared array, the whole input, "
                          r"by each $\delta_\lambda$, not each output's own derivative.",
                 charges=("chain",), deductions=("dense",)),
-    WrongAnswer("sample.dW.patches", "t1.dW", r"A student's variant: the same sum, with $x_\lambda$ defined as a patch",
-                r"The sample never says what $x_\lambda$ is. A student who writes the same sum and defines "
-                r"$x_\lambda$ as the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered $\lambda "
+    WrongAnswer("sample.dW.patches", "t1.dW",
+                r"A student's variant: the same sum, with $\chi_\lambda$ defined as a patch",
+                r"The sample never says what $\chi_\lambda$ is. A student who writes the same sum and defines "
+                r"$\chi_\lambda$ as the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered "
+                r"$\lambda "
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose local derivative is $\partial y_\lambda/\partial W = "
-                         r"x_\lambda$, written in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$: its "
+                         r"\chi_\lambda$, written in place of the sample's $\partial y/\partial W = "
+                         r"X^{\mathsf{T}}$: its "
                          r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. A variant that keeps "
                          r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and "
@@ -522,8 +527,8 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                     r"shape), whatever its other lines show (rule~3), with no other deduction added to it; its "
-                     r"chain rule is graded by the line of that criterion",
+                     r"shape) has its chain rule graded by the line of that criterion. For the rest it takes this "
+                     r"deduction alone, whatever its other lines show (rule~3).",
                      charges=lost)
 
 
@@ -620,11 +625,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"takes when a result of the answer is the dense layer's (rule~4). As in T1.1, a "
                             r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
                             r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
-                            r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda x_\lambda$ whose "
-                            r"$x_\lambda$ is defined as the patch that output $\lambda$ sees, its own derivative "
+                            r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda \chi_\lambda$ whose "
+                            r"$\chi_\lambda$ is defined as the patch that output $\lambda$ sees, its own derivative "
                             r"(the variant with patches, below, whatever local derivative it writes). The sample's "
                             r"T1.2 has neither: it multiplies one $\partial y/\partial W$ by one number, and its "
-                            r"sum $\sum_\lambda \delta_\lambda x_\lambda$, with $x_\lambda$ the whole input, writes "
+                            r"sum $\sum_\lambda \delta_\lambda \chi_\lambda$, with $\chi_\lambda$ the whole input, "
+                            r"writes "
                             r"no output's own derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),

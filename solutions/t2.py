@@ -24,10 +24,12 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
                           charges=("chain",))
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
-                     r"The local derivative $f'$ given without $\delta$ (or with words that do not name it, "
-                     r"rule~7 at the front), in place of the gradient of $L$ (the missing $\delta$), also beside "
-                     r"words that name $\delta$, which it outranks, and as a last or boxed line after right lines "
-                     r"with $\delta$, which it stands beside (rule~4 at the front)",
+                     r"An answer that gives the local derivative $f'$ in place of the gradient of $L$, without "
+                     r"$\delta$, misses $\delta$. Words that do not name $\delta$ do not supply it (rule~7 at the "
+                     r"front). "
+                     r"The deduction applies also when words beside the formula name $\delta$, since the formula "
+                     r"outranks them. It applies also when the formula is a last or boxed line after right lines "
+                     r"with $\delta$, since it then stands beside them (rule~4 at the front).",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes

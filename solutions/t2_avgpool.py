@@ -83,8 +83,8 @@ WRONG = (
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
                          r"$\partial L/\partial f$. The result follows from the chain rule as written and is "
                          r"not charged again. An answer that adds the expansion "
-                         r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z_j)$ without "
-                         r"$\partial L/\partial z_j$ before it, or calls the sum the back-propagated error, is "
+                         r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial f)$ without "
+                         r"$\partial L/\partial f$ before it, or calls the sum the back-propagated error, is "
                          r"graded the same (rule~7).", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",

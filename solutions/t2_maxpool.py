@@ -99,27 +99,30 @@ STEPS += _example_steps()
 
 # ---- the sample solution and other common wrong answers ---------------------------------------------------
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
-_js, _ks = sp.Symbol("j", integer=True), sp.Symbol("k", integer=True)
-# the sum runs over the next layer's units, mu as in rule 7 (the sample writes k, its maximizer too)
+_js = sp.Symbol("j", integer=True)
+# the sample writes k for its maximizer and for the next layer's units: the key writes the maximizer i*, as
+# everywhere in T2, and the units mu, as in rule 7, so that k keeps one meaning, the running entry index
 _mu = sp.Symbol("mu", integer=True)
-SAMPLE = Entries(sp.Piecewise((0, sp.Ne(_ks, _js)), (SumOver(product(_w[_mu, _js], _ds[_mu]), _mu, 1, d),
-                                                     sp.Eq(_ks, _js)), evaluate=False), _js, 1, d)
+SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu, _js], _ds[_mu]), _mu, 1, d),
+                                                       sp.Eq(istar, _js)), evaluate=False), _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
                 r"with weights $w_{kj}$. It uses $k$ both for the maximizer and for the index of its sum over a "
-                r"next layer's units, which the key writes $\mu$ (rule~7), and what it writes $\delta_k$ is a "
-                r"next layer's $\partial L/\partial h_\mu$, which the key writes $g_\mu$: the display below "
-                r"writes it so. Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
+                r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
+                r"$\mu$ (rules~7 and~8). What it writes $\delta_k$ is a next layer's "
+                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. The display below writes them so. "
+                r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
                 r"is. "
                 r"Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
-                reading={_ks: ArgMax(x), _w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The routing earns the local derivative and the result; its $k$ is one maximizer, so at a "
-                         r"tie its formula gives all of the gradient to one entry, which earns the tie point; the sum "
+                reading={_w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
+                decision=r"The routing earns the local derivative and the result; its $i^*$ (its $k$) is one "
+                         r"maximizer, so at a tie its formula gives all of the gradient to one entry, which earns "
+                         r"the tie point; the sum "
                          r"is not identified with $\partial L/\partial f$.",
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
@@ -176,7 +179,12 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"the formula decides, unless it is stated for a unique maximum beside words that say what "
                         r"tied entries get: those words are then the rule. The statements below the table say "
                         r"which rules are true. A wrong "
-                        r"routing's deduction takes the point whatever the words (rule~3 at the front).",
+                        r"routing's deduction takes the point whatever the words (rule~3 at the front). "
+                        r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
+                        r"goes, states nothing about ties and does not earn the point: the handout asks for a "
+                        r"statement, and saying nothing never scores better than saying something true. An "
+                        r"answer that stops at $\partial L/\partial x_k = \delta\, \partial f/\partial x_k$ is "
+                        r"such an answer.",
                         statements=(
                             ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, any). A formula whose "
@@ -209,12 +217,13 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
                                 r"``$\delta$ where $x_k$ equals the maximum''.")),
                             ("False rules: the point is lost", (
-                                r"A formula or code (a formula too, rule~1 at the front) that gives all of "
-                                r"$\delta$ to every tied entry, as the mask $[x_k = \max x]$ (``$1$ where $x_k$ is "
-                                r"the maximum'', ``if $k$ is an argmax'') and the indicator of the set of "
-                                r"maximizers, $[k \in \arg\max x]$, "
-                                r"do; that gives every tied entry $0$; or whose weights do not add up to $1$, or "
-                                r"are negative (Step~5), is false. Unless withdrawn, or stated for a unique maximum "
+                                r"A formula, or code (a formula too, rule~1 at the front), is false when it does "
+                                r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
+                                r"the mask $[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
+                                r"an argmax''), and so does the indicator of the set of maximizers, "
+                                r"$[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
+                                r"up to $1$, or are negative (Step~5). Unless withdrawn, or stated for a unique "
+                                r"maximum "
                                 r"beside words that say what tied entries get (above), it loses the point beside any "
                                 r"words, also beside a true formula or true words about ties: the answer "
                                 r"contradicts itself (rule~4), and the false rule stands (``in practice I just use "

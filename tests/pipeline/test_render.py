@@ -402,3 +402,23 @@ def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
     assert ("The handout asks that the answer's formula or words say what the tied entries get, and a formula "
             r"says it when, read at a tie, it gives each tied entry its share of $\delta$.") in key
     assert "So it says what the tied entries get, as the handout asks, with no word on ties." in key
+
+
+def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_routing(homework, paths, notes):
+    """review38: h was both the next layer's inputs and the finite-difference step, x both T2's input and the
+    sample's patch, k both the running entry and the sample's maximizer; and an answer that routes delta nowhere
+    could earn the tie point vacuously.  The step is epsilon, the sample's x_j is chi, its maximizer i*, and the
+    tie point's line says that saying nothing does not earn it."""
+    render_all(homework, paths, notes)
+    key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
+    recipe = (paths.tex / "t2.tex").read_text()
+    assert (r"$(L(x + \varepsilon\,\mathbf{e}_k) - L(x - \varepsilon\,\mathbf{e}_k)) / (2\varepsilon)$"
+            in recipe) and "(2h)" not in recipe
+    t1_dw = (paths.tex / "grading-t1.dW.tex").read_text()
+    assert r"\chi_{\lambda}" in t1_dw and r"x_{\lambda}" not in t1_dw and r"x_\lambda" not in key
+    assert r"since $x$ is T2's input vector, this key writes it $\chi_\lambda$." in key
+    maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
+    assert r"i^{*} \ne j" in maxpool and r"k \ne j" not in maxpool
+    assert r"the notes write that one $i^*$, as everywhere else in T2, so that $k$ keeps one meaning" in key
+    assert (r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ goes, "
+            r"states nothing about ties and does not earn the point") in maxpool
