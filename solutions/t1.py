@@ -687,7 +687,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                               r"The mean of $\delta$ instead of its sum, however it is reached (also where the "
                               r"answer writes the local derivative as one over the number of outputs), or $\delta$ "
                               r"not summed after a chain rule that sums over every output (a result other than the "
-                              r"sum)",
+                              r"sum). Here $\delta$ is the question's gradient: a $\delta_j$ the answer defines "
+                              r"otherwise, as $2(y_j - t_j)$ through a loss it assumes, is read as it defines it, "
+                              r"as the sample's own $\delta_k$ is (rule~8 at the front), and its mean can be the "
+                              r"sample's answer",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

@@ -201,7 +201,10 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"standing, unless words also say what tied entries get (above).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
-                                r"a $1$ at the position of the maximum''.",
+                                r"a $1$ at the position of the maximum''. Beside a formula that gives the routing, "
+                                r"words that say where $\delta$ goes restate it, whatever their grammar (``the max "
+                                r"element(s)'' beside $\delta\,[k = i^*]$): grammar decides only where no formula "
+                                r"gives the routing.",
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
