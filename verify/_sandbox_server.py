@@ -187,6 +187,10 @@ def _wipe(config: dict) -> bool:
                 # the sandbox's own folder, whose times a candidate that owns it (under a normal user's grader)
                 # can set: a fresh attacker left 8 bytes there for the next student to read
                 os.utime(folder, ns=(0, 0), follow_symlinks=False)
+        if config["kill"] == "namespace":
+            # the pipes every candidate of this server shares, whose times it can set too: another left 66 bytes
+            for fd in (1, 2, config["request"], config["reply"]):
+                os.utime(fd, ns=(0, 0))
         return True
     except Exception:  # anything the candidate built that this cannot take apart: never serve the next one
         return False
@@ -195,15 +199,16 @@ def _wipe(config: dict) -> bool:
 def _shared_state(config: dict) -> tuple:
     """What one candidate could change for the next in what they share, besides the folders' contents: the
     pipes (the output, the requests, the replies: their flags, such as O_NONBLOCK or the packet mode of
-    O_DIRECT, their size, a SIGIO owner) and the wiped folders themselves (mode, owner, extended attributes).
-    A candidate of a normal user's grader owns its /tmp and may change all of these."""
+    O_DIRECT, their size, a SIGIO owner, their mode) and the wiped folders themselves (mode, owner, extended
+    attributes); _wipe resets the times of both.  A candidate of a normal user's grader owns its /tmp and its
+    pipes, and may change all of these."""
     import fcntl
     pipes: list[object] = []
     for fd in (1, 2, config["request"], config["reply"]):
         try:
             pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, F_GETPIPE_SZ),
                           fcntl.fcntl(fd, fcntl.F_GETOWN), fcntl.fcntl(fd, F_GETSIG),
-                          fcntl.fcntl(fd, F_GETOWN_EX, bytes(8))))
+                          fcntl.fcntl(fd, F_GETOWN_EX, bytes(8)), os.fstat(fd).st_mode))
         except OSError as exc:
             pipes.append(exc.errno)
     folders: list[object] = []
