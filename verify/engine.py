@@ -83,17 +83,19 @@ SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --s
 # tolerance of 1e-7, which -5's gaps miss, is caught too (a fresh attacker's).  And two values a hair apart on
 # either side of the midpoint between two float32 numbers (below 7.875) round to two float32 numbers: there any
 # relative tolerance for ties, 1e-9 and 5e-8 among them (a fresh attacker's passed), splits delta where an arg max
-# of a float32 copy does not; the closest pair is two float64 steps apart, so that a tolerance of 1e-13 fails too (a
-# fresh attacker's passed at 2e-12).  Around 0, float32 holds gaps down to its smallest subnormal (1.4e-45): an
+# of a float32 copy does not; the closest pair is one float64 step apart, so that a tolerance of 1e-13, or of one
+# step, fails too (fresh attackers' passed at 2e-12 and at two steps).  Around 0, float32 holds gaps down to its smallest subnormal (1.4e-45): an
 # absolute tolerance of 1e-25 and a soft arg max of steepness 1e25 (a fresh attacker's passed) meet 1e-30, 1e-38 and
 # 1e-44 there.
 TIE_FRACTIONS = (0.375, -2.625, 1.125)   # exact in binary, and in float32
 _MIDPOINT = 7.875 - 2.0 ** -22   # halfway between two float32 numbers
 STRADDLE = _MIDPOINT - 7.875e-12   # just below the midpoint; 2e-12 of it above is just above it
-STRADDLE_CLOSE = _MIDPOINT - 2.0 ** -50   # one float64 step below it; two steps above is one step above it
+# one float64 step below it: one step above is the midpoint itself, which float32 rounds up (to even), and two
+# steps above rounds up too, while this rounds down (a tolerance of one step, machine epsilon, passed a fresh attacker)
+STRADDLE_CLOSE = _MIDPOINT - 2.0 ** -50
 NEAR_TIE_GAPS = {-5: (1e-15, 1e-13, 1e-10, 1e-7, 3e-7, 1e-6),
                  0: (1e-20, 1e-30, 1e-38, 1e-44, 1e-100, 1e-300, 5e-324), 7.875: (8e-8,),
-                 STRADDLE: (2e-12,), STRADDLE_CLOSE: (2.0 ** -49 / 7.875,)}
+                 STRADDLE: (2e-12,), STRADDLE_CLOSE: (2.0 ** -50 / 7.875, 2.0 ** -49 / 7.875)}
 DELTA_SCALES = (1.0, 1e-3, 1e3, 1e-1, 1e2, 1e-2, 10.0)   # |delta| from 1e-3 to 1e3
 VALUE_SCALES = (1.0, 4.0, 20.0)                          # inputs up to |x| ~ 20 (tanh saturates)
 LARGE_VALUES = (30.0, 1000.0)                            # and saturated ones, where no polynomial grows
@@ -454,6 +456,28 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
           for case in _sampled_ties(op, seed + 100 + number, size, ties=False))], seed)
 
 
+def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
+    """Ties at a value and with a delta that the run's seed draws, full floats: the fixed ties sit at multiples of
+    1/8 with whole deltas, and an answer that took a wrong rule only away from those (a fresh attacker's mask, used
+    where the maximum is no multiple of 1/8 or delta no whole number) passed.  At every exact size, two entries tied
+    and all of them."""
+    if not op.kind.piecewise:
+        return []
+    rng = np.random.default_rng([seed, 43])
+    cases = []
+    for sizes in _sorted_sizes(op, op.exact_sizes):
+        site = _KinkSite(op, sizes, rng)
+        value = float(rng.uniform(-8.0, 8.0))
+        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(2, _entries(op, sizes)),
+                                        values=(value,), ends=False):
+            case = site.case("kink", tied, 0)
+            delta = np.asarray(case.values["delta"], dtype=float)
+            drawn = rng.uniform(0.1, 4.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
+            case.values["delta"] = drawn if delta.ndim else float(drawn)
+            cases.append(case)
+    return cases
+
+
 def _larger(op: Operation, largest: Mapping[str, int]) -> list[dict[str, int]]:
     """The smallest float size with more entries than the largest exact one, if it is small enough for
     exact ties (ties of more than 9 branches; at most 64 entries, so the exact hull stays quick)."""
@@ -555,8 +579,8 @@ def _values_from_point(op, sym, point, base, exact=True) -> dict[str, Any]:
 
 def float_cases(op: Operation, seed: int, fresh_seed: int | None, sizes=None) -> list[Case]:
     """Random float64 points: every float size twice, one at sizes of a fresh seed, then the first again, and
-    its inputs once more with another delta (three times it: an answer cached by the inputs alone, or by them and
-    the sign of delta, gives the first delta's gradient there; a fresh attacker's passed).
+    its inputs twice more with other deltas (an answer cached by the inputs alone, or by them and the sign of
+    delta, gives the first delta's gradient there; fresh attackers' passed).
 
     The fixed cases are drawn once per process; only the fresh seed's are new each time.
     """
@@ -569,9 +593,17 @@ def float_cases(op: Operation, seed: int, fresh_seed: int | None, sizes=None) ->
             out.append(Case("fresh", _draw(op, size, rng, exact=False, regime=regime,
                                            delta_scale=float(10.0 ** rng.uniform(-3, 3))), size))
     if out:
+        # the first inputs again, with its delta, with some of that delta's entries 0, and with a delta drawn anew: an
+        # answer cached by the inputs, which scales the gradient it kept to the new delta (a fresh attacker's), is
+        # wrong after the zeros, where 3 * delta, tried before, let it through
         first = out[0].values
-        out.append(Case("repeat", first, out[0].sizes))
-        out.append(Case("repeat", {**first, "delta": 3 * np.asarray(first["delta"], dtype=float)}, out[0].sizes))
+        delta = np.asarray(first["delta"], dtype=float)
+        rng = np.random.default_rng([seed, 41])
+        zeroed = delta * (rng.random(delta.shape) < 0.5) if delta.ndim else 0.0
+        drawn = delta * rng.uniform(0.5, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape) if delta.ndim \
+            else float(delta) * -1.75
+        for again in (delta if delta.ndim else float(delta), zeroed, drawn):
+            out.append(Case("repeat", {**first, "delta": again}, out[0].sizes))
     return out
 
 
@@ -1274,6 +1306,7 @@ def _plan(gradient: Gradient, exact: bool, fresh: int, float_sizes) -> Iterator[
     if exact:
         yield from exact_cases(op)
         yield from kink_cases(op)
+        yield from fresh_kink_cases(op, fresh)
     yield from float_cases(op, 0, fresh if float_sizes is None else None, float_sizes)
 
 

@@ -334,6 +334,59 @@ def test_any_relative_tolerance_on_ties_is_wrong(tolerance):
     assert not outcome.passed and outcome.counterexample is not None
 
 
+@pytest.mark.parametrize("tied", [
+    lambda x: x >= np.nextafter(x.max(), -np.inf),
+    lambda x: np.abs(x - x.max()) <= np.finfo(float).eps * np.abs(x.max()),
+    lambda x: np.isclose(x, x.max(), rtol=np.finfo(float).eps, atol=0),
+])
+def test_a_tie_tolerance_of_one_float64_step_is_wrong(tied):
+    # a fresh attacker's max pooling took entries within machine epsilon of the maximum for tied: 5/5, where the
+    # closest near tie tried was two steps apart; one step below a float32 midpoint and the midpoint itself round to
+    # two float32 numbers
+    outcome = verify.check("t2.maxpool", lambda x, d: d * tied(x) / tied(x).sum(), seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("where", [
+    lambda x, d: x.max() * 8 != np.round(x.max() * 8),   # the maximum no multiple of 1/8
+    lambda x, d: d != np.round(d),                       # delta no whole number
+])
+@pytest.mark.parametrize("seed", [None, 7, 2 ** 32 - 1])
+def test_the_mask_used_away_from_the_fixed_tie_values_and_deltas_is_wrong(where, seed):
+    # a fresh attacker's max pooling gave all of delta to every tied entry only where the maximum was no multiple
+    # of 1/8, or delta no whole number: 5/5, since every fixed tie sat at such values
+    def mask_elsewhere(x, d):
+        tied = x == x.max()
+        return d * tied if where(x, d) else d * (np.arange(x.size) == np.argmax(x))
+    outcome = verify.check("t2.maxpool", mask_elsewhere, seed=seed)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("result_id", ["t2.tanh", "t1.dX", "t2.maxpool"])
+def test_an_answer_cached_by_its_inputs_and_scaled_to_the_new_delta_is_wrong(result_id):
+    # a fresh attacker's answers kept the last gradient for each input and scaled it by the new delta over the old
+    # one: right for 3 * delta, the only new delta tried for seen inputs then; wrong after a delta with zeros
+    right = {"t2.tanh": lambda x, d: d * (1 - np.tanh(x) ** 2), "t1.dX": dX,
+             "t2.maxpool": lambda x, d: d * (np.arange(x.size) == np.argmax(x))}[result_id]
+    kept: dict = {}
+
+    def scaled(*args):
+        *inputs, delta = args
+        key = tuple(np.asarray(a).tobytes() for a in inputs)
+        if key in kept:
+            old_delta, old = kept[key]
+            with np.errstate(all="ignore"):
+                ratio = np.asarray(delta, dtype=float) / old_delta
+                answer = old * (ratio if np.ndim(delta) == np.ndim(old) or np.ndim(delta) == 0
+                                else np.sum(ratio) / np.size(ratio))
+        else:
+            answer = right(*args)
+        kept[key] = (np.asarray(delta, dtype=float), answer)
+        return answer
+    outcome = verify.check(result_id, scaled, seed=7)
+    assert not outcome.passed
+
+
 @pytest.mark.parametrize("tolerance", [1e-20, 1e-25, 1e-30, 1e-35, 1e-40, 1e-44])
 @pytest.mark.parametrize("kind", ["absolute", "soft arg max"])
 def test_an_absolute_tolerance_or_a_soft_arg_max_that_float32_can_see_is_wrong(tolerance, kind):
