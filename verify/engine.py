@@ -84,9 +84,9 @@ SEEDS = 2 ** 32                      # a run's seed is below this (the CLI's --s
 # either side of the midpoint between two float32 numbers (below 7.875) round to two float32 numbers: there any
 # relative tolerance for ties, 1e-9 and 5e-8 among them (a fresh attacker's passed), splits delta where an arg max
 # of a float32 copy does not; the closest pair is one float64 step apart, so that a tolerance of 1e-13, or of one
-# step, fails too (fresh attackers' passed at 2e-12 and at two steps).  Around 0, float32 holds gaps down to its smallest subnormal (1.4e-45): an
-# absolute tolerance of 1e-25 and a soft arg max of steepness 1e25 (a fresh attacker's passed) meet 1e-30, 1e-38 and
-# 1e-44 there.
+# step, fails too (fresh attackers' passed at 2e-12 and at two steps).  Around 0, float32 holds gaps down to its
+# smallest subnormal (1.4e-45): an absolute tolerance of 1e-25 and a soft arg max of steepness 1e25 (a fresh
+# attacker's passed) meet 1e-30, 1e-38 and 1e-44 there.
 TIE_FRACTIONS = (0.375, -2.625, 1.125)   # exact in binary, and in float32
 _MIDPOINT = 7.875 - 2.0 ** -22   # halfway between two float32 numbers
 STRADDLE = _MIDPOINT - 7.875e-12   # just below the midpoint; 2e-12 of it above is just above it
