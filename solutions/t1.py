@@ -361,8 +361,8 @@ SAMPLE_DB = product(2 / _Nn, _RESIDUALS)
 
 _DENSE = (r"The sample treats the convolution as a dense layer with a squared loss, and its $\frac{2}{N}(y_\lambda - "
           r"t_\lambda)$ is read as the question's $\delta_\lambda$ (rule~8 at the front). In its quoted line below, "
-          r"its $j$, which numbers the outputs one after another, is written $\lambda$, since the key's side names "
-          r"each output by its row $i$ and its column $j$.")
+          r"its $j$, which numbers the outputs one after another, is written $\lambda$, since the solutions name "
+          r"an output by its row $i$ and its column $j$.")
 _DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\lambda - t_\lambda)$ is the question's "
                 r"$\delta_\lambda$, "
                 r"and its $j$, which numbers the outputs one after another, is written $\lambda$.")
@@ -373,11 +373,12 @@ DX_WRONG = (
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
-                         r"$\partial L/\partial y$, which it writes as one number, the sum $\frac{2}{N} \sum_\lambda "
-                         r"(y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ (rule~8): no output's own "
-                         r"derivative is weighted by its $\delta_\lambda$, so the line of the chain rule is not met, "
-                         r"and that criterion is lost by its own line, not by the deduction, which also covers the "
-                         r"loss the answer assumes (rule~9).",
+                         r"$\partial L/\partial y$. It writes $\partial L/\partial y$ as one number, the sum "
+                         r"$\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ "
+                         r"(rule~8). So no output's own derivative is weighted by its $\delta_\lambda$, and the line "
+                         r"of the chain rule is not met. That criterion is lost by its own line, not by the "
+                         r"deduction. The deduction also covers the loss the answer assumes, so rule~9 takes "
+                         r"nothing more.",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
@@ -409,11 +410,12 @@ DX_WRONG = (
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
-                r"In the display below, $\operatorname{crop}_{p-1}$ drops those rows and columns, "
-                r"$\operatorname{pad}_{p-1}$ puts zeros back, and $\operatorname{fit}$ cuts an array, or "
-                r"extends it with zeros at the bottom and the right, to the numbers of rows and columns in its "
-                r"subscript: here it keeps the shape $m \times n$ of an image so small that every pixel lies "
-                r"within $p - 1$ of its border, which this answer leaves at $0$.",
+                r"The display below writes this with three operators. First, $\operatorname{crop}_{p-1}$ "
+                r"drops those rows and columns. Second, $\operatorname{pad}_{p-1}$ puts zeros back. Third, "
+                r"$\operatorname{fit}$ cuts an array, or extends it with zeros at the bottom and the right, to "
+                r"the numbers of rows and columns in its subscript. Here $\operatorname{fit}$ keeps the shape "
+                r"$m \times n$ when the image is so small that every pixel lies within $p - 1$ of its border. "
+                r"This answer leaves every such pixel at $0$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
@@ -568,10 +570,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output $Y_{i,j}$, that output's own derivative weighted by "
                             r"$\delta_{i,j}$ (Step~1), written as $\partial Y_{i,j}/\partial X$ whatever value is put "
-                            r"in after it, or written with the value of a local derivative that a line of its own "
-                            r"states earlier (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so $\partial "
-                            r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$''), the chain rule with that "
-                            r"derivative put in; a wrong local derivative inside it is charged at the local "
+                            r"in after it. It may also be written with the value of a local derivative that the "
+                            r"answer states anywhere, before or after the sum, on a line of its own or in a clause of "
+                            r"the line that uses it (``$\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$, so $\partial "
+                            r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$'', or the same sum followed "
+                            r"by ``since $\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$''): it is the chain rule "
+                            r"with that derivative put in. A wrong local derivative inside it is charged at the local "
                             r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
@@ -618,11 +622,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         criteria=(Criterion("chain", 1, "the chain rule",
                             r"It sums, over every output, that output's own derivative weighted by its $\delta$ "
                             r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
-                            r"whatever value is put in after it, and so does the sum written with the value of a "
-                            r"local derivative that a line of its own states earlier (as in T1.1). Followed by "
+                            r"whatever value is put in after it. So does the sum written with the value of a local "
+                            r"derivative that the answer states anywhere, on a line of its own or in a clause of the "
+                            r"line that uses it (as in T1.1). Followed by "
                             r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
                             r"kept; the wrong value costs the local derivative, which the dense-layer deduction "
-                            r"takes when a result of the answer is the dense layer's (rule~4). As in T1.1, a "
+                            r"takes when a result of the answer is the dense layer's (rule~3). As in T1.1, a "
                             r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
                             r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
                             r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda \chi_\lambda$ whose "
@@ -660,9 +665,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
     Part("t1.db", "Gradient with respect to b", 5, (DB,), Rubric(
         criteria=(Criterion("chain", 2, "the chain rule",
                             r"The bias enters every output, so the sum runs over all of them (Step~1), written with "
-                            r"$\partial Y_{i,j}/\partial b$ or with its value $1$ that a line of its own states "
-                            r"earlier (``$\partial Y_{i,j}/\partial b = 1$, so $\partial L/\partial b = \sum_{i,j} "
-                            r"\delta_{i,j}$''). A sum whose "
+                            r"$\partial Y_{i,j}/\partial b$, or with its value $1$ stated anywhere, on a line of its "
+                            r"own or in a clause of the line that uses it: ``$\partial Y_{i,j}/\partial b = 1$, so "
+                            r"$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$'' and ``$\partial L/\partial b = "
+                            r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both score $5$ "
+                            r"of~$5$. A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds, unless words withdraw it (rules~4 "
                             r"and~5). Unlike in "

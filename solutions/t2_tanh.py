@@ -102,11 +102,12 @@ WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
                 r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
                 r"its output $z_j = f(x_j)$ feeds, through weights, the inputs of the units of a next layer. "
-                r"The sample writes $a_j$ for the question's $x_j$, $a_k$ for the next units' inputs and "
-                r"$\delta_k$ for their gradient. The key writes these units $\mu$, their inputs $h_\mu$, their "
-                r"weights $w_{\mu j}$ and their gradients $g_\mu$ (rule~7). It keeps $\delta$ for the question's "
-                r"gradient and the sample's $j$ for an entry of $x$. The sample's chain rule writes "
-                r"$\partial L/\partial x_j$, which it calls $\delta_j$ although it is the answer itself, as "
+                r"The sample writes $a_j$ for the question's $x_j$, $a_k$ for the next units' inputs, "
+                r"$\delta_k$ for their gradient and $\delta_j$ for its answer. The key writes these units $\mu$, "
+                r"their inputs $h_\mu$, their weights $w_{\mu j}$, their gradients $g_\mu$ and the answer "
+                r"$\partial L/\partial x_j$ (rules~7 and~8). It keeps $\delta$ for the question's gradient and "
+                r"the sample's $j$ for an entry of $x$. The sample's chain rule writes "
+                r"$\partial L/\partial x_j$ as "
                 r"$(\partial L/\partial z_j) \cdot (\partial z_j/\partial x_j)$, "
                 r"then as $[\sum_\mu (\partial L/\partial h_\mu)(\partial h_\mu/\partial z_j)] \cdot f'(x_j)$, "
                 r"and at last as $f'(x_j) \sum_\mu w_{\mu j} g_\mu$. The factor "
@@ -114,9 +115,8 @@ WRONG = (
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
                 r"output (rule~7 at the front), the question's $\partial L/\partial z_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many. The "
-                r"vector it gives, its $\delta_1$ to $\delta_d$ (the answer, not the question's $\delta$), runs "
-                r"over the range of $x$, and the display below runs over the vector's range; the range itself "
-                r"is judged in the grading.",
+                r"vector it gives runs over the range of $x$, and the display below runs over the vector's "
+                r"range; the range itself is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "

@@ -422,3 +422,29 @@ def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_r
     assert r"the notes write that one $i^*$, as everywhere else in T2, so that $k$ keeps one meaning" in key
     assert (r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ goes, "
             r"states nothing about ties and does not earn the point") in maxpool
+
+
+def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_delta_for_the_question(
+        homework, paths, notes):
+    """review39: the chain-rule rows of T1 asked for a local derivative stated 'earlier' on 'a line of its own',
+    so '... = sum delta, since dY/db = 1' lost points that the same content in the other order kept; the T2.1
+    note used the sample's delta_j for its answer on the page where delta_j is an entry of the question's delta;
+    and a rubric's heading could stand alone at a page foot when its first criterion was long."""
+    render_all(homework, paths, notes)
+    key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
+    t1_db = (paths.tex / "grading-t1.db.tex").read_text()
+    assert (r"``$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' "
+            r"both score $5$ of~$5$.") in t1_db
+    assert "states earlier" not in key
+    assert r"or in a clause of the line that uses it (``$\partial L / \partial b" in key   # rule 1
+    assert "(as in T1.1). Followed by" in (paths.tex / "grading-t1.dW.tex").read_text()
+    assert "is the dense layer's (rule~3)." in key
+    tanh = (paths.tex / "grading-t2.tanh.tex").read_text()
+    assert r"$\delta_k$ for their gradient and $\delta_j$ for its answer." in tanh
+    assert r"the answer, not the question's $\delta$" not in tanh
+    assert (r"In T2.1 it also calls its answer $\partial L / \partial a_j$ itself $\delta_j$: the notes write that "
+            r"one $\partial L / \partial x_j$, so that $\delta$ keeps the question's meaning.") in key
+    assert "the key's side" not in key
+    for part in homework.parts:
+        table = (paths.tex / f"grading-{part.id}.tex").read_text().split(r"\begin{longtable}", 1)[1]
+        assert table.split(r"\toprule", 1)[0].count(f"Rubric for {part.label}:") == 1, part.id
