@@ -456,6 +456,7 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
           for case in _sampled_ties(op, seed + 100 + number, size, ties=False))], seed)
 
 
+@functools.lru_cache(maxsize=8)   # a class is graded with one seed: its cases are drawn once per process
 def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     """Ties at a value and with a delta that the run's seed draws, full floats: the fixed ties sit at multiples of
     1/8 with whole deltas, and an answer that took a wrong rule only away from those (a fresh attacker's mask, used
