@@ -468,14 +468,33 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     cases = []
     for sizes in _sorted_sizes(op, op.exact_sizes):
         site = _KinkSite(op, sizes, rng)
-        value = float(rng.uniform(-8.0, 8.0))
-        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(2, _entries(op, sizes)),
-                                        values=(value,), ends=False):
-            case = site.case("kink", tied, 0)
-            delta = np.asarray(case.values["delta"], dtype=float)
-            drawn = rng.uniform(0.1, 4.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
-            case.values["delta"] = drawn if delta.ndim else float(drawn)
-            cases.append(case)
+        entries = _entries(op, sizes)
+        # how many tie (two, some, all), at a value from -100 to 100, the other entries from 0.5 to 60 behind
+        # (after a ReLU the rest sit far below), delta of magnitude 1e-2 to 1e2
+        some = int(rng.integers(3, entries)) if entries > 3 else entries   # neither two nor all, where there is one
+        for count in sorted({2, some, entries} - {0, 1}):
+            value = float(rng.uniform(-100.0, 100.0))
+            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(count,), values=(value,),
+                                            ends=False, behind=(0.5, 60.0)):
+                case = site.case("kink", tied, 0)
+                delta = np.asarray(case.values["delta"], dtype=float)
+                drawn = 10.0 ** rng.uniform(-2.0, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
+                case.values["delta"] = drawn if delta.ndim else float(drawn)
+                cases.append(case)
+        # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there: a relative
+        # tolerance used only away from the fixed near ties (a fresh attacker's, for |max| > 8) meets it
+        if entries > 1:
+            low = np.float32(rng.uniform(-1000.0, 1000.0))
+            midpoint = (float(low) + float(np.nextafter(low, np.float32(np.inf)))) / 2
+            below, above = np.nextafter(midpoint, -np.inf), np.nextafter(midpoint, np.inf)
+            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(2,), values=(float(below),),
+                                            ends=False):
+                close = kinks.near_tie(tied, site.outputs, (above - below) / max(abs(below), 1.0))
+                if close is None:
+                    continue
+                near = site.case("near-tie", close, 1)
+                if all(_same_maximizers(np.asarray(near.values[name], dtype=float)) for name in op.inputs):
+                    cases.append(near)
     return cases
 
 
@@ -842,6 +861,10 @@ class _Run:
         want = np.shape(values[wrt])
         if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
             arr = arr.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
+        elif len(want) == 1 and arr.ndim == 2 and 1 in arr.shape and arr.size == want[0]:
+            arr = arr.reshape(want)  # a vector as a column or a row: the key's rule 5 reads both as x's shape
+        elif len(want) == 1 and arr.ndim == 0:
+            arr = np.full(want, arr)  # one number for a vector: the key reads it as that number in every entry
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
                                        or arr.dtype == np.bool_):
             raise self.fail(f"the candidate returned dtype {arr.dtype}, not an array of real numbers",

@@ -197,7 +197,8 @@ def _affine_in_one(expr):
 
 
 def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=None,
-               values=(0, 2, -3), per_size: int = 1, ends: bool = True) -> list[tuple[dict, str]]:
+               values=(0, 2, -3), per_size: int = 1, ends: bool = True,
+               behind: tuple[float, float] | None = None) -> list[tuple[dict, str]]:
     """Points near `base` at which one atom is tied, with a description of each tie.
 
     For a Max or Min atom: ties of every size in `sizes` that the atom allows
@@ -210,7 +211,7 @@ def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *
     atoms = [a for a in atoms_of(expressions) if all(_affine_in_one(b) is not None for b in a.args)]
     out = []
     for atom in atoms[:1] if len(atoms) > 8 else atoms:
-        out += _atom_ties(atom, base, rng, sizes, values, per_size, ends)
+        out += _atom_ties(atom, base, rng, sizes, values, per_size, ends, behind)
     if len(atoms) > 1:
         for count in (2, 3):
             chosen = [atoms[int(q)] for q in rng.choice(len(atoms), size=min(count, len(atoms)), replace=False)]
@@ -228,7 +229,7 @@ def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *
     return out
 
 
-def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True):
+def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True, behind=None):
     out = []
     if isinstance(atom, sp.Abs):
         tied = _tie(atom, [0, 1], dict(base), rng, value=0)
@@ -244,14 +245,15 @@ def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True):
         if t == k:   # every branch equal: at each value (0, as after a ReLU, and others)
             layouts = [list(range(k))] * len(values)
         for layout, value in zip(layouts, itertools.cycle(values)):
-            tied = _tie(atom, layout, dict(base), rng, value=value)
+            tied = _tie(atom, layout, dict(base), rng, value=value, behind=behind)
             if tied is not None and sorted(atom.args.index(b) for b in winners(atom, tied)) == layout:
                 out.append((tied, f"{t}-way tie"))
     return out
 
 
-def _tie(atom, layout: list[int], point: dict, rng, value):
-    """Set the branches in `layout` equal to `value` and keep the other branches strictly behind."""
+def _tie(atom, layout: list[int], point: dict, rng, value, behind=None):
+    """Set the branches in `layout` equal to `value` and keep the other branches strictly behind: by 1 to 3, or by
+    an exact float drawn from the range `behind`."""
     if isinstance(atom, sp.Abs):
         solved = _affine_in_one(atom.args[0])
         if solved is None or solved[0] is None:
@@ -264,13 +266,15 @@ def _tie(atom, layout: list[int], point: dict, rng, value):
     if len(constants) > 1:
         return None
     target = sp.Rational(value) if not constants else constants.pop()   # exact: 0.375 is 3/8
+    spread = behind
     behind = -1 if isinstance(atom, sp.Max) else 1
     for q, arg in enumerate(args):
         solved = _affine_in_one(arg)
         if solved is None:
             return None
         s, slope, intercept = solved
-        want = target if q in layout else target + behind * int(rng.integers(1, 4))
+        gap = int(rng.integers(1, 4)) if spread is None else sp.Rational(float(rng.uniform(*spread)))
+        want = target if q in layout else target + behind * gap
         if s is None:
             if (q in layout and intercept != target) or (q not in layout and (intercept - target) * behind <= 0):
                 return None

@@ -350,6 +350,10 @@ def test_a_tie_tolerance_of_one_float64_step_is_wrong(tied):
 @pytest.mark.parametrize("where", [
     lambda x, d: x.max() * 8 != np.round(x.max() * 8),   # the maximum no multiple of 1/8
     lambda x, d: d != np.round(d),                       # delta no whole number
+    lambda x, d: abs(x.max()) > 8,
+    lambda x, d: abs(d) > 4,
+    lambda x, d: 2 < (x == x.max()).sum() < x.size and x.max() * 8 != np.round(x.max() * 8),
+    lambda x, d: np.sort(x)[-1 - (x == x.max()).sum()] < x.max() - 3 if (x == x.max()).sum() < x.size else False,
 ])
 @pytest.mark.parametrize("seed", [None, 7, 2 ** 32 - 1])
 def test_the_mask_used_away_from_the_fixed_tie_values_and_deltas_is_wrong(where, seed):
@@ -360,6 +364,31 @@ def test_the_mask_used_away_from_the_fixed_tie_values_and_deltas_is_wrong(where,
         return d * tied if where(x, d) else d * (np.arange(x.size) == np.argmax(x))
     outcome = verify.check("t2.maxpool", mask_elsewhere, seed=seed)
     assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("seed", [None, 7, 2 ** 32 - 1])
+def test_a_relative_tie_tolerance_used_only_for_large_values_is_wrong(seed):
+    # a fresh attacker's max pooling split delta among entries within 1e-9 of the maximum only where |max| > 8,
+    # away from every fixed near tie
+    def tolerant_when_large(x, d):
+        tied = np.isclose(x, x.max(), rtol=1e-9, atol=0) if abs(x.max()) > 8 else x == x.max()
+        return d * tied / tied.sum()
+    outcome = verify.check("t2.maxpool", tolerant_when_large, seed=seed)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
+@pytest.mark.parametrize("result_id, shaped", [
+    ("t2.tanh", lambda g: g.reshape(-1, 1)), ("t2.tanh", lambda g: g.reshape(1, -1)),
+    ("t2.maxpool", lambda g: g[:, None]), ("t2.avgpool", lambda g: g[None, :]), ("t2.avgpool", lambda g: g[0]),
+])
+def test_a_t2_vector_as_a_column_a_row_or_one_number_is_read_as_the_key_reads_it(result_id, shaped):
+    # the key's rule 5: a vector of d entries has the shape of x as a row or as a column, and one number written
+    # for the vector is that number in every entry; a fresh attacker's right answers as columns got 0
+    right = {"t2.tanh": lambda x, d: d * (1 - np.tanh(x) ** 2),
+             "t2.maxpool": lambda x, d: d * (np.arange(x.size) == np.argmax(x)),
+             "t2.avgpool": lambda x, d: np.full_like(x, d / x.size)}[result_id]
+    assert verify.check(result_id, lambda x, d: shaped(right(x, d)), seed=7).passed
+    assert not verify.check(result_id, lambda x, d: shaped(right(x, d)) * 1.01, seed=7).passed
 
 
 @pytest.mark.parametrize("result_id", ["t2.tanh", "t1.dX", "t2.maxpool"])
