@@ -334,6 +334,9 @@ ENOSYS_SYSCALLS = ("clone3", "landlock_create_ruleset", "landlock_add_rule", "la
 # attacker held 1 GB under --memory 64M in POSIX ACLs on its /tmp's files.  EOPNOTSUPP, as a file system without
 # them says (Python's file copies go on without them).
 ENOTSUP_SYSCALLS = ("setxattr", "lsetxattr", "fsetxattr")
+# Filters of its own, stacked on the grader's, hold kernel memory counted nowhere (a fresh attacker held 1.4 GB of
+# them under --memory 64M): seccomp() and prctl's PR_SET_SECCOMP (22) are refused.
+PR_SET_SECCOMP = 22
 # Calls that change another process's limits, priority, CPUs or memory placement, by the arguments that name it:
 # refused unless each is 0, the caller itself.  Under a normal user's grader the sandbox's server has the
 # candidate's uid, and a candidate that lowered its limits (prlimit) or its priority and CPUs made the next student's
@@ -411,6 +414,8 @@ def _seccomp_program() -> bytes:
         for name, which in OWN_WHICH.items():
             refuse(name, errno.EPERM, ArgCmp(0, _SCMP_CMP_NE, which, 0))
         refuse("process_madvise", errno.EPERM)   # another process's memory, through a pidfd
+        refuse("seccomp", errno.EPERM)
+        refuse("prctl", errno.EPERM, ArgCmp(0, _SCMP_CMP_MASKED_EQ, INT_BITS, PR_SET_SECCOMP))
         # the kernel reads these two arguments as 32-bit ints: compared on their low 32 bits, or a command with
         # bit 32 set passes the filter and runs as the command refused (a fresh attacker's locks did so)
         for mask, value in masks_outside(FCNTL_ALLOWED):
@@ -905,7 +910,8 @@ class _Process:
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
             os.chmod(home, 0o755)  # root's: the candidate reads its file there, but cannot move the folder away
-            shared = [folder for folder in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(folder)]
+            # the folders every user may write in (a fresh attacker left a file for the next student in /run/lock)
+            shared = [folder for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(folder)]
             config.update(user=[user.pw_uid, user.pw_gid], wipe=[home, *shared])
             return [CANDIDATE_PYTHON, "-I", "-c", server, json.dumps(config)]
         config["site"] = [str(Path(np.__file__).parents[1])]
@@ -1244,10 +1250,27 @@ def _owner(pid: int) -> int:
 def _resident(pid: int) -> int:
     """A process's resident size in bytes (/proc/<pid>/statm: counters, read without walking its pages)."""
     try:
-        with open(f"/proc/{pid}/statm", "rb") as file:
+        with open(f"{_memory_of(pid)}/statm", "rb") as file:
             return int(file.read().split()[1]) * PAGE_SIZE
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _memory_of(pid: int) -> str:
+    """The /proc folder that shows a process's memory: its own, or, when its first thread has ended while others
+    run (a zombie leader, whose own files show no memory at all), one of its live threads' (a fresh attacker held
+    500 MB under --memory 64M in helper processes whose first thread had exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            state = file.read().rsplit(b")", 1)[1].split()[0]
+        if state != b"Z":
+            return f"/proc/{pid}"
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            if tid != str(pid):
+                return f"/proc/{pid}/task/{tid}"
+    except (OSError, IndexError):
+        pass
+    return f"/proc/{pid}"
 
 
 def _private_memory(pid: int) -> int:
@@ -1256,7 +1279,7 @@ def _private_memory(pid: int) -> int:
     memory it maps (System V segments, memfd files, shared anonymous mappings)."""
     used = 0
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as file:
+        with open(f"{_memory_of(pid)}/smaps_rollup", "rb") as file:
             for line in file.read().split(b"\n"):
                 if line.startswith((b"Pss_Anon:", b"Pss_Shmem:")):
                     used += int(line.split()[1]) * 1024

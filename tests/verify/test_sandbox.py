@@ -363,6 +363,26 @@ def test_forked_processes_count_toward_the_memory_limit(tmp_path):
         s.call("grad", 1.0)
 
 
+def test_helper_processes_whose_first_thread_ended_count_toward_the_memory_limit(tmp_path):
+    # a fresh attacker's helpers held their memory in a second thread and ended their first (a zombie leader, whose
+    # own /proc files show no memory): 500 MB under --memory 64M
+    s = box(tmp_path, """
+        import ctypes, os, threading, time
+        import numpy as np
+        def grad(x):
+            for _ in range(3):
+                if os.fork() == 0:
+                    def hold():
+                        a = np.ones(100 * 2**20 // 8)
+                        time.sleep(30)
+                    threading.Thread(target=hold).start()
+                    ctypes.CDLL(None).pthread_exit(None)
+            time.sleep(30)
+    """, memory=256 * 2**20, timeout=20)
+    with s, pytest.raises(MemoryLimit, match="memory limit of 256 MiB exceeded"):
+        s.call("grad", 1.0)
+
+
 def test_limits_at_import(tmp_path):
     with pytest.raises(TimeLimit, match="time limit of 1 s exceeded while loading student.py"):
         load(tmp_path, "while True:\n    pass\n", timeout=1)
@@ -1818,6 +1838,9 @@ def test_shared_futexes_and_pages_spliced_into_pipes_are_refused(tmp_path):
                     "sendfile": outcome(libc.syscall(40, write, library, None, 1)),
                     "write": outcome(os.write(write, b"x")),
                     "landlock": outcome(libc.syscall(444, None, 0, 1)),
+                    "seccomp": outcome(libc.syscall(317, 1, 0, None)),
+                    "prctl seccomp": outcome(libc.prctl(22, 2, None, 0, 0)),
+                    "prctl name": outcome(libc.prctl(15, b"x", 0, 0, 0)),
                     "setxattr": outcome(libc.fsetxattr(os.open("/tmp", os.O_RDONLY), b"system.posix_acl_access",
                                                        b"", 0, 0))}
             print("; ".join(f"{k}: {v}" for k, v in said.items()))
@@ -1827,6 +1850,7 @@ def test_shared_futexes_and_pages_spliced_into_pipes_are_refused(tmp_path):
         assert s.output.strip() == ("futex wake, shared: EPERM; futex wake, private: ok; futex_waitv: EPERM; "
                                     "futex2 wake: ENOSYS; futex2 wait: ENOSYS; file_setattr: ENOSYS; vmsplice: EPERM; "
                                     "splice: EPERM; tee: EPERM; sendfile: EPERM; write: ok; landlock: ENOSYS; "
+                                    "seccomp: EPERM; prctl seccomp: EPERM; prctl name: ok; "
                                     "setxattr: ENOTSUP")
 
 
