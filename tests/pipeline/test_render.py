@@ -462,7 +462,8 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "A shape that follows from an error already charged is never charged again, stated or not" in key
     assert "never one that follows from an error already charged" not in key
     assert "Without such words a later line withdraws nothing" in key
-    assert r"Goodfellow et~al.'s eq.~9.13 (a sum of $W_{k,l} G_{i,j}$" in key
+    assert (r"Goodfellow et~al.'s eq.~9.13, in this key's letters a sum of $W_{u,v}\, \delta_{i,j}$ over the "
+            r"$(i, j)$ and $(u, v)$ with $i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$), is of that kind") in key
     assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, one such sum is "
             r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$.") in key
     avg = parts["t2.avgpool"]
@@ -477,7 +478,7 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert r"with the kernel's shape where the image's is right" in key and "and so the wrong shape" not in key
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
-    assert r"``a maximizer receives $\delta$''" in maxpool.split("the mask below")[1].split("False rules")[0]
+    assert r"``a maximizer receives $\delta$''" in maxpool.split("Every other wording sets a condition")[1].split("False rules")[0]
     assert "not tied" not in maxpool and "is not a maximizer, where there is one" in maxpool
     assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
