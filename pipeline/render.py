@@ -459,7 +459,8 @@ def _part_context(part: Part) -> dict:
     rubric = part.rubric
     return {"id": part.id, "label": part.label, "title": part.title, "title_tex": _title_tex(part),
             "points": part.points,
-            "criteria": rubric.criteria, "full_credit": rubric.full_credit}
+            "criteria": rubric.criteria, "full_credit": rubric.full_credit,
+            "deductions": {d.id: d.points for d in rubric.deductions}}   # the key's rules state their costs
 
 
 def _deductions_context(part: Part, said: dict[str, tuple[str, str]]) -> list[dict]:

@@ -404,8 +404,8 @@ DX_WRONG = (
                          r"(rule~3). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
-                         r"the shift by $p - 1$, writes the local derivative without its range, or states the shape "
-                         r"$m \times n$ for this smaller result (rule~5).", charges=("border",),
+                         r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
+                         r"this smaller result, $m \times n$ or its own (rule~5).", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
@@ -468,15 +468,16 @@ DW_WRONG = (
                 r"$\lambda "
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"This grading is for the variant whose local derivative is $\partial y_\lambda/\partial W = "
-                         r"\chi_\lambda$, written in place of the sample's $\partial y/\partial W = "
-                         r"X^{\mathsf{T}}$: its "
-                         r"sum weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
-                         r"rule, and only the assumed squared loss is charged. A variant that keeps "
-                         r"$\partial y/\partial W = X^{\mathsf{T}}$ loses the local derivative as well (rule~4), and "
-                         r"so does one that never writes its value, when its chain rule has $\partial y_\lambda/"
-                         r"\partial W$ as a factor, its step (rule~1); with no such line it has no steps, and "
-                         r"earns no points.",
+                decision=r"This grading is for the variant whose chain rule, as the sample's, has "
+                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1). Its local derivative "
+                         r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
+                         r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
+                         r"\chi_\lambda$ on a line of its own. Its $\chi_\lambda$ stands as a factor in the sum, "
+                         r"and a value that stands as a factor in the next line is written (rule~1). Its sum "
+                         r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
+                         r"rule, and only the assumed squared loss is charged. An answer that also keeps the "
+                         r"sample's $\partial y/\partial W = X^{\mathsf{T}}$ leaves a wrong line standing "
+                         r"(rule~4), and loses the local derivative as well.",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -528,9 +529,11 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
-                     r"A dense-layer answer (one weighted copy of the kernel or of the image, and so the wrong "
-                     r"shape) has its chain rule graded by the line of that criterion. For the rest it takes this "
-                     r"deduction alone, whatever its other lines show (rule~3).",
+                     r"A dense-layer answer (one weighted copy of the kernel for $\partial L/\partial X$, with the "
+                     r"kernel's shape where the image's is right, or of the image for $\partial L/\partial W$, "
+                     r"with the image's shape where the kernel's is right) has its chain rule graded by the line "
+                     r"of that criterion. For the rest it takes this deduction alone, whatever its other lines "
+                     r"show (rule~3).",
                      charges=lost)
 
 
@@ -694,10 +697,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                               r"The mean of $\delta$ instead of its sum, however it is reached (also where the "
                               r"answer writes the local derivative as one over the number of outputs), or $\delta$ "
                               r"not summed after a chain rule that sums over every output (a result other than the "
-                              r"sum). Here $\delta$ is the question's gradient: a $\delta_j$ the answer defines "
-                              r"otherwise, as $2(y_j - t_j)$ through a loss it assumes, is read as it defines it, "
-                              r"as the sample's own $\delta_k$ is (rule~8 at the front), and its mean can be the "
-                              r"sample's answer",
+                              r"sum). Here $\delta$ is the question's gradient (rule~9 at the front reads a "
+                              r"$\delta_\lambda$ the answer defines itself)",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

@@ -141,10 +141,10 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3). At a tie the same formula gives shares to entries that "
-                         r"are not tied, so the deduction for a wrong routing also takes the tie point, whatever "
-                         r"the answer says of ties. A formula that routes so is graded so, also beside words or "
-                         r"lines that route $\delta$ to the maximizer (rule~4).",
+                         r"from a charged error (rule~3). At a tie the same formula gives shares to an entry that "
+                         r"is not a maximizer, where there is one, so the deduction for a wrong routing also "
+                         r"takes the tie point, whatever the answer says of ties. A formula that routes so is "
+                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4).",
                 deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
@@ -172,8 +172,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"Every rule the answer gives at a tie is true. The handout asks that the answer's formula "
                         r"or words say what the tied entries get, and a formula says it when, read at a tie, it "
                         r"gives each tied entry its share of $\delta$. "
-                        r"The formula, read at a tie, is one rule (with no formula, the words that describe the "
-                        r"routing are, rule~4 at the front); words that say what tied entries get are another. A "
+                        r"The formula, read at a tie, is one rule. With no formula, the words that describe the "
+                        r"routing are that rule (rule~4 at the front). Words that say what tied entries get are "
+                        r"another rule. A "
                         r"rule the answer withdraws (rule~4) is none of its rules. "
                         r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
                         r"the formula decides. The exception is a formula stated for a unique maximum beside "
@@ -214,11 +215,13 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"maximizer, the switch description, with full credit. Examples are ``the maximum "
                                 r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
                                 r"``whichever entry is largest'' and ``one of the maximizers''.",
-                                r"A plural, ``(s)'', ``each'', ``every'', ``any'', ``an'' or ``a'' before a "
-                                r"condition, a set's membership, or an index that runs over the entries sets a "
-                                r"condition that every tied entry meets: the mask below. Examples are ``the entries "
+                                r"Every other wording sets a condition that every tied entry meets: the mask below. "
+                                r"These are a plural or ``(s)''; ``each'', ``every'' or ``any''; ``a'' or ``an'' "
+                                r"(``a maximizer'' is any one that meets the condition, not one chosen); a set's "
+                                r"membership; and an index that runs over the entries. Examples are ``the entries "
                                 r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
-                                r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
+                                r"maximum'', ``any entry that attains the maximum'', ``a maximizer receives "
+                                r"$\delta$'', ``a largest entry gets $\delta$'', ``if $k$ is an argmax'' and "
                                 r"``$\delta$ where $x_k$ equals the maximum''.")),
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1 at the front), is false when it does "
@@ -239,7 +242,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradients of a mean and of a sum do", charges=("local", "result", "ties"),
-                              then=r"At a tie, such a formula sends shares to entries that are not tied. "),
+                              then=r"At a tie, such a formula sends shares to an entry that is not a maximizer, where "
+                                   r"there is one. "),
                 Deduction("all-ties", "a wrong rule at ties",
                           r"A false rule at ties, as the last list below the table says: all of $\delta$ to every "
                           r"tied entry, or any other, in a formula or in words, whatever else the answer says of "

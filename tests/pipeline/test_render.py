@@ -448,3 +448,39 @@ def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_del
     for part in homework.parts:
         table = (paths.tex / f"grading-{part.id}.tex").read_text().split(r"\begin{longtable}", 1)[1]
         assert table.split(r"\toprule", 1)[0].count(f"Rubric for {part.label}:") == 1, part.id
+
+
+def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rubrics(homework, paths, notes):
+    """review40 and a double grading: a shape that follows from a charged error is never charged again, stated or
+    not; only words withdraw a line; Goodfellow's eq. 9.13 is a sum over the outputs; a sum over the d entries of a
+    pooling loses the chain rule alone; a delta the answer defines itself is read as rule 9 says, and the sample's
+    T1.3 score is stated there from the rubric's data; the tie point's wordings name 'a maximizer'; a list's
+    heading stays with its first item."""
+    render_all(homework, paths, notes)
+    key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
+    parts = {part.id: part for part in homework.parts}
+    assert "A shape that follows from an error already charged is never charged again, stated or not" in key
+    assert "never one that follows from an error already charged" not in key
+    assert "Without such words a later line withdraws nothing" in key
+    assert (r"Goodfellow et~al.'s eq.~9.13, in this key's letters a sum of $W_{u,v}\, \delta_{i,j}$ over the "
+            r"$(i, j)$ and $(u, v)$ with $i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$), is of that kind") in key
+    assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, one such sum is "
+            r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$.") in key
+    avg = parts["t2.avgpool"]
+    kept = avg.points - avg.rubric.criterion("chain").points
+    assert f"Such an answer scores ${kept}$ of~${avg.points}$." in key
+    db = parts["t1.db"]
+    sample = db.points - db.rubric.deduction("loss").points
+    assert (r"graded as the note on the sample's T1.3 answer says "
+            f"(${sample}$ of~${db.points}$), and T1.3's deduction") in key
+    assert r"gradient (rule~9 at the front reads a $\delta_\lambda$ the answer defines itself)" in key
+    assert "2(y_j - t_j)" not in key and r"the sample's own $\delta_k$ is" not in key
+    assert r"with the kernel's shape where the image's is right" in key and "and so the wrong shape" not in key
+    assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
+    maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
+    assert r"``a maximizer receives $\delta$''" in maxpool.split("Every other wording sets a condition")[1].split("False rules")[0]
+    assert "not tied" not in maxpool and "is not a maximizer, where there is one" in maxpool
+    assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
+    solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
+    assert r"Take the step $\varepsilon$ about $10^{-5}$ times" in solutions
+    assert r"The kernel gradient is the correlation of the image with $\delta$" in solutions
