@@ -674,8 +674,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both score $5$ "
                             r"of~$5$. A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds, unless words withdraw it (rules~4 "
-                            r"and~5). Unlike in "
+                            r"loses it, also when a later line has the right bounds, unless words withdraw it (rule~4) "
+                            r"or state the zeros of $\delta$ for that sum (rule~5). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),
