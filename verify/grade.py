@@ -345,16 +345,18 @@ def grade_file(path: str | Path | None, homework: Homework | None = None, *, res
         output = _Output(box)
         submission.load_output = output.new()
         graded_by_id: dict[str, Graded] = {}
-        broken: Graded | None = None
+        broken: tuple[Graded, Result] | None = None
         for result in chosen:
             if broken is not None:  # the file no longer loads: reloading it for each result would only wait
-                graded_by_id[result.id] = Graded(result.id, broken.verdict, 0, points_of(homework, result.id),
-                                                 broken.text, review=broken.review)
+                first, at = broken   # its review's command, for this result
+                graded_by_id[result.id] = Graded(result.id, first.verdict, 0, points_of(homework, result.id),
+                                                 first.text, review=first.review.replace(_target(at, path),
+                                                                                         _target(result, path)))
                 continue
             graded = _grade_result(box, output, homework, result, seed, path, convention)
             graded_by_id[result.id] = graded
             if graded.text.startswith(_RELOAD):
-                broken = graded
+                broken = graded, result
         for group in _questions(homework, chosen):
             _settle(box, output, homework, group, graded_by_id, seed, path, convention)
         submission.results = [graded_by_id[r.id] for r in chosen]
@@ -663,9 +665,12 @@ def _rerun(exc: Exception, path, result: Result | None = None) -> str:
     what = ({TimeLimit: "the time limit", MemoryLimit: "the memory limit"}.get(type(exc), "a crash of its process")
             if isinstance(exc, LimitExceeded) else "the sandbox's channel out of step"
             if isinstance(exc, ProtocolError) else "an internal error of the grader")
-    target = (f"{result.id} '{path}:{result.function_name}'" if result is not None
-              else f"<result> '{path}:<function>'")
-    return (f"not judged ({what}){_RERUN}python -m verify check {target} --timeout 120 --memory 4G")
+    return f"not judged ({what}){_RERUN}python -m verify check {_target(result, path)} --timeout 120 --memory 4G"
+
+
+def _target(result: Result | None, path) -> str:
+    """What `check` takes to judge one result of a file again."""
+    return f"{result.id} '{path}:{result.function_name}'" if result is not None else f"<result> '{path}:<function>'"
 
 
 _RERUN = "; rerun it with a larger limit: "

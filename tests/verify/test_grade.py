@@ -21,6 +21,7 @@ from scipy import signal
 
 from verify import cli, grade
 from verify.homework import load
+from verify.sandbox import Crashed
 
 pytestmark = pytest.mark.sandbox
 
@@ -432,6 +433,27 @@ def test_an_answer_that_cannot_start_a_thread_is_not_judged_and_is_flagged_to_re
     assert graded.review == ("not judged (it could not start a thread or a process: the submissions graded at once "
                              "share one limit of processes); rerun it alone: python -m verify check t2.tanh "
                              f"'{tmp_path / 'hw4.py'}:t2_tanh'")
+
+
+def test_results_after_a_file_stops_loading_are_each_told_their_own_command(tmp_path, monkeypatch):
+    # a fresh attacker's file stopped loading partway through: every later result told the TA to rerun the first
+    # one's command (check t1.dW ...) in its own row
+    real = grade._grade_result
+    first = HW.result("t1.dW")
+
+    def stops_loading_at_dW(box, output, homework, result, seed, path=None, convention=None):
+        if result.id != first.id:
+            return real(box, output, homework, result, seed, path, convention)
+        crash = Crashed("the candidate's process ended")
+        return grade.Graded(result.id, "error", 0, grade.points_of(homework, result.id), f"{grade._RELOAD}{crash}",
+                            review=grade._rerun(crash, path, result))
+    monkeypatch.setattr(grade, "_grade_result", stops_loading_at_dW)
+    graded = by_result(grade_source(tmp_path, CORRECT))
+    later = [r for r in list(HW.results)[list(HW.results).index(first.id) + 1:]]
+    assert later
+    for result_id in later:
+        result = HW.result(result_id)
+        assert f"check {result_id} '{tmp_path / 'hw4.py'}:{result.function_name}'" in graded[result_id].review
 
 
 def test_a_file_that_does_not_load_is_flagged_for_a_ta(tmp_path):

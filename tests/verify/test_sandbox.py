@@ -383,6 +383,26 @@ def test_helper_processes_whose_first_thread_ended_count_toward_the_memory_limit
         s.call("grad", 1.0)
 
 
+def test_page_tables_count_toward_the_memory_limit(tmp_path):
+    # a fresh attacker's helpers made one-page mappings a gigabyte apart and read each once: the shared zero page,
+    # no resident memory, but 8 KiB of page tables each, 780 MB under --memory 64M
+    s = box(tmp_path, """
+        import ctypes, mmap, time
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        def grad(x):
+            for n in range(12000):
+                at = libc.mmap(ctypes.c_void_p((1 << 45) + (n << 30)), 4096, mmap.PROT_READ,
+                               mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x100000, -1, 0)   # MAP_FIXED_NOREPLACE
+                if at not in (None, ctypes.c_void_p(-1).value):
+                    ctypes.string_at(at, 1)
+            time.sleep(30)
+    """, memory=64 * 2**20, timeout=20)
+    with s, pytest.raises(MemoryLimit, match="memory limit of 64 MiB exceeded"):
+        s.call("grad", 1.0)
+
+
 def test_limits_at_import(tmp_path):
     with pytest.raises(TimeLimit, match="time limit of 1 s exceeded while loading student.py"):
         load(tmp_path, "while True:\n    pass\n", timeout=1)
