@@ -42,12 +42,14 @@ W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
 delta_full = sp.IndexedBase("fullconv")    # the full convolution of delta with W (T1.1, Step 6)
 b_vec = sp.IndexedBase("b")                # one bias per filter (remarks)
 
-# T2: the input vector, tanh's output, the scalar output of a pooling
+# T2: the input vector, the function f, and its output z = f(x): a vector for tanh, one number for a pooling
+# (f names the function alone, as in the generalized gradient of f; the value is always z)
 x = sp.IndexedBase("x")
 z = sp.IndexedBase("z")
+z_s = sp.Symbol("z")                             # a pooling's output, one number
 f = sp.Symbol("f")
 delta_v = sp.IndexedBase("delta", shape=(d,))   # dL/dz, a vector (tanh)
-delta_s = sp.Symbol("delta")                     # dL/df, a scalar (pooling)
+delta_s = sp.Symbol("delta")                     # dL/dz, a scalar (pooling)
 
 L = sp.Symbol("L")
 t = sp.Symbol("xi", real=True)                   # a real variable for one-variable identities (t_j are targets)

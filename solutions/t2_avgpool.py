@@ -14,12 +14,12 @@ from verify.steps import Kind, Step
 from verify.symbolic import ArgMax, Entries, OneHot, Ones, Partial, SumOver, product, shown
 
 from .illustrations import illustrations
-from .symbols import L, d, delta_s, f, i, k, x
+from .symbols import L, d, delta_s, i, k, x, z_s
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
-    """f = (1/d) sum_i x_i, one number."""
+    """z = (1/d) sum_i x_i, one number."""
     x = np.asarray(x)
     if x.dtype == object:
         return x.sum() * sp.Rational(1, x.size)
@@ -30,7 +30,7 @@ def _sizes(*ds):
     return tuple({"d": q} for q in ds)
 
 
-AVGPOOL = Operation("t2.avgpool", forward, ("x",), {"x": (d,)}, "f",
+AVGPOOL = Operation("t2.avgpool", forward, ("x",), {"x": (d,)}, "z",
                     exact_sizes=_sizes(1, 2, 3, 5), float_sizes=_sizes(2, 5, 100, 4096, 100000),
                     size_ranges={"d": (1, 100000)}, index_base=1)
 
@@ -47,11 +47,11 @@ def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
 EXAMPLE: dict[str, Any] = {"x": np.array([0.5, 2.0, -1.0, 2.0]), "delta": 3.0}
 
 STEPS = [
-    _step("t2.avgpool.forward", f, product(1 / d, Sum(x[i], (i, 1, d))), kind=Kind.DEFINITION),
-    _step("t2.avgpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K),
-    _step("t2.avgpool.local", Partial(f, x[k]), product(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))), 1 / d,
+    _step("t2.avgpool.forward", z_s, product(1 / d, Sum(x[i], (i, 1, d))), kind=Kind.DEFINITION),
+    _step("t2.avgpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(z_s, x[k])), over=_ALL_K),
+    _step("t2.avgpool.local", Partial(z_s, x[k]), product(1 / d, Sum(KroneckerDelta(i, k), (i, 1, d))), 1 / d,
           over=_ALL_K),
-    _step("t2.avgpool.elementwise", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), delta_s / d,
+    _step("t2.avgpool.elementwise", Partial(L, x[k]), product(delta_s, Partial(z_s, x[k])), delta_s / d,
           over=_ALL_K),
     _step("t2.avgpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
     Step.example("t2.avgpool.example.inputs", sp.Tuple(x, delta_s), sp.Tuple(
@@ -81,10 +81,10 @@ WRONG = (
                 reading={_w: Entries(Ones(x), _ks, 1, 1),   # one output, and the sum read as its gradient
                          _ds: Entries(delta_s, _ks, 1, 1)},
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
-                         r"$\partial L/\partial f$. The result follows from the chain rule as written and is "
+                         r"$\partial L/\partial z$. The result follows from the chain rule as written and is "
                          r"not charged again. An answer that adds the expansion "
-                         r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial f)$ without "
-                         r"$\partial L/\partial f$ before it, or calls the sum the back-propagated error, is "
+                         r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z)$ without "
+                         r"$\partial L/\partial z$ before it, or calls the sum the back-propagated error, is "
                          r"graded the same (rule~7).", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
@@ -128,7 +128,7 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
-                 r"$\partial L/\partial f$ as rule~7 at the front says")),
+                 r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=3)
 
 # the grading key's illustrative example: three entries

@@ -1,6 +1,7 @@
 """T2, part 2: max pooling, f(x) = max_i x_i, and what happens at ties."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -29,12 +30,12 @@ from verify.symbolic import (
 )
 
 from .illustrations import illustrations
-from .symbols import L, d, delta_s, f, i, istar, k, x
+from .symbols import L, d, delta_s, f, i, istar, k, x, z_s
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
 
 def forward(x):
-    """f = max_i x_i, one number."""
+    """z = max_i x_i, one number."""
     return ops.max_all(x)
 
 
@@ -44,9 +45,13 @@ def _sizes(*ds):
 
 # exact checks at every d up to 9, so that every tie pattern of every window up to 9 entries is a kink case (a
 # fresh attacker's rule, wrong only at ties in the usual window of 4, passed when d = 4 was no exact size)
-MAXPOOL = Operation("t2.maxpool", forward, ("x",), {"x": (d,)}, "f",
+MAXPOOL = Operation("t2.maxpool", forward, ("x",), {"x": (d,)}, "z",
                     exact_sizes=_sizes(*range(1, 10)), float_sizes=_sizes(2, 5, 16, 100, 4096, 20000),
                     size_ranges={"d": (1, 5000)}, index_base=1, names={istar: ArgMax(x)})
+
+# the function f itself, whose generalized gradient Step 5 shows: the same forward pass with its output named f,
+# since a check differentiates an operation's named output only (the value of f is z everywhere else)
+MAX_FUNCTION = dataclasses.replace(MAXPOOL, name="t2.maxpool.function", output="f")
 
 FORMULA = product(delta_s, OneHot(x, ArgMax(x)))     # at a tie the first maximizer takes all of delta
 RESULT = Result("t2.maxpool", {"default": Gradient(MAXPOOL, "x", FORMULA)})
@@ -60,15 +65,15 @@ def _step(id_, *sides, kind=Kind.DERIVATION, **extra):
 
 
 STEPS = [
-    _step("t2.maxpool.forward", f, MaxOver(x[i], i, 1, d), kind=Kind.DEFINITION),
-    _step("t2.maxpool.chain", Partial(L, x[k]), product(delta_s, Partial(f, x[k])), over=_ALL_K),
-    _step("t2.maxpool.local", Partial(f, x[k]), KroneckerDelta(k, istar), over=_ALL_K, note=UNIQUE),
-    _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(f, x[k])),
+    _step("t2.maxpool.forward", z_s, MaxOver(x[i], i, 1, d), kind=Kind.DEFINITION),
+    _step("t2.maxpool.chain", Partial(L, x[k]), product(delta_s, Partial(z_s, x[k])), over=_ALL_K),
+    _step("t2.maxpool.local", Partial(z_s, x[k]), KroneckerDelta(k, istar), over=_ALL_K, note=UNIQUE),
+    _step("t2.maxpool.chain_rule", Partial(L, x[k]), product(delta_s, Partial(z_s, x[k])),
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
-    _step("t2.maxpool.ties", Subdifferential(f, x),
-          ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
-          kind=Kind.SUBDIFFERENTIAL, boxed=True),
+    Step.of(Kind.SUBDIFFERENTIAL)("t2.maxpool.ties", Subdifferential(f, x),
+                                  ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
+                                  boxed=True, operation=MAX_FUNCTION),
 ]
 
 # ---- the worked example: a tie -------------------------------------------------------------------------------
@@ -123,12 +128,12 @@ WRONG = (
                 decision=r"The routing earns the local derivative and the result; its $i^*$ (its $k$) is one "
                          r"maximizer, so at a tie its formula gives all of the gradient to one entry, which earns "
                          r"the tie point; the sum "
-                         r"is not identified with $\partial L/\partial f$.",
+                         r"is not identified with $\partial L/\partial z$.",
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries. This is the usual answer "
-                r"``$\partial f/\partial x_k = 1$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
+                r"``$\partial z/\partial x_k = 1$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
@@ -185,7 +190,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
                         r"goes, states nothing about ties and does not earn the point: the handout asks for a "
                         r"statement, and saying nothing never scores better than saying something true. An "
-                        r"answer that stops at $\partial L/\partial x_k = \delta\, \partial f/\partial x_k$ is "
+                        r"answer that stops at $\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is "
                         r"such an answer.",
                         statements=(
                             ("True rules", (
@@ -260,7 +265,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4 at the front)",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
-                 r"$\partial L/\partial f$ as rule~7 at the front says")),
+                 r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=2)
 
 # the grading key's illustrative example: three entries

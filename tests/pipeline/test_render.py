@@ -485,3 +485,23 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
     assert r"Take the step $\varepsilon$ about $10^{-5}$ times" in solutions
     assert r"The kernel gradient is the correlation of the image with $\delta$" in solutions
+
+
+def test_t2_writes_f_for_the_function_and_z_for_its_output_in_every_part(homework, paths, notes):
+    """Issue 14 (one meaning per symbol): f was both T2's function (f(x) = max_i x_i, the generalized gradient of
+    f) and a pooling's value (delta = dL/df, a window's f_omega).  The output is z in every part, so the
+    Conventions say it once, and no page writes a derivative by the value f."""
+    render_all(homework, paths, notes)
+    t2 = (paths.tex / "t2.tex").read_text()
+    assert (r"In every part the output is $z = f(x)$, and $\delta = \partial L / \partial z$. When $f$ acts on each "
+            r"entry, $z$ is a vector of $\mathbb{R}^d$ and so is $\delta$, with $\delta_i = \partial L / \partial "
+            r"z_i$. A pooling returns a single number $z$, and $\delta$ is a scalar. The letter $f$ always names the "
+            r"function, never its value.") in t2
+    assert r"$\delta_\omega = \partial L / \partial z_\omega$" in t2
+    pages = "".join(path.read_text() for path in paths.tex.glob("*.tex"))
+    for value in (r"\partial L / \partial f", r"\partial L/\partial f", r"{\partial f}", r"\partial f /",
+                  r"\partial f/", r"f_\omega", "for short"):
+        assert value not in pages, value
+    maxpool = (paths.tex / "t2_maxpool.tex").read_text()
+    assert r"\mathcal{G} f\!\left(x\right)" in maxpool            # the function keeps f
+    assert r"z &= \max_{1 \le i \le d} x_{i}" in maxpool           # the forward step writes the value z
