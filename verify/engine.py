@@ -481,14 +481,23 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
                 drawn = 10.0 ** rng.uniform(-2.0, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
                 case.values["delta"] = drawn if delta.ndim else float(drawn)
                 cases.append(case)
-        # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there: a relative
-        # tolerance used only away from the fixed near ties (a fresh attacker's, for |max| > 8) meets it
+        # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there (of two entries
+        # and of three: a relative tolerance used only away from the fixed near ties, a fresh attacker's for
+        # |max| > 8, or only where three entries are that close, another's, meets it), and a tie of two with a
+        # third entry a hair below (an np.isclose used only where an exact tie is, a third attacker's)
+        if entries > 2:
+            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(3,), values=(value,), ends=False):
+                close = kinks.near_tie(tied, site.outputs, -3e-6)
+                if close is not None:
+                    below = site.case("kink", close, 0)
+                    if all(_same_maximizers(np.asarray(below.values[name], dtype=float)) for name in op.inputs):
+                        cases.append(below)
         if entries > 1:
             low = np.float32(rng.uniform(-1000.0, 1000.0))
             midpoint = (float(low) + float(np.nextafter(low, np.float32(np.inf)))) / 2
             below, above = np.nextafter(midpoint, -np.inf), np.nextafter(midpoint, np.inf)
-            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(2,), values=(float(below),),
-                                            ends=False):
+            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=tuple(range(2, min(entries, 3) + 1)),
+                                            values=(float(below),), ends=False):
                 close = kinks.near_tie(tied, site.outputs, (above - below) / max(abs(below), 1.0))
                 if close is None:
                     continue
@@ -851,6 +860,11 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
+                if arr.dtype == object:
+                    try:   # Python numbers in an object array (floats, Fractions) are values like any others
+                        arr = arr.astype(np.float64)
+                    except (TypeError, ValueError, ArithmeticError):
+                        pass
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash

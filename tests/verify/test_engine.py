@@ -377,6 +377,34 @@ def test_a_relative_tie_tolerance_used_only_for_large_values_is_wrong(seed):
     assert not outcome.passed and outcome.counterexample is not None
 
 
+@pytest.mark.parametrize("tolerance", [1e-9, 1e-6])
+@pytest.mark.parametrize("seed", [None, 7, 2 ** 32 - 1])
+def test_a_tolerance_used_only_where_three_entries_are_close_or_beside_an_exact_tie_is_wrong(tolerance, seed):
+    # fresh attackers' max pooling split delta among the entries within a tolerance of the maximum only where three
+    # or more were that close, or np.isclose's default only where an exact tie was: every near tie drawn was a pair
+    def three_close(x, d):
+        close = np.isclose(x, x.max(), rtol=tolerance, atol=0)
+        tied = close if close.sum() >= 3 else x == x.max()
+        return d * tied / tied.sum()
+
+    def beside_a_tie(x, d):
+        tied = np.isclose(x, x.max()) if (x == x.max()).sum() > 1 else x == x.max()
+        return d * tied / tied.sum()
+    for candidate in (three_close, beside_a_tie):
+        outcome = verify.check("t2.maxpool", candidate, seed=seed)
+        assert not outcome.passed and outcome.counterexample is not None, candidate.__name__
+
+
+def test_right_values_in_an_object_array_are_values():
+    # a fresh attacker's right answers as arrays of Python floats or Fractions (dtype object) got 0, unflagged,
+    # where the same values as a list pass
+    from fractions import Fraction
+    assert verify.check("t2.avgpool", lambda x, d: np.array([d / x.size] * x.size, dtype=object), seed=7).passed
+    assert verify.check("t1.db", lambda X, W, b, d: np.array(Fraction(float(np.sum(d))), dtype=object),
+                        seed=7).passed
+    assert not verify.check("t2.avgpool", lambda x, d: np.array(["a"] * x.size, dtype=object), seed=7).passed
+
+
 @pytest.mark.parametrize("result_id, shaped", [
     ("t2.tanh", lambda g: g.reshape(-1, 1)), ("t2.tanh", lambda g: g.reshape(1, -1)),
     ("t2.maxpool", lambda g: g[:, None]), ("t2.avgpool", lambda g: g[None, :]), ("t2.avgpool", lambda g: g[0]),

@@ -456,6 +456,15 @@ def test_results_after_a_file_stops_loading_are_each_told_their_own_command(tmp_
         assert f"check {result_id} '{tmp_path / 'hw4.py'}:{result.function_name}'" in graded[result_id].review
 
 
+def test_right_values_in_an_object_array_get_their_points(tmp_path):
+    # a fresh attacker's right average pooling as an array of Python floats (dtype object) got 0, unflagged
+    objects = replace_function(CORRECT, "t2_avgpool", """
+        return np.array([delta / x.size] * x.size, dtype=object)
+    """)
+    graded = by_result(grade_source(tmp_path, objects, results=["t2.avgpool"]))["t2.avgpool"]
+    assert graded.verdict == "correct" and graded.points == graded.max_points
+
+
 def test_a_file_that_does_not_load_is_flagged_for_a_ta(tmp_path):
     # a fresh attacker's right file with an unused `from tqdm import tqdm` got 0 of 30 and an empty review column
     graded = grade_source(tmp_path, "from tqdm import tqdm\n" + textwrap.dedent(CORRECT), results=["t2.tanh"])
