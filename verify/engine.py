@@ -22,6 +22,7 @@ random seed (printed with any counterexample; `seed=` repeats it).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import secrets
@@ -860,11 +861,9 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
-                if arr.dtype == object:
-                    try:   # Python numbers in an object array (floats, Fractions) are values like any others
+                if arr.dtype == object:   # Python numbers in an object array (floats, Fractions) are values
+                    with contextlib.suppress(TypeError, ValueError, ArithmeticError):
                         arr = arr.astype(np.float64)
-                    except (TypeError, ValueError, ArithmeticError):
-                        pass
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
             raise
         except BaseException as exc:  # the candidate's failure (even sys.exit) is a verdict, not a crash
