@@ -101,7 +101,7 @@ WRONG = (
                          r"pooling is: the local derivative and the result route $\delta$ as a maximum does, and "
                          r"the result does not count as following from a charged error (rule~3).",
                 deductions=("routing",)),
-    WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $f'$ without $\delta$",
+    WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
                 r"$\delta$.",
                 product(1 / d, Ones(x)),

@@ -158,7 +158,7 @@ WRONG = (
                 decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
                          r"average pooling is, the tie point included.",
                 deductions=("routing",)),
-    WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $f'$ without $\delta$",
+    WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
