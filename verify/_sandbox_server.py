@@ -29,6 +29,7 @@ trusts none of it: this is only the cooperative path.
 import contextlib
 import errno
 import json
+import numbers
 import os
 import re
 import resource
@@ -608,7 +609,7 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
             return _raised("the candidate returned a ragged nested list that is not an array"), None
         return _raised(f"the candidate returned {_a(_type_name(result))} that cannot be converted to an "
                        f"array: {type(exc).__name__}{_colon(exc)}"), None
-    if array.dtype.kind == "O":
+    if array.dtype.kind == "O" and all(isinstance(v, numbers.Real) for v in array.flat):
         with contextlib.suppress(Exception):   # Python numbers in an object array (floats, Fractions) are values
             array = array.astype(np.float64)
     dtype = array.dtype

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import numbers
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -861,7 +862,8 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
-                if arr.dtype == object:   # Python numbers in an object array (floats, Fractions) are values
+                if arr.dtype == object and all(isinstance(v, numbers.Real) for v in arr.flat):
+                    # Python numbers in an object array (floats, Fractions) are values like any others
                     with contextlib.suppress(TypeError, ValueError, ArithmeticError):
                         arr = arr.astype(np.float64)
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing
