@@ -89,7 +89,6 @@ PIPE_SIZE = 1 << 20       # a 20,000-entry float64 array then crosses in one wri
 IOV_MAX = os.sysconf("SC_IOV_MAX")  # the most buffers one writev takes (calls sent ahead are many buffers)
 DRAIN_CHUNK = 1 << 16
 SPARE_LIMIT = 16 << 20    # replies up to this size are read into one buffer kept per sandbox
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")  # the unit of /proc/<pid>/statm
 INODE_COST = 1024         # bytes of kernel memory a file in a tmpfs holds however empty (slab, measured)
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
@@ -1004,18 +1003,17 @@ class _Process:
 
     def baseline(self) -> None:
         """Take what the server holds now (ready, nothing of the candidate's loaded) as zero."""
-        self.base = sum(_private_memory(pid) + _page_tables(pid) for pid in self._end.processes())
+        self.base = sum(_private_memory(pid) + _usage(pid)[1] for pid in self._end.processes())
 
     def over(self, limit: int) -> bool:
-        """Whether the candidate holds more than `limit` bytes beyond the baseline: its processes' own memory
-        and its tmpfs files.  A process's resident size, which the kernel keeps counted, is at least its share
-        of anonymous and shared memory; that share (smaps_rollup walks every page of the process, milliseconds
+        """Whether the candidate holds more than `limit` bytes beyond the baseline: its processes' own memory, their
+        page tables and its tmpfs files.  A process's resident size, which the kernel keeps counted, is at least its
+        share of anonymous and shared memory; that share (smaps_rollup walks every page of the process, milliseconds
         for a forked interpreter, at every look) is read only when the resident sizes are over the limit."""
         pids = self._end.processes()
-        # and their page tables: one-page mappings a gigabyte apart cost 8 KiB of tables each and show no resident
-        # page (a read maps the shared zero page): a fresh attacker held 780 MB so under --memory 64M
-        files = self._tmpfs_used(pids) + sum(_page_tables(pid) for pid in pids)
-        if sum(_resident(pid) for pid in pids) - self.base + files <= limit:
+        usage = [_usage(pid) for pid in pids]   # and their page tables (_usage)
+        files = self._tmpfs_used(pids) + sum(tables for _, tables in usage)
+        if sum(resident for resident, _ in usage) - self.base + files <= limit:
             return False
         return sum(_private_memory(pid) for pid in pids) - self.base + files > limit
 
@@ -1249,25 +1247,31 @@ def _owner(pid: int) -> int:
         return -1
 
 
-def _resident(pid: int) -> int:
-    """A process's resident size in bytes (/proc/<pid>/statm: counters, read without walking its pages)."""
+def _usage(pid: int) -> tuple[int, int]:
+    """A process's resident size and the size of its page tables, in bytes, from /proc/<pid>/status: counters, read
+    without walking its pages.  The page tables are kernel memory its mappings cost (one-page mappings a gigabyte
+    apart show no resident page, a read maps the shared zero page, but cost 8 KiB of tables each: a fresh attacker
+    held 780 MB so under --memory 64M)."""
+    fields = _status(f"/proc/{pid}")
+    if fields.get(b"State", b"").strip().startswith(b"Z"):   # its first thread has ended: a live thread's (_memory_of)
+        fields = _status(_memory_of(pid))
+    return _kib(fields.get(b"VmRSS")), _kib(fields.get(b"VmPTE"))
+
+
+def _status(folder: str) -> dict[bytes, bytes]:
+    """The fields of a /proc status file, each with the rest of its line; none when it cannot be read."""
     try:
-        with open(f"{_memory_of(pid)}/statm", "rb") as file:
-            return int(file.read().split()[1]) * PAGE_SIZE
-    except (OSError, ValueError, IndexError):
+        with open(f"{folder}/status", "rb") as file:
+            return dict(line.split(b":", 1) for line in file.read().splitlines() if b":" in line)
+    except OSError:
+        return {}
+
+
+def _kib(value: bytes | None) -> int:
+    try:
+        return int(value.split()[0]) * 1024 if value else 0
+    except (ValueError, IndexError):
         return 0
-
-
-def _page_tables(pid: int) -> int:
-    """The bytes of a process's page tables (VmPTE of /proc/<pid>/status), kernel memory its mappings cost."""
-    try:
-        with open(f"{_memory_of(pid)}/status", "rb") as file:
-            for line in file:
-                if line.startswith(b"VmPTE:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def _memory_of(pid: int) -> str:
