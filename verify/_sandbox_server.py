@@ -190,11 +190,16 @@ def _wipe(config: dict) -> bool:
                 os.utime(folder, ns=(0, 0), follow_symlinks=False)
         if config["kill"] == "namespace":
             # the pipes every candidate of this server shares, whose times it can set too: another left 66 bytes
-            for fd in (1, 2, config["request"], config["reply"]):
+            for fd in _pipes(config):
                 os.utime(fd, ns=(0, 0))
         return True
     except Exception:  # anything the candidate built that this cannot take apart: never serve the next one
         return False
+
+
+def _pipes(config: dict) -> tuple[int, ...]:
+    """The pipes every candidate of this server shares: its output, its error, the requests and the replies."""
+    return 1, 2, config["request"], config["reply"]
 
 
 def _shared_state(config: dict) -> tuple:
@@ -205,7 +210,7 @@ def _shared_state(config: dict) -> tuple:
     pipes, and may change all of these."""
     import fcntl
     pipes: list[object] = []
-    for fd in (1, 2, config["request"], config["reply"]):
+    for fd in _pipes(config):
         try:
             pipes.append((fcntl.fcntl(fd, fcntl.F_GETFL), fcntl.fcntl(fd, F_GETPIPE_SZ),
                           fcntl.fcntl(fd, fcntl.F_GETOWN), fcntl.fcntl(fd, F_GETSIG),

@@ -477,7 +477,7 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
         for count in sorted({2, some, entries} - {0, 1}):
             value = float(rng.uniform(-100.0, 100.0))
             for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(count,), values=(value,),
-                                            ends=False, behind=(0.5, 60.0)):
+                                            ends=False, spread=(0.5, 60.0)):
                 case = site.case("kink", tied, 0)
                 delta = np.asarray(case.values["delta"], dtype=float)
                 drawn = 10.0 ** rng.uniform(-2.0, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
@@ -492,7 +492,7 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
                 close = kinks.near_tie(tied, site.outputs, -3e-6)
                 if close is not None:
                     below = site.case("kink", close, 0)
-                    if all(_same_maximizers(np.asarray(below.values[name], dtype=float)) for name in op.inputs):
+                    if _same_maximizers(op, below):
                         cases.append(below)
         if entries > 1:
             low = np.float32(rng.uniform(-1000.0, 1000.0))
@@ -504,7 +504,7 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
                 if close is None:
                     continue
                 near = site.case("near-tie", close, 1)
-                if all(_same_maximizers(np.asarray(near.values[name], dtype=float)) for name in op.inputs):
+                if _same_maximizers(op, near):
                     cases.append(near)
     return cases
 
@@ -548,16 +548,20 @@ def _sampled_ties(op: Operation, seed: int, sizes, ties: bool = True) -> list[Ca
                 if close is None:
                     continue
                 near = site.case("near-tie", close, number)
-                if all(_same_maximizers(np.asarray(near.values[name], dtype=float)) for name in op.inputs):
+                if _same_maximizers(op, near):
                     cases.append(near)
                     break
     return cases
 
 
-def _same_maximizers(values: np.ndarray) -> bool:
-    """Whether a float32 copy of `values` has the same maximizers."""
-    rounded = values.astype(np.float32)
-    return values.size == 0 or bool(np.array_equal(values == values.max(), rounded == rounded.max()))
+def _same_maximizers(op: Operation, case: Case) -> bool:
+    """Whether a float32 copy of each input of a case has the same maximizers."""
+    for name in op.inputs:
+        values = np.asarray(case.values[name], dtype=float)
+        rounded = values.astype(np.float32)
+        if values.size and not np.array_equal(values == values.max(), rounded == rounded.max()):
+            return False
+    return True
 
 
 class _KinkSite:

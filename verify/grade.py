@@ -688,13 +688,13 @@ def _unloaded(path) -> str:
     """A file that does not load was not judged at all (an import the sandbox lacks, a syntax error): a TA may read
     its formulas, or mend what stops it and check it again."""
     return ("not judged (the file could not be loaded, so no function of it ran); a TA may read its formulas, or mend "
-            "what stops it loading (the sandbox has Python, NumPy and SciPy alone) and check it again: "
-            f"python -m verify check <result> '{path}:<function>'")
+            f"what stops it loading (the sandbox has Python, NumPy and SciPy alone) and check it again: "
+            f"python -m verify check {_target(None, path)}")
 
 
 def _rerun_alone(path, result: Result) -> str:
     return ("not judged (it could not start a thread or a process: the submissions graded at once share one limit "
-            f"of processes); rerun it alone: python -m verify check {result.id} '{path}:{result.function_name}'")
+            f"of processes); rerun it alone: python -m verify check {_target(result, path)}")
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:

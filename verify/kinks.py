@@ -198,7 +198,7 @@ def _affine_in_one(expr):
 
 def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *, sizes=None,
                values=(0, 2, -3), per_size: int = 1, ends: bool = True,
-               behind: tuple[float, float] | None = None) -> list[tuple[dict, str]]:
+               spread: tuple[float, float] | None = None) -> list[tuple[dict, str]]:
     """Points near `base` at which one atom is tied, with a description of each tie.
 
     For a Max or Min atom: ties of every size in `sizes` that the atom allows
@@ -211,7 +211,7 @@ def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *
     atoms = [a for a in atoms_of(expressions) if all(_affine_in_one(b) is not None for b in a.args)]
     out = []
     for atom in atoms[:1] if len(atoms) > 8 else atoms:
-        out += _atom_ties(atom, base, rng, sizes, values, per_size, ends, behind)
+        out += _atom_ties(atom, base, rng, sizes, values, per_size, ends, spread)
     if len(atoms) > 1:
         for count in (2, 3):
             chosen = [atoms[int(q)] for q in rng.choice(len(atoms), size=min(count, len(atoms)), replace=False)]
@@ -229,7 +229,7 @@ def tie_points(expressions: Sequence, base: Mapping, rng: np.random.Generator, *
     return out
 
 
-def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True, behind=None):
+def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True, spread=None):
     out = []
     if isinstance(atom, sp.Abs):
         tied = _tie(atom, [0, 1], dict(base), rng, value=0)
@@ -245,15 +245,15 @@ def _atom_ties(atom, base, rng, sizes, values, per_size, ends=True, behind=None)
         if t == k:   # every branch equal: at each value (0, as after a ReLU, and others)
             layouts = [list(range(k))] * len(values)
         for layout, value in zip(layouts, itertools.cycle(values)):
-            tied = _tie(atom, layout, dict(base), rng, value=value, behind=behind)
+            tied = _tie(atom, layout, dict(base), rng, value=value, spread=spread)
             if tied is not None and sorted(atom.args.index(b) for b in winners(atom, tied)) == layout:
                 out.append((tied, f"{t}-way tie"))
     return out
 
 
-def _tie(atom, layout: list[int], point: dict, rng, value, behind=None):
+def _tie(atom, layout: list[int], point: dict, rng, value, spread=None):
     """Set the branches in `layout` equal to `value` and keep the other branches strictly behind: by 1 to 3, or by
-    an exact float drawn from the range `behind`."""
+    an exact float drawn from the range `spread`."""
     if isinstance(atom, sp.Abs):
         solved = _affine_in_one(atom.args[0])
         if solved is None or solved[0] is None:
@@ -266,7 +266,6 @@ def _tie(atom, layout: list[int], point: dict, rng, value, behind=None):
     if len(constants) > 1:
         return None
     target = sp.Rational(value) if not constants else constants.pop()   # exact: 0.375 is 3/8
-    spread = behind
     behind = -1 if isinstance(atom, sp.Max) else 1
     for q, arg in enumerate(args):
         solved = _affine_in_one(arg)
