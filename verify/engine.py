@@ -1119,11 +1119,12 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
                    stated=run.seen == run.precision)
 
 
-def prepare(gradient: Gradient) -> None:
-    """Build the fixed cases of a gradient and their exact values and floats now (they are memoized): a grader
-    calls this before a candidate's clock starts, so that the time limit measures the candidate alone,
-    and before forking workers, so that they start with them."""
-    for case in _plan(gradient, True, 0, None):
+def prepare(gradient: Gradient, seed: int = 0) -> None:
+    """Build the fixed cases of a gradient, and the ties a run's `seed` draws, and their exact values and floats
+    now (they are memoized): a grader calls this before a candidate's clock starts, so that the time limit
+    measures the candidate alone, and before forking workers, so that each starts with them instead of drawing
+    and solving them again on its first submission."""
+    for case in _plan(gradient, True, seed, None):
         if case.kind in ("exact", "kink", "near-tie"):
             expected = expected_at(gradient, case.values)
             _float_of(expected)

@@ -606,7 +606,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                       review=_rerun(exc, path, result) if isinstance(exc, LimitExceeded) else "")
     output.new()  # what loading printed again belongs to no result
     try:
-        engine.prepare(gradient)   # the exact values of the fixed cases: the grader's time, not the candidate's
+        engine.prepare(gradient, seed)   # the exact values of the cases: the grader's time, not the candidate's
         box.restart_clock()
         box.function(name, gradient.arity)
         verdict = Candidate(box, name).check(gradient, seed=seed, subject=result.id)
@@ -732,7 +732,7 @@ def grade_all(directory: str | Path, *, jobs: int | None = None, timeout: float 
     limits = {"timeout": timeout, "memory": memory, "seed": seed, "convention": convention}
     for result in homework.results.values():   # once, before the workers fork: they start with them
         for name in result.conventions:
-            engine.prepare(result.gradient(name))
+            engine.prepare(result.gradient(name), seed)
     started = time.monotonic()
     done: list[Submission] = []
     for submission in _run(folders, homework, jobs, limits):

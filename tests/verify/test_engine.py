@@ -729,6 +729,17 @@ def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
     assert outcome.passed, str(outcome)
 
 
+def test_prepare_solves_the_ties_of_the_runs_seed_before_any_candidate_runs(monkeypatch):
+    # grade prepares each result once, before its workers fork: a tie the run's seed draws and left unsolved was
+    # solved again in every worker, on its first submission, and inside a check
+    gradient = load().result("t2.maxpool").gradient()
+    engine.prepare(gradient, seed=4242)
+    solved = []
+    monkeypatch.setattr(engine, "_exact_gradient", lambda *args: solved.append(args))
+    outcome = verify.check("t2.maxpool", lambda x, d: d * (np.arange(x.size) == np.argmax(x)), seed=4242)
+    assert outcome.passed and solved == []
+
+
 @given(st.integers(-(2 ** 1200), 2 ** 1200), st.integers(1, 2 ** 1200))
 def test_an_exact_value_becomes_the_nearest_float(numerator, denominator):
     from fractions import Fraction
