@@ -116,8 +116,7 @@ def serve(config: dict) -> NoReturn:
             watch = None
         if not line:  # the parent closed the control pipe: it is done, or gone
             os._exit(0)
-        _drain(config["request"])
-        if not _wipe(config) or _shared_state(config) != shared:
+        if not _cleaned(config, shared):
             # something of the last candidate's could not be removed, or it changed what the next one
             # shares with it (a pipe made non-blocking or smaller, attributes on /tmp): this server (and in
             # bubblewrap its tmpfs folders) must not serve another; the parent reads the word and starts a new one
@@ -151,6 +150,23 @@ def _read_exact(control, size: int) -> bytearray:
             os._exit(0)
         got += n
     return data
+
+
+def _cleaned(config: dict, shared: tuple) -> bool:
+    """Drop what the last candidate left in the request pipe and its folders, in a fork of this server that ends
+    with it: the names of a candidate's files and the bytes it wrote to the pipe then never enter this server's
+    memory, which every later child inherits and can read (a fresh attacker's student left her whole file as the
+    names of empty files in /tmp, and the next student found them in the freed memory of the server's listing).
+    True when nothing is left and nothing they share was changed."""
+    cleaner = os.fork()
+    if cleaner == 0:
+        clean = False
+        with contextlib.suppress(BaseException):
+            _drain(config["request"])
+            clean = _wipe(config) and _shared_state(config) == shared
+        os._exit(0 if clean else 1)
+    _, status = os.waitpid(cleaner, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def _drain(fd: int) -> None:
@@ -360,6 +376,8 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         # POSIX timers and queued signals hold kernel memory too (a fresh attacker made 96,000 timers)
         resource.setrlimit(resource.RLIMIT_SIGPENDING, (SIGPENDING, SIGPENDING))
         resource.setrlimit(resource.RLIMIT_MEMLOCK, (0, 0))  # no memory locked outside the watch (mlock refused too)
+        # and no POSIX message queue, which open(2) makes on a mounted mqueue file system and which outlives it
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
         _limit_memory(memory)
         # One file may not outgrow the memory limit (in /tmp: EFBIG rather than death by SIGXFSZ).
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

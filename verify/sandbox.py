@@ -269,7 +269,11 @@ def _user_problem() -> str | None:
 # outside the candidate's reach otherwise), and the kernel's keyrings (a nobody's keyring outlives the candidate:
 # a channel from one submission to the next).  Any other ABI (32-bit calls from a 64-bit process) kills the process.
 REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd",
-                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "mq_open", "socket", "socketpair",
+                    "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "socket", "socketpair",
+                    # POSIX message queues, also those made with open(2) on a mounted mqueue file system (Docker's
+                    # /dev/mqueue, mode 1777: a fresh attacker's student passed her whole file through one to the
+                    # next submission under user isolation, and the queue outlived the run)
+                    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
                     "io_uring_setup", "io_uring_enter", "io_uring_register",
                     "unshare", "setns", "mount", "umount2", "pivot_root", "fsopen", "fsconfig", "fsmount",
                     "move_mount", "open_tree", "mount_setattr",

@@ -1458,6 +1458,27 @@ def test_an_answer_far_larger_than_its_arguments_is_refused_unread(tmp_path):
         s.call("grad", np.ones(3))
 
 
+def test_posix_message_queues_which_outlive_the_candidate_are_refused(tmp_path):
+    # Docker mounts an mqueue file system at /dev/mqueue, mode 1777, where open(2) makes a queue: a fresh attacker's
+    # student passed her whole file to the next submission through one, under user isolation, and it outlived the run
+    with box(tmp_path, """
+        import ctypes, errno, resource
+        def grad(x):
+            libc = ctypes.CDLL(None, use_errno=True)
+            said = []
+            for name, number in (("mq_open", 240), ("mq_unlink", 241), ("mq_timedsend", 242), ("mq_timedreceive", 243),
+                                 ("mq_notify", 244), ("mq_getsetattr", 245)):   # x86-64
+                made = libc.syscall(number, b"/q", 0x40 | 2, 0o600, None)
+                said.append(f"{name}: " + ("ok" if made >= 0 else errno.errorcode[ctypes.get_errno()]))
+            said.append(f"queue bytes: {resource.getrlimit(resource.RLIMIT_MSGQUEUE)}")
+            print("; ".join(said))
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        assert s.output.strip() == ("mq_open: EPERM; mq_unlink: EPERM; mq_timedsend: EPERM; mq_timedreceive: EPERM; "
+                                    "mq_notify: EPERM; mq_getsetattr: EPERM; queue bytes: (0, 0)")
+
+
 def test_epoll_and_inotify_whose_watches_hold_uncounted_kernel_memory_are_refused(tmp_path):
     # a fresh attacker held 371 MB of epoll watches under --memory 64M, in kernel memory no watch counts
     with box(tmp_path, """
@@ -1664,6 +1685,24 @@ def test_no_byte_of_a_classmates_file_is_in_the_memory_of_the_next_submission(tm
             return _right(x, delta) + len(secrets_seen() - {OWN})   # wrong only where a classmate's file is seen
     """)
     author = f"{secret}\n" + "#" * padding + "\n" + CORRECT
+    verdicts = tanh_verdicts_one_after_another(tmp_path, {"a_author": author, "b_thief": thief}, timeout=20)
+    assert verdicts == {"a_author": "correct", "b_thief": "correct"}, verdicts
+
+
+@in_bubblewrap
+def test_the_names_of_a_classmates_files_are_not_in_the_memory_of_the_next_submission(tmp_path):
+    # A fresh attacker's student left her whole file as the names of empty files in /tmp; the server listed them to
+    # remove them, and the next student found them in the freed memory it inherited from the server: 30/30.
+    secret = "# SECRET-" + "5e" * 16
+    author = CORRECT + textwrap.dedent(f"""
+        for _copy in range(40):   # many copies, of many lengths: some escape the allocator's reuse of freed blocks
+            open("/tmp/{secret}" + "_" * _copy, "w").close()
+    """)
+    thief = CORRECT + textwrap.dedent(SCAN_OWN_MEMORY) + textwrap.dedent("""
+        _right = t2_tanh
+        def t2_tanh(x, delta):
+            return _right(x, delta) + len(secrets_seen() - {OWN})   # wrong only where a classmate's name is seen
+    """)
     verdicts = tanh_verdicts_one_after_another(tmp_path, {"a_author": author, "b_thief": thief}, timeout=20)
     assert verdicts == {"a_author": "correct", "b_thief": "correct"}, verdicts
 
