@@ -61,10 +61,13 @@ STRIDED = Operation(
 _NCKMNP = ("B", "C", "K", "m", "n", "p")
 BATCH = Operation(
     "t1.batch", batched, ("X", "W", "b"), {"X": (B, C, m, n), "W": (K, C, p, p), "b": (K,)}, "Y",
-    exact_sizes=_sizes(_NCKMNP, (1, 2, 1, 2, 3, 2), (2, 1, 2, 3, 3, 2), (2, 2, 3, 3, 2, 1)),
+    # as many filters as channels too: a loop that guesses W's layout from its shape (K, C or C, K) crosses the
+    # channels only there, and a fresh attacker's passed wherever C and K differ
+    exact_sizes=_sizes(_NCKMNP, (1, 2, 1, 2, 3, 2), (2, 1, 2, 3, 3, 2), (2, 2, 3, 3, 2, 1), (1, 2, 2, 3, 2, 2)),
     # one small enough for the float checks of steps (verify.steps.FLOAT_MAX_ENTRIES); four channels and more
     # with kernels of 4 and 5
-    float_sizes=_sizes(_NCKMNP, (2, 2, 3, 3, 3, 2), (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5)),
+    float_sizes=_sizes(_NCKMNP, (2, 2, 3, 3, 3, 2), (2, 3, 4, 8, 7, 3), (2, 4, 3, 12, 10, 4), (3, 5, 4, 16, 16, 5),
+                       (2, 3, 3, 9, 8, 3)),
     size_ranges={"B": (1, 4), "C": (1, 5), "K": (1, 5), "m": (1, 16), "n": (1, 16), "p": (1, 5)},
     allowed=lambda z: z["p"] <= min(z["m"], z["n"]))
 

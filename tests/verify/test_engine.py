@@ -729,6 +729,20 @@ def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
     assert outcome.passed, str(outcome)
 
 
+def test_a_batch_answer_that_guesses_the_kernels_layout_from_its_shape_is_wrong():
+    # a fresh attacker's right loop "accepts W as (K, C, p, p) or (C, K, p, p)", which crosses the channels exactly
+    # where K = C: it passed every seed whose random case had K != C
+    from verify.grade import generalized
+    result = generalized(load())["t1.batch.dX"]
+    right = result.gradient().compiled()
+
+    def layout_guessed(X, W, b, delta):
+        return right(X, np.swapaxes(W, 0, 1) if W.shape[0] == X.shape[1] else W, b, delta)
+    assert verify.check(result, right, seed=1).passed
+    for seed in (1, 2, 3):
+        assert not verify.check(result, layout_guessed, seed=seed).passed
+
+
 def test_prepare_solves_the_ties_of_the_runs_seed_before_any_candidate_runs(monkeypatch):
     # grade prepares each result once, before its workers fork: a tie the run's seed draws and left unsolved was
     # solved again in every worker, on its first submission, and inside a check
