@@ -462,50 +462,72 @@ def kink_cases(op: Operation, seed: int = 0, sizes=None, near: bool = True) -> l
 def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     """Ties at a value and with a delta that the run's seed draws, full floats: the fixed ties sit at multiples of
     1/8 with whole deltas, and an answer that took a wrong rule only away from those (a fresh attacker's mask, used
-    where the maximum is no multiple of 1/8 or delta no whole number) passed.  At every exact size, two entries tied
-    and all of them."""
+    where the maximum is no multiple of 1/8 or delta no whole number) passed.  At every exact size, two entries tied,
+    some and all of them; and so in two windows the seed draws from those of 10 to 64 entries and in a window of
+    100 (10 x 10), whose entries also tie at 0, as after a ReLU (the fixed ties there sit at six values, and rules
+    used only in windows of 10 entries or more, or of more than 64, passed)."""
     if not op.kind.piecewise:
         return []
     rng = np.random.default_rng([seed, 43])
+    exact = _sorted_sizes(op, op.exact_sizes)
+    cases = [case for sizes in exact for case in _fresh_ties(op, sizes, rng)]
+    windows, pick = _windows(op, exact[-1]), np.random.default_rng([seed, 47])
+    drawn = [windows[int(n)] for n in sorted(pick.choice(len(windows), size=min(2, len(windows)), replace=False))]
+    if len(exact[-1]) == 1:
+        drawn.append({next(iter(exact[-1])): 100})
+    for sizes in drawn:
+        cases += _fresh_ties(op, sizes, rng, zeros=_entries(op, sizes) > 64)
+    return cases
+
+
+def _fresh_ties(op: Operation, sizes: Mapping[str, int], rng: np.random.Generator, zeros: bool = False) -> list[Case]:
+    site = _KinkSite(op, sizes, rng)
+    entries = _entries(op, sizes)
     cases = []
-    for sizes in _sorted_sizes(op, op.exact_sizes):
-        site = _KinkSite(op, sizes, rng)
-        entries = _entries(op, sizes)
-        # how many tie (two, some, all), at a value from -100 to 100, the other entries from 0.5 to 60 behind
-        # (after a ReLU the rest sit far below), delta of magnitude 1e-2 to 1e2
-        some = int(rng.integers(3, entries)) if entries > 3 else entries   # neither two nor all, where there is one
-        for count in sorted({2, some, entries} - {0, 1}):
-            value = float(rng.uniform(-100.0, 100.0))
-            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(count,), values=(value,),
-                                            ends=False, spread=(0.5, 60.0)):
-                case = site.case("kink", tied, 0)
-                delta = np.asarray(case.values["delta"], dtype=float)
-                drawn = 10.0 ** rng.uniform(-2.0, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
-                case.values["delta"] = drawn if delta.ndim else float(drawn)
-                cases.append(case)
-        # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there (of two entries
-        # and of three: a relative tolerance used only away from the fixed near ties, a fresh attacker's for
-        # |max| > 8, or only where three entries are that close, another's, meets it), and a tie of two with a
-        # third entry a hair below (an np.isclose used only where an exact tie is, a third attacker's)
-        if entries > 2:
-            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(3,), values=(value,), ends=False):
-                close = kinks.near_tie(tied, site.outputs, -3e-6)
-                if close is not None:
-                    below = site.case("kink", close, 0)
-                    if _same_maximizers(op, below):
-                        cases.append(below)
-        if entries > 1:
-            low = np.float32(rng.uniform(-1000.0, 1000.0))
-            midpoint = (float(low) + float(np.nextafter(low, np.float32(np.inf)))) / 2
-            below, above = np.nextafter(midpoint, -np.inf), np.nextafter(midpoint, np.inf)
-            for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=tuple(range(2, min(entries, 3) + 1)),
-                                            values=(float(below),), ends=False):
-                close = kinks.near_tie(tied, site.outputs, (above - below) / max(abs(below), 1.0))
-                if close is None:
-                    continue
-                near = site.case("near-tie", close, 1)
-                if _same_maximizers(op, near):
-                    cases.append(near)
+    # how many tie (two, some, all), at a value from -100 to 100, the other entries from 0.5 to 60 behind
+    # (after a ReLU the rest sit far below), delta of magnitude 1e-2 to 1e2
+    some = int(rng.integers(3, entries)) if entries > 3 else entries   # neither two nor all, where there is one
+    value = 0.0
+    for count in sorted({2, some, entries} - {0, 1}):
+        value = float(rng.uniform(-100.0, 100.0))
+        cases += _tied_at(site, rng, count, value)
+    if zeros:
+        cases += _tied_at(site, rng, entries, 0.0)
+    # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there (of two entries
+    # and of three: a relative tolerance used only away from the fixed near ties, a fresh attacker's for
+    # |max| > 8, or only where three entries are that close, another's, meets it), and a tie of two with a
+    # third entry a hair below (an np.isclose used only where an exact tie is, a third attacker's)
+    if entries > 2:
+        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(3,), values=(value,), ends=False):
+            close = kinks.near_tie(tied, site.outputs, -3e-6)
+            if close is not None:
+                below = site.case("kink", close, 0)
+                if _same_maximizers(op, below):
+                    cases.append(below)
+    if entries > 1:
+        low = np.float32(rng.uniform(-1000.0, 1000.0))
+        midpoint = (float(low) + float(np.nextafter(low, np.float32(np.inf)))) / 2
+        below, above = np.nextafter(midpoint, -np.inf), np.nextafter(midpoint, np.inf)
+        for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=tuple(range(2, min(entries, 3) + 1)),
+                                        values=(float(below),), ends=False):
+            close = kinks.near_tie(tied, site.outputs, (above - below) / max(abs(below), 1.0))
+            if close is None:
+                continue
+            near = site.case("near-tie", close, 1)
+            if _same_maximizers(op, near):
+                cases.append(near)
+    return cases
+
+
+def _tied_at(site: _KinkSite, rng: np.random.Generator, count: int, value: float) -> list[Case]:
+    cases = []
+    for tied, _ in kinks.tie_points(site.outputs, site.point, rng, sizes=(count,), values=(value,), ends=False,
+                                    spread=(0.5, 60.0)):
+        case = site.case("kink", tied, 0)
+        delta = np.asarray(case.values["delta"], dtype=float)
+        drawn = 10.0 ** rng.uniform(-2.0, 2.0, delta.shape) * rng.choice([-1.0, 1.0], delta.shape)
+        case.values["delta"] = drawn if delta.ndim else float(drawn)
+        cases.append(case)
     return cases
 
 

@@ -729,6 +729,38 @@ def test_a_central_difference_never_crosses_a_kink_of_max_pooling():
     assert outcome.passed, str(outcome)
 
 
+def _argmax_routing(x, delta):
+    return delta * (np.arange(x.size) == np.argmax(x))
+
+
+def _mask(x, delta):
+    return delta * (x == x.max())
+
+
+def _split_near(x, delta):
+    close = np.isclose(x, x.max(), rtol=1e-6, atol=0)
+    return delta * close / close.sum()
+
+
+# Fresh attackers' rules at ties used only in larger windows, where the fixed ties sit at six values with whole deltas
+WINDOW_RULES = {
+    "the mask past 64 entries (an all-zero 10 x 10 window after a ReLU)":
+        lambda x, d: _mask(x, d) if x.size > 64 else _argmax_routing(x, d),
+    "the mask from 10 entries, where delta is no whole number":
+        lambda x, d: _mask(x, d) if x.size >= 10 and d != round(d) else _argmax_routing(x, d),
+    "the mask from 10 entries, where |max| > 4":
+        lambda x, d: _mask(x, d) if x.size >= 10 and abs(x.max()) > 4 else _argmax_routing(x, d),
+    "an even split within 1e-6 from 10 entries, where |max| > 8":
+        lambda x, d: _split_near(x, d) if x.size >= 10 and abs(x.max()) > 8 else _argmax_routing(x, d)}
+
+
+@pytest.mark.parametrize("rule", WINDOW_RULES)
+def test_a_wrong_rule_at_ties_used_only_in_larger_windows_is_wrong(rule):
+    for seed in (1, 2, 3):
+        assert verify.check("t2.maxpool", _argmax_routing, seed=seed).passed
+        assert not verify.check("t2.maxpool", WINDOW_RULES[rule], seed=seed).passed, seed
+
+
 def test_a_batch_answer_that_guesses_the_kernels_layout_from_its_shape_is_wrong():
     # a fresh attacker's right loop "accepts W as (K, C, p, p) or (C, K, p, p)", which crosses the channels exactly
     # where K = C: it passed every seed whose random case had K != C
