@@ -615,6 +615,9 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         if _starved(verdict):
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
                             review=_rerun_alone(path, result))
+        elif _hidden_import(verdict):
+            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
+                            review=_imports_hidden(path, result))
         elif status == "refused":
             graded.review = refused_review(verdict)
         elif verdict.precision == "float16" and not verdict.passed:
@@ -682,6 +685,18 @@ _STARVED = ("can't start new thread", "Resource temporarily unavailable")
 
 def _starved(verdict: engine.Verdict) -> bool:
     return not verdict.passed and any(words in text for words in _STARVED for text in (verdict.reason, verdict.refusal))
+
+
+def _hidden_import(verdict: engine.Verdict) -> bool:
+    """An import inside a function of a module the sandbox does not have: not judged, as the same import at the top
+    of the file is (a fresh attacker's right tanh that imported sympy in its function was "wrong", unflagged)."""
+    return not verdict.passed and any("raised ModuleNotFoundError" in text for text in (verdict.reason, verdict.refusal))
+
+
+def _imports_hidden(path, result: Result) -> str:
+    return ("not judged (it imports a module the sandbox does not have: it has Python, NumPy and SciPy alone); a TA "
+            f"may read its formulas, or mend the import and check it again: python -m verify check "
+            f"{_target(result, path)}")
 
 
 def _unloaded(path) -> str:

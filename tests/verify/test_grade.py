@@ -472,6 +472,20 @@ def test_a_file_that_does_not_load_is_flagged_for_a_ta(tmp_path):
     assert graded.results[0].review.startswith("not judged (the file could not be loaded, so no function of it ran)")
 
 
+def test_an_import_inside_a_function_of_a_module_the_sandbox_lacks_is_flagged_for_a_ta(tmp_path):
+    # a fresh attacker's right tanh through sympy, imported in the function, was "wrong" with an empty review column,
+    # where the same import at the top of the file is flagged
+    lazy = replace_function(CORRECT, "t2_tanh", """
+        import sympy
+        return delta * (1 - np.tanh(x) ** 2)
+    """)
+    graded = grade_source(tmp_path, lazy, results=["t2.tanh"]).results[0]
+    assert graded.verdict == "error" and graded.points == 0 and "sympy" in graded.text
+    assert graded.review == ("not judged (it imports a module the sandbox does not have: it has Python, NumPy and "
+                             "SciPy alone); a TA may read its formulas, or mend the import and check it again: "
+                             f"python -m verify check t2.tanh '{tmp_path / 'hw4.py'}:t2_tanh'")
+
+
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
     graded = by_result(grade_source(tmp_path, slow_dX("W[::-1, ::-1]"), timeout=2, results=["t1.dX", "t1.db"]))
     file = tmp_path / "hw4.py"
