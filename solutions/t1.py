@@ -469,15 +469,15 @@ DW_WRONG = (
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose chain rule, as the sample's, has "
-                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1). Its local derivative "
+                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1(b)). Its local derivative "
                          r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
                          r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
                          r"\chi_\lambda$ on a line of its own. Its $\chi_\lambda$ stands as a factor in the sum, "
-                         r"and a value that stands as a factor in the next line is written (rule~1). Its sum "
+                         r"and a value that stands as a factor in the next line is written (rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. An answer that also keeps the "
                          r"sample's $\partial y/\partial W = X^{\mathsf{T}}$ leaves a wrong line standing "
-                         r"(rule~4), and loses the local derivative as well.",
+                         r"(rule~4(c)), and loses the local derivative as well.",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -591,8 +591,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too; the scatter view and the matrix view with the "
-                            r"values already in are final forms (rule~1 at the front), which earn full credit beside "
-                            r"a chain rule, never in its place."),
+                            r"values already in are final forms (rule~1(e) at the front), which earn full credit "
+                            r"beside a chain rule, never in its place."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -674,7 +674,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both score $5$ "
                             r"of~$5$. A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds, unless words withdraw it (rule~4) "
+                            r"loses it, also when a later line has the right bounds, unless words withdraw it "
+                            r"(rule~4(b)) "
                             r"or state the zeros of $\delta$ for that sum (rule~5). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
@@ -688,7 +689,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"array of ones, is the sum over every output. It loses nothing for it, with or "
                             r"without a line $\sum_{i,j} \delta_{i,j}$ after it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
-                            r"derivative too (rule~1). A $1$ is an array when the answer marks it as one: bold, "
+                            r"derivative too (rule~1(f)). A $1$ is an array when the answer marks it as one: bold, "
                             r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),
