@@ -401,7 +401,7 @@ DX_WRONG = (
                 Correlate(delta, Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). "
+                         r"(rule~3(e)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
@@ -419,7 +419,7 @@ DX_WRONG = (
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). The error arises at the border; the shape is right.", charges=("border",),
+                         r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
@@ -431,7 +431,7 @@ DX_WRONG = (
                 Fit(Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). A wrong range of the outputs is an error of the border, also where the result "
+                         r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final")),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
@@ -442,7 +442,7 @@ DX_WRONG = (
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, or with no forward pass written (rule~2(d): the reading that "
                          r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
-                         r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
+                         r"two mistakes is an error of its own (rule~3(e)), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
                 charges=("border", "final"), charges_unwritten=("border",),
                 charges_other=("border",)),
@@ -509,7 +509,7 @@ DB_WRONG = (
                                 r"result, which the deduction stated just before the score takes. The second "
                                 r"writes $\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain "
                                 r"rule, which it loses by the line of that criterion. It keeps the result, which "
-                                r"follows from that error (rule~3), and takes no deduction. The score in bold is "
+                                r"follows from that error (rule~3(c)), and takes no deduction. The score in bold is "
                                 r"the first form's; the second loses the chain rule's points in place of the "
                                 r"result's, and nothing else. Neither form loses both criteria.",
                 deductions=("not-summed",)),
@@ -533,7 +533,7 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"kernel's shape where the image's is right, or of the image for $\partial L/\partial W$, "
                      r"with the image's shape where the kernel's is right) has its chain rule graded by the line "
                      r"of that criterion. For the rest it takes this deduction alone, whatever its other lines "
-                     r"show (rule~3).",
+                     r"show (rule~3(d)).",
                      charges=lost)
 
 
@@ -630,7 +630,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"line that uses it (as in T1.1). Followed by "
                             r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
                             r"kept; the wrong value costs the local derivative, which the dense-layer deduction "
-                            r"takes when a result of the answer is the dense layer's (rule~3). As in T1.1, a "
+                            r"takes when a result of the answer is the dense layer's (rule~3(d)). As in T1.1, a "
                             r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
                             r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
                             r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda \chi_\lambda$ whose "
@@ -683,7 +683,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
-                            r"follows from an error already charged keeps these points (rule~3). So the answer "
+                            r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
                             r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. The "
                             r"answer $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
                             r"array of ones, is the sum over every output. It loses nothing for it, with or "

@@ -43,6 +43,6 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
     one idea each: the key states its cost after them."""
     return Deduction("routing", "a wrong routing",
                      rf"A formula that {routing}, makes a wrong routing. {then}It is one error, read from the "
-                     r"formulas whatever the words say (rules~3 and~4(g) at the front). It counts also beside right "
+                     r"formulas whatever the words say (rules~3(d) and~4(g) at the front). It counts also beside right "
                      r"lines, and whatever words introduce it, such as ``in practice''.",
                      charges=charges)

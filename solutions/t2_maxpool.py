@@ -146,7 +146,7 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3). At a tie the same formula gives shares to an entry that "
+                         r"from a charged error (rule~3(d)). At a tie the same formula gives shares to an entry that "
                          r"is not a maximizer, where there is one, so the deduction for a wrong routing also "
                          r"takes the tie point, whatever the answer says of ties. A formula that routes so is "
                          r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g)).",
@@ -186,7 +186,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"words that say what tied entries get: those words are then the rule. The statements "
                         r"below the table say "
                         r"which rules are true. A wrong "
-                        r"routing's deduction takes the point whatever the words (rule~3 at the front). "
+                        r"routing's deduction takes the point whatever the words (rule~3(d) at the front). "
                         r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
                         r"goes, states nothing about ties and does not earn the point: the handout asks for a "
                         r"statement, and saying nothing never scores better than saying something true. An "

@@ -386,24 +386,24 @@ def _lettered_items(key, heading):
 
 
 def test_every_reference_to_a_sub_rule_names_one_that_exists(homework, paths, notes):
-    """Rules 1, 2 and 4 of the key are split into lettered items, one decision each; every "rule~1(x)",
-    "rule~2(x)" and "rule~4(x)" of the key's prose, in its preface and in every part, names one of them, and
-    no reference to rule 1 or 4 is left without its item (review36/37: its references had to follow)."""
+    """Rules 1 to 4 of the key are split into lettered items, one decision each; every "rule~1(x)" to
+    "rule~4(x)" of the key's prose, in its preface and in every part, names one of them, and no reference to
+    rule 1 or 4 is left without its item (review36/37: its references had to follow)."""
     import re
     render_all(homework, paths, notes)
     key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
-    for number, heading, count in (("1", "Steps.", 9), ("2", "Conventions.", 6),
+    for number, heading, count in (("1", "Steps.", 9), ("2", "Conventions.", 6), ("3", "Charged once.", 6),
                                    ("4", "Answers that contradict themselves.", 7)):
         letters = "abcdefghijkl"[:len(_lettered_items(key, heading))]
         assert len(letters) == count, (heading, letters)
-        referenced = set(re.findall(rf"rules?~(?:\d and~)?{number}\(([a-z])\)", key))
+        referenced = set(re.findall(rf"rules?~(?:\d(?:\([a-z]\))? and~)?{number}\(([a-z])\)", key))
         assert referenced and referenced <= set(letters), (number, referenced)
     assert not re.findall(r"rules?~[14](?!\()|rules~\d and~[14](?!\()", key)
 
 
-def test_the_items_of_rules_1_and_4_say_the_decision_they_make(homework, paths, notes):
-    """Rules 1 and 4 of the key, once a page each in one paragraph, are lettered items whose titles say what
-    each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
+def test_the_items_of_rules_1_3_and_4_say_the_decision_they_make(homework, paths, notes):
+    """Rules 1, 3 and 4 of the key, once up to a page each in one paragraph, are lettered items whose titles say
+    what each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
     render_all(homework, paths, notes)
     key = (paths.tex / "hw4-grading.tex").read_text()
     assert _lettered_items(key, "Steps.") == [
@@ -412,6 +412,12 @@ def test_the_items_of_rules_1_and_4_say_the_decision_they_make(homework, paths, 
         "A local derivative is shown when its value is written.",
         "Words count as a line when they name every quantity.", "One line may show several criteria.",
         "A product is read entry by entry; a sum over the entries loses the chain rule."]
+    assert _lettered_items(key, "Charged once.") == [
+        "Each error is charged once, at the first criterion it makes wrong.",
+        "A deduction takes the criteria it names, and no others.",
+        "A line that follows from a charged error counts as right.", "The gradient of another function is one error.",
+        "Errors are counted by the common answers a result shows.",
+        "A stray wrong formula costs what it would cost alone."]
     assert _lettered_items(key, "Answers that contradict themselves.") == [
         "A criterion needs all its lines right; a formula outranks words.", "Which words withdraw a line.",
         "A wrong line not withdrawn stands.", "``Correction:'' and ``scratch that'' withdraw each line given again.",
@@ -419,6 +425,7 @@ def test_the_items_of_rules_1_and_4_say_the_decision_they_make(homework, paths, 
         "A right final line after a wrong sum loses the criterion of the sum.",
         r"In the poolings, the formulas decide where $\delta$ goes."]
     assert "This rule makes nine decisions, one in each of its items (a) to (i)." in key
+    assert "This rule makes six decisions, one in each of its items (a) to (f)." in key     # rules 2 and 3
     assert "This rule makes seven decisions, one in each of its items (a) to (g)." in key
 
 
@@ -469,7 +476,7 @@ def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_del
     assert "states earlier" not in key
     assert r"or in a clause of the line that uses it (``$\partial L / \partial b" in key   # rule 1
     assert "(as in T1.1). Followed by" in (paths.tex / "grading-t1.dW.tex").read_text()
-    assert "is the dense layer's (rule~3)." in key
+    assert "is the dense layer's (rule~3(d))." in key
     tanh = (paths.tex / "grading-t2.tanh.tex").read_text()
     assert r"$\delta_k$ for their gradient and $\delta_j$ for its answer." in tanh
     assert r"the answer, not the question's $\delta$" not in tanh
