@@ -405,7 +405,7 @@ DX_WRONG = (
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
-                         r"this smaller result, $m \times n$ or its own (rule~5).", charges=("border",),
+                         r"this smaller result, $m \times n$ or its own (rules~5(a) and~5(g)).", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
@@ -596,7 +596,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
-                            r"its range earns this criterion (rule~5)."),
+                            r"its range earns this criterion (rule~5(a))."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
                             r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel "
@@ -604,7 +604,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
-                            r"lose it, unless the answer states the zeros of $\delta$ for that sum (rule~5)."),
+                            r"lose it, unless the answer states the zeros of $\delta$ for that sum (rule~5(b))."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -676,7 +676,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds, unless words withdraw it "
                             r"(rule~4(b)) "
-                            r"or state the zeros of $\delta$ for that sum (rule~5). Unlike in "
+                            r"or state the zeros of $\delta$ for that sum (rule~5(b)). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),

@@ -116,7 +116,7 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4). A "
                         r"number written for the vector $\partial L/\partial x$ (``$\partial L/\partial x = "
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
-                        r"states another (``this is a scalar'', rule~5 at the front): then the result is lost.")),
+                        r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
                           r"Every entry given all of $\delta$, the $\frac{1}{d}$ left out, also where the local "

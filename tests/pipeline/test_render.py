@@ -386,14 +386,14 @@ def _lettered_items(key, heading):
 
 
 def test_every_reference_to_a_sub_rule_names_one_that_exists(homework, paths, notes):
-    """Rules 1 to 4 of the key are split into lettered items, one decision each; every "rule~1(x)" to
-    "rule~4(x)" of the key's prose, in its preface and in every part, names one of them, and no reference to
+    """Rules 1 to 5 of the key are split into lettered items, one decision each; every "rule~1(x)" to
+    "rule~5(x)" of the key's prose, in its preface and in every part, names one of them, and no reference to
     rule 1 or 4 is left without its item (review36/37: its references had to follow)."""
     import re
     render_all(homework, paths, notes)
     key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
     for number, heading, count in (("1", "Steps.", 9), ("2", "Conventions.", 6), ("3", "Charged once.", 6),
-                                   ("4", "Answers that contradict themselves.", 7)):
+                                   ("4", "Answers that contradict themselves.", 7), ("5", "Ranges and shapes.", 8)):
         letters = "abcdefghijkl"[:len(_lettered_items(key, heading))]
         assert len(letters) == count, (heading, letters)
         referenced = set(re.findall(rf"rules?~(?:\d(?:\([a-z]\))? and~)?{number}\(([a-z])\)", key))
@@ -401,8 +401,8 @@ def test_every_reference_to_a_sub_rule_names_one_that_exists(homework, paths, no
     assert not re.findall(r"rules?~[14](?!\()|rules~\d and~[14](?!\()", key)
 
 
-def test_the_items_of_rules_1_3_and_4_say_the_decision_they_make(homework, paths, notes):
-    """Rules 1, 3 and 4 of the key, once up to a page each in one paragraph, are lettered items whose titles say
+def test_the_items_of_rules_1_3_4_and_5_say_the_decision_they_make(homework, paths, notes):
+    """Rules 1, 3, 4 and 5 of the key, once up to a page each in one paragraph, are lettered items whose titles say
     what each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
     render_all(homework, paths, notes)
     key = (paths.tex / "hw4-grading.tex").read_text()
@@ -424,6 +424,13 @@ def test_the_items_of_rules_1_3_and_4_say_the_decision_they_make(homework, paths
         "Other words withdraw the line they speak of.",
         "A right final line after a wrong sum loses the criterion of the sum.",
         r"In the poolings, the formulas decide where $\delta$ goes."]
+    assert _lettered_items(key, "Ranges and shapes.") == [
+        "A missing range and a missing border are one error.",
+        r"Bounds that run past the outputs are wrong unless the zeros of $\delta$ are stated.",
+        "A wrong bound is charged at the criterion of its range alone.", "The shape need not be stated, only right.",
+        "A range written for the result's index states its shape.", "A result of another shape is one error.",
+        "A shape is charged only as an error of its own.", r"In T2 a row and a column both have the shape of $x$."]
+    assert "This rule makes eight decisions, one in each of its items (a) to (h)." in key
     assert "This rule makes nine decisions, one in each of its items (a) to (i)." in key
     assert "This rule makes six decisions, one in each of its items (a) to (f)." in key     # rules 2 and 3
     assert "This rule makes seven decisions, one in each of its items (a) to (g)." in key
