@@ -6,7 +6,7 @@ from verify.homework import Deduction
 NO_STEPS = Deduction("no-steps", "no steps",
                      r"A final expression without the steps that lead to it, however many of its forms the "
                      r"answer writes (an entry-wise sum and its vectorized form are one final expression, "
-                     r"rule~1 at the front)", cap=0)
+                     r"rule~1(c) at the front)", cap=0)
 
 # the question's results hold for any loss: a result written through one particular loss is not the answer
 LOSS = Deduction("loss", "the assumed loss",

@@ -401,11 +401,11 @@ DX_WRONG = (
                 Correlate(delta, Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). "
+                         r"(rule~3(e)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
-                         r"this smaller result, $m \times n$ or its own (rule~5).", charges=("border",),
+                         r"this smaller result, $m \times n$ or its own (rules~5(a) and~5(g)).", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
@@ -419,7 +419,7 @@ DX_WRONG = (
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). The error arises at the border; the shape is right.", charges=("border",),
+                         r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
@@ -431,7 +431,7 @@ DX_WRONG = (
                 Fit(Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3). A wrong range of the outputs is an error of the border, also where the result "
+                         r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final")),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
@@ -442,7 +442,7 @@ DX_WRONG = (
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, or with no forward pass written (rule~2(d): the reading that "
                          r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
-                         r"two mistakes is an error of its own (rule~3), also when one slip produced both: the "
+                         r"two mistakes is an error of its own (rule~3(e)), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
                 charges=("border", "final"), charges_unwritten=("border",),
                 charges_other=("border",)),
@@ -469,15 +469,15 @@ DW_WRONG = (
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose chain rule, as the sample's, has "
-                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1). Its local derivative "
+                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1(b)). Its local derivative "
                          r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
                          r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
                          r"\chi_\lambda$ on a line of its own. Its $\chi_\lambda$ stands as a factor in the sum, "
-                         r"and a value that stands as a factor in the next line is written (rule~1). Its sum "
+                         r"and a value that stands as a factor in the next line is written (rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. An answer that also keeps the "
                          r"sample's $\partial y/\partial W = X^{\mathsf{T}}$ leaves a wrong line standing "
-                         r"(rule~4), and loses the local derivative as well.",
+                         r"(rule~4(c)), and loses the local derivative as well.",
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -509,7 +509,7 @@ DB_WRONG = (
                                 r"result, which the deduction stated just before the score takes. The second "
                                 r"writes $\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain "
                                 r"rule, which it loses by the line of that criterion. It keeps the result, which "
-                                r"follows from that error (rule~3), and takes no deduction. The score in bold is "
+                                r"follows from that error (rule~3(c)), and takes no deduction. The score in bold is "
                                 r"the first form's; the second loses the chain rule's points in place of the "
                                 r"result's, and nothing else. Neither form loses both criteria.",
                 deductions=("not-summed",)),
@@ -533,7 +533,7 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"kernel's shape where the image's is right, or of the image for $\partial L/\partial W$, "
                      r"with the image's shape where the kernel's is right) has its chain rule graded by the line "
                      r"of that criterion. For the rest it takes this deduction alone, whatever its other lines "
-                     r"show (rule~3).",
+                     r"show (rule~3(d)).",
                      charges=lost)
 
 
@@ -591,12 +591,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too; the scatter view and the matrix view with the "
-                            r"values already in are final forms (rule~1 at the front), which earn full credit beside "
-                            r"a chain rule, never in its place."),
+                            r"values already in are final forms (rule~1(e) at the front), which earn full credit "
+                            r"beside a chain rule, never in its place."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
-                            r"its range earns this criterion (rule~5)."),
+                            r"its range earns this criterion (rule~5(a))."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
                             r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel "
@@ -604,7 +604,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
-                            r"lose it, unless the answer states the zeros of $\delta$ for that sum (rule~5)."),
+                            r"lose it, unless the answer states the zeros of $\delta$ for that sum (rule~5(b))."),
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
@@ -630,7 +630,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"line that uses it (as in T1.1). Followed by "
                             r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
                             r"kept; the wrong value costs the local derivative, which the dense-layer deduction "
-                            r"takes when a result of the answer is the dense layer's (rule~3). As in T1.1, a "
+                            r"takes when a result of the answer is the dense layer's (rule~3(d)). As in T1.1, a "
                             r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
                             r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
                             r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda \chi_\lambda$ whose "
@@ -674,21 +674,22 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both score $5$ "
                             r"of~$5$. A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds, unless words withdraw it (rule~4) "
-                            r"or state the zeros of $\delta$ for that sum (rule~5). Unlike in "
+                            r"loses it, also when a later line has the right bounds, unless words withdraw it "
+                            r"(rule~4(b)) "
+                            r"or state the zeros of $\delta$ for that sum (rule~5(b)). Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
-                            r"follows from an error already charged keeps these points (rule~3). So the answer "
+                            r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
                             r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. The "
                             r"answer $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
                             r"array of ones, is the sum over every output. It loses nothing for it, with or "
                             r"without a line $\sum_{i,j} \delta_{i,j}$ after it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
-                            r"derivative too (rule~1). A $1$ is an array when the answer marks it as one: bold, "
+                            r"derivative too (rule~1(f)). A $1$ is an array when the answer marks it as one: bold, "
                             r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),

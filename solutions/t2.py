@@ -29,7 +29,7 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"front). "
                      r"The deduction applies also when words beside the formula name $\delta$, since the formula "
                      r"outranks them. It applies also when the formula is a last or boxed line after right lines "
-                     r"with $\delta$, since it then stands beside them (rule~4 at the front).",
+                     r"with $\delta$, since it then stands beside them (rule~4(c) at the front).",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes
@@ -43,6 +43,6 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
     one idea each: the key states its cost after them."""
     return Deduction("routing", "a wrong routing",
                      rf"A formula that {routing}, makes a wrong routing. {then}It is one error, read from the "
-                     r"formulas whatever the words say (rules~3 and~4 at the front). It counts also beside right "
+                     r"formulas whatever the words say (rules~3(d) and~4(g) at the front). It counts also beside right "
                      r"lines, and whatever words introduce it, such as ``in practice''.",
                      charges=charges)

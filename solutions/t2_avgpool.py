@@ -99,7 +99,7 @@ WRONG = (
                 product(delta_s, OneHot(x, ArgMax(x))),
                 decision=r"This is the gradient of the maximum, graded as max pooling answered as average "
                          r"pooling is: the local derivative and the result route $\delta$ as a maximum does, and "
-                         r"the result does not count as following from a charged error (rule~3).",
+                         r"the result does not count as following from a charged error (rule~3(d)).",
                 deductions=("routing",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
@@ -116,11 +116,11 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4). A "
                         r"number written for the vector $\partial L/\partial x$ (``$\partial L/\partial x = "
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
-                        r"states another (``this is a scalar'', rule~5 at the front): then the result is lost.")),
+                        r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
                           r"Every entry given all of $\delta$, the $\frac{1}{d}$ left out, also where the local "
-                          r"derivative is written $1$ (rule~3 at the front)",
+                          r"derivative is written $1$ (rule~3(a) at the front)",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does, or in shares that depend on the entries' values, as the gradient of "

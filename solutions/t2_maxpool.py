@@ -138,7 +138,7 @@ WRONG = (
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
                          r"$\delta$, a false rule, and the answer loses the tie point whatever its words say of "
-                         r"ties: the false rule stands beside any other (rule~4).",
+                         r"ties: the false rule stands beside any other (rule~4(c)).",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -146,10 +146,10 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3). At a tie the same formula gives shares to an entry that "
+                         r"from a charged error (rule~3(d)). At a tie the same formula gives shares to an entry that "
                          r"is not a maximizer, where there is one, so the deduction for a wrong routing also "
                          r"takes the tie point, whatever the answer says of ties. A formula that routes so is "
-                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4).",
+                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g)).",
                 deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
@@ -178,15 +178,15 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"or words say what the tied entries get, and a formula says it when, read at a tie, it "
                         r"gives each tied entry its share of $\delta$. "
                         r"The formula, read at a tie, is one rule. With no formula, the words that describe the "
-                        r"routing are that rule (rule~4 at the front). Words that say what tied entries get are "
+                        r"routing are that rule (rule~4(g) at the front). Words that say what tied entries get are "
                         r"another rule. A "
-                        r"rule the answer withdraws (rule~4) is none of its rules. "
+                        r"rule the answer withdraws (rule~4(b)) is none of its rules. "
                         r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
                         r"the formula decides. The exception is a formula stated for a unique maximum beside "
                         r"words that say what tied entries get: those words are then the rule. The statements "
                         r"below the table say "
                         r"which rules are true. A wrong "
-                        r"routing's deduction takes the point whatever the words (rule~3 at the front). "
+                        r"routing's deduction takes the point whatever the words (rule~3(d) at the front). "
                         r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
                         r"goes, states nothing about ties and does not earn the point: the handout asks for a "
                         r"statement, and saying nothing never scores better than saying something true. An "
@@ -204,8 +204,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                             ("No rule: the formula, read at a tie, decides", (
                                 r"A remark that sets ties aside gives no rule: ties have probability $0$ for "
                                 r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
-                                r"not differentiable at a tie. Beside the mask below, it leaves that false rule "
-                                r"standing, unless words also say what tied entries get (above).",
+                                r"not differentiable at a tie. Beside the mask $[x_k = \max x]$, a false rule (last "
+                                r"list below), such a remark leaves that false rule standing, unless words also say "
+                                r"what tied entries get (above).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''. Beside a formula that gives the routing, "
@@ -220,7 +221,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"maximizer, the switch description, with full credit. Examples are ``the maximum "
                                 r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
                                 r"``whichever entry is largest'' and ``one of the maximizers''.",
-                                r"Every other wording sets a condition that every tied entry meets: the mask below. "
+                                r"Every other wording sets a condition that every tied entry meets: the mask "
+                                r"$[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any''; ``a'' or ``an'' "
                                 r"(``a maximizer'' is any one that meets the condition, not one chosen); a set's "
                                 r"membership; and an index that runs over the entries. Examples are ``the entries "
@@ -229,14 +231,14 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$'', ``a largest entry gets $\delta$'', ``if $k$ is an argmax'' and "
                                 r"``$\delta$ where $x_k$ equals the maximum''.")),
                             ("False rules: the point is lost", (
-                                r"A formula, or code (a formula too, rule~1 at the front), is false when it does "
+                                r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
                                 r"the mask $[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
                                 r"an argmax''), and so does the indicator of the set of maximizers, "
                                 r"$[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point, whatever "
                                 r"words stand beside it, true words about ties included, and beside a true formula "
-                                r"too. The answer contradicts itself (rule~4), and the false rule stands (``in "
+                                r"too. The answer contradicts itself (rule~4(c)), and the false rule stands (``in "
                                 r"practice I just use the mask'' keeps it). Two exceptions keep the point: the "
                                 r"answer withdraws the formula, or states it for a unique maximum beside words "
                                 r"that say what tied entries get (above).",
@@ -262,7 +264,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"its limit $\beta \to \infty$ in a formula: the lines before the limit are the steps of that "
                  r"route, no routing of $\delta$, and the criteria are graded on the limit; at a tie it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
-                 r"answer's routing, a wrong one, whatever its words say of the limit (rule~4 at the front)",
+                 r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),

@@ -62,7 +62,9 @@ STEPS = [
           over=((i, 1, d),) + _ALL_K),
     _step("t2.tanh.elementwise", Partial(L, x[k]), product(delta_v[k], 1 - sp.tanh(x[k]) ** 2),
           product(delta_v[k], 1 - z[k] ** 2), over=_ALL_K),
-    _step("t2.tanh.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
+    # the form in z first, as Step 3 says a backward pass computes it; the last side is graded
+    _step("t2.tanh.vectorized", Partial(L, x), Hadamard(delta_v, Ones(x) - Hadamard(z, z)), FORMULA,
+          kind=Kind.RESULT, gradient=RESULT.gradient()),
 ]
 
 # ---- the worked example: saturation ---------------------------------------------------------------------

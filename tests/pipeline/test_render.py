@@ -378,17 +378,62 @@ def test_a_deduction_said_in_sentences_states_its_cost_in_a_sentence_of_its_own(
     assert ".: the answer" not in maxpool
 
 
-def test_every_reference_to_a_sub_rule_of_the_conventions_names_one_that_exists(homework, paths, notes):
-    """Rule 2 of the key is split into lettered sub-rules, one decision each; every "rule~2(x)" of the key's
-    prose, in its preface and in every part, names one of them (review36/37: its references had to follow)."""
+def _lettered_items(key, heading):
+    """The titles of the lettered items (a), (b), ... of the key's rule whose bold heading is `heading`."""
+    import re
+    rule = key.split(r"\item \textbf{" + heading + "}", 1)[1].split(r"\end{enumerate}", 1)[0]
+    return re.findall(r"\\item \\emph\{((?:[^{}]|\{[^{}]*\})*)\}", rule)
+
+
+def test_every_reference_to_a_sub_rule_names_one_that_exists(homework, paths, notes):
+    """Rules 1 to 5 of the key are split into lettered items, one decision each; every "rule~1(x)" to
+    "rule~5(x)" of the key's prose, in its preface and in every part, names one of them, and no reference to
+    rule 1 or 4 is left without its item (review36/37: its references had to follow)."""
     import re
     render_all(homework, paths, notes)
     key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
-    conventions = key.split(r"\item \textbf{Conventions.}", 1)[1].split(r"\end{enumerate}", 1)[0]
-    letters = "abcdefghij"[:conventions.count(r"\item \emph{")]
-    assert letters == "abcdef"
-    referenced = set(re.findall(r"rule~2\(([a-z])\)", key))
-    assert referenced and referenced <= set(letters), referenced
+    for number, heading, count in (("1", "Steps.", 9), ("2", "Conventions.", 6), ("3", "Charged once.", 6),
+                                   ("4", "Answers that contradict themselves.", 7), ("5", "Ranges and shapes.", 8)):
+        letters = "abcdefghijkl"[:len(_lettered_items(key, heading))]
+        assert len(letters) == count, (heading, letters)
+        referenced = set(re.findall(rf"rules?~(?:\d(?:\([a-z]\))? and~)?{number}\(([a-z])\)", key))
+        assert referenced and referenced <= set(letters), (number, referenced)
+    assert not re.findall(r"rules?~[14](?!\()|rules~\d and~[14](?!\()", key)
+
+
+def test_the_items_of_rules_1_3_4_and_5_say_the_decision_they_make(homework, paths, notes):
+    """Rules 1, 3, 4 and 5 of the key, once up to a page each in one paragraph, are lettered items whose titles say
+    what each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
+    render_all(homework, paths, notes)
+    key = (paths.tex / "hw4-grading.tex").read_text()
+    assert _lettered_items(key, "Steps.") == [
+        "Steps are asked for in T1 alone.", "What gives a T1 answer its steps.", "What is no step.",
+        "Words: a step, a form of the result or the forward pass.", "A sum over the outputs: a step, or a final form.",
+        "A local derivative is shown when its value is written.",
+        "Words count as a line when they name every quantity.", "One line may show several criteria.",
+        "A product is read entry by entry; a sum over the entries loses the chain rule."]
+    assert _lettered_items(key, "Charged once.") == [
+        "Each error is charged once, at the first criterion it makes wrong.",
+        "A deduction takes the criteria it names, and no others.",
+        "A line that follows from a charged error counts as right.", "The gradient of another function is one error.",
+        "Errors are counted by the common answers a result shows.",
+        "A stray wrong formula costs what it would cost alone."]
+    assert _lettered_items(key, "Answers that contradict themselves.") == [
+        "A criterion needs all its lines right; a formula outranks words.", "Which words withdraw a line.",
+        "A wrong line not withdrawn stands.", "``Correction:'' and ``scratch that'' withdraw each line given again.",
+        "Other words withdraw the line they speak of.",
+        "A right final line after a wrong sum loses the criterion of the sum.",
+        r"In the poolings, the formulas decide where $\delta$ goes."]
+    assert _lettered_items(key, "Ranges and shapes.") == [
+        "A missing range and a missing border are one error.",
+        r"Bounds that run past the outputs are wrong unless the zeros of $\delta$ are stated.",
+        "A wrong bound is charged at the criterion of its range alone.", "The shape need not be stated, only right.",
+        "A range written for the result's index states its shape.", "A result of another shape is one error.",
+        "A shape is charged only as an error of its own.", r"In T2 a row and a column both have the shape of $x$."]
+    assert "This rule makes eight decisions, one in each of its items (a) to (h)." in key
+    assert "This rule makes nine decisions, one in each of its items (a) to (i)." in key
+    assert "This rule makes six decisions, one in each of its items (a) to (f)." in key     # rules 2 and 3
+    assert "This rule makes seven decisions, one in each of its items (a) to (g)." in key
 
 
 def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
@@ -438,7 +483,7 @@ def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_del
     assert "states earlier" not in key
     assert r"or in a clause of the line that uses it (``$\partial L / \partial b" in key   # rule 1
     assert "(as in T1.1). Followed by" in (paths.tex / "grading-t1.dW.tex").read_text()
-    assert "is the dense layer's (rule~3)." in key
+    assert "is the dense layer's (rule~3(d))." in key
     tanh = (paths.tex / "grading-t2.tanh.tex").read_text()
     assert r"$\delta_k$ for their gradient and $\delta_j$ for its answer." in tanh
     assert r"the answer, not the question's $\delta$" not in tanh
@@ -461,7 +506,7 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     parts = {part.id: part for part in homework.parts}
     assert "A shape that follows from an error already charged is never charged again, stated or not" in key
     assert "never one that follows from an error already charged" not in key
-    assert "Without such words a later line withdraws nothing" in key
+    assert "Without words that withdraw, a later line withdraws nothing" in key
     assert (r"Goodfellow et~al.'s eq.~9.13 is of that kind. In this key's letters it is a sum of $W_{u,v}\, "
             r"\delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with $i + u - 1 = k$ and $j + v - 1 = l$ (indices "
             r"from~$1$): a sum over the outputs with the local derivative's value put in.") in key
