@@ -401,39 +401,45 @@ def test_every_reference_to_a_sub_rule_names_one_that_exists(homework, paths, no
     assert not re.findall(r"rules?~[14](?!\()|rules~\d and~[14](?!\()", key)
 
 
-def test_the_items_of_rules_1_3_4_and_5_say_the_decision_they_make(homework, paths, notes):
-    """Rules 1, 3, 4 and 5 of the key, once up to a page each in one paragraph, are lettered items whose titles say
-    what each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
+def test_the_items_of_rules_1_3_4_and_5_are_titled_by_what_they_decide(homework, paths, notes):
+    """Rules 1, 3, 4 and 5 of the key, once up to a page each in one paragraph, are lettered items titled, as rule 2's
+    are, by the question each decides (F6: a TA applies rule 2's items more easily than a page-long rule)."""
     render_all(homework, paths, notes)
     key = (paths.tex / "hw4-grading.tex").read_text()
     assert _lettered_items(key, "Steps.") == [
-        "Steps are asked for in T1 alone.", "What gives a T1 answer its steps.", "What is no step.",
+        "Where steps are asked for.", "What gives a T1 answer its steps.", "What is no step.",
         "Words: a step, a form of the result or the forward pass.", "A sum over the outputs: a step, or a final form.",
-        "A local derivative is shown when its value is written.",
-        "Words count as a line when they name every quantity.", "One line may show several criteria.",
-        "A product is read entry by entry; a sum over the entries loses the chain rule."]
+        "When a local derivative is shown.", "When words count as a line.", "Several criteria in one line.",
+        "Products and sums in T2."]
     assert _lettered_items(key, "Charged once.") == [
-        "Each error is charged once, at the first criterion it makes wrong.",
-        "A deduction takes the criteria it names, and no others.",
-        "A line that follows from a charged error counts as right.", "The gradient of another function is one error.",
-        "Errors are counted by the common answers a result shows.",
-        "A stray wrong formula costs what it would cost alone."]
+        "Where an error is charged.", "What a deduction takes.", "Lines that follow from a charged error.",
+        "The gradient of another function.", "How errors are counted.", "A stray wrong formula."]
     assert _lettered_items(key, "Answers that contradict themselves.") == [
-        "A criterion needs all its lines right; a formula outranks words.", "Which words withdraw a line.",
-        "A wrong line not withdrawn stands.", "``Correction:'' and ``scratch that'' withdraw each line given again.",
-        "Other words withdraw the line they speak of.",
-        "A right final line after a wrong sum loses the criterion of the sum.",
-        r"In the poolings, the formulas decide where $\delta$ goes."]
+        "When a criterion is earned.", "Which words withdraw a line.", "Wrong lines not withdrawn.",
+        "What a correction withdraws.", "Other words that withdraw.", "A right final line after a wrong sum.",
+        r"Where $\delta$ goes in the poolings."]
     assert _lettered_items(key, "Ranges and shapes.") == [
-        "A missing range and a missing border are one error.",
-        r"Bounds that run past the outputs are wrong unless the zeros of $\delta$ are stated.",
-        "A wrong bound is charged at the criterion of its range alone.", "The shape need not be stated, only right.",
-        "A range written for the result's index states its shape.", "A result of another shape is one error.",
-        "A shape is charged only as an error of its own.", r"In T2 a row and a column both have the shape of $x$."]
+        "Sums without bounds.", r"Bounds past the outputs.", "Where a wrong bound is charged.",
+        "Whether the shape must be stated.", "A range of the result's index.", "A result of another shape.",
+        "When a shape is charged.", "Rows and columns in T2."]
     assert "This rule makes eight decisions, one in each of its items (a) to (h)." in key
     assert "This rule makes nine decisions, one in each of its items (a) to (i)." in key
     assert "This rule makes six decisions, one in each of its items (a) to (f)." in key     # rules 2 and 3
     assert "This rule makes seven decisions, one in each of its items (a) to (g)." in key
+
+
+def test_no_item_of_the_rules_says_its_title_again(homework, paths, notes):
+    """An item's title names what it decides; its first sentence never says the title over again (review44: "(f) A
+    local derivative is shown when its value is written. A local derivative is shown when its value is written, in
+    symbols or in words.")."""
+    import re
+    render_all(homework, paths, notes)
+    key = (paths.tex / "hw4-grading.tex").read_text()
+    rules = key.split(r"\item \textbf{Steps.}", 1)[1].split(r"\item \textbf{The gradient with respect", 1)[0]
+    items = re.findall(r"\\item \\emph\{((?:[^{}]|\{[^{}]*\})*)\} (\S+ \S+ \S+ \S+)", rules)
+    assert len(items) >= 36
+    repeated = [title for title, opening in items if title.lower().startswith(opening.lower().rstrip(".,:;"))]
+    assert not repeated, repeated
 
 
 def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
