@@ -690,7 +690,8 @@ def _starved(verdict: engine.Verdict) -> bool:
 def _hidden_import(verdict: engine.Verdict) -> bool:
     """An import inside a function of a module the sandbox does not have: not judged, as the same import at the top
     of the file is (a fresh attacker's right tanh that imported sympy in its function was "wrong", unflagged)."""
-    return not verdict.passed and any("raised ModuleNotFoundError" in text for text in (verdict.reason, verdict.refusal))
+    return not verdict.passed and any("raised ModuleNotFoundError" in text
+                                      for text in (verdict.reason, verdict.refusal))
 
 
 def _imports_hidden(path, result: Result) -> str:
