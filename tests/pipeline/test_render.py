@@ -428,6 +428,28 @@ def test_the_items_of_rules_1_3_4_and_5_are_titled_by_what_they_decide(homework,
     assert "This rule makes seven decisions, one in each of its items (a) to (g)." in key
 
 
+def test_a_worked_sum_too_wide_for_the_page_is_broken_into_lines_of_about_the_same_width():
+    # a student's variant set its nine-term worked sum for dL/dW_{0,1} 25 pt past the margin
+    from pipeline.render import _sum_lines
+    wide = (r"2 \cdot 3 + (-1) \cdot 3 + 0 \cdot 2 + (-2) \cdot 0 + (-1) \cdot (-2) + 0 \cdot (-2) + (-1) \cdot (-1) "
+            r"+ (-1) \cdot 3 + (-1) \cdot 0")
+    assert _sum_lines(wide) == [r"2 \cdot 3 + (-1) \cdot 3 + 0 \cdot 2 + (-2) \cdot 0 + (-1) \cdot (-2)",
+                                r"+ 0 \cdot (-2) + (-1) \cdot (-1) + (-1) \cdot 3 + (-1) \cdot 0"]
+    fits = r"1 \cdot 2 + 0 \cdot 0 + (-1) \cdot (-1) + 2 \cdot 1 + 1 \cdot 3 + 0 \cdot 1 + 0 \cdot (-1) + (-1) \cdot 1 + 1 \cdot 0"
+    assert _sum_lines(fits) == [fits]
+
+
+def test_a_sum_is_broken_only_at_its_top_level():
+    from pipeline.render import _sum_lines
+    inner = r"\left(" + " + ".join(f"a_{{{n}}}" for n in range(30)) + r"\right)"
+    assert _sum_lines(inner) == [inner]
+    assert _sum_lines(" - ".join([r"\frac{x + y}{2}"] * 12)) == [" - ".join([r"\frac{x + y}{2}"] * 6),
+                                                                "- " + " - ".join([r"\frac{x + y}{2}"] * 6)]
+    cases = (r"\begin{dcases} W_{k - i,l - j} & \text{if } 0 \le k - i \le p - 1,\ 0 \le l - j \le p - 1 + "
+             + " + ".join(["q"] * 30) + r" \\ 0 & \text{otherwise} \end{dcases}")
+    assert _sum_lines(cases) == [cases]
+
+
 def test_no_item_of_the_rules_says_its_title_again(homework, paths, notes):
     """An item's title names what it decides; its first sentence never says the title over again (review44: "(f) A
     local derivative is shown when its value is written. A local derivative is shown when its value is written, in
