@@ -468,8 +468,9 @@ DW_WRONG = (
                 r"$\lambda "
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"This grading is for the variant whose chain rule, as the sample's, has "
-                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1(b)). Its local derivative "
+                decision=r"This grading is for the variant whose chain rule has each output's own "
+                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1(b)), where the sample's "
+                         r"multiplies one $\partial y/\partial W$ by one number. Its local derivative "
                          r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
                          r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
                          r"\chi_\lambda$ on a line of its own. Its $\chi_\lambda$ stands as a factor in the sum, "
@@ -506,12 +507,13 @@ DB_WRONG = (
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"This note scores two forms, each losing one criterion. The first writes "
                                 r"$\delta$ after a chain rule that sums over every output: its error is in the "
-                                r"result, which the deduction stated just before the score takes. The second "
-                                r"writes $\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain "
-                                r"rule, which it loses by the line of that criterion. It keeps the result, which "
-                                r"follows from that error (rule~3(c)), and takes no deduction. The score in bold is "
-                                r"the first form's; the second loses the chain rule's points in place of the "
-                                r"result's, and nothing else. Neither form loses both criteria.",
+                                r"result, which the deduction for a result other than the sum takes. The score in "
+                                r"bold, and the deduction named with it, are this first form's. The second writes "
+                                r"$\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain rule, "
+                                r"which it loses by the line of that criterion. It keeps the result, which follows "
+                                r"from that error (rule~3(c)), and no deduction applies to it: it loses the chain "
+                                r"rule's points in place of the result's, and nothing else. Neither form loses both "
+                                r"criteria.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -533,7 +535,9 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"kernel's shape where the image's is right, or of the image for $\partial L/\partial W$, "
                      r"with the image's shape where the kernel's is right) has its chain rule graded by the line "
                      r"of that criterion. For the rest it takes this deduction alone, whatever its other lines "
-                     r"show (rule~3(d)).",
+                     r"show (rule~3(d)). The dense layer's textbook gradients, $W^{\mathsf{T}} \delta$ for "
+                     r"$\partial L/\partial X$ and $\delta X^{\mathsf{T}}$ for $\partial L/\partial W$ (the "
+                     r"sample writes $\partial y/\partial W = X^{\mathsf{T}}$), are such answers and take it too.",
                      charges=lost)
 
 
@@ -562,10 +566,12 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
 _LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
-               r"its forward pass indexes $Y$ (from $p - 1$ in the form of Section~9.1). The checker indexes "
-               r"$\delta$ from $0$. A loop that reads $\delta_{i,j}$ at the output's own index is therefore run "
-               r"through it with $\delta_{i - p + 1, j - p + 1}$ in its place. A loop that already reads "
-               r"$\delta_{i - p + 1, j - p + 1}$ runs as it is")
+               r"its forward pass indexes $Y$: from $0$ or from $1$ as its indices start, and from $p - 1$ in the form "
+               r"of Section~9.1. The checker indexes $\delta$ from $0$, so a loop whose indices start at $1$ is run "
+               r"through it with every index less one, and a loop in the form of Section~9.1 that reads "
+               r"$\delta_{i,j}$ at its output's own index with $\delta_{i - p + 1, j - p + 1}$ in its place. A loop "
+               r"from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, run as they "
+               r"are")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
@@ -599,7 +605,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"its range earns this criterion (rule~5(a))."),
                   Criterion("border", 1, "the border",
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
-                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), or by the kernel "
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5; zeros whose count "
+                            r"the answer does not give earn it where its result is $m \times n$, stated or a full "
+                            r"correlation, and not otherwise), or by the kernel "
                             r"taken as $0$ outside its $p \times p$ positions (the scatter view). A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
@@ -685,9 +693,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
                             r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. The "
-                            r"answer $\delta \cdot \mathbf{1} = \sum_{i,j} \delta_{i,j}$, with $\mathbf{1}$ an "
-                            r"array of ones, is the sum over every output. It loses nothing for it, with or "
-                            r"without a line $\sum_{i,j} \delta_{i,j}$ after it, and neither does "
+                            r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ an "
+                            r"array of ones, is the sum over every output. It loses nothing for it, whether or not "
+                            r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
                             r"derivative too (rule~1(f)). A $1$ is an array when the answer marks it as one: bold, "
                             r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
@@ -695,10 +703,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
-                              r"The mean of $\delta$ instead of its sum, however it is reached (also where the "
-                              r"answer writes the local derivative as one over the number of outputs), or $\delta$ "
-                              r"not summed after a chain rule that sums over every output (a result other than the "
-                              r"sum). Here $\delta$ is the question's gradient (rule~9 at the front reads a "
+                              r"The answer gives the mean of $\delta$ instead of its sum, however it reaches it "
+                              r"(also where it writes the local derivative as one over the number of outputs), or "
+                              r"leaves $\delta$ unsummed after a chain rule that sums over every output: a result "
+                              r"other than the sum. Here $\delta$ is the question's gradient (rule~9 at the front reads a "
                               r"$\delta_\lambda$ the answer defines itself)",
                               charges=("result",)),
                     _LOSS),

@@ -37,12 +37,14 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
 # and the result, like the dense-layer reading of T1; never a slip whose result "follows" (rule 3).
 # In max pooling a formula that routes delta wrongly is also wrong at a tie, whatever the words say: its
 # deduction names the tie point too, so that the points it takes are exactly the criteria it names.
-def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), then: str = "") -> Deduction:
+def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), then: str = "",
+                  as_in: str = "") -> Deduction:
     """The deduction for a wrong routing in a pooling; `routing` says, in LaTeX, what the wrong formula does,
-    `then` adds a sentence on what follows from it, and `charges` the criteria it takes.  Said in sentences,
-    one idea each: the key states its cost after them."""
-    return Deduction("routing", "a wrong routing",
-                     rf"A formula that {routing}, makes a wrong routing. {then}It is one error, read from the "
-                     r"formulas whatever the words say (rules~3(d) and~4(g) at the front). It counts also beside right "
-                     r"lines, and whatever words introduce it, such as ``in practice''.",
+    `then` adds a sentence on what follows from it, and `charges` the criteria it takes; `as_in` names the part whose
+    deduction says how it is read, where it was said before.  Said in sentences, one idea each: the key states its
+    cost after them."""
+    how = (rf"It is one error, read and counted as in {as_in}." if as_in else
+           r"It is one error, read from the formulas whatever the words say (rules~3(d) and~4(g) at the front). It "
+           r"counts also beside right lines, and whatever words introduce it, such as ``in practice''.")
+    return Deduction("routing", "a wrong routing", rf"A formula that {routing}, makes a wrong routing. {then}{how}",
                      charges=charges)

@@ -71,8 +71,8 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
-                r"The sample writes average pooling inside a network with weights $w_{kj}$ that the question "
-                r"does not have, and never says what its sum over a next layer is, $\sum_\mu w_{\mu j} g_\mu$ in "
+                r"The sample writes average pooling inside a network, with the weights of a next layer (its "
+                r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, $\sum_\mu w_{\mu j} g_\mu$ in "
                 r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
@@ -119,12 +119,14 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
-                          r"Every entry given all of $\delta$, the $\frac{1}{d}$ left out, also where the local "
-                          r"derivative is written $1$ (rule~3(a) at the front)",
+                          r"A local derivative written $1$ before a right result $\delta / d$ is a wrong line of "
+                          r"its own, and loses the local derivative alone (rule~4(c) at the front). Every entry "
+                          r"given all of $\delta$ in the result, the $\frac{1}{d}$ left out, also after a local "
+                          r"derivative written $1$, which then costs nothing more (rule~3(a) at the front)",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does, or in shares that depend on the entries' values, as the gradient of "
-                              r"another function does ($\frac{\delta}{d}\, x$)")),
+                              r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
