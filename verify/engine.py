@@ -903,7 +903,7 @@ class _Run:
         if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
             arr = arr.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
         elif len(want) == 1 and arr.ndim == 2 and 1 in arr.shape and arr.size == want[0]:
-            arr = arr.reshape(want)  # a vector as a column or a row: the key's rule 5 reads both as x's shape
+            arr = arr.reshape(want)  # a vector as a column or a row: the key's rule 5(h) reads both as x's shape
         elif len(want) == 1 and arr.ndim == 0:
             arr = np.full(want, arr)  # one number for a vector: the key reads it as that number in every entry
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
