@@ -706,8 +706,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                               r"The answer gives the mean of $\delta$ instead of its sum, however it reaches it "
                               r"(also where it writes the local derivative as one over the number of outputs), or "
                               r"leaves $\delta$ unsummed after a chain rule that sums over every output: a result "
-                              r"other than the sum. Here $\delta$ is the question's gradient (rule~9 at the front reads a "
-                              r"$\delta_\lambda$ the answer defines itself)",
+                              r"other than the sum. Here $\delta$ is the question's gradient (rule~9 at the front "
+                              r"reads a $\delta_\lambda$ the answer defines itself)",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

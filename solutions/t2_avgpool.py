@@ -72,7 +72,8 @@ SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1,
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network, with the weights of a next layer (its "
-                r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, $\sum_\mu w_{\mu j} g_\mu$ in "
+                r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, "
+                r"$\sum_\mu w_{\mu j} g_\mu$ in "
                 r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "

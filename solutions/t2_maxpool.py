@@ -114,7 +114,8 @@ SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu, _
 WRONG = (
     WrongAnswer("sample.maxpool", "t2.maxpool", "The sample solution's answer",
                 r"The sample sends the gradient to the maximizer and $0$ elsewhere, written inside a network "
-                r"with the weights of a next layer (its $w_{kj}$). It uses $k$ both for the maximizer and for the index of its sum over a "
+                r"with the weights of a next layer (its $w_{kj}$). It uses $k$ both for the maximizer and for the "
+                r"index of its sum over a "
                 r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
                 r"$\mu$ (rules~7 and~8). What it writes $\delta_k$ is a next layer's "
                 r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. The display below writes them so. "
@@ -194,7 +195,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"such an answer.",
                         statements=(
                             ("True rules", (
-                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). A formula whose "
+                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). A "
+                                r"formula whose "
                                 r"index names one entry states this rule: $i^*$, ``the index of the maximum'', "
                                 r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). Read at "
                                 r"a tie, it gives all of $\delta$ to that entry and $0$ to the other tied entries. "
@@ -217,13 +219,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
                                 r"The words that receive $\delta$ decide, by their grammar alone. A singular noun "
-                                r"with ``the'', ``whichever'', ``one'', ``some'' or ``any one'' names one entry: all of $\delta$ goes to one "
+                                r"with ``the'', ``whichever'', ``one'', ``some'' or ``any one'' names one entry: all "
+                                r"of $\delta$ goes to one "
                                 r"maximizer, the switch description, with full credit. Examples are ``the maximum "
                                 r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
-                                r"``whichever entry is largest'', ``one of the maximizers'' and ``some maximizer gets $\delta$''.",
+                                r"``whichever entry is largest'', ``one of the maximizers'' and ``some maximizer gets "
+                                r"$\delta$''.",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$[x_k = \max x]$, a false rule (last list below). "
-                                r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); ``a'' or ``an'' "
+                                r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
+                                r"``a'' or ``an'' "
                                 r"(``a maximizer'' is any one that meets the condition, not one chosen); a set's "
                                 r"membership; and an index that runs over the entries. Examples are ``the entries "
                                 r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
@@ -262,7 +267,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"indices from $0$ or from $1$",
                  r"the gradient of a smooth maximum, such as $\delta\,\operatorname{softmax}(\beta x)$, taken to "
                  r"its limit $\beta \to \infty$ in a formula: the lines before the limit are the steps of that "
-                 r"route, not a routing of $\delta$ of their own, and the criteria are graded on the limit; at a tie it is the "
+                 r"route, not a routing of $\delta$ of their own, and the criteria are graded on the limit; at a tie "
+                 r"it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "

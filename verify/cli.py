@@ -337,7 +337,15 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grade import Candidate, common_answer, quoted, refused_common, refused_review, wrong_answer_note
+    from .grade import (
+        Candidate,
+        common_answer,
+        near_right_review,
+        quoted,
+        refused_common,
+        refused_review,
+        wrong_answer_note,
+    )
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, ProtocolError, Sandbox
 
     homework = _variant(_homework(), args.variant)
@@ -373,10 +381,14 @@ def _check(args: argparse.Namespace) -> int:
             if verdict.status == "wrong" and result.id in homework.results:
                 box.fresh()
                 raised: dict[str, int] = {}
+                right: list[str] = []
                 best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention,
-                                     raised=raised, forced=args.convention)
+                                     raised=raised, forced=args.convention, right=right)
                 part = homework.part_of(result.id)
-                if best is not None and raised.get(best.id):   # as grade: no points, and a TA told what it is
+                if right:   # as grade: right wherever it answers, or to float32's precision; a TA told
+                    flags.append(near_right_review(right[0], raised.get(f"right:{right[0]}", 0),
+                                                   len(result.conventions) > 1))
+                elif best is not None and raised.get(best.id):   # as grade: no points, and a TA told what it is
                     flags.append(refused_common(best, raised[best.id],
                                                 part.points_for(best, not args.convention, args.convention),
                                                 part.points))

@@ -1167,9 +1167,9 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     about it, and a reference matches only if it was compared on some case.  LimitExceeded propagates.
     `unjudged`, when given, receives per reference the number of such cases where the candidate did give numbers
     (its answer there, which no reference judges, is for a TA to look at).  `raised`, when given, receives per
-    reference the number of cases where the candidate raised and the reference has a value, which then say
-    nothing about it: a common answer that refuses shapes the question allows is still that answer where it
-    answers, for a TA to judge.
+    reference the number of cases where the candidate raised or gave NaN or inf, and the reference has a value,
+    which then say nothing about it: a common answer that refuses shapes the question allows is still that answer
+    where it answers, for a TA to judge.
     """
     fresh = secrets.randbits(32) if seed is None else int(seed)
     left = dict(references)
@@ -1213,7 +1213,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         # hundreds of MB would cost the grader eight times that in float64)
         if got is not None and got.size in {want.size for want in wants.values()}:
             got = got.astype(np.float64)
-            if not np.all(np.isfinite(got)):
+            if not np.all(np.isfinite(got)):   # no value here, as where it raises: with `raised`, a refusal
+                refused = raised is not None
                 got = None
         else:
             got = None

@@ -427,7 +427,8 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     for result in group:
         wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
         if wrong:
-            _common(box, homework, result, wrong, seed, path, unwritten=forced is None, forced=forced)
+            _common(box, homework, result, wrong, seed, path, unwritten=forced is None, forced=forced,
+                    near=all(g.verdict != "correct" for g in attempts[result.id].values()))
     chosen = None if forced is not None else choose_conventions(group, attempts)
     for result in group:
         if chosen is not None and len(result.conventions) > 1 and chosen in attempts[result.id]:
@@ -468,22 +469,35 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
                   unjudged: dict[str, int] | None = None, unwritten: bool = True,
-                  raised: dict[str, int] | None = None, forced: str | None = None) -> WrongAnswer | None:
+                  raised: dict[str, int] | None = None, forced: str | None = None,
+                  right: list[str] | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
     most when several do), or None.  The candidate gets a new time budget; a limit propagates.
-    `unjudged`, `raised`: as for engine.matching; `forced`: the convention forced, as for `Part.points_for`."""
+    `unjudged`, `raised`: as for engine.matching, `raised` under the key "right:<convention>" for the right answers;
+    `forced`: the convention forced, as for `Part.points_for`.  An answer that is the right one of a convention
+    wherever it answers, within the precision of a common answer (it fails the check by a hair, or raises or gives
+    no number at some cases), is none of the key's wrong answers: None, with those conventions added to `right`
+    (given only where it is right in no convention: one right in another is that convention's answer, and this
+    convention's common answer where it is judged in this one)."""
     known = common_answers(homework, result)
     if not known:
         return None
     candidate.box.restart_clock()
-    found = engine.matching(result.gradient(), candidate, {k: f for k, (_, f) in known.items()}, seed=seed,
-                            unjudged=unjudged, raised=raised)
+    rights = {f"right:{c}": result.gradient(c).compiled() for c in result.conventions
+              if right is not None and forced in (None, c)}
+    found = engine.matching(result.gradient(), candidate, {**{k: f for k, (_, f) in known.items()}, **rights},
+                            seed=seed, unjudged=unjudged, raised=raised)
+    agreeing = [name.removeprefix("right:") for name in found if name in rights]
+    if agreeing:
+        if right is not None:
+            right += agreeing
+        return None
     part = homework.part_of(result.id)
     return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten, forced)) if found else None
 
 
 def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int, path=None,
-            unwritten: bool = True, forced: str | None = None) -> None:
+            unwritten: bool = True, forced: str | None = None, near: bool = True) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note, as the key
     gives them to an answer that writes no forward pass (`unwritten`: code writes none), unless a convention was
     forced."""
@@ -494,14 +508,20 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     raised: dict[str, int] = {}
     try:
         box.fresh()
+        right: list[str] = []   # `near`: right in no convention, so it may be the right answer by a hair
         best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten,
-                             raised, forced)
+                             raised, forced, right if near else None)
     except (LimitExceeded, LoadError) as exc:
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
         # answers, which earn points, so a TA is told how to judge it again
         for graded in wrong:
             graded.review = graded.review or (
                 "its comparison with the key's common answers, which earn points, was " + _rerun(exc, path, result))
+        return
+    if right:
+        for graded in wrong:
+            graded.review = graded.review or near_right_review(right[0], raised.get(f"right:{right[0]}", 0),
+                                                               len(result.conventions) > 1)
         return
     if best is None:
         return
@@ -638,10 +658,22 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
     return graded
 
 
+def near_right_review(convention: str, cases: int, conventions: bool) -> str:
+    """What a TA is told of a wrong answer that is the right one wherever it answers, within a common answer's
+    precision: it raises or gives no number at some cases, or misses the check's precision by a hair."""
+    where = f" in the {convention} convention" if conventions else ""
+    if cases:
+        return (f"it raised or gave no number at {cases} case{'s' if cases != 1 else ''} the question allows (such as "
+                f"ties); where it answers it is right{where}: a TA may judge whether the question excludes those cases")
+    return (f"it is the right answer{where} to float32's precision, but not to the precision the check asks (see the "
+            "case above): a TA may judge whether it computes the right formula")
+
+
 def refused_common(answer: WrongAnswer, cases: int, share: float, worth: float) -> str:
-    """What a TA is told of an answer that is one of the key's common answers where it answers, and raises at
-    cases the question allows."""
-    return (f"it raised at {cases} case{'s' if cases != 1 else ''} the question allows; where it answers it is the "
+    """What a TA is told of an answer that is one of the key's common answers where it answers, and raises or gives
+    no number at cases the question allows."""
+    return (f"it raised or gave no number at {cases} case{'s' if cases != 1 else ''} the question allows; where it "
+            "answers it is the "
             f"key's common answer '{answer.id}', worth {_number(share)} of {_number(worth)} points in the key (a TA "
             "may judge whether the question excludes those cases)")
 

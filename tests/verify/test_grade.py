@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -630,6 +631,35 @@ def test_a_common_wrong_answer_that_refuses_shapes_gets_0_and_a_ta_is_told_what_
         return delta * (1 - np.tanh(x))""")))["t2.tanh"]
     assert graded.verdict == "wrong" and graded.points == 0 and not graded.common and not graded.note
     assert "where it answers it is the key's common answer 'tanh-prime', worth 3 of 5 points" in graded.review
+
+
+@pytest.mark.parametrize("at_a_tie", ["raise AssertionError('max pooling has no derivative at a tie')",
+                                      "return np.full(x.shape, np.nan)"], ids=["raises", "NaN"])
+def test_an_answer_right_wherever_it_answers_is_no_common_answer_and_a_ta_is_told(tmp_path, at_a_tie):
+    # two fresh attackers' max poolings, right away from ties: the one that raised at ties was flagged as the key's
+    # 'all of delta to every tied entry' (4 of 5), which it never computes; the one that gave NaN there, unflagged
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t2_maxpool", f"""
+        if np.sum(x == np.max(x)) > 1:
+            {at_a_tie}
+        g = np.zeros_like(x)
+        g[np.argmax(x)] = delta
+        return g"""), results=["t2.maxpool"]))["t2.maxpool"]
+    assert graded.verdict == "wrong" and graded.points == 0 and not graded.common and not graded.note
+    assert re.fullmatch(r"it raised or gave no number at \d+ cases the question allows \(such as ties\); where it "
+                        r"answers it is right: a TA may judge whether the question excludes those cases",
+                        graded.review), graded.review
+
+
+def test_an_answer_a_hair_from_the_right_one_is_no_common_answer_and_a_ta_is_told(tmp_path):
+    # a fresh attacker's true-convolution dX, a factor 1 + 5e-7 off, was the key's 'kernel not turned' (4 of 5), where
+    # the cross-correlation's with the same slip got 0, unflagged
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t1_dX", """
+        from scipy import signal
+        return signal.correlate2d(delta, W, mode="full") * (1 + 5e-7)"""), results=["t1.dX"]))["t1.dX"]
+    assert graded.verdict == "wrong" and graded.points == 0 and not graded.common and not graded.note
+    assert graded.review == ("it is the right answer in the convolution convention to float32's precision, but not "
+                             "to the precision the check asks (see the case above): a TA may judge whether it "
+                             "computes the right formula")
 
 
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
