@@ -560,7 +560,7 @@ def _note_context(note) -> dict:
     steps = {name: step.id for name, step in note.steps.items()}
     besides = [c for c in part.charged(answer)
                if not any(c.id in part.rubric.deduction(d).charges for d in answer.deductions)]
-    return {"label": part.label, "title": answer.title, "why": answer.why,
+    return {"id": f"{part.id}.{answer.id}", "label": part.label, "title": answer.title, "why": answer.why,
             "decision": answer.decision, "smallest": note.smallest,
             "charged": _charges(part.charged(answer)),
             # each deduction with the criteria it names, then what the note's own lines lose besides: the

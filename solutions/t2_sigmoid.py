@@ -62,9 +62,9 @@ STEPS = [
           over=_ALL_K),
     _step("t2.sigmoid.local", Partial(z[i], x[k]), product(KroneckerDelta(i, k), Sigmoid(x[k]), 1 - Sigmoid(x[k])),
           over=((i, 1, d),) + _ALL_K),
-    _step("t2.sigmoid.elementwise", Partial(L, x[k]), product(delta_v[k], Sigmoid(x[k]), 1 - Sigmoid(x[k])),
-          product(delta_v[k], z[k], 1 - z[k]), over=_ALL_K),
-    # the form in z first, as the entry-wise step says a backward pass computes it; the last side is graded
+    # the form in z first, in the entry-wise step as in the vectorized one, whose last side (in x) is graded
+    _step("t2.sigmoid.elementwise", Partial(L, x[k]), product(delta_v[k], z[k], 1 - z[k]),
+          product(delta_v[k], Sigmoid(x[k]), 1 - Sigmoid(x[k])), over=_ALL_K),
     _step("t2.sigmoid.vectorized", Partial(L, x), Hadamard(delta_v, Hadamard(z, Ones(x) - z)), FORMULA,
           kind=Kind.RESULT, gradient=RESULT.gradient()),
 ]

@@ -60,9 +60,9 @@ STEPS = [
           over=_ALL_K),
     _step("t2.tanh.local", Partial(z[i], x[k]), product(KroneckerDelta(i, k), 1 - sp.tanh(x[k]) ** 2),
           over=((i, 1, d),) + _ALL_K),
-    _step("t2.tanh.elementwise", Partial(L, x[k]), product(delta_v[k], 1 - sp.tanh(x[k]) ** 2),
-          product(delta_v[k], 1 - z[k] ** 2), over=_ALL_K),
-    # the form in z first, as Step 3 says a backward pass computes it; the last side is graded
+    # the form in z first, in Step 3 as in Step 4, whose last side (in x) is graded
+    _step("t2.tanh.elementwise", Partial(L, x[k]), product(delta_v[k], 1 - z[k] ** 2),
+          product(delta_v[k], 1 - sp.tanh(x[k]) ** 2), over=_ALL_K),
     _step("t2.tanh.vectorized", Partial(L, x), Hadamard(delta_v, Ones(x) - Hadamard(z, z)), FORMULA,
           kind=Kind.RESULT, gradient=RESULT.gradient()),
 ]
@@ -112,13 +112,14 @@ WRONG = (
                 r"$\partial L/\partial x_j$ as "
                 r"$(\partial L/\partial z_j) \cdot (\partial z_j/\partial x_j)$, "
                 r"then as $[\sum_\mu (\partial L/\partial h_\mu)(\partial h_\mu/\partial z_j)] \cdot f'(x_j)$, "
-                r"and at last as $f'(x_j) \sum_\mu w_{\mu j} g_\mu$. The factor "
+                r"then as $f'(x_j) \sum_\mu w_{\mu j} g_\mu$, and at last as "
+                r"$(1 - \tanh^2(x_j)) \sum_\mu w_{\mu j} g_\mu$, with the derivative of $\tanh$ put in. The factor "
                 r"$\partial L/\partial z_j$ of one member is replaced by the bracketed sum in the next, the "
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
                 r"output (rule~7 at the front), the question's $\partial L/\partial z_j$. Read so, the result "
-                r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many. The "
-                r"vector it gives runs over the range of $x$, and the display below runs over the vector's "
-                r"range; the range itself is judged in the grading.",
+                r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many, but "
+                r"the vector $\nabla L_n$ that it writes next has the entries $1$ to $d$, one for each entry "
+                r"of $x$. The display below is that vector; the range $[0, d]$ is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
@@ -160,7 +161,7 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
                  r"answers written entry by entry, with indices from $0$ or from $1$",
-                 r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh^2(x))\,\delta$",
+                 r"the Jacobian form $\operatorname{diag}(1 - \tanh^2(x))\,\delta$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta_j$, when the answer identifies it with "
                  r"$\partial L/\partial z_j$ as rule~7 at the front says")),
