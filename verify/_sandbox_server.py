@@ -368,6 +368,11 @@ def _child(config: dict, channel: "_Channel", path: str, memory: int) -> NoRetur
         if config.get("user"):
             _become(*config["user"])
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a segfaulting candidate leaves no core file
+        # stdin of its own: the server's is shared by every child, and its flags (O_APPEND, O_NONBLOCK) carried two
+        # bits from one student to the next (a fresh attacker's)
+        quiet = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(quiet, 0)
+        os.close(quiet)
         # A fork bomb stops at NPROC processes and threads of the candidate's uid, which is never root
         # but in the unprotected mode (root's are exempt): nobody in bubblewrap's user namespace (counted
         # per namespace), nobody under a root grader's bwrap, or the candidate's own user.

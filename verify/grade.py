@@ -1093,7 +1093,8 @@ class FeedbackWriter:
 
     def __init__(self, homework: Homework, folder: str | Path):
         self.homework, self.folder = homework, Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # private when it makes it: its list of names is the class's roster (a fresh attacker's file listed it)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.taken: set[str] = set()
         self.names: dict[str, str] = {}     # submission name -> its file's name
 

@@ -100,6 +100,7 @@ ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"
               "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
                                       for a in ("--cap-add", f"CAP_{cap}")))
 USER_LOCK = "/run/verify-sandbox.lock"   # one candidate at a time per machine as that user
+USER_HOME = "verify-candidate-"           # the prefix of the folder that holds the candidate's file, as that user
 KILL = {"bubblewrap": "namespace", "user": "user", "none": "group"}  # how the server ends a candidate's processes
 ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                # one thread each: no BLAS pool per sandbox, and a server must have no thread when it forks
@@ -257,7 +258,28 @@ def _user_problem() -> str | None:
                 "(autograder/setup.sh creates verify-candidate)")
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
+    # the key is the grader's own source: a fresh attacker's file imported it from a plain clone, whose folders
+    # every user may read, and scored 30/30 with no formula
+    import importlib.metadata
+    import importlib.util
+    homeworks = [entry.value.split(":")[0] for entry in importlib.metadata.entry_points(group="verify.homework")]
+    found = [importlib.util.find_spec(name) for name in homeworks]
+    for key in (Path(__file__), *(Path(spec.origin) for spec in found if spec is not None and spec.origin)):
+        if _readable_by(user, key):
+            return (f"the user {CANDIDATE_USER} can read the grader's install ({key}), which holds the key: make its "
+                    "folder private (chmod 700; autograder/setup.sh installs it so)")
     return None
+
+
+def _readable_by(user: pwd.struct_passwd, path: Path) -> bool:
+    """Whether `user` (not root) may read `path`: every folder above it searchable, the file itself readable."""
+    groups = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
+
+    def allows(seen: os.stat_result, bit: int) -> bool:
+        shift = 6 if seen.st_uid == user.pw_uid else 3 if seen.st_gid in groups else 0
+        return bool(seen.st_mode >> shift & bit)
+    path = path.resolve()
+    return all(allows(os.stat(folder), 1) for folder in reversed(path.parents)) and allows(os.stat(path), 4)
 
 
 # System calls no gradient needs, which a seccomp filter (the kernel's) refuses to every candidate with EPERM: memory
@@ -299,6 +321,10 @@ REFUSED_SYSCALLS = ("memfd_create", "memfd_secret", "shmget", "shmat", "shmdt", 
                     # /usr's files, 2 MiB per pipe slot, through splice (sendfile to a pipe splices too; Python's
                     # file copies fall back to read and write)
                     "vmsplice", "splice", "tee", "sendfile",
+                    # file times: every sandbox shares the host's device nodes, which anyone may touch (/dev/null is
+                    # writable): a fresh attacker passed a word from a root grader's student to a normal user's in a
+                    # later run through /dev/null's times (no numerical code sets a file's times)
+                    "utime", "utimes", "futimesat", "utimensat",
                     # many waiters on one futex word (futex_waitv's flags are in memory no filter reads); see below
                     "futex_waitv")
 # Every system call from Linux 6.7's futex2 calls (454) on, known today or not: ENOSYS, as a kernel without them says,
@@ -906,12 +932,13 @@ class _Process:
                     "--remount-ro", "/dev/pts", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
-        home = self._end.home = tempfile.mkdtemp(prefix="verify-sandbox-")
+        home = self._end.home = tempfile.mkdtemp(prefix=USER_HOME if self.how.name == "user" else "verify-sandbox-")
         config.update(home=home, wipe=[home], site=[])
         if self.how.name == "user":
             user = pwd.getpwnam(CANDIDATE_USER)
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
+            _remove_stale_homes(home)
             os.chmod(home, 0o755)  # root's: the candidate reads its file there, but cannot move the folder away
             # the folders every user may write in (a fresh attacker left a file for the next student in /run/lock)
             shared = [folder for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(folder)]
@@ -1216,6 +1243,16 @@ def _lock_user() -> int:
     import fcntl
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
+
+
+def _remove_stale_homes(own: str) -> None:
+    """The folders of candidates whose grader was killed before it removed them (each holds a student's file,
+    readable by the candidate's user, whom every later candidate runs as: a fresh attacker's read one).  Called
+    holding the user's lock, so no other candidate of that user is running."""
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), USER_HOME + "*")):
+        seen = os.lstat(folder)
+        if folder != own and stat.S_ISDIR(seen.st_mode) and seen.st_uid == os.geteuid():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill_user(uid: int) -> None:

@@ -761,6 +761,20 @@ def test_a_wrong_rule_at_ties_used_only_in_larger_windows_is_wrong(rule):
         assert not verify.check("t2.maxpool", WINDOW_RULES[rule], seed=seed).passed, seed
 
 
+def test_a_strided_answer_wrong_only_where_windows_leave_pixels_between_them_is_wrong():
+    # a fresh attacker's loop, wrong where the stride passes the kernel by 2 or more, passed 4 seeds in 6
+    from verify.grade import generalized
+    result = generalized(load())["t1.strided.dX"]
+    right = result.gradient().compiled()
+
+    def gap_slip(X, W, b, delta, s, P):
+        got = right(X, W, b, delta, s, P)
+        return got + 0.5 * np.roll(got, 1, axis=0) if s - W.shape[0] >= 2 else got
+    assert verify.check(result, right, seed=1).passed
+    for seed in (1, 2, 4, 6):
+        assert not verify.check(result, gap_slip, seed=seed).passed
+
+
 def test_a_batch_answer_that_guesses_the_kernels_layout_from_its_shape_is_wrong():
     # a fresh attacker's right loop "accepts W as (K, C, p, p) or (C, K, p, p)", which crosses the channels exactly
     # where K = C: it passed every seed whose random case had K != C

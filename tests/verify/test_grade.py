@@ -523,6 +523,8 @@ def test_any_folder_name_gets_its_own_feedback_file_and_a_reversible_csv_name(tm
     assert all(len(p.name.encode()) <= 255 for p in written)
     for path in written:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # the folder too: its list of names is the class's roster (a fresh attacker's file listed it)
+    assert stat.S_IMODE((tmp_path / "feedback").stat().st_mode) == 0o700
     assert sorted(grade.folder_name(s.name) for s in report.submissions) == sorted(ODD_NAMES)
     grade.write_csv(report.rows, tmp_path / "grades.csv")
     grade.write_wide_csv(report, tmp_path / "wide.csv")

@@ -11,10 +11,12 @@ import io
 import json
 import os
 import pickle
+import pwd
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -1479,6 +1481,29 @@ def test_posix_message_queues_which_outlive_the_candidate_are_refused(tmp_path):
                                     "mq_notify: EPERM; mq_getsetattr: EPERM; queue bytes: (0, 0)")
 
 
+def test_no_candidate_sets_a_files_times_nor_leaves_flags_on_stdin_for_the_next(tmp_path):
+    # fresh attackers passed words to later students through the times of the host's /dev/null, which every sandbox
+    # shares, and two bits through the flags of the stdin every child of a server shared
+    with box(tmp_path, """
+        import errno, fcntl, os
+        def grad(x):
+            said = [f"stdin: {fcntl.fcntl(0, fcntl.F_GETFL) & (os.O_APPEND | os.O_NONBLOCK)}"]
+            fcntl.fcntl(0, fcntl.F_SETFL, os.O_APPEND | os.O_NONBLOCK)
+            for path in ("/dev/null", "/tmp"):
+                try:
+                    os.utime(path)
+                    said.append(f"{path}: ok")
+                except OSError as exc:
+                    said.append(f"{path}: {errno.errorcode[exc.errno]}")
+            print("; ".join(said))
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        s.fresh()
+        s.call("grad", 1.0)
+        assert s.output.strip() == "stdin: 0; /dev/null: EPERM; /tmp: EPERM"
+
+
 def test_epoll_and_inotify_whose_watches_hold_uncounted_kernel_memory_are_refused(tmp_path):
     # a fresh attacker held 371 MB of epoll watches under --memory 64M, in kernel memory no watch counts
     with box(tmp_path, """
@@ -1636,6 +1661,39 @@ def test_a_candidate_user_that_can_log_in_is_refused(monkeypatch):
     # VERIFY_SANDBOX_USER=<a real user> made the grader delete that user's files.
     monkeypatch.setattr(sb, "CANDIDATE_USER", "root")
     assert "can log in" in sb._user_problem()
+
+
+def test_user_isolation_needs_an_install_its_user_cannot_read(tmp_path):
+    # a fresh attacker's file under user isolation imported the key from a plain clone, which every user may read
+    me = pwd.getpwuid(os.geteuid())
+    folder = tmp_path / "install"
+    folder.mkdir()
+    key = folder / "key.py"
+    key.write_text("ANSWER = 42\n")
+    key.chmod(0o600)
+    assert sb._readable_by(me, key)
+    key.chmod(0o000)
+    assert not sb._readable_by(me, key)
+    key.chmod(0o600)
+    folder.chmod(0o600)   # a folder without its search bit hides what is in it
+    try:
+        assert not sb._readable_by(me, key)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_user_isolation_removes_the_folders_a_killed_grader_left(tmp_path, monkeypatch):
+    # a grader killed mid-check left its candidate's folder in /tmp, with a student's file that the candidate's user,
+    # whom every later candidate runs as, could read: a fresh attacker's next run printed it
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale, own = tmp_path / (sb.USER_HOME + "old"), tmp_path / (sb.USER_HOME + "own")
+    for folder in (stale, own):
+        folder.mkdir()
+        (folder / "hw4.py").write_text("# a student's file\n")
+    other = tmp_path / "verify-sandbox-unprotected"   # an unprotected grader's, which takes no lock: not ours
+    other.mkdir()
+    sb._remove_stale_homes(str(own))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sb.USER_HOME + "own", "verify-sandbox-unprotected"]
 
 
 def test_a_file_larger_than_a_submission_is_refused_before_anything_runs(tmp_path):
