@@ -638,6 +638,9 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         elif _hidden_import(verdict):
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
                             review=_imports_hidden(path, result))
+        elif _pooled(verdict.reason, box.output):
+            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
+                            review=_pool_review(path, result))
         elif status == "refused":
             graded.review = refused_review(verdict)
         elif verdict.precision == "float16" and not verdict.passed:
@@ -648,7 +651,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         where = getattr(exc, "progress", "")
         graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}" + (f" {where}" if where
                                                                                           else ""),
-                        review=_rerun(exc, path, result))
+                        review=_pool_review(path, result) if _pooled("", box.output) else _rerun(exc, path, result))
     except ProtocolError as exc:  # the candidate can cause it (it can write on its own channels): no one's fault said
         graded = Graded(result.id, "error", 0, worth, f"{name}: {exc}", review=_rerun(exc, path, result))
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
@@ -724,6 +727,21 @@ def _hidden_import(verdict: engine.Verdict) -> bool:
     of the file is (a fresh attacker's right tanh that imported sympy in its function was "wrong", unflagged)."""
     return not verdict.passed and any("raised ModuleNotFoundError" in text
                                       for text in (verdict.reason, verdict.refusal))
+
+
+# what a pool of multiprocessing says in the sandbox: its semaphores are futexes shared between processes, which the
+# sandbox refuses, so its workers abort (glibc's words) and the pool hangs or breaks; a larger limit never helps
+_POOL_WORDS = ("The futex facility returned an unexpected error code", "BrokenProcessPool")
+
+
+def _pooled(reason: str, output: str) -> bool:
+    return any(words in text for words in _POOL_WORDS for text in (reason, output))
+
+
+def _pool_review(path, result: Result) -> str:
+    return ("not judged (it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger "
+            "limit does not help); a TA may read its formulas, or check it without the pool: python -m verify check "
+            f"{_target(result, path)}")
 
 
 def _imports_hidden(path, result: Result) -> str:

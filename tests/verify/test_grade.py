@@ -487,6 +487,23 @@ def test_an_import_inside_a_function_of_a_module_the_sandbox_lacks_is_flagged_fo
                              f"python -m verify check t2.tanh '{tmp_path / 'hw4.py'}:t2_tanh'")
 
 
+@pytest.mark.parametrize("pool", ["multiprocessing.get_context('fork').Pool(2)",
+                                  "concurrent.futures.ProcessPoolExecutor(2)"], ids=["Pool", "ProcessPoolExecutor"])
+def test_a_pool_of_processes_is_not_judged_and_no_larger_limit_is_advised(tmp_path, pool):
+    # a fresh attacker's right answers through multiprocessing's pools hung to the time limit, with advice to give
+    # it more time, or broke and were "wrong", unflagged: the pool's shared futexes are refused in the sandbox
+    pooled = replace_function(CORRECT, "t2_tanh", f"""
+        import concurrent.futures, multiprocessing
+        with {pool} as workers:
+            squares = list(workers.map(np.square, [np.tanh(x)]))
+        return delta * (1 - squares[0])""")
+    graded = grade_source(tmp_path, pooled, results=["t2.tanh"], timeout=5).results[0]
+    assert graded.points == 0 and graded.review == (
+        "not judged (it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger limit "
+        f"does not help); a TA may read its formulas, or check it without the pool: python -m verify check t2.tanh "
+        f"'{tmp_path / 'hw4.py'}:t2_tanh'"), (graded.verdict, graded.text, graded.output)
+
+
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
     graded = by_result(grade_source(tmp_path, slow_dX("W[::-1, ::-1]"), timeout=2, results=["t1.dX", "t1.db"]))
     file = tmp_path / "hw4.py"
