@@ -558,7 +558,8 @@ def _either(turned: str) -> str:
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
 # valid outputs start at p - 1 (rule 2 at the front)
-_SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), graded as a "
+_SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5, or eq.~9.4, "
+                r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
                 r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
@@ -604,11 +605,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
                             r"its range earns this criterion (rule~5(a))."),
                   Criterion("border", 1, "the border",
-                            r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3) or "
-                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5; zeros whose count "
-                            r"the answer does not give earn it where its result is $m \times n$, stated or a full "
-                            r"correlation, and not otherwise), or by the kernel "
-                            r"taken as $0$ outside its $p \times p$ positions (the scatter view). A missing range "
+                            r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3), "
+                            r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), by the matrix view, "
+                            r"whose rows hold zeros outside each output's window, or by the kernel "
+                            r"taken as $0$ outside its $p \times p$ positions (the scatter view). Zeros whose count "
+                            r"the answer does not give earn it where its result is $m \times n$: stated so, or a full "
+                            r"correlation. A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
@@ -669,7 +671,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
-                     r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} in \texttt{'valid'} mode, when "
+                     r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
+                     r"\texttt{'valid'} mode (the latter with $\delta$ or $X$ turned by $180^\circ$), when "
                      r"they compute the formula of the student's convention, read in the answer's own notation. "
                      r"The checker reads a loop's $\delta$ as under T1.1 (page~\pageref{full-credit-loops})")),
         DW_WRONG),

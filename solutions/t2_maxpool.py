@@ -138,8 +138,9 @@ WRONG = (
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
-                         r"$\delta$, a false rule, and the answer loses the tie point whatever its words say of "
-                         r"ties: the false rule stands beside any other (rule~4(c)).",
+                         r"$\delta$, a false rule, and the answer loses the tie point: the false rule stands beside "
+                         r"any other (rule~4(c)). The exception is the tie point's own: a mask stated for a unique "
+                         r"maximum beside words that say what tied entries get, which are then its rule.",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -257,9 +258,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               then=r"At a tie, such a formula sends shares to an entry that is not a maximizer, where "
                                    r"there is one. "),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"A false rule at ties, as the last list below the table says: all of $\delta$ to every "
-                          r"tied entry, or any other, in a formula or in words, whatever else the answer says of "
-                          r"ties (a wrong rule at ties)",
+                          r"A wrong rule at ties: a rule of the list False rules under the tie point below, such as "
+                          r"all of $\delta$ to every tied entry, in a formula or in words, whatever else the answer "
+                          r"says of ties",
                           charges=("ties",))),
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, or another one chosen), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
