@@ -452,7 +452,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from . import grade
+    from . import grade, sandbox
 
     homework = _homework()
     directory = Path(args.directory)
@@ -470,11 +470,16 @@ def _grade(args: argparse.Namespace) -> int:
     csv_path = Path(args.csv)
     wide = grade.wide_path(csv_path)
     feedback = Path(args.feedback) if args.feedback else csv_path.parent / "feedback"
+    if grade.isolation().name == "bubblewrap":
+        for place in (directory, csv_path, feedback):
+            if sandbox.shown(place):   # a fresh attacker's file read the class and its grades under /usr/local/src
+                raise Failure(f"{place}: every candidate sees it in the sandbox (it lies under /usr or the "
+                              "interpreter's folder): grade from a folder elsewhere")
     _convention(homework, args.convention)
     groups = _by_variant(homework, folders, args.roster) if args.roster else [(homework, folders)]
     try:   # before grading starts: a wrong path must not wait for the whole class
         grade.check_writable(csv_path, wide)
-        feedback.mkdir(parents=True, exist_ok=True)
+        feedback.mkdir(mode=0o700, parents=True, exist_ok=True)   # its names are the roster
         if not os.access(feedback, os.W_OK | os.X_OK):
             raise PermissionError(f"{feedback}: not writable")
         rows = grade.RowWriter(csv_path)

@@ -99,6 +99,7 @@ CANDIDATE_UID = 65534     # nobody: the candidate's uid (and gid) under a root g
 ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
               "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
                                       for a in ("--cap-add", f"CAP_{cap}")))
+MAP_HUGETLB = 0x40000
 USER_LOCK = "/run/verify-sandbox.lock"   # one candidate at a time per machine as that user
 USER_HOME = "verify-candidate-"           # the prefix of the folder that holds the candidate's file, as that user
 KILL = {"bubblewrap": "namespace", "user": "user", "none": "group"}  # how the server ends a candidate's processes
@@ -199,6 +200,11 @@ def isolation() -> Isolation:
     if wanted in ("auto", "bubblewrap"):
         flags = _bwrap_flags()
         if flags is not None:
+            # a fresh attacker's file read the key from a clone under /usr/local/src, which the sandbox shows
+            for key in _key_files():
+                if shown(key):
+                    raise NoIsolation(f"{key}: the grader's install lies where the sandbox shows every candidate "
+                                      "(under /usr or the interpreter's folder): install it elsewhere")
             return Isolation("bubblewrap", "isolation: bubblewrap (the candidate sees only Python, NumPy, SciPy "
                              "and its own file; no network; its processes end with it)", flags)
         if wanted == "bubblewrap":
@@ -260,15 +266,34 @@ def _user_problem() -> str | None:
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     # the key is the grader's own source: a fresh attacker's file imported it from a plain clone, whose folders
     # every user may read, and scored 30/30 with no formula
-    import importlib.metadata
-    import importlib.util
-    homeworks = [entry.value.split(":")[0] for entry in importlib.metadata.entry_points(group="verify.homework")]
-    found = [importlib.util.find_spec(name) for name in homeworks]
-    for key in (Path(__file__), *(Path(spec.origin) for spec in found if spec is not None and spec.origin)):
+    for key in _key_files():
         if _readable_by(user, key):
             return (f"the user {CANDIDATE_USER} can read the grader's install ({key}), which holds the key: make its "
                     "folder private (chmod 700; autograder/setup.sh installs it so)")
     return None
+
+
+def _key_files() -> list[Path]:
+    """A file of each package that holds the key: this library's and every installed homework's."""
+    import importlib.metadata
+    import importlib.util
+    homeworks = [entry.value.split(":")[0] for entry in importlib.metadata.entry_points(group="verify.homework")]
+    found = [importlib.util.find_spec(name) for name in homeworks]
+    return [Path(__file__), *(Path(spec.origin) for spec in found if spec is not None and spec.origin)]
+
+
+def shown(path: str | Path) -> bool:
+    """Whether bubblewrap's sandbox shows `path` to the candidate: it lies under a folder the sandbox binds (the
+    system's, the interpreter's prefix) and under none it hides (their site-packages)."""
+    _, mounts, _ = _runtime()
+    where = os.path.realpath(path)
+
+    def under(folder: str) -> bool:
+        return where == folder or where.startswith(folder.rstrip("/") + "/")
+    options = _options(list(mounts))
+    bound = [args[0] for option, *args in options if option == "--ro-bind" and not args[1].startswith("/site/")]
+    hidden = [args[-1] for option, *args in options if option == "--tmpfs"]
+    return any(map(under, bound)) and not any(map(under, hidden))
 
 
 def _readable_by(user: pwd.struct_passwd, path: Path) -> bool:
@@ -457,6 +482,9 @@ def _seccomp_program() -> bytes:
         for advice in MADVISE_EVICT:
             refuse("madvise", errno.EPERM, ArgCmp(2, _SCMP_CMP_MASKED_EQ, INT_BITS, advice))
         refuse("futex", errno.EPERM, ArgCmp(1, _SCMP_CMP_MASKED_EQ, FUTEX_PRIVATE_FLAG, 0))
+        # huge pages of the host's pool, which no resident size counts: a fresh attacker held 180 MiB of them under
+        # --memory 64M (numerical code gets transparent huge pages without asking)
+        refuse("mmap", errno.EPERM, ArgCmp(3, _SCMP_CMP_MASKED_EQ, MAP_HUGETLB, MAP_HUGETLB))
         for name in ("preadv2", "pwritev2"):
             refuse(name, errno.EPERM, ArgCmp(5, _SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
         if lib.seccomp_export_bpf(context, write) != 0:

@@ -680,6 +680,26 @@ def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(t
     assert not (tmp_path / "g.csv").exists()
 
 
+def test_grade_refuses_a_class_or_results_the_sandbox_shows_every_candidate(tmp_path, monkeypatch):
+    # a fresh attacker's file read the class, its grades and the feedback where they lay under /usr/local/src,
+    # which the sandbox binds
+    from verify import sandbox
+    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("bubblewrap", "isolation: bubblewrap"))
+    monkeypatch.setattr(sandbox, "shown", lambda place: Path(place).name == "class")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    run = run_inline(["grade", "class", "--csv", "g.csv"], tmp_path)
+    assert run.code == 2 and error_line(run) == ("error: class: every candidate sees it in the sandbox (it lies under "
+                                                 "/usr or the interpreter's folder): grade from a folder elsewhere")
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_the_sandbox_shows_the_system_and_hides_installed_packages(tmp_path):
+    from verify import sandbox
+    assert sandbox.shown("/usr/local/src/hw4/solutions/t1.py") and sandbox.shown("/usr/share/doc")
+    assert not sandbox.shown(tmp_path / "class") and not sandbox.shown(Path(sandbox.__file__))
+    assert not any(sandbox.shown(Path(p) / "anything.py") for p in sys.path if p.endswith("site-packages"))
+
+
 def test_check_tries_the_other_convention_in_a_fresh_process(tmp_path):
     # check tried the second convention in the process of the first, behind the calls it had queued: a fresh
     # attacker's slow true-convolution loops ran out of time there, and were correct in grade.

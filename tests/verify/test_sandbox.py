@@ -1504,6 +1504,26 @@ def test_no_candidate_sets_a_files_times_nor_leaves_flags_on_stdin_for_the_next(
         assert s.output.strip() == "stdin: 0; /dev/null: EPERM; /tmp: EPERM"
 
 
+def test_huge_pages_of_the_hosts_pool_are_refused(tmp_path):
+    # on a host with a pool of huge pages a fresh attacker held 180 MiB of them under --memory 64M: no resident size
+    # counts them
+    with box(tmp_path, """
+        import ctypes, errno, mmap
+        def grad(x):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                                  ctypes.c_long]
+            got = libc.mmap(None, 2 << 20, mmap.PROT_READ | mmap.PROT_WRITE,
+                            mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000, -1, 0)   # MAP_HUGETLB
+            print("huge pages:", "ok" if got not in (None, ctypes.c_void_p(-1).value) else
+                  errno.errorcode[ctypes.get_errno()])
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        assert s.output.strip() == "huge pages: EPERM"
+
+
 def test_epoll_and_inotify_whose_watches_hold_uncounted_kernel_memory_are_refused(tmp_path):
     # a fresh attacker held 371 MB of epoll watches under --memory 64M, in kernel memory no watch counts
     with box(tmp_path, """
