@@ -463,9 +463,9 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     """Ties at a value and with a delta that the run's seed draws, full floats: the fixed ties sit at multiples of
     1/8 with whole deltas, and an answer that took a wrong rule only away from those (a fresh attacker's mask, used
     where the maximum is no multiple of 1/8 or delta no whole number) passed.  At every exact size, two entries tied,
-    some and all of them; and so in two windows the seed draws from those of 10 to 64 entries and in a window of
-    100 (10 x 10), whose entries also tie at 0, as after a ReLU (the fixed ties there sit at six values, and rules
-    used only in windows of 10 entries or more, or of more than 64, passed)."""
+    some and all of them; and so in two windows the seed draws from those of 10 to 64 entries, in a window of
+    100 (10 x 10) and in one of 65 to 196, whose entries also tie at 0, as after a ReLU (the fixed ties there sit at
+    six values, and rules used only in windows of 10 entries or more, of more than 64 or of 65 to 99, passed)."""
     if not op.kind.piecewise:
         return []
     rng = np.random.default_rng([seed, 43])
@@ -473,8 +473,9 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     cases = [case for sizes in exact for case in _fresh_ties(op, sizes, rng)]
     windows, pick = _windows(op, exact[-1]), np.random.default_rng([seed, 47])
     drawn = [windows[int(n)] for n in sorted(pick.choice(len(windows), size=min(2, len(windows)), replace=False))]
-    if len(exact[-1]) == 1:
-        drawn.append({next(iter(exact[-1])): 100})
+    if len(exact[-1]) == 1:   # and one of 65 to 196 entries the seed draws (9 x 9 = 81 is one)
+        name = next(iter(exact[-1]))
+        drawn += [{name: 100}, {name: int(pick.integers(65, 197))}]
     for sizes in drawn:
         cases += _fresh_ties(op, sizes, rng, zeros=_entries(op, sizes) > 64)
     return cases
@@ -900,12 +901,7 @@ class _Run:
             failure.raised = not _recursion(exc)
             raise failure from None
         want = np.shape(values[wrt])
-        if arr.size == 1 and int(np.prod(want)) == 1 and (want == () or arr.ndim == 0):
-            arr = arr.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
-        elif len(want) == 1 and arr.ndim == 2 and 1 in arr.shape and arr.size == want[0]:
-            arr = arr.reshape(want)  # a vector as a column or a row: the key's rule 5(h) reads both as x's shape
-        elif len(want) == 1 and arr.ndim == 0:
-            arr = np.full(want, arr)  # one number for a vector: the key reads it as that number in every entry
+        arr = read_as(arr, want)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
                                        or arr.dtype == np.bool_):
             raise self.fail(f"the candidate returned dtype {arr.dtype}, not an array of real numbers",
@@ -1154,6 +1150,17 @@ def prepare(gradient: Gradient, seed: int = 0) -> None:
                 _float32_misfits(expected)
 
 
+def read_as(answer: np.ndarray, want: tuple) -> np.ndarray:
+    """An answer in the shape `want` of the variable it differentiates by, where the key reads it so (rule 5(h))."""
+    if answer.size == 1 and int(np.prod(want)) == 1 and (want == () or answer.ndim == 0):
+        return answer.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
+    if len(want) == 1 and answer.ndim == 2 and 1 in answer.shape and answer.size == want[0]:
+        return answer.reshape(want)  # a vector as a column or a row: the key's rule 5(h) reads both as x's shape
+    if len(want) == 1 and answer.ndim == 0:
+        return np.full(want, answer)  # one number for a vector: the key reads it as that number in every entry
+    return answer
+
+
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
              seed: int | None = None, unjudged: dict[str, int] | None = None,
              raised: dict[str, int] | None = None) -> list[str]:
@@ -1187,7 +1194,7 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
         refused = False
         try:   # no contract here: a common wrong answer may have the wrong shape (the sample's dense layer)
             with np.errstate(all="ignore"):
-                got = np.asarray(candidate(*args()))
+                got = read_as(np.asarray(candidate(*args())), np.shape(case.values[gradient.wrt]))
             if got.dtype.kind not in "biuf":   # complex or no numbers: no common answer is either
                 return []
             if got.dtype == np.float16:   # not judged (FLOAT16): a right formula in float16 earns nothing, nor may

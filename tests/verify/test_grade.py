@@ -681,6 +681,20 @@ def test_an_answer_a_hair_from_the_right_one_is_no_common_answer_and_a_ta_is_tol
                              "computes the right formula")
 
 
+@pytest.mark.parametrize("result_id, body, answer_id", [
+    ("t2.tanh", "return (delta * (1 - np.tanh(x))).reshape(-1, 1)", "tanh-prime"),
+    ("t2.avgpool", "return float(delta)", "avg-missing-d")], ids=["a column", "one number"])
+def test_a_common_answer_in_a_shape_the_key_reads_as_x_gets_its_points(tmp_path, result_id, body, answer_id):
+    # rule 5(h): a T2 vector as a column or a row, or one number for every entry, has x's shape; a fresh attacker's
+    # common answers so written got 0 where the same formulas in x's shape got the key's points
+    result = HW.result(result_id)
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.function_name, body),
+                                    results=[result_id]))[result_id]
+    part = HW.part_of(result_id)
+    wrong = next(w for w in part.wrong_answers if w.id == answer_id)
+    assert graded.common == answer_id and graded.points == part.points_for(wrong, unwritten=True)
+
+
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
 
     from verify import engine
