@@ -632,15 +632,9 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         verdict = Candidate(box, name).check(gradient, seed=seed, subject=result.id)
         status = verdict.status
         graded = Graded(result.id, status, worth if verdict.passed else 0, worth, str(verdict), convention=shown)
-        if _starved(verdict):
-            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
-                            review=_rerun_alone(path, result))
-        elif _hidden_import(verdict):
-            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
-                            review=_imports_hidden(path, result))
-        elif _pooled(verdict.reason, box.output):
-            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
-                            review=_pool_review(path, result))
+        unjudged = "" if verdict.passed else _not_judged((verdict.reason, verdict.refusal, box.output), path, result)
+        if unjudged:
+            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown, review=unjudged)
         elif status == "refused":
             graded.review = refused_review(verdict)
         elif verdict.precision == "float16" and not verdict.passed:
@@ -651,7 +645,7 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         where = getattr(exc, "progress", "")
         graded = Graded(result.id, _verdict_of_limit(exc), 0, worth, f"{name}: {exc}" + (f" {where}" if where
                                                                                           else ""),
-                        review=_pool_review(path, result) if _pooled("", box.output) else _rerun(exc, path, result))
+                        review=_not_judged((box.output,), path, result) or _rerun(exc, path, result))
     except ProtocolError as exc:  # the candidate can cause it (it can write on its own channels): no one's fault said
         graded = Graded(result.id, "error", 0, worth, f"{name}: {exc}", review=_rerun(exc, path, result))
     except Exception as exc:  # a bug of the grader: grade the rest, but say whose fault it is
@@ -712,42 +706,32 @@ def _target(result: Result | None, path) -> str:
 
 
 _RERUN = "; rerun it with a larger limit: "
-# what Python says when a thread or a process cannot start: under a root grader the submissions graded at once run as
-# one user, whose process limit they share, so one that holds it (a fresh attacker's) made a classmate's threaded,
-# right answer fail
-_STARVED = ("can't start new thread", "Resource temporarily unavailable")
+# Failures that leave an answer not judged, by the words Python or glibc print for them (in its reason or its
+# output), each with why and what a TA may do; a larger limit helps none of them.
+_NOT_JUDGED = (
+    # under a root grader the submissions graded at once run as one user, whose process limit they share: one that
+    # held it (a fresh attacker's) made a classmate's threaded, right answer fail
+    (("can't start new thread", "Resource temporarily unavailable"),
+     "it could not start a thread or a process: the submissions graded at once share one limit of processes",
+     "rerun it alone"),
+    # an import inside a function, judged as the same import at the top of the file is (a fresh attacker's right tanh
+    # that imported sympy in its function was "wrong", unflagged)
+    (("raised ModuleNotFoundError",),
+     "it imports a module the sandbox does not have: it has Python, NumPy and SciPy alone",
+     "a TA may read its formulas, or mend the import and check it again"),
+    # a pool's semaphores are futexes shared between processes, which the sandbox refuses: its workers abort (glibc's
+    # words) and the pool hangs to the time limit or breaks
+    (("The futex facility returned an unexpected error code", "BrokenProcessPool"),
+     "it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger limit does not help",
+     "a TA may read its formulas, or check it without the pool"))
 
 
-def _starved(verdict: engine.Verdict) -> bool:
-    return not verdict.passed and any(words in text for words in _STARVED for text in (verdict.reason, verdict.refusal))
-
-
-def _hidden_import(verdict: engine.Verdict) -> bool:
-    """An import inside a function of a module the sandbox does not have: not judged, as the same import at the top
-    of the file is (a fresh attacker's right tanh that imported sympy in its function was "wrong", unflagged)."""
-    return not verdict.passed and any("raised ModuleNotFoundError" in text
-                                      for text in (verdict.reason, verdict.refusal))
-
-
-# what a pool of multiprocessing says in the sandbox: its semaphores are futexes shared between processes, which the
-# sandbox refuses, so its workers abort (glibc's words) and the pool hangs or breaks; a larger limit never helps
-_POOL_WORDS = ("The futex facility returned an unexpected error code", "BrokenProcessPool")
-
-
-def _pooled(reason: str, output: str) -> bool:
-    return any(words in text for words in _POOL_WORDS for text in (reason, output))
-
-
-def _pool_review(path, result: Result) -> str:
-    return ("not judged (it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger "
-            "limit does not help); a TA may read its formulas, or check it without the pool: python -m verify check "
-            f"{_target(result, path)}")
-
-
-def _imports_hidden(path, result: Result) -> str:
-    return ("not judged (it imports a module the sandbox does not have: it has Python, NumPy and SciPy alone); a TA "
-            f"may read its formulas, or mend the import and check it again: python -m verify check "
-            f"{_target(result, path)}")
+def _not_judged(texts: Sequence[str], path, result: Result) -> str:
+    """Why a failure leaves the answer not judged, and the command that checks it again ("" when it is judged)."""
+    for words, why, advice in _NOT_JUDGED:
+        if any(word in text for word in words for text in texts):
+            return f"not judged ({why}); {advice}: python -m verify check {_target(result, path)}"
+    return ""
 
 
 def _unloaded(path) -> str:
@@ -756,11 +740,6 @@ def _unloaded(path) -> str:
     return ("not judged (the file could not be loaded, so no function of it ran); a TA may read its formulas, or mend "
             f"what stops it loading (the sandbox has Python, NumPy and SciPy alone) and check it again: "
             f"python -m verify check {_target(None, path)}")
-
-
-def _rerun_alone(path, result: Result) -> str:
-    return ("not judged (it could not start a thread or a process: the submissions graded at once share one limit "
-            f"of processes); rerun it alone: python -m verify check {_target(result, path)}")
 
 
 def grade_submission(folder: str | Path, homework: Homework | None = None, **limits: Any) -> Submission:
