@@ -10,4 +10,6 @@ NO_STEPS = Deduction("no-steps", "no steps",
 
 # the question's results hold for any loss: a result written through one particular loss is not the answer
 LOSS = Deduction("loss", "the assumed loss",
-                 r"A result written through one particular loss (the assumed loss, rule~9 at the front)", points=1)
+                 r"A result written through one particular loss, such as a squared error with targets, where "
+                 r"the question gives $\delta$ for any loss (rule~9 at the front says when a loss costs nothing)",
+                 points=1)

@@ -94,7 +94,9 @@ WRONG = (
                          r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
                          r"costs nothing more, so that a second wrong line never raises the score. A chain rule "
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
-                         r"(rule~1(i) at the front).",
+                         r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
+                         r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
+                         r"(rule~4(c) at the front).",
                 deductions=("missing-d",)),
     WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",
                 r"All of $\delta$ goes to the maximizer, the gradient of the maximum. Every entry moves the "
@@ -122,12 +124,10 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
-                          r"A local derivative written $1$ before a right result $\delta / d$ is a wrong line of "
-                          r"its own, and loses the local derivative alone (rule~4(c) at the front). A result that "
-                          r"gives every entry all of $\delta$ because its chain rule sums over the $d$ entries is "
-                          r"charged at that chain rule (rule~1(i) at the front). Any other result that gives every "
-                          r"entry all of $\delta$ leaves out the $\frac{1}{d}$. So does one after a local derivative "
-                          r"written $1$, which then costs nothing more (rule~3(a) at the front)",
+                          r"The $\frac{1}{d}$ left out: a result that gives every entry all of $\delta$, also after "
+                          r"a local derivative written $1$, which then costs nothing more (rule~3(a) at the front), "
+                          r"and not where its chain rule sums over the $d$ entries, which rule~1(i) at the front "
+                          r"charges there",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does, or in shares that depend on the entries' values, as the gradient of "

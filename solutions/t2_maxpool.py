@@ -134,7 +134,7 @@ WRONG = (
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries. This is the usual answer "
-                r"``$\partial z/\partial x_k = 1$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
+                r"``$\partial L/\partial x_k = \delta$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
                 r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
@@ -219,7 +219,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
-                                r"The words that receive $\delta$ decide, by their grammar alone. A singular noun "
+                                r"The words that name what receives $\delta$ decide, by their grammar alone. A "
+                                r"singular noun "
                                 r"with ``the'', ``whichever'', ``one'', ``some'' or ``any one'' names one entry: all "
                                 r"of $\delta$ goes to one "
                                 r"maximizer, the switch description, with full credit. Examples are ``the maximum "
@@ -258,7 +259,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               then=r"At a tie, such a formula sends shares to an entry that is not a maximizer, where "
                                    r"there is one. "),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"A wrong rule at ties: a rule of the list False rules under the tie point below, such as "
+                          r"A wrong rule at ties: a rule of the list False rules under the tie point above, such as "
                           r"all of $\delta$ to every tied entry, in a formula or in words, whatever else the answer "
                           r"says of ties",
                           charges=("ties",))),
