@@ -568,11 +568,11 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
 _LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
                r"its forward pass indexes $Y$: from $0$ or from $1$ as its indices start, and from $p - 1$ in the form "
-               r"of Section~9.1. The checker indexes $\delta$ from $0$, so a loop whose indices start at $1$ is run "
-               r"through it with every index less one, and a loop in the form of Section~9.1 that reads "
-               r"$\delta_{i,j}$ at its output's own index with $\delta_{i - p + 1, j - p + 1}$ in its place. A loop "
-               r"from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, run as they "
-               r"are")
+               r"of Section~9.1. The checker indexes $\delta$ from $0$. Run a loop whose indices start at $1$ "
+               r"through it with every index less one. Run a loop in the form of Section~9.1 that reads "
+               r"$\delta_{i,j}$ at its output's own index with $\delta_{i - p + 1, j - p + 1}$ put in its place. A "
+               r"loop from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, run as "
+               r"they are")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
@@ -589,7 +589,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
                             r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
-                            r"Y_{i,j}/\partial X$ follows it; writing that one number out as a sum of the $\delta$'s, "
+                            r"Y_{i,j}/\partial X$ follows it, or such a sum with the value of a local derivative the "
+                            r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
                             r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
                             r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
                             r"Y$ is the array $\delta$ (a product of Jacobians) earns it; $\partial L/\partial Y$ "

@@ -535,7 +535,7 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "A shape that follows from an error already charged is never charged again, stated or not" in key
     assert "never one that follows from an error already charged" not in key
     assert "Without words that withdraw, a later line withdraws nothing" in key
-    assert (r"only a later sum over the outputs gives it again, and a corrected result of another form, such as "
+    assert (r"Only a later sum over the outputs gives it again. A corrected result of another form, such as "
             r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 is such a "
             r"sum. In this key's letters it is a sum of $W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with "
             r"$i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$).") in key
