@@ -747,6 +747,12 @@ def grade_submission(folder: str | Path, homework: Homework | None = None, **lim
     folder = Path(folder)
     homework = homework or load_homework()
     file = folder / homework.submission_file
+    if folder.is_symlink():   # a fresh attacker's linked folder had a file from outside the class graded as its own
+        graded = grade_file(None, homework, name=folder.name, **limits)
+        for result in graded.results:
+            result.text = f"{folder.name}: a link to a folder elsewhere, which the grader does not follow"
+            result.review = "not graded (the submission folder is a link): a TA may look at where it leads"
+        return graded
     return grade_file(file if file.is_file() else None, homework, name=folder.name, **limits)
 
 

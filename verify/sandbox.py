@@ -284,14 +284,14 @@ def _key_files() -> list[Path]:
 
 def shown(path: str | Path) -> bool:
     """Whether bubblewrap's sandbox shows `path` to the candidate: it lies under a folder the sandbox binds (the
-    system's, the interpreter's prefix) and under none it hides (their site-packages)."""
+    system's, the interpreter's prefix, NumPy's and SciPy's own folders) and under none it hides (site-packages)."""
     _, mounts, _ = _runtime()
     where = os.path.realpath(path)
 
     def under(folder: str) -> bool:
         return where == folder or where.startswith(folder.rstrip("/") + "/")
     options = _options(list(mounts))
-    bound = [args[0] for option, *args in options if option == "--ro-bind" and not args[1].startswith("/site/")]
+    bound = [args[0] for option, *args in options if option == "--ro-bind"]
     hidden = [args[-1] for option, *args in options if option == "--tmpfs"]
     return any(map(under, bound)) and not any(map(under, hidden))
 

@@ -473,6 +473,18 @@ def test_a_file_that_does_not_load_is_flagged_for_a_ta(tmp_path):
     assert graded.results[0].review.startswith("not judged (the file could not be loaded, so no function of it ran)")
 
 
+def test_a_submission_folder_that_is_a_link_is_not_followed(tmp_path):
+    # a fresh attacker's folder in the class, a link to one outside it, had that folder's hw4.py graded as its own
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hw4.py").write_text(textwrap.dedent(CORRECT))
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "mallory").symlink_to(tmp_path / "elsewhere")
+    report = grade.grade_all(tmp_path / "class", jobs=1, seed=SEED, homework=HW)
+    [mallory] = report.submissions
+    assert mallory.points == 0 and {g.verdict for g in mallory.results} == {"missing"}
+    assert all("a link to a folder elsewhere" in g.text and g.review.startswith("not graded") for g in mallory.results)
+
+
 def test_an_import_inside_a_function_of_a_module_the_sandbox_lacks_is_flagged_for_a_ta(tmp_path):
     # a fresh attacker's right tanh through sympy, imported in the function, was "wrong" with an empty review column,
     # where the same import at the top of the file is flagged
