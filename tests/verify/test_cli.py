@@ -698,8 +698,8 @@ def test_the_sandbox_shows_the_system_and_hides_installed_packages(tmp_path):
     assert sandbox.shown("/usr/local/src/hw4/solutions/t1.py") and sandbox.shown("/usr/share/doc")
     assert not sandbox.shown(tmp_path / "class") and not sandbox.shown(Path(sandbox.__file__))
     assert not any(sandbox.shown(Path(p) / "anything.py") for p in sys.path if p.endswith("site-packages"))
-    import numpy   # bound at /site/numpy: a fresh attacker's CSV written into it was read by the next candidate
-    assert sandbox.shown(Path(numpy.__file__).parent / "grades.csv")
+    # numpy's folder is bound at /site/numpy: a fresh attacker's CSV written into it was read by the next candidate
+    assert sandbox.shown(Path(np.__file__).parent / "grades.csv")
 
 
 def test_check_tries_the_other_convention_in_a_fresh_process(tmp_path):
