@@ -53,9 +53,10 @@ _MNPSP = ("m", "n", "p", "s", "P")
 STRIDED = Operation(
     "t1.strided", strided, ("X", "W", "b", "s", "P"), {"X": (m, n), "W": (p, p), "b": ()}, "Y",
     # strides that do and do not divide m + 2P - p; padding as wide as the kernel and wider; strides past the kernel
-    # by 2 and 3, which leave pixels between windows (a fresh attacker's loop, wrong only there, passed most seeds)
+    # by 2 and 3, which leave pixels between windows (a fresh attacker's loop, wrong only there, passed most seeds);
+    # a stride of 2 that divides (a loop that asserts it divides and forgets the stride was "right where it answers")
     exact_sizes=_sizes(_MNPSP, (3, 3, 2, 1, 1), (3, 3, 2, 2, 2), (4, 5, 2, 2, 0), (5, 4, 3, 2, 1), (5, 6, 2, 3, 1),
-                       (6, 5, 1, 3, 0)),
+                       (6, 5, 1, 3, 0), (5, 5, 1, 2, 0)),
     float_sizes=_sizes(_MNPSP, (9, 8, 3, 2, 1), (7, 6, 2, 3, 3), (17, 13, 4, 3, 5), (32, 32, 5, 2, 2),
                        (13, 11, 1, 4, 1)),
     size_ranges={"m": (1, 40), "n": (1, 40), "p": (1, 7), "s": (1, 4), "P": (0, 6)},

@@ -1156,8 +1156,9 @@ def read_as(answer: np.ndarray, want: tuple) -> np.ndarray:
         return answer.reshape(want)  # one number, as a scalar or a one-element array (keepdims, squeeze)
     if len(want) == 1 and answer.ndim == 2 and 1 in answer.shape and answer.size == want[0]:
         return answer.reshape(want)  # a vector as a column or a row: the key's rule 5(h) reads both as x's shape
-    if len(want) == 1 and answer.ndim == 0:
-        return np.full(want, answer)  # one number for a vector: the key reads it as that number in every entry
+    if len(want) == 1 and answer.size == 1 and answer.ndim <= 1:
+        # one number for a vector, also in an array of one entry: the key reads it as that number in every entry
+        return np.full(want, answer.reshape(()))
     return answer
 
 

@@ -703,6 +703,18 @@ def test_the_sandbox_shows_the_system_and_hides_installed_packages(tmp_path):
     assert sandbox.shown(Path(np.__file__).parent / "grades.csv")
 
 
+def test_check_of_a_wrong_answer_whose_comparison_hits_a_limit_says_wrong_and_flags_it(tmp_path):
+    # a fresh attacker's 1 - tanh as a dense Jacobian was wrong at its first case, and its comparison with the key's
+    # common answers ran out of memory on the largest: check exited 3, "a slow but correct answer", where grade said
+    # wrong and flagged it
+    (tmp_path / "jac.py").write_text("import numpy as np\n\n\ndef t2_tanh(x, delta):\n"
+                                     "    return np.diag(1 - np.tanh(x)) @ delta\n")
+    run = run_inline(["check", "t2.tanh", "jac.py:t2_tanh", "--memory", "256M", "--seed", "7"], tmp_path)
+    assert run.code == 1 and "t2.tanh: WRONG" in run.stdout, run.stdout + run.stderr
+    assert ("its comparison with the key's common answers, which earn points, was not judged (the memory limit)"
+            in run.stdout), run.stdout
+
+
 def test_check_tries_the_other_convention_in_a_fresh_process(tmp_path):
     # check tried the second convention in the process of the first, behind the calls it had queued: a fresh
     # attacker's slow true-convolution loops ran out of time there, and were correct in grade.

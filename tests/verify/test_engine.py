@@ -408,6 +408,7 @@ def test_right_values_in_an_object_array_are_values():
 @pytest.mark.parametrize("result_id, shaped", [
     ("t2.tanh", lambda g: g.reshape(-1, 1)), ("t2.tanh", lambda g: g.reshape(1, -1)),
     ("t2.maxpool", lambda g: g[:, None]), ("t2.avgpool", lambda g: g[None, :]), ("t2.avgpool", lambda g: g[0]),
+    ("t2.avgpool", lambda g: g[:1]),   # one number in an array of one entry: a fresh attacker's got 0, unflagged
 ])
 def test_a_t2_vector_as_a_column_a_row_or_one_number_is_read_as_the_key_reads_it(result_id, shaped):
     # the key's rule 5: a vector of d entries has the shape of x as a row or as a column, and one number written
@@ -773,6 +774,26 @@ def test_a_strided_answer_wrong_only_where_windows_leave_pixels_between_them_is_
     assert verify.check(result, right, seed=1).passed
     for seed in (1, 2, 4, 6):
         assert not verify.check(result, gap_slip, seed=seed).passed
+
+
+def test_a_strided_answer_that_forgets_a_stride_that_divides_is_wrong():
+    # a fresh attacker's CS231n-style loop asserted that the stride divides and forgot it (i:i + p, not
+    # i*s:i*s + p): "correct on the shapes it accepts", since the one fixed shape where it divides had stride 1
+    from verify.grade import generalized
+    result = generalized(load())["t1.strided.dX"]
+
+    def forgets(X, W, b, delta, s, P):
+        m, n = X.shape
+        p = W.shape[0]
+        assert (m + 2 * P - p) % s == 0 and (n + 2 * P - p) % s == 0
+        padded = np.zeros((m + 2 * P, n + 2 * P))
+        for i in range(delta.shape[0]):
+            for j in range(delta.shape[1]):
+                padded[i:i + p, j:j + p] += delta[i, j] * W
+        return padded[P:P + m, P:P + n]
+    for seed in (1, 2, 3):
+        verdict = verify.check(result, forgets, seed=seed)
+        assert not verdict.passed and verdict.status == "wrong", verdict
 
 
 def test_a_batch_answer_that_guesses_the_kernels_layout_from_its_shape_is_wrong():
