@@ -463,9 +463,9 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     """Ties at a value and with a delta that the run's seed draws, full floats: the fixed ties sit at multiples of
     1/8 with whole deltas, and an answer that took a wrong rule only away from those (a fresh attacker's mask, used
     where the maximum is no multiple of 1/8 or delta no whole number) passed.  At every exact size, two entries tied,
-    some and all of them; and so in two windows the seed draws from those of 10 to 64 entries, in a window of
-    100 (10 x 10) and in one of 65 to 196, whose entries also tie at 0, as after a ReLU (the fixed ties there sit at
-    six values, and rules used only in windows of 10 entries or more, of more than 64 or of 65 to 99, passed)."""
+    some and all of them; and so in two windows the seed draws from those of 10 to 64 entries; and a window of 100
+    (10 x 10) whose entries all tie at 0, as after a ReLU (the fixed ties there sit at six values, and rules used only
+    in windows of 10 entries or more, or of more than 64, passed)."""
     if not op.kind.piecewise:
         return []
     rng = np.random.default_rng([seed, 43])
@@ -473,15 +473,14 @@ def fresh_kink_cases(op: Operation, seed: int) -> list[Case]:
     cases = [case for sizes in exact for case in _fresh_ties(op, sizes, rng)]
     windows, pick = _windows(op, exact[-1]), np.random.default_rng([seed, 47])
     drawn = [windows[int(n)] for n in sorted(pick.choice(len(windows), size=min(2, len(windows)), replace=False))]
-    if len(exact[-1]) == 1:   # and one of 65 to 196 entries the seed draws (9 x 9 = 81 is one)
-        name = next(iter(exact[-1]))
-        drawn += [{name: 100}, {name: int(pick.integers(65, 197))}]
     for sizes in drawn:
-        cases += _fresh_ties(op, sizes, rng, zeros=_entries(op, sizes) > 64)
+        cases += _fresh_ties(op, sizes, rng)
+    if len(exact[-1]) == 1:   # a window of 100 entries all at 0, as after a ReLU (each of its 100 pieces costs time)
+        cases += _tied_at(_KinkSite(op, {next(iter(exact[-1])): 100}, rng), rng, 100, 0.0)
     return cases
 
 
-def _fresh_ties(op: Operation, sizes: Mapping[str, int], rng: np.random.Generator, zeros: bool = False) -> list[Case]:
+def _fresh_ties(op: Operation, sizes: Mapping[str, int], rng: np.random.Generator) -> list[Case]:
     site = _KinkSite(op, sizes, rng)
     entries = _entries(op, sizes)
     cases = []
@@ -492,8 +491,6 @@ def _fresh_ties(op: Operation, sizes: Mapping[str, int], rng: np.random.Generato
     for count in sorted({2, some, entries} - {0, 1}):
         value = float(rng.uniform(-100.0, 100.0))
         cases += _tied_at(site, rng, count, value)
-    if zeros:
-        cases += _tied_at(site, rng, entries, 0.0)
     # and a near tie at a value the seed draws, two float64 steps across a float32 midpoint there (of two entries
     # and of three: a relative tolerance used only away from the fixed near ties, a fresh attacker's for
     # |max| > 8, or only where three entries are that close, another's, meets it), and a tie of two with a
