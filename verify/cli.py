@@ -339,12 +339,12 @@ def _candidate(spec: str) -> tuple[Path, str]:
 def _check(args: argparse.Namespace) -> int:
     from .grade import (
         Candidate,
-        _rerun,
         common_answer,
         near_right_review,
         quoted,
         refused_common,
         refused_review,
+        unmatched_review,
         wrong_answer_note,
     )
     from .sandbox import Crashed, FunctionError, LimitExceeded, LoadError, ProtocolError, Sandbox
@@ -388,8 +388,7 @@ def _check(args: argparse.Namespace) -> int:
                                          raised=raised, forced=args.convention, right=right)
                 except LimitExceeded as exc:   # as grade: the answer stays wrong, and a TA is told how to compare
                     best = None
-                    flags.append("its comparison with the key's common answers, which earn points, was "
-                                 + _rerun(exc, path, result))
+                    flags.append(unmatched_review(exc, path, result))
                 part = homework.part_of(result.id)
                 if right:   # as grade: right wherever it answers, or to float32's precision; a TA told
                     flags.append(near_right_review(right[0], raised.get(f"right:{right[0]}", 0),

@@ -515,8 +515,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
         # answers, which earn points, so a TA is told how to judge it again
         for graded in wrong:
-            graded.review = graded.review or (
-                "its comparison with the key's common answers, which earn points, was " + _rerun(exc, path, result))
+            graded.review = graded.review or unmatched_review(exc, path, result)
         return
     if right:
         for graded in wrong:
@@ -653,6 +652,12 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
                         review=_rerun(exc, path, result))
     graded.output = output.new()
     return graded
+
+
+def unmatched_review(exc: Exception, path, result: Result) -> str:
+    """What a TA is told of a wrong answer whose comparison with the key's common answers stopped at a limit: it
+    keeps its 0, but it may be one of them, which earn points."""
+    return "its comparison with the key's common answers, which earn points, was " + _rerun(exc, path, result)
 
 
 def near_right_review(convention: str, cases: int, conventions: bool) -> str:
