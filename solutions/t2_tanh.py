@@ -118,7 +118,9 @@ WRONG = (
                 r"other factor only evaluated, so the sum is identified with the gradient with respect to the "
                 r"output (rule~7 at the front), the question's $\partial L/\partial z_j$. Read so, the result "
                 r"is right, and it is checked so below. Its range $j \in [0, d]$ has one entry too many, but "
-                r"the vector $\nabla L_n$ that it writes next has the entries $1$ to $d$, one for each entry "
+                r"the vector $\nabla L_n$ (its name for the gradient it returns) that it writes next has the entries "
+                r"$1$ to "
+                r"$d$, one for each entry "
                 r"of $x$. The display below is that vector; the range $[0, d]$ is judged in the grading.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: delta_v},

@@ -492,7 +492,7 @@ def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_r
     assert r"since $x$ is T2's input vector, this key writes it $\chi_\lambda$." in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert r"i^{*} \ne j" in maxpool and r"k \ne j" not in maxpool
-    assert r"the notes write that one $i^*$, as everywhere else in T2, so that $k$ keeps one meaning" in key
+    assert r"the notes write that one $i^*$, as everywhere else in T2, so that in T2 $k$ keeps one meaning" in key
     assert (r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ goes, "
             r"states nothing about ties and does not earn the point") in maxpool
 
