@@ -772,7 +772,16 @@ def _float_of_exact(e) -> float:
 
 
 def _to_float(values) -> np.ndarray:
-    return np.vectorize(_float_of_exact, otypes=[float])(np.asarray(values, dtype=object))
+    entries = np.asarray(values, dtype=object)
+    # a hull's thousands of entries are a few distinct numbers (0 and the multiples of delta): each converted once
+    memo: dict[int, float] = {}
+
+    def converted(e) -> float:
+        number = memo.get(id(e))
+        if number is None:
+            number = memo[id(e)] = _float_of_exact(e)
+        return number
+    return np.fromiter(map(converted, entries.ravel()), dtype=float, count=entries.size).reshape(entries.shape)
 
 
 # What a memoized exact value gives every candidate checked against it, derived once (converting
@@ -1500,6 +1509,8 @@ def hull_distance(points: np.ndarray, target: np.ndarray) -> float:
     they are then normalized and the distance measured in
     the units of the entries, so the tolerance means what it says.
     """
+    if np.any(np.all(points == target, axis=1)):
+        return 0.0     # one of the points itself (the arg max's routing): no solve needed
     # a weight of the entries' own size: heavier rows make the solve ill-conditioned, and the
     # normalization below makes the weights add up to 1 exactly anyway
     weight = max(1.0, float(np.max(np.abs(points))))
