@@ -487,6 +487,14 @@ def _grade(args: argparse.Namespace) -> int:
         feedback.mkdir(mode=0o700, parents=True, exist_ok=True)   # its names are the roster
         if not os.access(feedback, os.W_OK | os.X_OK):
             raise PermissionError(f"{feedback}: not writable")
+        if grade.isolation().name == "user":
+            # that candidate is a user of the host: in a folder it may write in, it put links of its own where the
+            # grader then wrote the class's CSV (a fresh attacker read and rewrote the grades so)
+            for folder in dict.fromkeys((csv_path.parent, wide.parent, feedback.parent, feedback)):
+                if sandbox.candidate_may_write(folder):
+                    raise Failure(f"{os.path.abspath(folder)}: the candidate's user may write in it under the user "
+                                  "isolation, and could put its own links where the grades are written: write the "
+                                  "results in a private folder")
         rows = grade.RowWriter(csv_path)
         notes = grade.FeedbackWriter(homework, feedback)
     except OSError as exc:

@@ -100,6 +100,7 @@ ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"
               "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
                                       for a in ("--cap-add", f"CAP_{cap}")))
 MAP_HUGETLB = 0x40000
+MAP_SHARED = 0x01       # also set in MAP_SHARED_VALIDATE (0x03)
 USER_LOCK = "/run/verify-sandbox.lock"   # one candidate at a time per machine as that user
 USER_HOME = "verify-candidate-"           # the prefix of the folder that holds the candidate's file, as that user
 KILL = {"bubblewrap": "namespace", "user": "user", "none": "group"}  # how the server ends a candidate's processes
@@ -201,7 +202,7 @@ def isolation() -> Isolation:
         flags = _bwrap_flags()
         if flags is not None:
             # a fresh attacker's file read the key from a clone under /usr/local/src, which the sandbox shows
-            for key in _key_files():
+            for key in _key_folders():
                 if shown(key):
                     raise NoIsolation(f"{key}: the grader's install lies where the sandbox shows every candidate "
                                       "(under /usr or the interpreter's folder): install it elsewhere")
@@ -266,20 +267,24 @@ def _user_problem() -> str | None:
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     # the key is the grader's own source: a fresh attacker's file imported it from a plain clone, whose folders
     # every user may read, and scored 30/30 with no formula
-    for key in _key_files():
-        if _readable_by(user, key):
-            return (f"the user {CANDIDATE_USER} can read the grader's install ({key}), which holds the key: make its "
-                    "folder private (chmod 700; autograder/setup.sh installs it so)")
+    # the whole folder: beside the packages, a clone's output/ and build/ hold the key's PDF, report and LaTeX (a
+    # fresh attacker read them once the two packages alone were private)
+    for folder in _key_folders():
+        if _enterable_by(user, folder):
+            return (f"the user {CANDIDATE_USER} can enter the grader's install ({folder}), which holds the key: make it "
+                    f"private (chmod 700 {folder}; autograder/setup.sh installs it so)")
     return None
 
 
-def _key_files() -> list[Path]:
-    """A file of each package that holds the key: this library's and every installed homework's."""
+def _key_folders() -> list[Path]:
+    """The folder that holds each package of the key, this library and every installed homework: a clone's root,
+    with its build/ and output/ (or the grader's own site-packages)."""
     import importlib.metadata
     import importlib.util
     homeworks = [entry.value.split(":")[0] for entry in importlib.metadata.entry_points(group="verify.homework")]
     found = [importlib.util.find_spec(name) for name in homeworks]
-    return [Path(__file__), *(Path(spec.origin) for spec in found if spec is not None and spec.origin)]
+    packages = [Path(__file__), *(Path(spec.origin) for spec in found if spec is not None and spec.origin)]
+    return list(dict.fromkeys(path.resolve().parents[1] for path in packages))
 
 
 def shown(path: str | Path) -> bool:
@@ -296,15 +301,23 @@ def shown(path: str | Path) -> bool:
     return any(map(under, bound)) and not any(map(under, hidden))
 
 
-def _readable_by(user: pwd.struct_passwd, path: Path) -> bool:
-    """Whether `user` (not root) may read `path`: every folder above it searchable, the file itself readable."""
+def _allows(user: pwd.struct_passwd, path: Path, bit: int) -> bool:
+    """Whether the mode of `path` gives `user` (not root) the permission `bit` (4 read, 2 write, 1 search)."""
+    seen = os.stat(path)
     groups = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
+    shift = 6 if seen.st_uid == user.pw_uid else 3 if seen.st_gid in groups else 0
+    return bool(seen.st_mode >> shift & bit)
 
-    def allows(seen: os.stat_result, bit: int) -> bool:
-        shift = 6 if seen.st_uid == user.pw_uid else 3 if seen.st_gid in groups else 0
-        return bool(seen.st_mode >> shift & bit)
-    path = path.resolve()
-    return all(allows(os.stat(folder), 1) for folder in reversed(path.parents)) and allows(os.stat(path), 4)
+
+def _enterable_by(user: pwd.struct_passwd, folder: Path) -> bool:
+    """Whether `user` may reach what is in `folder`: it and every folder above it searchable."""
+    folder = folder.resolve()
+    return all(_allows(user, each, 1) for each in (*reversed(folder.parents), folder))
+
+
+def candidate_may_write(folder: Path) -> bool:
+    """Whether the user isolation's candidate may write in `folder` (and so put a link where the grader writes)."""
+    return _allows(pwd.getpwnam(CANDIDATE_USER), folder, 2)
 
 
 # System calls no gradient needs, which a seccomp filter (the kernel's) refuses to every candidate with EPERM: memory
@@ -485,6 +498,11 @@ def _seccomp_program() -> bytes:
         # huge pages of the host's pool, which no resident size counts: a fresh attacker held 180 MiB of them under
         # --memory 64M (numerical code gets transparent huge pages without asking)
         refuse("mmap", errno.EPERM, ArgCmp(3, _SCMP_CMP_MASKED_EQ, MAP_HUGETLB, MAP_HUGETLB))
+        # shared mappings: anonymous ones, or /dev/zero's, are pages of the kernel's own tmpfs, which stay when
+        # madvise(MADV_DONTNEED) drops them from the process (no resident size counts them then): a fresh attacker
+        # held 63 x --memory so, in helper processes (a gradient maps nothing shared; glibc reads the one file it
+        # would map shared, iconv's cache, instead)
+        refuse("mmap", errno.EPERM, ArgCmp(3, _SCMP_CMP_MASKED_EQ, MAP_SHARED, MAP_SHARED))
         for name in ("preadv2", "pwritev2"):
             refuse(name, errno.EPERM, ArgCmp(5, _SCMP_CMP_MASKED_EQ, RWF_NOWAIT, RWF_NOWAIT))
         if lib.seccomp_export_bpf(context, write) != 0:
@@ -960,13 +978,16 @@ class _Process:
                     "--remount-ro", "/dev/pts", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
                     python, "-I", "-S", "-c", server, json.dumps(config)]
         # Without namespaces the candidate's copy lives in a private folder of its own.
-        home = self._end.home = tempfile.mkdtemp(prefix=USER_HOME if self.how.name == "user" else "verify-sandbox-")
-        config.update(home=home, wipe=[home], site=[])
         if self.how.name == "user":
             user = pwd.getpwnam(CANDIDATE_USER)
             self._end.uid = user.pw_uid
             self._end.lock = _lock_user()
-            _remove_stale_homes(home)
+            # before this candidate's folder is made: a grader's workers made theirs before waiting for the lock, and
+            # the one holding it removed the others' as stale (a right submission graded 'error', 2 runs in 5)
+            _remove_stale_homes()
+        home = self._end.home = tempfile.mkdtemp(prefix=USER_HOME if self.how.name == "user" else "verify-sandbox-")
+        config.update(home=home, wipe=[home], site=[])
+        if self.how.name == "user":
             os.chmod(home, 0o755)  # root's: the candidate reads its file there, but cannot move the folder away
             # the folders every user may write in (a fresh attacker left a file for the next student in /run/lock)
             shared = [folder for folder in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(folder)]
@@ -1273,13 +1294,13 @@ def _lock_user() -> int:
     return fd
 
 
-def _remove_stale_homes(own: str) -> None:
+def _remove_stale_homes() -> None:
     """The folders of candidates whose grader was killed before it removed them (each holds a student's file,
     readable by the candidate's user, whom every later candidate runs as: a fresh attacker's read one).  Called
-    holding the user's lock, so no other candidate of that user is running."""
+    holding the user's lock, before the next candidate's folder is made, so no folder left is in use."""
     for folder in glob.glob(os.path.join(tempfile.gettempdir(), USER_HOME + "*")):
         seen = os.lstat(folder)
-        if folder != own and stat.S_ISDIR(seen.st_mode) and seen.st_uid == os.geteuid():
+        if stat.S_ISDIR(seen.st_mode) and seen.st_uid == os.geteuid():
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -1362,8 +1383,8 @@ def _memory_of(pid: int) -> str:
 
 def _private_memory(pid: int) -> int:
     """Memory a process adds of its own: its proportional share of anonymous memory (a forked child
-    shares most of its pages with the server, and each is charged half of them) and of the shared
-    memory it maps (System V segments, memfd files, shared anonymous mappings)."""
+    shares most of its pages with the server, and each is charged half of them) and of any shared
+    memory it maps (the system-call filter refuses every way to make some; counted should one be missed)."""
     used = 0
     try:
         with open(f"{_memory_of(pid)}/smaps_rollup", "rb") as file:

@@ -681,6 +681,25 @@ def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(t
     assert not (tmp_path / "g.csv").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_grade_under_the_user_isolation_refuses_results_in_a_folder_its_user_may_write_in(tmp_path, monkeypatch):
+    # a fresh attacker's file, as that user, read the CSV's path from the grader's command line and put links where the
+    # grader then wrote the class's CSVs (its own file, which it read and rewrote, and a file of root's)
+    from verify import sandbox
+    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
+    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class").chmod(0o700)
+    shared = tmp_path / "course"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o1777)
+    run = run_inline(["grade", "class", "--csv", "course/g.csv"], tmp_path)
+    assert run.code == 2 and error_line(run) == (
+        f"error: {shared}: the candidate's user may write in it under the user isolation, and could put its own links "
+        "where the grades are written: write the results in a private folder")
+    assert not (shared / "g.csv").exists()
+
+
 def test_grade_refuses_a_class_or_results_the_sandbox_shows_every_candidate(tmp_path, monkeypatch):
     # a fresh attacker's file read the class, its grades and the feedback where they lay under /usr/local/src,
     # which the sandbox binds

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -1188,22 +1189,6 @@ def test_shared_memory_a_submission_leaves_is_gone_before_the_next_one(tmp_path)
     assert verdicts == {"a_plant": "correct", "b_read": "correct"}, verdicts
 
 
-def test_shared_memory_counts_against_the_memory_limit(tmp_path):
-    s = box(tmp_path, """
-        import mmap, os, time
-        def grad(x):
-            for _ in range(4):   # each under the address-space cap, together over the limit
-                if os.fork() == 0:
-                    m = mmap.mmap(-1, 200 * 2**20, flags=mmap.MAP_SHARED)   # shmem, not anonymous memory
-                    for i in range(0, len(m), 4096):
-                        m[i] = 1
-                    time.sleep(30)
-            time.sleep(30)
-    """, memory=256 * 2**20, timeout=20)
-    with s, pytest.raises(MemoryLimit, match="memory limit of 256 MiB exceeded"):
-        s.call("grad", 1.0)
-
-
 def test_memory_the_watch_cannot_see_is_refused_by_the_kernel(tmp_path):
     # A memfd written but never mapped, and a System V segment created then detached, hold memory that no
     # process maps: a fresh attacker filled 12-17 GB of the host that way under --memory 256M.
@@ -1524,6 +1509,30 @@ def test_huge_pages_of_the_hosts_pool_are_refused(tmp_path):
         assert s.output.strip() == "huge pages: EPERM"
 
 
+def test_shared_mappings_whose_pages_outlive_madvise_are_refused(tmp_path):
+    # a fresh attacker wrote shared anonymous memory and dropped it from each helper with MADV_DONTNEED: the pages
+    # stay in the kernel's tmpfs, counted by no resident size (63 x --memory); /dev/zero mapped shared is the same
+    with box(tmp_path, """
+        import errno, mmap, os
+        def grad(x):
+            seen = []
+            for label, fd in (("anonymous", -1), ("/dev/zero", os.open("/dev/zero", os.O_RDWR))):
+                for flags in (mmap.MAP_SHARED, 0x03):    # and MAP_SHARED_VALIDATE
+                    try:
+                        mmap.mmap(fd, 1 << 20, flags, mmap.PROT_READ | mmap.PROT_WRITE).close()
+                        seen.append(label + ": ok")
+                    except OSError as exc:
+                        seen.append(label + ": " + errno.errorcode[exc.errno])
+            private = mmap.mmap(-1, 1 << 20, mmap.MAP_PRIVATE, mmap.PROT_READ | mmap.PROT_WRITE)
+            private[0] = 1
+            print("; ".join(seen), "| private:", private[0])
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        assert s.output.strip() == ("anonymous: EPERM; anonymous: EPERM; /dev/zero: EPERM; /dev/zero: EPERM "
+                                    "| private: 1")
+
+
 def test_epoll_and_inotify_whose_watches_hold_uncounted_kernel_memory_are_refused(tmp_path):
     # a fresh attacker held 371 MB of epoll watches under --memory 64M, in kernel memory no watch counts
     with box(tmp_path, """
@@ -1683,21 +1692,19 @@ def test_a_candidate_user_that_can_log_in_is_refused(monkeypatch):
     assert "can log in" in sb._user_problem()
 
 
-def test_user_isolation_needs_an_install_its_user_cannot_read(tmp_path):
-    # a fresh attacker's file under user isolation imported the key from a plain clone, which every user may read
+def test_user_isolation_needs_an_install_its_user_cannot_enter(tmp_path):
+    # a fresh attacker's file under user isolation imported the key from a plain clone, which every user may read; once
+    # the two packages alone were private, another read the key's PDF, report and LaTeX in the clone's output/ and build/
+    import verify
+    assert Path(verify.__file__).resolve().parents[1] in sb._key_folders()
     me = pwd.getpwuid(os.geteuid())
     folder = tmp_path / "install"
-    folder.mkdir()
-    key = folder / "key.py"
-    key.write_text("ANSWER = 42\n")
-    key.chmod(0o600)
-    assert sb._readable_by(me, key)
-    key.chmod(0o000)
-    assert not sb._readable_by(me, key)
-    key.chmod(0o600)
-    folder.chmod(0o600)   # a folder without its search bit hides what is in it
+    (folder / "output").mkdir(parents=True)
+    (folder / "output" / "hw4-grading.pdf").write_text("the key\n")
+    assert sb._enterable_by(me, folder) and sb._enterable_by(me, folder / "output")
+    folder.chmod(0o600)   # a folder without its search bit hides everything in it
     try:
-        assert not sb._readable_by(me, key)
+        assert not sb._enterable_by(me, folder) and not sb._enterable_by(me, folder / "output")
     finally:
         folder.chmod(0o700)
 
@@ -1706,14 +1713,37 @@ def test_user_isolation_removes_the_folders_a_killed_grader_left(tmp_path, monke
     # a grader killed mid-check left its candidate's folder in /tmp, with a student's file that the candidate's user,
     # whom every later candidate runs as, could read: a fresh attacker's next run printed it
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    stale, own = tmp_path / (sb.USER_HOME + "old"), tmp_path / (sb.USER_HOME + "own")
-    for folder in (stale, own):
-        folder.mkdir()
-        (folder / "hw4.py").write_text("# a student's file\n")
+    stale = tmp_path / (sb.USER_HOME + "old")
+    stale.mkdir()
+    (stale / "hw4.py").write_text("# a student's file\n")
     other = tmp_path / "verify-sandbox-unprotected"   # an unprotected grader's, which takes no lock: not ours
     other.mkdir()
-    sb._remove_stale_homes(str(own))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [sb.USER_HOME + "own", "verify-sandbox-unprotected"]
+    sb._remove_stale_homes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["verify-sandbox-unprotected"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_user_isolation_makes_the_candidates_folder_only_once_it_holds_the_lock(tmp_path, monkeypatch):
+    # each of a grader's workers made its candidate's folder, then waited for the lock; the one holding it removed the
+    # others' folders as stale, and a right submission was graded 'error' (2 runs in 5 with --jobs 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(sb, "CANDIDATE_USER", "nobody")
+    seen = []
+
+    def lock() -> int:
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        return os.open(os.devnull, os.O_RDONLY)
+    monkeypatch.setattr(sb, "_lock_user", lock)
+    process = object.__new__(sb._Process)
+    process.how = sb.Isolation("user", "isolation: user")
+    process._end = sb._End(process.how)
+    try:
+        process._command({}, 64 << 20)
+        home = Path(process._end.home)
+        assert seen == [[]] and home.is_dir()   # nothing of ours when it asked for the lock; its folder after
+    finally:
+        process._end.close()
+        shutil.rmtree(tmp_path / home.name, ignore_errors=True)
 
 
 def test_a_file_larger_than_a_submission_is_refused_before_anything_runs(tmp_path):
