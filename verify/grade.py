@@ -667,8 +667,8 @@ def near_right_review(convention: str, cases: int, conventions: bool) -> str:
     if cases:
         return (f"it raised or gave no number at {cases} case{'s' if cases != 1 else ''} the question allows (such as "
                 f"ties); where it answers it is right{where}: a TA may judge whether the question excludes those cases")
-    return (f"it is the right answer{where} to float32's precision, but not to the precision the check asks (see the "
-            "case above): a TA may judge whether it computes the right formula")
+    return (f"it agrees with the right answer{where} to float32's precision on the cases the key's common answers are "
+            "compared on, but not at the case above: a TA may judge whether it computes the right formula")
 
 
 def refused_common(answer: WrongAnswer, cases: int, share: float, worth: float) -> str:

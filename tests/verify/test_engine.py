@@ -714,6 +714,22 @@ def test_the_gradients_projection_on_a_direction_the_candidate_could_guess_fails
     assert not engine.check(gradient, projection, seed=seed).passed
 
 
+@pytest.mark.parametrize("steepness", [1e46, 1e50, 1e100, 1e300])
+@pytest.mark.parametrize("kind", ["absolute", "soft arg max"])
+def test_a_rule_wrong_only_at_gaps_float32_cannot_see_is_wrong_in_float64(steepness, kind):
+    # a fresh attacker's soft arg max of steepness 1e50 (and a tolerance of 1e-50) was 5/5: at a near tie of 1e-60 it
+    # splits delta, and the split was excused as what an answer computed in float32 sees there; this one is float64
+    def tolerant(x, d):
+        if kind == "absolute":
+            weights = (x >= x.max() - 1 / steepness).astype(float)
+        else:
+            with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+                weights = np.exp((x - x.max()) * steepness)
+        return d * weights / weights.sum()
+    outcome = verify.check("t2.maxpool", tolerant, seed=7)
+    assert not outcome.passed and outcome.counterexample is not None
+
+
 def test_a_steep_softmax_is_not_max_poolings_gradient():
     # delta * softmax(1e15 (x - max x)) passed when the nearest near-tie was 1e-13 apart (a fresh attacker);
     # at x = (1, nextafter(1, 0)) it gives (0.53, 0.47) where the gradient is (1, 0).

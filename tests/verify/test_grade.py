@@ -688,9 +688,9 @@ def test_an_answer_a_hair_from_the_right_one_is_no_common_answer_and_a_ta_is_tol
         from scipy import signal
         return signal.correlate2d(delta, W, mode="full") * (1 + 5e-7)"""), results=["t1.dX"]))["t1.dX"]
     assert graded.verdict == "wrong" and graded.points == 0 and not graded.common and not graded.note
-    assert graded.review == ("it is the right answer in the convolution convention to float32's precision, but not "
-                             "to the precision the check asks (see the case above): a TA may judge whether it "
-                             "computes the right formula")
+    assert graded.review == ("it agrees with the right answer in the convolution convention to float32's precision on "
+                             "the cases the key's common answers are compared on, but not at the case above: a TA may "
+                             "judge whether it computes the right formula")
 
 
 @pytest.mark.parametrize("result_id, body, answer_id", [
