@@ -27,6 +27,7 @@ one at a time, echoing their "seq"; a child that ends on its own is reported as 
 trusts none of it: this is only the cooperative path.
 """
 import contextlib
+import decimal
 import errno
 import json
 import numbers
@@ -637,8 +638,8 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
             return _raised("the candidate returned a ragged nested list that is not an array"), None
         return _raised(f"the candidate returned {_a(_type_name(result))} that cannot be converted to an "
                        f"array: {type(exc).__name__}{_colon(exc)}"), None
-    if array.dtype.kind == "O" and all(isinstance(v, numbers.Real) for v in array.flat):
-        with contextlib.suppress(Exception):   # Python numbers in an object array (floats, Fractions) are values
+    if array.dtype.kind == "O" and all(isinstance(v, (numbers.Real, decimal.Decimal)) for v in array.flat):
+        with contextlib.suppress(Exception):   # Python numbers in an object array (floats, Fractions, Decimals) are values
             array = array.astype(np.float64)
     dtype = array.dtype
     if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import decimal
 import numbers
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -900,8 +901,8 @@ class _Run:
             with np.errstate(all="ignore"):
                 got = self.candidate(*args)
                 arr = np.asarray(got)
-                if arr.dtype == object and all(isinstance(v, numbers.Real) for v in arr.flat):
-                    # Python numbers in an object array (floats, Fractions) are values like any others
+                if arr.dtype == object and all(isinstance(v, (numbers.Real, decimal.Decimal)) for v in arr.flat):
+                    # Python numbers in an object array (floats, Fractions, Decimals) are values like any others
                     with contextlib.suppress(TypeError, ValueError, ArithmeticError):
                         arr = arr.astype(np.float64)
         except (LimitExceeded, ProtocolError, KeyboardInterrupt):   # not the candidate's doing

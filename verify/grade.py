@@ -636,8 +636,9 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown, review=unjudged)
         elif status == "refused":
             graded.review = refused_review(verdict)
-        elif verdict.precision == "float16" and not verdict.passed:
-            graded.review = "it answers in float16, which is not judged (a TA may judge the formula)"
+        elif verdict.precision == "float16" and not verdict.passed:   # not judged, so apart from the wrong ones
+            graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
+                            review="it answers in float16, which is not judged (a TA may judge the formula)")
     except FunctionError as exc:
         graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:
@@ -665,8 +666,8 @@ def near_right_review(convention: str, cases: int, conventions: bool) -> str:
     precision: it raises or gives no number at some cases, or misses the check's precision by a hair."""
     where = f" in the {convention} convention" if conventions else ""
     if cases:
-        return (f"it raised or gave no number at {cases} case{'s' if cases != 1 else ''} the question allows (such as "
-                f"ties); where it answers it is right{where}: a TA may judge whether the question excludes those cases")
+        return (f"it raised or gave no number at {cases} case{'s' if cases != 1 else ''} the question allows; where it "
+                f"answers it is right{where}: a TA may judge whether the question excludes those cases")
     return (f"it agrees with the right answer{where} to float32's precision on the cases the key's common answers are "
             "compared on, but not at the case above: a TA may judge whether it computes the right formula")
 

@@ -403,6 +403,10 @@ def test_right_values_in_an_object_array_are_values():
     assert verify.check("t1.db", lambda X, W, b, d: np.array(Fraction(float(np.sum(d))), dtype=object),
                         seed=7).passed
     assert not verify.check("t2.avgpool", lambda x, d: np.array(["a"] * x.size, dtype=object), seed=7).passed
+    # and a Decimal sum (another's right db, 0 of 5 with nothing for a TA to see)
+    from decimal import Decimal
+    assert verify.check("t1.db", lambda X, W, b, d: sum((Decimal(float(v)) for v in d.ravel()), Decimal(0)),
+                        seed=7).passed
 
 
 @pytest.mark.parametrize("result_id, shaped", [

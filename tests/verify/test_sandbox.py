@@ -1189,6 +1189,25 @@ def test_shared_memory_a_submission_leaves_is_gone_before_the_next_one(tmp_path)
     assert verdicts == {"a_plant": "correct", "b_read": "correct"}, verdicts
 
 
+def test_the_watch_finds_every_process_of_the_sandbox_when_a_parent_was_filed_wrongly(tmp_path):
+    # the watch keeps each process's parent from look to look (reading all of /proc each time cost more CPU than
+    # judging); a parent's pid taken by another process before the next look would file its orphan under that one
+    with box(tmp_path, """
+        import os, time
+        def grad(x):
+            for _ in range(3):
+                if os.fork() == 0:
+                    time.sleep(30)
+            return x
+    """) as s:
+        s.call("grad", 1.0)
+        end = s._process._end
+        found = end.processes()
+        assert len(found) == 5   # the server, the candidate and its three helpers
+        end.parents[found[-1]] = 1          # as if its parent's pid now belonged to the host's init
+        assert end.processes() == found
+
+
 def test_memory_the_watch_cannot_see_is_refused_by_the_kernel(tmp_path):
     # A memfd written but never mapped, and a System V segment created then detached, hold memory that no
     # process maps: a fresh attacker filled 12-17 GB of the host that way under --memory 256M.
