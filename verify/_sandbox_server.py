@@ -639,7 +639,7 @@ def _call(module, path: str, meta: dict, blob: memoryview) -> tuple[dict, list |
         return _raised(f"the candidate returned {_a(_type_name(result))} that cannot be converted to an "
                        f"array: {type(exc).__name__}{_colon(exc)}"), None
     if array.dtype.kind == "O" and all(isinstance(v, (numbers.Real, decimal.Decimal)) for v in array.flat):
-        with contextlib.suppress(Exception):   # Python numbers in an object array (floats, Fractions, Decimals) are values
+        with contextlib.suppress(Exception):   # Python numbers in an object array (floats, Fractions...) are values
             array = array.astype(np.float64)
     dtype = array.dtype
     if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype is not None:

@@ -337,6 +337,7 @@ def _candidate(spec: str) -> tuple[Path, str]:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from . import grade
     from .grade import (
         Candidate,
         common_answer,
@@ -356,6 +357,14 @@ def _check(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise Failure(str(exc.args[0])) from None
     path, name = _candidate(args.candidate)
+    if grade.isolation().name == "user":
+        # that candidate is a user of the host, and reads its path on the grader's command line: a fresh attacker's
+        # file printed a classmate's whole file from the folder beside its own
+        from .sandbox import classmate_in_reach
+        exposed = classmate_in_reach(path, homework.submission_file)
+        if exposed is not None:
+            raise Failure(f"{exposed}: the candidate could read it under the user isolation (another student's file "
+                          f"beside its own): make the folders that hold the submissions private first (chmod 700)")
     emit(f"signature: {gradient.signature}")
     from .engine import prepare
     for convention in ([args.convention] if args.convention else list(result.conventions)):
@@ -487,6 +496,10 @@ def _grade(args: argparse.Namespace) -> int:
         feedback.mkdir(mode=0o700, parents=True, exist_ok=True)   # its names are the roster
         if not os.access(feedback, os.W_OK | os.X_OK):
             raise PermissionError(f"{feedback}: not writable")
+        if grade.isolation().name == "user" and feedback.stat().st_mode & 0o077:
+            # made before the run with the usual mode 755: a later candidate listed the class's names and their sizes
+            raise Failure(f"{feedback}: other users can read it, and so can each candidate under the user isolation: "
+                          f"make it private first (chmod 700 {feedback})")
         if grade.isolation().name == "user":
             # that candidate is a user of the host: in a folder it may write in, it put links of its own where the
             # grader then wrote the class's CSV (a fresh attacker read and rewrote the grades so)

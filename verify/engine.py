@@ -23,9 +23,9 @@ random seed (printed with any counterexample; `seed=` repeats it).
 from __future__ import annotations
 
 import contextlib
+import decimal
 import functools
 import itertools
-import decimal
 import numbers
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence

@@ -263,6 +263,12 @@ def _user_problem() -> str | None:
         return (f"the user {CANDIDATE_USER} can log in (shell {user.pw_shell or 'none'}); the candidate's user must "
                 "be one that nothing else uses, whose processes and files the grader may remove "
                 "(autograder/setup.sh creates verify-candidate)")
+    # a folder of its own outlives every candidate: one left a note there for the next (the system user man, whose
+    # /var/cache/man it owns); the files it may own elsewhere are not searched for
+    with contextlib.suppress(OSError):
+        if os.stat(user.pw_dir).st_uid == user.pw_uid:
+            return (f"the user {CANDIDATE_USER} owns its home folder {user.pw_dir}, where one candidate could leave data "
+                    "for the next: use a user that owns no folder (autograder/setup.sh creates verify-candidate)")
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     # the key is the grader's own source: a fresh attacker's file imported it from a plain clone, whose folders
@@ -271,8 +277,8 @@ def _user_problem() -> str | None:
     # fresh attacker read them once the two packages alone were private)
     for folder in _key_folders():
         if _enterable_by(user, folder):
-            return (f"the user {CANDIDATE_USER} can enter the grader's install ({folder}), which holds the key: make it "
-                    f"private (chmod 700 {folder}; autograder/setup.sh installs it so)")
+            return (f"the user {CANDIDATE_USER} can enter the grader's install ({folder}), which holds the key: make "
+                    f"it private (chmod 700 {folder}; autograder/setup.sh installs it so)")
     return None
 
 
@@ -313,6 +319,27 @@ def _enterable_by(user: pwd.struct_passwd, folder: Path) -> bool:
     """Whether `user` may reach what is in `folder`: it and every folder above it searchable."""
     folder = folder.resolve()
     return all(_allows(user, each, 1) for each in (*reversed(folder.parents), folder))
+
+
+def classmate_in_reach(path: Path, submission_file: str) -> Path | None:
+    """A file the user isolation's candidate could read beside the one checked at `path`: another .py file in its
+    folder, or `submission_file` in a folder beside that one (the grader's command line shows it the path)."""
+    user = pwd.getpwnam(CANDIDATE_USER)
+    path = path.resolve()
+
+    def listable(folder: Path) -> bool:
+        return _enterable_by(user, folder) and _allows(user, folder, 4)
+    beside: list[Path] = []
+    with contextlib.suppress(OSError):
+        if listable(path.parent):
+            beside += [p for p in path.parent.iterdir() if p.suffix == ".py" and p != path]
+        if listable(path.parent.parent):
+            beside += [p / submission_file for p in path.parent.parent.iterdir() if p != path.parent]
+    for other in beside:
+        with contextlib.suppress(OSError):
+            if other.is_file() and _enterable_by(user, other.parent) and _allows(user, other, 4):
+                return other
+    return None
 
 
 def candidate_may_write(folder: Path) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -698,6 +700,45 @@ def test_grade_under_the_user_isolation_refuses_results_in_a_folder_its_user_may
         f"error: {shared}: the candidate's user may write in it under the user isolation, and could put its own links "
         "where the grades are written: write the results in a private folder")
     assert not (shared / "g.csv").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_the_user_isolation_refuses_a_feedback_folder_others_can_read(tmp_path, monkeypatch):
+    # made by a TA before the run with the usual mode 755: a later candidate listed the class's names and file sizes
+    from verify import sandbox
+    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
+    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class").chmod(0o700)
+    (tmp_path / "out" / "feedback").mkdir(parents=True, mode=0o755)
+    (tmp_path / "out" / "feedback").chmod(0o755)
+    run = run_inline(["grade", "class", "--csv", "out/g.csv"], tmp_path)
+    assert run.code == 2 and error_line(run) == (
+        "error: out/feedback: other users can read it, and so can each candidate under the user isolation: make it "
+        "private first (chmod 700 out/feedback)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_check_under_the_user_isolation_refuses_a_file_whose_classmates_its_user_can_read(tmp_path, monkeypatch):
+    # a fresh attacker's file read its path on the grader's command line, then printed the classmate's file beside it
+    from verify import sandbox
+    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
+    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
+    shared = Path(tempfile.mkdtemp(dir="/tmp"))   # under a folder every user may enter, unlike pytest's
+    try:
+        shared.chmod(0o755)
+        for name in ("alice", "bob"):
+            (shared / name).mkdir(mode=0o755)
+            (shared / name / "hw4.py").write_text("def t2_tanh(x, delta):\n    return delta\n")
+            (shared / name / "hw4.py").chmod(0o644)
+        run = run_inline(["check", "t2.tanh", str(shared / "bob" / "hw4.py") + ":t2_tanh"], tmp_path)
+        assert run.code == 2 and error_line(run) == (
+            f"error: {shared / 'alice' / 'hw4.py'}: the candidate could read it under the user isolation (another "
+            "student's file beside its own): make the folders that hold the submissions private first (chmod 700)")
+        shared.chmod(0o700)   # the class folder private: nothing of alice's in reach
+        assert sandbox.classmate_in_reach(shared / "bob" / "hw4.py", "hw4.py") is None
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_grade_refuses_a_class_or_results_the_sandbox_shows_every_candidate(tmp_path, monkeypatch):

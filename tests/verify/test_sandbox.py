@@ -1711,6 +1711,17 @@ def test_a_candidate_user_that_can_log_in_is_refused(monkeypatch):
     assert "can log in" in sb._user_problem()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
+def test_a_candidate_user_that_owns_its_home_folder_is_refused(monkeypatch):
+    # a fresh attacker's submission, run as the system user man, left a note in /var/cache/man for the next one
+    owner = next((u for u in pwd.getpwall() if u.pw_uid != 0 and os.path.basename(u.pw_shell) in ("nologin", "false")
+                  and os.path.isdir(u.pw_dir) and os.stat(u.pw_dir).st_uid == u.pw_uid), None)
+    if owner is None:
+        pytest.skip("no system user here owns its home folder")
+    monkeypatch.setattr(sb, "CANDIDATE_USER", owner.pw_name)
+    assert f"owns its home folder {owner.pw_dir}" in sb._user_problem()
+
+
 def test_user_isolation_needs_an_install_its_user_cannot_enter(tmp_path):
     # a fresh attacker's file under user isolation imported the key from a plain clone, which every user may read; once
     # the two packages alone were private, another read the key's PDF, report and LaTeX in the clone's output/ and build/
