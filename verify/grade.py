@@ -725,11 +725,13 @@ _NOT_JUDGED = (
     (("raised ModuleNotFoundError",),
      "it imports a module the sandbox does not have: it has Python, NumPy and SciPy alone",
      "a TA may read its formulas, or mend the import and check it again"),
-    # a pool's semaphores are futexes shared between processes, which the sandbox refuses: its workers abort (glibc's
-    # words) and the pool hangs to the time limit or breaks
-    (("The futex facility returned an unexpected error code", "BrokenProcessPool"),
-     "it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger limit does not help",
-     "a TA may read its formulas, or check it without the pool"))
+    # what the sandbox refuses (EPERM): a pool of processes, whose semaphores are shared mappings and shared futexes
+    # (its workers abort, in glibc's words, or it breaks), shared memory, sockets
+    (("The futex facility returned an unexpected error code", "BrokenProcessPool",
+      "raised PermissionError: [Errno 1] Operation not permitted"),
+     "it asks for what the sandbox refuses, such as a pool of processes of multiprocessing, shared memory or a "
+     "socket: a larger limit does not help",
+     "a TA may read its formulas, or check it without them"))
 
 
 def _not_judged(texts: Sequence[str], path, result: Result) -> str:

@@ -520,9 +520,9 @@ def test_a_pool_of_processes_is_not_judged_and_no_larger_limit_is_advised(tmp_pa
         return delta * (1 - squares[0])""")
     graded = grade_source(tmp_path, pooled, results=["t2.tanh"], timeout=5).results[0]
     assert graded.points == 0 and graded.review == (
-        "not judged (it uses a pool of processes of multiprocessing, which cannot run in the sandbox: a larger limit "
-        f"does not help); a TA may read its formulas, or check it without the pool: python -m verify check t2.tanh "
-        f"'{tmp_path / 'hw4.py'}:t2_tanh'"), (graded.verdict, graded.text, graded.output)
+        "not judged (it asks for what the sandbox refuses, such as a pool of processes of multiprocessing, shared "
+        "memory or a socket: a larger limit does not help); a TA may read its formulas, or check it without them: "
+        f"python -m verify check t2.tanh '{tmp_path / 'hw4.py'}:t2_tanh'"), (graded.verdict, graded.text, graded.output)
 
 
 def test_a_correct_answer_past_a_limit_is_flagged_with_where_and_how_to_rerun(tmp_path):
