@@ -41,7 +41,7 @@ def strided(X, W, b, s, P):
 
 
 def batched(X, W, b):
-    """A batch of images with channels, and several filters: Y[r, q] = sum_c X[r, c] star W[q, c] + b[q]."""
+    """A batch of images with channels, and several kernels: Y[r, q] = sum_c X[r, c] star W[q, c] + b[q]."""
     return ops.correlate_batch(X, W) + np.asarray(b)[None, :, None, None]
 
 

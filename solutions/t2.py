@@ -24,12 +24,15 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
                           charges=("chain",))
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
-                     r"An answer that gives the local derivative $f'$ in place of the gradient of $L$, without "
-                     r"$\delta$, misses $\delta$. Words that do not name $\delta$ do not supply it (rule~7 at the "
-                     r"front). "
-                     r"The deduction applies also when words beside the formula name $\delta$, since the formula "
-                     r"outranks them. It applies also when the formula is a last or boxed line after right lines "
-                     r"with $\delta$, since it then stands beside them (rule~4(c) at the front).",
+                     r"An answer that gives the local derivative ($f'$, or $\partial z/\partial x$ in a pooling) "
+                     r"as the gradient of $L$, without $\delta$, misses $\delta$. A line that names it $f'$, "
+                     r"$\partial z/\partial x$ or the local derivative gives it as a step, which costs nothing "
+                     r"wherever it stands, and words that multiply that step by $\delta$, named as rule~7 at the "
+                     r"front says (``multiply this by the incoming gradient $\delta$''), are the chain rule in words, "
+                     r"a line of the answer (rule~1(g) at the front). A line gives it as the gradient when it writes "
+                     r"it as $\partial L/\partial x$, calls it the answer or the result, or is a last or boxed line "
+                     r"without a name, also after right lines with $\delta$, which it then stands beside (rule~4(c) "
+                     r"at the front); no words beside that line supply $\delta$.",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes

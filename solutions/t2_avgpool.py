@@ -96,7 +96,8 @@ WRONG = (
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
                          r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
                          r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
-                         r"(rule~4(c) at the front).",
+                         r"(rule~4(c) at the front). It is no wrong routing (rule~3(d) at the front): it shares "
+                         r"$\delta$ equally, as the mean does.",
                 deductions=("missing-d",)),
     WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",
                 r"All of $\delta$ goes to the maximizer, the gradient of the maximum. Every entry moves the "
@@ -110,7 +111,8 @@ WRONG = (
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
                 r"$\delta$.",
                 product(1 / d, Ones(x)),
-                decision=r"As in T2.1 and max pooling, the missing $\delta$ is the chain rule's error.",
+                decision=r"As in T2.1 and max pooling, the missing $\delta$ is the chain rule's error; the result "
+                         r"follows from it and is not charged again (rule~3(c) at the front).",
                 deductions=("no-delta",)),
 )
 
@@ -124,15 +126,20 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 Deduction("missing-d", r"the $\frac{1}{d}$ left out",
-                          r"The $\frac{1}{d}$ left out: a result that gives every entry all of $\delta$, also after "
-                          r"a local derivative written $1$, which then costs nothing more (rule~3(a) at the front), "
-                          r"and not where its chain rule sums over the $d$ entries, which rule~1(i) at the front "
-                          r"charges there",
+                          r"A result that gives every entry all of $\delta$ leaves out the $\frac{1}{d}$. Where a "
+                          r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
+                          r"that chain rule instead, and the result is not charged again. Otherwise this line "
+                          r"charges it, also after a local derivative written $1$, which then costs nothing more "
+                          r"(rule~3(a) at the front). It charges it as an error of scale, not as a wrong routing: "
+                          r"the gradient of the sum, $\delta \mathbf{1}$, shares $\delta$ equally, in the mean's "
+                          r"proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
+                          r"front).",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does, or in shares that depend on the entries' values, as the gradient of "
                               r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
-    full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$",
+    full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
+                 r"written, $d$ values in it (rule~5(e) at the front)",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),

@@ -126,9 +126,10 @@ WRONG = (
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
-                decision=r"The routing earns the local derivative and the result; its $i^*$ (its $k$) is one "
-                         r"maximizer, so at a tie its formula gives all of the gradient to one entry, which earns "
-                         r"the tie point; the sum "
+                decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
+                         r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), and then compared with "
+                         r"the running index $j$, it names one entry (the tie point's true rules). So at a tie its "
+                         r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
                          r"is not identified with $\partial L/\partial z$.",
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
@@ -140,7 +141,8 @@ WRONG = (
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
                          r"$\delta$, a false rule, and the answer loses the tie point: the false rule stands beside "
                          r"any other (rule~4(c)). The exception is the tie point's own: a mask stated for a unique "
-                         r"maximum beside words that say what tied entries get, which are then its rule.",
+                         r"maximum beside words that say what tied entries get, which are then its rule (the tie "
+                         r"point's line says when a formula is so stated).",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -148,9 +150,9 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3(d)). At a tie the same formula gives shares to an entry that "
-                         r"is not a maximizer, where there is one, so the deduction for a wrong routing also "
-                         r"takes the tie point, whatever the answer says of ties. A formula that routes so is "
+                         r"from a charged error (rule~3(d)). At a tie too, whenever some entry is not a maximizer, "
+                         r"the same formula sends it a share, so the deduction for a wrong routing also takes the "
+                         r"tie point, whatever the answer says of ties. A formula that routes so is "
                          r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g)).",
                 deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
@@ -164,7 +166,8 @@ WRONG = (
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
-                decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule.",
+                decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
+                         r"point follow from it and are not charged again (rule~3(c) at the front).",
                 deductions=("no-delta",)),
 )
 
@@ -181,12 +184,18 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"gives each tied entry its share of $\delta$. "
                         r"The formula, read at a tie, is one rule. With no formula, the words that describe the "
                         r"routing are that rule (rule~4(g) at the front). Words that say what tied entries get are "
-                        r"another rule. A "
+                        r"another rule; they say it only when they speak of a tie explicitly (``at a tie'', ``if "
+                        r"several entries share the maximum'', ``when the maximum is not unique''). A "
                         r"rule the answer withdraws (rule~4(b)) is none of its rules. "
                         r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
                         r"the formula decides. The exception is a formula stated for a unique maximum beside "
-                        r"words that say what tied entries get: those words are then the rule. The statements "
-                        r"below the table say "
+                        r"words that say what tied entries get: those words are then the rule at a tie, and the "
+                        r"formula gives none there. A formula is stated for a unique maximum when words limit it to "
+                        r"one (``assuming a unique maximum'', ``if $k$ is the only maximizer'') or give ties a rule "
+                        r"in its place (``at a tie, split $\delta$ evenly among the tied entries'' after "
+                        r"``$\partial L/\partial x_k = \delta$ if $x_k = \max x$, $0$ otherwise''). Words that offer "
+                        r"another rule beside it (``the even split is valid too'') leave it in force at a tie. "
+                        r"The statements below the table say "
                         r"which rules are true. A wrong "
                         r"routing's deduction takes the point whatever the words (rule~3(d) at the front). "
                         r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
@@ -199,9 +208,14 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). A "
                                 r"formula whose "
                                 r"index names one entry states this rule: $i^*$, ``the index of the maximum'', "
-                                r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). Read at "
-                                r"a tie, it gives all of $\delta$ to that entry and $0$ to the other tied entries. "
-                                r"So it says what the tied entries get, as the handout asks, with no word on ties.",
+                                r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). So does "
+                                r"an index fixed once by an equation and then compared with the running index "
+                                r"(``let $x_{i^*} = \max x$; $\delta$ if $k = i^*$, $0$ otherwise''): the equation "
+                                r"picks one entry, while the mask's condition $x_k = \max x$ is put to every entry. "
+                                r"Read at "
+                                r"a tie, such a formula gives all of $\delta$ to that entry and $0$ to the other tied "
+                                r"entries. So it says what the tied entries get, as the handout asks, with no word on "
+                                r"ties.",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
@@ -213,29 +227,31 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''. Beside a formula that gives the routing, "
-                                r"words that say where $\delta$ goes restate it, whatever their grammar (``the max "
-                                r"element(s)'' beside $\delta\,\mathbb{I}[k = i^*]$): grammar decides only where no formula "
-                                r"gives the routing.",
+                                r"words that say where $\delta$ goes, and do not speak of a tie explicitly, restate "
+                                r"it, whatever their grammar: ``the max element(s)'' beside $\delta\,\mathbb{I}[k = i^*]$, and "
+                                r"``every entry equal to the maximum gets $\delta$'' beside "
+                                r"$\delta \mathbf{e}_{i^*}$. Grammar decides only where no formula gives the "
+                                r"routing.",
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
                                 r"The words that name what receives $\delta$ decide, by their grammar alone. A "
                                 r"singular noun "
-                                r"with ``the'', ``whichever'', ``one'', ``some'' or ``any one'' names one entry: all "
-                                r"of $\delta$ goes to one "
+                                r"with ``the'', ``whichever'', ``one'', ``some'', ``any one'', ``a'' or ``an'' names "
+                                r"one entry: all of $\delta$ goes to one "
                                 r"maximizer, the switch description, with full credit. Examples are ``the maximum "
                                 r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
-                                r"``whichever entry is largest'', ``one of the maximizers'' and ``some maximizer gets "
+                                r"``whichever entry is largest'', ``one of the maximizers'', ``some maximizer gets "
+                                r"$\delta$'', ``a maximizer receives $\delta$'' and ``a largest entry gets "
                                 r"$\delta$''.",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
-                                r"``a'' or ``an'' "
-                                r"(``a maximizer'' is any one that meets the condition, not one chosen); a set's "
-                                r"membership; and an index that runs over the entries. Examples are ``the entries "
+                                r"a set's membership; and an index that runs over the entries, tested against the "
+                                r"set of maximizers (in ``if $k$ is an argmax'', ``an argmax'' is any member of that "
+                                r"set, while ``the argmax'' above is one index). Examples are ``the entries "
                                 r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
-                                r"maximum'', ``any entry that attains the maximum'', ``a maximizer receives "
-                                r"$\delta$'', ``a largest entry gets $\delta$'', ``if $k$ is an argmax'' and "
+                                r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
                                 r"``$\delta$ where $x_k$ equals the maximum''.")),
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
@@ -243,12 +259,14 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
                                 r"an argmax''), and so does the indicator of the set of maximizers, "
                                 r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
-                                r"up to $1$, or are negative (Step~5). Such a formula loses the point, whatever "
-                                r"words stand beside it, true words about ties included, and beside a true formula "
-                                r"too. The answer contradicts itself (rule~4(c)), and the false rule stands (``in "
-                                r"practice I just use the mask'' keeps it). Two exceptions keep the point: the "
-                                r"answer withdraws the formula, or states it for a unique maximum beside words "
-                                r"that say what tied entries get (above).",
+                                r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "
+                                r"formula too, and beside true words about ties (``the even split is valid too''). "
+                                r"The answer contradicts itself (rule~4(c)), and the false rule stands (``in "
+                                r"practice I just use the mask'' keeps it). Two exceptions set the false rule aside: "
+                                r"the answer withdraws the formula, or states it for a unique maximum beside words "
+                                r"that say what tied entries get (above). The point is then decided by the answer's "
+                                r"other rules: words on ties earn it when they are true, and an answer left with no "
+                                r"routing does not earn it (above).",
                                 r"Words that state one of these rules, or offer one as a valid choice, alone or "
                                 r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
                                 r"both are valid''), are false. Unless withdrawn, they lose the point whatever else "
@@ -256,8 +274,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradients of a mean and of a sum do", charges=("local", "result", "ties"),
-                              then=r"At a tie, such a formula sends shares to an entry that is not a maximizer, where "
-                                   r"there is one. "),
+                              then=r"At a tie too, whenever some entry is not a maximizer, such a formula sends it a "
+                                   r"share, so the deduction also takes the tie point. "),
                 Deduction("all-ties", "a wrong rule at ties",
                           r"A wrong rule at ties: a rule of the list False rules under the tie point above, such as "
                           r"all of $\delta$ to every tied entry, in a formula or in words, whatever else the answer "
@@ -266,7 +284,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     full_credit=(r"any rule of Step~5: one maximizer (the first, the last, or another one chosen), or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
                  r"(rule~7 at the front: ``send the gradient there'' names it too)",
-                 r"indices from $0$ or from $1$",
+                 r"indices from $0$ or from $1$ and, where a range is written, $d$ values in it (rule~5(e) at "
+                 r"the front)",
                  r"the gradient of a smooth maximum, such as $\delta\,\operatorname{softmax}(\beta x)$, taken to "
                  r"its limit $\beta \to \infty$ in a formula: the lines before the limit are the steps of that "
                  r"route, not a routing of $\delta$ of their own, and the criteria are graded on the limit; at a tie "

@@ -99,7 +99,8 @@ WRONG = (
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
                 Hadamard(Sigmoid(x), Ones(x) - Sigmoid(x)),
-                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
+                decision=r"The error arises in the chain rule; the result follows from it and is not charged "
+                         r"again (rule~3(c) at the front).", deductions=("no-delta",)),
     WrongAnswer("sigmoid-itself", "t2.sigmoid", r"The derivative written $\sigma$",
                 r"The sigmoid is not its own derivative (that is $e^x$): its slope is $\sigma (1 - \sigma)$ "
                 r"(Step~3).",
@@ -128,7 +129,8 @@ PART = Part("t2.sigmoid", "Sigmoid", 5, (RESULT,), Rubric(
                         r"and~6).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
-                 r"answers written entry by entry, with indices from $0$ or from $1$",
+                 r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
+                 r"written, $d$ values in it (rule~5(e) at the front)",
                  r"the Jacobian form $\operatorname{diag}(\sigma(x) \odot (\mathbf{1} - \sigma(x)))\,\delta$")),
     WRONG, question="T2", number=1)
 

@@ -98,7 +98,8 @@ WRONG = (
     WrongAnswer("softsign-no-delta", "t2.softsign", r"The derivative without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
-                SLOPE, decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
+                SLOPE, decision=r"The error arises in the chain rule; the result follows from it and is not "
+                                      r"charged again (rule~3(c) at the front).", deductions=("no-delta",)),
     WrongAnswer("softsign-unsquared", "t2.softsign", r"The derivative written $1 / (1 + |x|)$",
                 r"The quotient rule leaves the square of the denominator (Step~3).",
                 Hadamard(delta_v, sp.Pow(Ones(x) + Magnitude(x), -1, evaluate=False)),
@@ -125,7 +126,8 @@ PART = Part("t2.softsign", "Softsign", 5, (RESULT,), Rubric(
                         r"and~6).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written $(1 - |z|)^2$ with the forward output $z$",
-                 r"answers written entry by entry, with indices from $0$ or from $1$",
+                 r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
+                 r"written, $d$ values in it (rule~5(e) at the front)",
                  r"at $x_k = 0$, either one-sided derivative: both are $1$")),
     WRONG, question="T2", number=1)
 

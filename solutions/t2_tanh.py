@@ -126,8 +126,9 @@ WRONG = (
                 reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
                          r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7), and earns its "
-                         r"criterion; the range $[0, d]$ "
-                         r"contradicts the vector that follows it, and the result's criterion, which asks for "
+                         r"criterion. Its range $[0, d]$ "
+                         r"has $d + 1$ values for a vector of $d$ entries, a wrong shape also beside the vector "
+                         r"that follows it (rule~5(e) at the front), and the result's criterion, which asks for "
                          r"the shape of $x$, is lost.", charges=("result",), accepted=True),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~2).",
@@ -143,7 +144,8 @@ WRONG = (
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",
                 Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)),
-                decision=r"The error arises in the chain rule.", deductions=("no-delta",)),
+                decision=r"The error arises in the chain rule; the result follows from it and is not charged "
+                         r"again (rule~3(c) at the front).", deductions=("no-delta",)),
 )
 
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
@@ -162,7 +164,8 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                         r"and~4).")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
-                 r"answers written entry by entry, with indices from $0$ or from $1$",
+                 r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
+                 r"written, $d$ values in it (rule~5(e) at the front)",
                  r"the Jacobian form $\operatorname{diag}(1 - \tanh^2(x))\,\delta$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta_j$, when the answer identifies it with "

@@ -553,8 +553,11 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert r"with the kernel's shape where the image's is right" in key and "and so the wrong shape" not in key
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
-    assert r"``a maximizer receives $\delta$''" in maxpool.split("Every other wording sets a condition")[1].split("False rules")[0]
-    assert "not tied" not in maxpool and "is not a maximizer, where there is one" in maxpool
+    # review C: an indefinite article before the entry that receives delta names one entry, as "some" does
+    assert r"``a maximizer receives $\delta$''" in maxpool.split("No formula: the words are the rule")[1].split(
+        "Every other wording sets a condition")[0]
+    assert r"``if $k$ is an argmax''" in maxpool.split("Every other wording sets a condition")[1].split("False rules")[0]
+    assert "not tied" not in maxpool and "whenever some entry is not a maximizer" in maxpool
     assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
     assert r"Take the step $\varepsilon$ about $10^{-5}$ times" in solutions
