@@ -123,7 +123,7 @@ class HouseLatexPrinter(LatexPrinter):
 
     def _print_KroneckerDelta(self, expr, exp=None):
         first, second = expr.args
-        return rf"[{self._print(first)} = {self._print(second)}]"
+        return rf"\mathbb{{I}}[{self._print(first)} = {self._print(second)}]"
 
     def _print_ImmutableDenseMatrix(self, expr):
         rows = [" & ".join(self._print(entry) for entry in row) for row in expr.tolist()]

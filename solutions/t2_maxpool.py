@@ -135,7 +135,7 @@ WRONG = (
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
                 r"them all of $\delta$, so they add up to the number of tied entries. This is the usual answer "
                 r"``$\partial L/\partial x_k = \delta$ if $x_k = \max x$, $0$ otherwise'', as a vector: below, "
-                r"$[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
+                r"$\mathbb{I}[x = \max x]$ is the vector with $1$ where $x_i$ is the maximum and $0$ elsewhere.",
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
                          r"$\delta$, a false rule, and the answer loses the tie point: the false rule stands beside "
@@ -207,7 +207,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                             ("No rule: the formula, read at a tie, decides", (
                                 r"A remark that sets ties aside gives no rule: ties have probability $0$ for "
                                 r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
-                                r"not differentiable at a tie. Beside the mask $[x_k = \max x]$, a false rule (last "
+                                r"not differentiable at a tie. Beside the mask $\mathbb{I}[x_k = \max x]$, a false rule (last "
                                 r"list below), such a remark leaves that false rule standing, unless words also say "
                                 r"what tied entries get (above).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
@@ -228,7 +228,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"``whichever entry is largest'', ``one of the maximizers'' and ``some maximizer gets "
                                 r"$\delta$''.",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
-                                r"$[x_k = \max x]$, a false rule (last list below). "
+                                r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
                                 r"``a'' or ``an'' "
                                 r"(``a maximizer'' is any one that meets the condition, not one chosen); a set's "
@@ -240,9 +240,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
-                                r"the mask $[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
+                                r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
                                 r"an argmax''), and so does the indicator of the set of maximizers, "
-                                r"$[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
+                                r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point, whatever "
                                 r"words stand beside it, true words about ties included, and beside a true formula "
                                 r"too. The answer contradicts itself (rule~4(c)), and the false rule stands (``in "
