@@ -103,7 +103,7 @@ CASES = {
     "_print_Sum": [(sp.Sum(product(delta[i, j], X[i, j]), (j, 0, 2), (i, 0, 1)),
                     r"\sum_{i=0}^{1} \sum_{j=0}^{2} \delta_{i,j} X_{i,j}"),
                    (sp.Sum(x[i] + 1, (i, 1, d)), r"\sum_{i=1}^{d} \left(x_{i} + 1\right)")],
-    "_print_KroneckerDelta": [(sp.KroneckerDelta(i + u, k), "[k = i + u]")],
+    "_print_KroneckerDelta": [(sp.KroneckerDelta(i + u, k), r"\mathbb{I}[k = i + u]")],
     "_print_ImmutableDenseMatrix": [(sp.ImmutableMatrix([[shown(1), shown(-2)], [shown(0.5), shown(3)]]),
                                      r"\begin{bmatrix} 1 & -2 \\ 0.5 & 3 \end{bmatrix}")],
     "_print_MutableDenseMatrix": [(sp.Matrix([[1], [2]]), r"\begin{bmatrix} 1 \\ 2 \end{bmatrix}")],
