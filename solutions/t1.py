@@ -373,12 +373,11 @@ DX_WRONG = (
                 r"gradient has the image's shape and places a copy of $W$ at every output position.",
                 product(SumAll(delta), W), quote=SAMPLE_DX, reading=_SAMPLE_READING,
                 decision=r"This is a dense-layer answer. Its chain rule multiplies $\partial y/\partial X$ by "
-                         r"$\partial L/\partial y$. It writes $\partial L/\partial y$ as one number, the sum "
-                         r"$\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ "
-                         r"(rule~8). So no output's own derivative is weighted by its $\delta_\lambda$, and the line "
-                         r"of the chain rule is not met. That criterion is lost by its own line, not by the "
-                         r"deduction. The deduction also covers the loss the answer assumes, so rule~9 takes "
-                         r"nothing more.",
+                         r"$\partial L/\partial y$ written as one number, the sum $\frac{2}{N} \sum_\lambda "
+                         r"(y_\lambda - t_\lambda)$ of every output's $\delta_\lambda$ (rule~8), so it weights no "
+                         r"output's own derivative by its $\delta_\lambda$: an error of the chain rule, which the "
+                         r"deduction for the dense-layer reading does not name. That deduction covers the squared "
+                         r"loss the answer assumes, so that rule~9 takes nothing more.",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
@@ -422,13 +421,13 @@ DX_WRONG = (
                          r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
                 charges_other=("border", "final")),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
-                r"The output has $m - p + 1$ rows, not $m - p$: with that count the last row and column "
-                r"of $\delta$ are dropped: the pixels they reach lose their share, and those only they reach get "
-                r"nothing. In the display "
-                r"below, the inner $\operatorname{fit}$ (the note on sums without zero padding) keeps the first "
-                r"$m - p$ rows and $n - p$ columns of $\delta$, and the outer one gives the result the shape "
-                r"$m \times n$ of $X$, as an answer whose sum keeps the range of $k$ and $l$ does.",
-                Fit(Correlate(Pad(Fit(delta, m - p, n - p), p - 1), Rot180(W)), m, n),
+                r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
+                r"of $\delta$ are dropped, so the pixels they reach lose their share, and those only they "
+                r"reach get nothing. In the display below, the inner $\operatorname{fit}$ (the note on sums "
+                r"without zero padding) keeps the first $m - p$ rows and $n - p$ columns of $\delta$, and the "
+                r"outer one puts zeros in place of the last row and column, as an answer whose sums stop one "
+                r"output short does.",
+                Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
@@ -469,12 +468,13 @@ DW_WRONG = (
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose chain rule has each output's own "
-                         r"$\partial y_\lambda/\partial W$ as a factor, its step (rule~1(b)), where the sample's "
-                         r"multiplies one $\partial y/\partial W$ by one number. Its local derivative "
+                         r"$\partial y_\lambda/\partial W$ as a factor, which is the step rule~1(b) asks for, where "
+                         r"the sample's multiplies one $\partial y/\partial W$ by one number. Its local derivative "
                          r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
                          r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
-                         r"\chi_\lambda$ on a line of its own. Its $\chi_\lambda$ stands as a factor in the sum, "
-                         r"and a value that stands as a factor in the next line is written (rule~1(f)). Its sum "
+                         r"\chi_\lambda$ on a line of its own: its sum has $\chi_\lambda$ as a factor in the line "
+                         r"after its chain rule, so the value of the local derivative counts as written there "
+                         r"(rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged. An answer that also keeps the "
                          r"sample's $\partial y/\partial W = X^{\mathsf{T}}$ leaves a wrong line standing "
@@ -505,15 +505,14 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms, each losing one criterion. The first writes "
-                                r"$\delta$ after a chain rule that sums over every output: its error is in the "
-                                r"result, which the deduction for a result other than the sum takes. The score in "
-                                r"bold, and the deduction named with it, are this first form's. The second writes "
-                                r"$\delta \cdot 1 = \delta$ with no sum at all: its error is in the chain rule, "
-                                r"which it loses by the line of that criterion. It keeps the result, which follows "
-                                r"from that error (rule~3(c)), and no deduction applies to it: it loses the chain "
-                                r"rule's points in place of the result's, and nothing else. Neither form loses both "
-                                r"criteria.",
+                delta, decision=r"This note scores two forms, each losing one criterion of the same points, "
+                                r"so that both score the same; neither loses both criteria. The form "
+                                r"$\delta \cdot 1 = \delta$ with no sum at all errs in the chain rule, which it "
+                                r"loses by the line of that criterion. It keeps the result, which follows from "
+                                r"that error (rule~3(c)), and no deduction applies to it. The form that writes "
+                                r"$\delta$ after a chain rule that sums over every output errs in the result, "
+                                r"which the deduction for a result other than the sum takes; the deduction and "
+                                r"the score below are this form's.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -531,13 +530,17 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
-                     r"A dense-layer answer (one weighted copy of the kernel for $\partial L/\partial X$, with the "
-                     r"kernel's shape where the image's is right, or of the image for $\partial L/\partial W$, "
-                     r"with the image's shape where the kernel's is right) has its chain rule graded by the line "
-                     r"of that criterion. For the rest it takes this deduction alone, whatever its other lines "
-                     r"show (rule~3(d)). The dense layer's textbook gradients, $W^{\mathsf{T}} \delta$ for "
-                     r"$\partial L/\partial X$ and $\delta X^{\mathsf{T}}$ for $\partial L/\partial W$ (the "
-                     r"sample writes $\partial y/\partial W = X^{\mathsf{T}}$), are such answers and take it too.",
+                     r"A dense-layer answer treats every output as one and the same product of $W$ and $X$, "
+                     r"$Y = W \cdot X + b$, whether it reads that product as one of numbers, entry by entry or "
+                     r"of matrices, in its forward pass or in its result. Its result for $\partial L/\partial X$ is then $W$ (or "
+                     r"$W^{\mathsf{T}}$) times $\delta$ or times the sum of $\delta$, in either order, and for "
+                     r"$\partial L/\partial W$ it is $X$ (or $X^{\mathsf{T}}$) times one of them. Examples are one "
+                     r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
+                     r"gradients $W^{\mathsf{T}} \delta$ and $\delta X^{\mathsf{T}}$ (the sample writes "
+                     r"$\partial y/\partial W = X^{\mathsf{T}}$), and their reorderings and transposes, such as "
+                     r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
+                     r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
+                     r"alone, whatever its other lines show (rule~3(d)).",
                      charges=lost)
 
 
@@ -598,9 +601,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"number. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
-                            r"written as a derivative, earns it too; the scatter view and the matrix view with the "
-                            r"values already in are final forms (rule~1(e) at the front), which earn full credit "
-                            r"beside a chain rule, never in its place."),
+                            r"written as a derivative, earns it too. The scatter view and the matrix view with the "
+                            r"values already in are final forms (rule~1(e) at the front): they earn the final form, "
+                            r"and the border by the line of that criterion, but never this one, which only a chain "
+                            r"rule written beside them earns."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -620,7 +624,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the full correlation of $\delta$ with the kernel turned by $180^\circ$ "
                             r"(Step~6), or the same sum written entry by entry (Step~3, 4 or~5)."),
                   Criterion("shape", 1, "the shape",
-                            r"It is that of $X$, $m \times n$, stated or visible in the result.")),
+                            r"It is that of $X$, $m \times n$, stated or visible in the result. An entry-wise result "
+                            r"$\partial L/\partial X_{k,l} = \dots$ has it, with or without the ranges of $k$ and "
+                            r"$l$ written (rule~5(d)).")),
         deductions=(_NO_STEPS, _dense(_DX_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation the kernel is turned in $\partial L/\partial X$, for a "
                              r"true convolution it is not"),
@@ -638,19 +644,21 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"(Step~1). The sum $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j}/\partial W$ earns it "
                             r"whatever value is put in after it. So does the sum written with the value of a local "
                             r"derivative that the answer states anywhere, on a line of its own or in a clause of the "
-                            r"line that uses it (as in T1.1). Followed by "
-                            r"$\partial Y_{i,j}/\partial W = X$ (the whole image, not the patch), the chain rule is "
-                            r"kept; the wrong value costs the local derivative, which the dense-layer deduction "
-                            r"takes when a result of the answer is the dense layer's (rule~3(d)). As in T1.1, a "
-                            r"product with $\partial L/\partial y$ written as one number loses it. Either of two "
-                            r"sums after it keeps it. One is a sum over the outputs of $\delta_{i,j}\, \partial "
-                            r"Y_{i,j}/\partial W$. The other is a sum $\sum_\lambda \delta_\lambda \chi_\lambda$ whose "
-                            r"$\chi_\lambda$ is defined as the patch that output $\lambda$ sees, its own derivative "
-                            r"(the variant with patches, below, whatever local derivative it writes). The sample's "
-                            r"T1.2 has neither: it multiplies one $\partial y/\partial W$ by one number, and its "
-                            r"sum $\sum_\lambda \delta_\lambda \chi_\lambda$, with $\chi_\lambda$ the whole input, "
-                            r"writes "
-                            r"no output's own derivative."),
+                            r"line that uses it (as in T1.1). One rule decides every such sum, whatever letters it "
+                            r"uses: a sum over the outputs of $\delta$ times a factor keeps the chain rule when the "
+                            r"answer states that factor as that output's own derivative, by its symbol "
+                            r"($\partial Y_{i,j}/\partial W$, $\partial y_\lambda/\partial W$) or by its value, "
+                            r"whatever that value is. A wrong value is charged at the local derivative, and the "
+                            r"dense-layer deduction takes it when a result of the answer is the dense layer's "
+                            r"(rule~3(d)). So $\sum_{i,j} \delta_{i,j} X$ with ``$\partial Y_{i,j}/\partial W = X$'' "
+                            r"(the whole image, not the patch) keeps it, and so does $\sum_\lambda \delta_\lambda "
+                            r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "
+                            r"$\chi_\lambda$ is the patch output $\lambda$ sees (the variant with patches, below) or "
+                            r"the whole image. As in T1.1, a product with $\partial L/\partial y$ written as one "
+                            r"number loses it, unless such a sum follows it. The sample's T1.2 has no such sum: it "
+                            r"multiplies one $\partial y/\partial W$ by one number, and its sum $\sum_\lambda "
+                            r"\delta_\lambda \chi_\lambda$ never states $\chi_\lambda$ as output $\lambda$'s "
+                            r"derivative."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
@@ -659,8 +667,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("final", 1, "the final form",
                             r"It is the correlation of $X$ with $\delta$ (Step~4), or the same sum written entry "
                             r"by entry (Step~3)."),
-                  Criterion("shape", 1, "the shape", r"It is that of $W$, $p \times p$, stated or visible in "
-                                                     r"the result.")),
+                  Criterion("shape", 1, "the shape",
+                            r"It is that of $W$, $p \times p$, stated or visible in the result. An entry-wise result "
+                            r"$\partial L/\partial W_{u,v} = \dots$ has it, with or without the ranges of $u$ and "
+                            r"$v$ written (rule~5(d)).")),
         deductions=(_NO_STEPS, _dense(_DW_CRITERIA), _LOSS),
         full_credit=(_either(r"for a cross-correlation $\partial L/\partial W$ is $X \star \delta$, not turned; "
                              r"for a true convolution it is turned by $180^\circ$, which is also "
@@ -673,7 +683,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
-                     r"\texttt{'valid'} mode (the latter with $\delta$ or $X$ turned by $180^\circ$), when "
+                     r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a cross-correlation, or "
+                     r"with $X$ turned for a true convolution), when "
                      r"they compute the formula of the student's convention, read in the answer's own notation. "
                      r"The checker reads a loop's $\delta$ as under T1.1 (page~\pageref{full-credit-loops})")),
         DW_WRONG),
@@ -683,12 +694,16 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial Y_{i,j}/\partial b$, or with its value $1$ stated anywhere, on a line of its "
                             r"own or in a clause of the line that uses it: ``$\partial Y_{i,j}/\partial b = 1$, so "
                             r"$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$'' and ``$\partial L/\partial b = "
-                            r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both score $5$ "
-                            r"of~$5$. A sum whose "
+                            r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both earn full "
+                            r"credit. A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds, unless words withdraw it "
                             r"(rule~4(b)) "
-                            r"or state the zeros of $\delta$ for that sum (rule~5(b)). Unlike in "
+                            r"or state the zeros of $\delta$ for that sum (rule~5(b)). A wrong range takes all of "
+                            r"this criterion's points, as rule~5(c) decides on purpose: the bias enters every output "
+                            r"alike, so a sum over exactly the outputs is all that this criterion asks, where T1.1 "
+                            r"and T1.2 give the range a criterion of its own (the border, the ranges). "
+                            r"Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
                             r"derivative is the same $1$, so the product is the sum over every output."),
@@ -720,6 +735,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))
+
+# the note on the unsummed delta scores two forms, one losing the chain rule and one the result, alike
+_DB_RUBRIC = QUESTION.parts[2].rubric
+assert _DB_RUBRIC.criterion("chain").points == _DB_RUBRIC.criterion("result").points, \
+    "t1.db: the note on the unsummed delta says that both its forms score alike"
 
 # what the template's figure needs besides steps: the entry of dL/dX it works out
 CONTEXT = {"figure": {"entry": FIGURE_ENTRY}}

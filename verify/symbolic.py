@@ -140,7 +140,7 @@ class Subsample(Node):
     numeric = staticmethod(lambda a, st: np.asarray(a)[..., ::ops.as_index(st), ::ops.as_index(st)])
 
     def _latex(self, printer):
-        # an operator of its own name, like pad and crop: square brackets already mean [condition] (1 or 0)
+        # an operator of its own name, like pad and crop: square brackets also hold an indicator, I[condition] (1 or 0)
         return named(printer, "sub", self.args[0], sub=self.args[1])
 
 

@@ -507,10 +507,10 @@ def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_del
     key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
     t1_db = (paths.tex / "grading-t1.db.tex").read_text()
     assert (r"``$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' "
-            r"both score $5$ of~$5$.") in t1_db
+            r"both earn full credit.") in t1_db
     assert "states earlier" not in key
     assert r"or in a clause of the line that uses it (``$\partial L / \partial b" in key   # rule 1
-    assert "(as in T1.1). Followed by" in (paths.tex / "grading-t1.dW.tex").read_text()
+    assert "(as in T1.1). One rule decides every such sum" in (paths.tex / "grading-t1.dW.tex").read_text()
     assert "is the dense layer's (rule~3(d))." in key
     tanh = (paths.tex / "grading-t2.tanh.tex").read_text()
     assert r"$\delta_k$ for their gradient and $\delta_j$ for its answer." in tanh
@@ -550,7 +550,7 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
             f"(${sample}$ of~${db.points}$), and T1.3's deduction") in key
     assert r"gradient (rule~9 at the front reads a $\delta_\lambda$ the answer defines itself)" in key
     assert "2(y_j - t_j)" not in key and r"the sample's own $\delta_k$ is" not in key
-    assert r"with the kernel's shape where the image's is right" in key and "and so the wrong shape" not in key
+    assert r"treats every output as one and the same product of $W$ and $X$" in key and "and so the wrong shape" not in key
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     # review C: an indefinite article before the entry that receives delta names one entry, as "some" does
