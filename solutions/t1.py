@@ -532,7 +532,8 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer treats every output as one and the same product of $W$ and $X$, "
                      r"$Y = W \cdot X + b$, whether it reads that product as one of numbers, entry by entry or "
-                     r"of matrices, in its forward pass or in its result. Its result for $\partial L/\partial X$ is then $W$ (or "
+                     r"of matrices, in its forward pass or in its result. Its result for $\partial L/\partial X$ is "
+                     r"then $W$ (or "
                      r"$W^{\mathsf{T}}$) times $\delta$ or times the sum of $\delta$, in either order, and for "
                      r"$\partial L/\partial W$ it is $X$ (or $X^{\mathsf{T}}$) times one of them. Examples are one "
                      r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
@@ -683,7 +684,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
-                     r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a cross-correlation, or "
+                     r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a "
+                     r"cross-correlation, or "
                      r"with $X$ turned for a true convolution), when "
                      r"they compute the formula of the student's convention, read in the answer's own notation. "
                      r"The checker reads a loop's $\delta$ as under T1.1 (page~\pageref{full-credit-loops})")),

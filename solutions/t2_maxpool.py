@@ -221,14 +221,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                             ("No rule: the formula, read at a tie, decides", (
                                 r"A remark that sets ties aside gives no rule: ties have probability $0$ for "
                                 r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
-                                r"not differentiable at a tie. Beside the mask $\mathbb{I}[x_k = \max x]$, a false rule (last "
+                                r"not differentiable at a tie. Beside the mask $\mathbb{I}[x_k = \max x]$, a false "
+                                r"rule (last "
                                 r"list below), such a remark leaves that false rule standing, unless words also say "
                                 r"what tied entries get (above).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''. Beside a formula that gives the routing, "
                                 r"words that say where $\delta$ goes, and do not speak of a tie explicitly, restate "
-                                r"it, whatever their grammar: ``the max element(s)'' beside $\delta\,\mathbb{I}[k = i^*]$, and "
+                                r"it, whatever their grammar: ``the max element(s)'' beside $\delta\,\mathbb{I}[k = "
+                                r"i^*]$, and "
                                 r"``every entry equal to the maximum gets $\delta$'' beside "
                                 r"$\delta \mathbf{e}_{i^*}$. Grammar decides only where no formula gives the "
                                 r"routing.",
@@ -256,9 +258,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
-                                r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if $k$ is "
+                                r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if "
+                                r"$k$ is "
                                 r"an argmax''), and so does the indicator of the set of maximizers, "
-                                r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights do not add "
+                                r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights "
+                                r"do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "
                                 r"formula too, and beside true words about ties (``the even split is valid too''). "
                                 r"The answer contradicts itself (rule~4(c)), and the false rule stands (``in "

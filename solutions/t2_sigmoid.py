@@ -117,7 +117,8 @@ WRONG = (
 PART = Part("t2.sigmoid", "Sigmoid", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, r"the chain rule",
                         r"It multiplies by $\delta$, and each output $z_i$ depends on $x_i$ alone, so one term "
-                        r"survives (Step~2, and the factor $\mathbb{I}[i = k]$ of Step~4). A Jacobian that is not diagonal "
+                        r"survives (Step~2, and the factor $\mathbb{I}[i = k]$ of Step~4). A Jacobian that is not "
+                        r"diagonal "
                         r"is charged here."),
               Criterion("derivative", 2, r"the derivative of $\sigma$",
                         r"It is derived (by the chain rule on $(1 + e^{-x})^{-1}$, Step~3), or quoted as a "

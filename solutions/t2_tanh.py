@@ -151,7 +151,8 @@ WRONG = (
 PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, r"the chain rule",
                         r"It multiplies by $\delta$, and each output $z_i$ depends on $x_i$ alone, so one term "
-                        r"survives (Step~1, and the factor $\mathbb{I}[i = k]$ of Step~2). A Jacobian that is not diagonal "
+                        r"survives (Step~1, and the factor $\mathbb{I}[i = k]$ of Step~2). A Jacobian that is not "
+                        r"diagonal "
                         r"is charged here."),
               Criterion("derivative", 2, r"the derivative of $\tanh$",
                         r"It is derived (by the quotient rule or from the exponentials, Step~2), or quoted as a "

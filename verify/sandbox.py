@@ -267,8 +267,8 @@ def _user_problem() -> str | None:
     # /var/cache/man it owns); the files it may own elsewhere are not searched for
     with contextlib.suppress(OSError):
         if os.stat(user.pw_dir).st_uid == user.pw_uid:
-            return (f"the user {CANDIDATE_USER} owns its home folder {user.pw_dir}, where one candidate could leave data "
-                    "for the next: use a user that owns no folder (autograder/setup.sh creates verify-candidate)")
+            return (f"the user {CANDIDATE_USER} owns its home folder {user.pw_dir}, where one candidate could leave "
+                    "data for the next: use a user that owns no folder (autograder/setup.sh creates verify-candidate)")
     if not os.access(CANDIDATE_PYTHON, os.X_OK):
         return f"there is no candidate runtime {CANDIDATE_PYTHON} (VERIFY_SANDBOX_PYTHON)"
     # the key is the grader's own source: a fresh attacker's file imported it from a plain clone, whose folders
