@@ -416,7 +416,7 @@ def test_the_items_of_rules_1_3_4_and_5_are_titled_by_what_they_decide(homework,
         "The gradient of another function.", "How errors are counted.", "A stray wrong formula."]
     assert _lettered_items(key, "Answers that contradict themselves.") == [
         "When a criterion is earned.", "Which words withdraw a line.", "Wrong lines not withdrawn.",
-        "What a correction withdraws.", "Other words that withdraw.", "A right final line after a wrong sum.",
+        "What a correction withdraws.", "Which line the other such words withdraw.", "A right final line after a wrong sum.",
         r"Where $\delta$ goes in the poolings."]
     assert _lettered_items(key, "Ranges and shapes.") == [
         "Sums without bounds.", r"Bounds past the outputs.", "Where a wrong bound is charged.",
