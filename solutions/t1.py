@@ -727,10 +727,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
                               r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 "
-                              r"at the front. For the question's $\delta$, the answer gives a result other than the sum: "
-                              r"the mean of $\delta$, however it reaches it (also where it writes the local derivative "
-                              r"as one over the number of outputs), or $\delta$ left unsummed after a chain rule that "
-                              r"sums over every output.",
+                              r"at the front. For the question's $\delta$, the answer gives a result other than the "
+                              r"sum: the mean of $\delta$, however it reaches it (also where it writes the local "
+                              r"derivative as one over the number of outputs), or $\delta$ left unsummed after a "
+                              r"chain rule that sums over every output.",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

@@ -156,7 +156,7 @@ class WrongAnswer:
     case: tuple[str, tuple[str, ...]] | None = None
 
     @property
-    def case_answer(self) -> "WrongAnswer | None":
+    def case_answer(self) -> WrongAnswer | None:
         """The answer of `case`, charged its criteria besides this one's; None without a case."""
         if self.case is None:
             return None
