@@ -252,8 +252,7 @@ CONVOLUTION_ONE_BASED_STEPS = [
     _step("t1.from1.convolution.dW", Partial(L, W[u, v]),
           _sum_out(product(delta[i, j], X[i + p - u, j + p - v]), base=1),
           over=((u, 1, p), (v, 1, p)), operation=CONVOLUTION, index_base=1, boxed=True),
-    _step("t1.convolution.dW_turned", Partial(L, W), Correlate(Rot180(X), Rot180(delta)), DW_CONVOLUTION,
-          operation=CONVOLUTION),
+    _step("t1.convolution.dW_turned", Partial(L, W), Correlate(Rot180(X), Rot180(delta)), operation=CONVOLUTION),
 ]
 
 # ---- the worked example ------------------------------------------------------------------------------------
@@ -423,10 +422,10 @@ DX_WRONG = (
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
                 r"of $\delta$ are dropped, so the pixels they reach lose their share, and those only they "
-                r"reach get nothing. In the display below, the inner $\operatorname{fit}$ (the note on sums "
-                r"without zero padding) keeps the first $m - p$ rows and $n - p$ columns of $\delta$, and the "
-                r"outer one puts zeros in place of the last row and column, as an answer whose sums stop one "
-                r"output short does.",
+                r"reach get nothing. In the display below, the inner $\operatorname{fit}$ (defined in the note on "
+                r"sums without zero padding, page~\pageref{note-t1.dX.border-skipped}) keeps the first $m - p$ "
+                r"rows and $n - p$ columns of $\delta$, and the outer one puts zeros in place of the last row "
+                r"and column, as an answer whose sums stop one output short does.",
                 Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
@@ -457,8 +456,9 @@ DW_WRONG = (
                 reading={**_SAMPLE_READING, _xj: Entries(X, _js, 1, _Nn)},
                 decision=r"This is a dense-layer answer, graded as the sample's $\partial L/\partial X$ is: its "
                          r"chain rule multiplies $\partial y/\partial W$ by the one number "
-                         r"$\partial L/\partial y$, and its last sum weights one shared array, the whole input, "
-                         r"by each $\delta_\lambda$, not each output's own derivative.",
+                         r"$\partial L/\partial y$, and its sum $\sum_\lambda \delta_\lambda \chi_\lambda$ "
+                         r"never states $\chi_\lambda$ as output $\lambda$'s derivative, as the line of the "
+                         r"chain rule says.",
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW",
                 r"A student's variant: the same sum, with $\chi_\lambda$ defined as a patch",
@@ -468,17 +468,18 @@ DW_WRONG = (
                 r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
                 decision=r"This grading is for the variant whose chain rule has each output's own "
-                         r"$\partial y_\lambda/\partial W$ as a factor, which is the step rule~1(b) asks for, where "
-                         r"the sample's multiplies one $\partial y/\partial W$ by one number. Its local derivative "
-                         r"is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = X^{\mathsf{T}}$. "
+                         r"$\partial y_\lambda/\partial W$ as a factor, which is the step that rule~1(b) asks for, "
+                         r"where the sample's multiplies one $\partial y/\partial W$ by one number. Its local "
+                         r"derivative is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = "
+                         r"X^{\mathsf{T}}$. "
                          r"The variant scores the same whether or not it writes $\partial y_\lambda/\partial W = "
                          r"\chi_\lambda$ on a line of its own: its sum has $\chi_\lambda$ as a factor in the line "
                          r"after its chain rule, so the value of the local derivative counts as written there "
                          r"(rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
-                         r"rule, and only the assumed squared loss is charged. An answer that also keeps the "
-                         r"sample's $\partial y/\partial W = X^{\mathsf{T}}$ leaves a wrong line standing "
-                         r"(rule~4(c)), and loses the local derivative as well.",
+                         r"rule, and only the assumed squared loss is charged.",
+                case=(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
+                      r"leaves a wrong line standing (rule~4(c)).", ("local",)),
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -505,8 +506,9 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms, each losing one criterion of the same points, "
-                                r"so that both score the same; neither loses both criteria. The form "
+                delta, decision=r"This note scores two forms. Each loses one criterion, the chain rule or the result, "
+                                r"and the two criteria carry the same points, so that both forms score the same; "
+                                r"neither loses both. The form "
                                 r"$\delta \cdot 1 = \delta$ with no sum at all errs in the chain rule, which it "
                                 r"loses by the line of that criterion. It keeps the result, which follows from "
                                 r"that error (rule~3(c)), and no deduction applies to it. The form that writes "
@@ -679,7 +681,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                              r"(Other conventions)"),
                      r"indices from $1$, in either convention, with every bound shifted by one",
                      _goodfellow("9.11", "the kernel"),
-                     r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5), on the terms said under T1.1 "
+                     r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5, or eq.~9.4), on the terms said under T1.1 "
                      r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
                      r"patches defined",
@@ -724,11 +726,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
-                              r"The answer gives the mean of $\delta$ instead of its sum, however it reaches it "
-                              r"(also where it writes the local derivative as one over the number of outputs), or "
-                              r"leaves $\delta$ unsummed after a chain rule that sums over every output: a result "
-                              r"other than the sum. Here $\delta$ is the question's gradient (rule~9 at the front "
-                              r"reads a $\delta_\lambda$ the answer defines itself)",
+                              r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 "
+                              r"at the front. For the question's $\delta$, the answer gives a result other than the "
+                              r"sum: the mean of $\delta$, however it reaches it (also where it writes the local "
+                              r"derivative as one over the number of outputs), or $\delta$ left unsummed after a "
+                              r"chain rule that sums over every output.",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",

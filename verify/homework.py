@@ -151,6 +151,19 @@ class WrongAnswer:
     # the criteria it loses after the other convention's forward pass is written down (the grader's --convention
     # forcing it); None: the same as `charges`
     charges_other: tuple[str, ...] | None = None
+    # a case of the same answer that loses more, graded apart after the note's score: its LaTeX (no point counts)
+    # and the criteria it loses besides the note's; the key prints its score, `Part.points_for(wrong.case_answer)`
+    case: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def case_answer(self) -> WrongAnswer | None:
+        """The answer of `case`, charged its criteria besides this one's; None without a case."""
+        if self.case is None:
+            return None
+        more = self.case[1]
+        return replace(self, charges=(*self.charges, *more), case=None,
+                       charges_unwritten=None if self.charges_unwritten is None else (*self.charges_unwritten, *more),
+                       charges_other=None if self.charges_other is None else (*self.charges_other, *more))
 
     @property
     def shown(self):
