@@ -167,7 +167,10 @@ WRONG = (
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
                 decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
-                         r"point follow from it and are not charged again (rule~3(c) at the front).",
+                         r"point follow from it and are not charged again (rule~3(c) at the front). This holds "
+                         r"for the one-hot vector of one maximizer. The mask $\mathbb{I}[x = \max x]$ without "
+                         r"$\delta$ is besides a false rule at ties, which does not follow from the missing "
+                         r"$\delta$: it also loses the tie point, by the deduction for a wrong rule at ties.",
                 deductions=("no-delta",)),
 )
 
@@ -205,10 +208,14 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"such an answer.",
                         statements=(
                             ("True rules", (
-                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). A "
-                                r"formula whose "
-                                r"index names one entry states this rule: $i^*$, ``the index of the maximum'', "
-                                r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). So does "
+                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
+                                r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
+                                r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
+                                r"it gives each entry its value. What $k$ is compared with decides, never an "
+                                r"article. A formula that compares $k$ with one index states this rule: $i^*$, "
+                                r"``the index of the maximum'', $k = \arg\max_i x_i$, or ``if $k$ is the argmax'' "
+                                r"(the argmax, one index). A formula that tests $k$ or $x_k$ for a property that "
+                                r"every tied entry has is the mask (last list below). So does "
                                 r"an index fixed once by an equation and then compared with the running index "
                                 r"(``let $x_{i^*} = \max x$; $\delta$ if $k = i^*$, $0$ otherwise''): the equation "
                                 r"picks one entry, while the mask's condition $x_k = \max x$ is put to every entry. "
@@ -237,7 +244,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
-                                r"The words that name what receives $\delta$ decide, by their grammar alone. A "
+                                r"Words that name what receives $\delta$, with no condition on the running index "
+                                r"(a formula, above), decide by their grammar alone. A "
                                 r"singular noun "
                                 r"with ``the'', ``whichever'', ``one'', ``some'', ``any one'', ``a'' or ``an'' names "
                                 r"one entry: all of $\delta$ goes to one "
@@ -249,18 +257,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
-                                r"a set's membership; and an index that runs over the entries, tested against the "
-                                r"set of maximizers (in ``if $k$ is an argmax'', ``an argmax'' is any member of that "
-                                r"set, while ``the argmax'' above is one index). Examples are ``the entries "
+                                r"and a set's membership. Examples are ``the entries "
                                 r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
-                                r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
-                                r"``$\delta$ where $x_k$ equals the maximum''.")),
+                                r"maximum'' and ``any entry that attains the maximum''.")),
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
-                                r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if "
-                                r"$k$ is "
-                                r"an argmax''), and so does the indicator of the set of maximizers, "
+                                r"the mask $\mathbb{I}[x_k = \max x]$ does, in symbols or in words (``$1$ where $x_k$ "
+                                r"is the maximum'', ``$\delta$ where $x_k$ equals the maximum'', ``if $k$ is an "
+                                r"argmax'', ``if $k$ is a maximizer'': an argmax, a maximizer, is any member of "
+                                r"the set of maximizers), and so does the indicator of the set of maximizers, "
                                 r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights "
                                 r"do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "
