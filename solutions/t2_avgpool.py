@@ -125,12 +125,16 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
-                Deduction("missing-d", r"the $\frac{1}{d}$ left out",
-                          r"A result that gives every entry all of $\delta$ leaves out the $\frac{1}{d}$. Where a "
+                Deduction("missing-d", r"a wrong scale",
+                          r"A result that gives every entry the same share $c\,\delta$ with $c \ne \frac{1}{d}$ "
+                          r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "
+                          r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
                           r"that chain rule instead, and the result is not charged again. Otherwise this line "
-                          r"charges it, also after a local derivative written $1$, which then costs nothing more "
-                          r"(rule~3(a) at the front). It charges it as an error of scale, not as a wrong routing: "
+                          r"charges it, wherever the wrong factor first appears: also after a local derivative "
+                          r"written with that factor ($1$, $d$), which then costs nothing more (rule~3(a) at the "
+                          r"front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
+                          r"charges it as an error of scale, not as a wrong routing: "
                           r"the gradient of the sum, $\delta \mathbf{1}$, shares $\delta$ equally, in the mean's "
                           r"proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
                           r"front).",
