@@ -67,19 +67,20 @@ STEPS = [
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
 # the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x)
 _js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
-SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
+SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network, with the weights of a next layer (its "
                 r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, "
-                r"$\sum_\mu w_{\mu j} g_\mu$ in "
+                r"$\sum_\mu w_\mu g_\mu$ in "
                 r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
-                r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
+                r"$w_1 = 1$ and the question's $\delta$, and the result is checked so. The sample's weights "
+                r"$w_{kj}$ carry the $j$ of an entry of $x$; with one output the key drops it and writes $w_\mu$.",
                 FORMULA, quote=SAMPLE,
-                reading={_w: Entries(Ones(x), _ks, 1, 1),   # one output, and the sum read as its gradient
+                reading={_w: Entries(sp.Integer(1), _ks, 1, 1),   # one output, and the sum read as its gradient
                          _ds: Entries(delta_s, _ks, 1, 1)},
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
                          r"$\partial L/\partial z$. The result follows from the chain rule as written and is "
@@ -144,7 +145,7 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                               r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=3)

@@ -17,7 +17,6 @@ from verify.symbolic import (
     ArgMax,
     ConvexHull,
     Entries,
-    Identity,
     MaxMask,
     MaxOver,
     OneHot,
@@ -108,7 +107,7 @@ _js = sp.Symbol("j", integer=True)
 # the sample writes k for its maximizer and for the next layer's units: the key writes the maximizer i*, as
 # everywhere in T2, and the units mu, as in rule 7, so that k keeps one meaning, the running entry index
 _mu = sp.Symbol("mu", integer=True)
-SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu, _js], _ds[_mu]), _mu, 1, d),
+SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu], _ds[_mu]), _mu, 1, d),
                                                        sp.Eq(istar, _js)), evaluate=False), _js, 1, d)
 
 WRONG = (
@@ -118,14 +117,16 @@ WRONG = (
                 r"index of its sum over a "
                 r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
                 r"$\mu$ (rules~7 and~8). What it writes $\delta_k$ is a next layer's "
-                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. The display below writes them so. "
-                r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
+                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. Its weights $w_{kj}$ carry the $j$ of an "
+                r"entry of $x$, but a pooling has one output, $z$, so the key drops $j$ and writes $w_\mu$. The "
+                r"display below writes them so. "
+                r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_\mu g_\mu$ "
                 r"is. "
                 r"Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
-                reading={_w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
+                reading={_w: Ones(x), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
                          r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), and then compared with "
                          r"the running index $j$, it names one entry (the tie point's true rules). So at a tie its "
@@ -302,7 +303,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=2)
