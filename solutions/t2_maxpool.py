@@ -303,7 +303,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
-                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) in place of "
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) "
+                 r"in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=2)
