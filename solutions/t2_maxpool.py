@@ -212,18 +212,18 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
                                 r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
                                 r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
-                                r"it gives each entry its value. What $k$ is compared with decides, never an "
-                                r"article. A formula that compares $k$ with one index states this rule: $i^*$, "
-                                r"``the index of the maximum'', $k = \arg\max_i x_i$, or ``if $k$ is the argmax'' "
-                                r"(the argmax, one index). A formula that tests $k$ or $x_k$ for a property that "
-                                r"every tied entry has is the mask (last list below). So does "
+                                r"it gives each entry its value. It states this rule when it compares $k$ with one "
+                                r"index: $i^*$, ``the index of the maximum'', $k = \arg\max_i x_i$, or ``if $k$ is "
+                                r"the argmax'' (the argmax, one index). So does "
                                 r"an index fixed once by an equation and then compared with the running index "
                                 r"(``let $x_{i^*} = \max x$; $\delta$ if $k = i^*$, $0$ otherwise''): the equation "
                                 r"picks one entry, while the mask's condition $x_k = \max x$ is put to every entry. "
                                 r"Read at "
                                 r"a tie, such a formula gives all of $\delta$ to that entry and $0$ to the other tied "
                                 r"entries. So it says what the tied entries get, as the handout asks, with no word on "
-                                r"ties.",
+                                r"ties. A condition that tests $k$ or $x_k$ for a property that every tied entry has "
+                                r"(``if $k$ is an argmax'', ``if $k$ is a maximizer'') is instead the mask, a false "
+                                r"rule (last list below).",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
