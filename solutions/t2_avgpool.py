@@ -145,10 +145,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                               r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",
-                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) "
-                 r"in place of "
-                 r"$\delta$, when the answer identifies it with "
-                 r"$\partial L/\partial z$ as rule~7 at the front says")),
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front in place of $\delta$, when the "
+                 r"answer identifies it with $\partial L/\partial z$, as in T2.2")),
     WRONG, question="T2", number=3)
 
 # the grading key's illustrative example: three entries
