@@ -25,14 +25,16 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"An answer that gives the local derivative ($f'$, or $\partial z/\partial x$ in a pooling) "
-                     r"as the gradient of $L$, without $\delta$, misses $\delta$. A line that names it $f'$, "
-                     r"$\partial z/\partial x$ or the local derivative gives it as a step, which costs nothing "
-                     r"wherever it stands, and words that multiply that step by $\delta$, named as rule~7 at the "
-                     r"front says (``multiply this by the incoming gradient $\delta$''), are the chain rule in words, "
-                     r"a line of the answer (rule~1(g) at the front). A line gives it as the gradient when it writes "
-                     r"it as $\partial L/\partial x$, calls it the answer or the result, or is a last or boxed line "
-                     r"without a name, also after right lines with $\delta$, which it then stands beside (rule~4(c) "
-                     r"at the front); no words beside that line supply $\delta$.",
+                     r"as the gradient of $L$, without $\delta$, misses $\delta$. Three cases decide it. "
+                     r"(a)~A line that names it $f'$, $\partial z/\partial x$ or the local derivative gives it as a "
+                     r"step, which costs nothing wherever it stands. "
+                     r"(b)~Words after such a step that multiply it by $\delta$, named as rule~7 at the front says "
+                     r"(``multiply this by the incoming gradient $\delta$''), are the chain rule in words, a line of "
+                     r"the answer (rule~1(g) at the front); nothing is missing. "
+                     r"(c)~A line gives it as the gradient when it writes it as $\partial L/\partial x$, calls it "
+                     r"the answer or the result, or is a last or boxed line without a name. Such a line misses "
+                     r"$\delta$ also after right lines with $\delta$, since it stands beside them as a second "
+                     r"answer (rule~4(c) at the front), and no words beside it supply $\delta$.",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes

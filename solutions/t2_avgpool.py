@@ -67,19 +67,20 @@ STEPS = [
 _w, _ds = sp.IndexedBase("w"), sp.IndexedBase("deltasample")
 # the next layer's units are mu, as in rule 7 (the sample writes k, which T2 keeps for the entries of x)
 _js, _ks = sp.Symbol("j", integer=True), sp.Symbol("mu", integer=True)
-SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks, _js], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
+SAMPLE = Entries(product(1 / d, SumOver(product(_w[_ks], _ds[_ks]), _ks, 1, 1)), _js, 1, d)
 
 WRONG = (
     WrongAnswer("sample.avgpool", "t2.avgpool", "The sample solution's answer",
                 r"The sample writes average pooling inside a network, with the weights of a next layer (its "
                 r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, "
-                r"$\sum_\mu w_{\mu j} g_\mu$ in "
+                r"$\sum_\mu w_\mu g_\mu$ in "
                 r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
-                r"$w_{1j} = 1$ and the question's $\delta$, and the result is checked so.",
+                r"$w_1 = 1$ and the question's $\delta$, and the result is checked so. The sample's weights "
+                r"$w_{kj}$ carry the $j$ of an entry of $x$; with one output the key drops it and writes $w_\mu$.",
                 FORMULA, quote=SAMPLE,
-                reading={_w: Entries(Ones(x), _ks, 1, 1),   # one output, and the sum read as its gradient
+                reading={_w: Entries(sp.Integer(1), _ks, 1, 1),   # one output, and the sum read as its gradient
                          _ds: Entries(delta_s, _ks, 1, 1)},
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
                          r"$\partial L/\partial z$. The result follows from the chain rule as written and is "
@@ -125,12 +126,16 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
-                Deduction("missing-d", r"the $\frac{1}{d}$ left out",
-                          r"A result that gives every entry all of $\delta$ leaves out the $\frac{1}{d}$. Where a "
+                Deduction("missing-d", r"a wrong scale",
+                          r"A result that gives every entry the same share $c\,\delta$ with $c \ne \frac{1}{d}$ "
+                          r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "
+                          r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
                           r"that chain rule instead, and the result is not charged again. Otherwise this line "
-                          r"charges it, also after a local derivative written $1$, which then costs nothing more "
-                          r"(rule~3(a) at the front). It charges it as an error of scale, not as a wrong routing: "
+                          r"charges it, wherever the wrong factor first appears: also after a local derivative "
+                          r"written with that factor ($1$, $d$), which then costs nothing more (rule~3(a) at the "
+                          r"front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
+                          r"charges it as an error of scale, not as a wrong routing: "
                           r"the gradient of the sum, $\delta \mathbf{1}$, shares $\delta$ equally, in the mean's "
                           r"proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
                           r"front).",
@@ -140,9 +145,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                               r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
-                 r"$\delta$, when the answer identifies it with "
-                 r"$\partial L/\partial z$ as rule~7 at the front says")),
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front in place of $\delta$, when the "
+                 r"answer identifies it with $\partial L/\partial z$, as in T2.2")),
     WRONG, question="T2", number=3)
 
 # the grading key's illustrative example: three entries

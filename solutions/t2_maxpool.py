@@ -17,7 +17,6 @@ from verify.symbolic import (
     ArgMax,
     ConvexHull,
     Entries,
-    Identity,
     MaxMask,
     MaxOver,
     OneHot,
@@ -108,7 +107,7 @@ _js = sp.Symbol("j", integer=True)
 # the sample writes k for its maximizer and for the next layer's units: the key writes the maximizer i*, as
 # everywhere in T2, and the units mu, as in rule 7, so that k keeps one meaning, the running entry index
 _mu = sp.Symbol("mu", integer=True)
-SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu, _js], _ds[_mu]), _mu, 1, d),
+SAMPLE = Entries(sp.Piecewise((0, sp.Ne(istar, _js)), (SumOver(product(_w[_mu], _ds[_mu]), _mu, 1, d),
                                                        sp.Eq(istar, _js)), evaluate=False), _js, 1, d)
 
 WRONG = (
@@ -118,14 +117,16 @@ WRONG = (
                 r"index of its sum over a "
                 r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
                 r"$\mu$ (rules~7 and~8). What it writes $\delta_k$ is a next layer's "
-                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. The display below writes them so. "
-                r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_{\mu j} g_\mu$ "
+                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. Its weights $w_{kj}$ carry the $j$ of an "
+                r"entry of $x$, but a pooling has one output, $z$, so the key drops $j$ and writes $w_\mu$. The "
+                r"display below writes them so. "
+                r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_\mu g_\mu$ "
                 r"is. "
                 r"Read as the gradient "
                 r"with respect to the output (rule~8 at the front), which the question calls "
                 r"$\delta$, the rule is the one of Step~4, and it is checked so below.",
                 FORMULA, quote=SAMPLE,
-                reading={_w: Identity(d), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
+                reading={_w: Ones(x), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
                          r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), and then compared with "
                          r"the running index $j$, it names one entry (the tie point's true rules). So at a tie its "
@@ -167,7 +168,10 @@ WRONG = (
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
                 decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
-                         r"point follow from it and are not charged again (rule~3(c) at the front).",
+                         r"point follow from it and are not charged again (rule~3(c) at the front). This holds "
+                         r"for the one-hot vector of one maximizer. The mask $\mathbb{I}[x = \max x]$ without "
+                         r"$\delta$ is besides a false rule at ties, which does not follow from the missing "
+                         r"$\delta$: it also loses the tie point, by the deduction for a wrong rule at ties.",
                 deductions=("no-delta",)),
 )
 
@@ -205,17 +209,21 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"such an answer.",
                         statements=(
                             ("True rules", (
-                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). A "
-                                r"formula whose "
-                                r"index names one entry states this rule: $i^*$, ``the index of the maximum'', "
-                                r"$k = \arg\max_i x_i$, or ``if $k$ is the argmax'' (the argmax, one index). So does "
+                                r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
+                                r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
+                                r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
+                                r"it gives each entry its value. It states this rule when it compares $k$ with one "
+                                r"index: $i^*$, ``the index of the maximum'', $k = \arg\max_i x_i$, or ``if $k$ is "
+                                r"the argmax'' (the argmax, one index). So does "
                                 r"an index fixed once by an equation and then compared with the running index "
                                 r"(``let $x_{i^*} = \max x$; $\delta$ if $k = i^*$, $0$ otherwise''): the equation "
                                 r"picks one entry, while the mask's condition $x_k = \max x$ is put to every entry. "
                                 r"Read at "
                                 r"a tie, such a formula gives all of $\delta$ to that entry and $0$ to the other tied "
                                 r"entries. So it says what the tied entries get, as the handout asks, with no word on "
-                                r"ties.",
+                                r"ties. A condition that tests $k$ or $x_k$ for a property that every tied entry has "
+                                r"(``if $k$ is an argmax'', ``if $k$ is a maximizer'') is instead the mask, a false "
+                                r"rule (last list below).",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
@@ -237,7 +245,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Words about $f$ alone say nothing of ties either: ``the max depends only on the "
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
-                                r"The words that name what receives $\delta$ decide, by their grammar alone. A "
+                                r"Words that name what receives $\delta$, with no condition on the running index "
+                                r"(a formula, above), decide by their grammar alone. A "
                                 r"singular noun "
                                 r"with ``the'', ``whichever'', ``one'', ``some'', ``any one'', ``a'' or ``an'' names "
                                 r"one entry: all of $\delta$ goes to one "
@@ -249,18 +258,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
-                                r"a set's membership; and an index that runs over the entries, tested against the "
-                                r"set of maximizers (in ``if $k$ is an argmax'', ``an argmax'' is any member of that "
-                                r"set, while ``the argmax'' above is one index). Examples are ``the entries "
+                                r"and a set's membership. Examples are ``the entries "
                                 r"equal to the maximum'', ``the max element(s)'', ``each input equal to the "
-                                r"maximum'', ``any entry that attains the maximum'', ``if $k$ is an argmax'' and "
-                                r"``$\delta$ where $x_k$ equals the maximum''.")),
+                                r"maximum'' and ``any entry that attains the maximum''.")),
                             ("False rules: the point is lost", (
                                 r"A formula, or code (a formula too, rule~1(c) at the front), is false when it does "
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
-                                r"the mask $\mathbb{I}[x_k = \max x]$ does (``$1$ where $x_k$ is the maximum'', ``if "
-                                r"$k$ is "
-                                r"an argmax''), and so does the indicator of the set of maximizers, "
+                                r"the mask $\mathbb{I}[x_k = \max x]$ does, in symbols or in words (``$1$ where $x_k$ "
+                                r"is the maximum'', ``$\delta$ where $x_k$ equals the maximum'', ``if $k$ is an "
+                                r"argmax'', ``if $k$ is a maximizer'': an argmax, a maximizer, is any member of "
+                                r"the set of maximizers), and so does the indicator of the set of maximizers, "
                                 r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights "
                                 r"do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "
@@ -296,7 +303,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
+                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) "
+                 r"in place of "
                  r"$\delta$, when the answer identifies it with "
                  r"$\partial L/\partial z$ as rule~7 at the front says")),
     WRONG, question="T2", number=2)

@@ -102,7 +102,8 @@ SAMPLE = Entries(product(1 - sp.tanh(x[_js]) ** 2, SumOver(product(_w[_ks, _js],
 
 WRONG = (
     WrongAnswer("sample.tanh", "t2.tanh", "The sample solution's answer",
-                r"The sample differentiates a unit inside a network, in the notation of rule~8 at the front: "
+                r"The sample differentiates a unit inside a network, in the notation of rule~7 at the front, read as "
+                r"rule~8 says: "
                 r"its output $z_j = f(x_j)$ feeds, through weights, the inputs of the units of a next layer. "
                 r"The sample writes $a_j$ for the question's $x_j$, $a_k$ for the next units' inputs, "
                 r"$\delta_k$ for their gradient and $\delta_j$ for its answer. The key writes these units $\mu$, "

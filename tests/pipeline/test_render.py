@@ -557,7 +557,10 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     # review C: an indefinite article before the entry that receives delta names one entry, as "some" does
     assert r"``a maximizer receives $\delta$''" in maxpool.split("No formula: the words are the rule")[1].split(
         "Every other wording sets a condition")[0]
-    assert r"``if $k$ is an argmax''" in maxpool.split("Every other wording sets a condition")[1].split("False rules")[0]
+    # review49 c rows 4, 5: a condition on the running index is a formula, whatever its article: listed once, false
+    false_rules = maxpool.split("False rules")[1]
+    assert r"``if $k$ is an argmax''" in false_rules and r"``if $k$ is a maximizer''" in false_rules
+    assert r"``if $k$ is an argmax''" not in maxpool.split("No formula: the words are the rule")[1].split("False rules")[0]
     assert "not tied" not in maxpool and "whenever some entry is not a maximizer" in maxpool
     assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
