@@ -496,11 +496,11 @@ def _grade(args: argparse.Namespace) -> int:
         feedback.mkdir(mode=0o700, parents=True, exist_ok=True)   # its names are the roster
         if not os.access(feedback, os.W_OK | os.X_OK):
             raise PermissionError(f"{feedback}: not writable")
-        if grade.isolation().name == "user" and feedback.stat().st_mode & 0o077:
-            # made before the run with the usual mode 755: a later candidate listed the class's names and their sizes
-            raise Failure(f"{feedback}: other users can read it, and so can each candidate under the user isolation: "
-                          f"make it private first (chmod 700 {feedback})")
         if grade.isolation().name == "user":
+            if feedback.stat().st_mode & 0o077:
+                # made before the run with the usual mode 755: a later candidate listed the class's names and sizes
+                raise Failure(f"{feedback}: other users can read it, and so can each candidate under the user "
+                              f"isolation: make it private first (chmod 700 {feedback})")
             # that candidate is a user of the host: in a folder it may write in, it put links of its own where the
             # grader then wrote the class's CSV (a fresh attacker read and rewrote the grades so)
             for folder in dict.fromkeys((csv_path.parent, wide.parent, feedback.parent, feedback)):

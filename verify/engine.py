@@ -1432,7 +1432,12 @@ def _one_routing(run: _Run, values: Mapping[str, Any], got) -> bool:
     """Whether the answer is one of the points of the exact gradient at `values`, not a mixture of them."""
     expected = expected_at(run.gradient, values)
     points = _float_of(expected) if isinstance(expected, Hull) else _float_of(expected).reshape(1, -1)
-    return bool(np.any(np.all(points == np.asarray(got, dtype=float).ravel(), axis=1)))
+    return _one_of(points, np.asarray(got, dtype=float).ravel())
+
+
+def _one_of(points: np.ndarray, target: np.ndarray) -> bool:
+    """Whether `target` is exactly one of the rows of `points`."""
+    return bool(np.any(np.all(points == target, axis=1)))
 
 
 def _split_by_float64(run: _Run) -> _Failed | None:
@@ -1542,7 +1547,7 @@ def hull_distance(points: np.ndarray, target: np.ndarray) -> float:
     they are then normalized and the distance measured in
     the units of the entries, so the tolerance means what it says.
     """
-    if np.any(np.all(points == target, axis=1)):
+    if _one_of(points, target):
         return 0.0     # one of the points itself (the arg max's routing): no solve needed
     # a weight of the entries' own size: heavier rows make the solve ill-conditioned, and the
     # normalization below makes the weights add up to 1 exactly anyway

@@ -671,27 +671,35 @@ def test_an_unknown_convention_for_grade_or_gradescope_is_one_line_exit_2(tmp_pa
     assert not (tmp_path / "g.csv").exists()
 
 
-def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(tmp_path, monkeypatch):
-    # That candidate is a user of the host: a fresh attacker read the class folder's name from the grader's
-    # command line, then a classmate's world-readable file.
+@pytest.fixture
+def user_isolation(monkeypatch):
+    """The user isolation in force, its candidate the user nobody; the sandbox module, whose helpers the tests call."""
     from verify import sandbox
     monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
+    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
+    return sandbox
+
+
+def private_class(tmp_path: Path, mode: int = 0o700) -> None:
+    """A class folder of one submission, alice's, with the folder's mode."""
     (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class").chmod(0o755)
+    (tmp_path / "class").chmod(mode)
+
+
+def test_grade_under_the_user_isolation_refuses_a_class_folder_others_can_read(tmp_path, user_isolation):
+    # That candidate is a user of the host: a fresh attacker read the class folder's name from the grader's
+    # command line, then a classmate's world-readable file.
+    private_class(tmp_path, 0o755)
     run = run_inline(["grade", "class", "--csv", "g.csv"], tmp_path)
     assert run.code == 2 and "make it private first (chmod 700 class)" in error_line(run)
     assert not (tmp_path / "g.csv").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
-def test_grade_under_the_user_isolation_refuses_results_in_a_folder_its_user_may_write_in(tmp_path, monkeypatch):
+def test_grade_under_the_user_isolation_refuses_results_in_a_folder_its_user_may_write_in(tmp_path, user_isolation):
     # a fresh attacker's file, as that user, read the CSV's path from the grader's command line and put links where the
     # grader then wrote the class's CSVs (its own file, which it read and rewrote, and a file of root's)
-    from verify import sandbox
-    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
-    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
-    (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class").chmod(0o700)
+    private_class(tmp_path)
     shared = tmp_path / "course"
     shared.mkdir(mode=0o777)
     shared.chmod(0o1777)
@@ -703,13 +711,9 @@ def test_grade_under_the_user_isolation_refuses_results_in_a_folder_its_user_may
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
-def test_the_user_isolation_refuses_a_feedback_folder_others_can_read(tmp_path, monkeypatch):
+def test_the_user_isolation_refuses_a_feedback_folder_others_can_read(tmp_path, user_isolation):
     # made by a TA before the run with the usual mode 755: a later candidate listed the class's names and file sizes
-    from verify import sandbox
-    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
-    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
-    (tmp_path / "class" / "alice").mkdir(parents=True)
-    (tmp_path / "class").chmod(0o700)
+    private_class(tmp_path)
     (tmp_path / "out" / "feedback").mkdir(parents=True, mode=0o755)
     (tmp_path / "out" / "feedback").chmod(0o755)
     run = run_inline(["grade", "class", "--csv", "out/g.csv"], tmp_path)
@@ -719,11 +723,8 @@ def test_the_user_isolation_refuses_a_feedback_folder_others_can_read(tmp_path, 
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root's grader runs candidates as another user")
-def test_check_under_the_user_isolation_refuses_a_file_whose_classmates_its_user_can_read(tmp_path, monkeypatch):
+def test_check_under_the_user_isolation_refuses_a_file_whose_classmates_its_user_can_read(tmp_path, user_isolation):
     # a fresh attacker's file read its path on the grader's command line, then printed the classmate's file beside it
-    from verify import sandbox
-    monkeypatch.setattr(grade, "isolation", lambda: sandbox.Isolation("user", "isolation: user"))
-    monkeypatch.setattr(sandbox, "CANDIDATE_USER", "nobody")
     shared = Path(tempfile.mkdtemp(dir="/tmp"))   # under a folder every user may enter, unlike pytest's
     try:
         shared.chmod(0o755)
@@ -736,7 +737,7 @@ def test_check_under_the_user_isolation_refuses_a_file_whose_classmates_its_user
             f"error: {shared / 'alice' / 'hw4.py'}: the candidate could read it under the user isolation (another "
             "student's file beside its own): make the folders that hold the submissions private first (chmod 700)")
         shared.chmod(0o700)   # the class folder private: nothing of alice's in reach
-        assert sandbox.classmate_in_reach(shared / "bob" / "hw4.py", "hw4.py") is None
+        assert user_isolation.classmate_in_reach(shared / "bob" / "hw4.py", "hw4.py") is None
     finally:
         shutil.rmtree(shared)
 
