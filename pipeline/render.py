@@ -570,8 +570,8 @@ def _note_context(note) -> dict:
                            for d in map(part.rubric.deduction, answer.deductions)],
             "besides": _charges(besides), "besides_count": len(besides),
             "points": part.points_for(answer), "of": part.points,
-            "case": answer.case and {"text": answer.case[0], "points": part.points_for(answer.case_answer),
-                                     "loses": _charges([part.rubric.criterion(c) for c in answer.case[1]])},
+            "case": answer.case and {"text": answer.case.text, "points": part.points_for(answer.case_answer),
+                                     "loses": _charges([part.rubric.criterion(c) for c in answer.case.charges])},
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
 
 

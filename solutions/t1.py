@@ -16,7 +16,7 @@ from sympy import And, KroneckerDelta, Max, Min, Piecewise, Sum
 
 from verify import ops, variants
 from verify.engine import Gradient
-from verify.homework import Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
+from verify.homework import Case, Criterion, Deduction, Part, Question, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import (
@@ -47,6 +47,7 @@ from verify.symbolic import (
 
 from .examples import drawn_example
 from .illustrations import illustrations
+from .notation import latex
 from .rubric import LOSS, NO_STEPS
 from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_full, delta_pad, i, j, k, l, m, n, p, u, v
 
@@ -366,6 +367,14 @@ _DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\l
                 r"$\delta_\lambda$, "
                 r"and its $j$, which numbers the outputs one after another, is written $\lambda$.")
 
+
+def _convolution_twin(formula) -> Case:
+    """A border slip of T1.1 as an answer for a true convolution makes it, with the kernel not turned: the same
+    error, graded as its note grades it in the reading of a cross-correlation (rule 2(d))."""
+    return Case(rf"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
+                rf"same slip with the kernel not turned, ${latex(formula)}$, is the same single error, of the "
+                r"border.", (), formula, "convolution")
+
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
                 _DENSE + r" Read so, it is one weighted copy of the kernel, with the kernel's shape, where the "
@@ -418,7 +427,8 @@ DX_WRONG = (
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
-                charges_other=("border", "final")),
+                charges_other=("border", "final"),
+                case=_convolution_twin(Fit(Pad(Crop(DX_CONVOLUTION, p - 1), p - 1), m, n))),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
                 r"of $\delta$ are dropped, so the pixels they reach lose their share, and those only they "
@@ -431,7 +441,8 @@ DX_WRONG = (
                          r"true convolution written down, the turned kernel is a second error, of the final form "
                          r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
-                         r"again.", charges=("border",), charges_other=("border", "final")),
+                         r"again.", charges=("border",), charges_other=("border", "final"),
+                case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
@@ -478,8 +489,8 @@ DW_WRONG = (
                          r"(rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged.",
-                case=(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
-                      r"leaves a wrong line standing (rule~4(c)).", ("local",)),
+                case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
+                         r"leaves a wrong line standing (rule~4(c)).", ("local",)),
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "

@@ -10,7 +10,7 @@ from sympy import KroneckerDelta
 
 from verify import ops
 from verify.engine import Gradient
-from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
+from verify.homework import Case, Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import (
@@ -29,6 +29,7 @@ from verify.symbolic import (
 )
 
 from .illustrations import illustrations
+from .notation import latex
 from .symbols import L, d, delta_s, f, i, istar, k, x, z_s
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
 
@@ -169,9 +170,9 @@ WRONG = (
                 OneHot(x, ArgMax(x)),
                 decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
                          r"point follow from it and are not charged again (rule~3(c) at the front). This holds "
-                         r"for the one-hot vector of one maximizer. The mask $\mathbb{I}[x = \max x]$ without "
-                         r"$\delta$ is besides a false rule at ties, which does not follow from the missing "
-                         r"$\delta$: it also loses the tie point, by the deduction for a wrong rule at ties.",
+                         r"for the one-hot vector of one maximizer.",
+                case=Case(rf"The mask ${latex(MaxMask(x))}$ without $\delta$ is, in addition, a false rule at "
+                          r"ties, which does not follow from the missing $\delta$.", ("ties",), MaxMask(x)),
                 deductions=("no-delta",)),
 )
 

@@ -12,7 +12,7 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumOver, product, shown
+from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumAll, SumOver, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
@@ -141,6 +141,15 @@ WRONG = (
                 Hadamard(delta_v, Hadamard(Ones(x) - sp.tanh(x), Ones(x) - sp.tanh(x))),
                 decision=r"As with $1 - \tanh$, only the derivative is wrong, and the result built on it is "
                          r"not charged again.", charges=("derivative",)),
+    WrongAnswer("tanh-inner-product", "t2.tanh", r"The inner product in place of the entry-wise product",
+                r"Each output $z_k$ depends on $x_k$ alone, so for each entry one term of the chain rule's sum "
+                r"survives (Step~1). The inner product $\delta^{\mathsf{T}}(1 - \tanh^2(x))$, written also as "
+                r"$\sum_k \delta_k (1 - \tanh^2(x_k))$ or \texttt{np.dot}, adds the terms of every entry into one "
+                r"number. The display below puts that number in every entry.",
+                product(SumAll(Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))), Ones(x)),
+                decision=r"The error arises in the chain rule (rule~1(i) at the front). The number it gives for "
+                         r"the result, also when it is one number in place of a vector, follows from that error "
+                         r"and is not charged again.", charges=("chain",)),
     WrongAnswer("tanh-no-delta", "t2.tanh", r"The derivative $f'$ without $\delta$",
                 r"This is the local derivative $\partial z_k/\partial x_k$ alone; the gradient of $L$ "
                 r"multiplies it by $\delta_k$.",

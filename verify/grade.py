@@ -463,8 +463,15 @@ def common_answers(homework: Homework, result: Result) -> dict[str, tuple[WrongA
 
 
 def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
-    """The key's common wrong answers for a result, the right-looking ones it accepts left out."""
-    return [w for w in homework.part_of(result.id).wrong_answers if w.result == result.id and not w.accepted]
+    """The key's common wrong answers for a result, the right-looking ones it accepts left out; a case a note
+    grades apart with a formula of its own follows its note's answer."""
+    listed = []
+    for w in homework.part_of(result.id).wrong_answers:
+        if w.result == result.id and not w.accepted:
+            listed.append(w)
+            if w.case is not None and w.case.formula is not None:
+                listed.append(w.case_answer)
+    return listed
 
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
@@ -554,6 +561,8 @@ def wrong_answer_note(wrong, part, unwritten: bool = True, forced: str | None = 
              _without_displays(plain(wrong.why))]
     if wrong.decision:
         lines.append(f"The key: {_without_displays(plain(wrong.decision))}")
+    if wrong.of_case is not None:
+        lines.append(f"This answer is the case the key grades apart: {_without_displays(plain(wrong.of_case.text))}")
     lines.append(f"Points for it: {part.points_for(wrong, unwritten, forced)} of {part.points}"
                  + (" (for code, which writes no forward pass)." if unwritten and wrong.charges_unwritten is not None
                     else "."))

@@ -120,6 +120,22 @@ class Rubric:
         return sum(self.criterion(c).points for c in deduction.charges) + deduction.points
 
 
+@dataclass(frozen=True)
+class Case:
+    """A case of a common wrong answer that its note grades apart, after the note's score.
+
+    text: LaTeX, no point counts; `{formula}` where it shows its formula.
+    charges: the criteria it loses besides the note's.
+    formula: its own formula when its code differs from the note's answer (None: the same code, told apart
+        only in a written answer); the grader matches it and awards the case's points.
+    convention: the forward pass that formula is judged against (None: the note's).
+    """
+    text: str
+    charges: tuple[str, ...] = ()
+    formula: Any = None
+    convention: str | None = None
+
+
 @dataclass(frozen=True, eq=False)
 class WrongAnswer:
     """A wrong answer graders meet, in the key's vocabulary: shown in the notes, rejected by the checks.
@@ -151,17 +167,23 @@ class WrongAnswer:
     # the criteria it loses after the other convention's forward pass is written down (the grader's --convention
     # forcing it); None: the same as `charges`
     charges_other: tuple[str, ...] | None = None
-    # a case of the same answer that loses more, graded apart after the note's score: its LaTeX (no point counts)
-    # and the criteria it loses besides the note's; the key prints its score, `Part.points_for(wrong.case_answer)`
-    case: tuple[str, tuple[str, ...]] | None = None
+    # a case of the same answer graded apart after the note's score; the key prints its score,
+    # `Part.points_for(wrong.case_answer)`
+    case: Case | None = None
+    # set on a `case_answer` (its id is the note's with ":case"): the case it is, which its feedback names
+    of_case: Case | None = None
 
     @property
     def case_answer(self) -> WrongAnswer | None:
-        """The answer of `case`, charged its criteria besides this one's; None without a case."""
-        if self.case is None:
+        """The answer of `case`, charged its criteria besides this one's, with its formula and convention when it
+        has its own; None without a case."""
+        case = self.case
+        if case is None:
             return None
-        more = self.case[1]
-        return replace(self, charges=(*self.charges, *more), case=None,
+        more = case.charges
+        own = {} if case.formula is None else {"formula": case.formula, "quote": None, "reading": {},
+                                                "convention": case.convention or self.convention}
+        return replace(self, id=f"{self.id}:case", charges=(*self.charges, *more), case=None, of_case=case, **own,
                        charges_unwritten=None if self.charges_unwritten is None else (*self.charges_unwritten, *more),
                        charges_other=None if self.charges_other is None else (*self.charges_other, *more))
 
@@ -495,6 +517,7 @@ def _rubric_problems(where: str, part: Part) -> list[str]:
     named: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(f"deduction {d.id}", d.charges, ())
                                                                  for d in rubric.deductions]
     named += [(f"wrong answer {a.id}", a.charges, a.deductions) for a in part.wrong_answers]
+    named += [(f"the case of wrong answer {a.id}", a.case.charges, ()) for a in part.wrong_answers if a.case]
     for owner, charges, incurred in named:
         for id_ in charges:
             if id_ not in criteria:

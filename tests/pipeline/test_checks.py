@@ -69,6 +69,17 @@ def test_a_note_that_contradicts_its_verdict_stops_the_build(homework):
         checks._require_judgment(checks.judge(homework, part, flipped)[0])
 
 
+def test_a_case_graded_apart_whose_formula_is_right_stops_the_build(homework):
+    # the grader awards a case's formula the case's points: a right one there would cost right answers points
+    part = homework.part_of("t1.dX")
+    answer = next(a for a in part.wrong_answers if a.case is not None and a.case.formula is not None)
+    checks.check_case(homework, part, answer)
+    right = homework.result("t1.dX").gradient(answer.case.convention).formula
+    broken = dataclasses.replace(answer, case=dataclasses.replace(answer.case, formula=right))
+    with pytest.raises(CheckFailed, match=f"note {answer.id} .*its case: the case's formula is right"):
+        checks.check_case(homework, part, broken)
+
+
 def test_a_second_run_reuses_every_verdict_and_a_changed_step_is_checked_again(homework, warm_cache, tmp_path,
                                                                                 monkeypatch):
     cache = tmp_path / "cache.json"

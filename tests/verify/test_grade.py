@@ -353,6 +353,12 @@ def test_the_choice_of_convention_counts_points():
     assert grade.choose_conventions([HW.result("t2.tanh")], {"t2.tanh": {}}) is None
 
 
+# the gradient for a true convolution's forward pass, entry by entry: the full correlation of delta with W
+_CONVOLUTION_DX_LOOP = ("p = W.shape[0]\npadded = np.pad(delta, p - 1)\ng = np.zeros_like(X)\n"
+                        "for k in range(X.shape[0]):\n    for l in range(X.shape[1]):\n"
+                        "        g[k, l] = np.sum(padded[k:k + p, l:l + p] * W)\n")
+
+
 @pytest.mark.parametrize("result, body, common", [
     ("t2.tanh", "return delta * (1 - np.tanh(x))", "tanh-prime"),
     ("t1.db", "return delta.mean()", "db-mean"),
@@ -371,16 +377,28 @@ def test_the_choice_of_convention_counts_points():
     ("t1.dX", "return correlate_valid(delta, W[::-1, ::-1])", "valid-not-full"),   # raises where delta < W
     # two mistakes for the cross-correlation, one (the border) in the reading that gives code more (rule 2)
     ("t1.dX", "return correlate_valid(delta, W)", "valid-no-flip"),
+    # the inner product in place of the entry-wise one (rule 1(i)), as one number or in every entry
+    ("t2.tanh", "return np.dot(delta, 1 - np.tanh(x) ** 2)", "tanh-inner-product"),
+    ("t2.tanh", "return np.full_like(x, np.sum(delta * (1 - np.tanh(x) ** 2)))", "tanh-inner-product"),
+    # cases a note grades apart with a formula of their own: the mask without delta (a false rule at ties
+    # besides), and T1.1's border slips as answers for a true convolution (rule 2(d)), written as loops
+    ("t2.maxpool", "return (x == x.max()).astype(float)", "max-no-delta:case"),
+    ("t1.dX", _CONVOLUTION_DX_LOOP + "g[:p - 1] = 0\ng[X.shape[0] - p + 1:] = 0\ng[:, :p - 1] = 0\n"
+     "g[:, X.shape[1] - p + 1:] = 0\nreturn g", "border-skipped:case"),
+    ("t1.dX", "delta = delta.copy()\ndelta[-1] = 0\ndelta[:, -1] = 0\n" + _CONVOLUTION_DX_LOOP + "return g",
+     "output-size:case"),
 ])
 def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, body, common):
     graded = by_result(grade_source(tmp_path, replace_function(CORRECT, result.replace(".", "_"), body)))[result]
     part = HW.part_of(result)
-    wrong = next(w for w in part.wrong_answers if w.id == common)
+    wrong = grade.common_answers(HW, HW.result(result))[common][0]
     assert graded.verdict == "wrong" and graded.common == common
     assert graded.points == part.points_for(wrong, unwritten=True) * graded.max_points / part.points
     text = grade.result_text(HW, graded)
     assert grade.plain(wrong.title) in text
     assert grade.plain(wrong.why).split(". ")[0].split(" below")[0] in text   # its first words, as the key has them
+    if wrong.of_case is not None:
+        assert grade.plain(wrong.of_case.text).split(", ")[0] in text
     assert f"Points for it: {part.points_for(wrong, unwritten=True)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
     assert not graded.review          # the key's points are data: nothing left for a TA

@@ -20,7 +20,7 @@ SCORES = {
     "sample.dX": 0, "no-flip": 4, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
     "sample.dW": 0, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
-    "sample.tanh": 4, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
+    "sample.tanh": 4, "tanh-inner-product": 3, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
