@@ -117,7 +117,7 @@ class Running:
                                           f"step {step.id}\n{verdict.reason}\n{verdict.counterexample}")
                 notes.append(note)
                 if answer.case is not None and answer.case.formula is not None:
-                    case_key = _note_key(answer.case_answer, self.fingerprint)
+                    case_key = _note_key(answer.answer_of(answer.case), self.fingerprint)
                     self.fresh_notes[case_key] = check_case(self.homework, part, answer, self.cache.get(case_key))
             self._notes = notes
         return self._notes
@@ -170,7 +170,8 @@ class Running:
 def check_case(homework: Homework, part: Part, answer: WrongAnswer, known: dict | None = None) -> dict:
     """Judge the case a note grades apart with a formula of its own: a wrong answer too, since the grader awards it
     the case's points (a right formula there would cost a right answer points).  Its record, for the cache."""
-    note, known = judge(homework, part, answer.case_answer, known)
+    assert answer.case is not None
+    note, known = judge(homework, part, answer.answer_of(answer.case), known)
     if note.verdict.passed:
         raise CheckFailed(f"check failed: grader's note {answer.id} ({part.label}), its case: the case's formula is "
                           f"right, but the key grades it as wrong\n{note.verdict}")

@@ -470,7 +470,7 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
         if w.result == result.id and not w.accepted:
             listed.append(w)
             if w.case is not None and w.case.formula is not None:
-                listed.append(w.case_answer)
+                listed.append(w.answer_of(w.case))
     return listed
 
 

@@ -175,11 +175,12 @@ class WrongAnswer:
 
     @property
     def case_answer(self) -> WrongAnswer | None:
-        """The answer of `case`, charged its criteria besides this one's, with its formula and convention when it
-        has its own; None without a case."""
-        case = self.case
-        if case is None:
-            return None
+        """The answer of `case` (see `answer_of`); None without a case."""
+        return None if self.case is None else self.answer_of(self.case)
+
+    def answer_of(self, case: Case) -> WrongAnswer:
+        """The answer of a case: charged its criteria besides this one's, with its formula and convention when it
+        has its own."""
         more = case.charges
         own = {} if case.formula is None else {"formula": case.formula, "quote": None, "reading": {},
                                                 "convention": case.convention or self.convention}
