@@ -728,9 +728,10 @@ def _exact_gradient(gradient: Gradient, values: Mapping[str, Any]):
     sym, out_sym = _symbolic_loss(op, tuple(sorted(sizes.items())))
     point = _point(op, sym, values)
     outputs = [sp.sympify(q) for q in np.asarray(out_sym, dtype=object).ravel()]
-    loss = sp.sympify(op.loss(out_sym, exact["delta"]))
     symbols = np.asarray(sym[wrt], dtype=object)
     if op.kind.piecewise:
+        deltas, loss = _symbolic_delta_loss(op, tuple(sorted(sizes.items())))
+        point = {**point, **dict(zip(np.ravel(deltas), np.ravel(exact["delta"])))}
         points = kinks.generalized_gradient(loss, outputs, symbols, point)
         return points[0] if len(points) == 1 else Hull(points)
     return _loss_gradient(op, sizes, wrt, exact, point)
@@ -739,6 +740,18 @@ def _exact_gradient(gradient: Gradient, values: Mapping[str, Any]):
 @functools.lru_cache(maxsize=64)
 def _symbolic_loss(op: Operation, sizes: tuple):
     return op.symbolic_at(dict(sizes))
+
+
+@functools.lru_cache(maxsize=64)
+def _symbolic_delta_loss(op: Operation, sizes: tuple):
+    """delta's entries as symbols (Dummy: no input's name) and the loss <delta, f> in them.  The loss is then one
+    expression per size, so the pieces of a kink and their slopes, computed once, serve every point of that size
+    (a check's fresh ties take dozens of generalized gradients)."""
+    _, out = _symbolic_loss(op, sizes)
+    shape = np.shape(out)
+    deltas = (np.array([sp.Dummy(f"delta_{'_'.join(map(str, ix))}", real=True) for ix in np.ndindex(shape)],
+                       dtype=object).reshape(shape) if shape else sp.Dummy("delta", real=True))
+    return deltas, sp.sympify(op.loss(out, deltas))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -84,7 +84,14 @@ def is_kink(expressions: Sequence, point: Mapping) -> bool:
 
 def _select(expr, selection: Mapping):
     """expr with every atom replaced by its selected branch (inner atoms first)."""
-    out = sp.sympify(expr)
+    return _selected(sp.sympify(expr), tuple(selection.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _selected(expr, selection: tuple):
+    # a loss written with symbols alone (the engine's) has the same pieces at every point of its size: each is
+    # selected once
+    out = expr
     for _ in range(8):  # nested atoms need a few rounds; eight levels is far beyond any operation here
         replaced = out.xreplace(dict(selection))
         if replaced == out:
