@@ -539,8 +539,10 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
             r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 is such a "
             r"sum. In this key's letters it is a sum of $W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with "
             r"$i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$).") in key
-    assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, one such sum is "
-            r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$.") in key
+    assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, such sums are "
+            r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$ for $\partial L / \partial X$, whose own index is $(k, l)$, and "
+            r"$\sum_{k,l} \bar{\delta}_{k-u,l-v} X_{k,l}$ for $\partial L / \partial W$, whose own index is "
+            r"$(u, v)$.") in key
     avg = parts["t2.avgpool"]
     kept = avg.points - avg.rubric.criterion("chain").points
     assert f"Such an answer scores ${kept}$ of~${avg.points}$." in key
