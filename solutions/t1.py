@@ -544,7 +544,7 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
                      r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
                      r"alone, whatever its other lines show (rule~3(d)).",
-                     charges=lost)
+                     charges=lost, covers=("loss",))
 
 
 _LOSS, _NO_STEPS = LOSS, NO_STEPS
