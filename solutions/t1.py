@@ -397,9 +397,10 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
@@ -415,10 +416,12 @@ DX_WRONG = (
                 r"$m \times n$ when the image is so small that every pixel lies within $p - 1$ of its border. "
                 r"This answer leaves every such pixel at $0$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
-                charges_other=("border", "final")),
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"The error arises at the border; the shape is right.",
+                charges=("border",), charges_other=("border", "final")),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
                 r"of $\delta$ are dropped, so the pixels they reach lose their share, and those only they "
@@ -427,9 +430,11 @@ DX_WRONG = (
                 r"rows and $n - p$ columns of $\delta$, and the outer one puts zeros in place of the last row "
                 r"and column, as an answer whose sums stop one output short does.",
                 Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final")),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
@@ -506,15 +511,14 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms. Each loses one criterion, the chain rule or the result, "
-                                r"and the two criteria carry the same points, so that both forms score the same; "
-                                r"neither loses both. The form "
-                                r"$\delta \cdot 1 = \delta$ with no sum at all errs in the chain rule, which it "
-                                r"loses by the line of that criterion. It keeps the result, which follows from "
-                                r"that error (rule~3(c)), and no deduction applies to it. The form that writes "
+                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. "
+                                r"The form $\delta \cdot 1 = \delta$ with no sum at all errs in the chain rule, "
+                                r"which it loses by the line of that criterion. It keeps the result, which follows "
+                                r"from that error (rule~3(c)), and no deduction applies to it. The form that writes "
                                 r"$\delta$ after a chain rule that sums over every output errs in the result, "
-                                r"which the deduction for a result other than the sum takes; the deduction and "
-                                r"the score below are this form's.",
+                                r"which the deduction for a result other than the sum takes: the deduction below is "
+                                r"this form's alone. The chain rule and the result carry the same points, so that "
+                                r"the score below is each form's.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
