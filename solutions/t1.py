@@ -596,8 +596,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$'', or the same sum followed "
                             r"by ``since $\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$''): it is the chain rule "
                             r"with that derivative put in. A wrong local derivative inside it is charged at the local "
-                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
-                            r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
+                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$, with $y$ the "
+                            r"output of a dense layer $y = W \cdot X + b$ as the sample writes it (rule~8 at the "
+                            r"front), whose $\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights "
+                            r"no output's "
                             r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
                             r"Y_{i,j}/\partial X$ follows it, or such a sum with the value of a local derivative the "
                             r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
@@ -609,9 +611,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too. The scatter view and the matrix view with the "
-                            r"values already in are final forms (rule~1(e) at the front): they earn the final form, "
-                            r"and the border by the line of that criterion, but never this one, which only a chain "
-                            r"rule written beside them earns."),
+                            r"values already in are final forms (rule~1(e) at the front). In an answer that has its "
+                            r"steps (rule~1(b) at the front) they earn the final form, and the border by the line of "
+                            r"that criterion, but never this one, which only a chain rule written beside them earns; "
+                            r"without steps they earn nothing (the first deduction below)."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -721,7 +724,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
                             r"$\delta \cdot 1 = \delta$ with no sum loses the chain rule and not the result. The "
                             r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ an "
-                            r"array of ones, is the sum over every output. It loses nothing for it, whether or not "
+                            r"array of ones of $\delta$'s shape and the dot the sum of the entry-wise products, is "
+                            r"the sum over every output. It loses nothing for it, whether or not "
                             r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
                             r"derivative too (rule~1(f)). A $1$ is an array when the answer marks it as one: bold, "
@@ -732,8 +736,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                     Deduction("not-summed", "a result other than the sum",
                               r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 "
                               r"at the front. For the question's $\delta$, the answer gives a result other than the "
-                              r"sum: the mean of $\delta$, however it reaches it (also where it writes the local "
-                              r"derivative as one over the number of outputs), or $\delta$ left unsummed after a "
+                              r"sum: the mean of $\delta$, however it reaches it, also where it writes the local "
+                              r"derivative as one over the number of outputs (that local derivative is part of this "
+                              r"one error and keeps its points), or $\delta$ left unsummed after a "
                               r"chain rule that sums over every output.",
                               charges=("result",)),
                     _LOSS),
