@@ -547,10 +547,23 @@ def _rule(part: Part, deduction) -> str:
     if deduction.charges:
         costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
     if deduction.points:
-        costs.append(f"loses {_points(deduction.points)}")
+        # a penalty no criterion carries comes on top of every criterion lost (review50 c row 2): said in each rubric
+        costs.append(f"loses {_points(deduction.points)} of its own" + ("" if deduction.charges else
+                     ", which no criterion carries, on top of every criterion it loses, whatever line or deduction "
+                     "takes that criterion"))
     if deduction.cap is not None:
         costs.append(f"earns at most {deduction.cap} of the part's points")
-    return " and ".join(costs)
+    rule = " and ".join(costs)
+    # a deduction that covers another says so, and so does the one covered (review50 b row 3), from the data
+    present = {d.id: d for d in part.rubric.deductions}
+    covering = [d.name for d in part.rubric.deductions if deduction.id in d.covers]
+    if covering:
+        rule += ". Under " + " or ".join(covering) + " it costs nothing, since that deduction covers it"
+    covered = [present[c].name for c in deduction.covers if c in present]
+    if covered:
+        rule += (". " + " and ".join(covered)[:1].upper() + " and ".join(covered)[1:]
+                 + ", which this deduction covers, costs nothing on top of it")
+    return rule
 
 
 def _note_context(note) -> dict:

@@ -406,9 +406,10 @@ DX_WRONG = (
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
@@ -424,10 +425,12 @@ DX_WRONG = (
                 r"$m \times n$ when the image is so small that every pixel lies within $p - 1$ of its border. "
                 r"This answer leaves every such pixel at $0$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). The error arises at the border; the shape is right.", charges=("border",),
-                charges_other=("border", "final"),
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"The error arises at the border; the shape is right.",
+                charges=("border",), charges_other=("border", "final"),
                 case=_convolution_twin(Fit(Pad(Crop(DX_CONVOLUTION, p - 1), p - 1), m, n))),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
@@ -437,9 +440,11 @@ DX_WRONG = (
                 r"rows and $n - p$ columns of $\delta$, and the outer one puts zeros in place of the last row "
                 r"and column, as an answer whose sums stop one output short does.",
                 Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, the turned kernel is a second error, of the final form "
-                         r"(rule~3(e)). A wrong range of the outputs is an error of the border, also where the result "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
+                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
+                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
+                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final"),
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
@@ -517,16 +522,15 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms. Each loses one criterion, the chain rule or the result, "
-                                r"and the two criteria carry the same points, so that both forms score the same; "
-                                r"neither loses both. The form "
-                                r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ "
-                                r"with no sum at all errs in the chain rule, which it "
-                                r"loses by the line of that criterion. It keeps the result, which follows from "
-                                r"that error (rule~3(c)), and no deduction applies to it. The form that writes "
+                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. "
+                                r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ "
+                                r"with no sum at all errs in the chain rule, which it loses by the line of that "
+                                r"criterion. It keeps the result, which follows from that error (rule~3(c)), and no "
+                                r"deduction applies to it. The form that writes "
                                 r"$\delta$ after a chain rule that sums over every output errs in the result, "
-                                r"which the deduction for a result other than the sum takes; the deduction and "
-                                r"the score below are this form's.",
+                                r"which the deduction for a result other than the sum takes: the deduction below is "
+                                r"this form's alone. The chain rule and the result carry the same points, so that "
+                                r"the score below is each form's.",
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -556,7 +560,7 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
                      r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
                      r"alone, whatever its other lines show (rule~3(d)).",
-                     charges=lost)
+                     charges=lost, covers=("loss",))
 
 
 _LOSS, _NO_STEPS = LOSS, NO_STEPS
@@ -604,8 +608,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$'', or the same sum followed "
                             r"by ``since $\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$''): it is the chain rule "
                             r"with that derivative put in. A wrong local derivative inside it is charged at the local "
-                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ whose "
-                            r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights no output's "
+                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$, with $y$ the "
+                            r"output of a dense layer $y = W \cdot X + b$ as the sample writes it (rule~8 at the "
+                            r"front), whose $\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights "
+                            r"no output's "
                             r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
                             r"Y_{i,j}/\partial X$ follows it, or such a sum with the value of a local derivative the "
                             r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
@@ -617,9 +623,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too. The scatter view and the matrix view with the "
-                            r"values already in are final forms (rule~1(e) at the front): they earn the final form, "
-                            r"and the border by the line of that criterion, but never this one, which only a chain "
-                            r"rule written beside them earns."),
+                            r"values already in are final forms (rule~1(e) at the front). In an answer that has its "
+                            r"steps (rule~1(b) at the front) they earn the final form, and the border by the line of "
+                            r"that criterion, but never this one, which only a chain rule written beside them earns; "
+                            r"without steps they earn nothing (the first deduction below)."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -730,7 +737,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with no "
                             r"sum loses the chain rule and not the result. The "
                             r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ an "
-                            r"array of ones, is the sum over every output. It loses nothing for it, whether or not "
+                            r"array of ones of $\delta$'s shape and the dot the sum of the entry-wise products, is "
+                            r"the sum over every output. It loses nothing for it, whether or not "
                             r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
                             r"derivative too, in an answer that has its steps (rule~1(f)). A $1$ is an array when "
@@ -742,8 +750,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                     Deduction("not-summed", "a result other than the sum",
                               r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 "
                               r"at the front. For the question's $\delta$, the answer gives a result other than the "
-                              r"sum: the mean of $\delta$, however it reaches it (also where it writes the local "
-                              r"derivative as one over the number of outputs), or $\delta$ left unsummed after a "
+                              r"sum: the mean of $\delta$, however it reaches it, also where it writes the local "
+                              r"derivative as one over the number of outputs (that local derivative is part of this "
+                              r"one error and keeps its points), or $\delta$ left unsummed after a "
                               r"chain rule that sums over every output.",
                               charges=("result",)),
                     _LOSS),

@@ -88,13 +88,16 @@ class Criterion:
 class Deduction:
     """A common error and what it costs, in the rubric's data: the criteria it charges (their points
     are lost), a penalty of its own in `points` (points off, for an error no criterion covers), or
-    `cap`, the most the part can then earn.  `name` is short ("the assumed loss"): notes name it."""
+    `cap`, the most the part can then earn.  `name` is short ("the assumed loss"): notes name it.  `covers`: the
+    ids of the rubric's deductions this one includes, which then cost nothing on top of it (T1's dense-layer
+    reading covers the assumed loss)."""
     id: str
     name: str
     text: str
     charges: tuple[str, ...] = ()
     points: int = 0
     cap: int | None = None
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,9 +250,12 @@ class Part:
 
     def points_for(self, wrong: WrongAnswer, unwritten: bool = False, forced: str | None = None) -> int:
         """The points the key awards a wrong answer: the part's points less the criteria it loses and
-        the penalties of its deductions, at least 0, and at most the smallest cap among them; `unwritten`: in an
-        answer that writes no forward pass (code, as the grader judges it); `forced`: as for `charged`."""
+        the penalties of its deductions but those another of them covers, at least 0, and at most the smallest
+        cap among them; `unwritten`: in an answer that writes no forward pass (code, as the grader judges it);
+        `forced`: as for `charged`."""
         deductions = [self.rubric.deduction(d) for d in wrong.deductions]
+        covered = {c for d in deductions for c in d.covers}
+        deductions = [d for d in deductions if d.id not in covered]
         score = (self.points - sum(c.points for c in self.charged(wrong, unwritten, forced))
                  - sum(d.points for d in deductions))
         caps = [d.cap for d in deductions if d.cap is not None]

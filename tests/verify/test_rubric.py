@@ -140,6 +140,18 @@ def test_an_error_named_twice_is_charged_once_and_a_cap_or_zero_bounds_the_score
     assert capped.points_for(_answer(capped, charges=["chain", "local", "border", "final"], deductions=("cap",))) == 1
 
 
+def test_the_dense_layer_reading_covers_the_assumed_loss_which_elsewhere_comes_on_top_of_the_criteria_lost():
+    # review50 b row 3, c row 2: the assumed loss is a point of its own, on top of every criterion lost (in T2 the
+    # missing delta's chain rule too), but nothing beside T1's dense-layer reading, whose deduction covers it
+    for part in (PARTS["t1.dX"], PARTS["t1.dW"]):
+        dense = _answer(part, deductions=("dense",))
+        assert part.points_for(_answer(part, deductions=("dense", "loss"))) == part.points_for(dense)
+    tanh = PARTS["t2.tanh"]
+    missing = _answer(tanh, deductions=("no-delta",))
+    assert tanh.points_for(_answer(tanh, deductions=("no-delta", "loss"))) == (
+        tanh.points_for(missing) - tanh.rubric.deduction("loss").points)
+
+
 def test_a_note_that_charges_no_criterion_of_its_part_is_refused_naming_the_module():
     part = PARTS["t2.tanh"]
     wrong = dataclasses.replace(part.wrong_answers[1], charges=("derivatve",))
