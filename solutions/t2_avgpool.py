@@ -77,7 +77,8 @@ WRONG = (
                 r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
-                r"$w_1 = 1$ and $g_1 = \delta$, the question's $\delta$, and the result is checked so. The sample's weights "
+                r"$w_1 = 1$ and $g_1 = \delta$, the question's $\delta$, and the result is checked so. The "
+                r"sample's weights "
                 r"$w_{kj}$ carry the $j$ of an entry of $x$; with one output the key drops it and writes $w_\mu$.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Entries(sp.Integer(1), _ks, 1, 1),   # one output, and the sum read as its gradient

@@ -152,10 +152,12 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3(d) at the front). At a tie too, whenever some entry is not a maximizer, "
-                         r"the same formula sends it a share, so the deduction for a wrong routing also takes the "
+                         r"from a charged error (rule~3(d) at the front). At a tie too, whenever some entry is "
+                         r"not a maximizer, the same formula sends it a share, so the deduction for a wrong routing "
+                         r"also takes the "
                          r"tie point, whatever the answer says of ties. A formula that routes so is "
-                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g) at the front).",
+                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g) at "
+                         r"the front).",
                 deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
@@ -218,7 +220,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
                                 r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
                                 r"it is put to every entry and gives each its value. It states this rule when it "
-                                r"compares $k$ with one index. One test decides it, equality against membership: "
+                                r"compares $k$ with one index. Equality or membership decides it: "
                                 r"``$=$'' and ``the'' compare $k$ with one index, while ``$\in$'', ``a'' and ``an'' "
                                 r"ask whether $k$ is a member of the set of maximizers, which every tied entry is. So "
                                 r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
@@ -291,8 +293,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"the answer withdraws the formula, or tie words take its place (the tie point's "
                                 r"test). The point is then decided by the answer's other rules: tie words earn it "
                                 r"when they are true, and an answer left with no routing does not earn it (above).",
-                                r"Tie words (the tie point's line) that state one of these rules, or offer one as a "
-                                r"valid choice, alone or among true ones (``at a tie, split it evenly, or give all of "
+                                r"Tie words (defined in the tie point's line) that state one of these rules, or "
+                                r"offer one as a valid choice, alone or among true ones (``at a tie, split it evenly, "
+                                r"or give all of "
                                 r"$\delta$ to each tied entry: both are valid''), are false. Unless withdrawn, they "
                                 r"lose the point whatever else the answer says of ties. Words that do not speak of a "
                                 r"tie are no such rule: beside a formula they restate it, and with no formula they "

@@ -131,7 +131,8 @@ WRONG = (
                          r"is a range of the index $j$, so it has the $d + 1$ integers $0$ to $d$, for a vector of "
                          r"$d$ entries. Rule~5(e) at the front decides such a range: it states a wrong shape, also "
                          r"beside the vector of $d$ entries that follows it. The result's criterion, which asks for "
-                         r"the shape of $x$, is lost, although the vector returned is right.", charges=("result",), accepted=True),
+                         r"the shape of $x$, is lost, although the vector returned is right.",
+                charges=("result",), accepted=True),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
