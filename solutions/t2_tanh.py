@@ -108,7 +108,8 @@ WRONG = (
                 r"The sample writes $a_j$ for the question's $x_j$, $a_k$ for the next units' inputs, "
                 r"$\delta_k$ for their gradient and $\delta_j$ for its answer. The key writes these units $\mu$, "
                 r"their inputs $h_\mu$, their weights $w_{\mu j}$, their gradients $g_\mu$ and the answer "
-                r"$\partial L/\partial x_j$ (rules~7 and~8). It keeps $\delta$ for the question's gradient and "
+                r"$\partial L/\partial x_j$ (rules~7 and~8 at the front). It keeps $\delta$ for the question's "
+                r"gradient and "
                 r"the sample's $j$ for an entry of $x$. The sample's chain rule writes "
                 r"$\partial L/\partial x_j$ as "
                 r"$(\partial L/\partial z_j) \cdot (\partial z_j/\partial x_j)$, "
@@ -126,7 +127,8 @@ WRONG = (
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
-                         r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7), and earns its "
+                         r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7 at the front), and "
+                         r"earns its "
                          r"criterion. Its range $[0, d]$ "
                          r"is a range of the index $j$, so it has the $d + 1$ integers $0$ to $d$, for a vector of "
                          r"$d$ entries. Rule~5(e) at the front decides such a range: it states a wrong shape, also "
