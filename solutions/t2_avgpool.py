@@ -74,10 +74,11 @@ WRONG = (
                 r"The sample writes average pooling inside a network, with the weights of a next layer (its "
                 r"$w_{kj}$) that the question does not have, and never says what its sum over a next layer is, "
                 r"$\sum_\mu w_\mu g_\mu$ in "
-                r"the key's letters (rule~7: it writes its units $k$ and their gradients $\delta_k$). The "
+                r"the key's letters (rule~7 at the front: it writes its units $k$ and their gradients $\delta_k$). The "
                 r"question's pooling has a single output; read as the gradient with respect to it (rule~8 at the "
                 r"front), the sum is the question's $\delta$: below, it has the one term $\mu = 1$, with "
-                r"$w_1 = 1$ and the question's $\delta$, and the result is checked so. The sample's weights "
+                r"$w_1 = 1$ and $g_1 = \delta$, the question's $\delta$, and the result is checked so. The "
+                r"sample's weights "
                 r"$w_{kj}$ carry the $j$ of an entry of $x$; with one output the key drops it and writes $w_\mu$.",
                 FORMULA, quote=SAMPLE,
                 reading={_w: Entries(sp.Integer(1), _ks, 1, 1),   # one output, and the sum read as its gradient
@@ -87,7 +88,7 @@ WRONG = (
                          r"not charged again. An answer that adds the expansion "
                          r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z)$ without "
                          r"$\partial L/\partial z$ before it, or calls the sum the back-propagated error, is "
-                         r"graded the same (rule~7).", deductions=("other-setting",), accepted=True),
+                         r"graded the same (rule~7 at the front).", deductions=("other-setting",), accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
@@ -106,7 +107,7 @@ WRONG = (
                 product(delta_s, OneHot(x, ArgMax(x))),
                 decision=r"This is the gradient of the maximum, graded as max pooling answered as average "
                          r"pooling is: the local derivative and the result route $\delta$ as a maximum does, and "
-                         r"the result does not count as following from a charged error (rule~3(d)).",
+                         r"the result does not count as following from a charged error (rule~3(d) at the front).",
                 deductions=("routing",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "

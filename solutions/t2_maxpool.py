@@ -117,7 +117,7 @@ WRONG = (
                 r"with the weights of a next layer (its $w_{kj}$). It uses $k$ both for the maximizer and for the "
                 r"index of its sum over a "
                 r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
-                r"$\mu$ (rules~7 and~8). What it writes $\delta_k$ is a next layer's "
+                r"$\mu$ (rules~7 and~8 at the front). What it writes $\delta_k$ is a next layer's "
                 r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. Its weights $w_{kj}$ carry the $j$ of an "
                 r"entry of $x$, but a pooling has one output, $z$, so the key drops $j$ and writes $w_\mu$. The "
                 r"display below writes them so. "
@@ -129,8 +129,9 @@ WRONG = (
                 FORMULA, quote=SAMPLE,
                 reading={_w: Ones(x), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
-                         r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), and then compared with "
-                         r"the running index $j$, it names one entry (the tie point's true rules). So at a tie its "
+                         r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), it is read as one chosen "
+                         r"maximizer, by the key's convention for a letter fixed once (the tie point's true rules). "
+                         r"Compared then with the running index $j$, it names one entry. So at a tie its "
                          r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
                          r"is not identified with $\partial L/\partial z$.",
                 deductions=("other-setting",), accepted=True),
@@ -142,9 +143,9 @@ WRONG = (
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
                          r"$\delta$, a false rule, and the answer loses the tie point: the false rule stands beside "
-                         r"any other (rule~4(c)). The exception is the tie point's own: a mask stated for a unique "
-                         r"maximum beside words that say what tied entries get, which are then its rule (the tie "
-                         r"point's line says when a formula is so stated).",
+                         r"any other (rule~4(c) at the front). The exception is the tie point's own: tie words that "
+                         r"take the mask's place at a tie are then its rule there (the tie point's test says when "
+                         r"they do).",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -152,10 +153,12 @@ WRONG = (
                 product(delta_s / d, Ones(x)),
                 decision=r"This is the gradient of the mean: the local derivative $\frac{1}{d}$ and the result "
                          r"$\delta/d$ route $\delta$ as a mean does, so the result does not count as following "
-                         r"from a charged error (rule~3(d)). At a tie too, whenever some entry is not a maximizer, "
-                         r"the same formula sends it a share, so the deduction for a wrong routing also takes the "
+                         r"from a charged error (rule~3(d) at the front). At a tie too, whenever some entry is "
+                         r"not a maximizer, the same formula sends it a share, so the deduction for a wrong routing "
+                         r"also takes the "
                          r"tie point, whatever the answer says of ties. A formula that routes so is "
-                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g)).",
+                         r"graded so, also beside words or lines that route $\delta$ to the maximizer (rule~4(g) at "
+                         r"the front).",
                 deductions=("routing",)),
     WrongAnswer("max-every-entry", "t2.maxpool", r"All of $\delta$ to every entry",
                 r"Every entry receives $\delta$ unchanged, as if the maximum had slope $1$ in every entry. "
@@ -171,8 +174,8 @@ WRONG = (
                 decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
                          r"point follow from it and are not charged again (rule~3(c) at the front). This holds "
                          r"for the one-hot vector of one maximizer.",
-                case=Case(rf"The mask ${latex(MaxMask(x))}$ without $\delta$ is, in addition, a false rule at "
-                          r"ties, which does not follow from the missing $\delta$.", ("ties",), MaxMask(x)),
+                case=Case(rf"The mask ${latex(MaxMask(x))}$ without $\delta$ is also a false rule at ties, "
+                          r"which does not follow from the missing $\delta$.", ("ties",), MaxMask(x)),
                 deductions=("no-delta",)),
 )
 
@@ -182,49 +185,58 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion("result", 1, "the result",
                         r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~3 "
                         r"and~4). "
-                        r"When words and a formula disagree on where $\delta$ goes, the formula is graded."),
+                        r"When words and a formula disagree on where $\delta$ goes, the formula is graded. A formula "
+                        r"written for the vector $\partial L/\partial x$ in the symbols of one entry is read entry "
+                        r"by entry, as in T2.1."),
               Criterion("ties", 1, "the tie point",
                         r"Every rule the answer gives at a tie is true. The handout asks that the answer's formula "
-                        r"or words say what the tied entries get, and a formula says it when, read at a tie, it "
-                        r"gives each tied entry its share of $\delta$. "
-                        r"The formula, read at a tie, is one rule. With no formula, the words that describe the "
-                        r"routing are that rule (rule~4(g) at the front). Words that say what tied entries get are "
-                        r"another rule; they say it only when they speak of a tie explicitly (``at a tie'', ``if "
-                        r"several entries share the maximum'', ``when the maximum is not unique''). A "
-                        r"rule the answer withdraws (rule~4(b)) is none of its rules. "
-                        r"Remarks that set ties aside give no rule: they neither earn the point nor lose it, and "
-                        r"the formula decides. The exception is a formula stated for a unique maximum beside "
-                        r"words that say what tied entries get: those words are then the rule at a tie, and the "
-                        r"formula gives none there. A formula is stated for a unique maximum when words limit it to "
-                        r"one (``assuming a unique maximum'', ``if $k$ is the only maximizer'') or give ties a rule "
-                        r"in its place (``at a tie, split $\delta$ evenly among the tied entries'' after "
-                        r"``$\partial L/\partial x_k = \delta$ if $x_k = \max x$, $0$ otherwise''). Words that offer "
-                        r"another rule beside it (``the even split is valid too'') leave it in force at a tie. "
-                        r"The statements below the table say "
-                        r"which rules are true. A wrong "
-                        r"routing's deduction takes the point whatever the words (rule~3(d) at the front). "
-                        r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ "
-                        r"goes, states nothing about ties and does not earn the point: the handout asks for a "
-                        r"statement, and saying nothing never scores better than saying something true. An "
-                        r"answer that stops at $\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is "
-                        r"such an answer.",
+                        r"or words say what the tied entries get, and a formula says it when, read at a tie, it gives "
+                        r"each tied entry its share of $\delta$. The formula, read at a tie, is one rule. With no "
+                        r"formula, the "
+                        r"words that describe the routing are that rule (rule~4(g) at the front). Tie words are "
+                        r"another rule: words that speak of a tie explicitly (``at a tie'', ``if several entries "
+                        r"share the maximum'', ``when the maximum is not unique'') and say what the tied entries "
+                        r"get. One test, on words and not on tone, decides whether tie words take the formula's "
+                        r"place at a tie. They keep the formula in force beside them when they call its rule valid "
+                        r"at a tie, or join theirs to it with ``too'', ``also'', ``as well'' or an ``or'' whose other "
+                        r"member is the formula. Otherwise they take its place, whatever their mood or modal verb, "
+                        r"and the formula gives no rule at a tie. So, after ``$\partial L/\partial x_k = \delta$ if "
+                        r"$x_k = \max x$, $0$ otherwise'', the words ``at a tie, split $\delta$ evenly among the "
+                        r"tied entries'', ``at a tie one can split $\delta$ evenly'' and ``ties may be handled by "
+                        r"an even split'' take its place. The words ``at a tie the even split is valid too'' and "
+                        r"``or, at a tie, split $\delta$ evenly'' keep it in force. The statements below the table "
+                        r"and the common answers apply this test and no other. A rule the answer withdraws "
+                        r"(rule~4(b) at the front) is none of its rules. Remarks that set ties aside (``assuming a "
+                        r"unique maximum'') give no rule: they neither earn the point nor lose it, and the formula "
+                        r"decides. The statements below the table say which rules are true. A wrong routing's "
+                        r"deduction takes the point whatever the words (rule~3(d) at the front). An answer that "
+                        r"gives no routing at all, neither a formula nor words for where $\delta$ goes, states "
+                        r"nothing about ties and does not earn the point: the handout asks for a statement, and "
+                        r"saying nothing never scores better than saying something true. An answer that stops at "
+                        r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is such an answer: it earns "
+                        r"the chain rule alone, and loses the local derivative, the result and the tie point.",
                         statements=(
                             ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
                                 r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
                                 r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
-                                r"it gives each entry its value. It states this rule when it compares $k$ with one "
-                                r"index: $i^*$, ``the index of the maximum'', $k = \arg\max_i x_i$, or ``if $k$ is "
-                                r"the argmax'' (the argmax, one index). So does "
-                                r"an index fixed once by an equation and then compared with the running index "
-                                r"(``let $x_{i^*} = \max x$; $\delta$ if $k = i^*$, $0$ otherwise''): the equation "
-                                r"picks one entry, while the mask's condition $x_k = \max x$ is put to every entry. "
-                                r"Read at "
-                                r"a tie, such a formula gives all of $\delta$ to that entry and $0$ to the other tied "
-                                r"entries. So it says what the tied entries get, as the handout asks, with no word on "
-                                r"ties. A condition that tests $k$ or $x_k$ for a property that every tied entry has "
-                                r"(``if $k$ is an argmax'', ``if $k$ is a maximizer'') is instead the mask, a false "
-                                r"rule (last list below).",
+                                r"it is put to every entry and gives each its value. It states this rule when it "
+                                r"compares $k$ with one index. Equality or membership decides it: "
+                                r"``$=$'' and ``the'' compare $k$ with one index, while ``$\in$'', ``a'' and ``an'' "
+                                r"ask whether $k$ is a member of the set of maximizers, which every tied entry is. So "
+                                r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
+                                r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'' "
+                                r"and ``if $k$ is a maximizer'' state the mask, a false rule (last list below). "
+                                r"Where the answer defines $\arg\max$ itself, its definition decides: as the set of "
+                                r"maximizers, $k = \arg\max_i x_i$ is read as $k \in \arg\max x$, the mask. By a "
+                                r"convention of this key, a letter fixed once stands for one value: an index fixed "
+                                r"once by an equation (``let $x_{i^*} = \max x$'') is read as one chosen maximizer, "
+                                r"although at a tie several indices solve that equation. Compared then with the "
+                                r"running index (``$\delta$ if $k = i^*$, $0$ otherwise''), it states this rule. The "
+                                r"mask's condition $x_k = \max x$ is no such letter; it is put to every entry. Read "
+                                r"at a tie, a formula that states this rule gives all of $\delta$ to one entry and "
+                                r"$0$ to the other tied entries. So it says what the tied entries get, as the handout "
+                                r"asks, with no word on ties.",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
@@ -232,8 +244,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"continuous inputs, are rare or may be ignored; a unique maximum is assumed; $f$ is "
                                 r"not differentiable at a tie. Beside the mask $\mathbb{I}[x_k = \max x]$, a false "
                                 r"rule (last "
-                                r"list below), such a remark leaves that false rule standing, unless words also say "
-                                r"what tied entries get (above).",
+                                r"list below), such a remark leaves that false rule standing, unless tie words take "
+                                r"its place (the tie point's test).",
                                 r"Words that restate the formula say nothing of ties: ``the maximum entry gets "
                                 r"$\delta$'', ``only the winning input gets the gradient'', ``a one-hot vector with "
                                 r"a $1$ at the position of the maximum''. Beside a formula that gives the routing, "
@@ -255,7 +267,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"entry'', ``the input with the largest value'', ``the entry equal to the maximum'', "
                                 r"``whichever entry is largest'', ``one of the maximizers'', ``some maximizer gets "
                                 r"$\delta$'', ``a maximizer receives $\delta$'' and ``a largest entry gets "
-                                r"$\delta$''.",
+                                r"$\delta$''. Such words put no condition to every entry, as ``if $k$ is a "
+                                r"maximizer'' does (above); they name what receives $\delta$, and the generic "
+                                r"reading ``every maximizer receives $\delta$'' is not taken, since they never say "
+                                r"every. Where the answer's own tie words say otherwise, those are its rule at a tie "
+                                r"(the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
@@ -272,17 +288,19 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\mathbb{I}[k \in \arg\max x]$. Or it gives every tied entry $0$. Or its weights "
                                 r"do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "
-                                r"formula too, and beside true words about ties (``the even split is valid too''). "
-                                r"The answer contradicts itself (rule~4(c)), and the false rule stands (``in "
-                                r"practice I just use the mask'' keeps it). Two exceptions set the false rule aside: "
-                                r"the answer withdraws the formula, or states it for a unique maximum beside words "
-                                r"that say what tied entries get (above). The point is then decided by the answer's "
-                                r"other rules: words on ties earn it when they are true, and an answer left with no "
-                                r"routing does not earn it (above).",
-                                r"Words that state one of these rules, or offer one as a valid choice, alone or "
-                                r"among true ones (``split it evenly, or give all of $\delta$ to each tied entry: "
-                                r"both are valid''), are false. Unless withdrawn, they lose the point whatever else "
-                                r"the answer says of ties."))))),
+                                r"formula too, and beside true tie words that keep it in force (``at a tie the even "
+                                r"split is valid too'', by the tie point's test): the answer contradicts itself "
+                                r"(rule~4(c) at the front), and the false rule stands. Two exceptions set it aside: "
+                                r"the answer withdraws the formula, or tie words take its place (the tie point's "
+                                r"test). The point is then decided by the answer's other rules: tie words earn it "
+                                r"when they are true, and an answer left with no routing does not earn it (above).",
+                                r"Tie words (defined in the tie point's line) that state one of these rules, or "
+                                r"offer one as a valid choice, alone or among true ones (``at a tie, split it evenly, "
+                                r"or give all of "
+                                r"$\delta$ to each tied entry: both are valid''), are false. Unless withdrawn, they "
+                                r"lose the point whatever else the answer says of ties. Words that do not speak of a "
+                                r"tie are no such rule: beside a formula they restate it, and with no formula they "
+                                r"are the rule, graded by their grammar (the lists above)."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradients of a mean and of a sum do", charges=("local", "result", "ties"),

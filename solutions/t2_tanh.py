@@ -108,7 +108,8 @@ WRONG = (
                 r"The sample writes $a_j$ for the question's $x_j$, $a_k$ for the next units' inputs, "
                 r"$\delta_k$ for their gradient and $\delta_j$ for its answer. The key writes these units $\mu$, "
                 r"their inputs $h_\mu$, their weights $w_{\mu j}$, their gradients $g_\mu$ and the answer "
-                r"$\partial L/\partial x_j$ (rules~7 and~8). It keeps $\delta$ for the question's gradient and "
+                r"$\partial L/\partial x_j$ (rules~7 and~8 at the front). It keeps $\delta$ for the question's "
+                r"gradient and "
                 r"the sample's $j$ for an entry of $x$. The sample's chain rule writes "
                 r"$\partial L/\partial x_j$ as "
                 r"$(\partial L/\partial z_j) \cdot (\partial z_j/\partial x_j)$, "
@@ -126,11 +127,14 @@ WRONG = (
                 FORMULA, quote=SAMPLE,
                 reading={_w: Identity(d), _ds: delta_v},
                 decision=r"The derivative is quoted, which earns its criterion; the chain rule replaces the "
-                         r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7), and earns its "
+                         r"factor $\partial L/\partial z_j$ by the sum, which identifies it (rule~7 at the front), and "
+                         r"earns its "
                          r"criterion. Its range $[0, d]$ "
-                         r"has $d + 1$ values for a vector of $d$ entries, a wrong shape also beside the vector "
-                         r"that follows it (rule~5(e) at the front), and the result's criterion, which asks for "
-                         r"the shape of $x$, is lost.", charges=("result",), accepted=True),
+                         r"is a range of the index $j$, so it has the $d + 1$ integers $0$ to $d$, for a vector of "
+                         r"$d$ entries. Rule~5(e) at the front decides such a range: it states a wrong shape, also "
+                         r"beside the vector of $d$ entries that follows it. The result's criterion, which asks for "
+                         r"the shape of $x$, is lost, although the vector returned is right.",
+                charges=("result",), accepted=True),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
@@ -172,11 +176,15 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                         r"$1 - \tanh^2(x_k)$ of Step~2."),
               Criterion("result", 1, r"the result",
                         r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~3 "
-                        r"and~4).")),
+                        r"and~4). A formula written for the vector $\partial L/\partial x$ in the symbols of one "
+                        r"entry, with no $\odot$ and no index (``$\partial L/\partial x = \delta(1 - "
+                        r"\tanh^2(x))$''), is read entry by entry, and has the shape of $x$, unless the answer "
+                        r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS),
     full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
                  r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
-                 r"written, $d$ values in it (rule~5(e) at the front)",
+                 r"written, $d$ values in it (rule~5(e) at the front; a range with another number of values, "
+                 r"such as $0 \le k \le d$, loses the result, also beside a vector of $d$ entries)",
                  r"the Jacobian form $\operatorname{diag}(1 - \tanh^2(x))\,\delta$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
                  r"$\delta_j$, when the answer identifies it with "

@@ -242,7 +242,7 @@ class MaxMask(Node):
 
     def _latex(self, printer):
         a = printer._print(self.args[0])
-        return rf"\mathbb{{I}}\left[{a} = \max {a}\right]"
+        return rf"\mathbb{{I}}[{a} = \max {a}]"
 
 
 class MaxOver(Node):

@@ -139,7 +139,7 @@ CASES = {
     "Identity": [(Identity(d), "I_{d}")],
     "MatVec": [(MatVec(Transposed(ConvMatrix(W, m, n)), Vec(delta)),
                 r"\mathcal{M}\!\left(W\right)^{\mathsf{T}} \, \operatorname{vec}\!\left(\delta\right)")],
-    "MaxMask": [(MaxMask(x), r"\mathbb{I}\left[x = \max x\right]")],
+    "MaxMask": [(MaxMask(x), r"\mathbb{I}[x = \max x]")],   # plain brackets, as I[x_k = max x] in the prose
     "MaxOver": [(MaxOver(x[i], i, 1, d), r"\max_{1 \le i \le d} x_{i}")],
     "Mean": [(Mean(delta), r"\operatorname{mean}\!\left(\delta\right)")],
     "OneHot": [(OneHot(x, ArgMax(x)), r"\mathbf{e}_{i^{*}}"), (OneHot(x, i), r"\mathbf{e}_{i}")],
