@@ -502,8 +502,28 @@ def _part_context(part: Part) -> dict:
     rubric = part.rubric
     return {"id": part.id, "label": part.label, "title": part.title, "title_tex": _title_tex(part),
             "points": part.points,
-            "criteria": rubric.criteria, "full_credit": rubric.full_credit,
+            "criteria": [{"id": c.id, "points": c.points, "name": c.name, "statements": c.statements,
+                          "rows": _table_rows(c.text)} for c in rubric.criteria],
+            "full_credit": rubric.full_credit,
             "deductions": {d.id: d.points for d in rubric.deductions}}   # the key's rules state their costs
+
+
+# a sentence ends at a full stop (or one inside a closing quote or bracket) followed by a capital or a command
+_SENTENCE_END = re.compile(r"(?<=[.?!])(?:''|\))?\s+(?=[A-Z\\])")
+_ROW_CHARACTERS = 500   # about five lines of the rubric's text column
+
+
+def _table_rows(text: str) -> list[str]:
+    """A criterion's text as the rows of the rubric's table: whole sentences, about five lines each.  A table breaks
+    between rows only, so a criterion of twenty lines in one row left the page before it half empty."""
+    rows, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        if text.count("$", 0, end.start()) % 2:   # inside mathematics: no sentence ends there
+            continue
+        if end.start() - start >= _ROW_CHARACTERS:
+            rows.append(text[start:end.start()].strip())
+            start = end.end()
+    return [*rows, text[start:].strip()]
 
 
 def _deductions_context(part: Part, said: dict[str, tuple[str, str]]) -> list[dict]:

@@ -588,3 +588,15 @@ def test_t2_writes_f_for_the_function_and_z_for_its_output_in_every_part(homewor
     maxpool = (paths.tex / "t2_maxpool.tex").read_text()
     assert r"\mathcal{G} f\!\left(x\right)" in maxpool            # the function keeps f
     assert r"z &= \max_{1 \le i \le d} x_{i}" in maxpool           # the forward step writes the value z
+
+
+def test_a_long_criterion_is_table_rows_of_whole_sentences_so_the_rubric_may_break_inside_it():
+    # T1.1's chain rule filled 25 lines in one row, which a table cannot break: the page before it was left
+    # half empty
+    from pipeline.render import _table_rows
+    sentence = r"It sums $\delta_{i,j}$ over every output. Then $Y_{i,j}. X$ is read so (Step~1). "
+    text = (sentence * 12).strip()
+    rows = _table_rows(text)
+    assert len(rows) > 1 and " ".join(rows) == text
+    assert all(row.endswith(".") and row.count("$") % 2 == 0 for row in rows)   # never split inside mathematics
+    assert _table_rows("One sentence. Two.") == ["One sentence. Two."]
