@@ -418,16 +418,22 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     common wrong answers get that answer's points and note."""
     attempts: dict[str, dict[str, Graded]] = {r.id: {graded_by_id[r.id].convention or r.default:
                                                      graded_by_id[r.id]} for r in group}
-    if forced is None and any(len(r.conventions) > 1 and graded_by_id[r.id].verdict == "wrong" for r in group):
-        for result in group:
-            for convention in list(result.conventions)[1:]:
-                if len(result.conventions) > 1 and graded_by_id[result.id].verdict in ("correct", "wrong"):
-                    attempts[result.id][convention] = _grade_result(box, output, homework, result, seed, path,
-                                                                    convention)
+    several = [r for r in group if len(r.conventions) > 1]
+    wrong = [r for r in several if graded_by_id[r.id].verdict == "wrong"]
+    if forced is None and wrong:
+        # A wrong result is judged in the other conventions.  A result right in the default loses nothing unless
+        # another convention is chosen, which needs a wrong result right there (each result's common answer earns
+        # it the same points in every convention): only then is it judged there too (a right T1.2 beside a
+        # T1.1 wrong in both conventions was judged twice for nothing).
+        for convention in dict.fromkeys(c for r in wrong for c in list(r.conventions)[1:]):
+            _attempt(box, output, homework, wrong, convention, attempts, seed, path)
+            if any(attempts[r.id].get(convention, graded_by_id[r.id]).verdict == "correct" for r in wrong):
+                _attempt(box, output, homework, [r for r in several if graded_by_id[r.id].verdict == "correct"],
+                         convention, attempts, seed, path)
     for result in group:
-        wrong = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
-        if wrong:
-            _common(box, homework, result, wrong, seed, path, unwritten=forced is None, forced=forced,
+        wrong_attempts = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
+        if wrong_attempts:
+            _common(box, homework, result, wrong_attempts, seed, path, unwritten=forced is None, forced=forced,
                     near=all(g.verdict != "correct" for g in attempts[result.id].values()))
     chosen = None if forced is not None else choose_conventions(group, attempts)
     for result in group:
@@ -440,6 +446,14 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
                                 "the key judges every part against the one forward pass a student writes down)")
             graded_by_id[result.id] = graded
         _flag_unjudged(graded_by_id[result.id], attempts[result.id])
+
+
+def _attempt(box: Sandbox, output: _Output, homework: Homework, results: Sequence[Result], convention: str,
+             attempts: dict[str, dict[str, Graded]], seed: int, path) -> None:
+    """Each result judged in a convention it has, once."""
+    for result in results:
+        if convention in result.conventions and convention not in attempts[result.id]:
+            attempts[result.id][convention] = _grade_result(box, output, homework, result, seed, path, convention)
 
 
 def _flag_unjudged(graded: Graded, attempts: Mapping[str, Graded]) -> None:

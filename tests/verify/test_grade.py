@@ -329,6 +329,28 @@ def test_each_part_is_judged_in_the_convention_that_earns_it_the_most(tmp_path):
     assert all(graded[r].verdict == "correct" for r in ("t1.dX", "t1.dW", "t1.db"))
 
 
+def test_under_one_convention_per_question_a_right_part_is_judged_again_only_where_a_wrong_one_gains(
+        tmp_path, monkeypatch):
+    import solutions
+    monkeypatch.setattr(solutions, "CONVENTION_SCOPE", "question")
+    judged: list[tuple[str, str | None]] = []
+    judge = grade._grade_result
+
+    def counting(box, output, homework, result, seed, path=None, convention=None):
+        judged.append((result.id, convention))
+        return judge(box, output, homework, result, seed, path, convention)
+    monkeypatch.setattr(grade, "_grade_result", counting)
+    # T1.1 wrong in both conventions: the convolution cannot earn T1 more, so the right T1.2 is judged once
+    wrong_twice = replace_function(CORRECT, "t1_dX", "return np.zeros_like(X) + 1")
+    graded = by_result(grade_source(tmp_path, wrong_twice))
+    assert judged.count(("t1.dW", None)) == 1 and ("t1.dW", "convolution") not in judged
+    assert graded["t1.dW"].verdict == "correct" and graded["t1.dX"].verdict == "wrong"
+    # T1.1 right in the convolution: T1.2 is judged there too, and the question keeps the convention that earns more
+    judged.clear()
+    graded = by_result(grade_source(tmp_path, MIXED))
+    assert ("t1.dW", "convolution") in judged and graded["t1.dW"].verdict == "correct"
+
+
 def test_a_homework_may_ask_for_one_convention_per_question(tmp_path, monkeypatch):
     import solutions
     monkeypatch.setattr(solutions, "CONVENTION_SCOPE", "question")
