@@ -31,7 +31,8 @@ Exit codes:
     2    usage or load error: bad options, unknown result or convention, missing file, not a .py
          file, syntax error, import error, exception at import, no such function, not callable,
          wrong number of arguments (checked before any case runs)
-    3    check: the time limit, the memory limit, the candidate's process crashed, or its channel out of step
+    3    check: not judged: the time limit, the memory limit, the candidate's process crashed, its channel out
+         of step, or an answer in float16 (too coarse to tell a right formula from a wrong one)
     4    an internal error of the grader (a bug to report, never the student's fault)
     130  interrupted (Ctrl-C); the candidate's process is killed
     143  terminated (SIGTERM or SIGHUP); the candidate's process is killed
@@ -388,6 +389,9 @@ def _check(args: argparse.Namespace) -> int:
                     break
                 if again.status == "refused":   # not judged there, as grade flags it: it may be right there
                     flags.append(f"in the {other} convention: {refused_review(again)}")
+            if verdict.precision == "float16" and not verdict.passed:
+                # as grade: not judged, so never "wrong" (a right formula in float16 cannot be told from one off)
+                raise Failure(f"{result.id}: not judged: {verdict.reason}; a TA may judge the formula", LIMIT)
             if verdict.status == "wrong" and result.id in homework.results:
                 box.fresh()
                 raised: dict[str, int] = {}

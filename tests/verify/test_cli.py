@@ -67,6 +67,10 @@ def tanh(x, delta):
     return delta * (1 - np.tanh(x) ** 2)
 
 
+def tanh16(x, delta):
+    return (delta * (1 - np.tanh(x) ** 2)).astype(np.float16)
+
+
 def float32_dX(X, W, b, delta):
     return full_dX(X.astype(np.float32), W.astype(np.float32), b, delta.astype(np.float32))
 
@@ -238,6 +242,8 @@ RUNS = {
     "common answer, forced convention": (["check", "t1.dX", "files/conv.py:valid_rotated", "--convention",
                                           "convolution"], 1, "process"),
     "unknown result": (["check", "t1.dx", "files/conv.py:rotated"], 2, "process"),
+    # a right formula in float16 is not judged, as grade flags it: never "wrong" (a fresh attacker's finding)
+    "float16": (["check", "t2.tanh", "files/answers.py:tanh16"], 3, "inline"),
     "missing file": (["check", "t1.dX", "files/nowhere.py:t1_dX"], 2, "inline"),
     "not a .py file": (["check", "t1.dX", "files/notes.txt:t1_dX"], 2, "inline"),
     "syntax error": (["check", "t1.dX", "files/syntax_error.py:t1_dX"], 2, "process"),
