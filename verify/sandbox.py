@@ -38,6 +38,7 @@ import contextlib
 import errno
 import functools
 import glob
+import itertools
 import json
 import math
 import os
@@ -93,9 +94,21 @@ INODE_COST = 1024         # bytes of kernel memory a file in a tmpfs holds howev
 KILL_WAIT = 5.0           # seconds to wait for a killed process to be gone (stuck in the kernel: give up)
 CANDIDATE_USER = os.environ.get("VERIFY_SANDBOX_USER", "verify-candidate")
 CANDIDATE_PYTHON = os.environ.get("VERIFY_SANDBOX_PYTHON", "/opt/verify-candidate/bin/python")
-CANDIDATE_UID = 65534     # nobody: the candidate's uid (and gid) under a root grader's bwrap
+# Under a root grader's bwrap the candidate runs as a uid of its sandbox's own, in a range no account uses: the
+# kernel counts RLIMIT_NPROC per uid, and with one uid (nobody) for every sandbox a fresh attacker's submission held
+# all the processes of the batch, so that a classmate's correct answer could not start a thread.
+CANDIDATE_UIDS = 1 << 30  # the first of them
+_SANDBOXES = itertools.count()
+
+
+def candidate_uid() -> int:
+    """A uid (and gid) for one sandbox under a root grader: unique among the sandboxes that run at once (a process
+    id, unique among the processes that run at once, and a count of the sandboxes this process started)."""
+    return CANDIDATE_UIDS + (os.getpid() % (1 << 22)) * 64 + next(_SANDBOXES) % 64
+
+
 # Under a root grader: bwrap's namespaces but no user namespace, and of root's capabilities only what the server needs
-# to empty the candidate's folders, place its file and hand each candidate to CANDIDATE_UID (it keeps none of them).
+# to empty the candidate's folders, place its file and hand each candidate to its uid (it keeps none of them).
 ROOT_FLAGS = ("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
               "--cap-drop", "ALL", *(a for cap in ("CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETUID", "SETGID")
                                       for a in ("--cap-add", f"CAP_{cap}")))
@@ -231,7 +244,7 @@ def _bwrap_flags() -> tuple[str, ...] | None:
     A normal user's bwrap makes a user namespace with nobody inside (the grader's own uid outside).
     As root that namespace would map nobody to uid 0, which the kernel exempts from RLIMIT_NPROC:
     root's bwrap makes no user namespace, keeps for the server only the capabilities it needs to
-    hand each candidate to nobody (CANDIDATE_UID), and the candidate runs as a real unprivileged uid.
+    hand each candidate to a uid of its sandbox's own (candidate_uid), a real unprivileged uid.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -990,7 +1003,8 @@ class _Process:
             python, mounts, site = _runtime()
             config.update(home="/tmp", wipe=["/tmp", "/dev/shm"], site=site)
             if self.how.flags == ROOT_FLAGS:
-                config.update(user=[CANDIDATE_UID, CANDIDATE_UID])
+                uid = candidate_uid()
+                config.update(user=[uid, uid])
             # --as-pid-1: the server is the sandbox's pid 1, not bwrap's init, which would run as the candidate's
             # uid under a normal user's grader, dumpable and unfiltered, and outlive every candidate it served
             return ["bwrap", *self.how.flags, "--as-pid-1", "--die-with-parent", "--new-session",

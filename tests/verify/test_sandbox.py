@@ -2125,3 +2125,15 @@ def test_an_allowlist_becomes_refusals_that_match_every_other_number(allowed, bi
     for number in numbers:
         refused = any(number & mask == value for mask, value in pairs)
         assert refused == (number & field not in {a & field for a in allowed}), hex(number)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not BUBBLEWRAP, reason="a root grader's bubblewrap")
+def test_under_a_root_grader_each_sandbox_has_a_uid_of_its_own(tmp_path):
+    # the kernel counts processes per uid: with one uid for every sandbox, a fresh attacker's submission held all the
+    # processes of a batch, and a classmate's correct answer could not start a thread
+    source = "import os\ndef uid(x):\n    return float(os.getuid())\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with box(tmp_path / "a", source) as first, box(tmp_path / "b", source) as second:
+        uids = {float(first.call("uid", np.zeros(1))), float(second.call("uid", np.zeros(1)))}
+    assert len(uids) == 2 and all(u >= 1 << 30 for u in uids)
