@@ -316,7 +316,7 @@ def test_a_shared_deduction_is_said_in_full_once_and_every_rubric_says_its_own_c
         assert deduction.text in written[having[0].id]
         label = rf"\pageref{{deduction-{having[0].id}-{deduction.id}}}"
         for part in having[1:]:
-            cost = render._rule(part, part.rubric.deduction(deduction.id))
+            cost = render._rule(part, part.rubric.deduction(deduction.id), first=False)
             assert label in written[part.id] and cost in written[part.id], (part.id, deduction.id)
         shared += len(having) > 1
     assert shared >= 4   # no steps, the dense-layer reading, the assumed loss, the missing delta, the network setting
