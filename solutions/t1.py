@@ -555,8 +555,8 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer treats every output as one and the same product of $W$ and $X$, "
                      r"$Y = W \cdot X + b$, whether it reads that product as a product of numbers, as an entry-wise "
-                     r"product or as a matrix product, in its forward pass or in its result. Its result for $\partial L/\partial X$ is "
-                     r"then $W$ (or "
+                     r"product or as a matrix product, in its forward pass or in its result. Its result for "
+                     r"$\partial L/\partial X$ is then $W$ (or "
                      r"$W^{\mathsf{T}}$) times $\delta$ or times the sum of $\delta$, in either order, and for "
                      r"$\partial L/\partial W$ it is $X$ (or $X^{\mathsf{T}}$) times one of them. Examples are one "
                      r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
