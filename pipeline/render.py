@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -537,7 +538,7 @@ def _deductions_context(part: Part, said: dict[str, tuple[str, str]]) -> list[di
         if first:
             said[deduction.text] = (f"deduction-{part.id}-{deduction.id}", part.label)
         label, where = said[deduction.text]
-        shaped.append({"text": deduction.text, "rule": _rule(part, deduction), "first": first, "label": label,
+        shaped.append({"text": deduction.text, "rule": _rule(part, deduction, first), "first": first, "label": label,
                        "name": deduction.name[:1].upper() + deduction.name[1:], "where": where})
     return shaped
 
@@ -559,8 +560,9 @@ def _charges(criteria) -> str:
     return "; ".join(f"{c.name} ({_points(c.points)})" for c in criteria)
 
 
-def _rule(part: Part, deduction) -> str:
-    """What a deduction costs, in words computed from the rubric's data (prose never states points)."""
+def _rule(part: Part, deduction, first: bool = True) -> str:
+    """What a deduction costs, in words computed from the rubric's data (prose never states points).  A later
+    rubric, which points to the one that says the deduction in full, gives only the outcome (review51 b row 5)."""
     if deduction.cap == 0:
         return "earns no points for the part"
     costs = []
@@ -568,9 +570,10 @@ def _rule(part: Part, deduction) -> str:
         costs.append("loses " + _charges([part.rubric.criterion(c) for c in deduction.charges]))
     if deduction.points:
         # a penalty no criterion carries comes on top of every criterion lost (review50 c row 2): said in each rubric
-        costs.append(f"loses {_points(deduction.points)} of its own" + ("" if deduction.charges else
-                     ", which no criterion carries, on top of every criterion it loses, whatever line or deduction "
-                     "takes that criterion"))
+        costs.append(f"loses {_points(deduction.points)} of its own" + (
+            "" if deduction.charges else
+            ", which no criterion carries, on top of every criterion it loses, whatever line or deduction "
+            "takes that criterion" if first else ", on top of the criteria it loses"))
     if deduction.cap is not None:
         costs.append(f"earns at most {deduction.cap} of the part's points")
     rule = " and ".join(costs)
@@ -578,7 +581,8 @@ def _rule(part: Part, deduction) -> str:
     present = {d.id: d for d in part.rubric.deductions}
     covering = [d.name for d in part.rubric.deductions if deduction.id in d.covers]
     if covering:
-        rule += ". Under " + " or ".join(covering) + " it costs nothing, since that deduction covers it"
+        rule += ". Under " + " or ".join(covering) + " it costs nothing" + (", since that deduction covers it"
+                                                                            if first else "")
     covered = [present[c].name for c in deduction.covers if c in present]
     if covered:
         rule += (". " + " and ".join(covered)[:1].upper() + " and ".join(covered)[1:]
@@ -603,9 +607,23 @@ def _note_context(note) -> dict:
                            for d in map(part.rubric.deduction, answer.deductions)],
             "besides": _charges(besides), "besides_count": len(besides),
             "points": part.points_for(answer), "of": part.points,
-            "case": answer.case and {"text": answer.case.text, "points": part.points_for(answer.case_answer),
-                                     "loses": _charges([part.rubric.criterion(c) for c in answer.case.charges])},
+            "case": answer.case and _case_context(part, answer, answer.case),
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
+
+
+def _case_context(part: Part, answer, case) -> dict:
+    """A case a note grades apart, for the template: its text, the criteria it loses besides the note's, whether it
+    takes none of the note's deductions (it errs elsewhere: what it loses is then said in their place), its points,
+    and a further case of it, whose charges come on top of its own (review51 b rows 6 and 8)."""
+    own = answer.answer_of(case)
+    further = case.further and answer.answer_of(replace(case, text=case.further.text, further=None,
+                                                        charges=(*case.charges, *case.further.charges)))
+    return {"text": case.text, "points": part.points_for(own),
+            "loses": _charges([part.rubric.criterion(c) for c in case.charges]),
+            "instead": bool(answer.deductions) and case.deductions is not None and not case.deductions,
+            "further": case.further and {"text": case.further.text, "points": part.points_for(further),
+                                         "loses": _charges([part.rubric.criterion(c)
+                                                            for c in case.further.charges])}}
 
 
 def _pdf_info(homework, document: Document, provenance: dict[str, Any]) -> dict[str, str]:

@@ -495,7 +495,14 @@ DW_WRONG = (
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged.",
                 case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
-                         r"leaves a wrong line standing (rule~4(c)).", ("local",)),
+                         r"leaves a wrong line standing (rule~4(c)).", ("local",),
+                          further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
+                                       r"$y = W \cdot X + b$ (with that layer as its forward pass it is a dense-layer "
+                                       r"answer, graded as the sample's answer above by rule~3(d)) multiplies the "
+                                       r"one number $\partial L/\partial y$ by $\partial y/\partial W = "
+                                       r"X^{\mathsf{T}}$, the wrong line of the case above. Defining $\chi_\lambda$ "
+                                       r"as the patch never states it as output $\lambda$'s derivative, as the line "
+                                       r"of the chain rule says.", ("chain",))),
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -522,15 +529,13 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. "
-                                r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ "
-                                r"with no sum at all errs in the chain rule, which it loses by the line of that "
-                                r"criterion. It keeps the result, which follows from that error (rule~3(c)), and no "
-                                r"deduction applies to it. The form that writes "
-                                r"$\delta$ after a chain rule that sums over every output errs in the result, "
-                                r"which the deduction for a result other than the sum takes: the deduction below is "
-                                r"this form's alone. The chain rule and the result carry the same points, so that "
-                                r"the score below is each form's.",
+                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. This "
+                                r"grading is for the form that writes $\delta$ after a chain rule that sums over "
+                                r"every output, which errs in the result alone.",
+                case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
+                          r"no sum at all errs in the chain rule instead, by the line of that criterion. It keeps "
+                          r"the result, which follows from that error (rule~3(c)), and no deduction applies to it.",
+                          ("chain",), deductions=()),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -549,9 +554,9 @@ _DW_CRITERIA = ("local", "ranges", "final", "shape")
 def _dense(lost: tuple[str, ...]) -> Deduction:
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer treats every output as one and the same product of $W$ and $X$, "
-                     r"$Y = W \cdot X + b$, whether it reads that product as one of numbers, entry by entry or "
-                     r"of matrices, in its forward pass or in its result. Its result for $\partial L/\partial X$ is "
-                     r"then $W$ (or "
+                     r"$Y = W \cdot X + b$, whether it reads that product as a product of numbers, as an entry-wise "
+                     r"product or as a matrix product, in its forward pass or in its result. Its result for "
+                     r"$\partial L/\partial X$ is then $W$ (or "
                      r"$W^{\mathsf{T}}$) times $\delta$ or times the sum of $\delta$, in either order, and for "
                      r"$\partial L/\partial W$ it is $X$ (or $X^{\mathsf{T}}$) times one of them. Examples are one "
                      r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
@@ -584,7 +589,8 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
                 r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
-                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
+                r"pass (page~\pageref{goodfellow-remark}) and its three results (page~\pageref{goodfellow-results}) do "
+                r"under Other conventions")
 
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
@@ -635,7 +641,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"The answer says which outputs a pixel reaches, by the bounds of the sums (Step~3), "
                             r"by $\delta$ extended or padded with $p - 1$ zeros (Steps~4 and~5), by the matrix view, "
                             r"whose rows hold zeros outside each output's window, or by the kernel "
-                            r"taken as $0$ outside its $p \times p$ positions (the scatter view). Zeros whose count "
+                            r"taken as $0$ outside its $p \times p$ positions, stated for a sum over the outputs "
+                            r"such as $\sum_{i,j} \delta_{i,j} W_{k-i,l-j}$ (rule~5(a)) or built into "
+                            r"$\operatorname{place}_{i,j}(W)$ (the scatter view). Zeros whose count "
                             r"the answer does not give earn it where its result is $m \times n$: stated so, or a full "
                             r"correlation. A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
@@ -748,17 +756,17 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
-                              r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 "
-                              r"at the front. For the question's $\delta$, the answer gives a result other than the "
-                              r"sum: the mean of $\delta$, however it reaches it, also where it writes the local "
-                              r"derivative as one over the number of outputs (that local derivative is part of this "
-                              r"one error and keeps its points), or $\delta$ left unsummed after a "
-                              r"chain rule that sums over every output.",
+                              r"A result other than the sum of the question's $\delta$ is the mean of $\delta$, "
+                              r"however the answer reaches it, also where it writes the local derivative as one "
+                              r"over the number of outputs (that local derivative is part of this one error and "
+                              r"keeps its points), or $\delta$ left unsummed after a chain rule that sums over every "
+                              r"output (an answer that defines its own $\delta_\lambda$ through a loss is graded by "
+                              r"rule~9 at the front).",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
                      r"in the form of Section~9.1, the sum over its outputs, from $p - 1$ to $m - 1$ and to $n - 1$ "
-                     r"(page~\pageref{goodfellow-remark})",
+                     r"(page~\pageref{goodfellow-results})",
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))

@@ -129,6 +129,10 @@ class Case:
 
     text: LaTeX, no point counts; `{formula}` where it shows its formula.
     charges: the criteria it loses besides the note's.
+    deductions: the rubric's deductions it incurs in place of the note's (None: the note's); a case that errs
+        elsewhere than the note's answer takes none of them.
+    further: a case of this case, graded after it (written answers only, no formula of its own): its charges
+        come on top of this case's.
     formula: its own formula when its code differs from the note's answer (None: the same code, told apart
         only in a written answer); the grader matches it and awards the case's points.
     convention: the forward pass that formula is judged against (None: the note's).
@@ -137,6 +141,8 @@ class Case:
     charges: tuple[str, ...] = ()
     formula: Any = None
     convention: str | None = None
+    deductions: tuple[str, ...] | None = None
+    further: Case | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,6 +193,8 @@ class WrongAnswer:
         more = case.charges
         own = {} if case.formula is None else {"formula": case.formula, "quote": None, "reading": {},
                                                 "convention": case.convention or self.convention}
+        if case.deductions is not None:
+            own["deductions"] = case.deductions
         return replace(self, id=f"{self.id}:case", charges=(*self.charges, *more), case=None, of_case=case, **own,
                        charges_unwritten=None if self.charges_unwritten is None else (*self.charges_unwritten, *more),
                        charges_other=None if self.charges_other is None else (*self.charges_other, *more))
@@ -524,7 +532,10 @@ def _rubric_problems(where: str, part: Part) -> list[str]:
     named: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(f"deduction {d.id}", d.charges, ())
                                                                  for d in rubric.deductions]
     named += [(f"wrong answer {a.id}", a.charges, a.deductions) for a in part.wrong_answers]
-    named += [(f"the case of wrong answer {a.id}", a.case.charges, ()) for a in part.wrong_answers if a.case]
+    named += [(f"the case of wrong answer {a.id}", a.case.charges, a.case.deductions or ())
+              for a in part.wrong_answers if a.case]
+    named += [(f"the further case of wrong answer {a.id}", a.case.further.charges, a.case.further.deductions or ())
+              for a in part.wrong_answers if a.case and a.case.further]
     for owner, charges, incurred in named:
         for id_ in charges:
             if id_ not in criteria:

@@ -316,7 +316,7 @@ def test_a_shared_deduction_is_said_in_full_once_and_every_rubric_says_its_own_c
         assert deduction.text in written[having[0].id]
         label = rf"\pageref{{deduction-{having[0].id}-{deduction.id}}}"
         for part in having[1:]:
-            cost = render._rule(part, part.rubric.deduction(deduction.id))
+            cost = render._rule(part, part.rubric.deduction(deduction.id), first=False)
             assert label in written[part.id] and cost in written[part.id], (part.id, deduction.id)
         shared += len(having) > 1
     assert shared >= 4   # no steps, the dense-layer reading, the assumed loss, the missing delta, the network setting
@@ -550,8 +550,10 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     sample = db.points - db.rubric.deduction("loss").points
     assert (r"graded as the note on the sample's T1.3 answer says "
             f"(${sample}$ of~${db.points}$), and T1.3's deduction") in key
-    # review49: the deduction sends an answer with its own delta to rule 9, in a sentence of its own
-    assert r"its own $\delta_\lambda$ through a loss is graded by rule~9 at the front." in key
+    # review49: the deduction sends an answer with its own delta to rule 9; review51 b row 7: after the deduction's
+    # own definition, which opens the bullet with its name
+    assert r"A result other than the sum of the question's $\delta$ is the mean of $\delta$" in key
+    assert r"(an answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 at the front)." in key
     assert "2(y_j - t_j)" not in key and r"the sample's own $\delta_k$ is" not in key
     assert r"treats every output as one and the same product of $W$ and $X$" in key and "and so the wrong shape" not in key
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
