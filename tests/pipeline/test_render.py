@@ -545,7 +545,12 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
             r"$(u, v)$.") in key
     avg = parts["t2.avgpool"]
     kept = avg.points - avg.rubric.criterion("chain").points
-    assert f"Such an answer scores ${kept}$ of~${avg.points}$." in key
+    # review51 A row 11: the score names its part (average pooling); max pooling loses the chain rule, its tie
+    # point graded apart
+    assert f"In average pooling such an answer, with nothing else wrong, scores ${kept}$ of~${avg.points}$." in key
+    maxp = parts["t2.maxpool"]
+    assert (f"In max pooling it loses the chain rule, ${maxp.rubric.criterion('chain').points}$ of the part's "
+            f"${maxp.points}$ points") in key
     db = parts["t1.db"]
     sample = db.points - db.rubric.deduction("loss").points
     assert (r"graded as the note on the sample's T1.3 answer says "
