@@ -564,7 +564,11 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"$\partial y/\partial W = X^{\mathsf{T}}$), and their reorderings and transposes, such as "
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
                      r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
-                     r"alone, whatever its other lines show (rule~3(d)).",
+                     r"alone, whatever its other lines show (rule~3(d)). An answer whose local derivative differs "
+                     r"from output to output, as each output's own patch of $X$ does in the student's variant of "
+                     r"the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches}), reads no two outputs as "
+                     r"the same product: it is no dense-layer answer, also beside a forward pass written "
+                     r"$Y = W \cdot X + b$, and that note grades it.",
                      charges=lost, covers=("loss",))
 
 
