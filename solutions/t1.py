@@ -551,7 +551,9 @@ _DX_CRITERIA = ("local", "border", "final", "shape")
 _DW_CRITERIA = ("local", "ranges", "final", "shape")
 
 
-def _dense(lost: tuple[str, ...]) -> Deduction:
+def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
+    """The dense-layer reading's deduction; `patches`: the key has the note on the sample's T1.2 read with patches
+    (the true-convolution variants do not), which it then points to."""
     return Deduction("dense", "the dense-layer reading",
                      r"A dense-layer answer treats every output as one and the same product of $W$ and $X$, "
                      r"$Y = W \cdot X + b$, whether it reads that product as a product of numbers, as an entry-wise "
@@ -565,10 +567,11 @@ def _dense(lost: tuple[str, ...]) -> Deduction:
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
                      r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
                      r"alone, whatever its other lines show (rule~3(d)). An answer whose local derivative differs "
-                     r"from output to output, as each output's own patch of $X$ does in the student's variant of "
-                     r"the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches}), reads no two outputs as "
-                     r"the same product: it is no dense-layer answer, also beside a forward pass written "
-                     r"$Y = W \cdot X + b$, and that note grades it.",
+                     r"from output to output, as each output's own patch of $X$ does"
+                     + (r" in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
+                        if patches else "")
+                     + r", reads no two outputs as the same product: it is no dense-layer answer, also beside a "
+                     r"forward pass written $Y = W \cdot X + b$" + (r", and that note grades it." if patches else "."),
                      charges=lost, covers=("loss",))
 
 

@@ -164,7 +164,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                   Criterion("final", 1, "the final form",
                             r"It is the full correlation of $\delta$ with $W$, not turned (Step~5)."),
                   _SHAPE),
-        deductions=(NO_STEPS, _dense(("local", "border", "final", "shape")), LOSS),
+        deductions=(NO_STEPS, _dense(("local", "border", "final", "shape"), patches=False), LOSS),
         full_credit=(r"the same sum written entry by entry, with indices from $0$ or from $1$",
                      r"SciPy's \texttt{correlate2d} of $\delta$ with $W$ in \texttt{'full'} mode")),
         DX_WRONG),
@@ -177,7 +177,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the correlation of $X$ with $\delta$ turned by $180^\circ$ (Step~4), or the sum "
                             r"of Step~3."),
                   _SHAPE),
-        deductions=(NO_STEPS, _dense(("local", "ranges", "final", "shape")), LOSS),
+        deductions=(NO_STEPS, _dense(("local", "ranges", "final", "shape"), patches=False), LOSS),
         full_credit=(r"$\operatorname{rot}_{180^\circ}(X) \star \operatorname{rot}_{180^\circ}(\delta)$ (Step~4)",
                      r"the same sum written entry by entry, with indices from $0$ or from $1$")),
         DW_WRONG),
