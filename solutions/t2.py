@@ -25,16 +25,21 @@ OTHER_SETTING = Deduction("other-setting", "the network setting",
 
 NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"An answer that gives the local derivative ($f'$, or $\partial z/\partial x$ in a pooling) "
-                     r"as the gradient of $L$, without $\delta$, misses $\delta$. Three cases decide it. "
+                     r"as the gradient of $L$, without $\delta$, misses $\delta$. Four cases decide it. "
                      r"(a)~A line that names it $f'$, $\partial z/\partial x$ or the local derivative gives it as a "
-                     r"step, which costs nothing wherever it stands. "
+                     r"step, which costs nothing wherever it stands when another line gives the gradient of $L$. "
                      r"(b)~Words after such a step that multiply it by $\delta$, with $\delta$ named as rule~7 at the "
                      r"front asks (such as ``multiply this by the incoming gradient $\delta$''), count as the chain "
                      r"rule in words, a line of the answer (rule~1(g) at the front); nothing is missing. "
-                     r"(c)~A line gives it as the gradient when it writes it as $\partial L/\partial x$, calls it "
-                     r"the answer or the result, or is a last or boxed line without a name. Such a line misses "
-                     r"$\delta$ also after right lines with $\delta$, since it stands beside them as a second "
-                     r"answer (rule~4(c) at the front), and no words beside it supply $\delta$.",
+                     r"(c)~A line gives it as the gradient when it writes it as $\partial L/\partial x$ (also beside "
+                     r"one of the names of (a), as in $\partial L/\partial x = f'(x)$: then (c) "
+                     r"decides), calls it the gradient (a bare ``the gradient is \dots'' names the gradient the "
+                     r"question asks for), the answer or the result, or is a last or boxed line without a name. Such "
+                     r"a line misses $\delta$ also after right lines with $\delta$, since it stands beside them as a "
+                     r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. "
+                     r"(d)~An answer that gives the local derivative, named as in (a) or not, and no line for the "
+                     r"gradient of $L$ offers it as its answer: it misses $\delta$ as in (c) and is graded as the "
+                     r"common answer without $\delta$ is, so a true name never scores below a false one.",
                      charges=("chain",))
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes

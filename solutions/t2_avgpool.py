@@ -98,8 +98,8 @@ WRONG = (
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
                          r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
                          r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
-                         r"(rule~4(c) at the front). It is no wrong routing (rule~3(d) at the front): it shares "
-                         r"$\delta$ equally, as the mean does.",
+                         r"(rule~4(c) at the front). It is no wrong routing (rule~3(d) at the front): it gives "
+                         r"every entry the same multiple of $\delta$, as the mean does.",
                 deductions=("missing-d",)),
     WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",
                 r"All of $\delta$ goes to the maximizer, the gradient of the maximum. Every entry moves the "
@@ -137,8 +137,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                           r"written with that factor ($1$, $d$), which then costs nothing more (rule~3(a) at the "
                           r"front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
                           r"charges it as an error of scale, not as a wrong routing: "
-                          r"the gradient of the sum, $\delta \mathbf{1}$, shares $\delta$ equally, in the mean's "
-                          r"proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
+                          r"the gradient of the sum, $\delta \mathbf{1}$, gives every entry the same multiple of $\delta$, in the "
+                          r"mean's proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
                           r"front).",
                           charges=("result",)),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
@@ -146,8 +146,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                               r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",
-                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front in place of $\delta$, when the "
-                 r"answer identifies it with $\partial L/\partial z$, as in T2.2")),
+                 r"the sum $\sum_\mu w_\mu g_\mu$ in place of $\delta$, when the answer identifies it with "
+                 r"$\partial L/\partial z$ (rule~7 at the front), as in T2.2")),
     WRONG, question="T2", number=3)
 
 # the grading key's illustrative example: three entries

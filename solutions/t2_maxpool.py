@@ -10,7 +10,7 @@ from sympy import KroneckerDelta
 
 from verify import ops
 from verify.engine import Gradient
-from verify.homework import Case, Criterion, Deduction, Part, Result, Rubric, WrongAnswer
+from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import (
@@ -131,6 +131,10 @@ WRONG = (
                 decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
                          r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), it is read as one chosen "
                          r"maximizer, by the key's convention for a letter fixed once (the tie point's true rules). "
+                         r"The sample's other uses of $k$ do not undo that: the $k$ of its general case, before the "
+                         r"``Assuming'' line, indexes a next layer, and the $k$ of its sum is bound by the sum, so "
+                         r"neither fixes the letter again nor is compared with $j$. The key settles that this $k$ "
+                         r"counts as fixed once. "
                          r"Compared then with the running index $j$, it names one entry. So at a tie its "
                          r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
                          r"is not identified with $\partial L/\partial z$.",
@@ -171,12 +175,20 @@ WRONG = (
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
                 r"multiplies it by $\delta$.",
                 OneHot(x, ArgMax(x)),
-                decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result and the tie "
-                         r"point follow from it and are not charged again (rule~3(c) at the front). This holds "
-                         r"for the one-hot vector of one maximizer.",
-                case=Case(rf"The mask ${latex(MaxMask(x))}$ without $\delta$ is also a false rule at ties, "
-                          r"which does not follow from the missing $\delta$.", ("ties",), MaxMask(x)),
+                decision=r"As in T2.1, leaving out $\delta$ is an error of the chain rule. The result follows "
+                         r"from it and is not charged again (rule~3(c) at the front). At a tie the one-hot vector "
+                         r"gives all to one maximizer, a true rule of its own, which earns the tie point. So does "
+                         r"any other true rule at ties without $\delta$, such as an even split.",
                 deductions=("no-delta",)),
+    WrongAnswer("max-mask-no-delta", "t2.maxpool", r"The mask without $\delta$",
+                rf"The mask ${latex(MaxMask(x))}$, with $1$ where $x_i$ is the maximum and $0$ elsewhere, is "
+                r"given for the gradient of $L$ without $\delta$.",
+                MaxMask(x),
+                decision=r"Leaving out $\delta$ is an error of the chain rule, and the result follows from it, "
+                         r"as for the one-hot vector. At a tie the mask gives every tied entry a $1$, so that each "
+                         r"would receive all of $\delta$, a false rule that does not follow from the missing "
+                         r"$\delta$ and is charged at the tie point.",
+                charges=("ties",), deductions=("no-delta",)),
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
@@ -212,7 +224,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"deduction takes the point whatever the words (rule~3(d) at the front). An answer that "
                         r"gives no routing at all, neither a formula nor words for where $\delta$ goes, states "
                         r"nothing about ties and does not earn the point: the handout asks for a statement, and "
-                        r"saying nothing never scores better than saying something true. An answer that stops at "
+                        r"saying nothing never scores better than saying something true. A local derivative that the "
+                        r"answer offers as its answer (the missing $\delta$, case~(d)) routes as its formula does. An answer that stops at "
                         r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is such an answer: it earns "
                         r"the chain rule alone, and loses the local derivative, the result and the tie point.",
                         statements=(
@@ -270,8 +283,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$''. Such words put no condition to every entry, as ``if $k$ is a "
                                 r"maximizer'' does (above); they name what receives $\delta$, and the generic "
                                 r"reading ``every maximizer receives $\delta$'' is not taken, since they never say "
-                                r"every. Where the answer's own tie words say otherwise, those are its rule at a tie "
-                                r"(the tie point's test).",
+                                r"every. A clause for the remaining entries (``$0$ otherwise'', ``$0$ to every other "
+                                r"entry'') puts no condition on the running index either: ``$\delta$ for a "
+                                r"maximizer, $0$ otherwise'' and ``$\delta$ goes to a maximizer and $0$ to every "
+                                r"other entry'' name one maximizer, a true rule. Where the answer's own tie words say "
+                                r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
                                 r"These are a plural or ``(s)''; ``each'', ``every'' or ``any'' (not ``any one''); "
@@ -298,7 +314,12 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"offer one as a valid choice, alone or among true ones (``at a tie, split it evenly, "
                                 r"or give all of "
                                 r"$\delta$ to each tied entry: both are valid''), are false. Unless withdrawn, they "
-                                r"lose the point whatever else the answer says of ties. Words that do not speak of a "
+                                r"lose the point whatever else the answer says of ties. Tie words are read by the grammar "
+                                r"of the lists above: tied entries in the plural, or with ``each'', ``every'' or "
+                                r"``all'', that receive $\delta$ with no share stated (``at a tie, $\delta$ goes to the "
+                                r"tied entries'', ``if several entries share the maximum, the gradient flows to all of "
+                                r"them'') each get all of $\delta$, a false rule; words that split or share $\delta$ "
+                                r"among them state weights that add up to $1$, a true rule. Words that do not speak of a "
                                 r"tie are no such rule: beside a formula they restate it, and with no formula they "
                                 r"are the rule, graded by their grammar (the lists above)."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
@@ -307,11 +328,13 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               then=r"At a tie too, whenever some entry is not a maximizer, such a formula sends it a "
                                    r"share, so the deduction also takes the tie point. "),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"A wrong rule at ties: a rule of the list False rules under the tie point above, such as "
-                          r"all of $\delta$ to every tied entry, in a formula or in words, whatever else the answer "
-                          r"says of ties",
+                          r"A wrong rule at ties: a rule of the list \emph{False rules: the point is lost} under the tie "
+                          r"point above, such as all of $\delta$ to every tied entry, in a formula or in words, "
+                          r"unless the answer withdraws it or tie words take its place at a tie (the tie point's "
+                          r"test)",
                           charges=("ties",))),
-    full_credit=(r"any rule of Step~5: one maximizer (the first, the last, or another one chosen), or an even split",
+    full_credit=(r"any rule of Step~5: weights $\ge 0$ on the tied entries that add up to $1$, such as one "
+                 r"maximizer (the first, the last, or another one chosen) or an even split",
                  r"the switch description: remember where the maximum was, send $\delta$ there, with $\delta$ named "
                  r"(rule~7 at the front: ``send the gradient there'' names it too)",
                  r"indices from $0$ or from $1$ and, where a range is written, $d$ values in it (rule~5(e) at "
@@ -322,10 +345,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                  r"it is the "
                  r"even split, a rule of Step~5. A final formula at a finite $\beta$ (boxed or last) is the "
                  r"answer's routing, a wrong one, whatever its words say of the limit (rule~4(g) at the front)",
-                 r"the sum $\sum_\mu w_\mu g_\mu$ of rule~7 at the front (with its $j$ dropped: one output) "
-                 r"in place of "
-                 r"$\delta$, when the answer identifies it with "
-                 r"$\partial L/\partial z$ as rule~7 at the front says")),
+                 r"the sum $\sum_\mu w_\mu g_\mu$ (with its $j$ dropped: one output) in place of $\delta$, when the "
+                 r"answer identifies it with $\partial L/\partial z$ (rule~7 at the front)")),
     WRONG, question="T2", number=2)
 
 # the grading key's illustrative example: three entries

@@ -12,7 +12,7 @@ from verify.engine import Gradient
 from verify.homework import Criterion, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
-from verify.symbolic import Entries, Hadamard, Identity, Ones, Partial, SumAll, SumOver, product, shown
+from verify.symbolic import Entries, Hadamard, Identity, Node, Ones, Partial, SumOver, operand, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
@@ -40,6 +40,16 @@ FORMULA = Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))
 RESULT = Result("t2.tanh", {"default": Gradient(TANH, "x", FORMULA)})
 
 _ALL_K = ((k, 1, d),)
+
+
+class Inner(Node):
+    """Inner(a, b): the inner product of two vectors of one shape, a number -- a node of this part's notation."""
+    nargs = 2
+    numeric = staticmethod(lambda a, b: (np.asarray(a) * np.asarray(b)).sum())
+
+    def _latex(self, printer):
+        return rf"\left({operand(printer, self.args[0])}^{{\mathsf{{T}}}} {operand(printer, self.args[1])}\right)"
+
 _et, _emt = sp.exp(t), sp.exp(-t)
 
 
@@ -147,10 +157,10 @@ WRONG = (
                          r"not charged again.", charges=("derivative",)),
     WrongAnswer("tanh-inner-product", "t2.tanh", r"The inner product in place of the entry-wise product",
                 r"Each output $z_k$ depends on $x_k$ alone, so for each entry one term of the chain rule's sum "
-                r"survives (Step~1). The inner product $\delta^{\mathsf{T}}(1 - \tanh^2(x))$, written also as "
+                r"survives (Step~1). The inner product $\delta^{\mathsf{T}}(\mathbf{1} - \tanh(x) \odot \tanh(x))$, written also as "
                 r"$\sum_k \delta_k (1 - \tanh^2(x_k))$ or \texttt{np.dot}, adds the terms of every entry into one "
                 r"number. The display below puts that number in every entry.",
-                product(SumAll(Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))), Ones(x)),
+                product(Inner(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x))), Ones(x)),
                 decision=r"The error arises in the chain rule (rule~1(i) at the front). The number it gives for "
                          r"the result, also when it is one number in place of a vector, follows from that error "
                          r"and is not charged again.", charges=("chain",)),
@@ -185,10 +195,9 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                  r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front; a range with another number of values, "
                  r"such as $0 \le k \le d$, loses the result, also beside a vector of $d$ entries)",
-                 r"the Jacobian form $\operatorname{diag}(1 - \tanh^2(x))\,\delta$",
-                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ of rule~7 at the front in place of "
-                 r"$\delta_j$, when the answer identifies it with "
-                 r"$\partial L/\partial z_j$ as rule~7 at the front says")),
+                 r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh(x) \odot \tanh(x))\,\delta$",
+                 r"the sum $\sum_\mu w_{\mu j} g_\mu$ in place of $\delta_j$, when the answer identifies it with "
+                 r"$\partial L/\partial z_j$ (rule~7 at the front)")),
     WRONG, question="T2", number=1)
 
 # the grading key's illustrative example: three entries

@@ -374,7 +374,7 @@ def test_a_deduction_said_in_sentences_states_its_cost_in_a_sentence_of_its_own(
     render_all(homework, paths, notes)
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert r"such as ``in practice''. The answer loses the local derivative" in maxpool
-    assert r"whatever else the answer says of ties: the answer loses the tie point" in maxpool
+    assert r"take its place at a tie (the tie point's test): the answer loses the tie point" in maxpool
     assert ".: the answer" not in maxpool
 
 

@@ -402,9 +402,9 @@ _CONVOLUTION_DX_LOOP = ("p = W.shape[0]\npadded = np.pad(delta, p - 1)\ng = np.z
     # the inner product in place of the entry-wise one (rule 1(i)), as one number or in every entry
     ("t2.tanh", "return np.dot(delta, 1 - np.tanh(x) ** 2)", "tanh-inner-product"),
     ("t2.tanh", "return np.full_like(x, np.sum(delta * (1 - np.tanh(x) ** 2)))", "tanh-inner-product"),
-    # cases a note grades apart with a formula of their own: the mask without delta (a false rule at ties
-    # besides), and T1.1's border slips as answers for a true convolution (rule 2(d)), written as loops
-    ("t2.maxpool", "return (x == x.max()).astype(float)", "max-no-delta:case"),
+    # the mask without delta (a false rule at ties besides), a note of its own; cases a note grades apart with a
+    # formula of their own: T1.1's border slips as answers for a true convolution (rule 2(d)), written as loops
+    ("t2.maxpool", "return (x == x.max()).astype(float)", "max-mask-no-delta"),
     ("t1.dX", _CONVOLUTION_DX_LOOP + "g[:p - 1] = 0\ng[X.shape[0] - p + 1:] = 0\ng[:, :p - 1] = 0\n"
      "g[:, X.shape[1] - p + 1:] = 0\nreturn g", "border-skipped:case"),
     ("t1.dX", "delta = delta.copy()\ndelta[-1] = 0\ndelta[:, -1] = 0\n" + _CONVOLUTION_DX_LOOP + "return g",

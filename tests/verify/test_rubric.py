@@ -22,6 +22,7 @@ SCORES = {
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-inner-product": 3, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
+    "max-mask-no-delta": 2,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
 # the same answers after the other convention's forward pass is written down (the grader's --convention forcing it),
