@@ -137,7 +137,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                           r"written with that factor ($1$, $d$), which then costs nothing more (rule~3(a) at the "
                           r"front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
                           r"charges it as an error of scale, not as a wrong routing: "
-                          r"the gradient of the sum, $\delta \mathbf{1}$, gives every entry the same multiple of $\delta$, in the "
+                          r"the gradient of the sum, $\delta \mathbf{1}$, gives every entry the same multiple of "
+                          r"$\delta$, in the "
                           r"mean's proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
                           r"front).",
                           charges=("result",)),

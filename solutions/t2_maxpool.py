@@ -225,7 +225,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"gives no routing at all, neither a formula nor words for where $\delta$ goes, states "
                         r"nothing about ties and does not earn the point: the handout asks for a statement, and "
                         r"saying nothing never scores better than saying something true. A local derivative that the "
-                        r"answer offers as its answer (the missing $\delta$, case~(d)) routes as its formula does. An answer that stops at "
+                        r"answer offers as its answer (the missing $\delta$, case~(d)) routes as its formula does. "
+                        r"An answer that stops at "
                         r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is such an answer: it earns "
                         r"the chain rule alone, and loses the local derivative, the result and the tie point.",
                         statements=(
@@ -314,12 +315,15 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"offer one as a valid choice, alone or among true ones (``at a tie, split it evenly, "
                                 r"or give all of "
                                 r"$\delta$ to each tied entry: both are valid''), are false. Unless withdrawn, they "
-                                r"lose the point whatever else the answer says of ties. Tie words are read by the grammar "
+                                r"lose the point whatever else the answer says of ties. Tie words are read by the "
+                                r"grammar "
                                 r"of the lists above: tied entries in the plural, or with ``each'', ``every'' or "
-                                r"``all'', that receive $\delta$ with no share stated (``at a tie, $\delta$ goes to the "
+                                r"``all'', that receive $\delta$ with no share stated (``at a tie, $\delta$ goes to "
+                                r"the "
                                 r"tied entries'', ``if several entries share the maximum, the gradient flows to all of "
                                 r"them'') each get all of $\delta$, a false rule; words that split or share $\delta$ "
-                                r"among them state weights that add up to $1$, a true rule. Words that do not speak of a "
+                                r"among them state weights that add up to $1$, a true rule. Words that do not speak "
+                                r"of a "
                                 r"tie are no such rule: beside a formula they restate it, and with no formula they "
                                 r"are the rule, graded by their grammar (the lists above)."))))),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS,
@@ -328,7 +332,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               then=r"At a tie too, whenever some entry is not a maximizer, such a formula sends it a "
                                    r"share, so the deduction also takes the tie point. "),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"A wrong rule at ties: a rule of the list \emph{False rules: the point is lost} under the tie "
+                          r"A wrong rule at ties: a rule of the list \emph{False rules: the point is lost} under the "
+                          r"tie "
                           r"point above, such as all of $\delta$ to every tied entry, in a formula or in words, "
                           r"unless the answer withdraws it or tie words take its place at a tie (the tie point's "
                           r"test)",
