@@ -127,7 +127,7 @@ class Rubric:
 class Case:
     """A case of a common wrong answer that its note grades apart, after the note's score.
 
-    text: LaTeX, no point counts; `{formula}` where it shows its formula.
+    text: LaTeX, no point counts; a formula it shows is printed from `formula` (the homework's own printer).
     charges: the criteria it loses besides the note's.
     deductions: the rubric's deductions it incurs in place of the note's (None: the note's); a case that errs
         elsewhere than the note's answer takes none of them.
