@@ -497,8 +497,9 @@ DW_WRONG = (
                 case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
                          r"leaves a wrong line standing (rule~4(c)).", ("local",),
                           further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
-                                       r"$y = W \cdot X + b$ (with that layer as its forward pass it is a dense-layer "
-                                       r"answer, graded as the sample's answer above by rule~3(d)) multiplies the "
+                                       r"$y = W \cdot X + b$ (with that layer as its forward pass, its one local "
+                                       r"derivative $X^{\mathsf{T}}$ for every output makes it a dense-layer answer, "
+                                       r"graded as the sample's answer above by rule~3(d)) multiplies the "
                                        r"one number $\partial L/\partial y$ by $\partial y/\partial W = "
                                        r"X^{\mathsf{T}}$, the wrong line of the case above. Defining $\chi_\lambda$ "
                                        r"as the patch never states it as output $\lambda$'s derivative, as the line "
@@ -567,7 +568,8 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
                      r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
                      r"alone, whatever its other lines show (rule~3(d)). An answer whose local derivative differs "
-                     r"from output to output, as each output's own patch of $X$ does"
+                     r"from output to output, as each output's own patch of $X$ does where the answer states it as "
+                     r"that output's derivative"
                      + (r" in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
                         if patches else "")
                      + r", reads no two outputs as the same product: it is no dense-layer answer, also beside a "
