@@ -531,8 +531,10 @@ DB_WRONG = (
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. This "
-                                r"grading is for the form that writes $\delta$ after a chain rule that sums over "
-                                r"every output, which errs in the result alone.",
+                                r"grading is for the form $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
+                                r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
+                                r"value~$1$ and errs in the result alone. Without the factor~$1$, either form also "
+                                r"loses the local derivative (rule~1(f)).",
                 case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
                           r"no sum at all errs in the chain rule instead, by the line of that criterion. It keeps "
                           r"the result, which follows from that error (rule~3(c)), and no deduction applies to it.",
