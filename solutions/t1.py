@@ -515,7 +515,7 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for the unturned kernel of T1.1, the forward pass the answer writes down decides "
+                decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward pass the answer writes down decides "
                          r"(rule~2(a)): after a cross-correlation the turn is wrong; after a true convolution, or "
                          r"with no forward pass written, the answer is right and earns full credit.",
                 charges=("final",)),
@@ -550,8 +550,9 @@ DB_WRONG = (
                 Mean(delta),
                 decision=r"The division by the number of outputs is one error, charged at the result wherever it "
                          r"appears: also where the student writes the local derivative as one over the number "
-                         r"of outputs, which then costs nothing more, so that an extra wrong line never raises "
-                         r"the score.",
+                         r"of outputs, which then costs nothing more. Charged at the local derivative instead, it "
+                         r"would leave the result its points, and the answer with the extra wrong line would score "
+                         r"more than the plain mean.",
                 deductions=("not-summed",)),
 )
 
@@ -605,8 +606,7 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
                 r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
-                r"pass (page~\pageref{goodfellow-remark}) and its three results (page~\pageref{goodfellow-results}) do "
-                r"under Other conventions")
+                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
@@ -639,8 +639,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
                             r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
                             r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
-                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it; $\partial L/\partial Y$ "
-                            r"with the output array $Y$ is read as that array unless the answer makes it one "
+                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it. A $\partial L/\partial Y$ "
+                            r"written with the output array $Y$ is read as that array unless the answer makes it one "
                             r"number. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
@@ -705,10 +705,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "
                             r"$\chi_\lambda$ is the patch output $\lambda$ sees (the variant with patches, below) or "
                             r"the whole image. As in T1.1, a product with $\partial L/\partial y$ written as one "
-                            r"number loses it, unless such a sum follows it. The sample's T1.2 has no such sum: it "
+                            r"number loses it, unless such a sum follows it. The sample's T1.2 keeps no such sum: it "
                             r"multiplies one $\partial y/\partial W$ by one number, and its sum $\sum_\lambda "
                             r"\delta_\lambda \chi_\lambda$ never states $\chi_\lambda$ as output $\lambda$'s "
-                            r"derivative."),
+                            r"derivative, so it loses this criterion."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
