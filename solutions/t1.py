@@ -499,8 +499,10 @@ DW_WRONG = (
                          r"(rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged.",
-                case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
-                         r"leaves a wrong line standing (rule~4(c)).", ("local",),
+                case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$, with "
+                         r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
+                         r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
+                          ("local",),
                           further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
                                        r"$y = W \cdot X + b$ (with that layer as its forward pass, its one local "
                                        r"derivative $X^{\mathsf{T}}$ for every output makes it a dense-layer answer, "
