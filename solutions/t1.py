@@ -401,20 +401,23 @@ DX_WRONG = (
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
                 Correlate(Pad(delta, p - 1), Transposed(W)),
-                decision=r"The error arises in the final form.", charges=("final",)),
+                decision=r"The error arises in the final form, whichever forward pass the answer writes down, or "
+                         r"none: after a true convolution the kernel is not turned, and its transpose is just as "
+                         r"wrong.", charges=("final",)),
     WrongAnswer("valid-not-full", "t1.dX", "Valid instead of full correlation",
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
                          r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
-                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"the reading that gives it more (rule~2(d)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
                          r"this smaller result, $m \times n$ or its own (rules~5(a) and~5(g)).", charges=("border",),
-                charges_other=("border", "final")),
+                charges_other=("border", "final"),
+                other=r"After a true convolution written down, the turned kernel is a second error, of the "
+                      r"final form (rule~3(e))."),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
@@ -427,10 +430,11 @@ DX_WRONG = (
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
                          r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
-                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"the reading that gives it more (rule~2(d)). "
                          r"The error arises at the border; the shape is right.",
                 charges=("border",), charges_other=("border", "final"),
+                other=r"After a true convolution written down, the turned kernel is a second error, of the "
+                      r"final form (rule~3(e)).",
                 case=_convolution_twin(Fit(Pad(Crop(DX_CONVOLUTION, p - 1), p - 1), m, n))),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
@@ -442,24 +446,25 @@ DX_WRONG = (
                 Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
                 decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
                          r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). After a true convolution written down, the "
-                         r"turned kernel is a second error, of the final form (rule~3(e)). "
+                         r"the reading that gives it more (rule~2(d)). "
                          r"A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final"),
+                other=r"After a true convolution written down, the turned kernel is a second error, of the "
+                      r"final form (rule~3(e)).",
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
                 r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
                 r"of indices, $k + u$ where $k - u$ belongs.",
                 Correlate(delta, W),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)); after a "
-                         r"true convolution written down, or with no forward pass written (rule~2(d): the reading that "
-                         r"gives it more), the unturned kernel is right, and only the border is lost. Each of the "
+                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)). Each of the "
                          r"two mistakes is an error of its own (rule~3(e)), also when one slip produced both: the "
                          r"border and the final form are lost, and the shape follows from the border.",
                 charges=("border", "final"), charges_unwritten=("border",),
-                charges_other=("border",)),
+                charges_other=("border",),
+                other=r"After a true convolution written down, or with no forward pass written (rule~2(d): the "
+                      r"reading that gives it more), the unturned kernel is right."),
 )
 
 DW_WRONG = (
@@ -494,8 +499,10 @@ DW_WRONG = (
                          r"(rule~1(f)). Its sum "
                          r"weights each output's own derivative by its $\delta_\lambda$, which earns the chain "
                          r"rule, and only the assumed squared loss is charged.",
-                case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$ "
-                         r"leaves a wrong line standing (rule~4(c)).", ("local",),
+                case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$, with "
+                         r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
+                         r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
+                          ("local",),
                           further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
                                        r"$y = W \cdot X + b$ (with that layer as its forward pass, its one local "
                                        r"derivative $X^{\mathsf{T}}$ for every output makes it a dense-layer answer, "
@@ -510,7 +517,7 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for the unturned kernel of T1.1, the forward pass the answer writes down decides "
+                decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward pass the answer writes down decides "
                          r"(rule~2(a)): after a cross-correlation the turn is wrong; after a true convolution, or "
                          r"with no forward pass written, the answer is right and earns full credit.",
                 charges=("final",)),
@@ -518,7 +525,9 @@ DW_WRONG = (
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
                 Correlate(X, Rot180(delta)),
-                decision=r"The error arises in the final form.", charges=("final",)),
+                decision=r"The error arises in the final form, whichever forward pass the answer writes down, or "
+                         r"none: after a true convolution the gradient is the plain correlation turned by "
+                         r"$180^\circ$, which turning $\delta$ does not give either.", charges=("final",)),
 )
 
 DB_WRONG = (
@@ -545,8 +554,9 @@ DB_WRONG = (
                 Mean(delta),
                 decision=r"The division by the number of outputs is one error, charged at the result wherever it "
                          r"appears: also where the student writes the local derivative as one over the number "
-                         r"of outputs, which then costs nothing more, so that an extra wrong line never raises "
-                         r"the score.",
+                         r"of outputs, which then costs nothing more. Charged at the local derivative instead, it "
+                         r"would leave the result its points, and the answer with the extra wrong line would score "
+                         r"more than the plain mean.",
                 deductions=("not-summed",)),
 )
 
@@ -600,8 +610,7 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
                 r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
-                r"pass (page~\pageref{goodfellow-remark}) and its three results (page~\pageref{goodfellow-results}) do "
-                r"under Other conventions")
+                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
@@ -634,16 +643,20 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
                             r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
                             r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
-                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it; $\partial L/\partial Y$ "
-                            r"with the output array $Y$ is read as that array unless the answer makes it one "
+                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it. A $\partial L/\partial Y$ "
+                            r"written with the output array $Y$ is read as that array unless the answer makes it one "
                             r"number. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too. The scatter view and the matrix view with the "
                             r"values already in are final forms (rule~1(e) at the front). In an answer that has its "
                             r"steps (rule~1(b) at the front) they earn the final form, and the border by the line of "
-                            r"that criterion, but never this one, which only a chain rule written beside them earns; "
-                            r"without steps they earn nothing (the first deduction below)."),
+                            r"that criterion, but never this one, which only a chain rule written beside them earns. "
+                            r"The sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ is such a chain "
+                            r"rule where the answer states $\operatorname{place}_{i,j}(W)$ as $\partial "
+                            r"Y_{i,j}/\partial X$: a sum over the outputs with the value of a local derivative "
+                            r"the answer states, as above. Without steps the two views earn "
+                            r"nothing (the first deduction below)."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the kernel weight where pixel and output overlap, and $0$ elsewhere (Step~2). "
                             r"Where they overlap is graded at the border: a weight $W_{k-i,l-j}$ written without "
@@ -696,10 +709,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "
                             r"$\chi_\lambda$ is the patch output $\lambda$ sees (the variant with patches, below) or "
                             r"the whole image. As in T1.1, a product with $\partial L/\partial y$ written as one "
-                            r"number loses it, unless such a sum follows it. The sample's T1.2 has no such sum: it "
+                            r"number loses it, unless such a sum follows it. The sample's T1.2 keeps no such sum: it "
                             r"multiplies one $\partial y/\partial W$ by one number, and its sum $\sum_\lambda "
                             r"\delta_\lambda \chi_\lambda$ never states $\chi_\lambda$ as output $\lambda$'s "
-                            r"derivative."),
+                            r"derivative, so it loses this criterion."),
                   Criterion("local", 1, "the local derivative",
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
@@ -767,12 +780,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
-                              r"A result other than the sum of the question's $\delta$ is the mean of $\delta$, "
-                              r"however the answer reaches it, also where it writes the local derivative as one "
-                              r"over the number of outputs (that local derivative is part of this one error and "
-                              r"keeps its points), or $\delta$ left unsummed after a chain rule that sums over every "
-                              r"output (an answer that defines its own $\delta_\lambda$ through a loss is graded by "
-                              r"rule~9 at the front).",
+                              r"A result other than the sum of the question's $\delta$ is any other value: the mean "
+                              r"of $\delta$, however the answer reaches it, also where it writes the local derivative "
+                              r"as one over the number of outputs (that local derivative is part of this one error "
+                              r"and keeps its points), $\delta$ left unsummed after a chain rule that sums over every "
+                              r"output, or any other, such as $p^2 \sum_{i,j} \delta_{i,j}$ or $\delta_{0,0}$. An "
+                              r"answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 at "
+                              r"the front, and $\delta$ after a chain rule with no sum by the note on $\delta$ left "
+                              r"unsummed.",
                               charges=("result",)),
                     _LOSS),
         full_credit=(r"either convention (the result is the same)", r"indices from $1$",
@@ -781,6 +796,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))
+
+# the note on the valid correlation with the kernel not turned prints one score, after a true convolution, for both
+# that forward pass and none (review52 b row 3)
+_NO_FLIP = next(w for w in QUESTION.parts[0].wrong_answers if w.id == "valid-no-flip")
+assert _NO_FLIP.charges_unwritten == _NO_FLIP.charges_other, \
+    "t1.dX: the note on the valid correlation with the kernel not turned scores no forward pass as a true convolution"
 
 # the note on the unsummed delta scores two forms, one losing the chain rule and one the result, alike
 _DB_RUBRIC = QUESTION.parts[2].rubric

@@ -176,6 +176,9 @@ class WrongAnswer:
     # the criteria it loses after the other convention's forward pass is written down (the grader's --convention
     # forcing it); None: the same as `charges`
     charges_other: tuple[str, ...] | None = None
+    # LaTeX said after the note's score: the answer after the other convention's forward pass, charged
+    # `charges_other`; the key prints what it loses and its points from the data (review52 b row 3)
+    other: str = ""
     # a case of the same answer graded apart after the note's score; the key prints its score,
     # `Part.points_for(wrong.case_answer)`
     case: Case | None = None

@@ -557,8 +557,10 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
             f"(${sample}$ of~${db.points}$), and T1.3's deduction") in key
     # review49: the deduction sends an answer with its own delta to rule 9; review51 b row 7: after the deduction's
     # own definition, which opens the bullet with its name
-    assert r"A result other than the sum of the question's $\delta$ is the mean of $\delta$" in key
-    assert r"(an answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 at the front)." in key
+    assert r"A result other than the sum of the question's $\delta$ is any other value: the mean of $\delta$" in key
+    # review52 b row 4: every other value is named too, and the form with no sum sent to its note
+    assert r"or any other, such as $p^2 \sum_{i,j} \delta_{i,j}$ or $\delta_{0,0}$." in key
+    assert r"An answer that defines its own $\delta_\lambda$ through a loss is graded by rule~9 at the front" in key
     assert "2(y_j - t_j)" not in key and r"the sample's own $\delta_k$ is" not in key
     assert r"treats every output as one and the same product of $W$ and $X$" in key and "and so the wrong shape" not in key
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
