@@ -135,7 +135,8 @@ WRONG = (
                          r"``Assuming'' line, indexes a next layer, and its equations hold for every $k$ and fix no "
                          r"value of it. The $k$ of its sum is bound by the sum. So neither fixes the letter again "
                          r"nor is compared with $j$. "
-                         r"The letter fixed once, compared with the running index $j$, names one entry. So at a tie its "
+                         r"The letter fixed once, compared with the running index $j$, names one entry. So at a "
+                         r"tie its "
                          r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
                          r"is not identified with $\partial L/\partial z$.",
                 deductions=("other-setting",), accepted=True),
@@ -341,7 +342,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                    r"share, so the deduction also takes the tie point. "),
                 Deduction("all-ties", "a wrong rule at ties",
                           r"A wrong rule at ties, that is, a rule of the list ``False rules: the point is lost'' "
-                          r"under the tie point above, such as all of $\delta$ to every tied entry, in a formula or in words, "
+                          r"under the tie point above, such as all of $\delta$ to every tied entry, in a formula "
+                          r"or in words, "
                           r"unless the answer withdraws it or tie words take its place at a tie (the tie point's "
                           r"test)",
                           charges=("ties",))),
