@@ -517,7 +517,8 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward pass the answer writes down decides "
+                decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward "
+                         r"pass the answer writes down decides "
                          r"(rule~2(a)): after a cross-correlation the turn is wrong; after a true convolution, or "
                          r"with no forward pass written, the answer is right and earns full credit.",
                 charges=("final",)),

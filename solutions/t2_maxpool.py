@@ -132,10 +132,11 @@ WRONG = (
                          r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), it is read as one chosen "
                          r"maximizer, by the key's convention for a letter fixed once (the tie point's true rules). "
                          r"The sample's other uses of $k$ do not undo that: the $k$ of its general case, before the "
-                         r"``Assuming'' line, indexes a next layer, and the $k$ of its sum is bound by the sum, so "
-                         r"neither fixes the letter again nor is compared with $j$. The key settles that this $k$ "
-                         r"counts as fixed once. "
-                         r"Compared then with the running index $j$, it names one entry. So at a tie its "
+                         r"``Assuming'' line, indexes a next layer, and its equations hold for every $k$ and fix no "
+                         r"value of it. The $k$ of its sum is bound by the sum. So neither fixes the letter again "
+                         r"nor is compared with $j$. "
+                         r"The letter fixed once, compared with the running index $j$, names one entry. So at a "
+                         r"tie its "
                          r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
                          r"is not identified with $\partial L/\partial z$.",
                 deductions=("other-setting",), accepted=True),
@@ -147,9 +148,9 @@ WRONG = (
                 product(delta_s, MaxMask(x)),
                 decision=r"The answer is right away from ties. At a tie its mask gives every tied entry all of "
                          r"$\delta$, a false rule, and the answer loses the tie point: the false rule stands beside "
-                         r"any other (rule~4(c) at the front). The exception is the tie point's own: tie words that "
-                         r"take the mask's place at a tie are then its rule there (the tie point's test says when "
-                         r"they do).",
+                         r"any other (rule~4(c) at the front). The exceptions are those of the list ``False rules: the "
+                         r"point is lost'': the answer withdraws the mask, or tie words take its place at a tie (the "
+                         r"tie point's test says when they do). The answer's other rules then decide the point.",
                 deductions=("all-ties",)),
     WrongAnswer("max-as-mean", "t2.maxpool", r"Max pooling answered as average pooling",
                 r"Every entry receives $\delta/d$, the gradient of the mean. Only the maximizer affects the "
@@ -224,20 +225,23 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"deduction takes the point whatever the words (rule~3(d) at the front). An answer that "
                         r"gives no routing at all, neither a formula nor words for where $\delta$ goes, states "
                         r"nothing about ties and does not earn the point: the handout asks for a statement, and "
-                        r"saying nothing never scores better than saying something true. A local derivative that the "
-                        r"answer offers as its answer (the missing $\delta$, case~(d)) routes as its formula does. "
-                        r"An answer that stops at "
-                        r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ is such an answer: it earns "
-                        r"the chain rule alone, and loses the local derivative, the result and the tie point.",
+                        r"saying nothing never scores better than saying something true. An answer that stops at "
+                        r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ gives no routing at all: it "
+                        r"earns the chain rule alone, and loses the local derivative, the result and the tie point. "
+                        r"A local derivative that the answer offers as its answer (the missing $\delta$, case~(d)) "
+                        r"routes as its formula does.",
                         statements=(
                             ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
                                 r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
                                 r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
                                 r"it is put to every entry and gives each its value. It states this rule when it "
-                                r"compares $k$ with one index. Equality or membership decides it: "
-                                r"``$=$'' and ``the'' compare $k$ with one index, while ``$\in$'', ``a'' and ``an'' "
-                                r"ask whether $k$ is a member of the set of maximizers, which every tied entry is. So "
+                                r"compares the index $k$ itself with one index. The words ``$k =$'' and ``$k$ is "
+                                r"the'' compare $k$ with one index, while ``$k \in$'', ``$k$ is a'' and ``$k$ is an'' "
+                                r"ask whether $k$ is a member of the set of maximizers, which every tied entry is. A "
+                                r"condition on the value $x_k$ (``$x_k = \max x$'', ``$x_k$ is the maximum'', "
+                                r"``$x_k$ equals the maximum'') asks the same of every entry, whatever its article "
+                                r"or sign: it is the mask. So "
                                 r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
                                 r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'' "
                                 r"and ``if $k$ is a maximizer'' state the mask, a false rule (last list below). "
@@ -287,7 +291,12 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"every. A clause for the remaining entries (``$0$ otherwise'', ``$0$ to every other "
                                 r"entry'') puts no condition on the running index either: ``$\delta$ for a "
                                 r"maximizer, $0$ otherwise'' and ``$\delta$ goes to a maximizer and $0$ to every "
-                                r"other entry'' name one maximizer, a true rule. Where the answer's own tie words say "
+                                r"other entry'' name one maximizer, a true rule. After a left side indexed by $k$, "
+                                r"the answer has a formula, and a clause after ``$\partial L/\partial x_k =$'' is a "
+                                r"condition on $k$ whatever its preposition (``if'', ``for'', ``at'', ``where''): "
+                                r"``$\partial L/\partial x_k = \delta$ for a maximizer, $0$ otherwise'' is read as "
+                                r"``if $k$ is a maximizer'', the mask, and ``for the maximizer'' as ``if $k$ is the "
+                                r"maximizer'', one maximizer (above). Where the answer's own tie words say "
                                 r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
@@ -332,9 +341,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                               then=r"At a tie too, whenever some entry is not a maximizer, such a formula sends it a "
                                    r"share, so the deduction also takes the tie point. "),
                 Deduction("all-ties", "a wrong rule at ties",
-                          r"A wrong rule at ties: a rule of the list \emph{False rules: the point is lost} under the "
-                          r"tie "
-                          r"point above, such as all of $\delta$ to every tied entry, in a formula or in words, "
+                          r"A wrong rule at ties, that is, a rule of the list ``False rules: the point is lost'' "
+                          r"under the tie point above, such as all of $\delta$ to every tied entry, in a formula "
+                          r"or in words, "
                           r"unless the answer withdraws it or tie words take its place at a tie (the tie point's "
                           r"test)",
                           charges=("ties",))),
