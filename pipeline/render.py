@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -616,7 +615,7 @@ def _other_context(part: Part, answer) -> dict:
     """The note's answer after the other convention's forward pass written down, for the template: its text, what it
     loses and its points, from `charges_other` (review52 b row 3: a score the prose names is printed)."""
     result = next(r for r in part.results if r.id == answer.result)
-    own = part._convention_of(answer)
+    own = part.convention_of(answer)
     other = next(c for c in result.conventions if c != own)
     return {"text": answer.other, "points": part.points_for(answer, forced=other),
             "loses": _listed([f"{c.name} ({_points(c.points)})" for c in part.charged(answer, forced=other)])}
@@ -632,8 +631,7 @@ def _case_context(part: Part, answer, case) -> dict:
     takes none of the note's deductions (it errs elsewhere: what it loses is then said in their place), its points,
     and a further case of it, whose charges come on top of its own (review51 b rows 6 and 8)."""
     own = answer.answer_of(case)
-    further = case.further and answer.answer_of(replace(case, text=case.further.text, further=None,
-                                                        charges=(*case.charges, *case.further.charges)))
+    further = case.further and own.answer_of(case.further)   # its charges on top of the case's
     return {"text": case.text, "points": part.points_for(own),
             "loses": _charges([part.rubric.criterion(c) for c in case.charges]),
             "instead": bool(answer.deductions) and case.deductions is not None and not case.deductions,

@@ -180,15 +180,11 @@ class WrongAnswer:
     # `charges_other`; the key prints what it loses and its points from the data (review52 b row 3)
     other: str = ""
     # a case of the same answer graded apart after the note's score; the key prints its score,
-    # `Part.points_for(wrong.case_answer)`
+    # `Part.points_for(wrong.answer_of(wrong.case))`
     case: Case | None = None
-    # set on a `case_answer` (its id is the note's with ":case"): the case it is, which its feedback names
+    # set on the answer of a case (`answer_of`; its id is the note's with ":case"): the case it is, which its
+    # feedback names
     of_case: Case | None = None
-
-    @property
-    def case_answer(self) -> WrongAnswer | None:
-        """The answer of `case` (see `answer_of`); None without a case."""
-        return None if self.case is None else self.answer_of(self.case)
 
     def answer_of(self, case: Case) -> WrongAnswer:
         """The answer of a case: charged its criteria besides this one's, with its formula and convention when it
@@ -249,12 +245,13 @@ class Part:
         own = wrong.charges
         if unwritten and wrong.charges_unwritten is not None:
             own = wrong.charges_unwritten
-        elif forced is not None and wrong.charges_other is not None and forced != self._convention_of(wrong):
+        elif forced is not None and wrong.charges_other is not None and forced != self.convention_of(wrong):
             own = wrong.charges_other
         named = set(own) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
         return [c for c in self.rubric.criteria if c.id in named]
 
-    def _convention_of(self, wrong: WrongAnswer) -> str | None:
+    def convention_of(self, wrong: WrongAnswer) -> str | None:
+        """The convention a wrong answer is judged in: its own, or its result's default."""
         if wrong.convention is not None:
             return wrong.convention
         return next((r.default for r in self.results if r.id == wrong.result), None)
