@@ -342,6 +342,7 @@ def _check(args: argparse.Namespace) -> int:
     from .grade import (
         Candidate,
         common_answer,
+        float16_common_review,
         near_right_review,
         quoted,
         refused_common,
@@ -389,20 +390,23 @@ def _check(args: argparse.Namespace) -> int:
                     break
                 if again.status == "refused":   # not judged there, as grade flags it: it may be right there
                     flags.append(f"in the {other} convention: {refused_review(again)}")
-            if verdict.precision == "float16" and not verdict.passed:
+            if verdict.status == "unjudged":
                 # as grade: not judged, so never "wrong" (a right formula in float16 cannot be told from one off)
                 raise Failure(f"{result.id}: not judged: {verdict.reason}; a TA may judge the formula", LIMIT)
             if verdict.status == "wrong" and result.id in homework.results:
                 box.fresh()
                 raised: dict[str, int] = {}
                 right: list[str] = []
+                in_float16: set[str] = set()
                 try:
                     best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention,
-                                         raised=raised, forced=args.convention, right=right)
+                                         raised=raised, forced=args.convention, right=right, in_float16=in_float16)
                 except LimitExceeded as exc:   # as grade: the answer stays wrong, and a TA is told how to compare
                     best = None
                     flags.append(unmatched_review(exc, path, result))
                 part = homework.part_of(result.id)
+                if best is None and not right and in_float16:   # as grade: not judged
+                    raise Failure(f"{result.id}: {float16_common_review(homework, result, in_float16)}", LIMIT)
                 if right:   # as grade: right wherever it answers, or to float32's precision; a TA told
                     flags.append(near_right_review(right[0], raised.get(f"right:{right[0]}", 0),
                                                    len(result.conventions) > 1))

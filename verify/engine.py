@@ -66,6 +66,18 @@ DIRECTIONAL_FACTOR = 16.0
 # t = 1, has as few bits, and is right.)
 FLOAT16 = ("the candidate returned an array of dtype float16, which is too coarse to tell a right formula from "
            "one a few tenths of a percent off; return float32 or float64")
+# The same formula with a float16 step inside (a float16 copy of x, its arg max, delta rounded to float16) returns
+# float64 values that miss by float16's rounding: not judged either.  A miss is taken for float16's when the answer
+# is within 8 units of float16 (its sums round too) of the gradient at the inputs rounded to float16, and not off by
+# the same factor on every entry (a wrong constant); where float16 holds every input and every value of the
+# gradient, its rounding explains nothing, and a miss there is the formula's.  At a near tie, an answer that takes
+# entries closer than 1e-9 for equal misses as an arg max of a float16 copy does: it is not judged either (0 points,
+# and a TA reads it), since the one cannot be told from the other there.
+FLOAT16_INSIDE = ("its values are those of the gradient at the inputs rounded to float16, to float16's precision: "
+                  "a right formula computed partly in float16 (or one that takes entries float16 cannot tell apart "
+                  "for equal), and float16 is too coarse to tell a right formula from one a few tenths of a percent "
+                  "off; compute in float32 or float64")
+FLOAT16_HULL_ENTRIES = 1024   # the largest input whose generalized gradient at the rounded inputs is worked out
 # An answer computed in float32 is judged at that precision: a correct one is off by a few units of it
 # (its inputs rounded, its sums rounded), so 4 units of the last place bound it in exact cases, and 8
 # units of the magnitudes involved along a direction.  A wrong formula is off by far more.
@@ -250,11 +262,17 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        """"correct", "wrong", or "refused": right on every shape it accepts, but it refuses some."""
-        return "correct" if self.passed else "refused" if self.refused and self.counterexample is None else "wrong"
+        """"correct", "wrong", "refused" (right on every shape it accepts, but it refuses some), or "unjudged" (it
+        used float16, which cannot tell a right formula from one a few tenths of a percent off)."""
+        if self.passed:
+            return "correct"
+        if self.precision == "float16":
+            return "unjudged"
+        return "refused" if self.refused and self.counterexample is None else "wrong"
 
     def __str__(self) -> str:
-        verdict = {"correct": "correct", "wrong": "WRONG", "refused": "REFUSES SHAPES"}[self.status]
+        verdict = {"correct": "correct", "wrong": "WRONG", "refused": "REFUSES SHAPES",
+                   "unjudged": "NOT JUDGED"}[self.status]
         precision = "" if self.precision == "float64" else \
             f"computed {'' if self.stated else 'partly '}in {self.precision}; "
         head = (f"{self.subject}: {verdict} ({precision}{_plural(self.cases, 'case')}; methods: "
@@ -268,8 +286,10 @@ class Verdict:
         if self.status == "refused":
             return "\n".join([head, f"  {self.reason}", f"  it raised: {self.refusal}"])
         method = self.counterexample.method if self.counterexample else "contract"
-        return "\n".join(q for q in [head, f"  reason ({method}): {self.reason}",
-                                     str(self.counterexample) if self.counterexample else ""] if q)
+        case = str(self.counterexample) if self.counterexample else ""
+        if self.status == "unjudged":   # no counterexample: the answer may be right; the case shows what it returned
+            case = case.replace("counterexample", "the case that showed it", 1)
+        return "\n".join(q for q in [head, f"  reason ({method}): {self.reason}", case] if q)
 
 
 def _coarser(precision: str) -> float:
@@ -1035,6 +1055,69 @@ def _float32_holds(values: Mapping[str, Any], op: Operation, missed: np.ndarray)
         return all(np.array_equal(a.astype(np.float32).astype(np.float64), a) for a in arrays)
 
 
+def _float16_explains(gradient: Gradient, shown: Counterexample, reference: Callable | None = None) -> bool:
+    """Whether the answer that failed on `shown` is a right formula computed partly in float16 (FLOAT16_INSIDE);
+    with `reference` (a formula with the candidate's signature, such as a common wrong answer), whether it is that
+    formula computed partly in float16."""
+    op, got = gradient.operation, shown.got
+    if shown.method == "contract" or got is None or isinstance(got, Hull):
+        return False
+    got = np.asarray(got, dtype=np.float64)
+    rounded, changed = dict(shown.inputs), False
+    with np.errstate(over="ignore", invalid="ignore"):
+        for q in (*op.inputs, "delta"):
+            value = np.asarray(shown.inputs[q], dtype=np.float64)
+            low = value.astype(np.float16).astype(np.float64)
+            if not np.all(np.isfinite(low)):
+                return False   # past float16's range: a float16 step would have overflowed
+            changed |= not np.array_equal(low, value)
+            rounded[q] = low if np.ndim(shown.inputs[q]) else float(low)
+    formula = reference or (gradient.compiled() if gradient.formula is not None else None)
+    try:
+        with np.errstate(all="ignore"):
+            size = {q: np.abs(v) if q in (*op.inputs, "delta") else v for q, v in rounded.items()}
+            reach = max(1.0, float(np.max(np.abs(np.asarray(rounded["delta"])), initial=0.0)),
+                        float(np.max(np.abs(got), initial=0.0)),
+                        float(np.max(np.abs(np.asarray(formula(*_arguments(op, size)), dtype=np.float64)),
+                                     initial=0.0)) if formula is not None else 0.0)
+            if op.kind.piecewise and reference is None:
+                # a float16 copy makes ties of its own: every point of their hull is right
+                if sum(np.size(rounded[q]) for q in op.inputs) > FLOAT16_HULL_ENTRIES:
+                    return False
+                expected = expected_at(gradient, rounded)
+                points = _float_of(expected) if isinstance(expected, Hull) else _float_of(expected).reshape(1, -1)
+                return hull_distance(points, got.ravel()) <= _float16_tolerance(reach) and \
+                    (changed or not _float16_holds(points))
+            if formula is None:
+                return False
+            want = np.asarray(formula(*_arguments(op, rounded)), dtype=np.float64)
+    except Exception:   # a formula with no value at the rounded inputs: float16 explains nothing there
+        return False
+    if want.size != got.size:
+        return False
+    want = want.reshape(got.shape)
+    if not changed and _float16_holds(want):
+        return False
+    if np.max(np.abs(got - want), initial=0.0) > _float16_tolerance(reach):
+        return False
+    telling = (want != 0) & (got != want)
+    if np.count_nonzero(telling) >= 2:
+        relative = (got[telling] - want[telling]) / want[telling]
+        if float(np.ptp(relative)) <= 0.1 * float(np.max(np.abs(relative))):
+            return False   # off by one factor everywhere: a wrong constant, which rounding never is
+    return True
+
+
+def _float16_tolerance(reach: float) -> float:
+    return LOW_PRECISION_FACTOR * (EPS["float16"] * reach + SUBNORMAL["float16"])
+
+
+def _float16_holds(values) -> bool:
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(values.astype(np.float16).astype(np.float64), values))
+
+
 def _recursion(exc: BaseException) -> bool:
     """Whether the candidate raised RecursionError (in this process, or in the sandbox)."""
     return isinstance(exc, RecursionError) or getattr(exc, "exception", "") == "RecursionError"
@@ -1147,8 +1230,11 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
             run.precision, run.pending, run.uniform = "float32", None, None
     except _Failed as failed:
         shown = failed   # the case that decided (a miss held for float32 to explain shows when it decides)
+        reason = shown.reason
+        if not failed.raised and _float16_explains(gradient, shown.counterexample):
+            run.precision, reason = "float16", FLOAT16_INSIDE
         return Verdict(subject, False, run.methods, run.cases, run.worst, shown.counterexample,
-                       shown.reason, run.precision, fresh, list(shapes.values()), compared=run.compared,
+                       reason, run.precision, fresh, list(shapes.values()), compared=run.compared,
                        stated=run.seen == run.precision)
     if refused and not answered:
         first = next(iter(refused.values()))   # nothing answered at all: that is a failure, not a shape
@@ -1196,7 +1282,7 @@ def read_as(answer: np.ndarray, want: tuple) -> np.ndarray:
 
 def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, Callable], *,
              seed: int | None = None, unjudged: dict[str, int] | None = None,
-             raised: dict[str, int] | None = None) -> list[str]:
+             raised: dict[str, int] | None = None, in_float16: set[str] | None = None) -> list[str]:
     """The references (e.g. the key's common wrong answers) that the candidate agrees with on every case.
 
     The cases are those of `check` for `gradient` (same seed, same values); the candidate is called once
@@ -1209,7 +1295,8 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
     (its answer there, which no reference judges, is for a TA to look at).  `raised`, when given, receives per
     reference the number of cases where the candidate raised or gave NaN or inf, and the reference has a value,
     which then say nothing about it: a common answer that refuses shapes the question allows is still that answer
-    where it answers, for a TA to judge.
+    where it answers, for a TA to judge.  `in_float16`, when given, receives the references that the candidate
+    misses by float16's rounding alone (FLOAT16_INSIDE): that answer computed partly in float16, which is not judged.
     """
     fresh = secrets.randbits(32) if seed is None else int(seed)
     left = dict(references)
@@ -1282,6 +1369,9 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
                                                                      tol)):
                 compared.add(name)
             else:
+                if in_float16 is not None and _float16_explains(
+                        gradient, Counterexample("common answer", dict(case.values), got=mine), reference):
+                    in_float16.add(name)
                 del left[name]
     return [name for name in left if name in compared]
 

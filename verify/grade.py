@@ -491,10 +491,11 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
                   unjudged: dict[str, int] | None = None, unwritten: bool = True,
                   raised: dict[str, int] | None = None, forced: str | None = None,
-                  right: list[str] | None = None) -> WrongAnswer | None:
+                  right: list[str] | None = None, in_float16: set[str] | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
     most when several do), or None.  The candidate gets a new time budget; a limit propagates.
-    `unjudged`, `raised`: as for engine.matching, `raised` under the key "right:<convention>" for the right answers;
+    `unjudged`, `raised`, `in_float16`: as for engine.matching, `raised` under the key "right:<convention>" for the
+    right answers;
     `forced`: the convention forced, as for `Part.points_for`.  An answer that is the right one of a convention
     wherever it answers, within the precision of a common answer (it fails the check by a hair, or raises or gives
     no number at some cases), is none of the key's wrong answers: None, with those conventions added to `right`
@@ -507,7 +508,7 @@ def common_answer(candidate: Candidate, homework: Homework, result: Result, seed
     rights = {f"right:{c}": result.gradient(c).compiled() for c in result.conventions
               if right is not None and forced in (None, c)}
     found = engine.matching(result.gradient(), candidate, {**{k: f for k, (_, f) in known.items()}, **rights},
-                            seed=seed, unjudged=unjudged, raised=raised)
+                            seed=seed, unjudged=unjudged, raised=raised, in_float16=in_float16)
     agreeing = [name.removeprefix("right:") for name in found if name in rights]
     if agreeing:
         if right is not None:
@@ -527,11 +528,12 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
         return
     unjudged: dict[str, int] = {}
     raised: dict[str, int] = {}
+    in_float16: set[str] = set()
     try:
         box.fresh()
         right: list[str] = []   # `near`: right in no convention, so it may be the right answer by a hair
         best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten,
-                             raised, forced, right if near else None)
+                             raised, forced, right if near else None, in_float16)
     except (LimitExceeded, LoadError) as exc:
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
         # answers, which earn points, so a TA is told how to judge it again
@@ -544,6 +546,10 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
                                                                len(result.conventions) > 1)
         return
     if best is None:
+        if in_float16:   # one of the key's common answers in float16: not judged, as a right one is there
+            for graded in wrong:
+                graded.verdict = "error"
+                graded.review = graded.review or float16_common_review(homework, result, in_float16)
         return
     share = part.points_for(best, unwritten, forced) * wrong[0].max_points / part.points
     if raised.get(best.id):   # as a right answer that refuses shapes: no points, and a TA told what it is
@@ -561,6 +567,13 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
             graded.review = (f"it is the key's common answer '{best.id}' wherever that answer has a value; at "
                              f"{cases} case{'s' if cases != 1 else ''} where it has none this answer returned "
                              "numbers that nothing judges")
+
+
+def float16_common_review(homework: Homework, result: Result, in_float16: set[str]) -> str:
+    """What a TA is told of an answer that is one of the key's common answers computed partly in float16."""
+    named = [w.id for w in _listed(homework, result) if w.id in in_float16]
+    return (f"it is the key's common answer '{named[0]}' computed in float16, which is not judged (a TA may judge "
+            "the formula)")
 
 
 def _without_displays(text: str) -> str:
@@ -659,9 +672,9 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown, review=unjudged)
         elif status == "refused":
             graded.review = refused_review(verdict)
-        elif verdict.precision == "float16" and not verdict.passed:   # not judged, so apart from the wrong ones
+        elif status == "unjudged":   # float16: not judged, so apart from the wrong ones
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
-                            review="it answers in float16, which is not judged (a TA may judge the formula)")
+                            review="it computes in float16, which is not judged (a TA may judge the formula)")
     except FunctionError as exc:
         graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:

@@ -336,17 +336,16 @@ def _enterable_by(user: pwd.struct_passwd, folder: Path) -> bool:
 
 def classmate_in_reach(path: Path, submission_file: str) -> Path | None:
     """A file the user isolation's candidate could read beside the one checked at `path`: another .py file in its
-    folder, or `submission_file` in a folder beside that one (the grader's command line shows it the path)."""
+    folder, or `submission_file` in a folder beside that one (the grader's command line shows it the path).  A folder
+    it may enter but not list is no protection: it guesses the names (a fresh attacker's file tried the numbers
+    next to its own submission_1001 in a class folder of mode 0711, and read submission_1002's file)."""
     user = pwd.getpwnam(CANDIDATE_USER)
     path = path.resolve()
-
-    def listable(folder: Path) -> bool:
-        return _enterable_by(user, folder) and _allows(user, folder, 4)
     beside: list[Path] = []
     with contextlib.suppress(OSError):
-        if listable(path.parent):
+        if _enterable_by(user, path.parent):
             beside += [p for p in path.parent.iterdir() if p.suffix == ".py" and p != path]
-        if listable(path.parent.parent):
+        if _enterable_by(user, path.parent.parent):
             beside += [p / submission_file for p in path.parent.parent.iterdir() if p != path.parent]
     for other in beside:
         with contextlib.suppress(OSError):

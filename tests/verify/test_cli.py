@@ -742,6 +742,9 @@ def test_check_under_the_user_isolation_refuses_a_file_whose_classmates_its_user
         assert run.code == 2 and error_line(run) == (
             f"error: {shared / 'alice' / 'hw4.py'}: the candidate could read it under the user isolation (another "
             "student's file beside its own): make the folders that hold the submissions private first (chmod 700)")
+        # a class folder it may enter but not list: it guesses alice's name (a fresh attacker's did, from its own)
+        shared.chmod(0o711)
+        assert user_isolation.classmate_in_reach(shared / "bob" / "hw4.py", "hw4.py") == shared / "alice" / "hw4.py"
         shared.chmod(0o700)   # the class folder private: nothing of alice's in reach
         assert user_isolation.classmate_in_reach(shared / "bob" / "hw4.py", "hw4.py") is None
     finally:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import signal
 
 import verify
 from verify import engine
@@ -193,7 +194,6 @@ def test_an_unknown_result_suggests_the_nearest():
 
 
 def test_a_convention_chooses_the_forward_pass():
-    from scipy import signal
     unturned = lambda X, W, b, d: signal.correlate2d(d, W, mode="full")  # noqa: E731
     turned = lambda X, W, b, d: signal.convolve2d(d, W, mode="full")  # noqa: E731
     assert verify.check("t1.dX", turned).passed and not verify.check("t1.dX", unturned).passed
@@ -297,12 +297,50 @@ def test_a_float16_answer_is_not_judged_even_when_right(result_id, answer):
     assert outcome.counterexample.method == "contract" and "too coarse" in outcome.reason
 
 
-def test_float16_values_stored_in_float64_are_judged_at_float32():
-    # a right tanh' in float32 that cancels (1 - t * t near t = 1) has as few bits as float16: it passes; an
-    # answer rounded to float16 and stored in float64 is held to float32's rounding, and fails
-    assert verify.check("t2.tanh", lambda x, d: d * (1 - np.tanh(x.astype(np.float32)) ** 2), seed=3).passed
-    outcome = verify.check("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2)).astype(np.float16).astype(float), seed=3)
-    assert not outcome.passed and outcome.precision != "float16"
+def _f16(a):
+    return np.asarray(a, dtype=np.float64).astype(np.float16).astype(np.float64)
+
+
+def _argmax_of_float16_copy(x, d):
+    g = np.zeros_like(x)
+    g[np.argmax(x.astype(np.float16))] = d
+    return g
+
+
+@pytest.mark.parametrize("result_id, answer", [
+    # a float16 step inside, float64 returned: a fresh attacker's right formulas were "wrong", while the same
+    # formulas returned in float16 were not judged
+    ("t2.tanh", lambda x, d: d * (1 - np.tanh(_f16(x)) ** 2)),
+    ("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2)).astype(np.float16).astype(float)),
+    ("t2.avgpool", lambda x, d: np.full(x.shape, float(np.float16(d)) / x.size)),
+    ("t2.maxpool", _argmax_of_float16_copy),   # float16 ties entries that float64 tells apart
+    ("t1.db", lambda X, W, b, d: float(d.astype(np.float16).sum(dtype=np.float64))),
+    ("t1.dX", lambda X, W, b, d: signal.convolve2d(_f16(d), _f16(W), "full")),
+])
+def test_a_right_formula_with_a_float16_step_inside_is_not_judged(result_id, answer):
+    outcome = verify.check(result_id, answer, seed=3)
+    assert outcome.status == "unjudged" and outcome.precision == "float16" and "partly in float16" in outcome.reason
+    assert str(outcome).startswith(f"{result_id}: NOT JUDGED") and "counterexample" not in str(outcome)
+
+
+@pytest.mark.parametrize("result_id, answer", [
+    # off by float16's size where float16 holds every number of a case: the formula's miss, not rounding
+    ("t1.dX", lambda X, W, b, d: signal.convolve2d(d, W, "full") * 1.001),
+    ("t1.db", lambda X, W, b, d: np.sum(d) * 1.001),
+    ("t2.maxpool", lambda x, d: np.where(x == x.max(), d, 0.0) * 1.001),
+    # off by one factor on every entry, where rounding differs from entry to entry
+    ("t2.avgpool", lambda x, d: np.full(x.shape, d / x.size * 1.001)),
+])
+def test_a_formula_off_by_float16_size_where_float16_explains_nothing_is_wrong(result_id, answer):
+    for seed in range(6):
+        outcome = verify.check(result_id, answer, seed=seed)
+        assert outcome.status == "wrong", (seed, str(outcome))
+
+
+def test_a_tanh_prime_a_tenth_of_a_percent_off_is_not_judged_never_correct():
+    # no value of tanh' but 1 fits float16, so float16 inside explains a miss of 0.1%: a TA judges it (README)
+    outcome = verify.check("t2.tanh", lambda x, d: d * (1 - np.tanh(x) ** 2) * 1.001, seed=0)
+    assert outcome.status == "unjudged"
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
