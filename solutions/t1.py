@@ -578,15 +578,19 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
                      r"gradients $W^{\mathsf{T}} \delta$ and $\delta X^{\mathsf{T}}$ (the sample writes "
                      r"$\partial y/\partial W = X^{\mathsf{T}}$), and their reorderings and transposes, such as "
-                     r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
-                     r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
-                     r"alone, whatever its other lines show (rule~3(d)). An answer whose local derivative differs "
-                     r"from output to output, as each output's own patch of $X$ does where the answer states it as "
-                     r"that output's derivative"
-                     + (r" in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
-                        if patches else "")
-                     + r", reads no two outputs as the same product: it is no dense-layer answer, also beside a "
-                     r"forward pass written $Y = W \cdot X + b$" + (r", and that note grades it." if patches else "."),
+                     r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. An answer whose local "
+                     r"derivative differs from output to output reads no two outputs as the same product: it is no "
+                     r"dense-layer answer, even beside a forward pass written $Y = W \cdot X + b$, which then costs "
+                     r"nothing of its own, and its criteria grade it as they grade any other answer. In "
+                     r"$\partial L/\partial X$ such a derivative is $\operatorname{place}_{i,j}(W)$ stated as "
+                     r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
+                     r"after it earns the chain rule, as the line of that criterion says, and the other criteria by "
+                     r"their own lines. In "
+                     r"$\partial L/\partial W$ it is each output's own patch of $X$ stated as that output's derivative"
+                     + (r", as in the student's variant of the sample's T1.2, which the note on "
+                        r"page~\pageref{note-t1.dW.sample.dW.patches} grades" if patches else "")
+                     + r". A dense-layer answer has its chain rule graded by the line of that criterion. For the rest "
+                     r"it takes this deduction alone, whatever its other lines show (rule~3(d)).",
                      charges=lost, covers=("loss",))
 
 
