@@ -503,14 +503,14 @@ DW_WRONG = (
                          r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
                          r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
                           ("local",),
-                          further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
-                                       r"$y = W \cdot X + b$ (with that layer as its forward pass, its one local "
-                                       r"derivative $X^{\mathsf{T}}$ for every output makes it a dense-layer answer, "
-                                       r"graded as the sample's answer above by rule~3(d)) multiplies the "
-                                       r"one number $\partial L/\partial y$ by $\partial y/\partial W = "
-                                       r"X^{\mathsf{T}}$, the wrong line of the case above. Defining $\chi_\lambda$ "
-                                       r"as the patch never states it as output $\lambda$'s derivative, as the line "
-                                       r"of the chain rule says.", ("chain",))),
+                          further=Case(r"An answer that keeps the sample's whole chain rule and also its layer "
+                                       r"$y = W \cdot X + b$ is a dense-layer answer, since its one local derivative "
+                                       r"$X^{\mathsf{T}}$ serves every output: it is graded as the sample's answer "
+                                       r"above (rule~3(d)). An answer that keeps the sample's whole chain rule without "
+                                       r"that layer multiplies the one number $\partial L/\partial y$ by "
+                                       r"$\partial y/\partial W = X^{\mathsf{T}}$, the wrong line of the case above, "
+                                       r"and defining $\chi_\lambda$ as the patch never states it as output "
+                                       r"$\lambda$'s derivative, as the line of the chain rule asks.", ("chain",))),
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
