@@ -621,11 +621,11 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
 _LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
                r"its forward pass indexes $Y$: from $0$ or from $1$ as its indices start, and from $p - 1$ in the form "
-               r"of Section~9.1. The checker indexes $\delta$ from $0$. Run a loop whose indices start at $1$ "
-               r"through it with every index less one. Run a loop in the form of Section~9.1 that reads "
-               r"$\delta_{i,j}$ at its output's own index with $\delta_{i - p + 1, j - p + 1}$ put in its place. A "
-               r"loop from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, run as "
-               r"they are")
+               r"of Section~9.1. The checker indexes $\delta$ from $0$. So a TA runs through the checker a loop whose "
+               r"indices start at $1$ after lowering every index by one, and a loop in the form of Section~9.1 that "
+               r"reads $\delta_{i,j}$ at its output's own index after putting $\delta_{i - p + 1, j - p + 1}$ in its "
+               r"place. A loop from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, "
+               r"run through the checker as they are")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
