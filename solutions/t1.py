@@ -722,7 +722,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
                             r"The sums run over all outputs, and no bound changes (Step~3); a sum over every "
-                            r"output with no bounds written earns this criterion."),
+                            r"output with no bounds written earns this criterion. A wrong range of the outputs, such "
+                            r"as sums that stop one output short, is an error of the ranges alone: the shape that "
+                            r"follows from it, such as the $(p + 1) \times (p + 1)$ result of the correlation of $X$ "
+                            r"with $\delta$ cut to $(m - p) \times (n - p)$, is not charged again (rule~5(g)), as in "
+                            r"T1.1's note \emph{Output size $m - p$} (page~\pageref{note-t1.dX.output-size})."),
                   Criterion("final", 1, "the final form",
                             r"It is the correlation of $X$ with $\delta$ (Step~4), or the same sum written entry "
                             r"by entry (Step~3)."),
