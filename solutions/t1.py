@@ -783,8 +783,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
                             r"derivative too, in an answer that has its steps (rule~1(f)). A $1$ is an array when "
-                            r"the answer marks it as one: bold, "
-                            r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
+                            r"the answer marks it as one by a mark that handwriting shows as plainly as print: "
+                            r"underlined, written with a double stroke, with an arrow or its size, or named in words. "
+                            r"Bold type marks it in a typed answer only; a handwritten $1$ whose stroke is merely "
+                            r"thicker than the answer's other digits is the number. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
