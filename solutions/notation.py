@@ -25,7 +25,7 @@ NAMES = {
     "deltaext": r"\bar{\delta}",
     "deltapad": r"\hat{\delta}",
     "Wrot": r"\widetilde{W}",
-    "fullconv": r"(\delta \ast_{\mathrm{full}} W)",
+    "fullconv": r"[\operatorname{conv}_{\mathrm{full}}(\delta, W)]",
     "istar": r"i^{*}",
 }
 

@@ -503,14 +503,14 @@ DW_WRONG = (
                          r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
                          r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
                           ("local",),
-                          further=Case(r"An answer that keeps the sample's whole chain rule but not its layer "
-                                       r"$y = W \cdot X + b$ (with that layer as its forward pass, its one local "
-                                       r"derivative $X^{\mathsf{T}}$ for every output makes it a dense-layer answer, "
-                                       r"graded as the sample's answer above by rule~3(d)) multiplies the "
-                                       r"one number $\partial L/\partial y$ by $\partial y/\partial W = "
-                                       r"X^{\mathsf{T}}$, the wrong line of the case above. Defining $\chi_\lambda$ "
-                                       r"as the patch never states it as output $\lambda$'s derivative, as the line "
-                                       r"of the chain rule says.", ("chain",))),
+                          further=Case(r"An answer that keeps the sample's whole chain rule and also its layer "
+                                       r"$y = W \cdot X + b$ is a dense-layer answer, since its one local derivative "
+                                       r"$X^{\mathsf{T}}$ serves every output: it is graded as the sample's answer "
+                                       r"above (rule~3(d)). An answer that keeps the sample's whole chain rule without "
+                                       r"that layer multiplies the one number $\partial L/\partial y$ by "
+                                       r"$\partial y/\partial W = X^{\mathsf{T}}$, the wrong line of the case above, "
+                                       r"and defining $\chi_\lambda$ as the patch never states it as output "
+                                       r"$\lambda$'s derivative, as the line of the chain rule asks.", ("chain",))),
                 deductions=("loss",), accepted=True),
     WrongAnswer("dW-rotated", "t1.dW", r"Gradient turned by $180^\circ$",
                 r"For the cross-correlation $\partial L/\partial W$ is a plain correlation of $X$ with "
@@ -578,15 +578,19 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"weighted copy of the kernel, $(\sum_{i,j} \delta_{i,j}) W$, the dense layer's textbook "
                      r"gradients $W^{\mathsf{T}} \delta$ and $\delta X^{\mathsf{T}}$ (the sample writes "
                      r"$\partial y/\partial W = X^{\mathsf{T}}$), and their reorderings and transposes, such as "
-                     r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. Such an answer has its "
-                     r"chain rule graded by the line of that criterion. For the rest it takes this deduction "
-                     r"alone, whatever its other lines show (rule~3(d)). An answer whose local derivative differs "
-                     r"from output to output, as each output's own patch of $X$ does where the answer states it as "
-                     r"that output's derivative"
-                     + (r" in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
-                        if patches else "")
-                     + r", reads no two outputs as the same product: it is no dense-layer answer, also beside a "
-                     r"forward pass written $Y = W \cdot X + b$" + (r", and that note grades it." if patches else "."),
+                     r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. An answer whose local "
+                     r"derivative differs from output to output reads no two outputs as the same product: it is no "
+                     r"dense-layer answer, even beside a forward pass written $Y = W \cdot X + b$, which then costs "
+                     r"nothing of its own, and its criteria grade it as they grade any other answer. In "
+                     r"$\partial L/\partial X$ such a derivative is $\operatorname{place}_{i,j}(W)$ stated as "
+                     r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
+                     r"after it earns the chain rule, as the line of that criterion says, and the other criteria by "
+                     r"their own lines. In "
+                     r"$\partial L/\partial W$ it is each output's own patch of $X$ stated as that output's derivative"
+                     + (r", as in the student's variant of the sample's T1.2, which the note on "
+                        r"page~\pageref{note-t1.dW.sample.dW.patches} grades" if patches else "")
+                     + r". A dense-layer answer has its chain rule graded by the line of that criterion. For the rest "
+                     r"it takes this deduction alone, whatever its other lines show (rule~3(d)).",
                      charges=lost, covers=("loss",))
 
 
@@ -617,11 +621,11 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
 _LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its convention when it indexes $\delta$ as "
                r"its forward pass indexes $Y$: from $0$ or from $1$ as its indices start, and from $p - 1$ in the form "
-               r"of Section~9.1. The checker indexes $\delta$ from $0$. Run a loop whose indices start at $1$ "
-               r"through it with every index less one. Run a loop in the form of Section~9.1 that reads "
-               r"$\delta_{i,j}$ at its output's own index with $\delta_{i - p + 1, j - p + 1}$ put in its place. A "
-               r"loop from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, run as "
-               r"they are")
+               r"of Section~9.1. The checker indexes $\delta$ from $0$. So a TA runs through the checker a loop whose "
+               r"indices start at $1$ after lowering every index by one, and a loop in the form of Section~9.1 that "
+               r"reads $\delta_{i,j}$ at its output's own index after putting $\delta_{i - p + 1, j - p + 1}$ in its "
+               r"place. A loop from $0$, and one of Section~9.1 that already reads $\delta_{i - p + 1, j - p + 1}$, "
+               r"run through the checker as they are")
 
 
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
@@ -635,16 +639,16 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"L/\partial X_{k,l} = \sum_{i,j} \delta_{i,j} W_{k-i,l-j}$'', or the same sum followed "
                             r"by ``since $\partial Y_{i,j}/\partial X_{k,l} = W_{k-i,l-j}$''): it is the chain rule "
                             r"with that derivative put in. A wrong local derivative inside it is charged at the local "
-                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$, with $y$ the "
-                            r"output of a dense layer $y = W \cdot X + b$ as the sample writes it (rule~8 at the "
-                            r"front), whose $\partial L/\partial y$ is one number, the sum of the $\delta$'s, weights "
-                            r"no output's "
-                            r"own derivative and loses it, unless a sum over the outputs of $\delta_{i,j}\, \partial "
-                            r"Y_{i,j}/\partial X$ follows it, or such a sum with the value of a local derivative the "
-                            r"answer states (as above); writing that one number out as a sum of the $\delta$'s, "
-                            r"such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not keep it. The "
-                            r"product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose $\partial L/\partial "
-                            r"Y$ is the array $\delta$ (a product of Jacobians) earns it. A $\partial L/\partial Y$ "
+                            r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ in which "
+                            r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s (as in the dense layer "
+                            r"$y = W \cdot X + b$ that the sample writes, rule~8 at the front), weights no output's "
+                            r"own derivative. It loses this criterion unless a sum over the outputs of "
+                            r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it, or such a sum with the value of "
+                            r"a local derivative the answer states (as above); writing that one number out as a sum of "
+                            r"the $\delta$'s, such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not "
+                            r"keep it. The product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose "
+                            r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. A "
+                            r"$\partial L/\partial Y$ "
                             r"written with the output array $Y$ is read as that array unless the answer makes it one "
                             r"number. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
@@ -718,7 +722,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"It is the pixel under kernel position $(u, v)$ (Step~2)."),
                   Criterion("ranges", 1, "the ranges",
                             r"The sums run over all outputs, and no bound changes (Step~3); a sum over every "
-                            r"output with no bounds written earns this criterion."),
+                            r"output with no bounds written earns this criterion. A wrong range of the outputs, such "
+                            r"as sums that stop one output short, is an error of the ranges alone: the shape that "
+                            r"follows from it, such as the $(p + 1) \times (p + 1)$ result of the correlation of $X$ "
+                            r"with $\delta$ cut to $(m - p) \times (n - p)$, is not charged again (rule~5(g)), as in "
+                            r"T1.1's note \emph{Output size $m - p$} (page~\pageref{note-t1.dX.output-size})."),
                   Criterion("final", 1, "the final form",
                             r"It is the correlation of $X$ with $\delta$ (Step~4), or the same sum written entry "
                             r"by entry (Step~3)."),
@@ -775,8 +783,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
                             r"derivative too, in an answer that has its steps (rule~1(f)). A $1$ is an array when "
-                            r"the answer marks it as one: bold, "
-                            r"underlined, with an arrow or its size, or named in words. A plain $1$ followed by "
+                            r"the answer marks it as one by a mark that handwriting shows as plainly as print: "
+                            r"underlined, written with a double stroke, with an arrow or its size, or named in words. "
+                            r"Bold type marks it in a typed answer only; a handwritten $1$ whose stroke is merely "
+                            r"thicker than the answer's other digits is the number. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,
