@@ -171,7 +171,9 @@ DX_STEPS = [
     _step("t1.delta_pad", delta_pad[i, j], delta_ext[i - p + 1, j - p + 1],
           over=((i, 0, m + p - 2), (j, 0, n + p - 2)), kind=Kind.DEFINITION),
     _step("t1.W_rot", W_rot[u, v], W[p - 1 - u, p - 1 - v], over=_KER, kind=Kind.DEFINITION),
-    _step("t1.dX.flip", Partial(L, X[k, l]), _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
+    _step("t1.dX.flip", Partial(L, X[k, l]),      # the substituted sum, then both definitions put in (review53 a)
+          _sum_ker(product(delta_ext[k - p + 1 + u, l - p + 1 + v], W[p - 1 - u, p - 1 - v])),
+          _sum_ker(product(delta_pad[k + u, l + v], W_rot[u, v])), over=_IN),
     _step("t1.dX.vectorized", Partial(L, X), Correlate(delta_pad, W_rot), DX_FORMULA, kind=Kind.RESULT,
           gradient=DX.conventions["correlation"]),
     # the full convolution, entry by entry: the kernel turned by the index k - u, the zeros of delta-bar at the border
