@@ -473,7 +473,8 @@ def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
     key = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert "At a tie of max pooling, your formula or words must say what the tied entries get." in handout
     assert ("The handout asks that the answer's formula or words say what the tied entries get, and a formula "
-            r"says it when, read at a tie, it gives each tied entry its share of $\delta$.") in key
+            r"says it when, read at a tie, it gives each tied entry its share of $\delta$ (in an answer that leaves out "
+            r"$\delta$, its weight).") in key
     assert "So it says what the tied entries get, as the handout asks, with no word on ties." in key
 
 
