@@ -11,7 +11,7 @@ from verify.homework import Deduction, Question
 from .rubric import LOSS
 
 # the deductions every part of T2 has; the handout asks for steps under T1 only, so T2 has no cap for them
-__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "wrong_routing"]
+__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "RANGE", "SAMPLE_LOSS", "wrong_routing"]
 
 QUESTION = Question("T2", 2, "Back propagation of other functions", keywords=("backpropagation",))
 
@@ -41,10 +41,23 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"question asks for), the answer or the result, or is a last or boxed line without a name. Such "
                      r"a line misses $\delta$ also after right lines with $\delta$, since it stands beside them as a "
                      r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. "
-                     r"(d)~An answer that gives the local derivative, named as in (a) or not, and no line for the "
-                     r"gradient of $L$ offers it as its answer: it misses $\delta$ as in (c) and is graded as the "
+                     r"(d)~An answer that has no line for the gradient of $L$, and offers the local derivative "
+                     r"(named as in (a) or not) as its answer, misses $\delta$ as in (c). It is graded as the "
                      r"common answer without $\delta$ is, so a true name never scores below a false one.",
                      charges=("chain",))
+
+# A range of the result's index with another number of values than d is a wrong shape (rule 5(e)): one
+# deduction in every part, at the result, as any other wrong shape (review53 c row 6: stated where deductions are)
+RANGE = Deduction("range", "a wrong range",
+                  r"A range of the result's index with another number of values than the $d$ entries of $x$, such "
+                  r"as $0 \le k \le d$, states a wrong shape, as any other wrong shape of the result does, also beside "
+                  r"a vector of $d$ entries (rule~5(e) at the front)",
+                  charges=("result",))
+
+# The sample writes a squared loss in every part of T2 and never uses it: rule 9 says so, and each sample's
+# note says why the assumed loss costs nothing (review53 c row 7)
+SAMPLE_LOSS = (r" The sample's squared loss (Appendix~A) is written down but never used, since its result is "
+               r"written with the gradients of a next layer: the assumed loss costs nothing (rule~9 at the front).")
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes
 # the gradient of another function.  That is one error with one cost in both poolings, the local derivative
@@ -59,6 +72,8 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
     cost after them."""
     how = (rf"It is one error, read and counted as in {as_in}." if as_in else
            r"It is one error, read from the formulas whatever the words say (rules~3(d) and~4(g) at the front). It "
-           r"counts also beside right lines, and whatever words introduce it, such as ``in practice''.")
+           r"counts also beside right lines, and whatever words introduce it, such as ``in practice''. A chain "
+           r"rule that sums over the $d$ entries, and so gives $\delta$ to every entry, is charged at the chain "
+           r"rule instead (rule~1(i) at the front).")
     return Deduction("routing", "a wrong routing", rf"A formula that {routing}, makes a wrong routing. {then}{how}",
                      charges=charges)

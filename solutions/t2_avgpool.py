@@ -15,7 +15,7 @@ from verify.symbolic import ArgMax, Entries, OneHot, Ones, Partial, SumOver, pro
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, i, k, x, z_s
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, wrong_routing
 
 
 def forward(x):
@@ -88,7 +88,8 @@ WRONG = (
                          r"not charged again. An answer that adds the expansion "
                          r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z)$ without "
                          r"$\partial L/\partial z$ before it, or calls the sum the back-propagated error, is "
-                         r"graded the same (rule~7 at the front).", deductions=("other-setting",), accepted=True),
+                         r"graded the same (rule~7 at the front)." + SAMPLE_LOSS, deductions=("other-setting",),
+                accepted=True),
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
@@ -126,7 +127,7 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"number written for the vector $\partial L/\partial x$ (``$\partial L/\partial x = "
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE,
                 Deduction("missing-d", r"a wrong scale",
                           r"A result that gives every entry the same share $c\,\delta$ with $c \ne \frac{1}{d}$ "
                           r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "

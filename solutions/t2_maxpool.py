@@ -31,7 +31,7 @@ from verify.symbolic import (
 from .illustrations import illustrations
 from .notation import latex
 from .symbols import L, d, delta_s, f, i, istar, k, x, z_s
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING, wrong_routing
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, wrong_routing
 
 
 def forward(x):
@@ -138,7 +138,7 @@ WRONG = (
                          r"The letter fixed once, compared with the running index $j$, names one entry. So at a "
                          r"tie its "
                          r"formula gives all of the gradient to one entry, which earns the tie point. The sum "
-                         r"is not identified with $\partial L/\partial z$.",
+                         r"is not identified with $\partial L/\partial z$." + SAMPLE_LOSS,
                 deductions=("other-setting",), accepted=True),
     WrongAnswer("max-all-ties", "t2.maxpool", r"All of $\delta$ to every tied entry",
                 r"At a tie the weights on the tied entries must add up to $1$; this answer gives each of "
@@ -170,7 +170,9 @@ WRONG = (
                 r"Entries other than the maximizer do not move the maximum and must receive $0$.",
                 product(delta_s, Ones(x)),
                 decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
-                         r"average pooling is, the tie point included.",
+                         r"average pooling is, the tie point included. A chain rule that sums over the $d$ entries, "
+                         r"and so gives $\delta$ to every entry, is charged at the chain rule instead (rule~1(i) at "
+                         r"the front), and the tie point is graded by its own line.",
                 deductions=("routing",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
@@ -204,7 +206,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
               Criterion("ties", 1, "the tie point",
                         r"Every rule the answer gives at a tie is true. The handout asks that the answer's formula "
                         r"or words say what the tied entries get, and a formula says it when, read at a tie, it gives "
-                        r"each tied entry its share of $\delta$. The formula, read at a tie, is one rule. With no "
+                        r"each tied entry its share of $\delta$ (in an answer that leaves out $\delta$, its weight). "
+                        r"The formula, read at a tie, is one rule. With no "
                         r"formula, the "
                         r"words that describe the routing are that rule (rule~4(g) at the front). Tie words are "
                         r"another rule: words that speak of a tie explicitly (``at a tie'', ``if several entries "
@@ -217,7 +220,11 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         r"$x_k = \max x$, $0$ otherwise'', the words ``at a tie, split $\delta$ evenly among the "
                         r"tied entries'', ``at a tie one can split $\delta$ evenly'' and ``ties may be handled by "
                         r"an even split'' take its place. The words ``at a tie the even split is valid too'' and "
-                        r"``or, at a tie, split $\delta$ evenly'' keep it in force. The statements below the table "
+                        r"``or, at a tie, split $\delta$ evenly'' keep it in force. The line is drawn on purpose: "
+                        r"``too'', ``also'', ``as well'' and such an ``or'' say that the formula's own rule holds at "
+                        r"a tie as well, so the answer states that rule at a tie, a false one for the mask "
+                        r"(rule~4(c) at the front). Without them, tie words state their own rule alone. "
+                        r"The statements below the table "
                         r"and the common answers apply this test and no other. A rule the answer withdraws "
                         r"(rule~4(b) at the front) is none of its rules. Remarks that set ties aside (``assuming a "
                         r"unique maximum'') give no rule: they neither earn the point nor lose it, and the formula "
@@ -233,8 +240,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                         statements=(
                             ("True rules", (
                                 r"One maximizer takes all of $\delta$ (the first, the last, or another one chosen). "
-                                r"A condition on the running index $k$, in symbols or in words (``$\delta$ if $k$ "
-                                r"is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, whatever its grammar: "
+                                r"A condition on the running index $k$, one that names $k$ or $x_k$, in symbols or in "
+                                r"words (``$\delta$ if $k$ is \dots'', ``$\delta$ where $x_k$ \dots''), is a formula, "
+                                r"whatever its grammar: "
                                 r"it is put to every entry and gives each its value. It states this rule when it "
                                 r"compares the index $k$ itself with one index. The words ``$k =$'' and ``$k$ is "
                                 r"the'' compare $k$ with one index, while ``$k \in$'', ``$k$ is a'' and ``$k$ is an'' "
@@ -245,8 +253,10 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
                                 r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'' "
                                 r"and ``if $k$ is a maximizer'' state the mask, a false rule (last list below). "
-                                r"Where the answer defines $\arg\max$ itself, its definition decides: as the set of "
-                                r"maximizers, $k = \arg\max_i x_i$ is read as $k \in \arg\max x$, the mask. By a "
+                                r"A definition of $\arg\max$ that the answer adds (``$\arg\max$ is the set of "
+                                r"maximizers'') does not change this reading: it says nothing of what the tied entries "
+                                r"get, and $k = \arg\max_i x_i$ still compares $k$ with one index. Only a membership "
+                                r"($k \in \arg\max x$, ``if $k$ is an argmax'') states the mask. By a "
                                 r"convention of this key, a letter fixed once stands for one value: an index fixed "
                                 r"once by an equation (``let $x_{i^*} = \max x$'') is read as one chosen maximizer, "
                                 r"although at a tie several indices solve that equation. Compared then with the "
@@ -291,12 +301,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"every. A clause for the remaining entries (``$0$ otherwise'', ``$0$ to every other "
                                 r"entry'') puts no condition on the running index either: ``$\delta$ for a "
                                 r"maximizer, $0$ otherwise'' and ``$\delta$ goes to a maximizer and $0$ to every "
-                                r"other entry'' name one maximizer, a true rule. After a left side indexed by $k$, "
-                                r"the answer has a formula, and a clause after ``$\partial L/\partial x_k =$'' is a "
-                                r"condition on $k$ whatever its preposition (``if'', ``for'', ``at'', ``where''): "
-                                r"``$\partial L/\partial x_k = \delta$ for a maximizer, $0$ otherwise'' is read as "
-                                r"``if $k$ is a maximizer'', the mask, and ``for the maximizer'' as ``if $k$ is the "
-                                r"maximizer'', one maximizer (above). Where the answer's own tie words say "
+                                r"other entry'' name one maximizer, a true rule. A left side indexed by $k$ does not "
+                                r"change this reading. A clause after ``$\partial L/\partial x_k =$'' is a condition "
+                                r"on the running index only when it names $k$ or $x_k$ (``if $k$ is a maximizer'', "
+                                r"``where $x_k$ is the maximum'', above). Otherwise it names what receives $\delta$, "
+                                r"whatever its preposition (``for'', ``at''), and its grammar decides, as here. So "
+                                r"``$\partial L/\partial x_k = \delta$ for a maximizer, $0$ otherwise'', and "
+                                r"likewise ``$\delta$ for the maximizer'', ``$\delta$ for the largest entry'' and "
+                                r"``$\delta$ for the maximum entry'' after that left side, name one maximizer, a true "
+                                r"rule, while ``$\delta$ for the maximum entries'' is the mask. "
+                                r"Where the answer's own tie words say "
                                 r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
                                 r"$\mathbb{I}[x_k = \max x]$, a false rule (last list below). "
@@ -335,7 +349,7 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"of a "
                                 r"tie are no such rule: beside a formula they restate it, and with no formula they "
                                 r"are the rule, graded by their grammar (the lists above)."))))),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS,
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE,
                 wrong_routing(r"sends $\delta$, or a share of it, to an entry that is not a maximizer, as the "
                               r"gradients of a mean and of a sum do", charges=("local", "result", "ties"),
                               then=r"At a tie too, whenever some entry is not a maximizer, such a formula sends it a "

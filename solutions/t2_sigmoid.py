@@ -16,7 +16,7 @@ from verify.symbolic import Hadamard, Node, Ones, Partial, product, shown
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE
 
 
 def forward(x):
@@ -128,7 +128,7 @@ PART = Part("t2.sigmoid", "Sigmoid", 5, (RESULT,), Rubric(
               Criterion("result", 1, r"the result",
                         r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
                         r"and~6).")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE),
     full_credit=(r"the derivative written with the forward output $z$ (Step~5)",
                  r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",

@@ -16,7 +16,7 @@ from verify.symbolic import Hadamard, Node, Ones, Partial, product, shown, total
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE
 
 
 def forward(x):
@@ -125,7 +125,7 @@ PART = Part("t2.softsign", "Softsign", 5, (RESULT,), Rubric(
               Criterion("result", 1, r"the result",
                         r"It is $\delta$ times the derivative, entry by entry, with the shape of $x$ (Steps~5 "
                         r"and~6).")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE),
     full_credit=(r"the derivative written $(1 - |z|)^2$ with the forward output $z$",
                  r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",

@@ -16,7 +16,7 @@ from verify.symbolic import Entries, Hadamard, Identity, Node, Ones, Partial, Su
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS
 
 # what may vary between students (verify.variants): the activation.  Another one is a part of its own
 # module, with its template, steps, rubric and common answers, in this part's place (T2.1)
@@ -143,8 +143,8 @@ WRONG = (
                          r"is a range of the index $j$, so it has the $d + 1$ integers $0$ to $d$, for a vector of "
                          r"$d$ entries. Rule~5(e) at the front decides such a range: it states a wrong shape, also "
                          r"beside the vector of $d$ entries that follows it. The result's criterion, which asks for "
-                         r"the shape of $x$, is lost, although the vector returned is right.",
-                charges=("result",), accepted=True),
+                         r"the shape of $x$, is lost, although the vector returned is right." + SAMPLE_LOSS,
+                deductions=("range",), accepted=True),
     WrongAnswer("tanh-prime", "t2.tanh", r"The derivative written $1 - \tanh$",
                 r"The square of $\tanh$ is missing from the derivative (Step~2).",
                 Hadamard(delta_v, Ones(x) - sp.tanh(x)),
@@ -191,11 +191,10 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                         r"entry, with no $\odot$ and no index (``$\partial L/\partial x = \delta(1 - "
                         r"\tanh^2(x))$''), is read entry by entry, and has the shape of $x$, unless the answer "
                         r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
-    deductions=(NO_DELTA, OTHER_SETTING, LOSS),
+    deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE),
     full_credit=(r"the derivative written with the forward output $z$ (Step~3)",
                  r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
-                 r"written, $d$ values in it (rule~5(e) at the front; a range with another number of values, "
-                 r"such as $0 \le k \le d$, loses the result, also beside a vector of $d$ entries)",
+                 r"written, $d$ values in it (rule~5(e) at the front)",
                  r"the Jacobian form $\operatorname{diag}(\mathbf{1} - \tanh(x) \odot \tanh(x))\,\delta$",
                  r"the sum $\sum_\mu w_{\mu j} g_\mu$ in place of $\delta_j$, when the answer identifies it with "
                  r"$\partial L/\partial z_j$ (rule~7 at the front)")),

@@ -373,7 +373,7 @@ def test_a_deduction_said_in_sentences_states_its_cost_in_a_sentence_of_its_own(
     (review36/37: the wrong routing's cost hung at the end of one nested sentence)."""
     render_all(homework, paths, notes)
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
-    assert r"such as ``in practice''. The answer loses the local derivative" in maxpool
+    assert r"(rule~1(i) at the front). The answer loses the local derivative" in maxpool
     assert r"take its place at a tie (the tie point's test): the answer loses the tie point" in maxpool
     assert ".: the answer" not in maxpool
 
@@ -473,7 +473,8 @@ def test_the_handout_and_the_key_ask_the_same_of_ties(homework, paths, notes):
     key = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert "At a tie of max pooling, your formula or words must say what the tied entries get." in handout
     assert ("The handout asks that the answer's formula or words say what the tied entries get, and a formula "
-            r"says it when, read at a tie, it gives each tied entry its share of $\delta$.") in key
+            r"says it when, read at a tie, it gives each tied entry its share of $\delta$ (in an answer that leaves out "
+            r"$\delta$, its weight).") in key
     assert "So it says what the tied entries get, as the handout asks, with no word on ties." in key
 
 
