@@ -330,17 +330,15 @@ def test_a_right_formula_with_a_float16_step_inside_is_not_judged(result_id, ans
     ("t2.maxpool", lambda x, d: np.where(x == x.max(), d, 0.0) * 1.001),
     # off by one factor on every entry, where rounding differs from entry to entry
     ("t2.avgpool", lambda x, d: np.full(x.shape, d / x.size * 1.001)),
+    ("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2) * 1.001).astype(np.float32)),
+    # within float16's reach of the right one at one case (x = -12: 6e-6 against 1.5e-10, times delta), far off at
+    # the others: a friend's sigmoid' for tanh' was not judged, from that one case
+    ("t2.tanh", lambda x, d: d / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
 ])
 def test_a_formula_off_by_float16_size_where_float16_explains_nothing_is_wrong(result_id, answer):
     for seed in range(6):
         outcome = verify.check(result_id, answer, seed=seed)
         assert outcome.status == "wrong", (seed, str(outcome))
-
-
-def test_a_tanh_prime_a_tenth_of_a_percent_off_is_not_judged_never_correct():
-    # no value of tanh' but 1 fits float16, so float16 inside explains a miss of 0.1%: a TA judges it (README)
-    outcome = verify.check("t2.tanh", lambda x, d: d * (1 - np.tanh(x) ** 2) * 1.001, seed=0)
-    assert outcome.status == "unjudged"
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
