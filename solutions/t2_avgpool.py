@@ -93,7 +93,8 @@ WRONG = (
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
-                decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result wherever it appears, "
+                decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result wherever it "
+                         r"appears, "
                          r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
                          r"costs nothing more, so that a second wrong line never raises the score. A chain rule "
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
@@ -107,7 +108,8 @@ WRONG = (
                 r"mean, so every entry receives $\delta/d$.",
                 product(delta_s, OneHot(x, ArgMax(x))),
                 decision=r"This is the gradient of the maximum, graded as max pooling answered as average "
-                         r"pooling is: the local derivative, the share and the result route $\delta$ as a maximum does, and "
+                         r"pooling is: the local derivative, the share and the result route $\delta$ as a maximum "
+                         r"does, and "
                          r"the result does not count as following from a charged error (rule~3(d) at the front).",
                 deductions=("routing",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $\partial z/\partial x$ without $\delta$",
@@ -135,10 +137,12 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                           r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "
                           r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
-                          r"that chain rule instead, and the share and the result are not charged again. Otherwise this line "
+                          r"that chain rule instead, and the share and the result are not charged again. Otherwise "
+                          r"this line "
                           r"charges it, wherever the wrong factor first appears: also after a local derivative "
                           r"written with that wrong factor $c$ (such as $1$, $d$, $2/d$ or $1/(d-1)$), which then "
-                          r"costs nothing more (rule~3(a) at the front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
+                          r"costs nothing more (rule~3(a) at the front), so that a larger error never scores better "
+                          r"than the missing $\frac{1}{d}$. It "
                           r"charges it as an error of scale, not as a wrong routing: "
                           r"the gradient of the sum, $\delta \mathbf{1}$, gives every entry the same multiple of "
                           r"$\delta$, in the "
