@@ -93,7 +93,8 @@ WRONG = (
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
-                decision=r"The missing $\frac{1}{d}$ is one error, charged at the result wherever it appears, "
+                decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result wherever it "
+                         r"appears, "
                          r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
                          r"costs nothing more, so that a second wrong line never raises the score. A chain rule "
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
@@ -107,7 +108,8 @@ WRONG = (
                 r"mean, so every entry receives $\delta/d$.",
                 product(delta_s, OneHot(x, ArgMax(x))),
                 decision=r"This is the gradient of the maximum, graded as max pooling answered as average "
-                         r"pooling is: the local derivative and the result route $\delta$ as a maximum does, and "
+                         r"pooling is: the local derivative, the share and the result route $\delta$ as a maximum "
+                         r"does, and "
                          r"the result does not count as following from a charged error (rule~3(d) at the front).",
                 deductions=("routing",)),
     WrongAnswer("avg-no-delta", "t2.avgpool", r"The derivative $\partial z/\partial x$ without $\delta$",
@@ -122,30 +124,35 @@ WRONG = (
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
               Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~2)."),
-              Criterion("result", 2, "the result",
-                        r"Every entry receives $\delta/d$, and the result has the shape of $x$ (Steps~3 and~4). A "
+              Criterion("share", 1, "the share", r"Every entry receives $\delta/d$ (Step~3)."),
+              Criterion("result", 1, "the result",
+                        r"The vector $\frac{\delta}{d}\,\mathbf{1}$, with the shape of $x$ (Step~4). A "
                         r"number written for the vector $\partial L/\partial x$ (``$\partial L/\partial x = "
                         r"\delta/d$'') is read as that number in every entry, and has its shape, unless the answer "
-                        r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost.")),
+                        r"states another (``this is a scalar'', rule~5(g) at the front): then the result is lost. A "
+                        r"wrong shape, a wrong range included, costs this criterion alone, as in T2.1 and T2.2.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE,
                 Deduction("missing-d", r"a wrong scale",
                           r"A result that gives every entry the same share $c\,\delta$ with $c \ne \frac{1}{d}$ "
                           r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "
                           r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
-                          r"that chain rule instead, and the result is not charged again. Otherwise this line "
+                          r"that chain rule instead, and the share and the result are not charged again. Otherwise "
+                          r"this line "
                           r"charges it, wherever the wrong factor first appears: also after a local derivative "
-                          r"written with that factor ($1$, $d$), which then costs nothing more (rule~3(a) at the "
-                          r"front), so that a larger error never scores better than the missing $\frac{1}{d}$. It "
+                          r"written with that wrong factor $c$ (such as $1$, $d$, $2/d$ or $1/(d-1)$), which then "
+                          r"costs nothing more (rule~3(a) at the front), so that a larger error never scores better "
+                          r"than the missing $\frac{1}{d}$. It "
                           r"charges it as an error of scale, not as a wrong routing: "
                           r"the gradient of the sum, $\delta \mathbf{1}$, gives every entry the same multiple of "
                           r"$\delta$, in the "
                           r"mean's proportions, while a wrong routing shares it in other proportions (rule~3(d) at the "
-                          r"front).",
-                          charges=("result",)),
+                          r"front). It makes the share and the vector wrong, and takes both.",
+                          charges=("share", "result")),
                 wrong_routing(r"sends $\delta$ to some entries and nothing to others, as the gradient of a "
                               r"maximum does, or in shares that depend on the entries' values, as the gradient of "
-                              r"another function does ($\frac{\delta}{d}\, x$)", as_in="T2.2")),
+                              r"another function does ($\frac{\delta}{d}\, x$)", charges=("local", "share", "result"),
+                              as_in="T2.2")),
     full_credit=(r"answers written entry by entry, with indices from $0$ or from $1$ and, where a range is "
                  r"written, $d$ values in it (rule~5(e) at the front)",
                  r"the sum $\sum_\mu w_\mu g_\mu$ in place of $\delta$, when the answer identifies it with "

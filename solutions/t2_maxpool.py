@@ -10,7 +10,7 @@ from sympy import KroneckerDelta
 
 from verify import ops
 from verify.engine import Gradient
-from verify.homework import Criterion, Deduction, Part, Result, Rubric, WrongAnswer
+from verify.homework import Case, Criterion, Deduction, Part, Result, Rubric, WrongAnswer
 from verify.operation import Operation
 from verify.steps import Kind, Step
 from verify.symbolic import (
@@ -170,9 +170,12 @@ WRONG = (
                 r"Entries other than the maximizer do not move the maximum and must receive $0$.",
                 product(delta_s, Ones(x)),
                 decision=r"This is the gradient of the sum of the entries, graded as max pooling answered as "
-                         r"average pooling is, the tie point included. A chain rule that sums over the $d$ entries, "
-                         r"and so gives $\delta$ to every entry, is charged at the chain rule instead (rule~1(i) at "
-                         r"the front), and the tie point is graded by its own line.",
+                         r"average pooling is, the tie point included.",
+                case=Case(r"A chain rule that sums over the $d$ entries, and so gives $\delta$ to every entry, errs "
+                          r"in the chain rule instead (rule~1(i) at the front): the routing follows from it and is "
+                          r"not charged again. The tie point is graded by its own line (rule~4(g) at the front): "
+                          r"read at a tie, the formula gives every tied entry all of $\delta$, a false rule.",
+                          ("chain", "ties"), deductions=()),
                 deductions=("routing",)),
     WrongAnswer("max-no-delta", "t2.maxpool", r"The derivative $\partial z/\partial x$ without $\delta$",
                 r"This one-hot vector is the gradient of the maximum itself, before the chain rule "
@@ -190,8 +193,8 @@ WRONG = (
                 decision=r"Leaving out $\delta$ is an error of the chain rule, and the result follows from it, "
                          r"as for the one-hot vector. At a tie the mask gives every tied entry a $1$, so that each "
                          r"would receive all of $\delta$, a false rule that does not follow from the missing "
-                         r"$\delta$ and is charged at the tie point.",
-                charges=("ties",), deductions=("no-delta",)),
+                         r"$\delta$.",
+                deductions=("no-delta", "all-ties")),
 )
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
@@ -251,8 +254,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"``$x_k$ equals the maximum'') asks the same of every entry, whatever its article "
                                 r"or sign: it is the mask. So "
                                 r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
-                                r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'' "
-                                r"and ``if $k$ is a maximizer'' state the mask, a false rule (last list below). "
+                                r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'', "
+                                r"``if $k$ is a maximizer'', ``if $k$ is the index of a maximum'' and ``if $k$ is one "
+                                r"of the maximizers'' state the mask, a false rule (last list below). "
                                 r"A definition of $\arg\max$ that the answer adds (``$\arg\max$ is the set of "
                                 r"maximizers'') does not change this reading: it says nothing of what the tied entries "
                                 r"get, and $k = \arg\max_i x_i$ still compares $k$ with one index. Only a membership "
@@ -298,18 +302,16 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta$''. Such words put no condition to every entry, as ``if $k$ is a "
                                 r"maximizer'' does (above); they name what receives $\delta$, and the generic "
                                 r"reading ``every maximizer receives $\delta$'' is not taken, since they never say "
-                                r"every. A clause for the remaining entries (``$0$ otherwise'', ``$0$ to every other "
-                                r"entry'') puts no condition on the running index either: ``$\delta$ for a "
-                                r"maximizer, $0$ otherwise'' and ``$\delta$ goes to a maximizer and $0$ to every "
-                                r"other entry'' name one maximizer, a true rule. A left side indexed by $k$ does not "
-                                r"change this reading. A clause after ``$\partial L/\partial x_k =$'' is a condition "
-                                r"on the running index only when it names $k$ or $x_k$ (``if $k$ is a maximizer'', "
-                                r"``where $x_k$ is the maximum'', above). Otherwise it names what receives $\delta$, "
-                                r"whatever its preposition (``for'', ``at''), and its grammar decides, as here. So "
-                                r"``$\partial L/\partial x_k = \delta$ for a maximizer, $0$ otherwise'', and "
-                                r"likewise ``$\delta$ for the maximizer'', ``$\delta$ for the largest entry'' and "
-                                r"``$\delta$ for the maximum entry'' after that left side, name one maximizer, a true "
-                                r"rule, while ``$\delta$ for the maximum entries'' is the mask. "
+                                r"every. A value for ``every other entry'' gives $0$ to the entries other than the "
+                                r"one named: ``$\delta$ goes to a maximizer and $0$ to every other entry'' names one "
+                                r"maximizer, a true rule. A definition by cases is a formula: a left side indexed by "
+                                r"$k$ (``$\partial L/\partial x_k =$''), or a value for the entries that fail a "
+                                r"condition (``$0$ otherwise''), makes the clause before it a condition put to every "
+                                r"entry, whatever its preposition (``if'', ``for'', ``at''), as above. So "
+                                r"``$\delta$ for a maximizer, $0$ otherwise'' is the mask, with or without that left "
+                                r"side, as ``if $k$ is a maximizer'' is, while ``$\delta$ for the maximizer, $0$ "
+                                r"otherwise'' and ``$\delta$ for the largest entry'' after that left side compare "
+                                r"$k$ with one index, a true rule. "
                                 r"Where the answer's own tie words say "
                                 r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
