@@ -503,13 +503,17 @@ DW_WRONG = (
                          r"rule, and only the assumed squared loss is charged.",
                 case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$, with "
                          r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
-                         r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
+                         r"derivative, which differs from output to output, so it is no dense-layer answer), leaves "
+                         r"a wrong line standing (rule~4(c)).",
                           ("local",),
                           further=Case(r"An answer that keeps the sample's whole chain rule and also its layer "
-                                       r"$y = W \cdot X + b$ is a dense-layer answer, since its one local derivative "
-                                       r"$X^{\mathsf{T}}$ serves every output: it is graded as the sample's answer "
-                                       r"above (rule~3(d)). An answer that keeps the sample's whole chain rule without "
-                                       r"that layer multiplies the one number $\partial L/\partial y$ by "
+                                       r"$y = W \cdot X + b$ is a dense-layer answer by the test of the dense-layer "
+                                       r"deduction: its forward pass reads every output as one product of $W$ and $X$, and its only "
+                                       r"stated local derivative, $X^{\mathsf{T}}$, is the same for every output. It is "
+                                       r"graded as the sample's answer above (rule~3(d)). An answer that keeps the "
+                                       r"sample's whole chain rule without that layer has no line that reads the "
+                                       r"outputs as one product, since its result is the right sum: it is no "
+                                       r"dense-layer answer. It multiplies the one number $\partial L/\partial y$ by "
                                        r"$\partial y/\partial W = X^{\mathsf{T}}$, the wrong line of the case above, "
                                        r"and defining $\chi_\lambda$ as the patch never states it as output "
                                        r"$\lambda$'s derivative, as the line of the chain rule asks.", ("chain",))),
@@ -747,7 +751,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5, or eq.~9.4), on the terms said under T1.1 "
                      r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
-                     r"patches defined",
+                     r"patches defined, as a final form (rule~1(e)); it is the chain rule only as that criterion's line says",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a "
                      r"cross-correlation, or "
