@@ -546,7 +546,8 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. This "
+                delta, decision=r"This note scores two forms: one loses the result and the other the chain rule, never "
+                                r"both. This "
                                 r"grading is for the form $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
                                 r"value~$1$ and errs in the result alone. Without the factor~$1$, either form also "
