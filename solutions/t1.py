@@ -503,13 +503,17 @@ DW_WRONG = (
                          r"rule, and only the assumed squared loss is charged.",
                 case=Case(r"An answer that also keeps the sample's $\partial y/\partial W = X^{\mathsf{T}}$, with "
                          r"or without its layer $y = W \cdot X + b$ (its chain rule still states each output's own "
-                         r"derivative, so it is no dense-layer answer), leaves a wrong line standing (rule~4(c)).",
+                         r"derivative, which differs from output to output, so it is no dense-layer answer), leaves "
+                         r"a wrong line standing (rule~4(c)).",
                           ("local",),
                           further=Case(r"An answer that keeps the sample's whole chain rule and also its layer "
-                                       r"$y = W \cdot X + b$ is a dense-layer answer, since its one local derivative "
-                                       r"$X^{\mathsf{T}}$ serves every output: it is graded as the sample's answer "
-                                       r"above (rule~3(d)). An answer that keeps the sample's whole chain rule without "
-                                       r"that layer multiplies the one number $\partial L/\partial y$ by "
+                                       r"$y = W \cdot X + b$ is a dense-layer answer by the test of the dense-layer "
+                                       r"deduction: its forward pass reads every output as one product of $W$ and $X$, and its only "
+                                       r"stated local derivative, $X^{\mathsf{T}}$, is the same for every output. It is "
+                                       r"graded as the sample's answer above (rule~3(d)). An answer that keeps the "
+                                       r"sample's whole chain rule without that layer has no line that reads the "
+                                       r"outputs as one product, since its result is the right sum: it is no "
+                                       r"dense-layer answer. It multiplies the one number $\partial L/\partial y$ by "
                                        r"$\partial y/\partial W = X^{\mathsf{T}}$, the wrong line of the case above, "
                                        r"and defining $\chi_\lambda$ as the patch never states it as output "
                                        r"$\lambda$'s derivative, as the line of the chain rule asks.", ("chain",))),
@@ -542,7 +546,8 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms; each loses one criterion, and neither loses both. This "
+                delta, decision=r"This note scores two forms: one loses the result and the other the chain rule, never "
+                                r"both. This "
                                 r"grading is for the form $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
                                 r"value~$1$ and errs in the result alone. Without the factor~$1$, either form also "
@@ -644,9 +649,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"derivative. A product $\partial L/\partial y \cdot \partial y/\partial X$ in which "
                             r"$\partial L/\partial y$ is one number, the sum of the $\delta$'s (as in the dense layer "
                             r"$y = W \cdot X + b$ that the sample writes, rule~8 at the front), weights no output's "
-                            r"own derivative. It loses this criterion unless a sum over the outputs of "
-                            r"$\delta_{i,j}\, \partial Y_{i,j}/\partial X$ follows it, or such a sum with the value of "
-                            r"a local derivative the answer states (as above); writing that one number out as a sum of "
+                            r"own derivative. It loses this criterion unless the answer also writes, before it or "
+                            r"after it, a sum over the outputs of $\delta_{i,j}\, \partial Y_{i,j}/\partial X$, or "
+                            r"such a sum with the value of a local derivative the answer states (as above). Writing "
+                            r"that one number out as a sum of "
                             r"the $\delta$'s, such as $\frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)$, does not "
                             r"keep it. The product $\partial L/\partial Y \cdot \partial Y/\partial X$ whose "
                             r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. A "
@@ -716,7 +722,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "
                             r"$\chi_\lambda$ is the patch output $\lambda$ sees (the variant with patches, below) or "
                             r"the whole image. As in T1.1, a product with $\partial L/\partial y$ written as one "
-                            r"number loses it, unless such a sum follows it. The sample's T1.2 keeps no such sum: it "
+                            r"number loses it, unless such a sum stands before or after it. The sample's T1.2 keeps no such sum: it "
                             r"multiplies one $\partial y/\partial W$ by one number, and its sum $\sum_\lambda "
                             r"\delta_\lambda \chi_\lambda$ never states $\chi_\lambda$ as output $\lambda$'s "
                             r"derivative, so it loses this criterion."),
@@ -746,7 +752,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5, or eq.~9.4), on the terms said under T1.1 "
                      r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
-                     r"patches defined",
+                     r"patches defined, as a final form (rule~1(e)); it is the chain rule only as that criterion's line says",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a "
                      r"cross-correlation, or "
@@ -760,8 +766,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial Y_{i,j}/\partial b$, or with its value $1$ stated anywhere, on a line of its "
                             r"own or in a clause of the line that uses it: ``$\partial Y_{i,j}/\partial b = 1$, so "
                             r"$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$'' and ``$\partial L/\partial b = "
-                            r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both earn full "
-                            r"credit. A sum whose "
+                            r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both earn this "
+                            r"criterion and the local derivative (and so, with nothing else wrong, full credit for "
+                            r"the part). A sum whose "
                             r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
                             r"loses it, also when a later line has the right bounds, unless words withdraw it "
                             r"(rule~4(b)) "
@@ -772,23 +779,31 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
-                            r"derivative is the same $1$, so the product is the sum over every output."),
+                            r"derivative is the same $1$, so the product is the sum over every output. As in T1.1, "
+                            r"so does the product of Jacobians $(\partial L/\partial Y)(\partial Y/\partial b)$ "
+                            r"whose $\partial L/\partial Y$ is the array $\delta$ and whose $\partial Y/\partial b$ "
+                            r"is an array of ones, $\delta \cdot \mathbf{1}$ (the line of the result says when a "
+                            r"$1$ is an array): it is the sum over every output."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
                             r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with no "
                             r"sum loses the chain rule and not the result. The "
-                            r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ an "
-                            r"array of ones of $\delta$'s shape and the dot the sum of the entry-wise products, is "
-                            r"the sum over every output. It loses nothing for it, whether or not "
-                            r"a line $\sum_{i,j} \delta_{i,j}$ follows it, and neither does "
-                            r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$. Its $\mathbf{1}$ is the local "
+                            r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ of $\delta$'s shape and the dot "
+                            r"the sum of the entry-wise products, is the sum over every output, and so is "
+                            r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$, whose $\mathbf{1}$ is a vector. "
+                            r"Either earns this criterion, whether or not a line $\sum_{i,j} \delta_{i,j}$ follows "
+                            r"it, and written as $(\partial L/\partial Y)(\partial Y/\partial b)$ it earns the chain "
+                            r"rule as well, by the line of that criterion. Its $\mathbf{1}$ is the local "
                             r"derivative too, in an answer that has its steps (rule~1(f)). A $1$ is an array when "
-                            r"the answer marks it as one by a mark that handwriting shows as plainly as print: "
-                            r"underlined, written with a double stroke, with an arrow or its size, or named in words. "
-                            r"Bold type marks it in a typed answer only; a handwritten $1$ whose stroke is merely "
-                            r"thicker than the answer's other digits is the number. A plain $1$ followed by "
+                            r"the answer marks it as one by a mark that a TA sees apart from the digit itself: a "
+                            r"stroke added to it (an underline, an arrow, a second stroke beside the first), its size "
+                            r"written beside it (as a subscript $(m - p + 1) \times (n - p + 1)$ or in words), or "
+                            r"words that name it an array. The weight of the digit is no such mark: bold type marks "
+                            r"it in a typed answer only, and a handwritten $1$ whose stroke is thicker than the "
+                            r"answer's other digits, with no second stroke seen apart from the first, is the "
+                            r"number. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,

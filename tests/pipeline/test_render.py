@@ -508,7 +508,8 @@ def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_del
     key = "".join(path.read_text() for path in paths.tex.glob("*grading*.tex"))
     t1_db = (paths.tex / "grading-t1.db.tex").read_text()
     assert (r"``$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' "
-            r"both earn full credit.") in t1_db
+            r"both earn this criterion and the local derivative (and so, with nothing else wrong, full credit "
+            r"for the part).") in t1_db
     assert "states earlier" not in key
     assert r"or in a clause of the line that uses it (``$\partial L / \partial b" in key   # rule 1
     assert "(as in T1.1). One rule decides every such sum" in (paths.tex / "grading-t1.dW.tex").read_text()
