@@ -331,6 +331,9 @@ def test_a_right_formula_with_a_float16_step_inside_is_not_judged(result_id, ans
     # off by one factor on every entry, where rounding differs from entry to entry
     ("t2.avgpool", lambda x, d: np.full(x.shape, d / x.size * 1.001)),
     ("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2) * 1.001).astype(np.float32)),
+    # closer to the gradient than float32 rounds: no float16 step explains it (a fresh attacker's were excused)
+    ("t2.maxpool", lambda x, d: np.where(np.arange(x.size) == np.argmax(x), d * (1 + 1e-10), 0.0)),
+    ("t1.dX", lambda X, W, b, d: signal.convolve2d(d, W, "full") * (1 + 1e-12)),
     # within float16's reach of the right one at one case (x = -12: 6e-6 against 1.5e-10, times delta), far off at
     # the others: a friend's sigmoid' for tanh' was not judged, from that one case
     ("t2.tanh", lambda x, d: d / (1 + np.exp(-x)) * (1 - 1 / (1 + np.exp(-x)))),
