@@ -374,8 +374,8 @@ def _convolution_twin(formula) -> Case:
     """A border slip of T1.1 as an answer for a true convolution makes it, with the kernel not turned: the same
     error, graded as its note grades it in the reading of a cross-correlation (rule 2(d))."""
     return Case(rf"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
-                rf"same slip with the kernel not turned, ${latex(formula)}$, is the same single error, of the "
-                r"border.", (), formula, "convolution")
+                rf"same slip with the kernel not turned, the answer above with $W$ in place of "
+                rf"${latex(Rot180(W))}$, is the same single error, of the border.", (), formula, "convolution")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -506,14 +506,10 @@ DW_WRONG = (
                          r"derivative, which differs from output to output, so it is no dense-layer answer), leaves "
                          r"a wrong line standing (rule~4(c)).",
                           ("local",),
-                          further=Case(r"An answer that keeps the sample's whole chain rule and also its layer "
-                                       r"$y = W \cdot X + b$ is a dense-layer answer by the test of the dense-layer "
-                                       r"deduction: its forward pass reads every output as one product of $W$ and $X$, and its only "
-                                       r"stated local derivative, $X^{\mathsf{T}}$, is the same for every output. It is "
-                                       r"graded as the sample's answer above (rule~3(d)). An answer that keeps the "
-                                       r"sample's whole chain rule without that layer has no line that reads the "
-                                       r"outputs as one product, since its result is the right sum: it is no "
-                                       r"dense-layer answer. It multiplies the one number $\partial L/\partial y$ by "
+                          further=Case(r"An answer that keeps the sample's whole chain rule, with or without its "
+                                       r"layer $y = W \cdot X + b$, has the right sum as its result, and so is no "
+                                       r"dense-layer answer by the test of the dense-layer deduction; its layer costs "
+                                       r"nothing of its own. It multiplies the one number $\partial L/\partial y$ by "
                                        r"$\partial y/\partial W = X^{\mathsf{T}}$, the wrong line of the case above, "
                                        r"and defining $\chi_\lambda$ as the patch never states it as output "
                                        r"$\lambda$'s derivative, as the line of the chain rule asks.", ("chain",))),
@@ -546,16 +542,23 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores two forms: one loses the result and the other the chain rule, never "
-                                r"both. This "
+                delta, decision=r"This note scores forms that lose the result or the chain rule, never both. This "
                                 r"grading is for the form $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
-                                r"value~$1$ and errs in the result alone. Without the factor~$1$, either form also "
-                                r"loses the local derivative (rule~1(f)).",
+                                r"value~$1$ and errs in the result alone. So does the form $(\partial L/\partial "
+                                r"Y)(\partial Y/\partial b) = \delta \cdot \mathbf{1} = \delta$, whose $1$ is marked "
+                                r"as an array: its product is the sum over every output, which earns the chain rule, "
+                                r"and its false last member $\delta$ is its result.",
                 case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
-                          r"no sum at all errs in the chain rule instead, by the line of that criterion. It keeps "
-                          r"the result, which follows from that error (rule~3(c)), and no deduction applies to it.",
-                          ("chain",), deductions=()),
+                          r"a plain $1$ and no sum at all errs in the chain rule instead, by the line of that "
+                          r"criterion. It keeps the result, which follows from that error (rule~3(c)), and no "
+                          r"deduction applies to it.",
+                          ("chain",), deductions=(),
+                          further=Case(r"Without the factor~$1$, each of these forms also loses the local derivative "
+                                       r"(rule~1(f)), and all of them score alike. The form $(\partial L/\partial "
+                                       r"Y)(\partial Y/\partial b) = \delta$, with no value put in for $\partial "
+                                       r"Y/\partial b$, keeps the chain rule by the line of that criterion and loses "
+                                       r"the result.", ("local",))),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -586,16 +589,16 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"gradients $W^{\mathsf{T}} \delta$ and $\delta X^{\mathsf{T}}$ (the sample writes "
                      r"$\partial y/\partial W = X^{\mathsf{T}}$), and their reorderings and transposes, such as "
                      r"$W \delta$, $\delta^{\mathsf{T}} W$ and $X^{\mathsf{T}} \delta$. An answer whose local "
-                     r"derivative differs from output to output reads no two outputs as the same product: it is no "
+                     r"derivative differs from output to output, or whose result is the right gradient, reads no "
+                     r"two outputs as the same product: it is no "
                      r"dense-layer answer, even beside a forward pass written $Y = W \cdot X + b$, which then costs "
                      r"nothing of its own, and its criteria grade it as they grade any other answer. In "
                      r"$\partial L/\partial X$ such a derivative is $\operatorname{place}_{i,j}(W)$ stated as "
                      r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
-                     r"after it earns the chain rule, as the line of that criterion says, and the other criteria by "
-                     r"their own lines. In "
+                     r"after it earns the chain rule and the other criteria by their own lines. In "
                      r"$\partial L/\partial W$ it is each output's own patch of $X$ stated as that output's derivative"
-                     + (r", as in the student's variant of the sample's T1.2, which the note on "
-                        r"page~\pageref{note-t1.dW.sample.dW.patches} grades" if patches else "")
+                     + (r", as in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
+                        if patches else "")
                      + r". A dense-layer answer has its chain rule graded by the line of that criterion. For the rest "
                      r"it takes this deduction alone, whatever its other lines show (rule~3(d)).",
                      charges=lost, covers=("loss",))
@@ -779,17 +782,22 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
                             r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
-                            r"derivative is the same $1$, so the product is the sum over every output. As in T1.1, "
-                            r"so does the product of Jacobians $(\partial L/\partial Y)(\partial Y/\partial b)$ "
-                            r"whose $\partial L/\partial Y$ is the array $\delta$ and whose $\partial Y/\partial b$ "
-                            r"is an array of ones, $\delta \cdot \mathbf{1}$ (the line of the result says when a "
-                            r"$1$ is an array): it is the sum over every output."),
+                            r"derivative is the same $1$, so the product is the sum over every output. The product "
+                            r"of Jacobians $(\partial L/\partial Y)(\partial Y/\partial b)$ whose "
+                            r"$\partial L/\partial Y$ is the array $\delta$ is judged, unlike in T1.1, by the value "
+                            r"put in after it for "
+                            r"$\partial Y/\partial b$ (the line of the result says when a $1$ is an array). An array "
+                            r"of ones, $\delta \cdot \mathbf{1}$, makes the product the sum over every output, and "
+                            r"earns this criterion; the number $1$, $\delta \cdot 1$, makes it the entry-wise product "
+                            r"with no sum, and loses it (the note on $\delta$ left unsummed, "
+                            r"page~\pageref{note-t1.db.db-not-summed}). With no value put in after it, the product "
+                            r"earns this criterion, as in T1.1."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
                             r"follows from an error already charged keeps these points (rule~3(c)). So the answer "
-                            r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with no "
-                            r"sum loses the chain rule and not the result. The "
+                            r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$, with a plain "
+                            r"$1$ and no sum, loses the chain rule and not the result. The "
                             r"answer $\delta \cdot \mathbf{1}$, with $\mathbf{1}$ of $\delta$'s shape and the dot "
                             r"the sum of the entry-wise products, is the sum over every output, and so is "
                             r"$\mathbf{1}^{\mathsf{T}} \operatorname{vec}(\delta)$, whose $\mathbf{1}$ is a vector. "
@@ -800,8 +808,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"the answer marks it as one by a mark that a TA sees apart from the digit itself: a "
                             r"stroke added to it (an underline, an arrow, a second stroke beside the first), its size "
                             r"written beside it (as a subscript $(m - p + 1) \times (n - p + 1)$ or in words), or "
-                            r"words that name it an array. The weight of the digit is no such mark: bold type marks "
-                            r"it in a typed answer only, and a handwritten $1$ whose stroke is thicker than the "
+                            r"words that name it an array. In a typed answer a bold $\mathbf{1}$ marks an array as well. In a "
+                            r"handwritten answer the thickness of the stroke is no mark: a $1$ thicker than the "
                             r"answer's other digits, with no second stroke seen apart from the first, is the "
                             r"number. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
