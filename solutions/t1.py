@@ -373,9 +373,9 @@ _DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\l
 def _convolution_twin(formula) -> Case:
     """A border slip of T1.1 as an answer for a true convolution makes it, with the kernel not turned: the same
     error, graded as its note grades it in the reading of a cross-correlation (rule 2(d))."""
-    return Case(rf"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
-                rf"same slip with the kernel not turned, ${latex(formula)}$, is the same single error, of the "
-                r"border.", (), formula, "convolution")
+    return Case(r"After a true convolution written down, or with no forward pass written (rule~2(d)), the same "
+                rf"slip with the kernel not turned is the same single error, of the border: ${latex(formula)}$.",
+                (), formula, "convolution")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -554,7 +554,7 @@ DB_WRONG = (
                                 r"loses the local derivative (rule~1(f)).",
                 case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
                           r"no sum at all errs in the chain rule instead, by the line of that criterion. It keeps "
-                          r"the result, which follows from that error (rule~3(c)), and no deduction applies to it.",
+                          r"the result, which follows from that error (rule~3(c)).",
                           ("chain",), deductions=()),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
