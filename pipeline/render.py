@@ -633,8 +633,11 @@ def _case_context(part: Part, answer, case) -> dict:
     own = answer.answer_of(case)
     further = case.further and own.answer_of(case.further)   # its charges on top of the case's
     return {"text": case.text, "points": part.points_for(own),
-            "loses": _charges([part.rubric.criterion(c) for c in case.charges]),
+            "loses": _listed([f"{c.name} ({_points(c.points)})" for c in map(part.rubric.criterion, case.charges)])
+            if case.charges else "",
             "instead": bool(answer.deductions) and case.deductions is not None and not case.deductions,
+            # the note's deductions the case does not incur, named (review55 c row 8: "the deduction" was vague)
+            "replaced": answer.deductions and _listed([part.rubric.deduction(d).name for d in answer.deductions]),
             "further": case.further and {"text": case.further.text, "points": part.points_for(further),
                                          "loses": _charges([part.rubric.criterion(c)
                                                             for c in case.further.charges])}}

@@ -551,8 +551,7 @@ DB_WRONG = (
                                 r"and its false last member $\delta$ is its result.",
                 case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
                           r"a plain $1$ and no sum at all errs in the chain rule instead, by the line of that "
-                          r"criterion. It keeps the result, which follows from that error (rule~3(c)), and no "
-                          r"deduction applies to it.",
+                          r"criterion. It keeps the result, which follows from that error (rule~3(c)).",
                           ("chain",), deductions=(),
                           further=Case(r"Without the factor~$1$, each of these forms also loses the local derivative "
                                        r"(rule~1(f)), and all of them score alike. The form $(\partial L/\partial "

@@ -46,8 +46,9 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"a line misses $\delta$ also after right lines with $\delta$, since it stands beside them as a "
                      r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. "
                      r"(d)~An answer that has no line for the gradient of $L$, and offers the local derivative "
-                     r"(named as in (a) or not) as its answer, misses $\delta$ as in (c). It is graded as the "
-                     r"common answer without $\delta$ is, so a true name never scores below a false one.",
+                     r"(named as in (a) or not) as its answer, is graded as (c) is, so a true name never scores below "
+                     r"a false one. In cases (a) and (b) nothing is missing. In cases (c) and (d) the answer misses "
+                     r"$\delta$, as the common answer without $\delta$ does.",
                      charges=("chain",))
 
 # A range of the result's index with another number of values than d is a wrong shape (rule 5(e)): one

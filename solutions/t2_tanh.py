@@ -181,8 +181,8 @@ PART = Part("t2.tanh", "Tanh", 5, (RESULT,), Rubric(
                         r"is charged here."),
               Criterion("derivative", 2, r"the derivative of $\tanh$",
                         r"It is derived (by the quotient rule or from the exponentials, Step~2), or quoted as a "
-                        r"standard result in any of its equal forms ($1 - \tanh^2$, $\operatorname{sech}^2$, "
-                        r"$1 - z^2$), "
+                        r"standard result in any form equal to it at every $x$ (rule~6 at the front), such as "
+                        r"$1 - \tanh^2$, $\operatorname{sech}^2$, $1 - z^2$ or $1 / \cosh^2$, "
                         r"in the network form and in the Jacobian form alike; it is the factor "
                         r"$1 - \tanh^2(x_k)$ of Step~2."),
               Criterion("result", 1, r"the result",
