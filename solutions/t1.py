@@ -596,7 +596,8 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
                      r"after it earns the chain rule and the other criteria by their own lines. In "
                      r"$\partial L/\partial W$ it is each output's own patch of $X$ stated as that output's derivative"
-                     + (r", as in the student's variant of the sample's T1.2 (page~\pageref{note-t1.dW.sample.dW.patches})"
+                     + (r", as in the student's variant of the sample's T1.2 "
+                        r"(page~\pageref{note-t1.dW.sample.dW.patches})"
                         if patches else "")
                      + r". A dense-layer answer has its chain rule graded by the line of that criterion. For the rest "
                      r"it takes this deduction alone, whatever its other lines show (rule~3(d)).",
@@ -724,7 +725,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "
                             r"$\chi_\lambda$ is the patch output $\lambda$ sees (the variant with patches, below) or "
                             r"the whole image. As in T1.1, a product with $\partial L/\partial y$ written as one "
-                            r"number loses it, unless such a sum stands before or after it. The sample's T1.2 keeps no such sum: it "
+                            r"number loses it, unless such a sum stands before or after it. The sample's T1.2 "
+                            r"keeps no such sum: it "
                             r"multiplies one $\partial y/\partial W$ by one number, and its sum $\sum_\lambda "
                             r"\delta_\lambda \chi_\lambda$ never states $\chi_\lambda$ as output $\lambda$'s "
                             r"derivative, so it loses this criterion."),
@@ -754,7 +756,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"the form of Goodfellow et~al.'s Section~9.1 (eq.~9.5, or eq.~9.4), on the terms said under T1.1 "
                      r"(page~\pageref{full-credit-section-9-1})",
                      r"the sum over outputs of $\delta_{i,j}$ times the patch under output $(i, j)$, with the "
-                     r"patches defined, as a final form (rule~1(e)); it is the chain rule only as that criterion's line says",
+                     r"patches defined, as a final form (rule~1(e)); it is the chain rule only as that "
+                     r"criterion's line says",
                      r"loops, \texttt{einsum}, or SciPy's \texttt{correlate2d} and \texttt{convolve2d} in "
                      r"\texttt{'valid'} mode (the latter with $\delta$ turned by $180^\circ$ for a "
                      r"cross-correlation, or "
@@ -807,8 +810,9 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"the answer marks it as one by a mark that a TA sees apart from the digit itself: a "
                             r"stroke added to it (an underline, an arrow, a second stroke beside the first), its size "
                             r"written beside it (as a subscript $(m - p + 1) \times (n - p + 1)$ or in words), or "
-                            r"words that name it an array. In a typed answer a bold $\mathbf{1}$ marks an array as well. In a "
-                            r"handwritten answer the thickness of the stroke is no mark: a $1$ thicker than the "
+                            r"words that name it an array. In a typed answer a bold $\mathbf{1}$ marks an array as "
+                            r"well. In a handwritten answer the thickness of the stroke is no mark: a $1$ thicker "
+                            r"than the "
                             r"answer's other digits, with no second stroke seen apart from the first, is the "
                             r"number. A plain $1$ followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
