@@ -68,9 +68,11 @@ FLOAT16 = ("the candidate returned an array of dtype float16, which is too coars
            "one a few tenths of a percent off; return float32 or float64")
 # The same formula with a float16 step inside (a float16 copy of x, its arg max, delta rounded to float16) returns
 # float64 values that miss by float16's rounding: not judged either.  A miss is taken for float16's when the answer
-# is within 8 units of float16 (its sums round too) of the gradient at the inputs rounded to float16, and not off by
-# the same factor on every entry (a wrong constant); where float16 holds every input and every value of the
-# gradient, its rounding explains nothing, and a miss there is the formula's.  At a near tie, an answer that takes
+# is within 8 units of float16 (its sums round too) of the gradient at the inputs rounded to float16, not off by
+# one small factor on every entry (a wrong constant), and not closer to the gradient than float32 rounds; where
+# float16 holds every input and every value of the gradient, its rounding explains nothing, and a miss there is the
+# formula's.  Every case is judged so, and one miss it does not explain makes the answer wrong.  At a near tie, an
+# answer that takes
 # entries closer than 1e-9 for equal misses as an arg max of a float16 copy does: it is not judged either (0 points,
 # and a TA reads it), since the one cannot be told from the other there.
 FLOAT16_INSIDE = ("its values miss the gradient only by as much as float16's rounding would (they are within 8 units "
@@ -1261,11 +1263,14 @@ def check(gradient: Gradient, candidate: Callable, *, exact: bool = True, seed: 
             answered.add(key)
         split = _split_by_float64(run)
         unexplained = run.uniform or (run.pending if run.precision == "float64" else None)
-        if run.float16 is None and not run.witness:
-            for held in (split, unexplained):
-                if held is not None and _float16_explains(gradient, held.counterexample):
-                    run.float16 = held
-                    break
+        # the misses held to the end that would make the answer wrong: float16 must explain them too
+        held = [h for h in (split, None if run.witness else unexplained) if h is not None]
+        for miss in held:
+            if not _float16_explains(gradient, miss.counterexample):
+                if run.float16 is not None:
+                    raise miss
+            elif run.float16 is None:
+                run.float16 = miss
         if run.float16 is not None:
             run.precision = "float16"
             raise run.float16
