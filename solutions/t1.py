@@ -625,7 +625,8 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
                 r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
-                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
+                r"pass (page~\pageref{goodfellow-remark}) and its three results "
+                r"(page~\pageref{goodfellow-results}) do under Other conventions")
 
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points

@@ -116,8 +116,8 @@ WRONG = (
                 r"Each entry gets $\frac{1}{d}$, the slope of the mean; the gradient of $L$ scales it by "
                 r"$\delta$.",
                 product(1 / d, Ones(x)),
-                decision=r"As in T2.1 and max pooling, the missing $\delta$ is the chain rule's error; the result "
-                         r"follows from it and is not charged again (rule~3(c) at the front).",
+                decision=r"As in T2.1 and max pooling, the missing $\delta$ is the chain rule's error; the share and "
+                         r"the result follow from it and are not charged again (rule~3(c) at the front).",
                 deductions=("no-delta",)),
 )
 

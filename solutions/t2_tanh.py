@@ -157,7 +157,8 @@ WRONG = (
                          r"not charged again.", charges=("derivative",)),
     WrongAnswer("tanh-inner-product", "t2.tanh", r"The inner product in place of the entry-wise product",
                 r"Each output $z_k$ depends on $x_k$ alone, so for each entry one term of the chain rule's sum "
-                r"survives (Step~1). The inner product $\delta^{\mathsf{T}}(\mathbf{1} - \tanh(x) \odot \tanh(x))$, "
+                r"survives (Steps~2 and~3). The inner product "
+                r"$\delta^{\mathsf{T}}(\mathbf{1} - \tanh(x) \odot \tanh(x))$, "
                 r"written also as "
                 r"$\sum_k \delta_k (1 - \tanh^2(x_k))$ or \texttt{np.dot}, adds the terms of every entry into one "
                 r"number. The display below puts that number in every entry.",
