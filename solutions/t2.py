@@ -61,7 +61,7 @@ RANGE = Deduction("range", "a wrong range",
 
 # The sample writes a squared loss in every part of T2 and never uses it: rule 9 says so, and each sample's
 # note says why the assumed loss costs nothing (review53 c row 7)
-SAMPLE_LOSS = (r" The sample's squared loss (Appendix~A) is written down but never used, since its result is "
+SAMPLE_LOSS = (r" The sample's squared loss is written down but never used, since its result is "
                r"written with the gradients of a next layer: the assumed loss costs nothing (rule~9 at the front).")
 
 # Where delta goes is what a pooling is: an answer that routes it as the other pooling (or as a sum) computes

@@ -129,7 +129,7 @@ WRONG = (
                 FORMULA, quote=SAMPLE,
                 reading={_w: Ones(x), _ds: product(delta_s, OneHot(x, ArgMax(x)))},
                 decision=r"The routing earns the local derivative and the result. Its $i^*$ (its $k$) is one "
-                         r"maximizer: fixed once, by its ``Assuming'' line (Appendix~A), it is read as one chosen "
+                         r"maximizer: fixed once, by its ``Assuming'' line, it is read as one chosen "
                          r"maximizer, by the key's convention for a letter fixed once (the tie point's true rules). "
                          r"The sample's other uses of $k$ do not undo that: the $k$ of its general case, before the "
                          r"``Assuming'' line, indexes a next layer, and its equations hold for every $k$ and fix no "
