@@ -278,6 +278,14 @@ def _wait_for(condition, timeout=60.0):
         time.sleep(0.02)
 
 
+def _terminal_signals() -> None:
+    """Give make the dispositions a terminal's shell gives it: a test run before this one in the same worker may have
+    left SIGINT ignored (a sandbox server's code sets it so), and an ignored signal is inherited by make and every
+    child, which then finish the build (in CI's full run, never alone)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 MOMENTS = {
     # the rebuild has begun (its first step removes the old outputs): make, stopped any earlier, has
     # started no rebuild, and what output/ holds is what it held before make ran
@@ -305,7 +313,7 @@ def test_make_stopped_at_any_moment_leaves_no_pdf_and_no_latex_and_the_next_make
     for source in (project / "templates").glob("*.j2"):
         source.touch()                                      # make must decide to rebuild
     proc = subprocess.Popen(["make", *make_args()], cwd=project, env=make_env(project), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=_terminal_signals)
     MOMENTS[moment](project)
     if whom == "group":
         os.killpg(proc.pid, sig)
