@@ -554,9 +554,14 @@ def _points(count: int) -> str:
     return plural(count, "point").replace(" ", "~", 1)
 
 
+def _charge(criterion) -> str:
+    """A criterion an error loses, with its points from the rubric: "the border (1 point)"."""
+    return f"{criterion.name} ({_points(criterion.points)})"
+
+
 def _charges(criteria) -> str:
-    """The criteria an error loses, with their points from the rubric: "the border (1 point)"."""
-    return "; ".join(f"{c.name} ({_points(c.points)})" for c in criteria)
+    """The criteria an error loses, with their points, one after another: "the border (1 point); ..."."""
+    return "; ".join(map(_charge, criteria))
 
 
 def _rule(part: Part, deduction, first: bool = True) -> str:
@@ -618,12 +623,12 @@ def _other_context(part: Part, answer) -> dict:
     own = part.convention_of(answer)
     other = next(c for c in result.conventions if c != own)
     return {"text": answer.other, "points": part.points_for(answer, forced=other),
-            "loses": _listed([f"{c.name} ({_points(c.points)})" for c in part.charged(answer, forced=other)])}
+            "loses": _listed([_charge(c) for c in part.charged(answer, forced=other)])}
 
 
 def _listed(items: list[str]) -> str:
-    """Items in a sentence: "a", "a and b", "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    """Items in a sentence: "", "a", "a and b", "a, b and c"."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def _case_context(part: Part, answer, case) -> dict:
@@ -633,8 +638,7 @@ def _case_context(part: Part, answer, case) -> dict:
     own = answer.answer_of(case)
     further = case.further and own.answer_of(case.further)   # its charges on top of the case's
     return {"text": case.text, "points": part.points_for(own),
-            "loses": _listed([f"{c.name} ({_points(c.points)})" for c in map(part.rubric.criterion, case.charges)])
-            if case.charges else "",
+            "loses": _listed([_charge(part.rubric.criterion(c)) for c in case.charges]),
             "instead": bool(answer.deductions) and case.deductions is not None and not case.deductions,
             # the note's deductions the case does not incur, named (review55 c row 8: "the deduction" was vague)
             "replaced": answer.deductions and _listed([part.rubric.deduction(d).name for d in answer.deductions]),
