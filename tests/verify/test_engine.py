@@ -313,6 +313,7 @@ def _argmax_of_float16_copy(x, d):
     ("t2.tanh", lambda x, d: d * (1 - np.tanh(_f16(x)) ** 2)),
     ("t2.tanh", lambda x, d: (d * (1 - np.tanh(x) ** 2)).astype(np.float16).astype(float)),
     ("t2.avgpool", lambda x, d: np.full(x.shape, float(np.float16(d)) / x.size)),
+    ("t2.avgpool", lambda x, d: np.full(x.shape, np.float16(d) / np.float16(x.size)).astype(np.float64)),
     ("t2.maxpool", _argmax_of_float16_copy),   # float16 ties entries that float64 tells apart
     ("t1.db", lambda X, W, b, d: float(d.astype(np.float16).sum(dtype=np.float64))),
     ("t1.dX", lambda X, W, b, d: signal.convolve2d(_f16(d), _f16(W), "full")),
