@@ -15,7 +15,7 @@ from verify.symbolic import ArgMax, Entries, OneHot, Ones, Partial, SumOver, pro
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, i, k, x, z_s
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, wrong_routing
+from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, WINDOWS, windows, wrong_routing
 
 
 def forward(x):
@@ -26,12 +26,8 @@ def forward(x):
     return x.sum() / x.size
 
 
-def _sizes(*ds):
-    return tuple({"d": q} for q in ds)
-
-
 AVGPOOL = Operation("t2.avgpool", forward, ("x",), {"x": (d,)}, "z",
-                    exact_sizes=_sizes(1, 2, 3, 5), float_sizes=_sizes(2, 5, 100, 4096, 100000),
+                    exact_sizes=EXACT_WINDOWS, float_sizes=WINDOWS + windows(100, 4096, 100000),
                     size_ranges={"d": (1, 100000)}, index_base=1)
 
 FORMULA = product(delta_s / d, Ones(x))

@@ -16,7 +16,7 @@ from verify.symbolic import Hadamard, Node, Ones, Partial, product, shown, total
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE
+from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, WINDOWS, windows
 
 
 def forward(x):
@@ -33,12 +33,8 @@ class Magnitude(Node):
         return rf"|{printer._print(self.args[0])}|"
 
 
-def _sizes(*ds):
-    return tuple({"d": q} for q in ds)
-
-
 SOFTSIGN = Operation("t2.softsign", forward, ("x",), {"x": (d,)}, "z",
-                     exact_sizes=_sizes(1, 2, 3, 5), float_sizes=_sizes(5, 16, 100, 4096, 20000),
+                     exact_sizes=EXACT_WINDOWS, float_sizes=WINDOWS + windows(100, 4096, 20000),
                      size_ranges={"d": (1, 5000)}, index_base=1)
 
 SLOPE = sp.Pow(Ones(x) + Magnitude(x), -2, evaluate=False)

@@ -292,6 +292,12 @@ def _partly_float32_tanh(x, d):
     return d * (1 - np.tanh(x.astype(np.float32)) ** 2)    # float32 inside, float64 out
 
 
+def _sigmoid_identity_tanh(x, d, dtype=np.float64):
+    """tanh' = 4 s (1 - s) with s = sigmoid(2x), in float32: 1 - s cancels terms near 1 (a fresh attacker's)."""
+    s = np.float32(1) / (np.float32(1) + np.exp(np.float32(-2) * x.astype(np.float32)))
+    return np.asarray(d, dtype=dtype) * np.float32(4) * s * (np.float32(1) - s)
+
+
 def _strides_from_the_shape(X, W, b, d):
     """Right for a row-major X alone: the windows' strides are computed from the shape, not read from X."""
     n, p, size = X.shape[1], W.shape[0], X.itemsize
@@ -428,6 +434,9 @@ RIGHT = [
     ("t1.db", "types", "asserts that b is a number", _checks_b_is_a_number),
     ("t2.avgpool", "types", "asserts that delta is a plain number", _checks_delta_is_a_plain_number),
     ("t2.tanh", "float32", "partly in float32", _partly_float32_tanh),
+    ("t2.tanh", "float32", "the sigmoid identity in float32, times a float64 delta", _sigmoid_identity_tanh),
+    ("t2.tanh", "float32", "the sigmoid identity in float32",
+     lambda x, d: _sigmoid_identity_tanh(x, d, np.float32)),
     ("t2.maxpool", "float32", "even split in float32", lambda x, d: _even_split(x, d).astype(np.float32)),
     # float32 inside a float64 answer where rounding leaves the same relative error on every entry, or on a single
     # number: exact wherever float32 holds every number, and so told apart from a wrong factor (1 + 1e-8)

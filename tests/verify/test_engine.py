@@ -533,6 +533,27 @@ def test_a_near_tie_taken_for_a_tie_in_one_window_size_alone_fails(d):
     assert not outcome.passed and outcome.counterexample is not None
 
 
+def _results_of_one_window():
+    """The homework's results whose only size is the number of entries d of x (the parts of T2)."""
+    return [r for r in load().results.values() if set(r.gradient().operation.size_ranges) == {"d"}]
+
+
+@pytest.mark.parametrize("window", [*range(1, 17), 25, 36, 49, 64])
+def test_an_answer_wrong_in_one_window_alone_fails(window):
+    # a fresh attacker's tanh and average pooling, wrong only at d = 4 (or twice the gradient at d = 6 to 15),
+    # were correct when d = 1, 2, 3 and 5 alone were checked exactly; every window of up to 16 entries and every
+    # square one up to 8 x 8 is checked
+    results = _results_of_one_window()
+    assert results
+    for result in results:
+        right = result.gradient().compiled()
+
+        def wrong_in_one_window(x, delta, right=right):
+            return right(x, delta) * (2.0 if np.size(x) == window else 1.0)
+        outcome = verify.check(result.id, wrong_in_one_window)
+        assert not outcome.passed, f"{result.id}: twice the gradient at d = {window} alone passed"
+
+
 def test_the_entries_that_may_share_a_tie_are_counted_as_t2_counts_them():
     # a fresh attacker read "entries 1, 2 may share it" for x = [-3, 0, 0]: counted from 0, where T2 counts from 1
     def first_entry(x, d):   # right away from ties; at a tie, all of delta to the first entry, tied or not
