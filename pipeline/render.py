@@ -440,8 +440,15 @@ class Renderer:
                      if f"{example}.{note.answer.id}" in found else None}
                     for note in notes if note.part.id == part.id]
             illustration = example if f"{example}.inputs" in found else None
+            # an example that lists fewer inputs than the gradient takes says so (review57 a row 7)
+            partial = False
+            if illustration:
+                inputs = self.calls.steps[f"{example}.inputs"]
+                listed = inputs.sides[0]
+                partial = (len(listed) if isinstance(listed, sp.Tuple) else 1) < len(inputs.operation.inputs) + 1
             self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine,
                                                            "illustration": illustration,
+                                                           "illustration_partial": partial,
                                                            "deductions": _deductions_context(part, said)})
 
     def _render(self, template: str, name: str, context: dict) -> Path:

@@ -395,10 +395,11 @@ DX_WRONG = (
                 r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
                 r"(rule~2(a)).",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)). After "
-                         r"a true convolution written down, or with no forward pass written, the answer is right "
-                         r"and earns full credit.",
-                charges=("final",)),
+                decision=r"This grading is for an answer that writes the cross-correlation down as its forward pass "
+                         r"(rule~2(a)): its result is then not the gradient of the function it names.",
+                charges=("final",), charges_other=(),
+                other=r"After a true convolution written down, or with no forward pass written (rule~2(d), which "
+                      r"says why writing the cross-correlation down costs here), the answer is right."),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
@@ -520,10 +521,11 @@ DW_WRONG = (
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
                 decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward "
-                         r"pass the answer writes down decides "
-                         r"(rule~2(a)): after a cross-correlation the turn is wrong; after a true convolution, or "
-                         r"with no forward pass written, the answer is right and earns full credit.",
-                charges=("final",)),
+                         r"pass the answer writes down decides (rule~2(a)). This grading is for an answer that "
+                         r"writes the cross-correlation down: the turn is then wrong.",
+                charges=("final",), charges_other=(),
+                other=r"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
+                      r"answer is right."),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",

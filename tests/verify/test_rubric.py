@@ -28,7 +28,8 @@ SCORES = {
 # the same answers after the other convention's forward pass is written down (the grader's --convention forcing it),
 # where the key decides otherwise: T1.1's border answers turn the kernel, a second error after a true convolution,
 # and the valid correlation with the kernel not turned keeps its kernel right there (a fresh attacker's 4, 4, 4, 3)
-SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 4}
+SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 4,
+                "no-flip": 5, "dW-rotated": 5}   # right in a true convolution: full credit (review57 b row 1)
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
 T1_3_ONE_ERROR = {"chain": 3, "local": 4, "result": 3}
