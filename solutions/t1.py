@@ -555,11 +555,12 @@ DB_WRONG = (
                           r"a plain $1$ and no sum at all errs in the chain rule instead, by the line of that "
                           r"criterion. It keeps the result, which follows from that error (rule~3(c)).",
                           ("chain",), deductions=(),
-                          further=Case(r"Without the factor~$1$, each of these forms also loses the local derivative "
-                                       r"(rule~1(f)), and all of them score alike. The form $(\partial L/\partial "
-                                       r"Y)(\partial Y/\partial b) = \delta$, with no value put in for $\partial "
-                                       r"Y/\partial b$, keeps the chain rule by the line of that criterion and loses "
-                                       r"the result.", ("local",))),
+                          further=Case(r"Without the factor~$1$, the first form above reads $\sum_{i,j} \delta_{i,j}\, "
+                                       r"\partial Y_{i,j} / \partial b = \delta$, and the other two both read "
+                                       r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta$, with no value put "
+                                       r"in for $\partial Y/\partial b$. That form keeps the chain rule by the line of "
+                                       r"that criterion and loses the result, as the first does. Either form writes no "
+                                       r"value for the local derivative (rule~1(f)).", ("local",))),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -785,18 +786,20 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"alike, so a sum over exactly the outputs is all that this criterion asks, where T1.1 "
                             r"and T1.2 give the range a criterion of its own (the border, the ranges). "
                             r"Unlike in "
-                            r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ whose "
-                            r"$\partial L/\partial y$ is the sum of the $\delta$'s earns it: every output's "
+                            r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ with $y$ "
+                            r"the sample's dense output, all outputs taken together (T1.1's line on it), earns it "
+                            r"when its $\partial L/\partial y$ is one number, the sum of the $\delta$'s: every "
+                            r"output's "
                             r"derivative is the same $1$, so the product is the sum over every output. The product "
                             r"of Jacobians $(\partial L/\partial Y)(\partial Y/\partial b)$ whose "
-                            r"$\partial L/\partial Y$ is the array $\delta$ is judged, unlike in T1.1, by the value "
-                            r"put in after it for "
-                            r"$\partial Y/\partial b$ (the line of the result says when a $1$ is an array). An array "
+                            r"$\partial L/\partial Y$ is the array $\delta$ earns this criterion in T1.1 whatever "
+                            r"follows it. Here it earns it when no value for $\partial Y/\partial b$ is put in after "
+                            r"it. When one is put in, that value decides (the line of the result says when a $1$ is "
+                            r"an array). An array "
                             r"of ones, $\delta \cdot \mathbf{1}$, makes the product the sum over every output, and "
                             r"earns this criterion; the number $1$, $\delta \cdot 1$, makes it the entry-wise product "
                             r"with no sum, and loses it (the note on $\delta$ left unsummed, "
-                            r"page~\pageref{note-t1.db.db-not-summed}). With no value put in after it, the product "
-                            r"earns this criterion, as in T1.1."),
+                            r"page~\pageref{note-t1.db.db-not-summed})."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
@@ -810,14 +813,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"it, and written as $(\partial L/\partial Y)(\partial Y/\partial b)$ it earns the chain "
                             r"rule as well, by the line of that criterion. Its $\mathbf{1}$ is the local "
                             r"derivative too, in an answer that has its steps (rule~1(f)). A $1$ is an array when "
-                            r"the answer marks it as one by a mark that a TA sees apart from the digit itself: a "
-                            r"stroke added to it (an underline, an arrow, a second stroke beside the first), its size "
+                            r"the answer marks it as one apart from the digit's own strokes: a line under it or an "
+                            r"arrow over it, its size "
                             r"written beside it (as a subscript $(m - p + 1) \times (n - p + 1)$ or in words), or "
                             r"words that name it an array. In a typed answer a bold $\mathbf{1}$ marks an array as "
-                            r"well. In a handwritten answer the thickness of the stroke is no mark: a $1$ thicker "
-                            r"than the "
-                            r"answer's other digits, with no second stroke seen apart from the first, is the "
-                            r"number. A plain $1$ followed by "
+                            r"well, since its font is not a matter of reading. In a handwritten answer the digit's "
+                            r"own drawing is never a mark, however it is drawn: a $1$ drawn with a doubled or thick "
+                            r"stroke, with nothing under it, over it or beside it, is the number. A plain $1$ "
+                            r"followed by "
                             r"the sum, $\delta \cdot 1 = \sum_{i,j} \delta_{i,j}$, is an array too, since the sum "
                             r"says so. A plain $1$ with no sum after it is the number.")),
         deductions=(_NO_STEPS,

@@ -89,10 +89,10 @@ WRONG = (
     WrongAnswer("avg-missing-d", "t2.avgpool", r"The $\frac{1}{d}$ left out",
                 r"Each entry enters the mean with weight $\frac{1}{d}$, so each receives $\delta/d$.",
                 product(delta_s, Ones(x)),
-                decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result wherever it "
-                         r"appears, "
-                         r"as the mean of T1.3 is: also where the local derivative is written $1$, which then "
-                         r"costs nothing more, so that a second wrong line never raises the score. A chain rule "
+                decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result (one of the "
+                         r"three exceptions of rule~3(a) at the front) wherever it appears: also where the local "
+                         r"derivative is written $1$, which then costs nothing more, as the local derivative "
+                         r"beside the mean of T1.3 does, so that a second wrong line never raises the score. A chain rule "
                          r"that sums over the $d$ entries, which gives the same number, is charged there instead "
                          r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
                          r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
