@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .notation import latex
-from .symbols import L, d, delta_s, f, i, istar, k, x, z_s
+from .symbols import L, d, delta_s, f, i, istar, j, k, x, z_s
 from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, wrong_routing
 
 
@@ -72,7 +72,7 @@ STEPS = [
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
     Step.of(Kind.SUBDIFFERENTIAL)("t2.maxpool.ties", Subdifferential(f, x),
-                                  ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
+                                  ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[j], j, 1, d)), i, 1, d),
                                   boxed=True, operation=MAX_FUNCTION),
 ]
 
