@@ -217,9 +217,12 @@ def render_step(step: Step) -> str:
     relation = {"=": "=", "approx": r"\approx", "in": r"\in", "notin": r"\notin"}[step.relation]
     last = len(sides) - 1
     lines = []
+    # every row after the first stands right of the left side's column, so a side has the width that column leaves
+    # (review56 b row 6: a worked sum of 63 beside a left side of 9 overran and pushed its "=" out of line)
+    room = DISPLAY_WIDTH - _left_width(sides[0]) - 3      # the left side and its relation with spaces
     for position in range(1, len(sides)):
         start = f"{sides[0]} &" if position == 1 else "&"
-        first, *rest = _sum_lines(sides[position])
+        first, *rest = _sum_lines(sides[position], room)
         lines.append(f"{start}{relation if position == last else '='} {first}")
         lines += [rf"&\quad {more}" for more in rest]
     if step.relation in ("in", "notin") and last == 2:
@@ -251,13 +254,14 @@ DISPLAY_WIDTH = 70
 _TOP_SIGN = re.compile(r" (?=[+-] )")
 
 
-def _sum_lines(text: str) -> list[str]:
-    """A side of a display, over as many lines as it needs: a sum too wide for the text width is broken before a
-    sign at its top level (outside every brace and parenthesis), into lines of about the same width."""
+def _sum_lines(text: str, room: int = DISPLAY_WIDTH) -> list[str]:
+    """A side of a display, over as many lines as it needs: a sum wider than `room` (the text width less the left
+    side's column) is broken before a sign at its top level (outside every brace and parenthesis), into lines of about
+    the same width."""
     width = _seen_width(text)
-    if width <= DISPLAY_WIDTH or re.search(r"\\begin\{|&|\\\\", text):   # an environment sets its own rows
+    if width <= room or re.search(r"\\begin\{|&|\\\\", text):   # an environment sets its own rows
         return [text]
-    share = -(-width // -(-width // DISPLAY_WIDTH))   # the width divided evenly among as few lines as it needs
+    share = -(-width // -(-width // room))   # the width divided evenly among as few lines as it needs
     terms, depth, start = [], 0, 0
     for match in re.finditer(r"\\left\(|\\right\)|[{(]|[})]|" + _TOP_SIGN.pattern, text):
         token = match.group(0)
@@ -269,13 +273,27 @@ def _sum_lines(text: str) -> list[str]:
             terms.append(text[start:match.start()])
             start = match.end()
     terms.append(text[start:])
-    lines = [terms[0]]
-    for term in terms[1:]:
-        if _seen_width(f"{lines[-1]} {term}") > share:
-            lines.append(term)
-        else:
-            lines[-1] += f" {term}"
+    # the fewest lines the width needs, each about `share` wide: a line may grow past the share up to the room
+    # when the terms do not divide evenly, rather than leave a last term on a line of its own
+    count = -(-width // room)
+    for limit in range(share, room + 1):
+        lines = [terms[0]]
+        for term in terms[1:]:
+            if _seen_width(f"{lines[-1]} {term}") > limit:
+                lines.append(term)
+            else:
+                lines[-1] += f" {term}"
+        if len(lines) <= count:
+            break
     return lines
+
+
+def _left_width(text: str) -> int:
+    """About how many characters a display's left side takes: a fraction the wider of its two lines."""
+    frac = re.fullmatch(r"\\frac\{(.*)\}\{(.*)\}", text.strip())
+    if frac:
+        return max(_seen_width(frac.group(1)), _seen_width(frac.group(2)))
+    return _seen_width(text)
 
 
 def _seen_width(text: str) -> int:

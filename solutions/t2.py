@@ -59,11 +59,18 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"gradient is \dots'' or ``the gradient with respect to $x$ is \dots'' names the gradient the "
                      r"question asks for), the answer or the result, or is a last or boxed line without a name. Such "
                      r"a line misses $\delta$ also after right lines with $\delta$, since it stands beside them as a "
-                     r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. "
+                     r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. A bare "
+                     r"``the derivative is \dots'' or ``the derivative with respect to $x$ is \dots'' is no such "
+                     r"line: the question's word for what it asks is ``gradient'', and the derivative of $z$ with "
+                     r"respect to $x$ is the local one, so (a) decides. A member of a chain of equalities has the "
+                     r"name of the chain's left side, on a line of its own or not: the last line "
+                     r"$= 1 - \tanh^2(x)$ of a chain that begins with $\frac{d}{dx} \tanh(x)$ is named as a "
+                     r"derivative of $f$, and (a) decides. "
                      r"(d)~An answer that has no line for the gradient of $L$, and offers the local derivative "
                      r"(named as in (a) or not) as its answer, is graded as (c) is, so a true name never scores below "
                      r"a false one. In cases (a) and (b) nothing is missing. In cases (c) and (d) the answer misses "
-                     r"$\delta$, as the common answer without $\delta$ does.",
+                     r"$\delta$, as the common answer without $\delta$ does; what follows from that error (the result, "
+                     r"and the share in average pooling) is not charged again (rule~3(c) at the front).",
                      charges=("chain",))
 
 # A range of the result's index with another number of values than d is a wrong shape (rule 5(e)): one

@@ -80,8 +80,8 @@ WRONG = (
                 reading={_w: Entries(sp.Integer(1), _ks, 1, 1),   # one output, and the sum read as its gradient
                          _ds: Entries(delta_s, _ks, 1, 1)},
                 decision=r"The local derivative $\frac{1}{d}$ is right; the sum is not identified with "
-                         r"$\partial L/\partial z$. The result follows from the chain rule as written and is "
-                         r"not charged again. An answer that adds the expansion "
+                         r"$\partial L/\partial z$. The share and the result follow from the chain rule as "
+                         r"written and are not charged again. An answer that adds the expansion "
                          r"$\sum_\mu (\partial L / \partial h_\mu)(\partial h_\mu / \partial z)$ without "
                          r"$\partial L/\partial z$ before it, or calls the sum the back-propagated error, is "
                          r"graded the same (rule~7 at the front)." + SAMPLE_LOSS, deductions=("other-setting",),
@@ -93,10 +93,10 @@ WRONG = (
                          r"three exceptions of rule~3(a) at the front) wherever it appears: also where the local "
                          r"derivative is written $1$, which then costs nothing more, as the local derivative "
                          r"beside the mean of T1.3 does, so that a second wrong line never raises the score. A chain rule "
-                         r"that sums over the $d$ entries, which gives the same number, is charged there instead "
+                         r"that sums over the $d$ entries, which gives the same number, is charged at the chain rule instead "
                          r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
                          r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
-                         r"(rule~4(c) at the front). It is no wrong routing (rule~3(d) at the front): it gives "
+                         r"(rule~4(c) at the front). The missing $\frac{1}{d}$ is no wrong routing (rule~3(d) at the front): it gives "
                          r"every entry the same multiple of $\delta$, as the mean does.",
                 deductions=("missing-d",)),
     WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",

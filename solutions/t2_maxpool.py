@@ -30,7 +30,7 @@ from verify.symbolic import (
 
 from .illustrations import illustrations
 from .notation import latex
-from .symbols import L, d, delta_s, f, i, istar, k, x, z_s
+from .symbols import L, d, delta_s, f, i, istar, j, k, x, z_s
 from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, WINDOWS, windows, wrong_routing
 
 
@@ -68,7 +68,7 @@ STEPS = [
           product(delta_s, KroneckerDelta(k, istar)), over=_ALL_K, note=UNIQUE),
     _step("t2.maxpool.vectorized", Partial(L, x), FORMULA, kind=Kind.RESULT, gradient=RESULT.gradient()),
     Step.of(Kind.SUBDIFFERENTIAL)("t2.maxpool.ties", Subdifferential(f, x),
-                                  ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[k], k, 1, d)), i, 1, d),
+                                  ConvexHull(OneHot(x, i), sp.Eq(x[i], MaxOver(x[j], j, 1, d)), i, 1, d),
                                   boxed=True, operation=MAX_FUNCTION),
 ]
 
@@ -250,8 +250,10 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"anywhere in it, it describes any member of the set of maximizers, which every tied "
                                 r"entry is. A "
                                 r"condition on the value $x_k$ (``$x_k = \max x$'', ``$x_k$ is the maximum'', "
-                                r"``$x_k$ equals the maximum'') asks the same of every entry, whatever its article "
-                                r"or sign: it is the mask. So "
+                                r"``$x_k$ equals the maximum'', ``$x_k$ is the largest entry'') asks the same of every "
+                                r"entry, whatever its article, its sign or the noun after it (``the maximum'', "
+                                r"``the largest entry'', ``the largest value''), since every tied entry meets it: it "
+                                r"is the mask. So "
                                 r"$k = i^*$, ``$k$ is the index of the maximum'', $k = \arg\max_i x_i$ and ``if $k$ "
                                 r"is the argmax'' state this rule, and $k \in \arg\max x$, ``if $k$ is an argmax'', "
                                 r"``if $k$ is a maximizer'', ``if $k$ is the index of a maximum'' (the ``a'' of ``a "
@@ -315,7 +317,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"``$\partial L/\partial x_k =$'', ``$\delta$ for a maximizer, $0$ otherwise'' is the "
                                 r"condition ``if $k$ is a maximizer'', the mask. ``$\delta$ for the maximizer, $0$ "
                                 r"otherwise'' and ``$\delta$ for the largest entry'' name one entry with or without "
-                                r"that left side, a true rule. "
+                                r"that left side, a true rule; ``$\delta$ if $x_k$ is the largest entry'' names $x_k$ and is "
+                                r"the condition on its value above, the mask. "
                                 r"Where the answer's own tie words say "
                                 r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Every other wording sets a condition that every tied entry meets: the mask "
