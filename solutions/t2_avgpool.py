@@ -92,11 +92,14 @@ WRONG = (
                 decision=r"The missing $\frac{1}{d}$ is one error, charged at the share and the result (one of the "
                          r"three exceptions of rule~3(a) at the front) wherever it appears: also where the local "
                          r"derivative is written $1$, which then costs nothing more, as the local derivative "
-                         r"beside the mean of T1.3 does, so that a second wrong line never raises the score. A chain rule "
-                         r"that sums over the $d$ entries, which gives the same number, is charged at the chain rule instead "
+                         r"beside the mean of T1.3 does, so that a second wrong line never raises the score. A chain "
+                         r"rule "
+                         r"that sums over the $d$ entries, which gives the same number, is charged at the chain rule "
+                         r"instead "
                          r"(rule~1(i) at the front). A local derivative written $1$ before a right result "
                          r"$\delta / d$ is a wrong line of its own, and loses the local derivative alone "
-                         r"(rule~4(c) at the front). The missing $\frac{1}{d}$ is no wrong routing (rule~3(d) at the front): it gives "
+                         r"(rule~4(c) at the front). The missing $\frac{1}{d}$ is no wrong routing (rule~3(d) at the "
+                         r"front): it gives "
                          r"every entry the same multiple of $\delta$, as the mean does.",
                 deductions=("missing-d",)),
     WrongAnswer("avg-as-max", "t2.avgpool", r"Average pooling answered as max pooling",
