@@ -403,7 +403,7 @@ _CONVOLUTION_DX_LOOP = ("p = W.shape[0]\npadded = np.pad(delta, p - 1)\ng = np.z
     ("t2.tanh", "return np.dot(delta, 1 - np.tanh(x) ** 2)", "tanh-inner-product"),
     ("t2.tanh", "return np.full_like(x, np.sum(delta * (1 - np.tanh(x) ** 2)))", "tanh-inner-product"),
     # the mask without delta (a false rule at ties besides), a note of its own; cases a note grades apart with a
-    # formula of their own: T1.1's border slips as answers for a true convolution (rule 2(d)), written as loops
+    # formula of their own: T1.1's border slips as answers for a true convolution (rule 2(a)), written as loops
     ("t2.maxpool", "return (x == x.max()).astype(float)", "max-mask-no-delta"),
     ("t1.dX", _CONVOLUTION_DX_LOOP + "g[:p - 1] = 0\ng[X.shape[0] - p + 1:] = 0\ng[:, :p - 1] = 0\n"
      "g[:, X.shape[1] - p + 1:] = 0\nreturn g", "border-skipped:case"),
@@ -849,12 +849,14 @@ def test_an_answer_right_but_at_near_ties_is_no_common_answer_that_gives_every_t
 
 
 def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_it_more():
-    # the key: with no forward pass written (code writes none), a valid correlation with the kernel not turned is the
-    # true convolution's answer with the border lost; the cross-correlation's reading charges the final form too
+    # the key (rule 2(a)): each part is read in the reading that gives it the most points, whether or not a forward
+    # pass is written, so a valid correlation with the kernel not turned is the true convolution's answer with the
+    # border lost, in the key and for code alike; forcing the cross-correlation charges the final form too
     part = HW.part_of("t1.dX")
     answer = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
     assert part.points_for(answer, unwritten=True) == part.points - part.rubric.criterion("border").points
-    assert part.points_for(answer) < part.points_for(answer, unwritten=True)
+    assert part.points_for(answer) == part.points_for(answer, unwritten=True)
+    assert part.points_for(answer, forced="correlation") < part.points_for(answer)
 
 
 def test_a_wrong_verdict_beside_a_convention_that_was_not_judged_is_flagged_for_a_ta(tmp_path):
