@@ -415,13 +415,13 @@ def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, b
     part = HW.part_of(result)
     wrong = grade.common_answers(HW, HW.result(result))[common][0]
     assert graded.verdict == "wrong" and graded.common == common
-    assert graded.points == part.points_for(wrong, unwritten=True) * graded.max_points / part.points
+    assert graded.points == part.points_for(wrong) * graded.max_points / part.points
     text = grade.result_text(HW, graded)
     assert grade.plain(wrong.title) in text
     assert grade.plain(wrong.why).split(". ")[0].split(" below")[0] in text   # its first words, as the key has them
     if wrong.of_case is not None:
         assert grade.plain(wrong.of_case.text).split(", ")[0] in text
-    assert f"Points for it: {part.points_for(wrong, unwritten=True)} of {part.points}" in text
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
     assert not graded.review          # the key's points are data: nothing left for a TA
 
@@ -753,7 +753,7 @@ def test_a_common_answer_in_a_shape_the_key_reads_as_x_gets_its_points(tmp_path,
                                     results=[result_id]))[result_id]
     part = HW.part_of(result_id)
     wrong = next(w for w in part.wrong_answers if w.id == answer_id)
-    assert graded.common == answer_id and graded.points == part.points_for(wrong, unwritten=True)
+    assert graded.common == answer_id and graded.points == part.points_for(wrong)
 
 
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
@@ -854,8 +854,7 @@ def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_
     # border lost, in the key and for code alike; forcing the cross-correlation charges the final form too
     part = HW.part_of("t1.dX")
     answer = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
-    assert part.points_for(answer, unwritten=True) == part.points - part.rubric.criterion("border").points
-    assert part.points_for(answer) == part.points_for(answer, unwritten=True)
+    assert part.points_for(answer) == part.points - part.rubric.criterion("border").points
     assert part.points_for(answer, forced="correlation") < part.points_for(answer)
 
 
