@@ -636,19 +636,8 @@ def _note_context(note) -> dict:
                            for d in map(part.rubric.deduction, answer.deductions)],
             "besides": _charges(besides), "besides_count": len(besides),
             "points": part.points_for(answer), "of": part.points,
-            "other": answer.other and _other_context(part, answer),
             "case": answer.case and _case_context(part, answer, answer.case),
             **{name: steps.get(name) for name in ("reading", "inputs", "expected", "returned", "accepted")}}
-
-
-def _other_context(part: Part, answer) -> dict:
-    """The note's answer after the other convention's forward pass written down, for the template: its text, what it
-    loses and its points, from `charges_other` (review52 b row 3: a score the prose names is printed)."""
-    result = next(r for r in part.results if r.id == answer.result)
-    own = part.convention_of(answer)
-    other = next(c for c in result.conventions if c != own)
-    return {"text": answer.other, "points": part.points_for(answer, forced=other),
-            "loses": _listed([_charge(c) for c in part.charged(answer, forced=other)])}
 
 
 def _listed(items: list[str]) -> str:

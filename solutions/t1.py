@@ -372,10 +372,10 @@ _DENSE_AGAIN = (r"As in T1.1, the sample's layer is dense, its $\frac{2}{N}(y_\l
 
 def _convolution_twin(formula) -> Case:
     """A border slip of T1.1 as an answer for a true convolution makes it, with the kernel not turned: the same
-    error, graded as its note grades it in the reading of a cross-correlation (rule 2(d))."""
-    return Case(rf"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
-                rf"same slip with the kernel not turned, the answer above with $W$ in place of "
-                rf"${latex(Rot180(W))}$, is the same single error, of the border.", (), formula, "convolution")
+    error, graded in the true convolution's reading as its note grades it in the cross-correlation's (rule 2(a))."""
+    return Case(rf"The same slip with the kernel not turned, the answer above with $W$ in place of "
+                rf"${latex(Rot180(W))}$, is read as the true convolution's answer (rule~2(a)), with the same single "
+                rf"error, of the border.", (), formula, "convolution")
 
 DX_WRONG = (
     WrongAnswer("sample.dX", "t1.dX", "The sample solution's answer",
@@ -392,35 +392,29 @@ DX_WRONG = (
     WrongAnswer("no-flip", "t1.dX", "Kernel not turned",
                 r"For the cross-correlation the full correlation needs the kernel turned by $180^\circ$. "
                 r"For a true convolution this answer is exactly right (Other conventions, "
-                r"page~\pageref{other-conventions}), so check first which forward pass the answer writes down "
-                r"(rule~2(a)).",
+                r"page~\pageref{other-conventions}).",
                 Correlate(Pad(delta, p - 1), W),
-                decision=r"This grading is for an answer that writes the cross-correlation down as its forward pass "
-                         r"(rule~2(a)): its result is then not the gradient of the function it names.",
-                charges=("final",), charges_other=(),
-                other=r"After a true convolution written down, or with no forward pass written (rule~2(d), which "
-                      r"says why writing the cross-correlation down costs here), the answer is right."),
+                decision=r"The answer is read as the true convolution's gradient, the reading that gives it the most "
+                         r"points (rule~2(a)), whichever forward pass it writes down, or none: it is right.",
+                charges=("final",), charges_other=()),
     WrongAnswer("transposed", "t1.dX", "Kernel transposed instead of turned",
                 r"A transpose mirrors the kernel across its diagonal; the turn by $180^\circ$ reverses "
                 r"its rows and its columns. The two agree only for kernels with special symmetry.",
                 Correlate(Pad(delta, p - 1), Transposed(W)),
-                decision=r"The error arises in the final form, whichever forward pass the answer writes down, or "
-                         r"none: after a true convolution the kernel is not turned, and its transpose is just as "
-                         r"wrong.", charges=("final",)),
+                decision=r"The error arises in the final form in either reading (rule~2(a)): in the true "
+                         r"convolution's the kernel is not turned, and its transpose is just as wrong.",
+                charges=("final",)),
     WrongAnswer("valid-not-full", "t1.dX", "Valid instead of full correlation",
                 r"Without padding $\delta$ by $p - 1$ zeros the result is $(m - 2p + 2) \times (n - 2p + 2)$, "
                 r"not the shape of $X$: the pixels near the border are lost.",
                 Correlate(delta, Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
-                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). "
+                decision=r"The answer is read as the cross-correlation's, the reading that gives it the most points "
+                         r"(rule~2(a)). "
                          r"The error arises at the border; the wrong shape follows from it and is not charged again. "
                          r"It is graded so also when the answer reaches this form by a turn of the kernel that drops "
                          r"the shift by $p - 1$, writes the local derivative without its range, or states a shape for "
                          r"this smaller result, $m \times n$ or its own (rules~5(a) and~5(g)).", charges=("border",),
-                charges_other=("border", "final"),
-                other=r"After a true convolution written down, the turned kernel is a second error, of the "
-                      r"final form (rule~3(e))."),
+                charges_other=("border", "final")),
     WrongAnswer("border-skipped", "t1.dX", "Sums without zero padding",
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
@@ -431,13 +425,10 @@ DX_WRONG = (
                 r"$m \times n$ when the image is so small that every pixel lies within $p - 1$ of its border. "
                 r"This answer leaves every such pixel at $0$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
-                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). "
+                decision=r"The answer is read as the cross-correlation's, the reading that gives it the most points "
+                         r"(rule~2(a)). "
                          r"The error arises at the border; the shape is right.",
                 charges=("border",), charges_other=("border", "final"),
-                other=r"After a true convolution written down, the turned kernel is a second error, of the "
-                      r"final form (rule~3(e)).",
                 case=_convolution_twin(Fit(Pad(Crop(DX_CONVOLUTION, p - 1), p - 1), m, n))),
     WrongAnswer("output-size", "t1.dX", r"Output size $m - p$",
                 r"The output has $m - p + 1$ rows, not $m - p$. With that count the last row and column "
@@ -447,27 +438,23 @@ DX_WRONG = (
                 r"rows and $n - p$ columns of $\delta$, and the outer one puts zeros in place of the last row "
                 r"and column, as an answer whose sums stop one output short does.",
                 Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), Rot180(W)),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)), and "
-                         r"holds as well for an answer with no forward pass written, read as a cross-correlation, "
-                         r"the reading that gives it more (rule~2(d)). "
+                decision=r"The answer is read as the cross-correlation's, the reading that gives it the most points "
+                         r"(rule~2(a)). "
                          r"A wrong range of the outputs is an error of the border, also where the result "
                          r"comes out one row and one column short: that shape follows from it, and is not charged "
                          r"again.", charges=("border",), charges_other=("border", "final"),
-                other=r"After a true convolution written down, the turned kernel is a second error, of the "
-                      r"final form (rule~3(e)).",
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
-                r"near the border are lost, and the kernel is not turned. It most often comes from one renaming "
-                r"of indices, $k + u$ where $k - u$ belongs.",
+                r"near the border are lost, and the kernel is not turned. It comes from the renaming $k + u$ where "
+                r"$k - u$ belongs in Step~4's sum when the bounds of $k$ and $l$ also shrink to the valid range; "
+                r"with the bounds of Step~4 kept, the same renaming gives an $m \times n$ array, which rule~3(e) "
+                r"grades.",
                 Correlate(delta, W),
-                decision=r"This grading assumes a cross-correlation forward pass written down (rule~2(a)). Each of the "
-                         r"two mistakes is an error of its own (rule~3(e)), also when one slip produced both: the "
-                         r"border and the final form are lost, and the shape follows from the border.",
-                charges=("border", "final"), charges_unwritten=("border",),
-                charges_other=("border",),
-                other=r"After a true convolution written down, or with no forward pass written (rule~2(d): the "
-                      r"reading that gives it more), the unturned kernel is right."),
+                decision=r"The answer is read as the true convolution's, the reading that gives it the most points "
+                         r"(rule~2(a)), whichever forward pass it writes down, or none. The unturned kernel is right "
+                         r"there, so the border alone is lost, and the shape follows from it (rule~3(e)).",
+                charges=("border", "final"), charges_other=("border",)),
 )
 
 DW_WRONG = (
@@ -520,19 +507,17 @@ DW_WRONG = (
                 r"$\delta$: nothing is turned. For a true convolution this answer is right (Other conventions, "
                 r"page~\pageref{other-conventions}).",
                 Rot180(Correlate(X, delta)),
-                decision=r"As for \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the forward "
-                         r"pass the answer writes down decides (rule~2(a)). This grading is for an answer that "
-                         r"writes the cross-correlation down: the turn is then wrong.",
-                charges=("final",), charges_other=(),
-                other=r"After a true convolution written down, or with no forward pass written (rule~2(d)), the "
-                      r"answer is right."),
+                decision=r"As \emph{Kernel not turned} in T1.1 (page~\pageref{note-t1.dX.no-flip}), the answer is "
+                         r"read as the true convolution's gradient, the reading that gives it the most points "
+                         r"(rule~2(a)), whichever forward pass it writes down, or none: it is right.",
+                charges=("final",), charges_other=()),
     WrongAnswer("dW-delta-turned", "t1.dW", r"The gradient $\delta$ turned instead",
                 r"Turning $\delta$ computes a convolution of $X$ with $\delta$; that matches neither "
                 r"forward pass.",
                 Correlate(X, Rot180(delta)),
-                decision=r"The error arises in the final form, whichever forward pass the answer writes down, or "
-                         r"none: after a true convolution the gradient is the plain correlation turned by "
-                         r"$180^\circ$, which turning $\delta$ does not give either.", charges=("final",)),
+                decision=r"The error arises in the final form in either reading (rule~2(a)): in the true "
+                         r"convolution's the gradient is the plain correlation turned by $180^\circ$, which turning "
+                         r"$\delta$ does not give either.", charges=("final",)),
 )
 
 DB_WRONG = (
@@ -618,8 +603,7 @@ def _goodfellow(equation: str, gradient: str) -> str:
 
 
 def _either(turned: str) -> str:
-    return (r"either convention, judged against the forward pass the answer writes down (in the reading that "
-            rf"makes it right when it writes none, rule~2(d)): {turned}")
+    return rf"either convention, the part read in the one that makes it right (rule~2(a)): {turned}"
 
 
 # Deep Learning, Section 9.1, eq. 9.5: S(i, j) = sum_{m,n} I(i - m, j - n) K(m, n), a true convolution whose
@@ -845,12 +829,6 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))
-
-# the note on the valid correlation with the kernel not turned prints one score, after a true convolution, for both
-# that forward pass and none (review52 b row 3)
-_NO_FLIP = next(w for w in QUESTION.parts[0].wrong_answers if w.id == "valid-no-flip")
-assert _NO_FLIP.charges_unwritten == _NO_FLIP.charges_other, \
-    "t1.dX: the note on the valid correlation with the kernel not turned scores no forward pass as a true convolution"
 
 # the note on the unsummed delta scores two forms, one losing the chain rule and one the result, alike
 _DB_RUBRIC = QUESTION.parts[2].rubric

@@ -399,7 +399,7 @@ def _check(args: argparse.Namespace) -> int:
                 right: list[str] = []
                 in_float16: set[str] = set()
                 try:
-                    best = common_answer(candidate, homework, result, verdict.seed, unwritten=not args.convention,
+                    best = common_answer(candidate, homework, result, verdict.seed,
                                          raised=raised, forced=args.convention, right=right, in_float16=in_float16)
                 except LimitExceeded as exc:   # as grade: the answer stays wrong, and a TA is told how to compare
                     best = None
@@ -415,7 +415,7 @@ def _check(args: argparse.Namespace) -> int:
                                                 part.points_for(best, not args.convention, args.convention),
                                                 part.points))
                 elif best is not None:
-                    note = wrong_answer_note(best, part, unwritten=not args.convention, forced=args.convention)
+                    note = wrong_answer_note(best, part, forced=args.convention)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

@@ -393,7 +393,8 @@ def convention_scope(homework: Homework) -> str:
 
 
 def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[str, Graded]]) -> str | None:
-    """The convention that earns a group of results (one question) the most points; the first on a tie.
+    """The convention that earns a group of results (one question) the most points; on a tie, the one where more
+    results are right, then the first.
 
     `attempts[result][convention]` is the result judged in that convention.  Results with one convention
     take no part in the choice.  None when no result of the group has several.
@@ -408,7 +409,12 @@ def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[s
     def points(convention: str) -> float:
         return sum(attempts[r.id].get(convention, attempts[r.id][r.default]).points for r in group
                    if len(r.conventions) > 1)
-    return max(names, key=lambda c: (points(c), -names.index(c)))
+
+    def right(convention: str) -> int:
+        return sum(attempts[r.id].get(convention, attempts[r.id][r.default]).verdict == "correct" for r in group)
+    # on equal points the convention where more results are right: a common answer the key gives full points in
+    # one reading (the kernel not turned, right for a true convolution) is no wrong answer there
+    return max(names, key=lambda c: (points(c), right(c), -names.index(c)))
 
 
 def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[Result],
@@ -433,7 +439,7 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
     for result in group:
         wrong_attempts = [g for g in attempts[result.id].values() if g.verdict == "wrong"]
         if wrong_attempts:
-            _common(box, homework, result, wrong_attempts, seed, path, unwritten=forced is None, forced=forced,
+            _common(box, homework, result, wrong_attempts, seed, path, forced=forced,
                     near=all(g.verdict != "correct" for g in attempts[result.id].values()))
     chosen = None if forced is not None else choose_conventions(group, attempts)
     for result in group:
@@ -443,7 +449,7 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
             if graded.verdict != "correct" and elsewhere:
                 graded.text += (f"\n(it is correct in the {elsewhere[0]} convention, but the other results of "
                                 f"{homework.part_of(result.id).question} earn more in the {chosen} convention, and "
-                                "the key judges every part against the one forward pass a student writes down)")
+                                "the homework judges them in one convention)")
             graded_by_id[result.id] = graded
         _flag_unjudged(graded_by_id[result.id], attempts[result.id])
 
@@ -489,7 +495,7 @@ def _listed(homework: Homework, result: Result) -> list[WrongAnswer]:
 
 
 def common_answer(candidate: Candidate, homework: Homework, result: Result, seed: int | None,
-                  unjudged: dict[str, int] | None = None, unwritten: bool = True,
+                  unjudged: dict[str, int] | None = None,
                   raised: dict[str, int] | None = None, forced: str | None = None,
                   right: list[str] | None = None, in_float16: set[str] | None = None) -> WrongAnswer | None:
     """The key's common wrong answer that a wrong candidate gives on every case (the one the key awards
@@ -517,14 +523,13 @@ def common_answer(candidate: Candidate, homework: Homework, result: Result, seed
             right += agreeing
         return None
     part = homework.part_of(result.id)
-    return max((known[k][0] for k in found), key=lambda w: part.points_for(w, unwritten, forced)) if found else None
+    return max((known[k][0] for k in found), key=lambda w: part.points_for(w, forced)) if found else None
 
 
 def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Graded], seed: int, path=None,
-            unwritten: bool = True, forced: str | None = None, near: bool = True) -> None:
+            forced: str | None = None, near: bool = True) -> None:
     """Wrong answers that are one of the key's common wrong answers on every case: its points and note, as the key
-    gives them to an answer that writes no forward pass (`unwritten`: code writes none), unless a convention was
-    forced."""
+    gives them, in the reading that gives it the most (rule 2(a) of the key), unless a convention was forced."""
     part = homework.part_of(result.id)
     if not _listed(homework, result):
         return
@@ -534,7 +539,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     try:
         box.fresh()
         right: list[str] = []   # `near`: right in no convention, so it may be the right answer by a hair
-        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged, unwritten,
+        best = common_answer(Candidate(box, result.function_name), homework, result, seed, unjudged,
                              raised, forced, right if near else None, in_float16)
     except (LimitExceeded, LoadError) as exc:
         # no match found within the limits: the answer keeps its 0, but it may be one of the key's common
@@ -553,7 +558,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
                 graded.verdict = "error"
                 graded.review = graded.review or float16_common_review(homework, result, in_float16)
         return
-    share = part.points_for(best, unwritten, forced) * wrong[0].max_points / part.points
+    share = part.points_for(best, forced) * wrong[0].max_points / part.points
     if raised.get(best.id):   # as a right answer that refuses shapes: no points, and a TA told what it is
         for graded in wrong:
             graded.review = graded.review or refused_common(best, raised[best.id], share, wrong[0].max_points)
@@ -561,7 +566,7 @@ def _common(box: Sandbox, homework: Homework, result: Result, wrong: Sequence[Gr
     for graded in wrong:
         graded.common = best.id
         graded.points = int(share) if float(share).is_integer() else share
-        graded.note = wrong_answer_note(best, part, unwritten, forced)
+        graded.note = wrong_answer_note(best, part, forced)
         if unjudged.get(best.id):
             # the key's answer has no value at some sizes (a valid correlation with a kernel larger than delta):
             # what this answer gives there is judged by no one, and a TA may look at it
@@ -584,7 +589,7 @@ def _without_displays(text: str) -> str:
     return re.sub(r"\bbelow\b", "in the key", text)
 
 
-def wrong_answer_note(wrong, part, unwritten: bool = True, forced: str | None = None) -> str:
+def wrong_answer_note(wrong, part, forced: str | None = None) -> str:
     """The key's note on a common wrong answer, as plain text: its title, why it is wrong, what it earns."""
     lines = [f"This is a common wrong answer the grading key lists: {plain(wrong.title)}.",
              _without_displays(plain(wrong.why))]
@@ -592,9 +597,7 @@ def wrong_answer_note(wrong, part, unwritten: bool = True, forced: str | None = 
         lines.append(f"The key: {_without_displays(plain(wrong.decision))}")
     if wrong.of_case is not None:
         lines.append(f"This answer is the case the key grades apart: {_without_displays(plain(wrong.of_case.text))}")
-    lines.append(f"Points for it: {part.points_for(wrong, unwritten, forced)} of {part.points}"
-                 + (" (for code, which writes no forward pass)." if unwritten and wrong.charges_unwritten is not None
-                    else "."))
+    lines.append(f"Points for it: {part.points_for(wrong, forced)} of {part.points}.")
     return "\n".join(lines)
 
 

@@ -170,15 +170,10 @@ class WrongAnswer:
     quote: Any = None
     reading: Mapping[Any, Any] = field(default_factory=dict)
     accepted: bool = False        # True when the note explains why an answer that looks wrong is right
-    # the criteria it loses in an answer that writes no forward pass, where the reading that gives it more (rule 2
-    # of the key) charges fewer; None: the same as `charges`.  Code, which the grader judges, writes none.
-    charges_unwritten: tuple[str, ...] | None = None
-    # the criteria it loses after the other convention's forward pass is written down (the grader's --convention
-    # forcing it); None: the same as `charges`
+    # the criteria it loses in the other convention than its own (`convention`); None: the same as `charges`.  The
+    # key grades each part in the reading that gives it the most points (rule 2(a)), so the note's one score is the
+    # better of the two; the checker's --convention forcing one reading uses the one it forces
     charges_other: tuple[str, ...] | None = None
-    # LaTeX said after the note's score: the answer after the other convention's forward pass, charged
-    # `charges_other`; the key prints what it loses and its points from the data (review52 b row 3)
-    other: str = ""
     # a case of the same answer graded apart after the note's score; the key prints its score,
     # `Part.points_for(wrong.answer_of(wrong.case))`
     case: Case | None = None
@@ -195,7 +190,6 @@ class WrongAnswer:
         if case.deductions is not None:
             own["deductions"] = case.deductions
         return replace(self, id=f"{self.id}:case", charges=(*self.charges, *more), case=None, of_case=case, **own,
-                       charges_unwritten=None if self.charges_unwritten is None else (*self.charges_unwritten, *more),
                        charges_other=None if self.charges_other is None else (*self.charges_other, *more))
 
     @property
@@ -237,16 +231,20 @@ class Part:
     def label(self) -> str:
         return f"{self.question}.{self.number}"
 
-    def charged(self, wrong: WrongAnswer, unwritten: bool = False, forced: str | None = None) -> list[Criterion]:
+    def charged(self, wrong: WrongAnswer, forced: str | None = None) -> list[Criterion]:
         """The criteria a wrong answer loses, each once, in the rubric's order: its own charges and
-        those of its deductions (an error is charged once, however many notes name it); `unwritten`: in an
-        answer that writes no forward pass; `forced`: the convention of the forward pass judged against, when one
-        is forced (the answer's own, or its result's default, unless it is given)."""
-        own = wrong.charges
-        if unwritten and wrong.charges_unwritten is not None:
-            own = wrong.charges_unwritten
-        elif forced is not None and wrong.charges_other is not None and forced != self.convention_of(wrong):
-            own = wrong.charges_other
+        those of its deductions (an error is charged once, however many notes name it).  With no convention
+        `forced`, it is read in the convention that gives it the most points (rule 2(a) of the key, whether or not
+        the answer writes a forward pass, and as the checker reads code).  `forced`: the convention judged against,
+        when one is forced (the answer's own charges when it is its own, or its result's default, `charges_other`
+        else)."""
+        if forced is not None:
+            own = wrong.charges
+            if wrong.charges_other is not None and forced != self.convention_of(wrong):
+                own = wrong.charges_other
+        else:
+            readings = [wrong.charges] + ([wrong.charges_other] if wrong.charges_other is not None else [])
+            own = min(readings, key=lambda r: sum(c.points for c in self.rubric.criteria if c.id in set(r)))
         named = set(own) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
         return [c for c in self.rubric.criteria if c.id in named]
 
@@ -256,15 +254,14 @@ class Part:
             return wrong.convention
         return next((r.default for r in self.results if r.id == wrong.result), None)
 
-    def points_for(self, wrong: WrongAnswer, unwritten: bool = False, forced: str | None = None) -> int:
+    def points_for(self, wrong: WrongAnswer, forced: str | None = None) -> int:
         """The points the key awards a wrong answer: the part's points less the criteria it loses and
         the penalties of its deductions but those another of them covers, at least 0, and at most the smallest
-        cap among them; `unwritten`: in an answer that writes no forward pass (code, as the grader judges it);
-        `forced`: as for `charged`."""
+        cap among them; `forced`: as for `charged`."""
         deductions = [self.rubric.deduction(d) for d in wrong.deductions]
         covered = {c for d in deductions for c in d.covers}
         deductions = [d for d in deductions if d.id not in covered]
-        score = (self.points - sum(c.points for c in self.charged(wrong, unwritten, forced))
+        score = (self.points - sum(c.points for c in self.charged(wrong, forced))
                  - sum(d.points for d in deductions))
         caps = [d.cap for d in deductions if d.cap is not None]
         return max(0, min([score, *caps]))

@@ -650,8 +650,8 @@ def test_check_says_what_grade_flags_of_an_answer_refusing_shapes_in_the_other_c
 
 
 def test_a_common_answer_is_priced_in_the_convention_forced(runs):
-    # a fresh attacker's "valid instead of full" got 4 of 5 under --convention convolution, below the key's note that
-    # after a true convolution written down the turned kernel is a second error
+    # a fresh attacker's "valid instead of full" got 4 of 5 under --convention convolution, where the turned kernel is
+    # a second error (the key's rule 2(a) on a reading forced for a class)
     part = HW.part_of("t1.dX")
     wrong = next(w for w in part.wrong_answers if w.id == "valid-not-full")
     run = runs["common answer, forced convention"]

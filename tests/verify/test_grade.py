@@ -403,7 +403,7 @@ _CONVOLUTION_DX_LOOP = ("p = W.shape[0]\npadded = np.pad(delta, p - 1)\ng = np.z
     ("t2.tanh", "return np.dot(delta, 1 - np.tanh(x) ** 2)", "tanh-inner-product"),
     ("t2.tanh", "return np.full_like(x, np.sum(delta * (1 - np.tanh(x) ** 2)))", "tanh-inner-product"),
     # the mask without delta (a false rule at ties besides), a note of its own; cases a note grades apart with a
-    # formula of their own: T1.1's border slips as answers for a true convolution (rule 2(d)), written as loops
+    # formula of their own: T1.1's border slips as answers for a true convolution (rule 2(a)), written as loops
     ("t2.maxpool", "return (x == x.max()).astype(float)", "max-mask-no-delta"),
     ("t1.dX", _CONVOLUTION_DX_LOOP + "g[:p - 1] = 0\ng[X.shape[0] - p + 1:] = 0\ng[:, :p - 1] = 0\n"
      "g[:, X.shape[1] - p + 1:] = 0\nreturn g", "border-skipped:case"),
@@ -415,13 +415,13 @@ def test_a_common_wrong_answer_gets_the_keys_points_and_note(tmp_path, result, b
     part = HW.part_of(result)
     wrong = grade.common_answers(HW, HW.result(result))[common][0]
     assert graded.verdict == "wrong" and graded.common == common
-    assert graded.points == part.points_for(wrong, unwritten=True) * graded.max_points / part.points
+    assert graded.points == part.points_for(wrong) * graded.max_points / part.points
     text = grade.result_text(HW, graded)
     assert grade.plain(wrong.title) in text
     assert grade.plain(wrong.why).split(". ")[0].split(" below")[0] in text   # its first words, as the key has them
     if wrong.of_case is not None:
         assert grade.plain(wrong.of_case.text).split(", ")[0] in text
-    assert f"Points for it: {part.points_for(wrong, unwritten=True)} of {part.points}" in text
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}" in text
     assert "counterexample" in text and "$" not in text and "\\frac" not in text
     assert not graded.review          # the key's points are data: nothing left for a TA
 
@@ -753,7 +753,7 @@ def test_a_common_answer_in_a_shape_the_key_reads_as_x_gets_its_points(tmp_path,
                                     results=[result_id]))[result_id]
     part = HW.part_of(result_id)
     wrong = next(w for w in part.wrong_answers if w.id == answer_id)
-    assert graded.common == answer_id and graded.points == part.points_for(wrong, unwritten=True)
+    assert graded.common == answer_id and graded.points == part.points_for(wrong)
 
 
 def test_each_common_wrong_answer_is_matched_through_the_same_answer_its_note_quotes():
@@ -849,12 +849,13 @@ def test_an_answer_right_but_at_near_ties_is_no_common_answer_that_gives_every_t
 
 
 def test_code_that_is_a_common_answer_gets_the_points_of_the_reading_that_gives_it_more():
-    # the key: with no forward pass written (code writes none), a valid correlation with the kernel not turned is the
-    # true convolution's answer with the border lost; the cross-correlation's reading charges the final form too
+    # the key (rule 2(a)): each part is read in the reading that gives it the most points, whether or not a forward
+    # pass is written, so a valid correlation with the kernel not turned is the true convolution's answer with the
+    # border lost, in the key and for code alike; forcing the cross-correlation charges the final form too
     part = HW.part_of("t1.dX")
     answer = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
-    assert part.points_for(answer, unwritten=True) == part.points - part.rubric.criterion("border").points
-    assert part.points_for(answer) < part.points_for(answer, unwritten=True)
+    assert part.points_for(answer) == part.points - part.rubric.criterion("border").points
+    assert part.points_for(answer, forced="correlation") < part.points_for(answer)
 
 
 def test_a_wrong_verdict_beside_a_convention_that_was_not_judged_is_flagged_for_a_ta(tmp_path):

@@ -17,17 +17,19 @@ PARTS = {p.id: p for p in HW.parts}
 # the scores the key decided for Homework 4's common answers (issue 14): pinned, so that a change of the
 # criteria's points that moves one is caught; an answer an instructor adds is pinned by adding it here
 SCORES = {
-    "sample.dX": 0, "no-flip": 4, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
-    "sample.dW": 0, "sample.dW.patches": 4, "dW-rotated": 4, "dW-delta-turned": 4,
+    "sample.dX": 0, "no-flip": 5, "transposed": 4, "valid-not-full": 4, "border-skipped": 4, "output-size": 4,
+    "sample.dW": 0, "sample.dW.patches": 4, "dW-rotated": 5, "dW-delta-turned": 4,
     "sample.db": 4, "db-not-summed": 3, "db-mean": 3,
     "sample.tanh": 4, "tanh-inner-product": 3, "tanh-no-delta": 3, "tanh-prime": 3, "tanh-squared": 3,
     "sample.maxpool": 3, "max-all-ties": 4, "max-as-mean": 2, "max-every-entry": 2, "max-no-delta": 3,
     "max-mask-no-delta": 2,
     "sample.avgpool": 3, "avg-missing-d": 3, "avg-no-delta": 3,
 }
-# the same answers after the other convention's forward pass is written down (the grader's --convention forcing it),
-# where the key decides otherwise: T1.1's border answers turn the kernel, a second error after a true convolution,
-# and the valid correlation with the kernel not turned keeps its kernel right there (a fresh attacker's 4, 4, 4, 3)
+# the same answers in the other convention than their note's, forced (the checker's --convention; the key's rule
+# 2(a): a part is read in the reading that gives it the most points unless one is forced for a class): T1.1's border
+# answers turn the kernel, a second error in a true convolution, and the valid correlation with the kernel not
+# turned keeps its kernel right there.  "no-flip" and "dW-rotated" score 5 in SCORES too: right in the reading of a
+# true convolution, which gives them the most (review58 b rows 1-3; before, 4 after a cross-correlation written down)
 SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 4,
                 "no-flip": 5, "dW-rotated": 5}   # right in a true convolution: full credit (review57 b row 1)
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
