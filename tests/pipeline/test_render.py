@@ -538,9 +538,12 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "never one that follows from an error already charged" not in key
     assert "Without words that withdraw, a later line withdraws nothing" in key
     assert (r"Only a later sum over the outputs gives it again. A corrected result of another form, such as "
-            r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 is such a "
-            r"sum. In this key's letters it is a sum of $W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with "
-            r"$i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$).") in key
+            r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 "
+            r"(rule~1(e)) is such a sum.") in key
+    # the textbook sum is written in this key's letters where the final forms are, rule 1(e) (review58 b row 6)
+    assert (r"not of the true convolution of their Section~9.1. In this key's letters it is a sum of "
+            r"$W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with $i + u - 1 = k$ and $j + v - 1 = l$ "
+            r"(indices from~$1$).") in key
     assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, such sums are "
             r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$ for $\partial L / \partial X$, whose own index is $(k, l)$, and "
             r"$\sum_{k,l} \bar{\delta}_{k-u,l-v} X_{k,l}$ for $\partial L / \partial W$, whose own index is "
