@@ -490,7 +490,7 @@ def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_r
             in recipe) and "(2h)" not in recipe
     t1_dw = (paths.tex / "grading-t1.dW.tex").read_text()
     assert r"\chi_{\lambda}" in t1_dw and r"x_{\lambda}" not in t1_dw and r"x_\lambda" not in key
-    assert r"since $x$ is T2's input vector, this key writes it $\chi_\lambda$." in key
+    assert r"since $x$ is T2's input vector, we write it $\chi_\lambda$." in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert r"i^{*} \ne j" in maxpool and r"k \ne j" not in maxpool
     assert r"the notes write that one $i^*$, as everywhere else in T2, so that in T2 $k$ keeps one meaning" in key
