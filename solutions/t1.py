@@ -732,7 +732,7 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"($\partial Y_{i,j}/\partial W$, $\partial y_\lambda/\partial W$) or by its value, "
                             r"whatever that value is. A wrong value is charged at the local derivative, and the "
                             r"dense-layer deduction takes it when a result of the answer is the dense layer's "
-                            r"(rule~3(d)); a member of a chain that ends in the right gradient is no result, as "
+                            r"(rule~3(d)). A member of a chain that ends in the right gradient is no result, as "
                             r"that deduction says. So $\sum_{i,j} \delta_{i,j} X$ with ``$\partial Y_{i,j}/\partial W = "
                             r"X$'' "
                             r"(the whole image, not the patch) keeps it, and so does $\sum_\lambda \delta_\lambda "
