@@ -114,7 +114,7 @@ WRONG = (
                 r"index of its sum over a "
                 r"next layer's units. The key writes the maximizer $i^*$, as everywhere in T2, and the units "
                 r"$\mu$ (rules~7 and~8 at the front). What it writes $\delta_k$ is a next layer's "
-                r"$\partial L/\partial h_\mu$, which the key writes $g_\mu$. Its weights $w_{kj}$ carry the $j$ of an "
+                r"$\partial L/\partial h_\mu$, which we write $g_\mu$. Its weights $w_{kj}$ carry the $j$ of an "
                 r"entry of $x$, but a pooling has one output, $z$, so the key drops $j$ and writes $w_\mu$. The "
                 r"display below writes them so. "
                 r"Unlike its tanh answer, it never says what its sum $\sum_\mu w_\mu g_\mu$ "

@@ -495,7 +495,7 @@ def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_r
             in recipe) and "(2h)" not in recipe
     t1_dw = (paths.tex / "grading-t1.dW.tex").read_text()
     assert r"\chi_{\lambda}" in t1_dw and r"x_{\lambda}" not in t1_dw and r"x_\lambda" not in key
-    assert r"since $x$ is T2's input vector, this key writes it $\chi_\lambda$." in key
+    assert r"since $x$ is T2's input vector, we write it $\chi_\lambda$." in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert r"i^{*} \ne j" in maxpool and r"k \ne j" not in maxpool
     assert r"the notes write that one $i^*$, as everywhere else in T2, so that in T2 $k$ keeps one meaning" in key
@@ -543,9 +543,12 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "never one that follows from an error already charged" not in key
     assert "Without words that withdraw, a later line withdraws nothing" in key
     assert (r"Only a later sum over the outputs gives it again. A corrected result of another form, such as "
-            r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 is such a "
-            r"sum. In this key's letters it is a sum of $W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with "
-            r"$i + u - 1 = k$ and $j + v - 1 = l$ (indices from~$1$).") in key
+            r"$X \star \delta$, leaves it standing, with its bounds (rule~5(c)). Goodfellow et~al.'s eq.~9.13 "
+            r"(rule~1(e)) is such a sum.") in key
+    # the textbook sum is written in this key's letters where the final forms are, rule 1(e) (review58 b row 6)
+    assert (r"not of the true convolution of their Section~9.1. In this key's letters it is a sum of "
+            r"$W_{u,v}\, \delta_{i,j}$ over the $(i, j)$ and $(u, v)$ with $i + u - 1 = k$ and $j + v - 1 = l$ "
+            r"(indices from~$1$).") in key
     assert (r"With $\bar{\delta}$, the solutions' $\delta$ extended by zeros, such sums are "
             r"$\sum_{u,v} \bar{\delta}_{k-u,l-v} W_{u,v}$ for $\partial L / \partial X$, whose own index is $(k, l)$, and "
             r"$\sum_{k,l} \bar{\delta}_{k-u,l-v} X_{k,l}$ for $\partial L / \partial W$, whose own index is "
