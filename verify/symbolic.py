@@ -407,7 +407,7 @@ class ConvexHull(Node):
 
     def _latex(self, printer):
         vec, cond = self.args[:2]
-        return rf"\operatorname{{conv}}\left\{{ {printer._print(vec)} : {printer._print(cond)} \right\}}"
+        return rf"\operatorname{{hull}}\left\{{ {printer._print(vec)} : {printer._print(cond)} \right\}}"
 
 
 class Shown(Node):

@@ -125,7 +125,7 @@ CASES = {
     "BatchCorrelate": [(BatchCorrelate(X, W), r"X \circledast W")],
     "ConvMatrix": [(ConvMatrix(W, m, n), r"\mathcal{M}\!\left(W\right)")],
     "ConvexHull": [(ConvexHull(OneHot(x, i), sp.Eq(x[i], f), i, 1, d),
-                    r"\operatorname{conv}\left\{ \mathbf{e}_{i} : x_{i} = f \right\}")],
+                    r"\operatorname{hull}\left\{ \mathbf{e}_{i} : x_{i} = f \right\}")],
     "Correlate": [(Correlate(Pad(delta, p - 1), Rot180(W)),
                    r"\operatorname{pad}_{p - 1}\!\left(\delta\right) \star \operatorname{rot}_{180^\circ}\!\left(W\right)"),
                   (Correlate(X + 1, W), r"\left(X + 1\right) \star W")],
