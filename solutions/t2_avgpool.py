@@ -132,14 +132,14 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"wrong shape, a wrong range included, costs this criterion alone, as in T2.1 and T2.2.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE,
                 Deduction("missing-d", r"a wrong scale",
-                          r"A result that gives every entry the same share $c\,\delta$ with $c \ne \frac{1}{d}$ "
-                          r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($c = 1$); others are "
+                          r"A result that gives every entry the same share $\kappa\,\delta$ with $\kappa \ne \frac{1}{d}$ "
+                          r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($\kappa = 1$); others are "
                           r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
                           r"that chain rule instead, and the share and the result are not charged again. Otherwise "
                           r"this line "
                           r"charges it, wherever the wrong factor first appears: also after a local derivative "
-                          r"written with that wrong factor $c$ (such as $1$, $d$, $2/d$ or $1/(d-1)$), which then "
+                          r"written with that wrong factor $\kappa$ (such as $1$, $d$, $2/d$ or $1/(d-1)$), which then "
                           r"costs nothing more (rule~3(a) at the front), so that a larger error never scores better "
                           r"than the missing $\frac{1}{d}$. It "
                           r"charges it as an error of scale, not as a wrong routing: "
