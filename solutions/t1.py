@@ -620,8 +620,7 @@ _SECTION_9_1 = (r"\label{full-credit-section-9-1}the form of Goodfellow et~al.'s
                 r"the same convolution summed over the image's index), graded as a "
                 r"true convolution, when "
                 r"every index and bound of the outputs carries the shift by $p - 1$ of that form, as its forward "
-                r"pass (page~\pageref{goodfellow-remark}) and its three results "
-                r"(page~\pageref{goodfellow-results}) do under Other conventions")
+                r"pass and its three results do under Other conventions (page~\pageref{goodfellow-remark})")
 
 
 # how a loop's indices of delta are read: said in full once, in T1.1's list, to which T1.2's points
@@ -717,7 +716,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"whatever that value is. A wrong value is charged at the local derivative, and the "
                             r"dense-layer deduction takes it when a result of the answer is the dense layer's "
                             r"(rule~3(d)). A member of a chain that ends in the right gradient is no result, as "
-                            r"that deduction says. So $\sum_{i,j} \delta_{i,j} X$ with ``$\partial Y_{i,j}/\partial W = "
+                            r"that deduction says. So $\sum_{i,j} \delta_{i,j} X$ with ``$\partial Y_{i,j}/\partial "
+                            r"W = "
                             r"X$'' "
                             r"(the whole image, not the patch) keeps it, and so does $\sum_\lambda \delta_\lambda "
                             r"\chi_\lambda$ with ``$\partial y_\lambda/\partial W = \chi_\lambda$'', whether "

@@ -132,7 +132,8 @@ PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
                         r"wrong shape, a wrong range included, costs this criterion alone, as in T2.1 and T2.2.")),
     deductions=(NO_DELTA, OTHER_SETTING, LOSS, RANGE,
                 Deduction("missing-d", r"a wrong scale",
-                          r"A result that gives every entry the same share $\kappa\,\delta$ with $\kappa \ne \frac{1}{d}$ "
+                          r"A result that gives every entry the same share $\kappa\,\delta$ with $\kappa \ne "
+                          r"\frac{1}{d}$ "
                           r"has a wrong scale. The usual one leaves out the $\frac{1}{d}$ ($\kappa = 1$); others are "
                           r"$d\,\delta$, $2\delta/d$ and $\delta/(d-1)$. Where a "
                           r"chain rule that sums over the $d$ entries leads to it, rule~1(i) at the front charges "
