@@ -153,7 +153,7 @@ def test_each_student_gets_every_point_for_their_own_variant_and_the_feedback_na
     root, (a_email, a), (b_email, b), _ = two
     done = subprocess.run([sys.executable, "-m", "verify", "grade", "class", "--roster", "roster.csv",
                            "--csv", "out/grades.csv", "--seed", "7", "--jobs", "2", "--timeout", "5"],
-                          cwd=root, env=environment(), capture_output=True, text=True, timeout=600)
+                          cwd=root, env=environment(), capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
     wide = {row["submission"]: row for row in csv.DictReader((root / "out" / "grades-wide.csv").open())}
     for email, homework in ((a_email, a), (b_email, b)):
@@ -167,7 +167,7 @@ def test_a_friends_correct_code_for_another_variant_is_wrong_with_a_counterexamp
     root, _, _, (cy, friend) = two
     done = subprocess.run([sys.executable, "-m", "verify", "grade", "class", "--roster", "roster.csv",
                            "--csv", "out2/grades.csv", "--seed", "7", "--jobs", "2", "--timeout", "5"],
-                          cwd=root, env=environment(), capture_output=True, text=True, timeout=600)
+                          cwd=root, env=environment(), capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
     rows = {row["result"]: row for row in csv.DictReader((root / "out2" / "grades.csv").open())
             if row["submission"] == "N3"}
