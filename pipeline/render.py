@@ -460,9 +460,9 @@ class Renderer:
             illustration = example if f"{example}.inputs" in found else None
             # an example that lists fewer inputs than the gradient takes says so (review57 a row 7)
             partial = False
-            if illustration:
-                inputs = self.calls.steps[f"{example}.inputs"]
-                listed = inputs.sides[0]
+            inputs = self.calls.steps[f"{example}.inputs"] if illustration else None
+            if inputs is not None and inputs.operation is not None:
+                listed = inputs.sides[0]   # the operation's inputs and delta, or fewer
                 partial = (len(listed) if isinstance(listed, sp.Tuple) else 1) < len(inputs.operation.inputs) + 1
             self._render(template, f"grading-{part.id}", {"part": _part_context(part), "notes": mine,
                                                            "illustration": illustration,
