@@ -100,7 +100,9 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
     how = (rf"It is one error, read and counted as in {as_in}." if as_in else
            r"It is one error, read from the formulas whatever the words say (rules~3(d) and~4(g) at the front). It "
            r"counts also beside right lines, and whatever words introduce it, such as ``in practice''. A chain "
-           r"rule that sums over the $d$ entries, and so gives $\delta$ to every entry, is charged at the chain "
-           r"rule instead (rule~1(i) at the front).")
+           r"rule that sums over the $d$ entries, and so gives $\delta$ to every entry, is not charged here: it "
+           r"is charged at the chain rule (rule~1(i) at the front), and its tie point is graded by its own line, as "
+           r"\emph{A case graded apart} under \emph{All of $\delta$ to every entry} says. Every other wrong "
+           r"routing is charged as follows.")
     return Deduction("routing", "a wrong routing", rf"A formula that {routing}, makes a wrong routing. {then}{how}",
                      charges=charges)
