@@ -445,8 +445,9 @@ DX_WRONG = (
                          r"again.", charges=("border",), charges_other=("border", "final"),
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
-                r"This answer makes two of the mistakes above at once: $\delta$ is not padded, so the pixels "
-                r"near the border are lost, and the kernel is not turned. It comes from the renaming $k + u$ where "
+                r"In the cross-correlation's reading this answer shows two of the mistakes above at once: "
+                r"$\delta$ is not padded, so the pixels near the border are lost, and the kernel is not turned. "
+                r"In the true convolution's reading, which grades it, it shows only the first. It comes from the renaming $k + u$ where "
                 r"$k - u$ belongs in Step~4's sum when the bounds of $k$ and $l$ also shrink to the valid range; "
                 r"with the bounds of Step~4 kept, the same renaming gives an $m \times n$ array, which rule~3(e) "
                 r"grades.",
@@ -473,12 +474,16 @@ DW_WRONG = (
                 charges=("chain",), deductions=("dense",)),
     WrongAnswer("sample.dW.patches", "t1.dW",
                 r"A student's variant: the same sum, with $\chi_\lambda$ defined as a patch",
-                r"The sample never says what $\chi_\lambda$ is. A student who writes the same sum and defines "
+                r"The sample never says what $\chi_\lambda$ is. A student who writes the chain rule "
+                r"$\partial L/\partial W = \frac{2}{N} \sum_\lambda (y_\lambda - t_\lambda)\, "
+                r"\partial y_\lambda/\partial W$, with each output's own derivative as a factor, then the same "
+                r"sum, and defines "
                 r"$\chi_\lambda$ as the $p \times p$ patch of $X$ that output $\lambda$ sees (outputs numbered "
                 r"$\lambda "
-                r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$.",
+                r"= 1, \dots, N$) has the right result: every output adds its patch, weighted by its $\delta$. "
+                r"The display below shows that sum, the line after this chain rule.",
                 DW_FORMULA, quote=SAMPLE_DW, reading={**_SAMPLE_READING, _xj: Patches(X, p)},
-                decision=r"This grading is for the variant whose chain rule has each output's own "
+                decision=r"This grading is for the variant whose chain rule is the one above, with each output's own "
                          r"$\partial y_\lambda/\partial W$ as a factor, which is the step that rule~1(b) asks for, "
                          r"where the sample's multiplies one $\partial y/\partial W$ by one number. Its local "
                          r"derivative is $\chi_\lambda$, in place of the sample's $\partial y/\partial W = "
@@ -530,24 +535,25 @@ DB_WRONG = (
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"This note scores forms that lose the result or the chain rule, never both. This "
-                                r"grading is for the form $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
+                                r"grading is for the form~(A), $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
-                                r"value~$1$ and errs in the result alone. So does the form $(\partial L/\partial "
+                                r"value~$1$ and errs in the result alone. So does the form~(B), $(\partial L/\partial "
                                 r"Y)(\partial Y/\partial b) = \delta \cdot \mathbf{1}_{(m-p+1) \times (n-p+1)} = "
                                 r"\delta$, whose $1$ is "
                                 r"marked as an array by its size: its product is the sum over every output, which "
                                 r"earns the chain rule, "
                                 r"and its false last member $\delta$ is its result.",
-                case=Case(r"The form $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
+                case=Case(r"The form~(C), $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
                           r"the number~$1$ and no sum at all errs in the chain rule instead, by the line of that "
                           r"criterion. It keeps the result, which follows from that error (rule~3(c)).",
                           ("chain",), deductions=(),
-                          further=Case(r"Without the factor~$1$, the first form above reads $\sum_{i,j} \delta_{i,j}\, "
-                                       r"\partial Y_{i,j} / \partial b = \delta$, and the other two both read "
+                          further=Case(r"Without the factor~$1$, form~(A) reads $\sum_{i,j} \delta_{i,j}\, "
+                                       r"\partial Y_{i,j} / \partial b = \delta$, and forms~(B) and~(C) both read "
                                        r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta$, with no value put "
-                                       r"in for $\partial Y/\partial b$. That form keeps the chain rule by the line of "
-                                       r"that criterion and loses the result, as the first does. Either form writes no "
-                                       r"value for the local derivative (rule~1(f)).", ("local",))),
+                                       r"in for $\partial Y/\partial b$. Each of these two lines keeps the chain rule "
+                                       r"by the line of that criterion, since no number~$1$ follows its product, and "
+                                       r"loses the result, as form~(A) does; neither writes a value for the local "
+                                       r"derivative (rule~1(f)).", ("local",))),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -588,10 +594,11 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"$(\sum_{i,j} \delta_{i,j}) X^{\mathsf{T}}$, is a member of the chain rule and no result, "
                      r"whatever its form: when the chain ends in the right gradient, the line of the chain rule and "
                      r"of the local derivative grade that member, and this deduction does not apply. In "
-                     r"$\partial L/\partial X$ such a derivative is $\operatorname{place}_{i,j}(W)$ stated as "
+                     r"$\partial L/\partial X$ a local derivative that differs from output to output is, for "
+                     r"example, $\operatorname{place}_{i,j}(W)$ stated as "
                      r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
                      r"after it earns the chain rule and the other criteria by their own lines. In "
-                     r"$\partial L/\partial W$ it is each output's own patch of $X$ stated as that output's derivative"
+                     r"$\partial L/\partial W$ such a local derivative is each output's own patch of $X$ stated as that output's derivative"
                      + (r", as in the student's variant of the sample's T1.2 "
                         r"(page~\pageref{note-t1.dW.sample.dW.patches})"
                         if patches else "")
@@ -656,7 +663,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial L/\partial Y$ is the array $\delta$ (a product of Jacobians) earns it. A "
                             r"$\partial L/\partial Y$ "
                             r"written with the output array $Y$ is read as that array unless the answer makes it one "
-                            r"number. The sum in matrix form, "
+                            r"number, in one of two ways only: it writes it equal to one number, such as a sum of "
+                            r"the $\delta$'s, or it calls it a number (``the scalar $\partial L/\partial Y$''). What "
+                            r"it is multiplied by, and the shape of that product, never make it one number. The sum "
+                            r"in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too. The scatter view and the matrix view with the "
@@ -789,8 +799,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"rule whatever follows it. Here the product $(\partial L/\partial Y)(\partial Y/\partial "
                             r"b)$, whose $\partial L/\partial Y$ is the array $\delta$, earns it when no value for "
                             r"$\partial Y/\partial b$ is put in after it. When one is put in, that value decides (the "
-                            r"line of the result says when a $1$ is an array). The array of ones, which this key "
-                            r"writes with its size, $\delta \cdot \mathbf{1}_{(m-p+1) \times (n-p+1)}$, makes the "
+                            r"line of the result says when a $1$ is an array). The array of ones, marked as that line "
+                            r"says, as in $\delta \cdot \mathbf{1}_{(m-p+1) \times (n-p+1)}$, makes the "
                             r"product the sum over every output, and earns this criterion; the number~$1$, $\delta "
                             r"\cdot 1$, makes it the "
                             r"entry-wise product with no sum, and loses it (the note on $\delta$ left unsummed, "
@@ -820,10 +830,14 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\sum_{i,j} \delta_{i,j}$, shows an array, since only an array of ones gives that sum, "
                             r"and so does a transpose, as in $1^{\mathsf{T}} \operatorname{vec}(\delta)$. A mark: its "
                             r"size written beside it (as the subscript $(m - p + 1) \times (n - p + 1)$, or in "
-                            r"words), words that name it an array, or an arrow over it or a line under it. How the "
+                            r"words), words that name it an array, or an arrow over it or a line under it. Words "
+                            r"anywhere in the answer that define its symbol as an array of ones are such words, as "
+                            r"the solutions define their bold $\mathbf{1}$ in the matrix view "
+                            r"(page~\pageref{matrix-view}): that symbol is then an array wherever the answer uses "
+                            r"it. How the "
                             r"digit itself is typed or drawn is never a mark, in a typed answer and a handwritten "
                             r"one alike: a bold $1$, a double-struck $1$ and a $1$ drawn with a doubled or thick "
-                            r"stroke, with none of these after it or beside it, are the number~$1$, as a plain $1$ "
+                            r"stroke, with none of these after it, beside it or defining it, are the number~$1$, as a plain $1$ "
                             r"is. Two graders then read every $1$ alike, whatever the font or the printout.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
