@@ -447,7 +447,8 @@ DX_WRONG = (
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
                 r"In the cross-correlation's reading this answer shows two of the mistakes above at once: "
                 r"$\delta$ is not padded, so the pixels near the border are lost, and the kernel is not turned. "
-                r"In the true convolution's reading, which grades it, it shows only the first. It comes from the renaming $k + u$ where "
+                r"In the true convolution's reading, which grades it, it shows only the first. It comes from the "
+                r"renaming $k + u$ where "
                 r"$k - u$ belongs in Step~4's sum when the bounds of $k$ and $l$ also shrink to the valid range; "
                 r"with the bounds of Step~4 kept, the same renaming gives an $m \times n$ array, which rule~3(e) "
                 r"grades.",
@@ -535,7 +536,8 @@ DB_WRONG = (
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
                 delta, decision=r"This note scores forms that lose the result or the chain rule, never both. This "
-                                r"grading is for the form~(A), $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / \partial b = "
+                                r"grading is for the form~(A), $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / "
+                                r"\partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
                                 r"value~$1$ and errs in the result alone. So does the form~(B), $(\partial L/\partial "
                                 r"Y)(\partial Y/\partial b) = \delta \cdot \mathbf{1}_{(m-p+1) \times (n-p+1)} = "
@@ -543,7 +545,8 @@ DB_WRONG = (
                                 r"marked as an array by its size: its product is the sum over every output, which "
                                 r"earns the chain rule, "
                                 r"and its false last member $\delta$ is its result.",
-                case=Case(r"The form~(C), $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ with "
+                case=Case(r"The form~(C), $(\partial L/\partial Y)(\partial Y/\partial b) = \delta \cdot 1 = \delta$ "
+                          r"with "
                           r"the number~$1$ and no sum at all errs in the chain rule instead, by the line of that "
                           r"criterion. It keeps the result, which follows from that error (rule~3(c)).",
                           ("chain",), deductions=(),
@@ -598,7 +601,8 @@ def _dense(lost: tuple[str, ...], patches: bool = True) -> Deduction:
                      r"example, $\operatorname{place}_{i,j}(W)$ stated as "
                      r"$\partial Y_{i,j}/\partial X$: the sum $\sum_{i,j} \delta_{i,j} \operatorname{place}_{i,j}(W)$ "
                      r"after it earns the chain rule and the other criteria by their own lines. In "
-                     r"$\partial L/\partial W$ such a local derivative is each output's own patch of $X$ stated as that output's derivative"
+                     r"$\partial L/\partial W$ such a local derivative is each output's own patch of $X$ stated as "
+                     r"that output's derivative"
                      + (r", as in the student's variant of the sample's T1.2 "
                         r"(page~\pageref{note-t1.dW.sample.dW.patches})"
                         if patches else "")
@@ -837,7 +841,8 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"it. How the "
                             r"digit itself is typed or drawn is never a mark, in a typed answer and a handwritten "
                             r"one alike: a bold $1$, a double-struck $1$ and a $1$ drawn with a doubled or thick "
-                            r"stroke, with none of these after it, beside it or defining it, are the number~$1$, as a plain $1$ "
+                            r"stroke, with none of these after it, beside it or defining it, are the number~$1$, as "
+                            r"a plain $1$ "
                             r"is. Two graders then read every $1$ alike, whatever the font or the printout.")),
         deductions=(_NO_STEPS,
                     Deduction("not-summed", "a result other than the sum",
