@@ -374,7 +374,7 @@ def test_a_deduction_said_in_sentences_states_its_cost_in_a_sentence_of_its_own(
     (review36/37: the wrong routing's cost hung at the end of one nested sentence)."""
     render_all(homework, paths, notes)
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
-    assert r"(rule~1(i) at the front). The answer loses the local derivative" in maxpool
+    assert r"Every other wrong routing is charged as follows. The answer loses the local derivative" in maxpool
     assert r"take its place at a tie (the tie point's test): the answer loses the tie point" in maxpool
     assert ".: the answer" not in maxpool
 
