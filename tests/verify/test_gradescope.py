@@ -156,7 +156,7 @@ def test_a_convention_can_be_forced_by_argument_or_by_the_environment(tmp_path):
     assert done.returncode == 0, done.stderr
     # forced to the correlation, the convolution's dX and dW are the key's "kernel not turned" and
     # "gradient turned", with the key's points for them
-    common = {w.id: HW.part_of(w.result).points_for(w) for p in HW.parts for w in p.wrong_answers}
+    common = {w.id: HW.part_of(w.result).points_for(w, forced="correlation") for p in HW.parts for w in p.wrong_answers}
     assert results_of(root)["score"] == (FULL - worth["t1.dX"] - worth["t1.dW"] + common["no-flip"]
                                          + common["dW-rotated"])
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), PYTHON=sys.executable, PYTHONPATH=str(ROOT),
