@@ -412,7 +412,7 @@ def _check(args: argparse.Namespace) -> int:
                                                    len(result.conventions) > 1))
                 elif best is not None and raised.get(best.id):   # as grade: no points, and a TA told what it is
                     flags.append(refused_common(best, raised[best.id],
-                                                part.points_for(best, not args.convention, args.convention),
+                                                part.points_for(best, args.convention),
                                                 part.points))
                 elif best is not None:
                     note = wrong_answer_note(best, part, forced=args.convention)

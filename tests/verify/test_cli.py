@@ -615,6 +615,15 @@ EXTRA = {
                 raise ValueError("odd kernels only")
             return signal.correlate2d(delta, W, mode="full")
     """,
+    "refusing.py": """
+        import numpy as np
+
+
+        def one_minus_tanh_of_vectors(x, delta):   # the key's 1 - tanh, refusing one entry
+            if x.size == 1:
+                raise ValueError("one entry is no vector")
+            return delta * (1 - np.tanh(x))
+    """,
 }
 
 
@@ -647,6 +656,16 @@ def test_check_says_what_grade_flags_of_an_answer_refusing_shapes_in_the_other_c
     assert run.code == 1 and "t1.dX: WRONG" in run.stdout
     assert "in the convolution convention: it refuses shapes the question allows" in run.stdout
     assert "it raised at sizes the question allows" in run.stdout and "is correct on the" in run.stdout
+
+
+def test_check_tells_a_ta_which_common_answer_refuses_shapes_as_grade_does(extra):
+    # check crashed ("internal error of the grader: TypeError") pricing such an answer after Part.points_for lost its
+    # `unwritten` argument; grade flags it so (test_grade)
+    part = HW.part_of("t2.tanh")
+    worth = part.points_for(next(w for w in part.wrong_answers if w.id == "tanh-prime"))
+    run = run_inline(["check", "t2.tanh", "files/refusing.py:one_minus_tanh_of_vectors"], extra)
+    assert run.code == 1 and "t2.tanh: WRONG" in run.stdout, run.stdout + run.stderr
+    assert f"where it answers it is the key's common answer 'tanh-prime', worth {worth} of 5 points" in run.stdout
 
 
 def test_a_common_answer_is_priced_in_the_convention_forced(runs):
