@@ -11,22 +11,20 @@ from verify.homework import Deduction, Question
 from .rubric import LOSS
 
 # the deductions every part of T2 has; the handout asks for steps under T1 only, so T2 has no cap for them
-__all__ = ["EXACT_WINDOWS", "LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "RANGE", "SAMPLE_LOSS", "WINDOWS",
-           "windows", "wrong_routing"]
+__all__ = ["LOSS", "NO_DELTA", "OTHER_SETTING", "QUESTION", "RANGE", "SAMPLE_LOSS", "window_sizes", "wrong_routing"]
 
 
+def window_sizes(*large: int) -> dict:
+    """The sizes of x an operation of T2 is checked at, as its `exact_sizes` and `float_sizes`.
 
-def windows(*ds):
-    """The sizes of x, one per number of entries d."""
-    return tuple({"d": q} for q in ds)
+    Every window of up to 16 entries and every square one up to 8 x 8: exactly up to 9 (every tie pattern of those
+    is a kink case), in floating point beyond, then the part's `large` ones; a fresh seed adds one random size.  A
+    fresh attacker's tanh and average pooling, wrong only in the usual window of 4 (or twice the gradient in every
+    window from 6 to 15), passed when d = 1, 2, 3 and 5 alone were checked exactly, as a max pooling wrong only at
+    ties in that window did when d = 4 was no exact size."""
+    return {"exact_sizes": tuple({"d": q} for q in range(1, 10)),
+            "float_sizes": tuple({"d": q} for q in (*range(10, 17), 25, 36, 49, 64, *large))}
 
-
-# Every part of T2 is checked at every window of up to 16 entries and at every square one up to 8 x 8: exactly up
-# to 9, in floating point beyond; each part adds a few large sizes, and a fresh seed one random size.  A fresh
-# attacker's tanh and average pooling, wrong only in the usual window of 4 (or twice the gradient in every window
-# from 6 to 15), passed when d = 1, 2, 3 and 5 alone were checked exactly.
-EXACT_WINDOWS = windows(*range(1, 10))
-WINDOWS = windows(*range(10, 17), 25, 36, 49, 64)
 
 QUESTION = Question("T2", 2, "Back propagation of other functions", keywords=("backpropagation",))
 

@@ -15,7 +15,7 @@ from verify.symbolic import ArgMax, Entries, OneHot, Ones, Partial, SumOver, pro
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_s, i, k, x, z_s
-from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, WINDOWS, windows, wrong_routing
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, window_sizes, wrong_routing
 
 
 def forward(x):
@@ -27,7 +27,7 @@ def forward(x):
 
 
 AVGPOOL = Operation("t2.avgpool", forward, ("x",), {"x": (d,)}, "z",
-                    exact_sizes=EXACT_WINDOWS, float_sizes=WINDOWS + windows(100, 4096, 100000),
+                    **window_sizes(100, 4096, 100000),
                     size_ranges={"d": (1, 100000)}, index_base=1)
 
 FORMULA = product(delta_s / d, Ones(x))

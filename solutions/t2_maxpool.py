@@ -31,7 +31,7 @@ from verify.symbolic import (
 from .illustrations import illustrations
 from .notation import latex
 from .symbols import L, d, delta_s, f, i, istar, j, k, x, z_s
-from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, WINDOWS, windows, wrong_routing
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, window_sizes, wrong_routing
 
 
 def forward(x):
@@ -39,10 +39,8 @@ def forward(x):
     return ops.max_all(x)
 
 
-# exact checks at every d up to 9, so that every tie pattern of every window up to 9 entries is a kink case (a
-# fresh attacker's rule, wrong only at ties in the usual window of 4, passed when d = 4 was no exact size)
 MAXPOOL = Operation("t2.maxpool", forward, ("x",), {"x": (d,)}, "z",
-                    exact_sizes=EXACT_WINDOWS, float_sizes=WINDOWS + windows(100, 4096, 20000),
+                    **window_sizes(100, 4096, 20000),
                     size_ranges={"d": (1, 5000)}, index_base=1, names={istar: ArgMax(x)})
 
 # the function f itself, whose generalized gradient Step 5 shows: the same forward pass with its output named f,

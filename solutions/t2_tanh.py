@@ -16,7 +16,7 @@ from verify.symbolic import Entries, Hadamard, Identity, Node, Ones, Partial, Su
 
 from .illustrations import illustrations
 from .symbols import L, d, delta_v, i, k, t, x, z
-from .t2 import EXACT_WINDOWS, LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, WINDOWS, windows
+from .t2 import LOSS, NO_DELTA, OTHER_SETTING, RANGE, SAMPLE_LOSS, window_sizes
 
 # what may vary between students (verify.variants): the activation.  Another one is a part of its own
 # module, with its template, steps, rubric and common answers, in this part's place (T2.1)
@@ -29,7 +29,7 @@ def forward(x):
 
 
 TANH = Operation("t2.tanh", forward, ("x",), {"x": (d,)}, "z",
-                 exact_sizes=EXACT_WINDOWS, float_sizes=WINDOWS + windows(100, 4096, 20000),
+                 **window_sizes(100, 4096, 20000),
                  size_ranges={"d": (1, 5000)}, index_base=1)
 
 FORMULA = Hadamard(delta_v, Ones(x) - Hadamard(sp.tanh(x), sp.tanh(x)))
