@@ -1447,13 +1447,17 @@ def matching(gradient: Gradient, candidate: Callable, references: Mapping[str, C
 def _terms(reference: Callable, op: Operation, values: Mapping[str, Any]) -> float:
     """The largest entry of a formula at the inputs' absolute values: for a sum of products, the sum of its terms'
     sizes, with which float32's rounding grows where they cancel (the key's common answer summed over 20,000
-    terms in float32, a fresh attacker's, missed its cancelling total by more than 8 units of it)."""
+    terms in float32, a fresh attacker's, missed its cancelling total by more than 8 units of it).  For a function
+    of each number, at least the largest delta, as in _magnitude: the key's 1 - tanh x times delta, computed in
+    float32 by a fresh attacker, is 0 at x = 12 where the exact value is 8e-11 of its terms' size 1 times delta."""
+    floor = 0.0 if op.kind.polynomial else float(np.max(np.abs(np.asarray(values["delta"], dtype=float)), initial=0.0))
     at = {q: v if q in op.settings else np.abs(np.asarray(v, dtype=float)) for q, v in values.items()}
     try:
         with np.errstate(all="ignore"):
-            return float(np.max(np.abs(np.asarray(reference(*_arguments(op, at)), dtype=float)), initial=0.0))
+            return max(floor, float(np.max(np.abs(np.asarray(reference(*_arguments(op, at)), dtype=float)),
+                                           initial=0.0)))
     except Exception:   # a formula that cannot take these sizes says nothing of them
-        return 0.0
+        return floor
 
 
 # tied entries moved at most, per case and reference: a tie of thousands (all zeros) is judged as written

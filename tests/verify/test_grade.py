@@ -702,6 +702,26 @@ def test_a_common_wrong_answer_summed_in_float32_is_still_recognised(result_id, 
     assert answer_id in found
 
 
+def _in_float32(formula):
+    def computed_in_float32(*args):
+        return np.asarray(formula(*(np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else a
+                                    for a in args))).astype(np.float32)
+    return computed_in_float32
+
+
+def test_every_common_wrong_answer_computed_in_float32_is_recognised_by_the_grader():
+    # a fresh attacker's 1 - tanh x times delta, all in float32, is 0 at x = 12 where the exact value is 8e-11: taken
+    # for float16's rounding, it was not judged (0 points, exit 3) where the key gives it 3 of 5
+    from verify import engine
+    for result in HW.results.values():
+        known = grade.common_answers(HW, result)
+        references = {k: f for k, (_, f) in known.items()}
+        for answer_id, (answer, fast) in known.items():
+            for seed in (SEED, SEED + 1):
+                assert answer_id in engine.matching(result.gradient(answer.convention), _in_float32(fast),
+                                                    references, seed=seed), (answer_id, seed)
+
+
 def test_a_common_wrong_answer_that_refuses_shapes_gets_0_and_a_ta_is_told_what_it_is(tmp_path):
     # a fresh attacker's 1 - tanh that raised at one entry was neither the key's answer nor a refusal: 0, unflagged.
     # As a right answer that refuses shapes, it gets no points, and a TA is told which answer it is where it answers.
