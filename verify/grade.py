@@ -678,8 +678,10 @@ def _grade_result(box: Sandbox, output: _Output, homework: Homework, result: Res
         elif status == "refused":
             graded.review = refused_review(verdict)
         elif status == "unjudged":   # float16: not judged, so apart from the wrong ones
+            seen = "it returns float16" if verdict.stated else \
+                "its values miss the gradient only by as much as float16's rounding would"
             graded = Graded(result.id, "error", 0, worth, str(verdict), convention=shown,
-                            review="it computes in float16, which is not judged (a TA may judge the formula)")
+                            review=f"{seen}, which is not judged (a TA may judge the formula)")
     except FunctionError as exc:
         graded = Graded(result.id, "missing" if isinstance(exc, MissingFunction) else "error", 0, worth, str(exc))
     except LimitExceeded as exc:
