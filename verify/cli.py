@@ -379,12 +379,14 @@ def _check(args: argparse.Namespace) -> int:
             candidate = Candidate(box, name)
             verdict = candidate.check(gradient, seed=args.seed, subject=result.id)
             used = args.convention or result.default
+            judged = {used: verdict}   # its verdict in each convention tried
             # like grade: every convention the key accepts, unless one is asked for
             for other in ([] if args.convention or verdict.passed else list(result.conventions)[1:]):
                 # as in grade: a fresh process and a full time budget, not the calls the last attempt queued
                 box.fresh()
                 box.restart_clock()
                 again = candidate.check(result.gradient(other), seed=args.seed, subject=result.id)
+                judged[other] = again
                 if again.passed:
                     verdict, used = again, other
                     break
@@ -416,6 +418,9 @@ def _check(args: argparse.Namespace) -> int:
                                                 part.points))
                 elif best is not None:
                     note = wrong_answer_note(best, part, forced=args.convention)
+                    # as grade: named and shown in the reading the key grades it in
+                    used = part.reading(best, args.convention) or used
+                    verdict = judged.get(used, verdict)
         emit(verdict)
         if len(result.conventions) > 1:
             emit(f"convention: {used}" + ("" if args.convention else

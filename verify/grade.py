@@ -392,9 +392,11 @@ def convention_scope(homework: Homework) -> str:
     return scope
 
 
-def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[str, Graded]]) -> str | None:
+def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[str, Graded]],
+                       homework: Homework | None = None) -> str | None:
     """The convention that earns a group of results (one question) the most points; on a tie, the one where more
-    results are right, then the first.
+    results are right, then the one where more are the key's common answers in the reading the key grades them in
+    (`homework`'s `Part.reading`), then the first.
 
     `attempts[result][convention]` is the result judged in that convention.  Results with one convention
     take no part in the choice.  None when no result of the group has several.
@@ -412,9 +414,16 @@ def choose_conventions(group: Sequence[Result], attempts: Mapping[str, Mapping[s
 
     def right(convention: str) -> int:
         return sum(attempts[r.id].get(convention, attempts[r.id][r.default]).verdict == "correct" for r in group)
+    def read(convention: str) -> int:
+        if homework is None:
+            return 0
+        graded = [attempts[r.id][convention] for r in group if convention in attempts[r.id]]
+        return sum(homework.part_of(g.result).reading(common) == convention for g in graded if g.common
+                   for common in _listed(homework, homework.result(g.result)) if common.id == g.common)
     # on equal points the convention where more results are right: a common answer the key gives full points in
-    # one reading (the kernel not turned, right for a true convolution) is no wrong answer there
-    return max(names, key=lambda c: (points(c), right(c), -names.index(c)))
+    # one reading (the kernel not turned, right for a true convolution) is no wrong answer there; then the one the
+    # key reads its common answers in, so that the convention named and the gradient shown are the key's
+    return max(names, key=lambda c: (points(c), right(c), read(c), -names.index(c)))
 
 
 def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[Result],
@@ -441,7 +450,7 @@ def _settle(box: Sandbox, output: _Output, homework: Homework, group: Sequence[R
         if wrong_attempts:
             _common(box, homework, result, wrong_attempts, seed, path, forced=forced,
                     near=all(g.verdict != "correct" for g in attempts[result.id].values()))
-    chosen = None if forced is not None else choose_conventions(group, attempts)
+    chosen = None if forced is not None else choose_conventions(group, attempts, homework)
     for result in group:
         if chosen is not None and len(result.conventions) > 1 and chosen in attempts[result.id]:
             graded = attempts[result.id][chosen]

@@ -238,15 +238,24 @@ class Part:
         the answer writes a forward pass, and as the checker reads code).  `forced`: the convention judged against,
         when one is forced (the answer's own charges when it is its own, or its result's default, `charges_other`
         else)."""
-        if forced is not None:
-            own = wrong.charges
-            if wrong.charges_other is not None and forced != self.convention_of(wrong):
-                own = wrong.charges_other
-        else:
-            readings = [wrong.charges] + ([wrong.charges_other] if wrong.charges_other is not None else [])
-            own = min(readings, key=lambda r: sum(c.points for c in self.rubric.criteria if c.id in set(r)))
+        read_in = self.reading(wrong, forced)
+        own = wrong.charges if wrong.charges_other is None or read_in == self.convention_of(wrong) \
+            else wrong.charges_other
         named = set(own) | {c for d in wrong.deductions for c in self.rubric.deduction(d).charges}
         return [c for c in self.rubric.criteria if c.id in named]
+
+    def reading(self, wrong: WrongAnswer, forced: str | None = None) -> str | None:
+        """The convention the key grades a wrong answer in, whose gradient its feedback sets against it: the one
+        `forced`, else the one where it loses least (rule 2(a)), its own on a tie.  A fresh attacker's 'valid
+        correlation, kernel not turned' was scored as the true convolution's and labelled the correlation's."""
+        own = self.convention_of(wrong)
+        if forced is not None or wrong.charges_other is None:
+            return forced or own
+        other = next((c for r in self.results if r.id == wrong.result for c in r.conventions if c != own), own)
+
+        def lost(charges: tuple[str, ...]) -> int:
+            return sum(c.points for c in self.rubric.criteria if c.id in set(charges))
+        return other if lost(wrong.charges_other) < lost(wrong.charges) else own
 
     def convention_of(self, wrong: WrongAnswer) -> str | None:
         """The convention a wrong answer is judged in: its own, or its result's default."""

@@ -61,6 +61,10 @@ FILES = {
 
         def valid_rotated(X, W, b, delta):
             return signal.convolve2d(delta, W, mode="valid")
+
+        def valid_unrotated(X, W, b, delta):
+            from numpy.lib.stride_tricks import sliding_window_view
+            return np.einsum("ijuv,uv->ij", sliding_window_view(delta, W.shape), W)
     """,
     "answers.py": NUMPY_HEADER + """
 def tanh(x, delta):
@@ -241,6 +245,7 @@ RUNS = {
     "unknown convention": (["check", "t1.dX", "files/conv.py:rotated", "--convention", "rotated"], 2, "inline"),
     "common answer, forced convention": (["check", "t1.dX", "files/conv.py:valid_rotated", "--convention",
                                           "convolution"], 1, "process"),
+    "common answer, the other reading": (["check", "t1.dX", "files/conv.py:valid_unrotated"], 1, "process"),
     "unknown result": (["check", "t1.dx", "files/conv.py:rotated"], 2, "process"),
     # a right formula in float16 is not judged, as grade flags it: never "wrong" (a fresh attacker's finding)
     "float16": (["check", "t2.tanh", "files/answers.py:tanh16"], 3, "inline"),
@@ -676,6 +681,17 @@ def test_a_common_answer_is_priced_in_the_convention_forced(runs):
     run = runs["common answer, forced convention"]
     assert part.points_for(wrong, forced="convolution") != part.points_for(wrong)
     assert f"Points for it: {part.points_for(wrong, forced='convolution')} of {part.points}." in run.stdout
+
+
+def test_check_names_a_common_answer_in_the_reading_the_key_grades_it_in(runs):
+    # a fresh attacker's valid correlation with the kernel not turned: its points were the true convolution's
+    # reading's, which the key's note says grades it, and check said "convention: correlation" (grade did too)
+    part = HW.part_of("t1.dX")
+    wrong = next(w for w in part.wrong_answers if w.id == "valid-no-flip")
+    run = runs["common answer, the other reading"]
+    assert run.code == 1 and f"convention: {part.reading(wrong)} (" in run.stdout, run.stdout + run.stderr
+    assert part.reading(wrong) != part.convention_of(wrong)
+    assert f"Points for it: {part.points_for(wrong)} of {part.points}." in run.stdout
 
 
 def test_check_names_a_common_wrong_answer_with_the_keys_note(extra):

@@ -375,6 +375,17 @@ def test_the_choice_of_convention_counts_points():
     assert grade.choose_conventions([HW.result("t2.tanh")], {"t2.tanh": {}}) is None
 
 
+def test_a_common_answer_is_named_and_shown_in_the_reading_the_key_grades_it_in(tmp_path):
+    # a fresh attacker's valid correlation with the kernel not turned got the points of the true convolution's
+    # reading, which the key's note says grades it, beside "judged in the correlation convention"
+    graded = by_result(grade_source(tmp_path, replace_function(CORRECT, "t1_dX", "return correlate_valid(delta, W)")))
+    answer = next(w for w in HW.part_of("t1.dX").wrong_answers if w.id == graded["t1.dX"].common)
+    reading = HW.part_of("t1.dX").reading(answer)
+    assert reading != HW.part_of("t1.dX").convention_of(answer)   # a note the other reading grades
+    assert graded["t1.dX"].convention == reading
+    assert graded["t1.dX"].points == HW.part_of("t1.dX").points_for(answer) * 5 / HW.part_of("t1.dX").points
+
+
 # the gradient for a true convolution's forward pass, entry by entry: the full correlation of delta with W
 _CONVOLUTION_DX_LOOP = ("p = W.shape[0]\npadded = np.pad(delta, p - 1)\ng = np.zeros_like(X)\n"
                         "for k in range(X.shape[0]):\n    for l in range(X.shape[1]):\n"
