@@ -47,7 +47,7 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"function'', ``of the activation'', ``of the nonlinearity'', ``of the output''). The test is "
                      r"whose derivative the line says it is: $f$ or $z$ decides (a). Such a step costs nothing "
                      r"wherever it stands when another line gives the gradient "
-                     r"of $L$. "
+                     r"of $L$; in an answer with no such line, (d) decides. "
                      r"(b)~Words after such a step that multiply it by $\delta$, with $\delta$ named as rule~7 at the "
                      r"front asks (such as ``multiply this by the incoming gradient $\delta$''), count as the chain "
                      r"rule in words, a line of the answer (rule~1(g) at the front); nothing is missing. "
@@ -60,7 +60,9 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"second answer (rule~4(c) at the front), and no words beside it supply $\delta$. A bare "
                      r"``the derivative is \dots'' or ``the derivative with respect to $x$ is \dots'' is no such "
                      r"line: the question's word for what it asks is ``gradient'', and the derivative of $z$ with "
-                     r"respect to $x$ is the local one, so (a) decides. A member of a chain of equalities has the "
+                     r"respect to $x$ is the local one, so it is named as in (a). Beside a line that gives the "
+                     r"gradient of $L$ it costs nothing; as the only answer, with no such line, it misses $\delta$ "
+                     r"by (d). A member of a chain of equalities has the "
                      r"name of the chain's left side, on a line of its own or not: the last line "
                      r"$= 1 - \tanh^2(x)$ of a chain that begins with $\frac{d}{dx} \tanh(x)$ is named as a "
                      r"derivative of $f$, and (a) decides. "
@@ -100,7 +102,7 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
            r"counts also beside right lines, and whatever words introduce it, such as ``in practice''. A chain "
            r"rule that sums over the $d$ entries, and so gives $\delta$ to every entry, is not charged here: it "
            r"is charged at the chain rule (rule~1(i) at the front), and its tie point is graded by its own line, as "
-           r"\emph{A case graded apart} under \emph{All of $\delta$ to every entry} says. Every other wrong "
+           r"the note ``A case graded apart'' under the common answer ``All of $\delta$ to every entry'' says. Every other wrong "
            r"routing is charged as follows.")
     return Deduction("routing", "a wrong routing", rf"A formula that {routing}, makes a wrong routing. {then}{how}",
                      charges=charges)
