@@ -499,8 +499,10 @@ def test_the_key_gives_each_letter_one_meaning_and_decides_the_tie_point_of_no_r
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     assert r"i^{*} \ne j" in maxpool and r"k \ne j" not in maxpool
     assert r"the notes write that one $i^*$, as everywhere else in T2, so that in T2 $k$ keeps one meaning" in key
-    assert (r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ goes, "
-            r"states nothing about ties and does not earn the point") in maxpool
+    # review60 c row 8: an answer with no routing but true tie words earns the tie point by those words
+    assert (r"An answer that gives no routing at all, neither a formula nor words for where $\delta$ goes, and no "
+            r"tie words, states nothing about ties and does not earn the point") in maxpool
+    assert r"so it earns the tie point when it adds tie words that state a true rule" in maxpool
 
 
 def test_a_local_derivative_stated_after_its_sum_counts_and_the_sample_keeps_delta_for_the_question(
@@ -576,12 +578,14 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     # review C: an indefinite article before the entry that receives delta names one entry, as "some" does
-    assert r"``a maximizer receives $\delta$''" in maxpool.split("No formula: the words are the rule")[1].split(
-        "Every other wording sets a condition")[0]
-    # review49 c rows 4, 5: a condition on the running index is a formula, whatever its article: listed once, false
+    words = maxpool.split("No formula: the words are the rule")[1].split("False rules")[0]
+    assert r"``a maximizer receives $\delta$''" in words.split("Words that give $\\delta$ to several entries")[0]
+    # review60 c row 3, review59 c3: words are graded by number alone, not by article or "for"/"if": the minimal
+    # pairs stand side by side in one true list, and the false rules list the mask in symbols only
+    assert r"``$\delta$ for a maximizer, $0$ otherwise'' and ``$\delta$ if $k$ is a maximizer," in words
+    assert r"``if $k$ is an argmax''" in words.split("Words that give $\\delta$ to several entries")[0]
     false_rules = maxpool.split("False rules")[1]
-    assert r"``if $k$ is an argmax''" in false_rules and r"``if $k$ is a maximizer''" in false_rules
-    assert r"``if $k$ is an argmax''" not in maxpool.split("No formula: the words are the rule")[1].split("False rules")[0]
+    assert r"``if $k$ is a maximizer''" not in false_rules and r"\mathbb{I}[k \in \arg\max x]" in false_rules
     assert "not tied" not in maxpool and "whenever some entry is not a maximizer" in maxpool
     assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
