@@ -535,7 +535,8 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores forms that lose the result or the chain rule, never both. This "
+                delta, decision=r"This note scores forms that lose either the result or the chain rule, never both; "
+                                r"the forms without the factor~$1$, graded last, also lose the local derivative. This "
                                 r"grading is for the form~(A), $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / "
                                 r"\partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
@@ -553,10 +554,10 @@ DB_WRONG = (
                           further=Case(r"Without the factor~$1$, form~(A) reads $\sum_{i,j} \delta_{i,j}\, "
                                        r"\partial Y_{i,j} / \partial b = \delta$, and forms~(B) and~(C) both read "
                                        r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta$, with no value put "
-                                       r"in for $\partial Y/\partial b$. Each of these two lines keeps the chain rule "
-                                       r"by the line of that criterion, since no number~$1$ follows its product, and "
-                                       r"loses the result, as form~(A) does; neither writes a value for the local "
-                                       r"derivative (rule~1(f)).", ("local",))),
+                                       r"in for $\partial Y/\partial b$. An answer that writes either of these two "
+                                       r"lines keeps the chain rule by the line of that criterion, since no number~$1$ "
+                                       r"follows its product, and loses the result, as form~(A) does; it writes no "
+                                       r"value for the local derivative (rule~1(f)).", ("local",), of_note=True)),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
