@@ -445,18 +445,18 @@ DX_WRONG = (
                          r"again.", charges=("border",), charges_other=("border", "final"),
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
-                r"In the cross-correlation's reading this answer shows two of the mistakes above at once: "
-                r"$\delta$ is not padded, so the pixels near the border are lost, and the kernel is not turned. "
-                r"In the true convolution's reading, which grades it, it shows only the first. It comes from the "
-                r"renaming $k + u$ where "
-                r"$k - u$ belongs in Step~4's sum when the bounds of $k$ and $l$ also shrink to the valid range; "
-                r"with the bounds of Step~4 kept, the same renaming gives an $m \times n$ array, which rule~3(e) "
-                r"grades.",
+                r"Read as the cross-correlation's, this answer makes two of the mistakes above: $\delta$ is not "
+                r"padded, and the kernel is not turned. "
+                r"Read as the true convolution's, which grades it, it makes only the first, so its counterexample "
+                r"sets it against that reading's gradient, $\operatorname{pad}_{p-1}(\delta) \star W$.",
                 Correlate(delta, W),
                 decision=r"The answer is read as the true convolution's, the reading that gives it the most points "
                          r"(rule~2(a)), whichever forward pass it writes down, or none. The unturned kernel is right "
-                         r"there, so the border alone is lost, and the shape follows from it (rule~3(e)).",
-                charges=("border", "final"), charges_other=("border",)),
+                         r"there, so the border alone is lost, and the shape follows from it (rule~3(e)). The answer "
+                         r"comes from the renaming $k + u$ where $k - u$ belongs in Step~4's sum when the bounds of "
+                         r"$k$ and $l$ also shrink to the valid range; with the bounds of Step~4 kept, the same "
+                         r"renaming gives an $m \times n$ array, which rule~3(e) grades.",
+                charges=("border",), charges_other=("border", "final"), convention="convolution"),
 )
 
 DW_WRONG = (
