@@ -693,9 +693,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"whose rows hold zeros outside each output's window, or by the kernel "
                             r"taken as $0$ outside its $p \times p$ positions, stated for a sum over the outputs "
                             r"such as $\sum_{i,j} \delta_{i,j} W_{k-i,l-j}$ (rule~5(a)) or built into "
-                            r"$\operatorname{place}_{i,j}(W)$ (the scatter view). Zeros whose count "
-                            r"the answer does not give earn it where its result is $m \times n$: stated so, or a full "
-                            r"correlation. A missing range "
+                            r"$\operatorname{place}_{i,j}(W)$ (the scatter view). Padding $\delta$ with zeros whose "
+                            r"number the answer does not give earns it when the answer also gives the result's shape "
+                            r"as $m \times n$ (in words, or by the ranges of $k$ and $l$ in an entry-wise result) or "
+                            r"names the result a full correlation or a full convolution; with neither, that padding "
+                            r"does not earn it. A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
@@ -809,7 +811,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"product the sum over every output, and earns this criterion; the number~$1$, $\delta "
                             r"\cdot 1$, makes it the "
                             r"entry-wise product with no sum, and loses it (the note on $\delta$ left unsummed, "
-                            r"page~\pageref{note-t1.db.db-not-summed})."),
+                            r"page~\pageref{note-t1.db.db-not-summed}). This is deliberate, and it costs the number "
+                            r"nothing against the array: this criterion and the result have the same points, so "
+                            r"$\delta \cdot 1 = \delta$ scores the same with either $1$ (forms~(B) and~(C) of that "
+                            r"note), and the mark decides only which of the two criteria is lost. Where the answer "
+                            r"stops at $\delta \cdot 1$, the mark decides what it wrote: with the number~$1$, that "
+                            r"is $\delta$ itself, not the sum."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "
