@@ -650,7 +650,9 @@ def _case_context(part: Part, answer, case) -> dict:
     takes none of the note's deductions (it errs elsewhere: what it loses is then said in their place), its points,
     and a further case of it, whose charges come on top of its own (review51 b rows 6 and 8)."""
     own = answer.answer_of(case)
-    further = case.further and own.answer_of(case.further)   # its charges on top of the case's
+    # its charges on top of the case's, or of the note's answer's (r59-c1: the forms without the factor 1 of the
+    # note on delta left unsummed are variants of the note's form (A), not of its case (C))
+    further = case.further and (answer if case.further.of_note else own).answer_of(case.further)
     return {"text": case.text, "points": part.points_for(own),
             "loses": _listed([_charge(part.rubric.criterion(c)) for c in case.charges]),
             "instead": bool(answer.deductions) and case.deductions is not None and not case.deductions,

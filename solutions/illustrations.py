@@ -55,10 +55,14 @@ def illustrations(part: Part, symbols: tuple[Any, ...], variable: Any, at: dict[
              Step.example(f"{prefix}.gradient", Partial(L, variable), _display(truth),
                           operation=op, at=at, relation=_relation(truth))]
     for answer in part.wrong_answers:
-        if answer.accepted or answer.convention not in (None, result.default):
+        if answer.accepted:
             continue
+        # an answer judged in another convention is right or wrong against that convention's gradient (report b
+        # row 2: the valid correlation with the kernel not turned is graded in the true convolution's reading)
+        own = result.gradient(answer.convention)
+        right = truth if own is gradient else own.compiled()(*args)
         value = answer.function(result)(*args)
-        if np.shape(value) == np.shape(truth) and np.allclose(np.asarray(value, dtype=float), truth):
+        if np.shape(value) == np.shape(right) and np.allclose(np.asarray(value, dtype=float), right):
             continue       # the answer happens to be right here: nothing to illustrate
         steps.append(Step.example(f"{prefix}.{answer.id}", answer.shown, _display(value),
                                   operation=op, at=at, relation=_relation(value), names=answer.reading or None))

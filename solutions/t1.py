@@ -445,18 +445,18 @@ DX_WRONG = (
                          r"again.", charges=("border",), charges_other=("border", "final"),
                 case=_convolution_twin(Correlate(Pad(Fit(Fit(delta, m - p, n - p), m - p + 1, n - p + 1), p - 1), W))),
     WrongAnswer("valid-no-flip", "t1.dX", "Valid correlation with the kernel not turned",
-                r"In the cross-correlation's reading this answer shows two of the mistakes above at once: "
-                r"$\delta$ is not padded, so the pixels near the border are lost, and the kernel is not turned. "
-                r"In the true convolution's reading, which grades it, it shows only the first. It comes from the "
-                r"renaming $k + u$ where "
-                r"$k - u$ belongs in Step~4's sum when the bounds of $k$ and $l$ also shrink to the valid range; "
-                r"with the bounds of Step~4 kept, the same renaming gives an $m \times n$ array, which rule~3(e) "
-                r"grades.",
+                r"Read as the cross-correlation's, this answer makes two of the mistakes above: $\delta$ is not "
+                r"padded, and the kernel is not turned. "
+                r"Read as the true convolution's, which grades it, it makes only the first, so its counterexample "
+                r"sets it against that reading's gradient, $\operatorname{pad}_{p-1}(\delta) \star W$.",
                 Correlate(delta, W),
                 decision=r"The answer is read as the true convolution's, the reading that gives it the most points "
                          r"(rule~2(a)), whichever forward pass it writes down, or none. The unturned kernel is right "
-                         r"there, so the border alone is lost, and the shape follows from it (rule~3(e)).",
-                charges=("border", "final"), charges_other=("border",)),
+                         r"there, so the border alone is lost, and the shape follows from it (rule~3(e)). The answer "
+                         r"comes from the renaming $k + u$ where $k - u$ belongs in Step~4's sum when the bounds of "
+                         r"$k$ and $l$ also shrink to the valid range; with the bounds of Step~4 kept, the same "
+                         r"renaming gives an $m \times n$ array, which rule~3(e) grades.",
+                charges=("border",), charges_other=("border", "final"), convention="convolution"),
 )
 
 DW_WRONG = (
@@ -535,7 +535,8 @@ DB_WRONG = (
                          r"$\delta$ for any loss.", deductions=("loss",), accepted=True),
     WrongAnswer("db-not-summed", "t1.db", r"The gradient $\delta$ left unsummed",
                 r"The bias is one number, so its gradient is one number: every output adds its $\delta_{i,j}$.",
-                delta, decision=r"This note scores forms that lose the result or the chain rule, never both. This "
+                delta, decision=r"This note scores forms that lose either the result or the chain rule, never both; "
+                                r"the forms without the factor~$1$, graded last, also lose the local derivative. This "
                                 r"grading is for the form~(A), $\sum_{i,j} \delta_{i,j}\, \partial Y_{i,j} / "
                                 r"\partial b = "
                                 r"\sum_{i,j} \delta_{i,j} \cdot 1 = \delta$, which writes the local derivative's "
@@ -553,10 +554,10 @@ DB_WRONG = (
                           further=Case(r"Without the factor~$1$, form~(A) reads $\sum_{i,j} \delta_{i,j}\, "
                                        r"\partial Y_{i,j} / \partial b = \delta$, and forms~(B) and~(C) both read "
                                        r"$(\partial L/\partial Y)(\partial Y/\partial b) = \delta$, with no value put "
-                                       r"in for $\partial Y/\partial b$. Each of these two lines keeps the chain rule "
-                                       r"by the line of that criterion, since no number~$1$ follows its product, and "
-                                       r"loses the result, as form~(A) does; neither writes a value for the local "
-                                       r"derivative (rule~1(f)).", ("local",))),
+                                       r"in for $\partial Y/\partial b$. An answer that writes either of these two "
+                                       r"lines keeps the chain rule by the line of that criterion, since no number~$1$ "
+                                       r"follows its product, and loses the result, as form~(A) does; it writes no "
+                                       r"value for the local derivative (rule~1(f)).", ("local",), of_note=True)),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
                 r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
@@ -692,9 +693,11 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"whose rows hold zeros outside each output's window, or by the kernel "
                             r"taken as $0$ outside its $p \times p$ positions, stated for a sum over the outputs "
                             r"such as $\sum_{i,j} \delta_{i,j} W_{k-i,l-j}$ (rule~5(a)) or built into "
-                            r"$\operatorname{place}_{i,j}(W)$ (the scatter view). Zeros whose count "
-                            r"the answer does not give earn it where its result is $m \times n$: stated so, or a full "
-                            r"correlation. A missing range "
+                            r"$\operatorname{place}_{i,j}(W)$ (the scatter view). Padding $\delta$ with zeros whose "
+                            r"number the answer does not give earns it when the answer also gives the result's shape "
+                            r"as $m \times n$ (in words, or by the ranges of $k$ and $l$ in an entry-wise result) or "
+                            r"names the result a full correlation or a full convolution; with neither, that padding "
+                            r"does not earn it. A missing range "
                             r"and a missing border are one error, charged here once, and so is a turn of the kernel "
                             r"that drops the shift by $p - 1$ (the index $k + u$ of $\delta$ where $k - p + 1 + u$ "
                             r"belongs): that shift is the padding. Bounds that run past the entries of $\delta$ "
@@ -808,7 +811,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"product the sum over every output, and earns this criterion; the number~$1$, $\delta "
                             r"\cdot 1$, makes it the "
                             r"entry-wise product with no sum, and loses it (the note on $\delta$ left unsummed, "
-                            r"page~\pageref{note-t1.db.db-not-summed})."),
+                            r"page~\pageref{note-t1.db.db-not-summed}). This is deliberate, and it costs the number "
+                            r"nothing against the array: this criterion and the result have the same points, so "
+                            r"$\delta \cdot 1 = \delta$ scores the same with either $1$ (forms~(B) and~(C) of that "
+                            r"note), and the mark decides only which of the two criteria is lost. Where the answer "
+                            r"stops at $\delta \cdot 1$, the mark decides what it wrote: with the number~$1$, that "
+                            r"is $\delta$ itself, not the sum."),
                   Criterion("local", 1, "the local derivative", r"It is $1$ (Step~2)."),
                   Criterion("result", 2, "the result",
                             r"It is the sum of all entries of $\delta$, one number like $b$ (Step~3). A result that "

@@ -132,7 +132,9 @@ class Case:
     deductions: the rubric's deductions it incurs in place of the note's (None: the note's); a case that errs
         elsewhere than the note's answer takes none of them.
     further: a case of this case, graded after it (written answers only, no formula of its own): its charges
-        come on top of this case's.
+        come on top of this case's, or, when the further case sets `of_note`, on top of the note's answer's (a
+        variant of the note's own form, graded after this case: it incurs the note's deductions then).
+    of_note: on a further case, whether its charges come on top of the note's answer rather than the case's.
     formula: its own formula when its code differs from the note's answer (None: the same code, told apart
         only in a written answer); the grader matches it and awards the case's points.
     convention: the forward pass that formula is judged against (None: the note's).
@@ -143,6 +145,7 @@ class Case:
     convention: str | None = None
     deductions: tuple[str, ...] | None = None
     further: Case | None = None
+    of_note: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,8 +29,10 @@ SCORES = {
 # 2(a): a part is read in the reading that gives it the most points unless one is forced for a class): T1.1's border
 # answers turn the kernel, a second error in a true convolution, and the valid correlation with the kernel not
 # turned keeps its kernel right there.  "no-flip" and "dW-rotated" score 5 in SCORES too: right in the reading of a
-# true convolution, which gives them the most (review58 b rows 1-3; before, 4 after a cross-correlation written down)
-SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 4,
+# true convolution, which gives them the most (review58 b rows 1-3; before, 4 after a cross-correlation written down).
+# "valid-no-flip" is judged in the true convolution's reading (report b row 2: its note's gradient is that reading's),
+# so its other convention is the cross-correlation, which charges the final form too
+SCORES_OTHER = {"valid-not-full": 3, "border-skipped": 3, "output-size": 3, "valid-no-flip": 3,
                 "no-flip": 5, "dW-rotated": 5}   # right in a true convolution: full credit (review57 b row 1)
 # an answer whose one error is charged at one criterion of T1.3 (a wrong sum, a wrong local
 # derivative such as 1/N, a wrong result after a right chain rule)
