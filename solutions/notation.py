@@ -27,6 +27,10 @@ NAMES = {
     "Wrot": r"\widetilde{W}",
     "fullconv": r"[\operatorname{conv}_{\mathrm{full}}(\delta, W)]",
     "istar": r"i^{*}",
+    "Yshift": r"Y'",               # T1's output indexed from p - 1 (Goodfellow et al.), and its delta
+    "deltashift": r"\delta'",
+    "Yone": r"Y''",                # T1's output indexed from 1, and its delta
+    "deltaone": r"\delta''",
 }
 
 

@@ -40,6 +40,12 @@ delta_ext = sp.IndexedBase("deltaext")     # delta extended by zeros outside its
 delta_pad = sp.IndexedBase("deltapad")     # delta padded by p-1 zeros on every side
 W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
 delta_full = sp.IndexedBase("fullconv")    # the full convolution of delta with W (T1.1, Step 6)
+# the output and delta in the other indexings of T1 (its "other conventions"), marked so that Y and delta keep
+# their one meaning, indexed from 0: Goodfellow et al.'s, indexed from p - 1 (one prime), and from 1 (two)
+Y_shift = sp.IndexedBase("Yshift")
+delta_shift = sp.IndexedBase("deltashift")
+Y_one = sp.IndexedBase("Yone")
+delta_one = sp.IndexedBase("deltaone")
 b_vec = sp.IndexedBase("b")                # one bias per filter (remarks)
 
 # T2: the input vector, the function f, and its output z = f(x): a vector for tanh, one number for a pooling

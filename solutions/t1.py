@@ -49,7 +49,31 @@ from .examples import drawn_example
 from .illustrations import illustrations
 from .notation import latex
 from .rubric import LOSS, NO_STEPS
-from .symbols import L, W, W_rot, X, Y, b, delta, delta_ext, delta_full, delta_pad, i, j, k, l, m, n, p, u, v
+from .symbols import (
+    L,
+    W,
+    W_rot,
+    X,
+    Y,
+    Y_one,
+    Y_shift,
+    b,
+    delta,
+    delta_ext,
+    delta_full,
+    delta_one,
+    delta_pad,
+    delta_shift,
+    i,
+    j,
+    k,
+    l,
+    m,
+    n,
+    p,
+    u,
+    v,
+)
 
 # ---- the forward passes ------------------------------------------------------------------------
 
@@ -107,7 +131,9 @@ def section_9_1(X, W, b):
 
 
 SECTION_9_1 = Operation(
-    "t1.section9_1", section_9_1, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits)
+    "t1.section9_1", section_9_1, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
+    # the documents write this output and its delta Y' and delta' (review59 a4): Y and delta are ours, from 0
+    names={Y_shift: Y, delta_shift: delta})
 
 # Steps hold symbolically on: p = m = n, p = 1 with m > n, and n > m with interior
 # pixels that p^2 outputs see (a 3 x 4 image with a 2 x 2 kernel).
@@ -218,43 +244,48 @@ CONVOLUTION_STEPS = [
 # the form of Goodfellow et al.'s Section 9.1: a true convolution whose outputs, and so delta, are indexed from p - 1
 _OUT_9_1 = ((i, p - 1, m - 1), (j, p - 1, n - 1))
 SECTION_9_1_STEPS = [
-    _step("t1.section9_1.forward", Y[i, j], total(_sum_ker(product(X[i - u, j - v], W[u, v])), b), over=_OUT_9_1,
-          kind=Kind.DEFINITION, operation=SECTION_9_1),
+    _step("t1.section9_1.forward", Y_shift[i, j], total(_sum_ker(product(X[i - u, j - v], W[u, v])), b),
+          over=_OUT_9_1, kind=Kind.DEFINITION, operation=SECTION_9_1),
     _step("t1.section9_1.dX", Partial(L, X[k, l]),
-          Sum(product(delta[i, j], W[i - k, j - l]), (j, Max(p - 1, l), Min(n - 1, l + p - 1)),
+          Sum(product(delta_shift[i, j], W[i - k, j - l]), (j, Max(p - 1, l), Min(n - 1, l + p - 1)),
               (i, Max(p - 1, k), Min(m - 1, k + p - 1))), over=_IN, operation=SECTION_9_1, boxed=True),
     _step("t1.section9_1.dW", Partial(L, W[u, v]),
-          Sum(product(delta[i, j], X[i - u, j - v]), (j, p - 1, n - 1), (i, p - 1, m - 1)), over=_KER,
+          Sum(product(delta_shift[i, j], X[i - u, j - v]), (j, p - 1, n - 1), (i, p - 1, m - 1)), over=_KER,
           operation=SECTION_9_1, boxed=True),
-    _step("t1.section9_1.db", Partial(L, b), Sum(delta[i, j], (j, p - 1, n - 1), (i, p - 1, m - 1)),
+    _step("t1.section9_1.db", Partial(L, b), Sum(delta_shift[i, j], (j, p - 1, n - 1), (i, p - 1, m - 1)),
           operation=SECTION_9_1, boxed=True),
 ]
 
 _OUT1 = ((i, 1, m - p + 1), (j, 1, n - p + 1))
+# the documents write the output and delta indexed from 1 Y'' and delta'' (review59 a4): Y and delta count from 0
+_FROM1 = {Y_one: Y, delta_one: delta}
 ONE_BASED_STEPS = [
-    _step("t1.from1.forward", Y[i, j], total(_sum_ker(product(X[i + u - 1, j + v - 1], W[u, v]), base=1), b),
-          over=_OUT1, kind=Kind.DEFINITION, index_base=1),
+    _step("t1.from1.forward", Y_one[i, j],
+          total(_sum_ker(product(X[i + u - 1, j + v - 1], W[u, v]), base=1), b),
+          over=_OUT1, kind=Kind.DEFINITION, index_base=1, names=_FROM1),
     _step("t1.from1.dX", Partial(L, X[k, l]),
-          Sum(product(delta[i, j], W[k - i + 1, l - j + 1]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
-              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), index_base=1, boxed=True),
-    _step("t1.from1.dW", Partial(L, W[u, v]), _sum_out(product(delta[i, j], X[i + u - 1, j + v - 1]), base=1),
-          over=((u, 1, p), (v, 1, p)), index_base=1, boxed=True),
-    _step("t1.from1.db", Partial(L, b), _sum_out(delta[i, j], base=1), index_base=1, boxed=True),
+          Sum(product(delta_one[i, j], W[k - i + 1, l - j + 1]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
+              (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), index_base=1, names=_FROM1,
+          boxed=True),
+    _step("t1.from1.dW", Partial(L, W[u, v]),
+          _sum_out(product(delta_one[i, j], X[i + u - 1, j + v - 1]), base=1),
+          over=((u, 1, p), (v, 1, p)), index_base=1, names=_FROM1, boxed=True),
+    _step("t1.from1.db", Partial(L, b), _sum_out(delta_one[i, j], base=1), index_base=1, names=_FROM1, boxed=True),
 ]
 
 # a true convolution with indices from 1, and the kernel gradient of a true convolution written with both
 # arrays turned: forms graders meet, checked here so that nobody has to verify them by hand
 CONVOLUTION_ONE_BASED_STEPS = [
-    _step("t1.from1.convolution.forward", Y[i, j],
+    _step("t1.from1.convolution.forward", Y_one[i, j],
           total(_sum_ker(product(X[i + u - 1, j + v - 1], W[p + 1 - u, p + 1 - v]), base=1), b),
-          over=_OUT1, kind=Kind.DEFINITION, operation=CONVOLUTION, index_base=1),
+          over=_OUT1, kind=Kind.DEFINITION, operation=CONVOLUTION, index_base=1, names=_FROM1),
     _step("t1.from1.convolution.dX", Partial(L, X[k, l]),
-          Sum(product(delta[i, j], W[p - k + i, p - l + j]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
+          Sum(product(delta_one[i, j], W[p - k + i, p - l + j]), (j, Max(1, l - p + 1), Min(n - p + 1, l)),
               (i, Max(1, k - p + 1), Min(m - p + 1, k))), over=((k, 1, m), (l, 1, n)), operation=CONVOLUTION,
-          index_base=1, boxed=True),
+          index_base=1, names=_FROM1, boxed=True),
     _step("t1.from1.convolution.dW", Partial(L, W[u, v]),
-          _sum_out(product(delta[i, j], X[i + p - u, j + p - v]), base=1),
-          over=((u, 1, p), (v, 1, p)), operation=CONVOLUTION, index_base=1, boxed=True),
+          _sum_out(product(delta_one[i, j], X[i + p - u, j + p - v]), base=1),
+          over=((u, 1, p), (v, 1, p)), operation=CONVOLUTION, index_base=1, names=_FROM1, boxed=True),
     _step("t1.convolution.dW_turned", Partial(L, W), Correlate(Rot180(X), Rot180(delta)), operation=CONVOLUTION),
 ]
 

@@ -590,7 +590,7 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert r"\Needspace{4\baselineskip}\noindent\emph{No formula: the words are the rule.}" in maxpool
     solutions = (paths.tex / "t2.tex").read_text() + (paths.tex / "t1.tex").read_text()
     assert r"Take the step $\varepsilon$ about $10^{-5}$ times" in solutions
-    assert r"The kernel gradient is the correlation of the image with $\delta$" in solutions
+    assert r"the kernel gradient is the correlation of the image with $\delta$" in solutions   # T1.2's example
 
 
 def test_t2_writes_f_for_the_function_and_z_for_its_output_in_every_part(homework, paths, notes):
