@@ -102,7 +102,8 @@ def wrong_routing(routing: str, charges: tuple[str, ...] = ("local", "result"), 
            r"counts also beside right lines, and whatever words introduce it, such as ``in practice''. A chain "
            r"rule that sums over the $d$ entries, and so gives $\delta$ to every entry, is not charged here: it "
            r"is charged at the chain rule (rule~1(i) at the front), and its tie point is graded by its own line, as "
-           r"the note ``A case graded apart'' under the common answer ``All of $\delta$ to every entry'' says. Every other wrong "
+           r"the note ``A case graded apart'' under the common answer ``All of $\delta$ to every entry'' says. Every "
+           r"other wrong "
            r"routing is charged as follows.")
     return Deduction("routing", "a wrong routing", rf"A formula that {routing}, makes a wrong routing. {then}{how}",
                      charges=charges)
