@@ -193,7 +193,11 @@ WRONG = (
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
-              Criterion("local", 1, "the local derivative", r"It is $1$ at the maximizer and $0$ elsewhere (Step~2)."),
+              Criterion("local", 1, "the local derivative",
+                        r"It is $1$ at the maximizer and $0$ elsewhere (Step~2). A T2 answer is graded from the "
+                        r"lines it shows (rule~1(a) at the front), so the value is shown wherever it is written, "
+                        r"also as a factor of the result alone, as the one-hot vector of $\delta\,\mathbf{e}_{i^*}$ "
+                        r"or the cases of a formula that gives $\delta$ to the maximizer and $0$ elsewhere."),
               Criterion("result", 1, "the result",
                         r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~3 "
                         r"and~4). "
