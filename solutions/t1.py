@@ -591,7 +591,9 @@ DB_WRONG = (
                                        r"value for the local derivative (rule~1(f)).", ("local",), of_note=True)),
                 deductions=("not-summed",)),
     WrongAnswer("db-mean", "t1.db", r"The mean of $\delta$",
-                r"The contributions of the outputs add up, as the common mistake after Step~3 explains.",
+                r"The contributions of the outputs add up, as the common mistake after Step~3 explains. The "
+                r"gradient and this answer depend on $\delta$ alone: the $X$, $W$ and $b$ of the counterexample "
+                r"below only fix the shape of $\delta$.",
                 Mean(delta),
                 decision=r"The division by the number of outputs is one error, charged at the result wherever it "
                          r"appears: also where the student writes the local derivative as one over the number "

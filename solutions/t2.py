@@ -53,9 +53,11 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      r"local one. A member of a chain of equalities has the name of the chain's left side, on a "
                      r"line of its own or not: the last line $= 1 - \tanh^2(x)$ of a chain that begins with "
                      r"$\frac{d}{dx} \tanh(x)$ is named as a derivative of $f$."
-                     r"\item Words after such a step that multiply it by $\delta$, with $\delta$ named as rule~7 at "
-                     r"the front asks (such as ``multiply this by the incoming gradient $\delta$''), count as the "
-                     r"chain rule in words, a line of the answer (rule~1(g) at the front), and nothing is missing."
+                     r"\item Words before or after such a step that multiply it by $\delta$, with $\delta$ named "
+                     r"as rule~7 at the front asks, count as the chain rule in words, a line of the answer "
+                     r"(rule~1(g) at the front), and nothing is missing. Examples are ``multiply this by the incoming "
+                     r"gradient $\delta$'' after the step and ``multiply the incoming gradient $\delta$ by the "
+                     r"derivative of $\tanh$:'' before it."
                      r"\item A line that gives it as the gradient misses $\delta$, also after right lines with "
                      r"$\delta$, since it stands beside them as a second answer (rule~4(c) at the front), and no "
                      r"words beside it supply $\delta$. A line gives it as the gradient when it writes it as "
@@ -74,11 +76,14 @@ NO_DELTA = Deduction("no-delta", r"the missing $\delta$",
                      charges=("chain",))
 
 # A range of the result's index with another number of values than d is a wrong shape (rule 5(e)): one
-# deduction in every part, at the result, as any other wrong shape (review53 c row 6: stated where deductions are)
+# deduction in every part, at the result, as any other wrong shape (review53 c row 6: stated where deductions are);
+# a shape that follows from a charged error is not charged (review61 c row 5: the inner product's one number)
 RANGE = Deduction("range", "a wrong range",
-                  r"A range of the result's index with another number of values than the $d$ entries of $x$, such "
-                  r"as $0 \le k \le d$, states a wrong shape, as any other wrong shape of the result does, also beside "
-                  r"a vector of $d$ entries (rule~5(e) at the front)",
+                  r"A wrong shape of the result that follows from an error already charged, such as the one "
+                  r"number that the inner product gives in T2.1, is never charged again (rule~5(g) at the front). "
+                  r"Every other wrong shape of the result is charged here. So is a range of the result's index "
+                  r"with another number of values than the $d$ entries of $x$, such as $0 \le k \le d$, also "
+                  r"beside a vector of $d$ entries (rule~5(e) at the front).",
                   charges=("result",))
 
 # The sample writes a squared loss in every part of T2 and never uses it: rule 9 says so, and each sample's

@@ -122,7 +122,11 @@ WRONG = (
 
 PART = Part("t2.avgpool", "Average pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
-              Criterion("local", 1, "the local derivative", r"It is $1/d$ for every entry (Step~2)."),
+              Criterion("local", 1, "the local derivative",
+                        r"It is $1/d$ for every entry (Step~2). A T2 answer is graded from the lines it shows "
+                        r"(rule~1(a) at the front), so the value is shown wherever it is written, also as a factor "
+                        r"of the result alone, as the $\frac{1}{d}$ of $\delta/d$. A wrong value on a line of its "
+                        r"own loses the criterion, also beside a right result."),
               Criterion("share", 1, "the share", r"Every entry receives $\delta/d$ (Step~3)."),
               Criterion("result", 1, "the result",
                         r"The vector $\frac{\delta}{d}\,\mathbf{1}$, with the shape of $x$ (Step~4). A "

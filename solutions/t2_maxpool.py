@@ -193,7 +193,11 @@ WRONG = (
 
 PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
     criteria=(Criterion("chain", 2, "the chain rule", r"It multiplies by $\delta$: one output, so one term (Step~1)."),
-              Criterion("local", 1, "the local derivative", r"It is $1$ at the maximizer and $0$ elsewhere (Step~2)."),
+              Criterion("local", 1, "the local derivative",
+                        r"It is $1$ at the maximizer and $0$ elsewhere (Step~2). A T2 answer is graded from the "
+                        r"lines it shows (rule~1(a) at the front), so the value is shown wherever it is written, "
+                        r"also as a factor of the result alone, as the one-hot vector of $\delta\,\mathbf{e}_{i^*}$ "
+                        r"or the cases of a formula that gives $\delta$ to the maximizer and $0$ elsewhere."),
               Criterion("result", 1, "the result",
                         r"All of $\delta$ goes to the maximizer and $0$ elsewhere, with the shape of $x$ (Steps~3 "
                         r"and~4). "
@@ -259,8 +263,9 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta\,\mathbf{e}_{i^*}$) is read the same way, as one chosen maximizer. Read "
                                 r"at a tie, a formula that states this rule gives all of $\delta$ to one entry and "
                                 r"$0$ to the other tied entries. So it says what the tied entries get, as the handout "
-                                r"asks, with no word on ties. Words in the singular state this rule too, by the same "
-                                r"convention (``No formula: the words are the rule'' below).",
+                                r"asks, with no word on ties. Words in the singular that name the entry receiving "
+                                r"$\delta$ state this rule too, by the same convention (``No formula: the words are "
+                                r"the rule'' below).",
                                 r"The tied entries get weights $\ge 0$ that add up to $1$ (an even split, or any "
                                 r"other): the result lies in the convex hull of Step~5.")),
                             ("No rule: the formula, read at a tie, decides", (
@@ -283,26 +288,28 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"largest entry'', and ``not differentiable everywhere'', which names no tie.")),
                             ("No formula: the words are the rule", (
                                 r"With no formula in symbols for the routing, the words that say where $\delta$ goes "
-                                r"are the rule, and one test decides them, on number alone: do they give $\delta$ to "
-                                r"one entry or to several? Words that give it to one entry, in the singular, state the "
-                                r"true rule of one maximizer taking all of $\delta$, with full credit. Words in the "
-                                r"singular describe the routing of a unique maximum, and the key reads the maximizer "
-                                r"they describe as one chosen maximizer, as it reads a letter $i^*$ (above). Their "
-                                r"article (``the'', ``a'', ``one'', ``some'', ``whichever''), their preposition or "
-                                r"conjunction (``for'', ``to'', ``if'', ``where''), a clause that names the running "
-                                r"index $k$ or the entry $x_k$, a value for the other entries (``$0$ otherwise'') "
-                                r"and a left side (``$\partial L/\partial x_k =$'') change nothing. So each of these "
-                                r"pairs states one true rule, and both members score the same: "
-                                r"``$\delta$ goes to the maximizer'' and ``$\delta$ goes to a maximizer''; "
-                                r"``$\delta$ for a maximizer, $0$ otherwise'' and ``$\delta$ if $k$ is a maximizer, "
-                                r"$0$ otherwise''; ``$\delta$ for the largest entry'' and ``$\delta$ if $x_k$ is the "
-                                r"largest entry''; ``if $k$ is the index of the maximum'' and ``if $k$ is the index "
-                                r"of a maximum''; ``if $k$ is the argmax'' and ``if $k$ is an argmax''; ``one of "
-                                r"the maximizers gets $\delta$'' and ``$\delta$ where $x_k$ equals the maximum''. "
-                                r"So do ``a maximizer receives $\delta$'', ``some maximizer gets $\delta$'' and "
-                                r"``whichever entry is largest''. The line between these words and the mask in "
-                                r"symbols is drawn on purpose: a formula has a value at a tie, and words in the "
-                                r"singular do not say that several entries receive $\delta$. "
+                                r"are the rule. Words that name the entry receiving $\delta$ are decided by one test, "
+                                r"on number alone: do they give $\delta$ to one entry or to several? Words that give "
+                                r"it to one entry, in the singular, state the true rule of one maximizer taking all "
+                                r"of $\delta$, with full credit. The key reads the maximizer they describe as one "
+                                r"chosen maximizer, as it reads a letter $i^*$ (above). Their article (``the'', "
+                                r"``a'', ``one'', ``some'', ``whichever''), their preposition (``for'', ``to'') and a "
+                                r"left side (``$\partial L/\partial x_k =$'') change nothing. So ``$\delta$ goes to "
+                                r"the maximizer'', ``$\delta$ goes to a maximizer'', ``$\delta$ for the largest "
+                                r"entry'', ``one of the maximizers gets $\delta$'', ``a maximizer receives "
+                                r"$\delta$'', ``some maximizer gets $\delta$'' and ``whichever entry is largest'' "
+                                r"each state the true rule. Words that instead state a condition that every entry is "
+                                r"tested against (with ``if'', ``where'' or ``when'' on the running index $k$ or the "
+                                r"entry $x_k$, or a case for the other entries, ``$0$ otherwise'') are a formula read "
+                                r"aloud. They score as that formula in symbols, by the test of the true rules above. "
+                                r"A condition that compares $k$ with one index states the true rule, as $k = "
+                                r"\arg\max_i x_i$ does: ``if $k$ is the argmax'', ``if $k$ is the index of the "
+                                r"maximum'' and ``$\delta$ if $x_k$ is the largest entry''. A value test or a "
+                                r"membership holds for every tied entry and states the mask, as $x_k = \max x$ and "
+                                r"$k \in \arg\max x$ do: ``$\delta$ where $x_k$ equals the maximum'', ``if $k$ is "
+                                r"an argmax'', ``if $k$ is the index of a maximum'', and both ``$\delta$ for a "
+                                r"maximizer, $0$ otherwise'' and ``$\delta$ if $k$ is a maximizer, $0$ otherwise'', "
+                                r"whose case gives $\delta$ to each entry that is a maximizer. "
                                 r"Where the answer's own tie words say "
                                 r"otherwise, those are its rule at a tie (the tie point's test).",
                                 r"Words that give $\delta$ to several entries state the mask "
@@ -316,7 +323,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"one of three things at a tie. It gives all of $\delta$ to every tied entry, as "
                                 r"the mask $\mathbb{I}[x_k = \max x]$ does, and so does the indicator of "
                                 r"the set of maximizers, $\mathbb{I}[k \in \arg\max x]$. Words that give $\delta$ to "
-                                r"several entries state the mask (the list above). Or it gives every tied entry $0$. "
+                                r"several entries, and words that state a value test or a membership, state the mask "
+                                r"(the list above). Or it gives every tied entry $0$. "
                                 r"Or its weights "
                                 r"do not add "
                                 r"up to $1$, or are negative (Step~5). Such a formula loses the point beside a true "

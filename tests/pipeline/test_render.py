@@ -578,13 +578,18 @@ def test_review40s_decisions_are_printed_once_and_their_scores_come_from_the_rub
     assert "The variant scores the same whether or not it writes" in key and "never writes its value" not in key
     maxpool = (paths.tex / "grading-t2.maxpool.tex").read_text()
     # review C: an indefinite article before the entry that receives delta names one entry, as "some" does
-    # (the section under its heading: the tie point's test names it before, "... below")
+    # the list under its heading (the true rules point to it by name before it)
     words = maxpool.split(r"\emph{No formula: the words are the rule.}")[1].split("False rules")[0]
     assert r"``a maximizer receives $\delta$''" in words.split("Words that give $\\delta$ to several entries")[0]
-    # review60 c row 3, review59 c3: words are graded by number alone, not by article or "for"/"if": the minimal
-    # pairs stand side by side in one true list, and the false rules list the mask in symbols only
-    assert r"``$\delta$ for a maximizer, $0$ otherwise'' and ``$\delta$ if $k$ is a maximizer," in words
-    assert r"``if $k$ is an argmax''" in words.split("Words that give $\\delta$ to several entries")[0]
+    # review60 c row 3, review59 c3: words that name the receiver are graded by number alone, not by article or
+    # "for"/"to"; review61 c row 3: words that state a condition on k (a case with "0 otherwise" too) are a formula
+    # read aloud and score as it, so a value test or a membership in words is the mask, as in symbols
+    true_words = words.split("Words that instead state a condition")[0]
+    assert r"``one of the maximizers gets $\delta$''" in true_words and "equals the maximum" not in true_words
+    conditions = words.split("Words that instead state a condition")[1]
+    assert r"``$\delta$ where $x_k$ equals the maximum''" in conditions.split("A value test")[1]
+    assert r"``if $k$ is the argmax''" in conditions.split("A value test")[0]
+    assert r"``$\delta$ for a maximizer, $0$ otherwise'' and ``$\delta$ if $k$ is a maximizer," in conditions
     false_rules = maxpool.split("False rules")[1]
     assert r"``if $k$ is a maximizer''" not in false_rules and r"\mathbb{I}[k \in \arg\max x]" in false_rules
     assert "not tied" not in maxpool and "whenever some entry is not a maximizer" in maxpool
