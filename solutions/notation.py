@@ -27,10 +27,12 @@ NAMES = {
     "Wrot": r"\widetilde{W}",
     "fullconv": r"[\operatorname{conv}_{\mathrm{full}}(\delta, W)]",
     "istar": r"i^{*}",
-    "Yshift": r"Y'",               # T1's output indexed from p - 1 (Goodfellow et al.), and its delta
-    "deltashift": r"\delta'",
-    "Yone": r"Y''",                # T1's output indexed from 1, and its delta
-    "deltaone": r"\delta''",
+    # T1's output indexed from p - 1 (Goodfellow et al.), and its delta; then both indexed from 1.  A square
+    # bracket marks an index form (review61 a2/a3, c1/c2): a prime means a derivative (f', tanh') and nothing else
+    "Yshift": r"Y^{[\mathrm{G}]}",
+    "deltashift": r"\delta^{[\mathrm{G}]}",
+    "Yone": r"Y^{[1]}",
+    "deltaone": r"\delta^{[1]}",
 }
 
 

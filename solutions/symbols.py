@@ -41,7 +41,7 @@ delta_pad = sp.IndexedBase("deltapad")     # delta padded by p-1 zeros on every 
 W_rot = sp.IndexedBase("Wrot")             # the kernel turned by 180 degrees
 delta_full = sp.IndexedBase("fullconv")    # the full convolution of delta with W (T1.1, Step 6)
 # the output and delta in the other indexings of T1 (its "other conventions"), marked so that Y and delta keep
-# their one meaning, indexed from 0: Goodfellow et al.'s, indexed from p - 1 (one prime), and from 1 (two)
+# their one meaning, indexed from 0: Goodfellow et al.'s, indexed from p - 1 (marked [G]), and from 1 (marked [1])
 Y_shift = sp.IndexedBase("Yshift")
 delta_shift = sp.IndexedBase("deltashift")
 Y_one = sp.IndexedBase("Yone")
