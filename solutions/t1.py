@@ -450,11 +450,13 @@ DX_WRONG = (
                 r"Summing only where the whole kernel fits (the sums not extended by zeros) leaves every "
                 r"pixel in the outer $p - 1$ rows and columns at $0$, though each of them reaches some outputs. "
                 r"The display below writes this with three operators. First, $\operatorname{crop}_{p-1}$ "
-                r"drops those rows and columns. Second, $\operatorname{pad}_{p-1}$ puts zeros back. Third, "
+                r"drops those rows and columns; of an array with at most $2(p - 1)$ rows it keeps no row, and "
+                r"likewise for the columns. Second, $\operatorname{pad}_{p-1}$ puts zeros back. Third, "
                 r"$\operatorname{fit}$ cuts an array, or extends it with zeros at the bottom and the right, to "
-                r"the numbers of rows and columns in its subscript. Here $\operatorname{fit}$ keeps the shape "
-                r"$m \times n$ when the image is so small that every pixel lies within $p - 1$ of its border. "
-                r"This answer leaves every such pixel at $0$.",
+                r"the numbers of rows and columns in its subscript. It changes something only for an image "
+                r"with fewer than $2(p - 1)$ rows or columns: $\operatorname{pad}_{p-1}$ then gives back "
+                r"$2(p - 1)$ of them, and $\operatorname{fit}$ cuts them to $m$ or $n$. On every image the "
+                r"display is $m \times n$, the shape of $X$.",
                 Fit(Pad(Crop(DX_FORMULA, p - 1), p - 1), m, n),
                 decision=r"The answer is read as the cross-correlation's, the reading that gives it the most points "
                          r"(rule~2(a)). "
@@ -678,6 +680,13 @@ _LOOP_DELTA = (r"\label{full-credit-loops}A loop computes the form of its conven
                r"run through the checker as they are")
 
 
+# a wrong range of the outputs costs T1.3 what it costs T1.1 (the border) and T1.2 (the ranges): one deduction of
+# its own, so that the chain rule, which is also the sum itself, keeps its points (review61 b row 4)
+_DB_RANGE = Deduction("range", "a wrong range of the outputs",
+                      r"A sum over the outputs whose bounds leave out an output or run past the outputs (over the "
+                      r"image's $m \times n$), as rule~5(c) at the front charges it", points=1)
+
+
 QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", parts=(
     Part("t1.dX", "Gradient with respect to X", 5, (DX,), Rubric(
         criteria=(Criterion("chain", 1, "the chain rule",
@@ -703,8 +712,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"written with the output array $Y$ is read as that array unless the answer makes it one "
                             r"number, in one of two ways only: it writes it equal to one number, such as a sum of "
                             r"the $\delta$'s, or it calls it a number (``the scalar $\partial L/\partial Y$''). What "
-                            r"it is multiplied by, and the shape of that product, never make it one number. The sum "
-                            r"in matrix form, "
+                            r"it is multiplied by, and the shape of that product, never make it one number. A "
+                            r"lowercase $y$ that the answer never defines, and a letter that a grader cannot tell "
+                            r"to be $y$ or $Y$, are read as the output array $Y$: such a $\partial L/\partial y$ "
+                            r"is one number only in the same two ways. The sum in matrix form, "
                             r"$\operatorname{vec}(\partial L/\partial X) = (\partial \operatorname{vec} Y/\partial "
                             r"\operatorname{vec} X)^{\mathsf{T}} \operatorname{vec}(\delta)$, with the Jacobian "
                             r"written as a derivative, earns it too. The scatter view and the matrix view with the "
@@ -821,14 +832,12 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"$\partial L/\partial b = \sum_{i,j} \delta_{i,j}$'' and ``$\partial L/\partial b = "
                             r"\sum_{i,j} \delta_{i,j}$, since $\partial Y_{i,j}/\partial b = 1$'' both earn this "
                             r"criterion and the local derivative (and so, with nothing else wrong, full credit for "
-                            r"the part). A sum whose "
-                            r"bounds leave out an output, or run past the outputs (over the image's $m \times n$), "
-                            r"loses it, also when a later line has the right bounds, unless words withdraw it "
-                            r"(rule~4(b)) "
-                            r"or state the zeros of $\delta$ for that sum (rule~5(b)). A wrong range takes all of "
-                            r"this criterion's points, as rule~5(c) decides on purpose: the bias enters every output "
-                            r"alike, so a sum over exactly the outputs is all that this criterion asks, where T1.1 "
-                            r"and T1.2 give the range a criterion of its own (the border, the ranges). "
+                            r"the part). A sum over the outputs whose bounds leave out an output, or run past the "
+                            r"outputs (over the image's $m \times n$), keeps it: its wrong range costs the deduction "
+                            r"for a wrong range of the outputs (below), also when a later line has the right bounds, "
+                            r"unless words withdraw it (rule~4(b)) or state the zeros of $\delta$ for that sum "
+                            r"(rule~5(b)). A wrong range so costs as much here as in T1.1 and T1.2, where it loses "
+                            r"the border or the ranges, and never more than a missing sum. "
                             r"Unlike in "
                             r"T1.1 and T1.2, a product $\partial L/\partial y \cdot \partial y/\partial b$ with $y$ "
                             r"the sample's dense output, all outputs taken together (T1.1's line on it), earns it "
@@ -875,17 +884,19 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                             r"\sum_{i,j} \delta_{i,j}$, shows an array, since only an array of ones gives that sum, "
                             r"and so does a transpose, as in $1^{\mathsf{T}} \operatorname{vec}(\delta)$. A mark: its "
                             r"size written beside it (as the subscript $(m - p + 1) \times (n - p + 1)$, or in "
-                            r"words), words that name it an array, or an arrow over it or a line under it. Words "
+                            r"words), words that name it an array, an arrow over it or a line under it, or the "
+                            r"typeface that marks an array of ones: a bold $\mathbf{1}$ or a double-struck $1$, "
+                            r"typed, and in handwriting a $1$ drawn with a second stroke beside its first, the "
+                            r"double-struck $1$ of a blackboard. Words "
                             r"anywhere in the answer that define its symbol as an array of ones are such words, as "
                             r"the solutions define their bold $\mathbf{1}$ in the matrix view "
                             r"(page~\pageref{matrix-view}): that symbol is then an array wherever the answer uses "
-                            r"it. How the "
-                            r"digit itself is typed or drawn is never a mark, in a typed answer and a handwritten "
-                            r"one alike: a bold $1$, a double-struck $1$ and a $1$ drawn with a doubled or thick "
-                            r"stroke, with none of these after it, beside it or defining it, are the number~$1$, as "
-                            r"a plain $1$ "
-                            r"is. Two graders then read every $1$ alike, whatever the font or the printout.")),
-        deductions=(_NO_STEPS,
+                            r"it. A mark is one that any reader sees. A handwritten $1$ that is only drawn heavier "
+                            r"than the answer's other digits, or with a foot that is part of the digit, is the "
+                            r"number~$1$, as a plain $1$ is; a line under it is a stroke of its own, apart from the "
+                            r"digit. What a grader cannot tell from the digit's own strokes is no mark, so that "
+                            r"two graders read every $1$ alike.")),
+        deductions=(_NO_STEPS, _DB_RANGE,
                     Deduction("not-summed", "a result other than the sum",
                               r"A result other than the sum of the question's $\delta$ is any other value: the mean "
                               r"of $\delta$, however the answer reaches it, also where it writes the local derivative "
@@ -903,6 +914,10 @@ QUESTION = Question("T1", 1, "Back propagation of a 2D Convolution Operation", p
                      r"\texttt{delta.sum()} or a loop that adds every entry")),
         DB_WRONG),
 ), keywords=("backpropagation", "convolution", "cross-correlation"))
+
+# a wrong range costs the same in the three parts of T1 (T1.3's chain rule line says so)
+assert _DB_RANGE.points == QUESTION.parts[0].rubric.criterion("border").points \
+    == QUESTION.parts[1].rubric.criterion("ranges").points, "t1.db: a wrong range costs what it costs in T1.1 and T1.2"
 
 # the note on the unsummed delta scores two forms, one losing the chain rule and one the result, alike
 _DB_RUBRIC = QUESTION.parts[2].rubric

@@ -43,7 +43,8 @@ DECIDED = {
     "a weight W[k-i,l-j] without its range and no padding (the border only)": ("t1.dX", ("border",), (), 4),
     "T1.1 bounds k-p+1..k, not clipped, then a right padded form": ("t1.dX", ("border",), (), 4),
     "T1.2 an entry-wise sum and X star delta, nothing before them": ("t1.dW", (), ("no-steps",), 0),
-    "T1.3 a chain rule over the image's m x n, then the right final line": ("t1.db", ("chain",), (), 3),
+    # review61 b row 4: a wrong range costs T1.3 what it costs T1.1 and T1.2, a deduction of one criterion's worth
+    "T1.3 a chain rule over the image's m x n, then the right final line": ("t1.db", (), ("range",), 4),
     "T2.3 the sample's sum, expanded but never equal to dL/dz_j": ("t2.avgpool", (), ("other-setting",), 3),
     "T2.2 a wrong routing with a true statement about ties": ("t2.maxpool", (), ("routing",), 2),
     "T2.2 a wrong routing, nothing said of ties": ("t2.maxpool", ("ties",), ("routing",), 2),
