@@ -132,7 +132,8 @@ def section_9_1(X, W, b):
 
 SECTION_9_1 = Operation(
     "t1.section9_1", section_9_1, ("X", "W", "b"), _SHAPES, "Y", _EXACT, _FLOAT, _RANGES, _kernel_fits,
-    # the documents write this output and its delta Y^[G] and delta^[G] (review59 a4, review61 c2): Y and delta are ours, from 0
+    # the documents write this output and its delta Y^[G] and delta^[G] (review59 a4, review61 c2): Y and delta are
+    # ours, from 0
     names={Y_shift: Y, delta_shift: delta})
 
 # Steps hold symbolically on: p = m = n, p = 1 with m > n, and n > m with interior
@@ -257,7 +258,8 @@ SECTION_9_1_STEPS = [
 ]
 
 _OUT1 = ((i, 1, m - p + 1), (j, 1, n - p + 1))
-# the documents write the output and delta indexed from 1 Y^[1] and delta^[1] (review59 a4, review61 c2): Y and delta count from 0
+# the documents write the output and delta indexed from 1 Y^[1] and delta^[1] (review59 a4, review61 c2): Y and delta
+# count from 0
 _FROM1 = {Y_one: Y, delta_one: delta}
 ONE_BASED_STEPS = [
     _step("t1.from1.forward", Y_one[i, j],
