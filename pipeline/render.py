@@ -339,8 +339,9 @@ class _Globals:
         part = found[part_id]
         self.parts_written.append(part_id)
         self.parts_by_template.setdefault(self.template, []).append(part_id)
-        # a part's heading never ends a page: it needs room for its first lines
-        return (f"\\needspace{{12\\baselineskip}}\\part[{part.points}]"
+        # a part's heading never ends a page: with the answers it needs room for its first lines; in the handout
+        # a part is one line, and 12 lines pushed T2's three one-line parts onto a page of their own
+        return (f"\\ifprintanswers\\needspace{{12\\baselineskip}}\\fi\\part[{part.points}]"
                 f"\\pdfbookmark[2]{{{part.label} {escape_tex(part.title)}}}{{part-{part.label}}}")
 
     def question(self, question_id: str) -> str:

@@ -342,6 +342,15 @@ def test_prose_that_lists_a_questions_parts_follows_the_registry(homework, paths
     assert attached[-1].part.title.lower() not in text.lower()
 
 
+def test_a_part_heading_asks_for_room_only_where_its_solution_follows(homework, paths):
+    # 12 free lines before every part pushed the handout's three one-line T2 parts onto a page of their own
+    part = homework.parts[0]
+    text = render.Renderer(homework, paths.templates, paths.tex).env.from_string(
+        f'((( part("{part.id}") )))').render()
+    assert text == (rf"\ifprintanswers\needspace{{12\baselineskip}}\fi\part[{part.points}]"
+                    rf"\pdfbookmark[2]{{{part.label} {render.escape_tex(part.title)}}}{{part-{part.label}}}")
+
+
 def test_a_title_in_a_sentence_keeps_an_acronym():
     assert [render._in_sentence(t) for t in ("Max pooling", "Tanh", "ReLU", "Softmax with cross-entropy")] == \
         ["max pooling", "tanh", "ReLU", "softmax with cross-entropy"]
