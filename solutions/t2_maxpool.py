@@ -291,7 +291,8 @@ PART = Part("t2.maxpool", "Max pooling", 5, (RESULT,), Rubric(
                                 r"$\delta \mathbf{e}_{i^*}$. Words decide only where no formula in symbols gives "
                                 r"the routing. A routing may be spread over two lines: the chain rule "
                                 r"$\partial L/\partial x_k = \delta\, \partial z/\partial x_k$ and, in another line, "
-                                r"the local derivative in cases, ``$\partial z/\partial x_k = 1$ if $x_k = \max_i x_i$, "
+                                r"the local derivative in cases, ``$\partial z/\partial x_k = 1$ if $x_k = \max_i "
+                                r"x_i$, "
                                 r"$0$ otherwise'', together give it in symbols. Their value test $x_k = \max_i x_i$ "
                                 r"is the mask, and the singular words ``$\delta$ goes to whichever entry is "
                                 r"largest'' after them restate it.",
