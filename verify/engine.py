@@ -1044,6 +1044,13 @@ def _partly_lower(expected: np.ndarray, got: np.ndarray, allowed: float, precisi
     return True if float(np.ptp(relative)) > 0.1 * float(np.max(np.abs(relative))) else "uniform"
 
 
+def _delta_floor(op: Operation, values: Mapping[str, Any]) -> float:
+    """The least size of the terms a formula of a function of each number combines: its derivative's terms are of
+    size 1 times delta where their total is not (1 - tanh^2 x at x = 3 is 0.0099 of terms near 1); 0 for a sum of
+    products, whose terms' sizes the formula at the inputs' absolute values gives."""
+    return 0.0 if op.kind.polynomial else float(np.max(np.abs(np.asarray(values["delta"], dtype=float)), initial=0.0))
+
+
 def _magnitude(gradient: Gradient, values: Mapping[str, Any]) -> float:
     """The size of the terms a right formula combines, which float32's rounding of each term scales with where
     they cancel.  For a sum of products (every result of T1, T1.3's sum of delta) the largest entry of the
@@ -1052,7 +1059,7 @@ def _magnitude(gradient: Gradient, values: Mapping[str, Any]) -> float:
     total is not (1 - tanh^2 x, or 4 s (1 - s) with s = sigmoid(2x), at x = 3 is 0.0099 of terms near 1; a fresh
     attacker's right float32 tanh' of the second form missed the exact value by 4.4 units of 1 and was refused)."""
     op = gradient.operation
-    terms = 0.0 if op.kind.polynomial else float(np.max(np.abs(np.asarray(values["delta"], dtype=float)), initial=0.0))
+    terms = _delta_floor(op, values)
     at = {q: (v if q in op.settings else np.abs(np.asarray(v, dtype=float)) if np.ndim(v)
               else abs(float(v))) for q, v in values.items()}
     try:
@@ -1453,7 +1460,7 @@ def _terms(reference: Callable, op: Operation, values: Mapping[str, Any]) -> flo
     terms in float32, a fresh attacker's, missed its cancelling total by more than 8 units of it).  For a function
     of each number, at least the largest delta, as in _magnitude: the key's 1 - tanh x times delta, computed in
     float32 by a fresh attacker, is 0 at x = 12 where the exact value is 8e-11 of its terms' size 1 times delta."""
-    floor = 0.0 if op.kind.polynomial else float(np.max(np.abs(np.asarray(values["delta"], dtype=float)), initial=0.0))
+    floor = _delta_floor(op, values)
     at = {q: v if q in op.settings else np.abs(np.asarray(v, dtype=float)) for q, v in values.items()}
     try:
         with np.errstate(all="ignore"):
